@@ -1,0 +1,145 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[b24auth] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'b24auth'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'b24auth'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand refresh 'Trade the stored refresh token for a new pair and save it'
+            cand show 'Show what is stored (secrets masked unless asked for)'
+            cand token 'Print a valid access token, refreshing only when it is due'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;refresh'= {
+            cand --if-older-than 'Refresh only when the stored refresh token is older than this (cron keep-alive)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --json 'Print the saved profile as JSON on stdout (secrets included)'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;show'= {
+            cand --field 'Print one raw value (access_token, client_endpoint, member_id, portal, …)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --json 'The stored object as JSON, secrets included'
+            cand --path 'Print only the file path'
+            cand --reveal 'Show secrets unmasked in the summary'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;token'= {
+            cand --min-ttl 'Refresh first when the token expires within this many seconds'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;completions'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;man'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;help'= {
+            cand refresh 'Trade the stored refresh token for a new pair and save it'
+            cand show 'Show what is stored (secrets masked unless asked for)'
+            cand token 'Print a valid access token, refreshing only when it is due'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;help;refresh'= {
+        }
+        &'b24auth;help;show'= {
+        }
+        &'b24auth;help;token'= {
+        }
+        &'b24auth;help;completions'= {
+        }
+        &'b24auth;help;man'= {
+        }
+        &'b24auth;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

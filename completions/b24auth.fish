@@ -1,0 +1,105 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_b24auth_global_optspecs
+    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= http-timeout= q/quiet h/help V/version
+end
+
+function __fish_b24auth_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_b24auth_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_b24auth_using_subcommand
+    set -l cmd (__fish_b24auth_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c b24auth -n "__fish_b24auth_needs_command" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_needs_command" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l json -d 'The stored object as JSON, secrets included'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l path -d 'Print only the file path'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l reveal -d 'Show secrets unmasked in the summary'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l min-ttl -d 'Refresh first when the token expires within this many seconds' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,193 @@
+/*!
+The command-line definition: the contract of `CLI.md`, in clap's derive form.
+
+Every global option has its `B24AUTH_*` variable here. Values that could be secret never echo
+their environment value in `--help`.
+*/
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "b24auth",
+    version,
+    about = "Get and keep Bitrix24 OAuth 2.0 tokens for local applications",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Which stored authorization (1–64 of A-Za-z0-9._-)
+    #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = "default", value_parser = profile_name)]
+    pub profile: String,
+
+    /// Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]
+    #[arg(long, global = true, env = "B24AUTH_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Base URL of the OAuth server (token endpoint = URL + /oauth/token/)
+    #[arg(long, global = true, env = "B24AUTH_OAUTH_SERVER", value_name = "URL", value_parser = http_url)]
+    pub oauth_server: Option<Url>,
+
+    /// The app's client_id (local.… / app.…) [default: the stored value]
+    #[arg(long, global = true, env = "B24AUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// The app's client_secret; prefer the env var or the prompt [default: the stored value]
+    #[arg(
+        long,
+        global = true,
+        env = "B24AUTH_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+
+    /// Where profiles live: `file` or a postgres:// URL
+    #[arg(
+        long,
+        global = true,
+        env = "B24AUTH_STORE",
+        value_name = "URL",
+        default_value = "file",
+        hide_env_values = true
+    )]
+    pub store: String,
+
+    /// Timeout of each HTTP request to Bitrix24
+    #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub http_timeout: Duration,
+
+    /// No messages on stderr except errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Trade the stored refresh token for a new pair and save it
+    Refresh(RefreshArgs),
+    /// Show what is stored (secrets masked unless asked for)
+    Show(ShowArgs),
+    /// Print a valid access token, refreshing only when it is due
+    Token(TokenArgs),
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Print the saved profile as JSON on stdout (secrets included)
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh only when the stored refresh token is older than this (cron keep-alive)
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub if_older_than: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The stored object as JSON, secrets included
+    #[arg(long, conflicts_with_all = ["field", "path", "reveal"])]
+    pub json: bool,
+    /// Print one raw value (access_token, client_endpoint, member_id, portal, …)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["path", "reveal"])]
+    pub field: Option<String>,
+    /// Print only the file path
+    #[arg(long, conflicts_with = "reveal")]
+    pub path: bool,
+    /// Show secrets unmasked in the summary
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Refresh first when the token expires within this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub min_ttl: u32,
+}
+
+fn profile_name(s: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && s != "."
+        && s != "..";
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a profile name is 1–64 of A-Za-z0-9._- (and not . or ..)".into())
+    }
+}
+
+fn http_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        _ => Err("expected an http:// or https:// URL".into()),
+    }
+}
+
+/// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`; `0` means none where an option allows it.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => return Ok(Duration::from_millis(n)),
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("`{s}` has an unknown unit; use ms, s, m, h or d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(duration("10x").is_err());
+        assert!(duration("m").is_err());
+    }
+
+    #[test]
+    fn profile_names() {
+        assert!(profile_name("prod-1.b_2").is_ok());
+        assert!(profile_name("../etc").is_err());
+        assert!(profile_name("..").is_err());
+        assert!(profile_name("").is_err());
+        assert!(profile_name(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,92 @@
+/*!
+`b24auth show`: what is stored — a masked summary for people, JSON or one field for scripts.
+*/
+
+use anyhow::{anyhow, Result};
+use serde_json::Value;
+
+use crate::cli::ShowArgs;
+use crate::context::Context;
+use crate::profile::{now, Profile};
+use crate::secret::Secret;
+use crate::ui;
+
+pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
+    let store = ctx.store()?;
+    if args.path {
+        println!("{}", store.location(&ctx.profile));
+        return Ok(());
+    }
+    let p = ui::block_on(store.load(&ctx.profile))?
+        .ok_or_else(|| store.nothing_stored(&ctx.profile))?;
+    if args.json {
+        print!("{}", String::from_utf8_lossy(&p.to_bytes()));
+    } else if let Some(name) = &args.field {
+        let value = p
+            .field(name)
+            .ok_or_else(|| anyhow!("profile `{}` has no field `{name}`", ctx.profile))?;
+        match value {
+            Value::String(s) => println!("{s}"),
+            other => println!("{other}"),
+        }
+    } else {
+        print!(
+            "{}",
+            summary(&p, args.reveal, &store.location(&ctx.profile))
+        );
+    }
+    Ok(())
+}
+
+fn summary(p: &Profile, reveal: bool, location: &str) -> String {
+    let t = now();
+    let secret = |key: &str| match p.secret(key) {
+        Some(s) if reveal => s.expose().to_string(),
+        Some(s) => s.masked(),
+        None => "-".into(),
+    };
+    let text = |key: &str| match p.as_map().get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".into(),
+        Some(v) => v.to_string(),
+    };
+    let expiry = match p.expires() {
+        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e - t)),
+        None => "unknown".into(),
+    };
+    let issued = match p.meta_i64("refresh_token_issued_at") {
+        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i - t)),
+        None => "unknown".into(),
+    };
+    let rows = [
+        ("portal", p.portal().unwrap_or_else(|| "-".into())),
+        ("member_id", text("member_id")),
+        ("user_id", text("user_id")),
+        ("scope", text("scope")),
+        ("status", text("status")),
+        ("client_endpoint", text("client_endpoint")),
+        ("access_token", secret("access_token")),
+        ("  expires", expiry),
+        ("refresh_token", secret("refresh_token")),
+        ("  issued", issued),
+        ("application_token", secret("application_token")),
+        ("client_id", text("client_id")),
+        (
+            "client_secret",
+            mask_presence(p.secret("client_secret"), reveal),
+        ),
+        ("oauth_server", p.oauth_server().unwrap_or("-").to_string()),
+        ("file", location.to_string()),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect()
+}
+
+/// The client secret is never shown masked-but-partial: it does not rotate, so even a few
+/// characters help an attacker more than a token's would.
+fn mask_presence(s: Option<Secret>, reveal: bool) -> String {
+    match s {
+        Some(s) if reveal => s.expose().to_string(),
+        Some(_) => "(stored)".into(),
+        None => "-".into(),
+    }
+}

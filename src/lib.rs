@@ -1,0 +1,30 @@
+/*!
+b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
+
+[`run`] dispatches one subcommand. A token travels one road: the listener or the OAuth client
+makes a [`profile::Profile`], and the [`store::Store`] keeps it.
+*/
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod exit;
+pub mod oauth;
+pub mod profile;
+pub mod secret;
+pub mod store;
+pub mod ui;
+
+use cli::{Cli, Command};
+use context::Context;
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::new(cli.global)?;
+    match cli.command {
+        Command::Refresh(args) => commands::refresh::run(&ctx, &args),
+        Command::Show(args) => commands::show::run(&ctx, &args),
+        Command::Token(args) => commands::token::run(&ctx, &args),
+        Command::Completions { shell } => commands::generate::completions(shell),
+        Command::Man => commands::generate::man(),
+    }
+}

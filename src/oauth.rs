@@ -1,0 +1,288 @@
+/*!
+The Bitrix24 OAuth client: the token endpoint (code exchange, refresh), `app.info`, and the rule
+that picks which OAuth server to trust.
+
+Errors are decided on the `error` field of Bitrix24's JSON, never on the HTTP status, which the
+docs leave undefined. No token or secret ever goes into a URL, so no error message can carry one.
+*/
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::profile::Profile;
+use crate::secret::Secret;
+
+/// The OAuth servers Bitrix24 runs; any other host is used only when the user named it.
+pub const TRUSTED_SERVERS: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
+pub const DEFAULT_SERVER: &str = "https://oauth.bitrix.info";
+
+/// An error answer from Bitrix24: `{"error": …, "error_description": …}`.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}: {description}")]
+pub struct ServerError {
+    pub error: String,
+    pub description: String,
+}
+
+impl ServerError {
+    /// Codes after which only a new authorization helps (exit 3).
+    pub fn needs_reauthorization(&self) -> bool {
+        matches!(
+            self.error.as_str(),
+            "invalid_grant"
+                | "expired_token"
+                | "invalid_client"
+                | "wrong_client"
+                | "invalid_token"
+                | "NO_AUTH_FOUND"
+                | "authorization_error"
+        )
+    }
+
+    fn from_json(v: &Value) -> Option<ServerError> {
+        let error = v.get("error")?.as_str()?.to_string();
+        let description = v
+            .get("error_description")
+            .and_then(Value::as_str)
+            .unwrap_or("no description")
+            .to_string();
+        Some(ServerError { error, description })
+    }
+}
+
+/// The app's `client_id` and `client_secret`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: String,
+    pub secret: Secret,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    server: Url,
+}
+
+impl Client {
+    pub fn new(server: Url, timeout: Duration) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Client { http, server })
+    }
+
+    pub fn server(&self) -> &Url {
+        &self.server
+    }
+
+    pub async fn exchange_code(
+        &self,
+        creds: &Credentials,
+        code: &Secret,
+    ) -> Result<Map<String, Value>> {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &creds.id),
+            ("client_secret", creds.secret.expose()),
+            ("code", code.expose()),
+        ])
+        .await
+    }
+
+    pub async fn refresh(
+        &self,
+        creds: &Credentials,
+        refresh_token: &Secret,
+    ) -> Result<Map<String, Value>> {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &creds.id),
+            ("client_secret", creds.secret.expose()),
+            ("refresh_token", refresh_token.expose()),
+        ])
+        .await
+    }
+
+    /// POSTs a form to the token endpoint (the docs' GET would put the secret in server logs).
+    async fn token(&self, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+        let url = join(&self.server, "oauth/token/");
+        let body = self.post_form(&url, form).await?;
+        for key in ["access_token", "refresh_token"] {
+            if body
+                .get(key)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(anyhow!(
+                    "the OAuth server at {} answered without `{key}`",
+                    self.server
+                ));
+            }
+        }
+        Ok(body)
+    }
+
+    /// `app.info` on a REST base (`…/rest/`), the token in the form body.
+    pub async fn app_info(
+        &self,
+        rest_base: &Url,
+        access_token: &Secret,
+    ) -> Result<Map<String, Value>> {
+        let url = join(rest_base, "app.info");
+        let body = self
+            .post_form(&url, &[("auth", access_token.expose())])
+            .await?;
+        match body.get("result") {
+            Some(Value::Object(m)) => Ok(m.clone()),
+            _ => Err(anyhow!("{url} answered without a `result` object")),
+        }
+    }
+
+    async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+        let response = self
+            .http
+            .post(url.clone())
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot reach {}: {:#}", origin(url), e.without_url()))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| {
+            anyhow!(
+                "{} broke off its answer: {:#}",
+                origin(url),
+                e.without_url()
+            )
+        })?;
+        let value: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if let Some(err) = value.as_ref().and_then(ServerError::from_json) {
+            return Err(err.into());
+        }
+        match value {
+            Some(Value::Object(m)) if status.is_success() => Ok(m),
+            Some(_) if status.is_success() => {
+                Err(anyhow!("{url} answered JSON that is not an object"))
+            }
+            _ if status.is_success() => Err(anyhow!(
+                "{url} answered HTTP {status} with a body that is not JSON"
+            )),
+            _ => Err(anyhow!(
+                "{url} answered HTTP {status} without a Bitrix24 error"
+            )),
+        }
+    }
+}
+
+fn join(base: &Url, path: &str) -> Url {
+    let mut s = base.as_str().to_string();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Url::parse(&(s + path)).expect("a valid base joined with a plain path stays valid")
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn trusted_url(host: &str) -> Option<Url> {
+    TRUSTED_SERVERS
+        .contains(&host)
+        .then(|| Url::parse(&format!("https://{host}")).expect("known hosts parse"))
+}
+
+/// The server for `refresh`/`token`: the flag or env; else the stored `server_endpoint`'s host
+/// when it is one of Bitrix24's; else the server stored with the profile; else the default.
+pub fn server_for_refresh(explicit: Option<&Url>, profile: &Profile) -> Url {
+    if let Some(u) = explicit {
+        return u.clone();
+    }
+    let from_endpoint = profile
+        .str("server_endpoint")
+        .and_then(|s| Url::parse(s).ok())
+        .and_then(|u| u.host_str().and_then(trusted_url));
+    from_endpoint
+        .or_else(|| profile.oauth_server().and_then(|s| Url::parse(s).ok()))
+        .unwrap_or_else(default_server)
+}
+
+/// The server for `authorize` and `install-listen`: the flag or env; else the redirect's
+/// `server_domain` (or the callback's `server_endpoint` host) when it is one of Bitrix24's.
+pub fn server_for_new_pair(explicit: Option<&Url>, hinted_host: Option<&str>) -> Url {
+    if let Some(u) = explicit {
+        return u.clone();
+    }
+    hinted_host
+        .and_then(trusted_url)
+        .unwrap_or_else(default_server)
+}
+
+fn default_server() -> Url {
+    Url::parse(DEFAULT_SERVER).expect("the default server parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Source;
+    use serde_json::json;
+
+    fn profile(server_endpoint: &str, stored: Option<&str>) -> Profile {
+        let m = json!({"access_token":"a","refresh_token":"r","server_endpoint":server_endpoint});
+        let mut p = Profile::from_bitrix(m.as_object().unwrap().clone(), Source::Install, 0);
+        if let Some(s) = stored {
+            p.set_oauth_server(s);
+        }
+        p
+    }
+
+    #[test]
+    fn refresh_server_choice() {
+        let p = profile(
+            "https://oauth.bitrix24.tech/rest/",
+            Some("http://127.0.0.1:9"),
+        );
+        assert_eq!(
+            server_for_refresh(None, &p).as_str(),
+            "https://oauth.bitrix24.tech/"
+        );
+        let p = profile("https://evil.example/rest/", None);
+        assert_eq!(
+            server_for_refresh(None, &p).as_str(),
+            "https://oauth.bitrix.info/"
+        );
+        let p = profile("https://evil.example/rest/", Some("http://127.0.0.1:9"));
+        assert_eq!(server_for_refresh(None, &p).as_str(), "http://127.0.0.1:9/");
+        let flag = Url::parse("http://127.0.0.1:1").unwrap();
+        assert_eq!(server_for_refresh(Some(&flag), &p), flag);
+    }
+
+    #[test]
+    fn new_pair_server_choice() {
+        assert_eq!(
+            server_for_new_pair(None, Some("oauth.bitrix24.tech")).as_str(),
+            "https://oauth.bitrix24.tech/"
+        );
+        assert_eq!(
+            server_for_new_pair(None, Some("attacker.example")).as_str(),
+            "https://oauth.bitrix.info/"
+        );
+    }
+
+    #[test]
+    fn reauthorization_codes() {
+        let e = |c: &str| ServerError {
+            error: c.into(),
+            description: String::new(),
+        };
+        assert!(e("invalid_grant").needs_reauthorization());
+        assert!(e("wrong_client").needs_reauthorization());
+        assert!(!e("QUERY_LIMIT_EXCEEDED").needs_reauthorization());
+    }
+}

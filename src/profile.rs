@@ -1,0 +1,322 @@
+/*!
+`Profile`: the stored JSON document of one authorization.
+
+Bitrix24's fields stay at the top level under Bitrix24's names, as received (unknown ones too),
+so the PHP examples' readers of `auth.json` read ours unchanged. b24auth adds `client_id`,
+`client_secret` and a `b24auth` object with its own bookkeeping.
+*/
+
+use std::fmt;
+
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// Keys whose values are secrets: masked by `show`, redacted by `Debug`.
+pub const SECRET_KEYS: [&str; 4] = [
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "application_token",
+];
+
+/// Where a pair came from, recorded in `b24auth.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Install,
+    Authorize,
+    Refresh,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Install => "install",
+            Source::Authorize => "authorize",
+            Source::Refresh => "refresh",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Profile {
+    doc: Map<String, Value>,
+}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.doc {
+            if SECRET_KEYS.contains(&k.as_str()) {
+                m.entry(k, &"<redacted>");
+            } else {
+                m.entry(k, v);
+            }
+        }
+        m.finish()
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Profile {
+    /// Parses a stored document; what a later command cannot work without is checked here,
+    /// so a damaged file is reported when read, not halfway through a refresh.
+    pub fn parse(bytes: &[u8]) -> Result<Profile> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            bail!("the file is empty");
+        }
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("not valid JSON ({e})"))?;
+        let Value::Object(doc) = value else {
+            bail!("not a JSON object");
+        };
+        let profile = Profile { doc };
+        for key in ["access_token", "refresh_token"] {
+            if profile.str(key).is_none_or(str::is_empty) {
+                bail!("the field `{key}` is missing or empty");
+            }
+        }
+        Ok(profile)
+    }
+
+    /// A new profile from Bitrix24's token fields (a token response or an install `auth`).
+    /// Numeric strings (form-encoded callbacks send only strings) become numbers, and
+    /// `expires` is filled in from `expires_in` when Bitrix24 left it out.
+    pub fn from_bitrix(fields: Map<String, Value>, source: Source, received_at: i64) -> Profile {
+        let mut doc = Map::new();
+        for (k, v) in fields {
+            let v = match (k.as_str(), v) {
+                ("expires" | "expires_in" | "user_id", Value::String(s)) => {
+                    match s.parse::<i64>() {
+                        Ok(n) => Value::from(n),
+                        Err(_) => Value::String(s),
+                    }
+                }
+                (_, v) => v,
+            };
+            doc.insert(k, v);
+        }
+        if !doc.get("expires").is_some_and(Value::is_i64) {
+            let expires_in = doc.get("expires_in").and_then(Value::as_i64).unwrap_or(0);
+            doc.insert("expires".into(), Value::from(received_at + expires_in));
+        }
+        let mut p = Profile { doc };
+        p.stamp(source, received_at, true);
+        p
+    }
+
+    /// The profile after a refresh: the response's fields replace the old ones, and what the
+    /// response does not carry (`application_token`, client credentials, unknown fields) stays.
+    pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
+        let fresh = Profile::from_bitrix(response, Source::Refresh, received_at);
+        let mut doc = self.doc.clone();
+        for (k, v) in fresh.doc {
+            if k != "b24auth" {
+                doc.insert(k, v);
+            }
+        }
+        let mut p = Profile { doc };
+        p.stamp(Source::Refresh, received_at, true);
+        p
+    }
+
+    fn stamp(&mut self, source: Source, at: i64, new_refresh_token: bool) {
+        let mut meta = self.meta().clone();
+        meta.insert("version".into(), 1.into());
+        meta.insert("source".into(), source.as_str().into());
+        meta.insert("saved_at".into(), at.into());
+        if new_refresh_token {
+            meta.insert("refresh_token_issued_at".into(), at.into());
+        }
+        if let Some(portal) = self.portal_from_endpoints() {
+            meta.insert("portal".into(), portal.into());
+        }
+        self.doc.insert("b24auth".into(), Value::Object(meta));
+    }
+
+    pub fn set_client(&mut self, client_id: Option<&str>, client_secret: Option<&Secret>) {
+        if let Some(id) = client_id {
+            self.doc.insert("client_id".into(), id.into());
+        }
+        if let Some(s) = client_secret {
+            self.doc.insert("client_secret".into(), s.expose().into());
+        }
+    }
+
+    pub fn set_oauth_server(&mut self, url: &str) {
+        let mut meta = self.meta().clone();
+        meta.insert("oauth_server".into(), url.trim_end_matches('/').into());
+        self.doc.insert("b24auth".into(), Value::Object(meta));
+    }
+
+    pub fn set_str(&mut self, key: &str, value: &str) {
+        self.doc.insert(key.into(), value.into());
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(&self.doc).expect("a JSON map always serializes");
+        out.push(b'\n');
+        out
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.doc
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.doc.get(key).and_then(Value::as_str)
+    }
+
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.str(key).filter(|s| !s.is_empty()).map(Secret::new)
+    }
+
+    pub fn access_token(&self) -> Secret {
+        self.secret("access_token").unwrap_or_default()
+    }
+
+    pub fn refresh_token(&self) -> Secret {
+        self.secret("refresh_token").unwrap_or_default()
+    }
+
+    /// Unix time the access token expires; numeric strings accepted (files written by PHP).
+    pub fn expires(&self) -> Option<i64> {
+        match self.doc.get("expires")? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// True when the access token is valid for at least `min_ttl` more seconds.
+    pub fn is_fresh(&self, min_ttl: i64, now: i64) -> bool {
+        self.expires().is_some_and(|e| e - now > min_ttl)
+    }
+
+    pub fn meta(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        match self.doc.get("b24auth") {
+            Some(Value::Object(m)) => m,
+            _ => EMPTY.get_or_init(Map::new),
+        }
+    }
+
+    pub fn meta_i64(&self, key: &str) -> Option<i64> {
+        self.meta().get(key).and_then(Value::as_i64)
+    }
+
+    pub fn oauth_server(&self) -> Option<&str> {
+        self.meta().get("oauth_server").and_then(Value::as_str)
+    }
+
+    /// The portal's `host[:port]`: from `client_endpoint` (token responses put the OAuth server
+    /// in `domain`), else the recorded one, else `domain`.
+    pub fn portal(&self) -> Option<String> {
+        self.portal_from_endpoints()
+            .or_else(|| {
+                self.meta()
+                    .get("portal")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .or_else(|| self.str("domain").map(String::from))
+    }
+
+    fn portal_from_endpoints(&self) -> Option<String> {
+        let url = url::Url::parse(self.str("client_endpoint")?).ok()?;
+        host_port(&url)
+    }
+
+    /// A field by name for `show --field`: top-level first, then b24auth's own keys.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        if name == "portal" {
+            return self.portal().map(Value::from);
+        }
+        self.doc
+            .get(name)
+            .or_else(|| self.meta().get(name))
+            .cloned()
+    }
+}
+
+/// `host` or `host:port` when the port is not the scheme's default.
+pub fn host_port(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn response() -> Map<String, Value> {
+        json!({"access_token":"a1","expires_in":3600,"scope":"app","domain":"oauth.bitrix.info",
+            "server_endpoint":"https://oauth.bitrix.info/rest/","status":"L",
+            "client_endpoint":"https://b24-x.bitrix24.by/rest/","member_id":"m","user_id":1,
+            "refresh_token":"r1","brand_new":"kept"})
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    #[test]
+    fn fills_expires_and_portal() {
+        let p = Profile::from_bitrix(response(), Source::Authorize, 1000);
+        assert_eq!(p.expires(), Some(4600));
+        assert_eq!(p.portal().as_deref(), Some("b24-x.bitrix24.by"));
+        assert_eq!(p.str("brand_new"), Some("kept"));
+        assert_eq!(p.meta()["source"], "authorize");
+    }
+
+    #[test]
+    fn refresh_keeps_what_the_response_lacks() {
+        let mut p = Profile::from_bitrix(response(), Source::Install, 1000);
+        p.set_str("application_token", "app-tok");
+        p.set_client(Some("local.1"), Some(&Secret::new("s")));
+        let mut r = response();
+        r.insert("access_token".into(), "a2".into());
+        r.insert("refresh_token".into(), "r2".into());
+        let q = p.refreshed(r, 2000);
+        assert_eq!(q.access_token().expose(), "a2");
+        assert_eq!(q.str("application_token"), Some("app-tok"));
+        assert_eq!(q.str("client_id"), Some("local.1"));
+        assert_eq!(q.meta_i64("refresh_token_issued_at"), Some(2000));
+        assert_eq!(q.meta()["source"], "refresh");
+    }
+
+    #[test]
+    fn string_numbers_from_forms_become_numbers() {
+        let mut r = response();
+        r.insert("expires_in".into(), "3600".into());
+        r.insert("expires".into(), "5000".into());
+        let p = Profile::from_bitrix(r, Source::Install, 1000);
+        assert_eq!(p.as_map()["expires"], 5000);
+        assert_eq!(p.as_map()["expires_in"], 3600);
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let p = Profile::from_bitrix(response(), Source::Install, 1);
+        let s = format!("{p:?}");
+        assert!(!s.contains("\"a1\"") && !s.contains("\"r1\""), "{s}");
+    }
+
+    #[test]
+    fn parse_rejects_damage() {
+        assert!(Profile::parse(b"").is_err());
+        assert!(Profile::parse(b"[1]").is_err());
+        assert!(Profile::parse(b"{\"access_token\":\"a\"}").is_err());
+        assert!(Profile::parse(b"{\"access_token\":\"a\",\"refresh_token\":\"r\"}").is_ok());
+    }
+}

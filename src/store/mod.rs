@@ -1,0 +1,95 @@
+/*!
+The store: where profiles live, behind one interface with a backend per kind of place.
+
+Commands speak only to [`Store`]. Its promise: a save is atomic and durable, and
+[`Store::refresh_if`] is single-flight — it takes the profile's lock, re-reads, decides, calls the
+refresher and saves before letting go, so racing processes cause one refresh, never two.
+*/
+
+pub mod file;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::profile::Profile;
+
+pub use file::FileStore;
+
+/// Whether a save may replace an existing profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    /// Refuse (exit 2) when the profile exists: the caller was not told to `--force`.
+    Create,
+    Replace,
+}
+
+/// What [`Store::refresh_if`] ended with.
+pub struct Refreshed {
+    pub profile: Profile,
+    /// False when the re-read under the lock showed another process had already refreshed.
+    pub refreshed: bool,
+}
+
+pub enum Store {
+    File(FileStore),
+}
+
+impl Store {
+    /// Opens the store named by `--store`: `file` or a `postgres://` URL.
+    pub fn open(url: &str, config_dir: PathBuf) -> Result<Store> {
+        match url {
+            "file" => Ok(Store::File(FileStore::new(config_dir))),
+            other if other.starts_with("postgres://") || other.starts_with("postgresql://") => Err(
+                crate::exit::usage("the PostgreSQL store is not implemented yet: use --store file"),
+            ),
+            _ => Err(crate::exit::usage(
+                "--store takes `file` or a `postgres://…` URL",
+            )),
+        }
+    }
+
+    /// Where a profile lives, for people (a path, or a database and row).
+    pub fn location(&self, name: &str) -> String {
+        match self {
+            Store::File(f) => f.path(name).display().to_string(),
+        }
+    }
+
+    /// The exit-3 error for a profile with nothing stored.
+    pub fn nothing_stored(&self, name: &str) -> anyhow::Error {
+        match self {
+            Store::File(f) => file::nothing_stored(name, &f.path(name)),
+        }
+    }
+
+    pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
+        match self {
+            Store::File(f) => f.load(name),
+        }
+    }
+
+    pub async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
+        match self {
+            Store::File(f) => f.save(name, profile, mode),
+        }
+    }
+
+    /// Under the profile's lock: re-read; when `due` says so, run `refresh` on what was read and
+    /// save its result before the lock is released. Nothing stored is an authorization error.
+    pub async fn refresh_if<F, Fut>(
+        &self,
+        name: &str,
+        due: impl Fn(&Profile) -> bool,
+        refresh: F,
+    ) -> Result<Refreshed>
+    where
+        F: FnOnce(Profile) -> Fut,
+        Fut: Future<Output = Result<Profile>>,
+    {
+        match self {
+            Store::File(f) => f.refresh_if(name, due, refresh).await,
+        }
+    }
+}

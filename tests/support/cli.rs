@@ -1,0 +1,132 @@
+/*!
+Runs the built `b24auth` in a fresh temp config dir, with no `B24AUTH_*` variable leaking in
+from the developer's environment.
+*/
+
+use std::fs;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use super::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_b24auth");
+
+pub struct Env {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+/// A finished run: exit code and both streams as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the run failed with `code` and said why in exactly one `b24auth: error:` line.
+    pub fn assert_error(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "exit code; stderr: {}", self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr, got: {:?}", self.stderr);
+        assert!(lines[0].starts_with("b24auth: error: "), "{:?}", lines[0]);
+        lines[0]
+    }
+
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        self
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("config");
+        Env { tmp, dir }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("B24AUTH_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("B24AUTH_CONFIG_DIR", &self.dir)
+            .env("B24AUTH_HTTP_TIMEOUT", "2s")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().unwrap())
+    }
+
+    pub fn run_cmd(cmd: &mut Command) -> Run {
+        Run::from(cmd.output().unwrap())
+    }
+
+    pub fn auth_path(&self) -> PathBuf {
+        self.dir.join("auth.json")
+    }
+
+    pub fn auth_bytes(&self) -> Vec<u8> {
+        fs::read(self.auth_path()).unwrap()
+    }
+
+    pub fn auth(&self) -> Value {
+        serde_json::from_slice(&self.auth_bytes()).unwrap()
+    }
+
+    /// Writes `auth.json` (0600, dir 0700) as an earlier authorization against `s` would have:
+    /// a pair the stand-in knows, the client credentials, the stand-in as the chosen server.
+    /// `expires_in` moves the access token's expiry (negative: already expired).
+    pub fn seed(&self, s: &StandIn, expires_in: i64) -> Value {
+        let mut doc = s.issue_pair();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        doc["expires"] = (now + expires_in).into();
+        doc["client_id"] = CLIENT_ID.into();
+        doc["client_secret"] = CLIENT_SECRET.into();
+        doc["b24auth"] = serde_json::json!({
+            "version": 1, "source": "install", "saved_at": now,
+            "refresh_token_issued_at": now, "portal": s.host(), "oauth_server": s.base,
+        });
+        self.write_auth(serde_json::to_vec_pretty(&doc).unwrap().as_slice());
+        doc
+    }
+
+    pub fn write_auth(&self, bytes: &[u8]) {
+        fs::create_dir_all(&self.dir).unwrap();
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).unwrap();
+        let _ = fs::remove_file(self.auth_path());
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(self.auth_path())
+            .unwrap();
+        std::io::Write::write_all(&mut f, bytes).unwrap();
+    }
+}
+
+pub fn mode(path: &std::path::Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}

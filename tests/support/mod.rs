@@ -1,0 +1,8 @@
+/*!
+Test support: the Bitrix24 stand-in and a runner for the built binary in a temp config dir.
+*/
+
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod stand_in;

@@ -1,0 +1,402 @@
+/*!
+A Bitrix24 stand-in: the portal's authorize page, the OAuth server's token endpoint and both
+REST `app.info` endpoints, on a real hyper server at `127.0.0.1:0`.
+
+It behaves like the real one where b24auth depends on it: codes live 30 s and work once, refresh
+tokens rotate (the used one and its access token die), errors are Bitrix24's JSON. Every call is
+counted, and `fail_next` makes the next token calls fail in the ways real servers do.
+
+Layout on the one port: `/oauth/authorize/` (portal), `/oauth/token/` (OAuth server),
+`/rest/…` (OAuth server REST, `server_endpoint`), `/portal/rest/…` (portal REST,
+`client_endpoint`).
+*/
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const CLIENT_ID: &str = "local.5f1b2c3d4e5f60.12345678";
+pub const CLIENT_SECRET: &str = "Zq8sTandInClientSecret0123456789abcdefghijkLMNOP";
+pub const MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
+pub const CODE_LIFETIME: Duration = Duration::from_secs(30);
+
+/// A way the next token-endpoint call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 500 with an HTML page, as a proxy in front of the server would answer.
+    Http500Html,
+    /// Accepts the request and never answers.
+    Hang,
+    /// HTTP 200 with a body that is not JSON.
+    InvalidJson,
+    /// Bitrix24's `invalid_grant` error.
+    InvalidGrant,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    pub token_calls: usize,
+    pub code_exchanges: usize,
+    pub refreshes: usize,
+    pub authorize_pages: usize,
+    pub app_info_server: usize,
+    pub app_info_portal: usize,
+    pub other: usize,
+}
+
+#[derive(Default)]
+struct State {
+    codes: HashMap<String, Instant>,
+    refresh_tokens: HashSet<String>,
+    access_tokens: HashMap<String, i64>,
+    faults: VecDeque<Fault>,
+    redirect_uri: String,
+    token_delay: Duration,
+    counters: Counters,
+}
+
+pub struct StandIn {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base: String,
+    state: Arc<Mutex<State>>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl StandIn {
+    pub fn start() -> StandIn {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", std_listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            redirect_uri: "http://127.0.0.1:8787/callback".into(),
+            ..State::default()
+        }));
+        let shared = Arc::clone(&state);
+        let host = base.trim_start_matches("http://").to_string();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let state = Arc::clone(&shared);
+                    let host = host.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            handle(Arc::clone(&state), host.clone(), req)
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        StandIn { base, state }
+    }
+
+    /// `host:port` of the stand-in (what the portal's `domain` is).
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.state.lock().unwrap().counters
+    }
+
+    pub fn fail_next(&self, fault: Fault) {
+        self.state.lock().unwrap().faults.push_back(fault);
+    }
+
+    /// Delays every token-endpoint answer (for crash and race tests).
+    pub fn set_token_delay(&self, d: Duration) {
+        self.state.lock().unwrap().token_delay = d;
+    }
+
+    /// The handler path registered for the app: where the authorize page redirects.
+    pub fn set_redirect_uri(&self, uri: &str) {
+        self.state.lock().unwrap().redirect_uri = uri.to_string();
+    }
+
+    /// Makes every outstanding code look `by` older (a code older than 30 s is `expired_token`).
+    pub fn age_codes(&self, by: Duration) {
+        for issued in self.state.lock().unwrap().codes.values_mut() {
+            *issued -= by;
+        }
+    }
+
+    pub fn issue_code(&self) -> String {
+        let code = random_hex(16);
+        self.state
+            .lock()
+            .unwrap()
+            .codes
+            .insert(code.clone(), Instant::now());
+        code
+    }
+
+    /// A valid pair, shaped like a token response (what an installation would have given).
+    pub fn issue_pair(&self) -> Value {
+        let mut s = self.state.lock().unwrap();
+        token_response(&mut s, &self.host())
+    }
+
+    pub fn refresh_token_is_valid(&self, rt: &str) -> bool {
+        self.state.lock().unwrap().refresh_tokens.contains(rt)
+    }
+
+    pub fn access_token_is_valid(&self, at: &str) -> bool {
+        self.state.lock().unwrap().access_tokens.contains_key(at)
+    }
+}
+
+fn token_response(s: &mut State, host: &str) -> Value {
+    let access = format!("{}{}", random_hex(16), random_hex(19));
+    let refresh = format!("{}{}", random_hex(16), random_hex(19));
+    let expires = unix_now() + 3600;
+    s.access_tokens.insert(access.clone(), expires);
+    s.refresh_tokens.insert(refresh.clone());
+    json!({
+        "access_token": access,
+        "expires": expires,
+        "expires_in": 3600,
+        "scope": "crm,user",
+        "domain": "oauth.bitrix.info",
+        "server_endpoint": format!("http://{host}/rest/"),
+        "status": "L",
+        "client_endpoint": format!("http://{host}/portal/rest/"),
+        "member_id": MEMBER_ID,
+        "user_id": 1,
+        "refresh_token": refresh,
+    })
+}
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn json_reply(status: StatusCode, v: Value) -> Response<Full<Bytes>> {
+    reply(status, "application/json", v.to_string())
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response<Full<Bytes>> {
+    json_reply(
+        status,
+        json!({"error": code, "error_description": description}),
+    )
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    host: String,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    params.extend(url::form_urlencoded::parse(&body).into_owned());
+    let response = match path.as_str() {
+        "/oauth/token/" => token_endpoint(&state, &host, &params).await,
+        "/oauth/authorize/" => authorize_page(&state, &host, &params),
+        "/rest/app.info" => app_info(&state, &host, &params, true),
+        "/portal/rest/app.info" => app_info(&state, &host, &params, false),
+        _ => {
+            state.lock().unwrap().counters.other += 1;
+            reply(StatusCode::NOT_FOUND, "text/html", "<h1>404</h1>".into())
+        }
+    };
+    Ok(response)
+}
+
+async fn token_endpoint(
+    state: &Mutex<State>,
+    host: &str,
+    p: &HashMap<String, String>,
+) -> Response<Full<Bytes>> {
+    let (fault, delay) = {
+        let mut s = state.lock().unwrap();
+        s.counters.token_calls += 1;
+        (s.faults.pop_front(), s.token_delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match fault {
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            unreachable!("the client gives up first")
+        }
+        Some(Fault::Http500Html) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/html",
+                "<html><body><h1>500 Internal Server Error</h1></body></html>".into(),
+            )
+        }
+        Some(Fault::InvalidJson) => {
+            return reply(
+                StatusCode::OK,
+                "application/json",
+                "{\"access_token\":".into(),
+            )
+        }
+        Some(Fault::InvalidGrant) => {
+            return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant")
+        }
+        None => {}
+    }
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Invalid client credentials",
+        );
+    }
+    let mut s = state.lock().unwrap();
+    match get("grant_type") {
+        "authorization_code" => {
+            s.counters.code_exchanges += 1;
+            match s.codes.remove(get("code")) {
+                None => error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid authorization code",
+                ),
+                Some(issued) if issued.elapsed() > CODE_LIFETIME => error(
+                    StatusCode::BAD_REQUEST,
+                    "expired_token",
+                    "The authorization code has expired",
+                ),
+                Some(_) => json_reply(StatusCode::OK, token_response(&mut s, host)),
+            }
+        }
+        "refresh_token" => {
+            s.counters.refreshes += 1;
+            if !s.refresh_tokens.remove(get("refresh_token")) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid refresh token",
+                );
+            }
+            // Rotation: the used refresh token is gone; so are the access tokens issued before.
+            s.access_tokens.clear();
+            json_reply(StatusCode::OK, token_response(&mut s, host))
+        }
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Unsupported grant_type",
+        ),
+    }
+}
+
+fn authorize_page(
+    state: &Mutex<State>,
+    host: &str,
+    p: &HashMap<String, String>,
+) -> Response<Full<Bytes>> {
+    let mut s = state.lock().unwrap();
+    s.counters.authorize_pages += 1;
+    if p.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+        return reply(
+            StatusCode::OK,
+            "text/html",
+            "<html><body>The application is not installed on this portal.</body></html>".into(),
+        );
+    }
+    let code = random_hex(16);
+    s.codes.insert(code.clone(), Instant::now());
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", &code)
+        .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
+        .append_pair("domain", host)
+        .append_pair("member_id", MEMBER_ID)
+        .append_pair("scope", "crm,user")
+        .append_pair("server_domain", host)
+        .finish();
+    let sep = if s.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header("location", format!("{}{sep}{query}", s.redirect_uri))
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+fn app_info(
+    state: &Mutex<State>,
+    host: &str,
+    p: &HashMap<String, String>,
+    server: bool,
+) -> Response<Full<Bytes>> {
+    let mut s = state.lock().unwrap();
+    if server {
+        s.counters.app_info_server += 1;
+    } else {
+        s.counters.app_info_portal += 1;
+    }
+    let token = p.get("auth").map(String::as_str).unwrap_or("");
+    match s.access_tokens.get(token) {
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "The access token provided is invalid",
+        ),
+        Some(&e) if e <= unix_now() => error(
+            StatusCode::UNAUTHORIZED,
+            "expired_token",
+            "The access token provided has expired",
+        ),
+        Some(&expires) if server => json_reply(
+            StatusCode::OK,
+            json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
+                "install": {"domain": host, "member_id": MEMBER_ID, "status": "L"},
+                "user_id": 1}}),
+        ),
+        Some(_) => json_reply(
+            StatusCode::OK,
+            json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",
+                "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null}}),
+        ),
+    }
+}
