@@ -31,12 +31,56 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+            cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;install-listen'= {
+            cand --listen 'Address to listen on'
+            cand --path 'Path to accept the callback on [default: /install/<32 random hex>]'
+            cand --public-url 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check'
+            cand --timeout 'Give up after this long (0 = wait forever)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --no-verify 'Save without asking the OAuth server''s app.info whether the token is genuine'
+            cand --force 'Replace an existing profile'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;authorize'= {
+            cand --domain 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT'
+            cand --redirect-uri 'The handler path registered for the app, where the portal sends the browser back'
+            cand --listen 'Address to listen on [default: the redirect URI''s host:port when it is a loopback address, else 127.0.0.1:8787]'
+            cand --timeout 'Give up after this long (0 = wait forever)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --no-browser 'Print the authorize URL but do not open a browser'
+            cand --force 'Replace an existing profile'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'b24auth;refresh'= {
             cand --if-older-than 'Refresh only when the stored refresh token is older than this (cron keep-alive)'
@@ -121,12 +165,18 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;help'= {
+            cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+            cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;help;install-listen'= {
+        }
+        &'b24auth;help;authorize'= {
         }
         &'b24auth;help;refresh'= {
         }

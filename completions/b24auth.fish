@@ -34,12 +34,46 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeou
 complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l timeout -d 'Give up after this long (0 = wait forever)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l redirect-uri -d 'The handler path registered for the app, where the portal sends the browser back' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l listen -d 'Address to listen on [default: the redirect URI\'s host:port when it is a loopback address, else 127.0.0.1:8787]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l timeout -d 'Give up after this long (0 = wait forever)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser -d 'Print the authorize URL but do not open a browser'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -97,9 +131,11 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from refresh show token completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,6 +5,7 @@ Every global option has its `B24AUTH_*` variable here. Values that could be secr
 their environment value in `--help`.
 */
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,6 +76,10 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Catch the installation callback of a "Uses API only" local app and save its tokens
+    InstallListen(InstallListenArgs),
+    /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
+    Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
     Refresh(RefreshArgs),
     /// Show what is stored (secrets masked unless asked for)
@@ -88,6 +93,52 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallListenArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Path to accept the callback on [default: /install/<32 random hex>]
+    #[arg(long, value_name = "PATH", value_parser = url_path)]
+    pub path: Option<String>,
+    /// How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed
+    /// instructions and the Host check
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub public_url: Option<Url>,
+    /// Give up after this long (0 = wait forever)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub timeout: Duration,
+    /// Save without asking the OAuth server's app.info whether the token is genuine
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Replace an existing profile
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuthorizeArgs {
+    /// The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT
+    #[arg(long, value_name = "PORTAL")]
+    pub domain: String,
+    /// The handler path registered for the app, where the portal sends the browser back
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8787/callback", value_parser = http_url)]
+    pub redirect_uri: Url,
+    /// Address to listen on [default: the redirect URI's host:port when it is a loopback
+    /// address, else 127.0.0.1:8787]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Print the authorize URL but do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Give up after this long (0 = wait forever)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub timeout: Duration,
+    /// Replace an existing profile
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +184,18 @@ fn profile_name(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err("a profile name is 1–64 of A-Za-z0-9._- (and not . or ..)".into())
+    }
+}
+
+fn url_path(s: &str) -> Result<String, String> {
+    let ok = s.starts_with('/')
+        && s.len() <= 256
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a path starts with / and holds only A-Za-z0-9/-._~".into())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod exit;
+pub mod listener;
 pub mod oauth;
 pub mod profile;
 pub mod secret;
@@ -21,6 +22,8 @@ use context::Context;
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(cli.global)?;
     match cli.command {
+        Command::InstallListen(args) => commands::install_listen::run(&ctx, &args),
+        Command::Authorize(args) => commands::authorize::run(&ctx, &args),
         Command::Refresh(args) => commands::refresh::run(&ctx, &args),
         Command::Show(args) => commands::show::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),

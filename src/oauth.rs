@@ -77,6 +77,14 @@ impl Client {
         Ok(Client { http, server })
     }
 
+    /// The same HTTP client (connection pool, TLS set-up) aimed at another server.
+    pub fn with_server(&self, server: Url) -> Client {
+        Client {
+            http: self.http.clone(),
+            server,
+        }
+    }
+
     pub fn server(&self) -> &Url {
         &self.server
     }

@@ -32,6 +32,47 @@ impl Ui {
         }
     }
 
+    /// Draws `⠋ waiting for WHAT… 4m 59s left` on stderr until dropped; only on a terminal.
+    pub async fn spinner(&self, what: &str, deadline: Option<tokio::time::Instant>) {
+        if self.quiet || !stderr_is_terminal() {
+            return std::future::pending().await;
+        }
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        for i in 0.. {
+            tick.tick().await;
+            let left = deadline
+                .map(|d| {
+                    let s = d
+                        .saturating_duration_since(tokio::time::Instant::now())
+                        .as_secs();
+                    format!(" {} left", human_duration(s as i64))
+                })
+                .unwrap_or_default();
+            eprint!(
+                "\r\x1b[2K{} waiting for {what}…{left}",
+                FRAMES[i % FRAMES.len()]
+            );
+        }
+    }
+
+    pub fn clear_spinner(&self) {
+        if !self.quiet && stderr_is_terminal() {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    /// A yes/no question on the terminal; with no terminal the answer is no.
+    pub fn confirm(&self, question: &str) -> Result<bool> {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Ok(false);
+        }
+        Ok(dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()?)
+    }
+
     /// Asks on the terminal; with no terminal, fails naming the variable to set.
     pub fn prompt(&self, what: &str, hidden: bool, env: &str) -> Result<Secret> {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
@@ -51,8 +92,44 @@ impl Ui {
     }
 }
 
+/// A small self-contained HTML page for the browser at the end of `authorize`.
+pub fn page(title: &str, lines: &[String]) -> String {
+    let body: String = lines
+        .iter()
+        .map(|l| format!("<p>{}</p>", escape(l)))
+        .collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <link rel=\"icon\" href=\"data:,\"></head><body style=\"font-family:sans-serif;\
+         max-width:40em;margin:3em auto\"><h1>{t}</h1>{body}</body></html>",
+        t = escape(title)
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// Lines typed on stdin, read on a plain thread: a pending read must not keep the async
+/// runtime from shutting down when the flow finishes another way.
+pub fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Runs a future on a current-thread runtime: one request at a time needs no thread pool.

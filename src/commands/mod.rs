@@ -2,7 +2,39 @@
 One module per subcommand, each a thin script over the store, the OAuth client and the UI.
 */
 
+pub mod authorize;
 pub mod generate;
+pub mod install_listen;
 pub mod refresh;
 pub mod show;
 pub mod token;
+
+use anyhow::Result;
+
+use crate::context::Context;
+use crate::store::{SaveMode, Store};
+
+/// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
+/// (exit 2) before anything listens, or replaced after a yes on a terminal.
+pub async fn save_mode(ctx: &Context, store: &Store, force: bool) -> Result<SaveMode> {
+    if force || !store.exists(&ctx.profile).await? {
+        return Ok(if force {
+            SaveMode::Replace
+        } else {
+            SaveMode::Create
+        });
+    }
+    let question = format!(
+        "profile `{}` already exists ({}); replace it?",
+        ctx.profile,
+        store.location(&ctx.profile)
+    );
+    if ctx.ui.confirm(&question)? {
+        return Ok(SaveMode::Replace);
+    }
+    Err(crate::exit::usage(format!(
+        "profile `{}` already exists ({}): pass --force to replace it",
+        ctx.profile,
+        store.location(&ctx.profile)
+    )))
+}

@@ -64,6 +64,12 @@ impl Store {
         }
     }
 
+    pub async fn exists(&self, name: &str) -> Result<bool> {
+        match self {
+            Store::File(f) => Ok(f.path(name).exists()),
+        }
+    }
+
     pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
         match self {
             Store::File(f) => f.load(name),

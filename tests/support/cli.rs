@@ -45,13 +45,96 @@ impl Run {
         lines[0]
     }
 
+    /// Like [`Run::assert_error`] for commands that print progress first: the error is the
+    /// last stderr line and the only error line.
+    pub fn assert_final_error(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "exit code; stderr: {}", self.stderr);
+        let errors = self.stderr.lines().filter(|l| l.contains("error")).count();
+        assert_eq!(errors, 1, "one error line: {}", self.stderr);
+        let last = self.stderr.lines().last().unwrap_or("");
+        assert!(last.starts_with("b24auth: error: "), "{}", self.stderr);
+        last
+    }
+
     pub fn assert_ok(&self) -> &Self {
         assert_eq!(self.code, 0, "stderr: {}", self.stderr);
         self
     }
 }
 
+/// A running `b24auth` whose stderr is read line by line as it comes.
+pub struct Spawned {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Spawned {
+    /// Waits (by blocking on the next line, at most `secs` in all) for a stderr line that
+    /// `pred` accepts and returns it.
+    pub fn wait_line(&mut self, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no such line on stderr; saw: {:#?}", self.seen),
+            }
+        }
+    }
+
+    pub fn stdin(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().expect("spawned with piped stdin");
+        std::io::Write::write_all(stdin, text.as_bytes()).unwrap();
+    }
+
+    /// Waits for the exit; stderr holds every line, including those already read.
+    pub fn finish(mut self) -> Run {
+        let status = self.child.wait().unwrap();
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut out, &mut stdout).unwrap();
+        }
+        self.seen.extend(self.lines.iter());
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: self.seen.iter().map(|l| format!("{l}\n")).collect(),
+        }
+    }
+}
+
 impl Env {
+    /// Starts `b24auth` with piped stdio; stderr lines arrive through [`Spawned::wait_line`].
+    pub fn spawn(&self, cmd: &mut Command) -> Spawned {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Spawned {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("config");
@@ -79,6 +162,15 @@ impl Env {
 
     pub fn run_cmd(cmd: &mut Command) -> Run {
         Run::from(cmd.output().unwrap())
+    }
+
+    /// A command with the app's credentials and the stand-in as the OAuth server.
+    pub fn app_cmd(&self, s: &StandIn, args: &[&str]) -> Command {
+        let mut c = self.cmd(args);
+        c.env("B24AUTH_CLIENT_ID", CLIENT_ID)
+            .env("B24AUTH_CLIENT_SECRET", CLIENT_SECRET)
+            .env("B24AUTH_OAUTH_SERVER", &s.base);
+        c
     }
 
     pub fn auth_path(&self) -> PathBuf {

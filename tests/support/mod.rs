@@ -5,4 +5,5 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod http;
 pub mod stand_in;

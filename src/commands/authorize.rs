@@ -1,0 +1,412 @@
+/*!
+`b24auth authorize --domain PORTAL`: full OAuth in a browser.
+
+Bind first, then print (and open) the portal's authorize URL; complete on whichever comes first:
+the redirect reaching the loopback listener with our `state`, or the user pasting the redirected
+address (or the bare code) on stdin. The one-time code lives 30 s, so the exchange starts the
+moment it arrives and the browser is answered with its outcome.
+*/
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use hyper::{Method, StatusCode};
+use url::Url;
+
+use crate::cli::AuthorizeArgs;
+use crate::context::Context;
+use crate::exit;
+use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
+use crate::oauth::{self, Credentials, ServerError};
+use crate::profile::{host_port, now, Profile, Source};
+use crate::secret::{constant_time_eq, random_hex, Secret};
+use crate::store::{SaveMode, Store};
+use crate::ui;
+
+/// The exchange must finish inside the code's 30-second life, with room for the clock skew
+/// between the portal and the OAuth server.
+const EXCHANGE_DEADLINE: Duration = Duration::from_secs(25);
+
+pub fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<()> {
+    let portal = portal_url(&args.domain)?;
+    if portal.scheme() == "http" {
+        ctx.ui.warn(format_args!(
+            "{portal} is plain http: the code and tokens cross the network unencrypted"
+        ));
+    }
+    let store = ctx.store()?;
+    ui::block_on(authorize(ctx, &store, args, portal))
+}
+
+async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: Url) -> Result<()> {
+    let mode = super::save_mode(ctx, store, args.force).await?;
+    let previous = if mode == SaveMode::Replace {
+        store.load(&ctx.profile).await.ok().flatten()
+    } else {
+        None
+    };
+    let creds = ctx.credentials(previous.as_ref())?;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| default_listen(&args.redirect_uri));
+    let tcp = listener::bind(listen, "choose another with --listen and --redirect-uri").await?;
+    let state = random_hex(16);
+    let url = authorize_url(&portal, &creds.id, &state);
+    ctx.ui.info(format_args!(
+        "open this address in a browser signed in to {portal}:\n  {url}"
+    ));
+    ctx.ui.info(format_args!(
+        "waiting for the portal to send the browser to {} — or paste the address the browser ends on \
+         (or the code the portal shows) here and press Enter; a code expires 30 s after it is issued",
+        args.redirect_uri
+    ));
+    if !args.no_browser {
+        open_browser(&url, &ctx.ui);
+    }
+    let flow = Flow {
+        ctx,
+        store,
+        mode,
+        creds,
+        state,
+        portal: host_port(&portal).unwrap_or_default(),
+        http: ctx.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+    };
+    let rules = Rules {
+        path: args.redirect_uri.path().to_string(),
+        methods: &[Method::GET],
+        max_body: 1024,
+        hosts: listener::hosts_for(
+            listen,
+            &host_port(&args.redirect_uri)
+                .into_iter()
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let work = async {
+        tokio::select! {
+            r = listener::serve(tcp, rules, &flow) => r?,
+            r = flow.paste() => r,
+        }
+    };
+    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
+    let profile = listener::wait(work, timeout, "the authorization redirect", &ctx.ui).await?;
+    ctx.ui.info(format_args!(
+        "authorized: profile `{}` for portal {} (user {}), saved to {}",
+        ctx.profile,
+        profile.portal().unwrap_or_default(),
+        profile
+            .field("user_id")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        store.location(&ctx.profile)
+    ));
+    Ok(())
+}
+
+/// `portal.bitrix24.com` → `https://portal.bitrix24.com`; a URL keeps its scheme and port.
+pub fn portal_url(domain: &str) -> Result<Url> {
+    let with_scheme = if domain.contains("://") {
+        domain.to_string()
+    } else {
+        format!("https://{domain}")
+    };
+    let bad = || {
+        exit::usage(format!(
+            "--domain `{domain}` is not a portal address like portal.bitrix24.com"
+        ))
+    };
+    let url = Url::parse(&with_scheme).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad());
+    }
+    Url::parse(&url.origin().ascii_serialization()).map_err(|_| bad())
+}
+
+fn default_listen(redirect: &Url) -> SocketAddr {
+    let fallback: SocketAddr = "127.0.0.1:8787".parse().expect("a valid address");
+    let Some(port) = redirect.port_or_known_default() else {
+        return fallback;
+    };
+    match redirect.host() {
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => SocketAddr::from((ip, port)),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => SocketAddr::from((ip, port)),
+        Some(url::Host::Domain("localhost")) => SocketAddr::from(([127, 0, 0, 1], port)),
+        _ => fallback,
+    }
+}
+
+fn authorize_url(portal: &Url, client_id: &str, state: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", client_id)
+        .append_pair("state", state)
+        .finish();
+    format!(
+        "{}/oauth/authorize/?{query}",
+        portal.as_str().trim_end_matches('/')
+    )
+}
+
+/// `$BROWSER` when set; otherwise the desktop's opener, unless there is no display to open on.
+fn open_browser(url: &str, ui: &ui::Ui) {
+    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
+        let spawned = std::process::Command::new(&browser)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = spawned {
+            ui.warn(format_args!(
+                "could not start $BROWSER ({e}); open the address yourself"
+            ));
+        }
+        return;
+    }
+    let headless = cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none();
+    if headless {
+        ui.info("(no display here, e.g. over SSH: open the address on any machine's browser)");
+    } else if let Err(e) = open::that_detached(url) {
+        ui.warn(format_args!(
+            "could not open a browser ({e}); open the address yourself"
+        ));
+    }
+}
+
+struct Flow<'a> {
+    ctx: &'a Context,
+    store: &'a Store,
+    mode: SaveMode,
+    creds: Credentials,
+    state: String,
+    /// The portal's `host[:port]`, as `--domain` named it.
+    portal: String,
+    /// Built before the browser opens: the 30-second code must not wait for TLS set-up.
+    http: oauth::Client,
+}
+
+/// What the redirect (or a pasted address) carried.
+struct Arrival {
+    code: Secret,
+    domain: Option<String>,
+    server_domain: Option<String>,
+}
+
+impl Handler<Result<Profile>> for Flow<'_> {
+    async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
+        let query = parse_query(req.query.as_deref().unwrap_or(""));
+        if !self.state_matches(&query) {
+            let page = ui::page(
+                "Not the sign-in b24auth is waiting for",
+                &["This address does not carry the state of the b24auth run waiting here. Start again from the terminal.".into()],
+            );
+            return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+        }
+        let Some(arrival) = arrival(&query) else {
+            let page = ui::page(
+                "No authorization code",
+                &["The portal sent the browser back without a code. Start again from the terminal.".into()],
+            );
+            return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+        };
+        match self.complete(arrival).await {
+            Ok(profile) => {
+                let lines = [
+                    format!(
+                        "b24auth saved the authorization for portal {}.",
+                        profile.portal().unwrap_or_default()
+                    ),
+                    format!(
+                        "User {}. You can close this tab.",
+                        profile
+                            .field("user_id")
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "-".into())
+                    ),
+                ];
+                Outcome::Done(
+                    Reply::html(StatusCode::OK, ui::page("Authorized", &lines)),
+                    Ok(profile),
+                )
+            }
+            Err(e) => {
+                let lines = [
+                    format!("{e:#}"),
+                    "Nothing was saved. Run b24auth authorize again.".into(),
+                ];
+                let page = ui::page("Authorization failed", &lines);
+                Outcome::Done(Reply::html(StatusCode::BAD_GATEWAY, page), Err(e))
+            }
+        }
+    }
+}
+
+impl Flow<'_> {
+    fn state_matches(&self, query: &HashMap<String, String>) -> bool {
+        query
+            .get("state")
+            .is_some_and(|s| constant_time_eq(s.as_bytes(), self.state.as_bytes()))
+    }
+
+    /// Exchanges the code at once and saves the pair; nothing is written on any failure.
+    async fn complete(&self, arrival: Arrival) -> Result<Profile> {
+        if let Some(domain) = &arrival.domain {
+            self.check_portal(domain)?;
+        }
+        let server = oauth::server_for_new_pair(
+            self.ctx.oauth_server.as_ref(),
+            arrival.server_domain.as_deref(),
+        );
+        let client = self.http.with_server(server.clone());
+        let received = now();
+        let response = tokio::time::timeout(
+            EXCHANGE_DEADLINE,
+            client.exchange_code(&self.creds, &arrival.code),
+        )
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the OAuth server {server} did not answer within {}s, and the code has expired",
+                EXCHANGE_DEADLINE.as_secs()
+            )
+        })?
+        .map_err(explain_exchange_error)?;
+        let mut profile = Profile::from_bitrix(response, Source::Authorize, received);
+        if let Some(portal) = profile.portal() {
+            self.check_portal(&portal)?;
+        }
+        profile.set_client(Some(&self.creds.id), Some(&self.creds.secret));
+        profile.set_oauth_server(server.as_str());
+        self.store
+            .save(&self.ctx.profile, &profile, self.mode)
+            .await?;
+        Ok(profile)
+    }
+
+    fn check_portal(&self, domain: &str) -> Result<()> {
+        if domain.eq_ignore_ascii_case(&self.portal) {
+            return Ok(());
+        }
+        Err(exit::usage(format!(
+            "the authorization is for portal {domain}, not {}: sign in to {} in the browser, or run again with --domain {domain}",
+            self.portal, self.portal
+        )))
+    }
+
+    /// The paste fallback: lines on stdin until one holds our redirect address or a bare code.
+    /// A closed stdin just leaves the listener to finish the flow.
+    async fn paste(&self) -> Result<Profile> {
+        let mut lines = ui::stdin_lines();
+        while let Some(line) = lines.recv().await {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match self.pasted(line) {
+                Ok(arrival) => return self.complete(arrival).await,
+                Err(why) => self.ctx.ui.warn(format_args!("{why}; still waiting")),
+            }
+        }
+        std::future::pending().await
+    }
+
+    fn pasted(&self, line: &str) -> Result<Arrival, &'static str> {
+        if !line.contains('=') {
+            let bare = line
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            return if bare {
+                Ok(Arrival {
+                    code: Secret::new(line),
+                    domain: None,
+                    server_domain: None,
+                })
+            } else {
+                Err("that is neither the redirected address nor a code")
+            };
+        }
+        let query = parse_query(line.split_once('?').map_or(line, |(_, q)| q));
+        if query.contains_key("state") && !self.state_matches(&query) {
+            return Err("that address carries another run's state");
+        }
+        arrival(&query).ok_or("that address holds no code")
+    }
+}
+
+fn parse_query(q: &str) -> HashMap<String, String> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn arrival(query: &HashMap<String, String>) -> Option<Arrival> {
+    let code = query.get("code").filter(|c| !c.is_empty())?;
+    Some(Arrival {
+        code: Secret::new(code.as_str()),
+        domain: query.get("domain").cloned(),
+        server_domain: query.get("server_domain").cloned(),
+    })
+}
+
+fn explain_exchange_error(err: anyhow::Error) -> anyhow::Error {
+    match err.downcast_ref::<ServerError>() {
+        Some(e) if e.needs_reauthorization() => exit::auth_needed(format!(
+            "the OAuth server refused the code ({e}): run `b24auth authorize` again and let it finish within 30 s"
+        )),
+        _ => err.context("cannot exchange the code"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portal_forms() {
+        assert_eq!(
+            portal_url("portal.bitrix24.com").unwrap().as_str(),
+            "https://portal.bitrix24.com/"
+        );
+        assert_eq!(
+            portal_url("https://p.example.com/some/path")
+                .unwrap()
+                .as_str(),
+            "https://p.example.com/"
+        );
+        assert_eq!(
+            portal_url("http://127.0.0.1:8080").unwrap().as_str(),
+            "http://127.0.0.1:8080/"
+        );
+        assert!(portal_url("ftp://x").is_err());
+        assert!(portal_url("").is_err());
+    }
+
+    #[test]
+    fn listen_follows_a_loopback_redirect() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            default_listen(&u("http://127.0.0.1:9000/cb")).to_string(),
+            "127.0.0.1:9000"
+        );
+        assert_eq!(
+            default_listen(&u("http://localhost:9001/cb")).to_string(),
+            "127.0.0.1:9001"
+        );
+        assert_eq!(
+            default_listen(&u("https://tunnel.example.com/cb")).to_string(),
+            "127.0.0.1:8787"
+        );
+    }
+
+    #[test]
+    fn the_url_carries_no_secret() {
+        let url = authorize_url(&portal_url("p.bitrix24.com").unwrap(), "local.1", "abc");
+        assert_eq!(
+            url,
+            "https://p.bitrix24.com/oauth/authorize/?client_id=local.1&state=abc"
+        );
+    }
+}

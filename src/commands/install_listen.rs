@@ -1,0 +1,293 @@
+/*!
+`b24auth install-listen`: a temporary listener that catches the installation callback Bitrix24's
+server POSTs right after a "Uses API only" local app is added, verifies it and saves the pair.
+
+The event is sent once and never retried, so every rejected request is answered and the listener
+keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved.
+*/
+
+use anyhow::{anyhow, Result};
+use hyper::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::cli::InstallListenArgs;
+use crate::context::Context;
+use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
+use crate::oauth;
+use crate::profile::{host_port, now, Profile, Source};
+use crate::secret::{random_hex, Secret};
+use crate::store::{SaveMode, Store};
+use crate::ui;
+
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn run(ctx: &Context, args: &InstallListenArgs) -> Result<()> {
+    let store = ctx.store()?;
+    ui::block_on(listen(ctx, &store, args))
+}
+
+async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Result<()> {
+    let mode = super::save_mode(ctx, store, args.force).await?;
+    let path = args
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("/install/{}", random_hex(16)));
+    let tcp = listener::bind(args.listen, "choose another address with --listen").await?;
+    let local = tcp.local_addr()?;
+    let local_url = format!("http://{local}{path}");
+    let public_url = args
+        .public_url
+        .as_ref()
+        .map(|u| format!("{}{path}", u.as_str().trim_end_matches('/')));
+    ctx.ui.info(format_args!(
+        "listening for the installation callback on {local_url}"
+    ));
+    ctx.ui.info(format_args!(
+        "paste into the app's \"Initial installation path\": {}",
+        public_url.as_deref().unwrap_or(&local_url)
+    ));
+    if public_url.is_none() && local.ip().is_loopback() {
+        ctx.ui.info(
+            "(Bitrix24's servers must reach that address: put a tunnel or reverse proxy in front and pass --public-url)",
+        );
+    }
+    if ctx.client_id.is_none() || ctx.client_secret.is_none() {
+        ctx.ui.warn(
+            "no client_id/client_secret given: they are not saved, and `b24auth refresh` will need B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET",
+        );
+    }
+    let extra: Vec<String> = args.public_url.iter().filter_map(host_port).collect();
+    let rules = Rules {
+        path,
+        methods: &[Method::POST],
+        max_body: MAX_BODY,
+        hosts: listener::hosts_for(local, &extra),
+    };
+    let handler = Install {
+        ctx,
+        store,
+        mode,
+        verify: !args.no_verify,
+        http: ctx.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+    };
+    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
+    let work = async { listener::serve(tcp, rules, &handler).await? };
+    let profile = listener::wait(work, timeout, "the installation callback", &ctx.ui).await?;
+    ctx.ui.info(format_args!(
+        "saved profile `{}` for portal {} (member_id {}) to {}",
+        ctx.profile,
+        profile.portal().unwrap_or_default(),
+        profile.str("member_id").unwrap_or("-"),
+        store.location(&ctx.profile)
+    ));
+    Ok(())
+}
+
+struct Install<'a> {
+    ctx: &'a Context,
+    store: &'a Store,
+    mode: SaveMode,
+    verify: bool,
+    /// Built once before listening: a callback must not wait for TLS set-up.
+    http: oauth::Client,
+}
+
+impl Handler<Result<Profile>> for Install<'_> {
+    async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
+        let received = now();
+        let auth = match parse_callback(req.content_type.as_deref(), &req.body) {
+            Ok(auth) => auth,
+            Err((status, why)) => {
+                self.ctx
+                    .ui
+                    .warn(format_args!("refused a request: {why}; still waiting"));
+                return Outcome::Continue(Reply::text(status, why));
+            }
+        };
+        let server = oauth::server_for_new_pair(
+            self.ctx.oauth_server.as_ref(),
+            auth_str(&auth, "server_endpoint")
+                .and_then(|s| Url::parse(s).ok())
+                .as_ref()
+                .and_then(Url::host_str),
+        );
+        if self.verify {
+            if let Err(e) = self.check_with_server(&server, &auth).await {
+                self.ctx.ui.warn(format_args!(
+                    "refused a callback that failed verification ({e:#}); still waiting"
+                ));
+                return Outcome::Continue(Reply::text(
+                    StatusCode::FORBIDDEN,
+                    "Verification failed",
+                ));
+            }
+        }
+        let mut profile = Profile::from_bitrix(auth, Source::Install, received);
+        profile.set_client(
+            self.ctx.client_id.as_deref(),
+            self.ctx.client_secret.as_ref(),
+        );
+        profile.set_oauth_server(server.as_str());
+        match self
+            .store
+            .save(&self.ctx.profile, &profile, self.mode)
+            .await
+        {
+            Ok(()) => Outcome::Done(
+                Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
+                Ok(profile),
+            ),
+            Err(e) => Outcome::Done(
+                Reply::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Could not save the tokens",
+                ),
+                Err(e),
+            ),
+        }
+    }
+}
+
+impl Install<'_> {
+    /// Asks the trusted OAuth server's `app.info` about the received token; it must be valid and
+    /// belong to the same portal (and app, when the client_id is known).
+    async fn check_with_server(&self, server: &Url, auth: &Map<String, Value>) -> Result<()> {
+        let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
+        let rest = server.join("rest/")?;
+        let info = self.http.app_info(&rest, &token).await?;
+        let member = info
+            .get("install")
+            .and_then(|i| i.get("member_id"))
+            .or_else(|| info.get("member_id"))
+            .and_then(Value::as_str);
+        if member.is_some_and(|m| Some(m) != auth_str(auth, "member_id")) {
+            return Err(anyhow!("app.info names another portal (member_id)"));
+        }
+        let client = info.get("client_id").and_then(Value::as_str);
+        if let (Some(ours), Some(theirs)) = (self.ctx.client_id.as_deref(), client) {
+            if ours != theirs {
+                return Err(anyhow!("the token belongs to another app ({theirs})"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    auth.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    event: Option<String>,
+    auth: Option<Map<String, Value>>,
+}
+
+/// Reads the callback body (PHP bracket form or JSON) into its `auth` object, or says which
+/// status to answer and why.
+pub fn parse_callback(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
+    const REQUIRED: &str = "Auth data is required";
+    let mime = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let callback: Callback = match mime.as_str() {
+        // Depth 2 is all `auth[key]` needs; deeper keys stay flat strings, so a body of
+        // thousands of nested brackets costs no recursion.
+        "application/x-www-form-urlencoded" => serde_qs::Config::new(2, false)
+            .deserialize_bytes(body)
+            .map_err(|_| (StatusCode::BAD_REQUEST, REQUIRED))?,
+        "application/json" => {
+            serde_json::from_slice(body).map_err(|_| (StatusCode::BAD_REQUEST, REQUIRED))?
+        }
+        _ => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send application/x-www-form-urlencoded or application/json",
+            ))
+        }
+    };
+    if callback
+        .event
+        .as_deref()
+        .is_some_and(|e| !e.eq_ignore_ascii_case("ONAPPINSTALL"))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Only the ONAPPINSTALL event is accepted",
+        ));
+    }
+    let auth = callback.auth.ok_or((StatusCode::BAD_REQUEST, REQUIRED))?;
+    let has = |k: &str| auth_str(&auth, k).is_some();
+    let complete = has("access_token")
+        && has("refresh_token")
+        && has("member_id")
+        && (has("client_endpoint") || has("domain"));
+    if !complete {
+        return Err((StatusCode::BAD_REQUEST, REQUIRED));
+    }
+    Ok(auth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    fn body() -> String {
+        "event=ONAPPINSTALL&data%5BVERSION%5D=1&auth%5Baccess_token%5D=at1&auth%5Bexpires_in%5D=3600\
+         &auth%5Brefresh_token%5D=rt1&auth%5Bdomain%5D=p.bitrix24.com&auth%5Bmember_id%5D=m1\
+         &auth%5Bclient_endpoint%5D=https%3A%2F%2Fp.bitrix24.com%2Frest%2F&auth%5Bapplication_token%5D=apt"
+            .into()
+    }
+
+    #[test]
+    fn parses_the_php_bracket_form() {
+        let auth = parse_callback(Some(FORM), body().as_bytes()).unwrap();
+        assert_eq!(auth["access_token"], "at1");
+        assert_eq!(auth["application_token"], "apt");
+        assert_eq!(auth["client_endpoint"], "https://p.bitrix24.com/rest/");
+        let plain = body().replace("%5B", "[").replace("%5D", "]");
+        assert_eq!(parse_callback(Some(FORM), plain.as_bytes()).unwrap(), auth);
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_install() {
+        let status = |ct: &str, b: &[u8]| parse_callback(Some(ct), b).unwrap_err().0;
+        assert_eq!(status(FORM, b""), StatusCode::BAD_REQUEST);
+        assert_eq!(status(FORM, b"event=ONAPPINSTALL"), StatusCode::BAD_REQUEST);
+        let uninstall = body().replace("ONAPPINSTALL", "ONAPPUNINSTALL");
+        assert_eq!(status(FORM, uninstall.as_bytes()), StatusCode::BAD_REQUEST);
+        let no_rt = body().replace("auth%5Brefresh_token%5D=rt1", "");
+        assert_eq!(status(FORM, no_rt.as_bytes()), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status("text/plain", body().as_bytes()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            status(FORM, b"auth%5Baccess_token%5D=\xff\xfe"),
+            StatusCode::BAD_REQUEST
+        );
+        let deep = format!("auth{}=1", "%5Ba%5D".repeat(10_000));
+        assert_eq!(status(FORM, deep.as_bytes()), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn accepts_json() {
+        let json = br#"{"event":"ONAPPINSTALL","auth":{"access_token":"a","refresh_token":"r",
+            "member_id":"m","domain":"p.bitrix24.com","expires_in":3600}}"#;
+        let auth = parse_callback(Some("application/json; charset=utf-8"), json).unwrap();
+        assert_eq!(auth["expires_in"], 3600);
+    }
+}

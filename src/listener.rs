@@ -1,0 +1,305 @@
+/*!
+The one-shot loopback HTTP listener that both capture flows use (`authorize`'s redirect and
+`install-listen`'s callback).
+
+What is common lives here: binding with a helpful error, HTTP/1 only, header and body read
+timeouts, the body size cap, the one served path, the `Host` guard against DNS rebinding, and
+ending after the first request the flow accepts — with its reply flushed before [`serve`]
+returns. What differs (methods, what a valid request is, the reply) is the caller's [`Handler`].
+*/
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use hyper::{Method, StatusCode};
+use tokio::net::TcpListener;
+
+/// Slow clients lose the connection after this: a callback is one small request.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a single connection may stay open, keep-alive included.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// A request that passed the listener's checks, body read whole.
+pub struct Request {
+    pub method: Method,
+    pub query: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn html(status: StatusCode, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: "text/html; charset=utf-8",
+            body,
+        }
+    }
+
+    pub fn text(status: StatusCode, body: &str) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_string(),
+        }
+    }
+
+    pub fn json(status: StatusCode, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+}
+
+/// A handler's verdict: answer and keep waiting, or answer and end the flow with `T`.
+pub enum Outcome<T> {
+    Continue(Reply),
+    Done(Reply, T),
+}
+
+/// What the listener enforces before a request reaches the handler.
+pub struct Rules {
+    /// The one path served; anything else is 404.
+    pub path: String,
+    pub methods: &'static [Method],
+    pub max_body: usize,
+    /// `Host` values accepted (`host:port`, lowercase); empty accepts any.
+    pub hosts: Vec<String>,
+}
+
+pub trait Handler<T> {
+    fn handle(&self, req: Request) -> impl Future<Output = Outcome<T>>;
+}
+
+/// Binds `addr`; a failure names the address and the options that choose another.
+pub async fn bind(addr: SocketAddr, hint: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| crate::exit::usage(format!("cannot listen on {addr}: {e}; {hint}")))
+}
+
+/// Serves `listener` until the handler says `Done`, and returns its value once the final reply
+/// has been written. Requests are handled one at a time, so two racing callbacks cannot both
+/// complete the flow.
+pub async fn serve<T, H: Handler<T>>(
+    listener: TcpListener,
+    rules: Rules,
+    handler: &H,
+) -> Result<T> {
+    let shared = Shared {
+        rules,
+        handler,
+        turn: tokio::sync::Mutex::new(()),
+        finished: Cell::new(false),
+    };
+    let mut connections = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    connections.push(connection(&shared, stream));
+                }
+            }
+            Some(done) = connections.next(), if !connections.is_empty() => {
+                if let Some(value) = done {
+                    return Ok(value);
+                }
+            }
+        }
+    }
+}
+
+struct Shared<'h, H> {
+    rules: Rules,
+    handler: &'h H,
+    turn: tokio::sync::Mutex<()>,
+    finished: Cell<bool>,
+}
+
+/// Serves one connection; returns the flow's value when this connection completed it.
+async fn connection<T, H: Handler<T>>(
+    shared: &Shared<'_, H>,
+    stream: tokio::net::TcpStream,
+) -> Option<T> {
+    let slot: RefCell<Option<T>> = RefCell::new(None);
+    let service = hyper::service::service_fn(|req| {
+        let slot = &slot;
+        async move {
+            let (reply, value) = route(shared, req).await;
+            let close = value.is_some();
+            if let Some(v) = value {
+                *slot.borrow_mut() = Some(v);
+            }
+            Ok::<_, std::convert::Infallible>(to_response(reply, close))
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+    slot.take()
+}
+
+async fn route<T, H: Handler<T>>(
+    shared: &Shared<'_, H>,
+    req: hyper::Request<Incoming>,
+) -> (Reply, Option<T>) {
+    let rules = &shared.rules;
+    if !host_allowed(&rules.hosts, req.headers().get(HOST)) {
+        return (
+            Reply::text(StatusCode::FORBIDDEN, "Unexpected Host header"),
+            None,
+        );
+    }
+    if req.uri().path() != rules.path {
+        return (Reply::text(StatusCode::NOT_FOUND, "Not found"), None);
+    }
+    if !rules.methods.contains(req.method()) {
+        return (
+            Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+            None,
+        );
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > rules.max_body as u64) {
+        return (too_large(), None);
+    }
+    let method = req.method().clone();
+    let query = req.uri().query().map(String::from);
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = match tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(req.into_body(), rules.max_body).collect(),
+    )
+    .await
+    {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return (too_large(), None),
+        _ => {
+            return (
+                Reply::text(StatusCode::BAD_REQUEST, "Could not read the body"),
+                None,
+            )
+        }
+    };
+    let _turn = shared.turn.lock().await;
+    if shared.finished.get() {
+        return (Reply::text(StatusCode::GONE, "Already completed"), None);
+    }
+    let request = Request {
+        method,
+        query,
+        content_type,
+        body,
+    };
+    match shared.handler.handle(request).await {
+        Outcome::Continue(reply) => (reply, None),
+        Outcome::Done(reply, value) => {
+            shared.finished.set(true);
+            (reply, Some(value))
+        }
+    }
+}
+
+fn too_large() -> Reply {
+    Reply::text(StatusCode::PAYLOAD_TOO_LARGE, "Body too large")
+}
+
+fn host_allowed(allowed: &[String], host: Option<&HeaderValue>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(host) = host.and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    allowed.contains(&host)
+}
+
+fn to_response(reply: Reply, close: bool) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder()
+        .status(reply.status)
+        .header(CONTENT_TYPE, reply.content_type)
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff");
+    if close {
+        builder = builder.header(CONNECTION, "close");
+    }
+    builder
+        .body(Full::new(Bytes::from(reply.body)))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+/// The `Host` values a loopback listener on `addr` answers to, plus `extra` (a public or
+/// redirect host). An unspecified address (0.0.0.0) accepts any Host: the caller chose to
+/// be reachable under names it cannot list.
+pub fn hosts_for(addr: SocketAddr, extra: &[String]) -> Vec<String> {
+    if addr.ip().is_unspecified() {
+        return Vec::new();
+    }
+    let port = addr.port();
+    let mut hosts = vec![addr.to_string()];
+    if addr.ip().is_loopback() {
+        hosts.extend([
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+        ]);
+    }
+    hosts.extend(extra.iter().map(|h| h.to_ascii_lowercase()));
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// Races `work` against the deadline, Ctrl-C and (on a terminal) a spinner with the time left.
+pub async fn wait<T>(
+    work: impl Future<Output = Result<T>>,
+    timeout: Option<Duration>,
+    what: &str,
+    ui: &crate::ui::Ui,
+) -> Result<T> {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let expire = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        r = work => r,
+        _ = expire => Err(crate::exit::Error::TimedOut(format!(
+            "no {what} within {}; nothing was written (raise --timeout to wait longer)",
+            crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
+        )).into()),
+        _ = tokio::signal::ctrl_c() => Err(crate::exit::Error::Interrupted.into()),
+        _ = ui.spinner(what, deadline) => Err(anyhow!("the spinner stopped")),
+    };
+    ui.clear_spinner();
+    result
+}

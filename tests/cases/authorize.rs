@@ -1,0 +1,374 @@
+//! `b24auth authorize`: loopback capture, paste fallback, the 30-second exchange, refusals.
+
+use std::collections::HashMap;
+
+use crate::support::cli::{mode, Env, Spawned};
+use crate::support::http::{self, free_port};
+use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
+
+struct Session {
+    env: Env,
+    s: StandIn,
+    redirect: String,
+    listen: String,
+}
+
+impl Session {
+    fn new() -> Session {
+        let s = StandIn::start();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let redirect = format!("http://{listen}/callback");
+        s.set_redirect_uri(&redirect);
+        Session {
+            env: Env::new(),
+            s,
+            redirect,
+            listen,
+        }
+    }
+
+    fn start(&self, extra: &[&str]) -> (Spawned, String) {
+        let domain = self.s.base.clone();
+        let mut args = vec![
+            "authorize",
+            "--domain",
+            &domain,
+            "--redirect-uri",
+            &self.redirect,
+            "--no-browser",
+        ];
+        args.extend_from_slice(extra);
+        let mut p = self.env.spawn(&mut self.env.app_cmd(&self.s, &args));
+        let url = p.wait_line(10, |l| {
+            l.trim_start().starts_with("http") && l.contains("/oauth/authorize/")
+        });
+        (p, url.trim().to_string())
+    }
+}
+
+fn query(url: &str) -> HashMap<String, String> {
+    let q = url.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn assert_saved(sess: &Session) {
+    let auth = sess.env.auth();
+    assert!(sess
+        .s
+        .access_token_is_valid(auth["access_token"].as_str().unwrap()));
+    assert!(sess
+        .s
+        .refresh_token_is_valid(auth["refresh_token"].as_str().unwrap()));
+    assert_eq!(auth["client_id"], CLIENT_ID);
+    assert_eq!(auth["b24auth"]["source"], "authorize");
+    assert_eq!(auth["b24auth"]["portal"], sess.s.host());
+    assert_eq!(mode(&sess.env.auth_path()), 0o600);
+    assert_eq!(mode(&sess.env.dir), 0o700);
+}
+
+#[test]
+fn end_to_end_through_the_loopback_redirect() {
+    let sess = Session::new();
+    let (p, url) = sess.start(&[]);
+    let q = query(&url);
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["state"].len(), 32, "128 random bits as hex");
+    assert!(!url.contains(CLIENT_SECRET));
+
+    let page = http::follow(&url);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains("Authorized") && page.body.contains("close this tab"),
+        "{}",
+        page.body
+    );
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stdout.is_empty());
+    assert_saved(&sess);
+    let auth = sess.env.auth();
+    for secret in [
+        auth["access_token"].as_str().unwrap(),
+        auth["refresh_token"].as_str().unwrap(),
+        CLIENT_SECRET,
+    ] {
+        assert!(!page.body.contains(secret) && !run.stderr.contains(secret));
+    }
+    assert_eq!(sess.s.counters().code_exchanges, 1);
+}
+
+#[test]
+fn strays_are_refused_and_the_flow_goes_on() {
+    let sess = Session::new();
+    let (p, url) = sess.start(&[]);
+    let base = format!("http://{}", sess.listen);
+
+    let wrong_state = http::get(&format!(
+        "{base}/callback?code=abc&state=0123456789abcdef0123456789abcdef"
+    ));
+    assert_eq!(wrong_state.status, 400);
+    let no_state = http::get(&format!("{base}/callback?code=abc"));
+    assert_eq!(no_state.status, 400);
+    assert_eq!(http::get(&format!("{base}/favicon.ico")).status, 404);
+    let state = &query(&url)["state"];
+    let foreign = http::raw(
+        &sess.listen,
+        &format!("GET /callback?code=abc&state={state} HTTP/1.1\nHost: attacker.example:80"),
+        b"",
+    );
+    assert_eq!(foreign.status, 403, "DNS-rebinding guard");
+    assert_eq!(
+        http::raw(
+            &sess.listen,
+            "POST /callback HTTP/1.1\nHost: 127.0.0.1",
+            b""
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        sess.s.counters().code_exchanges,
+        0,
+        "no stray reached the token endpoint"
+    );
+    assert!(!sess.env.auth_path().exists());
+
+    assert_eq!(http::follow(&url).status, 200);
+    p.finish().assert_ok();
+    assert_saved(&sess);
+    assert_eq!(sess.s.counters().code_exchanges, 1);
+}
+
+#[test]
+fn the_redirected_address_can_be_pasted() {
+    let sess = Session::new();
+    // The app's handler path is a page b24auth does not serve.
+    sess.s
+        .set_redirect_uri("https://app.example.com/handler?x=1");
+    let (mut p, url) = sess.start(&[]);
+    let redirect = http::get(&url);
+    assert_eq!(redirect.status, 302);
+    let location = redirect.header("location").unwrap().to_string();
+    assert!(location.starts_with("https://app.example.com/handler?x=1&code="));
+    p.stdin("not a url at all!\n");
+    p.stdin(&format!("{location}\n"));
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run
+        .stderr
+        .contains("neither the redirected address nor a code"));
+    assert_saved(&sess);
+}
+
+#[test]
+fn a_bare_code_can_be_pasted() {
+    let sess = Session::new();
+    let (mut p, _) = sess.start(&[]);
+    p.stdin(&format!("{}\n", sess.s.issue_code()));
+    p.finish().assert_ok();
+    assert_saved(&sess);
+    assert_eq!(sess.s.counters().code_exchanges, 1);
+}
+
+/// Pastes `code` into a fresh run and checks it fails with `exit` and `text`, writing nothing.
+fn pasted_code_fails(sess: &Session, code: &str, exit: i32, text: &str) {
+    let (mut p, _) = sess.start(&[]);
+    p.stdin(&format!("{code}\n"));
+    let run = p.finish();
+    let line = run.assert_final_error(exit).to_string();
+    assert!(line.contains(text), "{line}");
+    assert!(!sess.env.auth_path().exists(), "nothing written");
+}
+
+#[test]
+fn a_rejected_code_exits_3() {
+    let sess = Session::new();
+    pasted_code_fails(
+        &sess,
+        "0123456789abcdef0123456789abcdef",
+        3,
+        "invalid_grant",
+    );
+}
+
+#[test]
+fn a_code_older_than_30_seconds_exits_3() {
+    let sess = Session::new();
+    let code = sess.s.issue_code();
+    sess.s.age_codes(std::time::Duration::from_secs(31));
+    pasted_code_fails(&sess, &code, 3, "expired_token");
+}
+
+#[test]
+fn the_token_endpoint_down_exits_1() {
+    let mut sess = Session::new();
+    let dead = StandIn::start();
+    let code = sess.s.issue_code();
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    // Same portal, but the OAuth server is unreachable.
+    sess.s = dead;
+    sess.s.set_redirect_uri(&sess.redirect);
+    let domain = sess.s.base.clone();
+    let mut p = sess.env.spawn(
+        sess.env
+            .app_cmd(
+                &sess.s,
+                &[
+                    "authorize",
+                    "--domain",
+                    &domain,
+                    "--redirect-uri",
+                    &sess.redirect,
+                    "--no-browser",
+                ],
+            )
+            .env("B24AUTH_OAUTH_SERVER", &closed),
+    );
+    p.wait_line(10, |l| l.contains("/oauth/authorize/"));
+    p.stdin(&format!("{code}\n"));
+    let line = p.finish().assert_final_error(1).to_string();
+    assert!(line.contains("cannot reach"), "{line}");
+    assert!(!sess.env.auth_path().exists());
+}
+
+#[test]
+fn a_redirect_from_another_portal_is_refused() {
+    let sess = Session::new();
+    let (p, url) = sess.start(&[]);
+    let state = &query(&url)["state"];
+    let code = sess.s.issue_code();
+    let page = http::get(&format!(
+        "http://{}/callback?code={code}&state={state}&domain=other.bitrix24.com&server_domain=oauth.bitrix.info",
+        sess.listen
+    ));
+    assert!(page.body.contains("Authorization failed"), "{}", page.body);
+    let line = p.finish().assert_final_error(2).to_string();
+    assert!(line.contains("other.bitrix24.com"), "{line}");
+    assert!(!sess.env.auth_path().exists());
+    assert_eq!(
+        sess.s.counters().code_exchanges,
+        0,
+        "the foreign code is never exchanged"
+    );
+}
+
+#[test]
+fn no_redirect_in_time_exits_4() {
+    let sess = Session::new();
+    let (p, _) = sess.start(&["--timeout", "1s"]);
+    let line = p.finish().assert_final_error(4).to_string();
+    assert!(line.contains("--timeout"), "{line}");
+    assert!(!sess.env.auth_path().exists());
+}
+
+#[test]
+fn an_existing_profile_needs_force() {
+    let sess = Session::new();
+    sess.env.seed(&sess.s, 3600);
+    let before = sess.env.auth_bytes();
+    let domain = sess.s.base.clone();
+    let args = [
+        "authorize",
+        "--domain",
+        &domain,
+        "--redirect-uri",
+        &sess.redirect,
+        "--no-browser",
+    ];
+    let run = Env::run_cmd(&mut sess.env.app_cmd(&sess.s, &args));
+    let line = run.assert_final_error(2).to_string();
+    assert!(line.contains("--force"), "{line}");
+    assert_eq!(sess.env.auth_bytes(), before);
+
+    let (p, url) = sess.start(&["--force"]);
+    http::follow(&url);
+    p.finish().assert_ok();
+    assert_ne!(sess.env.auth_bytes(), before);
+    assert_saved(&sess);
+}
+
+#[test]
+fn a_taken_port_is_named() {
+    let sess = Session::new();
+    let _taken = std::net::TcpListener::bind(&sess.listen).unwrap();
+    let domain = sess.s.base.clone();
+    let args = [
+        "authorize",
+        "--domain",
+        &domain,
+        "--redirect-uri",
+        &sess.redirect,
+        "--no-browser",
+    ];
+    let run = Env::run_cmd(&mut sess.env.app_cmd(&sess.s, &args));
+    let line = run.assert_final_error(2).to_string();
+    assert!(
+        line.contains(&sess.listen) && line.contains("--listen"),
+        "{line}"
+    );
+}
+
+/// The user's real tool: `$BROWSER` is a headless Chromium that opens the printed address, is
+/// redirected by the portal to the loopback listener (asking for a favicon on the way, as
+/// browsers do) and dumps the page it lands on into a FIFO this test reads.
+#[test]
+fn a_real_browser_lands_on_the_success_page() {
+    let chromium = ["chromium", "/usr/bin/chromium"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("Chromium is needed for this test: run scripts/install-test-deps");
+    let sess = Session::new();
+    let dir = sess.env.tmp.path();
+    let fifo = dir.join("page.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let wrapper = dir.join("browser.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {chromium} --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \\\n  --disable-background-networking --disable-component-update --disable-sync \\\n  --user-data-dir={dir}/chromium-profile --dump-dom \"$1\" > {fifo} 2> {dir}/chromium.log\n",
+            dir = dir.display(),
+            fifo = fifo.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let domain = sess.s.base.clone();
+    let args = [
+        "authorize",
+        "--domain",
+        &domain,
+        "--redirect-uri",
+        &sess.redirect,
+    ];
+    let p = sess
+        .env
+        .spawn(sess.env.app_cmd(&sess.s, &args).env("BROWSER", &wrapper));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = fifo.clone();
+    std::thread::spawn(move || tx.send(std::fs::read_to_string(reader).unwrap_or_default()));
+    let page = rx
+        .recv_timeout(std::time::Duration::from_secs(90))
+        .expect("Chromium wrote no page within 90 s");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(
+        page.contains("Authorized") && page.contains("You can close this tab"),
+        "{page}"
+    );
+    assert!(page.contains(&sess.s.host()));
+    assert_saved(&sess);
+    assert_eq!(sess.s.counters().code_exchanges, 1);
+}
