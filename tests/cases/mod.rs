@@ -1,2 +1,3 @@
 mod authorize;
 mod core;
+mod install_listen;

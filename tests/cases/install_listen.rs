@@ -1,0 +1,319 @@
+//! `b24auth install-listen`: the installation callback, hostile input, verification.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::support::cli::{mode, Env, Spawned};
+use crate::support::http::{self, Response};
+use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const PATH: &str = "/install/0123456789abcdef0123456789abcdef";
+
+struct Listening {
+    p: Spawned,
+    addr: String,
+}
+
+fn start(env: &Env, s: &StandIn, extra: &[&str]) -> Listening {
+    let mut args = vec!["install-listen", "--listen", "127.0.0.1:0", "--path", PATH];
+    args.extend_from_slice(extra);
+    let mut p = env.spawn(&mut env.app_cmd(s, &args));
+    let line = p.wait_line(10, |l| {
+        l.starts_with("listening for the installation callback on ")
+    });
+    let url = line.rsplit(' ').next().unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    Listening { p, addr }
+}
+
+/// The callback exactly as Bitrix24 sends it: every field of the protocol, brackets encoded.
+fn bitrix_form(pair: &Value, host: &str) -> String {
+    let auth = [
+        (
+            "access_token",
+            pair["access_token"].as_str().unwrap().to_string(),
+        ),
+        ("expires", pair["expires"].to_string()),
+        ("expires_in", "3600".into()),
+        ("scope", "crm,user".into()),
+        ("domain", host.into()),
+        ("server_endpoint", format!("http://{host}/rest/")),
+        ("status", "L".into()),
+        ("client_endpoint", format!("http://{host}/portal/rest/")),
+        ("member_id", MEMBER_ID.into()),
+        ("user_id", "1".into()),
+        (
+            "refresh_token",
+            pair["refresh_token"].as_str().unwrap().to_string(),
+        ),
+        (
+            "application_token",
+            "51856fefc120afa4b628cc82d3935cce".into(),
+        ),
+    ];
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("event", "ONAPPINSTALL")
+        .append_pair("event_handler_id", "0")
+        .append_pair("data[VERSION]", "1")
+        .append_pair("data[ACTIVE]", "Y")
+        .append_pair("data[INSTALLED]", "Y")
+        .append_pair("data[LANGUAGE_ID]", "en")
+        .append_pair("ts", "1728413297");
+    for (k, v) in auth {
+        form.append_pair(&format!("auth[{k}]"), &v);
+    }
+    let body = form.finish();
+    assert!(
+        body.contains("auth%5Baccess_token%5D="),
+        "brackets are percent-encoded"
+    );
+    body
+}
+
+fn post_form(l: &Listening, body: &str) -> Response {
+    http::post(&l.addr, PATH, FORM, body.as_bytes())
+}
+
+fn assert_saved_install(env: &Env, s: &StandIn, pair: &Value) {
+    let auth = env.auth();
+    // What the documentation's PHP reader uses: top-level tokens.
+    assert_eq!(auth["access_token"], pair["access_token"]);
+    assert_eq!(auth["refresh_token"], pair["refresh_token"]);
+    assert_eq!(
+        auth["application_token"],
+        "51856fefc120afa4b628cc82d3935cce"
+    );
+    assert_eq!(auth["member_id"], MEMBER_ID);
+    assert_eq!(auth["domain"], s.host());
+    assert_eq!(auth["status"], "L");
+    assert_eq!(auth["scope"], "crm,user");
+    assert_eq!(auth["expires_in"], 3600);
+    assert_eq!(auth["user_id"], 1);
+    assert_eq!(auth["client_id"], CLIENT_ID);
+    assert_eq!(auth["client_secret"], CLIENT_SECRET);
+    assert_eq!(auth["b24auth"]["source"], "install");
+    assert_eq!(auth["b24auth"]["portal"], s.host());
+    assert_eq!(mode(&env.auth_path()), 0o600);
+    assert_eq!(mode(&env.dir), 0o700);
+}
+
+#[test]
+fn a_bitrix24_shaped_callback_is_saved_whole() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let l = start(&env, &s, &[]);
+    let pair = s.issue_pair();
+    let r = post_form(&l, &bitrix_form(&pair, &s.host()));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, r#"{"status":"success"}"#);
+    let run = l.p.finish();
+    run.assert_ok();
+    assert_saved_install(&env, &s, &pair);
+    assert_eq!(
+        s.counters().app_info_server,
+        1,
+        "verified with the OAuth server"
+    );
+    // The saved pair works: refresh needs nothing more.
+    env.run(&["refresh"]).assert_ok();
+    assert!(!run.stderr.contains(pair["access_token"].as_str().unwrap()));
+}
+
+#[test]
+fn a_json_callback_is_saved() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let l = start(&env, &s, &["--no-verify"]);
+    let pair = s.issue_pair();
+    let mut auth = pair.clone();
+    auth["application_token"] = "51856fefc120afa4b628cc82d3935cce".into();
+    auth["domain"] = s.host().into();
+    let body = serde_json::json!({"event": "ONAPPINSTALL", "auth": auth}).to_string();
+    let r = http::post(&l.addr, PATH, "application/json", body.as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    l.p.finish().assert_ok();
+    assert_saved_install(&env, &s, &pair);
+    assert_eq!(s.counters().app_info_server, 0, "--no-verify asks nobody");
+}
+
+#[test]
+fn hostile_requests_are_answered_and_the_real_callback_still_lands() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let l = start(&env, &s, &[]);
+    let pair = s.issue_pair();
+    let good = bitrix_form(&pair, &s.host());
+    let addr = l.addr.clone();
+
+    // A client that starts its headers and never finishes them.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"POST /install/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        .unwrap();
+
+    let check =
+        |what: &str, r: Response, status: u16| assert_eq!(r.status, status, "{what}: {r:?}");
+    check(
+        "wrong path",
+        http::post(&addr, "/install/other", FORM, good.as_bytes()),
+        404,
+    );
+    check("GET", http::get(&format!("http://{addr}{PATH}")), 405);
+    check("empty body", post_form(&l, ""), 400);
+    check(
+        "no auth",
+        post_form(&l, "event=ONAPPINSTALL&data%5BVERSION%5D=1"),
+        400,
+    );
+    let no_rt = good.replace(
+        &format!(
+            "auth%5Brefresh_token%5D={}",
+            pair["refresh_token"].as_str().unwrap()
+        ),
+        "",
+    );
+    check("no refresh_token", post_form(&l, &no_rt), 400);
+    check(
+        "uninstall",
+        post_form(&l, &good.replace("ONAPPINSTALL", "ONAPPUNINSTALL")),
+        400,
+    );
+    let head = format!(
+        "POST {PATH} HTTP/1.1\nHost: {addr}\nContent-Type: {FORM}\nContent-Length: 10485760"
+    );
+    check("10 MiB declared", http::raw(&addr, &head, b""), 413);
+    let chunked = format!(
+        "POST {PATH} HTTP/1.1\nHost: {addr}\nContent-Type: {FORM}\nTransfer-Encoding: chunked"
+    );
+    let mut big = format!("{:x}\r\n", 70 * 1024).into_bytes();
+    big.extend(std::iter::repeat_n(b'a', 70 * 1024));
+    big.extend_from_slice(b"\r\n0\r\n\r\n");
+    check("70 KiB chunked", http::raw(&addr, &chunked, &big), 413);
+    let deep = format!("auth{}=1", "[a]".repeat(10_000));
+    check("10,000 nested brackets", post_form(&l, &deep), 400);
+    let mut invalid = b"event=ONAPPINSTALL&auth%5Baccess_token%5D=".to_vec();
+    invalid.extend_from_slice(b"\xff\xfe\xfd");
+    check(
+        "invalid UTF-8",
+        http::post(&addr, PATH, FORM, &invalid),
+        400,
+    );
+    check(
+        "text/plain",
+        http::post(&addr, PATH, "text/plain", good.as_bytes()),
+        415,
+    );
+    let foreign = format!(
+        "POST {PATH} HTTP/1.1\nHost: evil.example\nContent-Type: {FORM}\nContent-Length: {}",
+        good.len()
+    );
+    check(
+        "foreign Host",
+        http::raw(&addr, &foreign, good.as_bytes()),
+        403,
+    );
+    let forged = bitrix_form(
+        &serde_json::json!({"access_token": "forged0123456789", "refresh_token": "forged", "expires": 1}),
+        &s.host(),
+    );
+    check("forged token", post_form(&l, &forged), 403);
+    assert!(!env.auth_path().exists(), "nothing saved by any of them");
+
+    check("the real callback", post_form(&l, &good), 200);
+    let run = l.p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("failed verification"));
+    assert_saved_install(&env, &s, &pair);
+    drop(slow);
+}
+
+#[test]
+fn an_existing_profile_needs_force() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let before = env.auth_bytes();
+    let run = Env::run_cmd(&mut env.app_cmd(&s, &["install-listen", "--listen", "127.0.0.1:0"]));
+    let line = run.assert_error(2).to_string();
+    assert!(line.contains("--force"), "{line}");
+    assert_eq!(env.auth_bytes(), before);
+
+    let l = start(&env, &s, &["--force"]);
+    let pair = s.issue_pair();
+    assert_eq!(post_form(&l, &bitrix_form(&pair, &s.host())).status, 200);
+    l.p.finish().assert_ok();
+    assert_saved_install(&env, &s, &pair);
+}
+
+#[test]
+fn no_callback_in_time_exits_4() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let l = start(&env, &s, &["--timeout", "1s"]);
+    let line = l.p.finish().assert_final_error(4).to_string();
+    assert!(line.contains("installation callback"), "{line}");
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn the_public_url_is_what_to_paste_and_an_accepted_host() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut l = start(
+        &env,
+        &s,
+        &["--public-url", "https://hooks.example.com/b24/"],
+    );
+    let line =
+        l.p.wait_line(5, |l| l.contains("Initial installation path"));
+    assert!(
+        line.ends_with(&format!("https://hooks.example.com/b24{PATH}")),
+        "{line}"
+    );
+    let pair = s.issue_pair();
+    let good = bitrix_form(&pair, &s.host());
+    // A reverse proxy that keeps the public Host.
+    let head = format!(
+        "POST {PATH} HTTP/1.1\nHost: hooks.example.com\nContent-Type: {FORM}\nContent-Length: {}",
+        good.len()
+    );
+    assert_eq!(http::raw(&l.addr, &head, good.as_bytes()).status, 200);
+    l.p.finish().assert_ok();
+}
+
+#[test]
+fn without_client_credentials_it_warns_and_saves_the_tokens() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut cmd = env.cmd(&["install-listen", "--listen", "127.0.0.1:0", "--path", PATH]);
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut cmd);
+    let line = p.wait_line(10, |l| {
+        l.starts_with("listening for the installation callback on ")
+    });
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    p.wait_line(10, |l| {
+        l.contains("warning") && l.contains("B24AUTH_CLIENT_SECRET")
+    });
+    let pair = s.issue_pair();
+    let r = http::post(&addr, PATH, FORM, bitrix_form(&pair, &s.host()).as_bytes());
+    assert_eq!(r.status, 200);
+    p.finish().assert_ok();
+    let auth = env.auth();
+    assert!(auth.get("client_id").is_none() && auth.get("client_secret").is_none());
+    let line = env.run(&["refresh"]).assert_error(2).to_string();
+    assert!(line.contains("B24AUTH_CLIENT_ID"), "{line}");
+}
