@@ -36,6 +36,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
+            cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -134,6 +135,49 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'b24auth;store'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand copy 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;store;copy'= {
+            cand --from 'The store to read: `file` or a postgres:// URL'
+            cand --to 'The store to write: `file` or a postgres:// URL'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --force 'Replace the profile in the target store'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;store;help'= {
+            cand copy 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;store;help;copy'= {
+        }
+        &'b24auth;store;help;help'= {
+        }
         &'b24auth;completions'= {
             cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
@@ -170,6 +214,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
+            cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -183,6 +228,11 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;help;show'= {
         }
         &'b24auth;help;token'= {
+        }
+        &'b24auth;help;store'= {
+            cand copy 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
+        }
+        &'b24auth;help;store;copy'= {
         }
         &'b24auth;help;completions'= {
         }

@@ -86,6 +86,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Print a valid access token, refreshing only when it is due
     Token(TokenArgs),
+    /// Move profiles between stores
+    Store {
+        #[command(subcommand)]
+        action: StoreCommand,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -93,6 +98,25 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the profile (--profile) from one store to another, e.g. file → postgres://…
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The store to read: `file` or a postgres:// URL
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The store to write: `file` or a postgres:// URL
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Replace the profile in the target store
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -52,7 +52,7 @@ impl Context {
     }
 
     pub fn store(&self) -> Result<Store> {
-        Store::open(&self.store_url, self.config_dir.clone())
+        Store::open(&self.store_url, self.config_dir.clone(), self.ui.is_quiet())
     }
 
     /// The file store when `--store file`: the synchronous road of `token`'s fresh path.

@@ -27,6 +27,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Refresh(args) => commands::refresh::run(&ctx, &args),
         Command::Show(args) => commands::show::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),
+        Command::Store {
+            action: cli::StoreCommand::Copy(args),
+        } => commands::store_copy::run(&ctx, &args),
         Command::Completions { shell } => commands::generate::completions(shell),
         Command::Man => commands::generate::man(),
     }

@@ -159,7 +159,7 @@ impl Client {
             .form(form)
             .send()
             .await
-            .map_err(|e| anyhow!("cannot reach {}: {:#}", origin(url), e.without_url()))?;
+            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| {
             anyhow!(
@@ -185,6 +185,22 @@ impl Client {
             )),
         }
     }
+}
+
+/// A reqwest error with its causes on one line, and never its URL.
+pub fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time (timed out)".into();
+    }
+    let e = e.without_url();
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
 }
 
 fn join(base: &Url, path: &str) -> Url {

@@ -20,6 +20,10 @@ impl Ui {
         Ui { quiet }
     }
 
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn info(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("{msg}");

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod install_listen;
 pub mod refresh;
 pub mod show;
+pub mod store_copy;
 pub mod token;
 
 use anyhow::Result;

@@ -88,6 +88,56 @@ impl FileStore {
         })
     }
 
+    pub fn delete(&self, name: &str) -> Result<bool> {
+        let path = self.path(name);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let lock = self.lock(&path)?;
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", path.display())),
+        }
+        File::open(path.parent().expect("profile paths have a parent"))?.sync_all()?;
+        // The lock file goes last, still held, so a waiting writer finds nothing to write to.
+        let _ = fs::remove_file(lock_path(&path));
+        drop(lock);
+        Ok(true)
+    }
+
+    pub fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
+        let mut names = Vec::new();
+        if self.path("default").exists() {
+            names.push("default".to_string());
+        }
+        match fs::read_dir(self.dir.join("profiles")) {
+            Ok(entries) => {
+                let mut named: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        n.strip_suffix(".json")
+                            .filter(|s| !s.starts_with('.'))
+                            .map(String::from)
+                    })
+                    .collect();
+                named.sort();
+                names.extend(named);
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context("cannot list the profiles"),
+        }
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                let p = read_profile(&self.path(&n))
+                    .and_then(|p| p.ok_or_else(|| anyhow::anyhow!("deleted while listing")));
+                (n, p)
+            })
+            .collect())
+    }
+
     fn lock(&self, path: &Path) -> Result<Lock> {
         let dir = path.parent().expect("profile paths have a parent");
         create_private_dir(dir)?;

@@ -7,6 +7,7 @@ refresher and saves before letting go, so racing processes cause one refresh, ne
 */
 
 pub mod file;
+pub mod postgres;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use anyhow::Result;
 use crate::profile::Profile;
 
 pub use file::FileStore;
+pub use postgres::PgStore;
 
 /// Whether a save may replace an existing profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,15 +36,16 @@ pub struct Refreshed {
 
 pub enum Store {
     File(FileStore),
+    Postgres(Box<PgStore>),
 }
 
 impl Store {
     /// Opens the store named by `--store`: `file` or a `postgres://` URL.
-    pub fn open(url: &str, config_dir: PathBuf) -> Result<Store> {
+    pub fn open(url: &str, config_dir: PathBuf, quiet: bool) -> Result<Store> {
         match url {
             "file" => Ok(Store::File(FileStore::new(config_dir))),
-            other if other.starts_with("postgres://") || other.starts_with("postgresql://") => Err(
-                crate::exit::usage("the PostgreSQL store is not implemented yet: use --store file"),
+            other if other.starts_with("postgres://") || other.starts_with("postgresql://") => Ok(
+                Store::Postgres(Box::new(PgStore::new(other, config_dir, quiet)?)),
             ),
             _ => Err(crate::exit::usage(
                 "--store takes `file` or a `postgres://…` URL",
@@ -54,6 +57,7 @@ impl Store {
     pub fn location(&self, name: &str) -> String {
         match self {
             Store::File(f) => f.path(name).display().to_string(),
+            Store::Postgres(p) => p.location(name),
         }
     }
 
@@ -61,24 +65,28 @@ impl Store {
     pub fn nothing_stored(&self, name: &str) -> anyhow::Error {
         match self {
             Store::File(f) => file::nothing_stored(name, &f.path(name)),
+            Store::Postgres(p) => p.nothing_stored(name),
         }
     }
 
     pub async fn exists(&self, name: &str) -> Result<bool> {
         match self {
             Store::File(f) => Ok(f.path(name).exists()),
+            Store::Postgres(p) => p.exists(name).await,
         }
     }
 
     pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
         match self {
             Store::File(f) => f.load(name),
+            Store::Postgres(p) => p.load(name).await,
         }
     }
 
     pub async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
         match self {
             Store::File(f) => f.save(name, profile, mode),
+            Store::Postgres(p) => p.save(name, profile, mode).await,
         }
     }
 
@@ -96,6 +104,23 @@ impl Store {
     {
         match self {
             Store::File(f) => f.refresh_if(name, due, refresh).await,
+            Store::Postgres(p) => p.refresh_if(name, due, refresh).await,
+        }
+    }
+
+    /// Deletes a profile under its lock; false when there was nothing to delete.
+    pub async fn delete(&self, name: &str) -> Result<bool> {
+        match self {
+            Store::File(f) => f.delete(name),
+            Store::Postgres(p) => p.delete(name).await,
+        }
+    }
+
+    /// Every stored profile by name; a damaged one is listed with its error.
+    pub async fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
+        match self {
+            Store::File(f) => f.list(),
+            Store::Postgres(p) => p.list().await,
         }
     }
 }

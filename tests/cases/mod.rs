@@ -1,3 +1,4 @@
 mod authorize;
 mod core;
+mod fleet;
 mod install_listen;

@@ -59,6 +59,7 @@ struct State {
     redirect_uri: String,
     token_delay: Duration,
     counters: Counters,
+    token_call_seen: Arc<std::sync::Condvar>,
 }
 
 pub struct StandIn {
@@ -125,6 +126,22 @@ impl StandIn {
 
     pub fn counters(&self) -> Counters {
         self.state.lock().unwrap().counters
+    }
+
+    /// Blocks until the token endpoint has been called `n` times in all (at most `secs`).
+    pub fn wait_token_calls(&self, n: usize, secs: u64) {
+        let cv = Arc::clone(&self.state.lock().unwrap().token_call_seen);
+        let guard = self.state.lock().unwrap();
+        let (guard, timeout) = cv
+            .wait_timeout_while(guard, Duration::from_secs(secs), |s| {
+                s.counters.token_calls < n
+            })
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "only {} token calls",
+            guard.counters.token_calls
+        );
     }
 
     pub fn fail_next(&self, fault: Fault) {
@@ -251,6 +268,7 @@ async fn token_endpoint(
     let (fault, delay) = {
         let mut s = state.lock().unwrap();
         s.counters.token_calls += 1;
+        s.token_call_seen.notify_all();
         (s.faults.pop_front(), s.token_delay)
     };
     if !delay.is_zero() {

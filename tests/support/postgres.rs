@@ -1,0 +1,205 @@
+/*!
+Throwaway PostgreSQL clusters for the fleet-store tests: `initdb` in a temp dir, listening only
+on a Unix socket in that dir, trust auth. As root the server runs as the `postgres` user (it
+refuses root). A watchdog stops the cluster and removes its dir when the test process exits.
+*/
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+fn as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool as the cluster's owner.
+fn pg_command(bin: &std::path::Path, tool: &str) -> Command {
+    if as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+fn pg_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is needed for these tests: run scripts/install-test-deps")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .expect("no initdb under /usr/lib/postgresql: run scripts/install-test-deps")
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let bin = pg_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("b24auth-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        if as_root() {
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let data = dir.join("data");
+        let out = pg_command(&bin, "initdb")
+            .args(["--auth=trust", "--username=postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = super::http::free_port();
+        let cluster = Cluster { dir, port, bin };
+        cluster.pg_ctl_start();
+        cluster.watchdog();
+        cluster
+    }
+
+    fn pg_ctl_start(&self) {
+        let opts = format!(
+            "-k {} -p {} -c listen_addresses='' -c fsync=off -c max_connections=200",
+            self.dir.display(),
+            self.port
+        );
+        let out = pg_command(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-o", &opts, "-l"])
+            .arg(self.dir.join("log"))
+            .args(["-w", "start"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the cluster with the test process, whichever way that ends.
+    // Never waited for on purpose: the watchdog's job is to outlive this process.
+    #[allow(clippy::zombie_processes)]
+    fn watchdog(&self) {
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; {ctl} -D {data} stop -m immediate; rm -rf {dir}",
+            pid = std::process::id(),
+            ctl = self.bin.join("pg_ctl").display(),
+            data = self.dir.join("data").display(),
+            dir = self.dir.display()
+        );
+        let mut c = if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "sh", "-c", &script]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.args(["-c", &script]);
+            c
+        };
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    }
+
+    pub fn stop(&self) {
+        let out = pg_command(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["stop", "-m", "immediate", "-w"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// A new empty database and the `--store` URL for it.
+    pub fn database(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("t{}", N.fetch_add(1, Ordering::SeqCst));
+        self.psql("postgres", &format!("CREATE DATABASE {name}"));
+        self.url(&name)
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres:///{db}?user=postgres&host={}&port={}",
+            self.dir.display(),
+            self.port
+        )
+    }
+
+    /// Runs one SQL statement; returns its rows as unaligned text.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-U",
+                "postgres",
+                "-h",
+            ])
+            .arg(&self.dir)
+            .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// The cluster most tests share (each in its own database).
+pub fn shared() -> &'static Cluster {
+    static SHARED: OnceLock<Cluster> = OnceLock::new();
+    SHARED.get_or_init(Cluster::start)
+}
+
+/// The database name in a URL made by [`Cluster::database`].
+pub fn db_of(url: &str) -> &str {
+    url.trim_start_matches("postgres:///")
+        .split('?')
+        .next()
+        .unwrap()
+}
