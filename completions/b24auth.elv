@@ -36,6 +36,10 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
+            cand call 'Call a REST method with the stored authorization'
+            cand exec 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
+            cand list 'List the stored profiles'
+            cand forget 'Delete a stored profile'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
@@ -112,6 +116,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --json 'The stored object as JSON, secrets included'
             cand --path 'Print only the file path'
             cand --reveal 'Show secrets unmasked in the summary'
+            cand --check 'Ask the OAuth server whether the stored authorization works (0 works, 3 authorize again, 1 cannot tell)'
             cand -q 'No messages on stderr except errors'
             cand --quiet 'No messages on stderr except errors'
             cand -h 'Print help'
@@ -128,6 +133,75 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
             cand --store 'Where profiles live: `file` or a postgres:// URL'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;call'= {
+            cand --data 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)'
+            cand --rate 'Requests per second at most, sustained (the portal''s limit is 2/s, 5/s on Enterprise)'
+            cand --burst 'Requests allowed at once before --rate applies'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --all 'Follow `next` through every page; print the items as JSON lines'
+            cand --array 'With --all: print one JSON array instead of lines'
+            cand --result 'Print only the `result` of the answer'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;exec'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;list'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --json 'Print a JSON array'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;forget'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand -y 'Delete without asking (required when there is no terminal)'
+            cand --yes 'Delete without asking (required when there is no terminal)'
             cand -q 'No messages on stderr except errors'
             cand --quiet 'No messages on stderr except errors'
             cand -h 'Print help'
@@ -214,6 +288,10 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
+            cand call 'Call a REST method with the stored authorization'
+            cand exec 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
+            cand list 'List the stored profiles'
+            cand forget 'Delete a stored profile'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff)'
@@ -228,6 +306,14 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;help;show'= {
         }
         &'b24auth;help;token'= {
+        }
+        &'b24auth;help;call'= {
+        }
+        &'b24auth;help;exec'= {
+        }
+        &'b24auth;help;list'= {
+        }
+        &'b24auth;help;forget'= {
         }
         &'b24auth;help;store'= {
             cand copy 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

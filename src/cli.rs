@@ -86,6 +86,14 @@ pub enum Command {
     Show(ShowArgs),
     /// Print a valid access token, refreshing only when it is due
     Token(TokenArgs),
+    /// Call a REST method with the stored authorization
+    Call(CallArgs),
+    /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set
+    Exec(ExecArgs),
+    /// List the stored profiles
+    List(ListArgs),
+    /// Delete a stored profile
+    Forget(ForgetArgs),
     /// Move profiles between stores
     Store {
         #[command(subcommand)]
@@ -98,6 +106,61 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The REST method, e.g. crm.deal.list
+    #[arg(value_parser = rest_method)]
+    pub method: String,
+    /// Parameters: KEY=VALUE (a string) or KEY:=JSON (a raw value); PHP brackets nest
+    /// (filter[STAGE_ID]=WON, select[]=ID)
+    #[arg(value_name = "KEY=VALUE")]
+    pub pairs: Vec<String>,
+    /// The parameters as a JSON object, from the argument, @FILE or @- (stdin)
+    #[arg(long, value_name = "JSON|@FILE|@-")]
+    pub data: Option<String>,
+    /// Follow `next` through every page; print the items as JSON lines
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: print one JSON array instead of lines
+    #[arg(long, requires = "all")]
+    pub array: bool,
+    /// Print only the `result` of the answer
+    #[arg(long)]
+    pub result: bool,
+    /// Requests per second at most, sustained (the portal's limit is 2/s, 5/s on Enterprise)
+    #[arg(long, value_name = "N/s", default_value = "2/s", value_parser = rate)]
+    pub rate: f64,
+    /// Requests allowed at once before --rate applies
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub burst: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Delete without asking (required when there is no terminal)
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +252,10 @@ pub struct ShowArgs {
     /// Show secrets unmasked in the summary
     #[arg(long)]
     pub reveal: bool,
+    /// Ask the OAuth server whether the stored authorization works (0 works, 3 authorize
+    /// again, 1 cannot tell)
+    #[arg(long, conflicts_with_all = ["json", "field", "path", "reveal"])]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +275,32 @@ fn profile_name(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err("a profile name is 1–64 of A-Za-z0-9._- (and not . or ..)".into())
+    }
+}
+
+fn rest_method(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._".contains(&b))
+        && !s.starts_with('.');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a method name is made of A-Za-z0-9._, e.g. crm.deal.list".into())
+    }
+}
+
+/// `2/s`, `0.5/s` or a bare number.
+fn rate(s: &str) -> Result<f64, String> {
+    let n: f64 = s
+        .trim_end_matches("/s")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate like 2/s"))?;
+    if n > 0.0 && n.is_finite() {
+        Ok(n)
+    } else {
+        Err("the rate must be above 0".into())
     }
 }
 

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod listener;
 pub mod oauth;
 pub mod profile;
+pub mod rest;
 pub mod secret;
 pub mod store;
 pub mod ui;
@@ -27,6 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Refresh(args) => commands::refresh::run(&ctx, &args),
         Command::Show(args) => commands::show::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),
+        Command::Call(args) => commands::call::run(&ctx, &args),
+        Command::Exec(args) => commands::exec::run(&ctx, &args),
+        Command::List(args) => commands::list::run(&ctx, &args),
+        Command::Forget(args) => commands::forget::run(&ctx, &args),
         Command::Store {
             action: cli::StoreCommand::Copy(args),
         } => commands::store_copy::run(&ctx, &args),

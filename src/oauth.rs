@@ -42,7 +42,7 @@ impl ServerError {
         )
     }
 
-    fn from_json(v: &Value) -> Option<ServerError> {
+    pub fn from_json(v: &Value) -> Option<ServerError> {
         let error = v.get("error")?.as_str()?.to_string();
         let description = v
             .get("error_description")

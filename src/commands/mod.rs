@@ -3,8 +3,12 @@ One module per subcommand, each a thin script over the store, the OAuth client a
 */
 
 pub mod authorize;
+pub mod call;
+pub mod exec;
+pub mod forget;
 pub mod generate;
 pub mod install_listen;
+pub mod list;
 pub mod refresh;
 pub mod show;
 pub mod store_copy;

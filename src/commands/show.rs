@@ -2,13 +2,17 @@
 `b24auth show`: what is stored — a masked summary for people, JSON or one field for scripts.
 */
 
-use anyhow::{anyhow, Result};
-use serde_json::Value;
+use anyhow::{anyhow, Context as _, Result};
+use serde_json::{Map, Value};
+use url::Url;
 
 use crate::cli::ShowArgs;
+use crate::commands::refresh::refresh_profile;
 use crate::context::Context;
+use crate::oauth;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
+use crate::store::Store;
 use crate::ui;
 
 pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
@@ -16,6 +20,9 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
     if args.path {
         println!("{}", store.location(&ctx.profile));
         return Ok(());
+    }
+    if args.check {
+        return ui::block_on(check(ctx, &store));
     }
     let p = ui::block_on(store.load(&ctx.profile))?
         .ok_or_else(|| store.nothing_stored(&ctx.profile))?;
@@ -33,6 +40,50 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
         print!(
             "{}",
             summary(&p, args.reveal, &store.location(&ctx.profile))
+        );
+    }
+    Ok(())
+}
+
+/// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
+/// authorization works, refreshing first when the token has expired.
+async fn check(ctx: &Context, store: &Store) -> Result<()> {
+    let p = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
+        .await?
+        .profile;
+    let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &p);
+    let client = ctx.oauth_client(server.clone())?;
+    let token = p.access_token();
+    let info = client
+        .app_info(&server.join("rest/")?, &token)
+        .await
+        .context("cannot tell whether the authorization works")?;
+    let portal = match p.str("client_endpoint").map(Url::parse) {
+        Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
+        _ => None,
+    };
+    let get = |m: &Map<String, Value>, k: &str| match m.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "-".into(),
+    };
+    println!("works: portal {}", p.portal().unwrap_or_default());
+    println!("oauth_server       {server}");
+    println!("client_id          {}", get(&info, "client_id"));
+    println!("scope              {}", get(&info, "scope"));
+    if let Some(app) = portal {
+        println!(
+            "app                {} version {} status {}",
+            get(&app, "CODE"),
+            get(&app, "VERSION"),
+            get(&app, "STATUS")
+        );
+    }
+    if let Some(e) = p.expires() {
+        println!(
+            "access token       valid until {} ({})",
+            ui::utc(e),
+            ui::relative(e - now())
         );
     }
     Ok(())

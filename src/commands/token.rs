@@ -11,31 +11,34 @@ use anyhow::Result;
 
 use crate::cli::TokenArgs;
 use crate::context::Context;
-use crate::profile::now;
+use crate::profile::{now, Profile};
+use crate::store::file::nothing_stored;
 use crate::ui;
 
 use super::refresh::refresh_profile;
 
 pub fn run(ctx: &Context, args: &TokenArgs) -> Result<()> {
-    let min_ttl = i64::from(args.min_ttl);
+    let profile = valid_profile(ctx, i64::from(args.min_ttl))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", profile.access_token().expose())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
+/// single-flight when it is not. With the file store a fresh token costs one file read.
+pub fn valid_profile(ctx: &Context, min_ttl: i64) -> Result<Profile> {
     if let Some(files) = ctx.file_store() {
-        let stored = files.load(&ctx.profile)?.ok_or_else(|| {
-            crate::store::file::nothing_stored(&ctx.profile, &files.path(&ctx.profile))
-        })?;
+        let stored = files
+            .load(&ctx.profile)?
+            .ok_or_else(|| nothing_stored(&ctx.profile, &files.path(&ctx.profile)))?;
         if stored.is_fresh(min_ttl, now()) {
-            return print(stored.access_token().expose());
+            return Ok(stored);
         }
     }
     let store = ctx.store()?;
     let outcome = ui::block_on(refresh_profile(ctx, &store, |p| {
         !p.is_fresh(min_ttl, now())
     }))?;
-    print(outcome.profile.access_token().expose())
-}
-
-fn print(token: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{token}")?;
-    out.flush()?;
-    Ok(())
+    Ok(outcome.profile)
 }

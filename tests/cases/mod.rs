@@ -1,3 +1,4 @@
+mod after_auth;
 mod authorize;
 mod core;
 mod fleet;

@@ -39,6 +39,18 @@ pub enum Fault {
     InvalidGrant,
 }
 
+/// A way a portal REST call fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestFault {
+    /// HTTP 503 `QUERY_LIMIT_EXCEEDED`.
+    QueryLimit,
+    /// HTTP 302 to this base URL (a renamed portal), same path.
+    MovedTo(String),
+}
+
+/// Items of the stand-in's `crm.lead.list`: three pages of 50, 50 and 20.
+pub const LEADS: usize = 120;
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counters {
     pub token_calls: usize,
@@ -47,6 +59,7 @@ pub struct Counters {
     pub authorize_pages: usize,
     pub app_info_server: usize,
     pub app_info_portal: usize,
+    pub rest_calls: usize,
     pub other: usize,
 }
 
@@ -60,6 +73,10 @@ struct State {
     token_delay: Duration,
     counters: Counters,
     token_call_seen: Arc<std::sync::Condvar>,
+    /// (REST call number, fault): the call with that number fails so.
+    rest_faults: Vec<(usize, RestFault)>,
+    /// The parameters of every REST call, `auth` removed, with the `host:port` it reached.
+    rest_log: Vec<(String, String, Value)>,
 }
 
 pub struct StandIn {
@@ -83,14 +100,53 @@ fn random_hex(n: usize) -> String {
 
 impl StandIn {
     pub fn start() -> StandIn {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        std_listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", std_listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             redirect_uri: "http://127.0.0.1:8787/callback".into(),
             ..State::default()
         }));
-        let shared = Arc::clone(&state);
+        let base = serve(Arc::clone(&state));
+        StandIn { base, state }
+    }
+
+    /// A second address for the same portal and server (a renamed portal's new name).
+    pub fn second_address(&self) -> String {
+        serve(Arc::clone(&self.state))
+    }
+
+    /// Makes the `n`-th REST call from now fail with `fault`.
+    pub fn fail_rest_call(&self, n: usize, fault: RestFault) {
+        let mut s = self.state.lock().unwrap();
+        let at = s.counters.rest_calls + n;
+        s.rest_faults.push((at, fault));
+    }
+
+    /// Every access token expires now (the portal answers `expired_token`).
+    pub fn expire_access_tokens(&self) {
+        for e in self.state.lock().unwrap().access_tokens.values_mut() {
+            *e = unix_now() - 1;
+        }
+    }
+
+    /// Every token is forgotten (the app was removed from the portal).
+    pub fn revoke_all(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.access_tokens.clear();
+        s.refresh_tokens.clear();
+    }
+
+    /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
+    pub fn rest_log(&self) -> Vec<(String, String, Value)> {
+        self.state.lock().unwrap().rest_log.clone()
+    }
+}
+
+/// Serves `state` on a new loopback port; returns its base URL.
+fn serve(state: Arc<Mutex<State>>) -> String {
+    {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", std_listener.local_addr().unwrap());
+        let shared = state;
         let host = base.trim_start_matches("http://").to_string();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -116,9 +172,11 @@ impl StandIn {
                 }
             });
         });
-        StandIn { base, state }
+        base
     }
+}
 
+impl StandIn {
     /// `host:port` of the stand-in (what the portal's `domain` is).
     pub fn host(&self) -> String {
         self.base.trim_start_matches("http://").to_string()
@@ -243,6 +301,12 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if let Some(method) = path
+        .strip_prefix("/portal/rest/")
+        .filter(|m| *m != "app.info")
+    {
+        return Ok(rest(&state, &host, method, &body));
+    }
     let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -415,6 +479,89 @@ fn app_info(
             StatusCode::OK,
             json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",
                 "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null}}),
+        ),
+    }
+}
+
+fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let mut s = state.lock().unwrap();
+    s.counters.rest_calls += 1;
+    let n = s.counters.rest_calls;
+    let mut params: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+    let token = params
+        .as_object_mut()
+        .and_then(|m| m.remove("auth"))
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    s.rest_log
+        .push((method.to_string(), host.to_string(), params.clone()));
+    if let Some(i) = s.rest_faults.iter().position(|(at, _)| *at == n) {
+        match s.rest_faults.remove(i).1 {
+            RestFault::QueryLimit => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "QUERY_LIMIT_EXCEEDED",
+                    "Too many requests",
+                )
+            }
+            RestFault::MovedTo(base) => {
+                return Response::builder()
+                    .status(StatusCode::FOUND)
+                    .header("location", format!("{base}/portal/rest/{method}"))
+                    .body(Full::new(Bytes::new()))
+                    .unwrap()
+            }
+        }
+    }
+    match s.access_tokens.get(&token) {
+        None => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The access token provided is invalid",
+            )
+        }
+        Some(&e) if e <= unix_now() => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "expired_token",
+                "The access token provided has expired",
+            )
+        }
+        Some(_) => {}
+    }
+    let time = json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1});
+    match method {
+        "user.current" => json_reply(
+            StatusCode::OK,
+            json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}, "time": time}),
+        ),
+        "echo" => json_reply(StatusCode::OK, json!({"result": params, "time": time})),
+        "crm.lead.list" => {
+            let start = match params.get("start") {
+                Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,
+                Some(Value::String(t)) => t.parse().unwrap_or(0),
+                _ => 0,
+            };
+            let end = (start + 50).min(LEADS);
+            let items: Vec<Value> = (start..end)
+                .map(|i| json!({"ID": (i + 1).to_string(), "TITLE": format!("Lead {}", i + 1)}))
+                .collect();
+            let mut page = json!({"result": items, "total": LEADS, "time": time});
+            if end < LEADS {
+                page["next"] = end.into();
+            }
+            json_reply(StatusCode::OK, page)
+        }
+        "crm.deal.fail" => error(
+            StatusCode::BAD_REQUEST,
+            "ERROR_CORE",
+            "Something went wrong in the portal",
+        ),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "ERROR_METHOD_NOT_FOUND",
+            "Method not found!",
         ),
     }
 }

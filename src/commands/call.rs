@@ -1,0 +1,117 @@
+/*!
+`b24auth call METHOD [KEY=VALUE | KEY:=JSON …]`: a REST call with the stored authorization,
+printed as JSON; `--all` follows `next` through every page under the rate limit.
+*/
+
+use std::io::{IsTerminal, Read, Write};
+
+use anyhow::{anyhow, Context as _, Result};
+use serde_json::{Map, Value};
+
+use crate::cli::CallArgs;
+use crate::context::Context;
+use crate::exit;
+use crate::rest::{page_items, pairs_to_json, Bucket, Caller};
+use crate::ui;
+
+pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
+    let mut params = match &args.data {
+        Some(data) => read_data(data)?,
+        None => Map::new(),
+    };
+    params.extend(pairs_to_json(&args.pairs)?);
+    let store = ctx.store()?;
+    ui::block_on(async {
+        let mut caller = Caller::new(ctx, &store, Bucket::new(args.rate, args.burst)).await?;
+        if args.all {
+            call_all(ctx, &mut caller, args, params).await
+        } else {
+            let response = caller.call(&args.method, &params).await?;
+            let shown = match args.result {
+                true => response.get("result").cloned().unwrap_or(Value::Null),
+                false => Value::Object(response),
+            };
+            print(&shown)
+        }
+    })
+}
+
+/// Pages through a list method from `start` (or 0) until there is no `next`.
+async fn call_all(
+    ctx: &Context,
+    caller: &mut Caller<'_>,
+    args: &CallArgs,
+    mut params: Map<String, Value>,
+) -> Result<()> {
+    let progress = !ctx.ui.is_quiet() && ui::stderr_is_terminal();
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    let mut out = std::io::stdout().lock();
+    loop {
+        let page = caller.call(&args.method, &params).await?;
+        let items = page_items(&page);
+        seen += items.len();
+        if args.array {
+            collected.extend(items);
+        } else {
+            for item in items {
+                writeln!(out, "{item}")?;
+            }
+            out.flush()?;
+        }
+        if progress {
+            let total = page
+                .get("total")
+                .map(|t| format!(" of {t}"))
+                .unwrap_or_default();
+            eprint!("\r\x1b[2Kfetched {seen}{total}");
+        }
+        match page.get("next") {
+            Some(next) if !next.is_null() => {
+                params.insert("start".into(), next.clone());
+            }
+            _ => break,
+        }
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    drop(out);
+    if args.array {
+        print(&Value::Array(collected))?;
+    }
+    Ok(())
+}
+
+fn read_data(data: &str) -> Result<Map<String, Value>> {
+    let text = match data.strip_prefix('@') {
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read --data from stdin")?;
+            s
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --data file {path}"))?,
+        None => data.to_string(),
+    };
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(exit::usage("--data must be a JSON object")),
+        Err(e) => Err(exit::usage(format!("--data is not valid JSON ({e})"))),
+    }
+}
+
+/// Pretty for people on a terminal, one compact line for scripts.
+fn print(value: &Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let text = if std::io::stdout().is_terminal() {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|e| anyhow!("cannot print the answer ({e})"))?;
+    writeln!(out, "{text}")?;
+    Ok(())
+}
