@@ -312,7 +312,8 @@ fn insert(node: &mut Value, path: &[String], value: Value) -> Result<(), &'stati
         return Ok(());
     };
     let child_default = || match rest.first() {
-        Some(k) if k.is_empty() => Value::Array(Vec::new()),
+        // PHP encodes keys 0, 1, 2… as a JSON list.
+        Some(k) if k.is_empty() || k.parse::<usize>().is_ok() => Value::Array(Vec::new()),
         Some(_) => Value::Object(Map::new()),
         None => Value::Null,
     };
@@ -331,7 +332,8 @@ fn insert(node: &mut Value, path: &[String], value: Value) -> Result<(), &'stati
                 items.push(child_default());
                 insert(&mut items[i], rest, value)
             }
-            _ => Err("mixes a list with named keys"),
+            Ok(_) => Err("list indexes must count up from 0"),
+            Err(_) => Err("mixes a list with named keys"),
         },
         _ => Err("gives one key both a value and nested keys"),
     }
