@@ -148,15 +148,14 @@ impl<'a> Caller<'a> {
             };
             match err.error.as_str() {
                 "expired_token" | "invalid_token" | "NO_AUTH_FOUND" if !refreshed => {
-                    // Refresh only an expired token that is still the stored one; when another
-                    // process rotated the pair meanwhile (which also kills our token), take theirs.
+                    // Refresh when the token that failed is still the stored one; when another
+                    // process rotated the pair meanwhile (which also kills our token), the
+                    // re-read under the lock hands us theirs instead.
                     let used = self.profile.access_token();
-                    let expired = err.error == "expired_token";
-                    let current = refresh_profile(self.ctx, self.store, |p| {
-                        expired && p.access_token() == used
-                    })
-                    .await?
-                    .profile;
+                    let current =
+                        refresh_profile(self.ctx, self.store, |p| p.access_token() == used)
+                            .await?
+                            .profile;
                     if current.access_token() == used {
                         return Err(rejected(&err));
                     }

@@ -138,7 +138,7 @@ fn bitrix24_errors_are_one_line_and_exit_1() {
         .run(&["call", "user.current"])
         .assert_error(3)
         .to_string();
-    assert!(line.contains("invalid_token"), "{line}");
+    assert!(line.contains("b24auth authorize"), "{line}");
     assert_eq!(env.run(&["call", "../etc"]).code, 2);
     assert_eq!(env.run(&["call", "user.current", "novalue"]).code, 2);
 }
