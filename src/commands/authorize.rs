@@ -189,28 +189,83 @@ struct Flow<'a> {
 }
 
 /// What the redirect (or a pasted address) carried.
-struct Arrival {
-    code: Secret,
-    domain: Option<String>,
-    server_domain: Option<String>,
+#[derive(Debug)]
+pub struct Arrival {
+    pub code: Secret,
+    pub domain: Option<String>,
+    pub server_domain: Option<String>,
+}
+
+/// How a request to the redirect path reads.
+#[derive(Debug)]
+pub enum Redirect {
+    /// Not our run: the `state` is missing or another one.
+    WrongState,
+    /// Our run, but the portal sent no code.
+    NoCode,
+    Arrived(Arrival),
+}
+
+/// Reads the redirect's query string; `state` is compared in constant time.
+pub fn read_redirect(query: &str, state: &str) -> Redirect {
+    let query = parse_query(query);
+    let ours = query
+        .get("state")
+        .is_some_and(|s| constant_time_eq(s.as_bytes(), state.as_bytes()));
+    match (ours, arrival(&query)) {
+        (false, _) => Redirect::WrongState,
+        (true, None) => Redirect::NoCode,
+        (true, Some(a)) => Redirect::Arrived(a),
+    }
+}
+
+/// Reads a pasted line: the redirected address (its `state`, when present, must be ours) or the
+/// bare code a portal shows for an app with no handler.
+pub fn read_pasted(line: &str, state: &str) -> Result<Arrival, &'static str> {
+    if !line.contains('=') {
+        let bare = !line.is_empty()
+            && line
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        return if bare {
+            Ok(Arrival {
+                code: Secret::new(line),
+                domain: None,
+                server_domain: None,
+            })
+        } else {
+            Err("that is neither the redirected address nor a code")
+        };
+    }
+    let query = line.split_once('?').map_or(line, |(_, q)| q);
+    if parse_query(query).contains_key("state") {
+        return match read_redirect(query, state) {
+            Redirect::WrongState => Err("that address carries another run's state"),
+            Redirect::NoCode => Err("that address holds no code"),
+            Redirect::Arrived(a) => Ok(a),
+        };
+    }
+    arrival(&parse_query(query)).ok_or("that address holds no code")
 }
 
 impl Handler<Result<Profile>> for Flow<'_> {
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
-        let query = parse_query(req.query.as_deref().unwrap_or(""));
-        if !self.state_matches(&query) {
-            let page = ui::page(
-                "Not the sign-in b24auth is waiting for",
-                &["This address does not carry the state of the b24auth run waiting here. Start again from the terminal.".into()],
-            );
-            return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
-        }
-        let Some(arrival) = arrival(&query) else {
-            let page = ui::page(
-                "No authorization code",
-                &["The portal sent the browser back without a code. Start again from the terminal.".into()],
-            );
-            return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+        let arrival = match read_redirect(req.query.as_deref().unwrap_or(""), &self.state) {
+            Redirect::Arrived(a) => a,
+            Redirect::WrongState => {
+                let page = ui::page(
+                    "Not the sign-in b24auth is waiting for",
+                    &["This address does not carry the state of the b24auth run waiting here. Start again from the terminal.".into()],
+                );
+                return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+            }
+            Redirect::NoCode => {
+                let page = ui::page(
+                    "No authorization code",
+                    &["The portal sent the browser back without a code. Start again from the terminal.".into()],
+                );
+                return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+            }
         };
         match self.complete(arrival).await {
             Ok(profile) => {
@@ -245,12 +300,6 @@ impl Handler<Result<Profile>> for Flow<'_> {
 }
 
 impl Flow<'_> {
-    fn state_matches(&self, query: &HashMap<String, String>) -> bool {
-        query
-            .get("state")
-            .is_some_and(|s| constant_time_eq(s.as_bytes(), self.state.as_bytes()))
-    }
-
     /// Exchanges the code at once and saves the pair; nothing is written on any failure.
     async fn complete(&self, arrival: Arrival) -> Result<Profile> {
         if let Some(domain) = &arrival.domain {
@@ -305,34 +354,12 @@ impl Flow<'_> {
             if line.is_empty() {
                 continue;
             }
-            match self.pasted(line) {
+            match read_pasted(line, &self.state) {
                 Ok(arrival) => return self.complete(arrival).await,
                 Err(why) => self.ctx.ui.warn(format_args!("{why}; still waiting")),
             }
         }
         std::future::pending().await
-    }
-
-    fn pasted(&self, line: &str) -> Result<Arrival, &'static str> {
-        if !line.contains('=') {
-            let bare = line
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            return if bare {
-                Ok(Arrival {
-                    code: Secret::new(line),
-                    domain: None,
-                    server_domain: None,
-                })
-            } else {
-                Err("that is neither the redirected address nor a code")
-            };
-        }
-        let query = parse_query(line.split_once('?').map_or(line, |(_, q)| q));
-        if query.contains_key("state") && !self.state_matches(&query) {
-            return Err("that address carries another run's state");
-        }
-        arrival(&query).ok_or("that address holds no code")
     }
 }
 
@@ -408,5 +435,64 @@ mod tests {
             url,
             "https://p.bitrix24.com/oauth/authorize/?client_id=local.1&state=abc"
         );
+    }
+
+    #[test]
+    fn redirects_and_pastes() {
+        let state = "0123456789abcdef0123456789abcdef";
+        let q =
+            format!("code=abc&state={state}&domain=p.bitrix24.com&server_domain=oauth.bitrix.info");
+        assert!(
+            matches!(read_redirect(&q, state), Redirect::Arrived(a) if a.code.expose() == "abc")
+        );
+        assert!(matches!(
+            read_redirect("code=abc&state=other", state),
+            Redirect::WrongState
+        ));
+        assert!(matches!(
+            read_redirect("code=abc", state),
+            Redirect::WrongState
+        ));
+        assert!(matches!(
+            read_redirect(&format!("state={state}"), state),
+            Redirect::NoCode
+        ));
+        let url = format!("https://app.example.com/h?x=1&{q}");
+        assert_eq!(
+            read_pasted(&url, state).unwrap().domain.as_deref(),
+            Some("p.bitrix24.com")
+        );
+        assert_eq!(
+            read_pasted("avmocpghblyi01m3", state)
+                .unwrap()
+                .code
+                .expose(),
+            "avmocpghblyi01m3"
+        );
+        assert!(read_pasted("https://x/?code=a&state=bad", state).is_err());
+        assert!(read_pasted("not a code", state).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            crate::commands::install_listen::tests::fuzz_cases()))]
+
+        #[test]
+        fn any_query_or_line_never_panics(input in "\\PC{0,300}", state in "[0-9a-f]{32}") {
+            let _ = read_redirect(&input, &state);
+            let _ = read_pasted(&input, &state);
+        }
+
+        #[test]
+        fn only_our_state_lets_a_code_through(code in "[A-Za-z0-9]{1,64}", state in "[0-9a-f]{32}",
+                                              other in "[0-9a-f]{0,40}") {
+            let ours = format!("code={code}&state={state}");
+            let is_ours = matches!(read_redirect(&ours, &state), Redirect::Arrived(a) if a.code.expose() == code);
+            proptest::prop_assert!(is_ours);
+            if other != state {
+                let theirs = format!("code={code}&state={other}");
+                proptest::prop_assert!(matches!(read_redirect(&theirs, &state), Redirect::WrongState));
+            }
+        }
     }
 }

@@ -240,7 +240,7 @@ pub fn parse_callback(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const FORM: &str = "application/x-www-form-urlencoded";
@@ -289,5 +289,69 @@ mod tests {
             "member_id":"m","domain":"p.bitrix24.com","expires_in":3600}}"#;
         let auth = parse_callback(Some("application/json; charset=utf-8"), json).unwrap();
         assert_eq!(auth["expires_in"], 3600);
+    }
+
+    /// The committed corpus of hostile and odd bodies: `STATUS-name.form|json`.
+    #[test]
+    fn corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let ct = if name.ends_with(".json") {
+                "application/json"
+            } else {
+                FORM
+            };
+            let body = std::fs::read(&path).unwrap();
+            let got = match parse_callback(Some(ct), &body) {
+                Ok(_) => 200,
+                Err((status, _)) => status.as_u16(),
+            };
+            assert_eq!(got.to_string(), name[..3], "{name}");
+            seen += 1;
+        }
+        assert!(seen >= 10);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(fuzz_cases()))]
+
+        #[test]
+        fn any_bytes_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+                                 json in proptest::bool::ANY) {
+            let ct = if json { "application/json" } else { FORM };
+            let _ = parse_callback(Some(ct), &body);
+        }
+
+        #[test]
+        fn every_auth_field_arrives_as_sent(
+            fields in proptest::collection::btree_map("[a-z_]{1,12}", "\\PC{0,40}", 0..8),
+            token in "[0-9a-f]{32,70}",
+        ) {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("event", "ONAPPINSTALL");
+            let mut expected = fields.clone();
+            for (k, v) in [("access_token", &token), ("refresh_token", &token), ("member_id", &token)] {
+                expected.insert(k.to_string(), v.clone());
+            }
+            expected.insert("domain".into(), "p.bitrix24.com".into());
+            for (k, v) in &expected {
+                form.append_pair(&format!("auth[{k}]"), v);
+            }
+            let auth = parse_callback(Some(FORM), form.finish().as_bytes()).unwrap();
+            for (k, v) in &expected {
+                proptest::prop_assert_eq!(auth[k.as_str()].as_str(), Some(v.as_str()));
+            }
+        }
+    }
+
+    /// Cases per property: 2,000 by default; `.ci/run` raises it with `B24AUTH_FUZZ_CASES`.
+    pub fn fuzz_cases() -> u32 {
+        std::env::var("B24AUTH_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000)
     }
 }

@@ -81,7 +81,9 @@ impl FileStore {
             });
         }
         let profile = refresh(current).await?;
-        write_atomic(&path, &profile.to_bytes())?;
+        if let Err(e) = write_atomic(&path, &profile.to_bytes()) {
+            return Err(rescue(&path, name, &profile, e));
+        }
         Ok(Refreshed {
             profile,
             refreshed: true,
@@ -138,6 +140,24 @@ impl FileStore {
             .collect())
     }
 
+    /// Removes temp files a killed writer left behind. Called under the lock, when no other
+    /// writer of this profile can be midway.
+    fn sweep_temps(path: &Path) {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return;
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let n = entry.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix) && n.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn lock(&self, path: &Path) -> Result<Lock> {
         let dir = path.parent().expect("profile paths have a parent");
         create_private_dir(dir)?;
@@ -154,7 +174,10 @@ impl FileStore {
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Lock(file)),
+                Ok(()) => {
+                    Self::sweep_temps(path);
+                    return Ok(Lock(file));
+                }
                 Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
@@ -172,6 +195,35 @@ impl FileStore {
                 }
             }
         }
+    }
+}
+
+/// Writes a pair that could not be saved where it belongs into `<dir>/rescue-<time>-<rand>/`,
+/// laid out as a config dir (0700/0600). Bitrix24 has already rotated the pair at that point, so
+/// this copy is the only live one.
+pub fn keep_rescued(dir: &Path, name: &str, profile: &Profile) -> Result<PathBuf> {
+    let rescue = dir.join(format!(
+        "rescue-{}-{}",
+        crate::profile::now(),
+        random_hex(4)
+    ));
+    let kept = FileStore::new(rescue).path(name);
+    write_atomic(&kept, &profile.to_bytes())?;
+    Ok(kept)
+}
+
+/// After a failed save of a refreshed pair: keep it under the temp dir (often another
+/// filesystem than a full config dir) and say how to put it back.
+fn rescue(path: &Path, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+    match keep_rescued(&std::env::temp_dir(), name, profile) {
+        Ok(kept) => cause.context(format!(
+            "Bitrix24 already rotated the pair; the new one was kept in {}: once there is room, `mv` it back to {}",
+            kept.display(),
+            path.display()
+        )),
+        Err(e) => cause.context(format!(
+            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
+        )),
     }
 }
 

@@ -234,17 +234,18 @@ impl PgStore {
     /// Bitrix24 has already rotated the pair, so the database's copy is dead: the new pair is
     /// kept in a 0600 file rather than lost, and the error says how to put it back.
     fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
-        let dir = self
-            .rescue_dir
-            .join(format!("rescue-{}", crate::profile::now()));
-        let files = super::FileStore::new(dir.clone());
-        match files.save(name, profile, SaveMode::Replace) {
-            Ok(()) => cause.context(format!(
-                "the new pair was kept in {}: restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
-                files.path(name).display(),
-                dir.display()
+        match super::file::keep_rescued(&self.rescue_dir, name, profile) {
+            Ok(kept) => {
+                let dir = kept.parent().and_then(|p| if name == "default" { Some(p) } else { p.parent() });
+                cause.context(format!(
+                    "Bitrix24 already rotated the pair; the new one was kept in {}: restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
+                    kept.display(),
+                    dir.map(|d| d.display().to_string()).unwrap_or_default()
+                ))
+            }
+            Err(e) => cause.context(format!(
+                "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again"
             )),
-            Err(e) => cause.context(format!("the new pair could not be kept either ({e:#})")),
         }
     }
 

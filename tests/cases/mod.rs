@@ -3,3 +3,4 @@ mod authorize;
 mod core;
 mod fleet;
 mod install_listen;
+mod reliability;
