@@ -208,6 +208,7 @@ pub fn keep_rescued(dir: &Path, name: &str, profile: &Profile) -> Result<PathBuf
         random_hex(4)
     ));
     let kept = FileStore::new(rescue).path(name);
+    create_private_dir(kept.parent().expect("profile paths have a parent"))?;
     write_atomic(&kept, &profile.to_bytes())?;
     Ok(kept)
 }
@@ -276,9 +277,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// temp → write → fsync → rename over → fsync directory. The temp file is 0600 from creation
 /// and removed when anything fails, so a failed save leaves the old file as it was.
+/// The directory must exist (the lock that guards every write creates it).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().expect("profile paths have a parent");
-    create_private_dir(dir)?;
     let name = path.file_name().expect("profile paths have a file name");
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
     let result = (|| -> std::io::Result<()> {

@@ -73,6 +73,7 @@ struct State {
     token_delay: Duration,
     counters: Counters,
     token_call_seen: Arc<std::sync::Condvar>,
+    last_token_call: Option<Instant>,
     /// (REST call number, fault): the call with that number fails so.
     rest_faults: Vec<(usize, RestFault)>,
     /// The parameters of every REST call, `auth` removed, with the `host:port` it reached.
@@ -180,6 +181,11 @@ impl StandIn {
     /// `host:port` of the stand-in (what the portal's `domain` is).
     pub fn host(&self) -> String {
         self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// When the token endpoint was last called (for latency benchmarks).
+    pub fn last_token_call(&self) -> Option<Instant> {
+        self.state.lock().unwrap().last_token_call
     }
 
     pub fn counters(&self) -> Counters {
@@ -333,6 +339,7 @@ async fn token_endpoint(
         let mut s = state.lock().unwrap();
         s.counters.token_calls += 1;
         s.token_call_seen.notify_all();
+        s.last_token_call = Some(Instant::now());
         (s.faults.pop_front(), s.token_delay)
     };
     if !delay.is_zero() {
