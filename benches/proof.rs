@@ -15,6 +15,8 @@ use support::postgres::Cluster;
 use support::stand_in::StandIn;
 
 /// Wall time and peak RSS (KiB) of one whole process.
+// The child is reaped by wait4, which std cannot see.
+#[allow(clippy::zombie_processes)]
 fn measure(cmd: &mut Command) -> (Duration, u64) {
     let start = Instant::now();
     let child = cmd
@@ -66,12 +68,14 @@ fn main() {
     }
 }
 
+type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
+
 /// 1–2: whole processes on a fresh token, interleaved round by round.
 fn processes(s: &StandIn, rows: &mut Vec<Row>) {
     let env = Env::new();
     env.seed(s, 3600);
     let path = env.auth_path();
-    let cmds: Vec<(&str, Box<dyn Fn() -> Command>)> = vec![
+    let cmds: Vec<(&str, MakeCommand)> = vec![
         (
             "cat auth.json",
             Box::new(|| {
@@ -238,6 +242,7 @@ fn install_callback(s: &StandIn, rows: &mut Vec<Row>) {
         child.wait().unwrap();
     }
     let _ = php.kill();
+    let _ = php.wait();
     let (o, t, v) = (
         median(&mut ours),
         median(&mut theirs),
