@@ -62,10 +62,13 @@ fn main() {
         format!("{:.2} MiB", size as f64 / 1048576.0),
         "bar: under 6 MiB".into(),
     ));
-    println!("\n| measurement | figure | comparison |\n|---|---|---|");
+    let mut table = String::from("\n| measurement | figure | comparison |\n|---|---|---|\n");
     for Row(a, b, c) in rows {
-        println!("| {a} | {b} | {c} |");
+        table.push_str(&format!("| {a} | {b} | {c} |\n"));
     }
+    let mut out = std::io::stdout().lock();
+    out.write_all(table.as_bytes()).unwrap();
+    out.flush().unwrap();
 }
 
 type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
