@@ -5,12 +5,12 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli::{Env, BIN};
+use support::cli::{Env, Spawned, BIN};
 use support::postgres::Cluster;
 use support::stand_in::StandIn;
 
@@ -162,7 +162,7 @@ fn form(s: &StandIn) -> String {
 }
 
 /// Starts `install-listen` and returns it with the `host:port` it listens on.
-fn listening(env: &Env, s: &StandIn, verify: bool) -> (Child, String) {
+fn listening(env: &Env, s: &StandIn, verify: bool) -> (Spawned, String) {
     let mut args = vec![
         "install-listen",
         "--listen",
@@ -174,27 +174,9 @@ fn listening(env: &Env, s: &StandIn, verify: bool) -> (Child, String) {
     if !verify {
         args.push("--no-verify");
     }
-    let mut child = env
-        .app_cmd(s, &args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines
-        .find(|l| l.as_ref().unwrap().starts_with("listening"))
-        .unwrap()
-        .unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    (child, addr)
+    let mut p = env.spawn(&mut env.app_cmd(s, &args));
+    let addr = p.wait_listening();
+    (p, addr)
 }
 
 /// 3: POST arrival → 200 with the durable save, vs the documentation's PHP handler.
@@ -227,22 +209,22 @@ fn install_callback(s: &StandIn, rows: &mut Vec<Row>) {
     let (mut ours, mut theirs, mut verified) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let body = form(s);
-        let (mut child, addr) = listening(&env, s, false);
+        let (p, addr) = listening(&env, s, false);
         let (t, out) = post(&addr, "/install/bench", &body);
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         ours.push(t);
-        child.wait().unwrap();
+        p.finish().assert_ok();
 
         let (t, out) = post(&php_addr, "/install.php", &body);
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         theirs.push(t);
 
         let body = form(s);
-        let (mut child, addr) = listening(&env, s, true);
+        let (p, addr) = listening(&env, s, true);
         let (t, out) = post(&addr, "/install/bench", &body);
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         verified.push(t);
-        child.wait().unwrap();
+        p.finish().assert_ok();
     }
     let _ = php.kill();
     let _ = php.wait();
@@ -316,18 +298,8 @@ fn authorize(s: &StandIn, rows: &mut Vec<Row>) {
             "--no-browser",
             "--force",
         ];
-        let mut child = env
-            .app_cmd(s, &args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = lines
-            .find(|l| l.as_ref().unwrap().contains("/oauth/authorize/"))
-            .unwrap()
-            .unwrap();
-        std::thread::spawn(move || for _ in lines {});
+        let mut p = env.spawn(&mut env.app_cmd(s, &args));
+        let url = p.wait_authorize_url();
         let location = support::http::get(url.trim())
             .header("location")
             .unwrap()
@@ -347,7 +319,7 @@ fn authorize(s: &StandIn, rows: &mut Vec<Row>) {
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
         to_request.push(s.last_token_call().unwrap() - start);
         to_page.push(page);
-        child.wait().unwrap();
+        p.finish().assert_ok();
     }
     rows.push(Row(
         format!("authorize: redirect arrives → token request leaves (median of {rounds})"),

@@ -1,6 +1,7 @@
 //! `b24auth authorize`: loopback capture, paste fallback, the 30-second exchange, refusals.
 
 use std::collections::HashMap;
+use std::process::Command;
 
 use crate::support::cli::{mode, Env, Spawned};
 use crate::support::http::{self, free_port};
@@ -27,7 +28,8 @@ impl Session {
         }
     }
 
-    fn start(&self, extra: &[&str]) -> (Spawned, String) {
+    /// `authorize` against the stand-in, the browser left to the test.
+    fn cmd(&self, extra: &[&str]) -> Command {
         let domain = self.s.base.clone();
         let mut args = vec![
             "authorize",
@@ -35,14 +37,17 @@ impl Session {
             &domain,
             "--redirect-uri",
             &self.redirect,
-            "--no-browser",
         ];
         args.extend_from_slice(extra);
-        let mut p = self.env.spawn(&mut self.env.app_cmd(&self.s, &args));
-        let url = p.wait_line(10, |l| {
-            l.trim_start().starts_with("http") && l.contains("/oauth/authorize/")
-        });
-        (p, url.trim().to_string())
+        self.env.app_cmd(&self.s, &args)
+    }
+
+    fn start(&self, extra: &[&str]) -> (Spawned, String) {
+        let mut args = vec!["--no-browser"];
+        args.extend_from_slice(extra);
+        let mut p = self.env.spawn(&mut self.cmd(&args));
+        let url = p.wait_authorize_url();
+        (p, url)
     }
 }
 
@@ -203,30 +208,14 @@ fn a_code_older_than_30_seconds_exits_3() {
 
 #[test]
 fn the_token_endpoint_down_exits_1() {
-    let mut sess = Session::new();
-    let dead = StandIn::start();
+    let sess = Session::new();
     let code = sess.s.issue_code();
     let closed = format!("http://127.0.0.1:{}", free_port());
-    // Same portal, but the OAuth server is unreachable.
-    sess.s = dead;
-    sess.s.set_redirect_uri(&sess.redirect);
-    let domain = sess.s.base.clone();
     let mut p = sess.env.spawn(
-        sess.env
-            .app_cmd(
-                &sess.s,
-                &[
-                    "authorize",
-                    "--domain",
-                    &domain,
-                    "--redirect-uri",
-                    &sess.redirect,
-                    "--no-browser",
-                ],
-            )
+        sess.cmd(&["--no-browser"])
             .env("B24AUTH_OAUTH_SERVER", &closed),
     );
-    p.wait_line(10, |l| l.contains("/oauth/authorize/"));
+    p.wait_authorize_url();
     p.stdin(&format!("{code}\n"));
     let line = p.finish().assert_final_error(1).to_string();
     assert!(line.contains("cannot reach"), "{line}");
@@ -268,16 +257,7 @@ fn an_existing_profile_needs_force() {
     let sess = Session::new();
     sess.env.seed(&sess.s, 3600);
     let before = sess.env.auth_bytes();
-    let domain = sess.s.base.clone();
-    let args = [
-        "authorize",
-        "--domain",
-        &domain,
-        "--redirect-uri",
-        &sess.redirect,
-        "--no-browser",
-    ];
-    let run = Env::run_cmd(&mut sess.env.app_cmd(&sess.s, &args));
+    let run = Env::run_cmd(&mut sess.cmd(&["--no-browser"]));
     let line = run.assert_final_error(2).to_string();
     assert!(line.contains("--force"), "{line}");
     assert_eq!(sess.env.auth_bytes(), before);
@@ -293,16 +273,7 @@ fn an_existing_profile_needs_force() {
 fn a_taken_port_is_named() {
     let sess = Session::new();
     let _taken = std::net::TcpListener::bind(&sess.listen).unwrap();
-    let domain = sess.s.base.clone();
-    let args = [
-        "authorize",
-        "--domain",
-        &domain,
-        "--redirect-uri",
-        &sess.redirect,
-        "--no-browser",
-    ];
-    let run = Env::run_cmd(&mut sess.env.app_cmd(&sess.s, &args));
+    let run = Env::run_cmd(&mut sess.cmd(&["--no-browser"]));
     let line = run.assert_final_error(2).to_string();
     assert!(
         line.contains(&sess.listen) && line.contains("--listen"),
@@ -345,17 +316,7 @@ fn a_real_browser_lands_on_the_success_page() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let domain = sess.s.base.clone();
-    let args = [
-        "authorize",
-        "--domain",
-        &domain,
-        "--redirect-uri",
-        &sess.redirect,
-    ];
-    let p = sess
-        .env
-        .spawn(sess.env.app_cmd(&sess.s, &args).env("BROWSER", &wrapper));
+    let p = sess.env.spawn(sess.cmd(&[]).env("BROWSER", &wrapper));
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = fifo.clone();
     std::thread::spawn(move || tx.send(std::fs::read_to_string(reader).unwrap_or_default()));

@@ -20,16 +20,7 @@ fn start(env: &Env, s: &StandIn, extra: &[&str]) -> Listening {
     let mut args = vec!["install-listen", "--listen", "127.0.0.1:0", "--path", PATH];
     args.extend_from_slice(extra);
     let mut p = env.spawn(&mut env.app_cmd(s, &args));
-    let line = p.wait_line(10, |l| {
-        l.starts_with("listening for the installation callback on ")
-    });
-    let url = line.rsplit(' ').next().unwrap();
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let addr = p.wait_listening();
     Listening { p, addr }
 }
 
@@ -294,17 +285,7 @@ fn without_client_credentials_it_warns_and_saves_the_tokens() {
     let mut cmd = env.cmd(&["install-listen", "--listen", "127.0.0.1:0", "--path", PATH]);
     cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
     let mut p = env.spawn(&mut cmd);
-    let line = p.wait_line(10, |l| {
-        l.starts_with("listening for the installation callback on ")
-    });
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let addr = p.wait_listening();
     p.wait_line(10, |l| {
         l.contains("warning") && l.contains("B24AUTH_CLIENT_SECRET")
     });

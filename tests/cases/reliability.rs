@@ -277,17 +277,7 @@ fn install_listen_survives_a_soak_with_flat_memory() {
             "--no-verify",
         ],
     ));
-    let line = p.wait_line(10, |l| {
-        l.starts_with("listening for the installation callback on ")
-    });
-    let addr = line
-        .rsplit("http://")
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let addr = p.wait_listening();
     let (warm, after) = soak(&addr, path, p.child.id());
     assert!(
         after < warm + 1024,
@@ -327,10 +317,7 @@ fn authorize_survives_a_soak_with_flat_memory() {
             "--no-browser",
         ],
     ));
-    let url = p
-        .wait_line(10, |l| l.contains("/oauth/authorize/"))
-        .trim()
-        .to_string();
+    let url = p.wait_authorize_url();
     let (warm, after) = soak(&addr, "/callback", p.child.id());
     assert!(
         after < warm + 1024,

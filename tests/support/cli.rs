@@ -88,6 +88,24 @@ impl Spawned {
         }
     }
 
+    /// Waits for `install-listen`'s "listening … on http://ADDR/…" line; returns `ADDR`.
+    pub fn wait_listening(&mut self) -> String {
+        let line = self.wait_line(10, |l| {
+            l.starts_with("listening for the installation callback on ")
+        });
+        let url = line.rsplit("http://").next().unwrap();
+        url.split('/').next().unwrap().to_string()
+    }
+
+    /// Waits for `authorize`'s printed authorize URL.
+    pub fn wait_authorize_url(&mut self) -> String {
+        self.wait_line(10, |l| {
+            l.trim_start().starts_with("http") && l.contains("/oauth/authorize/")
+        })
+        .trim()
+        .to_string()
+    }
+
     pub fn stdin(&mut self, text: &str) {
         let stdin = self.child.stdin.as_mut().expect("spawned with piped stdin");
         std::io::Write::write_all(stdin, text.as_bytes()).unwrap();
