@@ -12,6 +12,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::secret::Secret;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "b24auth",
@@ -50,9 +52,10 @@ pub struct Global {
         global = true,
         env = "B24AUTH_CLIENT_SECRET",
         value_name = "SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
 
     /// Where profiles live: `file` or a postgres:// URL
     #[arg(
@@ -278,6 +281,10 @@ fn profile_name(s: &str) -> Result<String, String> {
     }
 }
 
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s))
+}
+
 fn rest_method(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 128
@@ -363,6 +370,13 @@ mod tests {
         assert!(profile_name("..").is_err());
         assert!(profile_name("").is_err());
         assert!(profile_name(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn the_client_secret_never_shows_in_debug() {
+        let cli =
+            Cli::try_parse_from(["b24auth", "--client-secret", "hunter2-secret", "show"]).unwrap();
+        assert!(!format!("{cli:?}").contains("hunter2"));
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl Context {
             config_dir,
             oauth_server: g.oauth_server,
             client_id: g.client_id.filter(|s| !s.is_empty()),
-            client_secret: g.client_secret.filter(|s| !s.is_empty()).map(Secret::new),
+            client_secret: g.client_secret.filter(|s| !s.is_empty()),
             store_url: g.store,
             http_timeout: g.http_timeout,
             ui: Ui::new(g.quiet),
