@@ -277,10 +277,22 @@ pub fn hosts_for(addr: SocketAddr, extra: &[String]) -> Vec<String> {
     hosts
 }
 
+/// Ctrl-C, caught from the moment this exists: create it before telling anyone where to send
+/// requests, so an early Ctrl-C is an orderly exit 130 rather than the default kill.
+pub struct Interrupt(tokio::signal::unix::Signal);
+
+impl Interrupt {
+    pub fn catch() -> Result<Interrupt> {
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        Ok(Interrupt(signal))
+    }
+}
+
 /// Races `work` against the deadline, Ctrl-C and (on a terminal) a spinner with the time left.
 pub async fn wait<T>(
     work: impl Future<Output = Result<T>>,
     timeout: Option<Duration>,
+    mut interrupt: Interrupt,
     what: &str,
     ui: &crate::ui::Ui,
 ) -> Result<T> {
@@ -297,7 +309,7 @@ pub async fn wait<T>(
             "no {what} within {}; nothing was written (raise --timeout to wait longer)",
             crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
         )).into()),
-        _ = tokio::signal::ctrl_c() => Err(crate::exit::Error::Interrupted.into()),
+        _ = interrupt.0.recv() => Err(crate::exit::Error::Interrupted.into()),
         _ = ui.spinner(what, deadline) => Err(anyhow!("the spinner stopped")),
     };
     ui.clear_spinner();

@@ -52,6 +52,7 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
         .listen
         .unwrap_or_else(|| default_listen(&args.redirect_uri));
     let tcp = listener::bind(listen, "choose another with --listen and --redirect-uri").await?;
+    let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
     ctx.ui.info(format_args!(
@@ -92,7 +93,14 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
         }
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
-    let profile = listener::wait(work, timeout, "the authorization redirect", &ctx.ui).await?;
+    let profile = listener::wait(
+        work,
+        timeout,
+        interrupt,
+        "the authorization redirect",
+        &ctx.ui,
+    )
+    .await?;
     ctx.ui.info(format_args!(
         "authorized: profile `{}` for portal {} (user {}), saved to {}",
         ctx.profile,

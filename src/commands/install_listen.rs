@@ -35,6 +35,7 @@ async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Resul
         .clone()
         .unwrap_or_else(|| format!("/install/{}", random_hex(16)));
     let tcp = listener::bind(args.listen, "choose another address with --listen").await?;
+    let interrupt = listener::Interrupt::catch()?;
     let local = tcp.local_addr()?;
     let local_url = format!("http://{local}{path}");
     let public_url = args
@@ -74,7 +75,14 @@ async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Resul
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let work = async { listener::serve(tcp, rules, &handler).await? };
-    let profile = listener::wait(work, timeout, "the installation callback", &ctx.ui).await?;
+    let profile = listener::wait(
+        work,
+        timeout,
+        interrupt,
+        "the installation callback",
+        &ctx.ui,
+    )
+    .await?;
     ctx.ui.info(format_args!(
         "saved profile `{}` for portal {} (member_id {}) to {}",
         ctx.profile,

@@ -254,3 +254,57 @@ fn postgres_unreachable_at_start_exits_1() {
         .contains("cannot connect to the PostgreSQL store"));
     assert!(!run.stderr.contains("password"));
 }
+
+/// The capture flows and the after-authorization commands speak to PostgreSQL the same way.
+#[test]
+fn install_listen_call_list_and_forget_on_postgres() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let url = shared().database();
+    let mut p = env.spawn(
+        env.app_cmd(
+            &s,
+            &["install-listen", "--listen", "127.0.0.1:0", "--path", "/i"],
+        )
+        .env("B24AUTH_STORE", &url)
+        .env("B24AUTH_STORE_KEY", KEY),
+    );
+    let addr = p.wait_listening();
+    let mut auth = s.issue_pair();
+    auth["domain"] = s.host().into();
+    let body = serde_json::json!({"event": "ONAPPINSTALL", "auth": auth}).to_string();
+    let r = crate::support::http::post(&addr, "/i", "application/json", body.as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert!(
+        !env.auth_path().exists(),
+        "nothing written to the file store"
+    );
+
+    let key = Some(KEY);
+    let call = Env::run_cmd(&mut pg(
+        &env,
+        &url,
+        key,
+        &["call", "user.current", "--result"],
+    ));
+    call.assert_ok();
+    assert!(call.stdout.contains("Stand"));
+    let exec = Env::run_cmd(&mut pg(
+        &env,
+        &url,
+        key,
+        &["exec", "sh", "-c", "echo $B24_MEMBER_ID"],
+    ));
+    assert_eq!(exec.stdout.trim(), crate::support::stand_in::MEMBER_ID);
+    let list = Env::run_cmd(&mut pg(&env, &url, key, &["list"]));
+    assert!(list.stdout.starts_with("default\t"), "{}", list.stdout);
+    Env::run_cmd(&mut pg(&env, &url, key, &["forget", "--yes"])).assert_ok();
+    Env::run_cmd(&mut pg(&env, &url, key, &["token"])).assert_error(3);
+    assert_eq!(
+        shared()
+            .psql(db_of(&url), "SELECT count(*) FROM b24auth_profiles")
+            .trim(),
+        "0"
+    );
+}

@@ -328,3 +328,34 @@ fn authorize_survives_a_soak_with_flat_memory() {
     p.finish().assert_ok();
     assert_eq!(s.counters().code_exchanges, 1);
 }
+
+/// Ctrl-C while waiting: exit 130, one line, nothing written.
+#[test]
+fn ctrl_c_while_waiting_exits_130_and_writes_nothing() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut p = env.spawn(&mut env.app_cmd(&s, &["install-listen", "--listen", "127.0.0.1:0"]));
+    p.wait_listening();
+    // SAFETY: a plain kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(p.child.id() as i32, libc::SIGINT) }, 0);
+    let line = p.finish().assert_final_error(130).to_string();
+    assert!(line.contains("interrupted"), "{line}");
+    assert!(!env.dir.join("auth.json").exists());
+
+    let addr = format!("127.0.0.1:{}", http::free_port());
+    let redirect = format!("http://{addr}/callback");
+    let domain = s.base.clone();
+    let args = [
+        "authorize",
+        "--domain",
+        &domain,
+        "--redirect-uri",
+        &redirect,
+        "--no-browser",
+    ];
+    let mut p = env.spawn(&mut env.app_cmd(&s, &args));
+    p.wait_authorize_url();
+    assert_eq!(unsafe { libc::kill(p.child.id() as i32, libc::SIGINT) }, 0);
+    p.finish().assert_final_error(130);
+    assert!(!env.dir.join("auth.json").exists());
+}
