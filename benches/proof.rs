@@ -333,16 +333,14 @@ fn authorize(s: &StandIn, rows: &mut Vec<Row>) {
     ));
 }
 
-/// 5: 64 concurrent `token` calls on an expired token (file store).
-fn single_flight(s: &StandIn, rows: &mut Vec<Row>) {
-    let env = Env::new();
-    env.seed(s, -10);
+/// Starts every command at once; returns (refreshes the stand-in saw, failures, wall time).
+fn all_at_once(s: &StandIn, commands: Vec<Command>) -> (usize, usize, Duration) {
     let before = s.counters().refreshes;
     let start = Instant::now();
-    let children: Vec<Child> = (0..64)
-        .map(|_| {
-            env.cmd(&["token"])
-                .stdout(Stdio::piped())
+    let children: Vec<Child> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap()
@@ -353,15 +351,28 @@ fn single_flight(s: &StandIn, rows: &mut Vec<Row>) {
         .map(|c| c.wait_with_output().unwrap())
         .filter(|o| !o.status.success())
         .count();
-    let wall = start.elapsed();
-    let refreshes = s.counters().refreshes - before;
-    rows.push(Row(
-        "64 concurrent `token` on an expired token (file store)".into(),
+    (s.counters().refreshes - before, failures, start.elapsed())
+}
+
+fn single_flight_row(what: &str, (refreshes, failures, wall): (usize, usize, Duration)) -> Row {
+    Row(
+        what.into(),
         format!(
             "{refreshes} refresh, {failures} failures, {} wall",
             ms(wall)
         ),
         "bar: 1 refresh, 0 failures".into(),
+    )
+}
+
+/// 5: 64 concurrent `token` calls on an expired token (file store).
+fn single_flight(s: &StandIn, rows: &mut Vec<Row>) {
+    let env = Env::new();
+    env.seed(s, -10);
+    let outcome = all_at_once(s, (0..64).map(|_| env.cmd(&["token"])).collect());
+    rows.push(single_flight_row(
+        "64 concurrent `token` on an expired token (file store)",
+        outcome,
     ));
 }
 
@@ -405,34 +416,18 @@ fn postgres(s: &StandIn, rows: &mut Vec<Row>) {
         .unwrap()
         .success());
     let hosts: Vec<Env> = (0..8).map(|_| Env::new()).collect();
-    let before = s.counters().refreshes;
-    let start = Instant::now();
-    let children: Vec<Child> = hosts
+    let commands = hosts
         .iter()
         .flat_map(|h| {
             (0..8).map(|_| {
-                h.cmd(&["token"])
-                    .env("B24AUTH_STORE", &expired)
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap()
+                let mut c = h.cmd(&["token"]);
+                c.env("B24AUTH_STORE", &expired);
+                c
             })
         })
         .collect();
-    let failures = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .filter(|o| !o.status.success())
-        .count();
-    let wall = start.elapsed();
-    rows.push(Row(
-        "64-way cross-host `token` on an expired pair (PostgreSQL, 8 hosts × 8)".into(),
-        format!(
-            "{} refresh, {failures} failures, {} wall",
-            s.counters().refreshes - before,
-            ms(wall)
-        ),
-        "bar: 1 refresh, 0 failures".into(),
+    rows.push(single_flight_row(
+        "64-way cross-host `token` on an expired pair (PostgreSQL, 8 hosts × 8)",
+        all_at_once(s, commands),
     ));
 }

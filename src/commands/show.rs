@@ -127,7 +127,7 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
             mask_presence(p.secret("client_secret"), reveal),
         ),
         ("oauth_server", p.oauth_server().unwrap_or("-").to_string()),
-        ("file", location.to_string()),
+        ("stored in", location.to_string()),
     ];
     rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect()
 }
