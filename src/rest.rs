@@ -55,6 +55,13 @@ impl Bucket {
     }
 }
 
+/// What one POST came back with.
+enum Answer {
+    /// A redirect: the URL that was called and the `Location`.
+    Moved(Url, Option<String>),
+    Json(Map<String, Value>),
+}
+
 /// One authorized caller: the current profile, the HTTP client and the rate limit.
 pub struct Caller<'a> {
     ctx: &'a Context,
@@ -84,82 +91,33 @@ impl<'a> Caller<'a> {
         })
     }
 
-    /// Calls `method` with `params` (without `auth`) and returns the whole response object.
+    /// Calls `method` with `params` (without `auth`) and returns the whole response object,
+    /// following Bitrix24's recipe for expired tokens, rate limits and renamed portals.
     pub async fn call(
         &mut self,
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
-        let mut refreshed = false;
-        let mut moved = false;
-        let mut limited = 0;
+        let (mut refreshed, mut moved, mut limited) = (false, false, 0);
         loop {
-            let endpoint = self
-                .profile
-                .str("client_endpoint")
-                .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?
-                .to_string();
-            let url = Url::parse(&endpoint)
-                .and_then(|u| u.join(method))
-                .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
-            let mut body = params.clone();
-            body.insert("auth".into(), self.profile.access_token().expose().into());
-            self.bucket.admit().await;
-            let response = self
-                .http
-                .post(url.clone())
-                .header("accept", "application/json")
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "cannot reach {}: {}",
-                        url.origin().ascii_serialization(),
-                        describe(e)
-                    )
-                })?;
-            let status = response.status();
-            if status.is_redirection() && !moved {
-                let location = response
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from);
-                self.follow_rename(&url, method, location.as_deref())
-                    .await?;
-                moved = true;
-                continue;
-            }
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
-            let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
-                anyhow!("{method}: the portal answered HTTP {status} with a body that is not JSON")
-            })?;
-            let Value::Object(object) = value else {
-                return Err(anyhow!(
-                    "{method}: the portal answered JSON that is not an object"
-                ));
-            };
-            let Some(err) = ServerError::from_json(&Value::Object(object.clone())) else {
-                return Ok(object);
+            let err = match self.post(method, params).await? {
+                Answer::Moved(from, location) if !moved => {
+                    self.follow_rename(&from, method, location.as_deref())
+                        .await?;
+                    moved = true;
+                    continue;
+                }
+                Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
+                Answer::Json(object) => {
+                    match ServerError::from_json(&Value::Object(object.clone())) {
+                        None => return Ok(object),
+                        Some(err) => err,
+                    }
+                }
             };
             match err.error.as_str() {
                 "expired_token" | "invalid_token" | "NO_AUTH_FOUND" if !refreshed => {
-                    // Refresh when the token that failed is still the stored one; when another
-                    // process rotated the pair meanwhile (which also kills our token), the
-                    // re-read under the lock hands us theirs instead.
-                    let used = self.profile.access_token();
-                    let current =
-                        refresh_profile(self.ctx, self.store, |p| p.access_token() == used)
-                            .await?
-                            .profile;
-                    if current.access_token() == used {
-                        return Err(rejected(&err));
-                    }
-                    self.profile = current;
+                    self.renew(&err).await?;
                     refreshed = true;
                 }
                 "QUERY_LIMIT_EXCEEDED" if limited < LIMIT_RETRIES => {
@@ -170,6 +128,70 @@ impl<'a> Caller<'a> {
                 _ => return Err(anyhow!("{}: {}", err.error, err.description)),
             }
         }
+    }
+
+    /// One POST of `method` with the current token, under the rate limit.
+    async fn post(&mut self, method: &str, params: &Map<String, Value>) -> Result<Answer> {
+        let endpoint = self
+            .profile
+            .str("client_endpoint")
+            .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
+        let url = Url::parse(endpoint)
+            .and_then(|u| u.join(method))
+            .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
+        let mut body = params.clone();
+        body.insert("auth".into(), self.profile.access_token().expose().into());
+        self.bucket.admit().await;
+        let response = self
+            .http
+            .post(url.clone())
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "cannot reach {}: {}",
+                    url.origin().ascii_serialization(),
+                    describe(e)
+                )
+            })?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok());
+            return Ok(Answer::Moved(url.clone(), location.map(String::from)));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(object)) => Ok(Answer::Json(object)),
+            Ok(_) => Err(anyhow!(
+                "{method}: the portal answered JSON that is not an object"
+            )),
+            Err(_) => Err(anyhow!(
+                "{method}: the portal answered HTTP {status} with a body that is not JSON"
+            )),
+        }
+    }
+
+    /// After the portal refused the token: refresh when the token that failed is still the
+    /// stored one; when another process rotated the pair meanwhile (which also kills our
+    /// token), the re-read under the lock hands us theirs instead.
+    async fn renew(&mut self, err: &ServerError) -> Result<()> {
+        let used = self.profile.access_token();
+        let current = refresh_profile(self.ctx, self.store, |p| p.access_token() == used)
+            .await?
+            .profile;
+        if current.access_token() == used {
+            return Err(rejected(err));
+        }
+        self.profile = current;
+        Ok(())
     }
 
     /// A renamed portal answers 302 with its new address: accept it when it keeps the scheme and
