@@ -33,7 +33,8 @@ pub fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<()> {
     let portal = portal_url(&args.domain)?;
     if portal.scheme() == "http" {
         ctx.ui.warn(format_args!(
-            "{portal} is plain http: the code and tokens cross the network unencrypted"
+            "{} is plain http: the code and tokens cross the network unencrypted",
+            portal.origin().ascii_serialization()
         ));
     }
     let store = ctx.store()?;
@@ -56,7 +57,8 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
     ctx.ui.info(format_args!(
-        "open this address in a browser signed in to {portal}:\n  {url}"
+        "open this address in a browser signed in to {}:\n  {url}",
+        portal.origin().ascii_serialization()
     ));
     ctx.ui.info(format_args!(
         "waiting for the portal to send the browser to {} — or paste the address the browser ends on \
