@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 /// Slow clients lose the connection after this: a callback is one small request.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 /// The longest a single connection may stay open, keep-alive included.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -112,8 +113,11 @@ pub async fn serve<T, H: Handler<T>>(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.push(connection(&shared, stream));
+                match accepted {
+                    Ok((stream, _)) => connections.push(connection(&shared, stream)),
+                    // Out of file descriptors, say: pause briefly instead of spinning on
+                    // accept; the error clears as connections close.
+                    Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
                 }
             }
             Some(done) = connections.next(), if !connections.is_empty() => {
