@@ -87,54 +87,35 @@ impl Profile {
     }
 
     /// A new profile from Bitrix24's token fields (a token response or an install `auth`).
-    /// Numeric strings (form-encoded callbacks send only strings) become numbers, and
-    /// `expires` is filled in from `expires_in` when Bitrix24 left it out.
     pub fn from_bitrix(fields: Map<String, Value>, source: Source, received_at: i64) -> Profile {
-        let mut doc = Map::new();
-        for (k, v) in fields {
-            let v = match (k.as_str(), v) {
-                ("expires" | "expires_in" | "user_id", Value::String(s)) => {
-                    match s.parse::<i64>() {
-                        Ok(n) => Value::from(n),
-                        Err(_) => Value::String(s),
-                    }
-                }
-                (_, v) => v,
-            };
-            doc.insert(k, v);
-        }
-        if !doc.get("expires").is_some_and(Value::is_i64) {
-            let expires_in = doc.get("expires_in").and_then(Value::as_i64).unwrap_or(0);
-            doc.insert("expires".into(), Value::from(received_at + expires_in));
-        }
-        let mut p = Profile { doc };
-        p.stamp(source, received_at, true);
+        let mut p = Profile {
+            doc: normalized(fields, received_at),
+        };
+        p.stamp(source, received_at);
         p
     }
 
     /// The profile after a refresh: the response's fields replace the old ones, and what the
     /// response does not carry (`application_token`, client credentials, unknown fields) stays.
     pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
-        let fresh = Profile::from_bitrix(response, Source::Refresh, received_at);
         let mut doc = self.doc.clone();
-        for (k, v) in fresh.doc {
+        for (k, v) in normalized(response, received_at) {
             if k != "b24auth" {
                 doc.insert(k, v);
             }
         }
         let mut p = Profile { doc };
-        p.stamp(Source::Refresh, received_at, true);
+        p.stamp(Source::Refresh, received_at);
         p
     }
 
-    fn stamp(&mut self, source: Source, at: i64, new_refresh_token: bool) {
+    /// Records where this pair came from; every source brings a new refresh token.
+    fn stamp(&mut self, source: Source, at: i64) {
         let mut meta = self.meta().clone();
         meta.insert("version".into(), 1.into());
         meta.insert("source".into(), source.as_str().into());
         meta.insert("saved_at".into(), at.into());
-        if new_refresh_token {
-            meta.insert("refresh_token_issued_at".into(), at.into());
-        }
+        meta.insert("refresh_token_issued_at".into(), at.into());
         if let Some(portal) = self.portal_from_endpoints() {
             meta.insert("portal".into(), portal.into());
         }
@@ -244,6 +225,26 @@ impl Profile {
             .or_else(|| self.meta().get(name))
             .cloned()
     }
+}
+
+/// Bitrix24's fields as received, except that numeric strings (form-encoded callbacks send only
+/// strings) become numbers and `expires` is filled in from `expires_in` when it is missing.
+fn normalized(fields: Map<String, Value>, received_at: i64) -> Map<String, Value> {
+    let mut doc: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| match (k.as_str(), v) {
+            ("expires" | "expires_in" | "user_id", Value::String(s)) => {
+                let v = s.parse::<i64>().map_or(Value::String(s), Value::from);
+                (k, v)
+            }
+            (_, v) => (k, v),
+        })
+        .collect();
+    if !doc.get("expires").is_some_and(Value::is_i64) {
+        let expires_in = doc.get("expires_in").and_then(Value::as_i64).unwrap_or(0);
+        doc.insert("expires".into(), Value::from(received_at + expires_in));
+    }
+    doc
 }
 
 /// `host` or `host:port` when the port is not the scheme's default.
