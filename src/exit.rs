@@ -64,6 +64,19 @@ pub fn code_of(err: &anyhow::Error) -> ExitCode {
     ExitCode::Failure
 }
 
+/// An error and its causes as one line (`a: b: c`), for messages built from foreign errors
+/// whose own formatting may span lines.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s.replace('\n', " ")
+}
+
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     Error::Usage(msg.into()).into()
 }

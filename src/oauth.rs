@@ -192,15 +192,7 @@ pub fn describe(e: reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer in time (timed out)".into();
     }
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
+    crate::exit::one_line(&e.without_url())
 }
 
 fn join(base: &Url, path: &str) -> Url {

@@ -37,9 +37,8 @@ pub async fn save_mode(ctx: &Context, store: &Store, force: bool) -> Result<Save
     if ctx.ui.confirm(&question)? {
         return Ok(SaveMode::Replace);
     }
-    Err(crate::exit::usage(format!(
-        "profile `{}` already exists ({}): pass --force to replace it",
-        ctx.profile,
-        store.location(&ctx.profile)
-    )))
+    Err(crate::store::already_exists(
+        &ctx.profile,
+        &store.location(&ctx.profile),
+    ))
 }

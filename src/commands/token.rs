@@ -12,7 +12,7 @@ use anyhow::Result;
 use crate::cli::TokenArgs;
 use crate::context::Context;
 use crate::profile::{now, Profile};
-use crate::store::file::nothing_stored;
+use crate::store::nothing_stored_at;
 use crate::ui;
 
 use super::refresh::refresh_profile;
@@ -31,7 +31,7 @@ pub fn valid_profile(ctx: &Context, min_ttl: i64) -> Result<Profile> {
     if let Some(files) = ctx.file_store() {
         let stored = files
             .load(&ctx.profile)?
-            .ok_or_else(|| nothing_stored(&ctx.profile, &files.path(&ctx.profile)))?;
+            .ok_or_else(|| nothing_stored_at(&ctx.profile, &files.location(&ctx.profile)))?;
         if stored.is_fresh(min_ttl, now()) {
             return Ok(stored);
         }

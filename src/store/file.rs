@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::{Refreshed, SaveMode};
-use crate::exit::{self, Error};
+use crate::exit::Error;
 use crate::profile::Profile;
 use crate::secret::random_hex;
 
@@ -33,6 +33,10 @@ struct Lock(#[allow(dead_code)] File);
 impl FileStore {
     pub fn new(dir: PathBuf) -> FileStore {
         FileStore { dir }
+    }
+
+    pub fn location(&self, name: &str) -> String {
+        self.path(name).display().to_string()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -53,10 +57,7 @@ impl FileStore {
         let path = self.path(name);
         let _lock = self.lock(&path)?;
         if mode == SaveMode::Create && path.exists() {
-            return Err(exit::usage(format!(
-                "profile `{name}` already exists ({}): pass --force to replace it",
-                path.display()
-            )));
+            return Err(super::already_exists(name, &self.location(name)));
         }
         write_atomic(&path, &profile.to_bytes())
     }
@@ -73,7 +74,8 @@ impl FileStore {
     {
         let path = self.path(name);
         let _lock = self.lock(&path)?;
-        let current = read_profile(&path)?.ok_or_else(|| nothing_stored(name, &path))?;
+        let current = read_profile(&path)?
+            .ok_or_else(|| super::nothing_stored_at(name, &self.location(name)))?;
         if !due(&current) {
             return Ok(Refreshed {
                 profile: current,
@@ -216,29 +218,16 @@ pub fn keep_rescued(dir: &Path, name: &str, profile: &Profile) -> Result<PathBuf
 /// After a failed save of a refreshed pair: keep it under the temp dir (often another
 /// filesystem than a full config dir) and say how to put it back.
 fn rescue(path: &Path, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
-    match keep_rescued(&std::env::temp_dir(), name, profile) {
-        Ok(kept) => cause.context(format!(
-            "Bitrix24 already rotated the pair; the new one was kept in {}: once there is room, `mv` it back to {}",
-            kept.display(),
-            path.display()
-        )),
-        Err(e) => cause.context(format!(
-            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
-        )),
-    }
+    let kept = keep_rescued(&std::env::temp_dir(), name, profile);
+    super::lost_save(cause, name, kept, |_| {
+        format!("once there is room, `mv` it back to {}", path.display())
+    })
 }
 
 pub fn lock_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".lock");
     PathBuf::from(s)
-}
-
-pub fn nothing_stored(name: &str, path: &Path) -> anyhow::Error {
-    exit::auth_needed(format!(
-        "nothing stored for profile `{name}` ({}): run `b24auth authorize --domain PORTAL` or `b24auth install-listen`",
-        path.display()
-    ))
 }
 
 fn read_profile(path: &Path) -> Result<Option<Profile>> {

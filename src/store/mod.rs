@@ -56,17 +56,14 @@ impl Store {
     /// Where a profile lives, for people (a path, or a database and row).
     pub fn location(&self, name: &str) -> String {
         match self {
-            Store::File(f) => f.path(name).display().to_string(),
+            Store::File(f) => f.location(name),
             Store::Postgres(p) => p.location(name),
         }
     }
 
     /// The exit-3 error for a profile with nothing stored.
     pub fn nothing_stored(&self, name: &str) -> anyhow::Error {
-        match self {
-            Store::File(f) => file::nothing_stored(name, &f.path(name)),
-            Store::Postgres(p) => p.nothing_stored(name),
-        }
+        nothing_stored_at(name, &self.location(name))
     }
 
     pub async fn exists(&self, name: &str) -> Result<bool> {
@@ -122,5 +119,39 @@ impl Store {
             Store::File(f) => f.list(),
             Store::Postgres(p) => p.list().await,
         }
+    }
+}
+
+/// Exit 3: nothing is stored for the profile at `location`.
+pub fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
+    crate::exit::auth_needed(format!(
+        "nothing stored for profile `{name}` ({location}): run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
+    ))
+}
+
+/// Exit 2: a new pair would replace the profile at `location` without `--force`.
+pub fn already_exists(name: &str, location: &str) -> anyhow::Error {
+    crate::exit::usage(format!(
+        "profile `{name}` already exists ({location}): pass --force to replace it"
+    ))
+}
+
+/// The error for a refreshed pair the store could not take: Bitrix24 has rotated the pair, so
+/// say where the new one was `kept` and `how_back`, or that it is gone.
+pub fn lost_save(
+    cause: anyhow::Error,
+    name: &str,
+    kept: Result<std::path::PathBuf>,
+    how_back: impl FnOnce(&std::path::Path) -> String,
+) -> anyhow::Error {
+    match kept {
+        Ok(path) => cause.context(format!(
+            "Bitrix24 already rotated the pair; the new one was kept in {}: {}",
+            path.display(),
+            how_back(&path)
+        )),
+        Err(e) => cause.context(format!(
+            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
+        )),
     }
 }

@@ -83,7 +83,7 @@ impl PgStore {
                         anyhow!(
                             "cannot connect to the PostgreSQL store {}: {}",
                             self.display,
-                            one_line(&e)
+                            exit::one_line(&e)
                         )
                     })?;
                 tokio::spawn(connection);
@@ -171,10 +171,7 @@ impl PgStore {
             .await
             .map_err(|e| self.db_error("cannot save the profile", e))?;
         if rows == 0 {
-            return Err(exit::usage(format!(
-                "profile `{name}` already exists in {}: pass --force to replace it",
-                self.display
-            )));
+            return Err(super::already_exists(name, &self.location(name)));
         }
         Ok(())
     }
@@ -234,19 +231,20 @@ impl PgStore {
     /// Bitrix24 has already rotated the pair, so the database's copy is dead: the new pair is
     /// kept in a 0600 file rather than lost, and the error says how to put it back.
     fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
-        match super::file::keep_rescued(&self.rescue_dir, name, profile) {
-            Ok(kept) => {
-                let dir = kept.parent().and_then(|p| if name == "default" { Some(p) } else { p.parent() });
-                cause.context(format!(
-                    "Bitrix24 already rotated the pair; the new one was kept in {}: restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
-                    kept.display(),
-                    dir.map(|d| d.display().to_string()).unwrap_or_default()
-                ))
-            }
-            Err(e) => cause.context(format!(
-                "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again"
-            )),
-        }
+        let kept = super::file::keep_rescued(&self.rescue_dir, name, profile);
+        super::lost_save(cause, name, kept, |kept| {
+            let dir = kept.parent().and_then(|p| {
+                if name == "default" {
+                    Some(p)
+                } else {
+                    p.parent()
+                }
+            });
+            format!(
+                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
+                dir.map(|d| d.display().to_string()).unwrap_or_default()
+            )
+        })
     }
 
     async fn refresh_locked<F, Fut>(
@@ -278,7 +276,7 @@ impl PgStore {
             Err(e) => return Err(self.db_error("cannot lock the profile", e)),
         };
         let Some(row) = row else {
-            return Err(self.nothing_stored(name));
+            return Err(super::nothing_stored_at(name, &self.location(name)));
         };
         let current = self.open_document(name, &row.get::<_, String>(0))?;
         if !due(&current) {
@@ -329,15 +327,8 @@ impl PgStore {
             .collect())
     }
 
-    pub fn nothing_stored(&self, name: &str) -> anyhow::Error {
-        exit::auth_needed(format!(
-            "nothing stored for profile `{name}` in {}: run `b24auth authorize --domain PORTAL` or `b24auth install-listen`",
-            self.display
-        ))
-    }
-
     fn db_error(&self, what: &str, e: tokio_postgres::Error) -> anyhow::Error {
-        anyhow!("{what} in {}: {}", self.display, one_line(&e))
+        anyhow!("{what} in {}: {}", self.display, exit::one_line(&e))
     }
 
     /// The document as stored: secrets sealed when there is a key.
@@ -517,17 +508,6 @@ fn describe(config: &Config) -> String {
         config.get_user().unwrap_or(""),
         config.get_dbname().or(config.get_user()).unwrap_or("")
     )
-}
-
-fn one_line(e: &tokio_postgres::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s.replace('\n', " ")
 }
 
 /// TLS to PostgreSQL with rustls (ring), verified against the web PKI roots.
