@@ -67,14 +67,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(server: Url, timeout: Duration) -> Result<Client> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("cannot set up the HTTP client")?;
-        Ok(Client { http, server })
+        Ok(Client {
+            http: http_client(timeout)?,
+            server,
+        })
     }
 
     /// The same HTTP client (connection pool, TLS set-up) aimed at another server.
@@ -185,6 +181,18 @@ impl Client {
             )),
         }
     }
+}
+
+/// The HTTP client for Bitrix24: per-request `timeout`, no redirects followed on our behalf
+/// (a followed 302 would turn a POST into a GET and lose its body).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot set up the HTTP client")
 }
 
 /// A reqwest error with its causes on one line, and never its URL.

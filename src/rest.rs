@@ -15,7 +15,7 @@ use url::Url;
 use crate::commands::refresh::refresh_profile;
 use crate::context::Context;
 use crate::exit;
-use crate::oauth::{describe, ServerError};
+use crate::oauth::{describe, http_client, ServerError};
 use crate::profile::{host_port, now, Profile};
 use crate::store::Store;
 
@@ -67,7 +67,7 @@ pub struct Caller<'a> {
     ctx: &'a Context,
     store: &'a Store,
     http: reqwest::Client,
-    pub profile: Profile,
+    profile: Profile,
     bucket: Bucket,
 }
 
@@ -77,11 +77,8 @@ impl<'a> Caller<'a> {
         let profile = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
             .await?
             .profile;
-        let http = reqwest::Client::builder()
-            .timeout(ctx.http_timeout.max(Duration::from_secs(60)))
-            .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        // A REST method may run up to 60 s on the portal's side.
+        let http = http_client(ctx.http_timeout.max(Duration::from_secs(60)))?;
         Ok(Caller {
             ctx,
             store,
