@@ -91,6 +91,9 @@ pub enum Command {
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
     Call(CallArgs),
+    /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
+    /// line in
+    Batch(BatchArgs),
     /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set
     Exec(ExecArgs),
     /// List the stored profiles
@@ -123,21 +126,52 @@ pub struct CallArgs {
     /// The parameters as a JSON object, from the argument, @FILE or @- (stdin)
     #[arg(long, value_name = "JSON|@FILE|@-")]
     pub data: Option<String>,
-    /// Follow `next` through every page; print the items as JSON lines
+    /// Follow `next` through every page (50 pages per `batch` request); print the items as
+    /// JSON lines
     #[arg(long)]
     pub all: bool,
+    /// With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request)
+    /// instead of counting; for tables too large to count
+    #[arg(long, requires = "all")]
+    pub by_id: bool,
     /// With --all: print one JSON array instead of lines
     #[arg(long, requires = "all")]
     pub array: bool,
     /// Print only the `result` of the answer
     #[arg(long)]
     pub result: bool,
-    /// Requests per second at most, sustained (the portal's limit is 2/s, 5/s on Enterprise)
-    #[arg(long, value_name = "N/s", default_value = "2/s", value_parser = rate)]
-    pub rate: f64,
-    /// Requests allowed at once before --rate applies
-    #[arg(long, value_name = "N", default_value_t = 50)]
-    pub burst: u32,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Stop at the first failed command (Bitrix24's halt=1); nothing after it runs
+    #[arg(long)]
+    pub halt: bool,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+}
+
+/// The client-side leaky bucket: a plan's preset, or --rate and --burst (which win).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Requests per second at most, sustained [default: the plan's, 2/s]
+    #[arg(long, value_name = "N/s", value_parser = rate)]
+    pub rate: Option<f64>,
+    /// Requests allowed at once before --rate applies [default: the plan's, 50]
+    #[arg(long, value_name = "N")]
+    pub burst: Option<u32>,
+    /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)
+    #[arg(long, value_enum, default_value = "standard")]
+    pub plan: crate::limit::Plan,
+}
+
+impl LimitArgs {
+    pub fn bucket(&self) -> crate::rest::Bucket {
+        let (rate, burst) = self.plan.limits();
+        crate::rest::Bucket::new(self.rate.unwrap_or(rate), self.burst.unwrap_or(burst))
+    }
 }
 
 #[derive(Debug, Args)]

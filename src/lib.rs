@@ -5,10 +5,13 @@ b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
 makes a [`profile::Profile`], and the [`store::Store`] keeps it.
 */
 
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod exit;
+pub mod export;
+pub mod limit;
 pub mod listener;
 pub mod oauth;
 pub mod profile;
@@ -29,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => commands::show::run(&ctx, &args),
         Command::Token(args) => commands::token::run(&ctx, &args),
         Command::Call(args) => commands::call::run(&ctx, &args),
+        Command::Batch(args) => commands::batch::run(&ctx, &args),
         Command::Exec(args) => commands::exec::run(&ctx, &args),
         Command::List(args) => commands::list::run(&ctx, &args),
         Command::Forget(args) => commands::forget::run(&ctx, &args),

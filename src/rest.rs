@@ -1,8 +1,9 @@
 /*!
 Calling Bitrix24 REST methods with a stored authorization, the way Bitrix24 asks for it:
 POST JSON to `{client_endpoint}METHOD` with `auth` in the body; on `expired_token` refresh
-(single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED` back off and
-retry; on a renamed portal's 302 repeat the same POST at the new address and remember it.
+(single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED`,
+`OPERATION_TIME_LIMIT` or HTTP 429 back off and retry (waiting first, when the operating-time
+budget of `limit.rs` says the method is about to run out); on a renamed portal's 302 repeat the same POST at the new address and remember it.
 Also the PHP-bracket `KEY=VALUE` pairs that build a request body.
 */
 
@@ -15,11 +16,12 @@ use url::Url;
 use crate::commands::refresh::refresh_profile;
 use crate::context::Context;
 use crate::exit;
+use crate::limit::{is_back_off, unix_now, Budget, HTTP_429};
 use crate::oauth::{describe, http_client, ServerError};
 use crate::profile::{host_port, now, Profile};
 use crate::store::Store;
 
-/// Retries of one request that meets `QUERY_LIMIT_EXCEEDED`, backing off from 500 ms.
+/// Retries of one request that meets a back-off error (`limit::is_back_off`), from 500 ms.
 const LIMIT_RETRIES: u32 = 5;
 
 /// A client-side leaky bucket: `burst` requests at once, then `rate` per second.
@@ -69,6 +71,7 @@ pub struct Caller<'a> {
     http: reqwest::Client,
     profile: Profile,
     bucket: Bucket,
+    budget: Budget,
 }
 
 impl<'a> Caller<'a> {
@@ -85,6 +88,7 @@ impl<'a> Caller<'a> {
             http,
             profile,
             bucket,
+            budget: Budget::default(),
         })
     }
 
@@ -117,7 +121,10 @@ impl<'a> Caller<'a> {
                     self.renew(&err).await?;
                     refreshed = true;
                 }
-                "QUERY_LIMIT_EXCEEDED" if limited < LIMIT_RETRIES => {
+                code if is_back_off(code) && limited < LIMIT_RETRIES => {
+                    if code == "OPERATION_TIME_LIMIT" {
+                        self.budget.exhausted(method);
+                    }
                     tokio::time::sleep(Duration::from_millis(500 << limited)).await;
                     limited += 1;
                 }
@@ -138,6 +145,10 @@ impl<'a> Caller<'a> {
             .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
         let mut body = params.clone();
         body.insert("auth".into(), self.profile.access_token().expose().into());
+        if let Some(wait) = self.budget.wait(method, params, unix_now()) {
+            self.ctx.ui.info(format_args!("b24auth: {wait}"));
+            tokio::time::sleep(wait.duration).await;
+        }
         self.bucket.admit().await;
         let response = self
             .http
@@ -166,7 +177,16 @@ impl<'a> Caller<'a> {
             .await
             .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
         match serde_json::from_slice(&bytes) {
-            Ok(Value::Object(object)) => Ok(Answer::Json(object)),
+            Ok(Value::Object(object)) => {
+                self.budget.observe(method, params, &object);
+                Ok(Answer::Json(object))
+            }
+            _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                let answer = serde_json::json!({"error": HTTP_429, "error_description": "the portal answered HTTP 429 Too Many Requests"});
+                Ok(Answer::Json(
+                    answer.as_object().cloned().unwrap_or_default(),
+                ))
+            }
             Ok(_) => Err(anyhow!(
                 "{method}: the portal answered JSON that is not an object"
             )),

@@ -1,6 +1,6 @@
 /*!
 `b24auth call METHOD [KEY=VALUE | KEY:=JSON …]`: a REST call with the stored authorization,
-printed as JSON; `--all` follows `next` through every page under the rate limit.
+printed as JSON; `--all` reads every page (`export.rs`) under the rate limit.
 */
 
 use std::io::{IsTerminal, Read, Write};
@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::cli::CallArgs;
 use crate::context::Context;
 use crate::exit;
-use crate::rest::{page_items, pairs_to_json, Bucket, Caller};
+use crate::export::{self, Sink};
+use crate::rest::{pairs_to_json, Caller};
 use crate::ui;
 
 pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
@@ -22,7 +23,7 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
     params.extend(pairs_to_json(&args.pairs)?);
     let store = ctx.store()?;
     ui::block_on(async {
-        let mut caller = Caller::new(ctx, &store, Bucket::new(args.rate, args.burst)).await?;
+        let mut caller = Caller::new(ctx, &store, args.limit.bucket()).await?;
         if args.all {
             call_all(ctx, &mut caller, args, params).await
         } else {
@@ -36,49 +37,23 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
     })
 }
 
-/// Pages through a list method from `start` (or 0) until there is no `next`.
+/// Every page of a list method (see `export.rs`), as JSON lines or one array.
 async fn call_all(
     ctx: &Context,
     caller: &mut Caller<'_>,
     args: &CallArgs,
-    mut params: Map<String, Value>,
+    params: Map<String, Value>,
 ) -> Result<()> {
     let progress = !ctx.ui.is_quiet() && ui::stderr_is_terminal();
-    let mut collected = Vec::new();
-    let mut seen = 0usize;
-    let mut out = std::io::stdout().lock();
-    loop {
-        let page = caller.call(&args.method, &params).await?;
-        let items = page_items(&page);
-        seen += items.len();
-        if args.array {
-            collected.extend(items);
-        } else {
-            for item in items {
-                writeln!(out, "{item}")?;
-            }
-            out.flush()?;
-        }
-        if progress {
-            let total = page
-                .get("total")
-                .map(|t| format!(" of {t}"))
-                .unwrap_or_default();
-            eprint!("\r\x1b[2Kfetched {seen}{total}");
-        }
-        match page.get("next") {
-            Some(next) if !next.is_null() => {
-                params.insert("start".into(), next.clone());
-            }
-            _ => break,
-        }
-    }
-    if progress {
-        eprint!("\r\x1b[2K");
-    }
-    drop(out);
-    if args.array {
-        print(&Value::Array(collected))?;
+    let mut sink = Sink::new(args.array, progress);
+    let done = match args.by_id {
+        true => export::by_id(caller, &args.method, params, &mut sink).await,
+        false => export::by_start(caller, &args.method, params, &mut sink).await,
+    };
+    let collected = sink.finish()?;
+    done?;
+    if let Some(items) = collected {
+        print(&Value::Array(items))?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@ One module per subcommand, each a thin script over the store, the OAuth client a
 */
 
 pub mod authorize;
+pub mod batch;
 pub mod call;
 pub mod exec;
 pub mod forget;

@@ -1,0 +1,203 @@
+/*!
+`call --all`: reading every item of a list method with as few requests as Bitrix24 allows, and
+writing them as they come.
+
+- By `start=` (the default): the first call learns `total`; the remaining pages go out 50 per
+  `batch` request, in order. A method that does not say `total` is paged one call at a time.
+- By ID (`--by-id`): `order[ID]=ASC`, `start=-1` (the portal skips the count), and 50 commands
+  per `batch`, each reading after the last ID of the one before: up to 2,500 items a request.
+
+Items are written to stdout as JSON lines page by page (memory stays at one batch answer), or
+collected for `--array`.
+*/
+
+use std::io::{BufWriter, StdoutLock, Write};
+
+use anyhow::{anyhow, Result};
+use serde_json::{Map, Value};
+
+use crate::batch::{self, Outcome, MAX_COMMANDS, PAGE};
+use crate::rest::{page_items, Caller};
+
+/// Where the items go: JSON lines on stdout, or a list kept for one array at the end.
+pub struct Sink<'a> {
+    out: BufWriter<StdoutLock<'a>>,
+    collected: Option<Vec<Value>>,
+    progress: bool,
+    seen: usize,
+}
+
+impl Sink<'_> {
+    pub fn new(array: bool, progress: bool) -> Sink<'static> {
+        Sink {
+            out: BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            collected: array.then(Vec::new),
+            progress,
+            seen: 0,
+        }
+    }
+
+    /// Writes (or keeps) one page's items; on a terminal, shows how far it got.
+    pub fn page(&mut self, items: Vec<Value>, total: Option<&Value>) -> Result<()> {
+        self.seen += items.len();
+        match &mut self.collected {
+            Some(all) => all.extend(items),
+            None => {
+                for item in items {
+                    serde_json::to_writer(&mut self.out, &item)?;
+                    self.out.write_all(b"\n")?;
+                }
+                self.out.flush()?;
+            }
+        }
+        if self.progress {
+            let total = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            eprint!("\r\x1b[2Kfetched {}{total}", self.seen);
+        }
+        Ok(())
+    }
+
+    /// Clears the progress line; returns the items kept for `--array`.
+    pub fn finish(mut self) -> Result<Option<Vec<Value>>> {
+        if self.progress {
+            eprint!("\r\x1b[2K");
+        }
+        self.out.flush()?;
+        Ok(self.collected.take())
+    }
+}
+
+/// Pages by `start=`: the first page plainly, the rest 50 to a `batch` once `total` is known.
+pub async fn by_start(
+    caller: &mut Caller<'_>,
+    method: &str,
+    params: Map<String, Value>,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    let first = caller.call(method, &params).await?;
+    let total = first.get("total").cloned();
+    sink.page(page_items(&first), total.as_ref())?;
+    let Some(next) = first.get("next").filter(|n| !n.is_null()).cloned() else {
+        return Ok(());
+    };
+    match (as_u64(&next), total.as_ref().and_then(as_u64)) {
+        (Some(next), Some(count)) => {
+            let begin = params.get("start").and_then(as_u64).unwrap_or(0);
+            let step = match next.checked_sub(begin) {
+                Some(s) if s > 0 => s,
+                _ => PAGE,
+            };
+            let starts = batch::remaining_starts(next, step, count);
+            for chunk in starts.chunks(MAX_COMMANDS) {
+                let commands: Vec<String> = chunk
+                    .iter()
+                    .map(|s| {
+                        let mut p = params.clone();
+                        p.insert("start".into(), (*s).into());
+                        batch::command(method, &p)
+                    })
+                    .collect();
+                for outcome in run_batch(caller, &commands, false).await? {
+                    sink.page(page_items(&outcome.as_page()?), total.as_ref())?;
+                }
+            }
+            Ok(())
+        }
+        _ => one_by_one(caller, method, params, next, sink).await,
+    }
+}
+
+/// Follows `next` one call at a time (a method that pages without saying `total`).
+async fn one_by_one(
+    caller: &mut Caller<'_>,
+    method: &str,
+    mut params: Map<String, Value>,
+    mut next: Value,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    loop {
+        params.insert("start".into(), next);
+        let page = caller.call(method, &params).await?;
+        sink.page(page_items(&page), page.get("total"))?;
+        match page.get("next") {
+            Some(n) if !n.is_null() => next = n.clone(),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Pages by ID: 50 chained commands per `batch` until a page comes back short.
+pub async fn by_id(
+    caller: &mut Caller<'_>,
+    method: &str,
+    params: Map<String, Value>,
+    sink: &mut Sink<'_>,
+) -> Result<()> {
+    let cursor = batch::cursor(params)?;
+    let mut after = cursor.after.clone();
+    loop {
+        let commands = cursor.commands(method, after.as_deref());
+        let mut full = true;
+        for outcome in run_batch(caller, &commands, true).await? {
+            let items = page_items(&outcome.as_page()?);
+            let short = (items.len() as u64) < PAGE;
+            if let Some(last) = items.last() {
+                after = Some(checked_advance(method, after.as_deref(), &items, last)?);
+            }
+            sink.page(items.into_iter().map(|i| cursor.shown(i)).collect(), None)?;
+            if short {
+                full = false;
+                break;
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// The last ID of a page, after checking the page starts past the previous one (a method that
+/// ignores `filter[>ID]` would otherwise return its first page forever).
+fn checked_advance(
+    method: &str,
+    after: Option<&str>,
+    items: &[Value],
+    last: &Value,
+) -> Result<String> {
+    let id = |item: &Value| item.get("ID").and_then(batch::id_text);
+    let no_id = || {
+        anyhow!(
+            "{method}: an item has no numeric ID, which --by-id needs; use --all without --by-id"
+        )
+    };
+    let first = id(&items[0]).ok_or_else(no_id)?;
+    let last = id(last).ok_or_else(no_id)?;
+    let number = |s: &str| s.parse::<u128>().unwrap_or(0);
+    if after.is_some_and(|a| number(&first) <= number(a)) {
+        return Err(anyhow!(
+            "{method} does not honour filter[>ID]; use --all without --by-id"
+        ));
+    }
+    Ok(last)
+}
+
+/// Sends one `batch` and returns each command's outcome, in order (the caller stops at the
+/// first failed one, after writing the pages before it).
+async fn run_batch(
+    caller: &mut Caller<'_>,
+    commands: &[String],
+    halt: bool,
+) -> Result<Vec<Outcome>> {
+    let answer = caller
+        .call("batch", &batch::request(commands, halt))
+        .await?;
+    batch::outcomes(&answer, commands.len())
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
