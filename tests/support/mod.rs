@@ -4,6 +4,7 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 
 #![allow(dead_code)]
 
+pub mod batch;
 pub mod cli;
 pub mod http;
 pub mod postgres;

@@ -9,6 +9,10 @@ counted, and `fail_next` makes the next token calls fail in the ways real server
 Layout on the one port: `/oauth/authorize/` (portal), `/oauth/token/` (OAuth server),
 `/rest/…` (OAuth server REST, `server_endpoint`), `/portal/rest/…` (portal REST,
 `client_endpoint`).
+
+Portal REST also answers `batch`, a deal table of a size the test chooses (`set_deals`), the
+per-method operating time (`time.operating`, `OPERATION_TIME_LIMIT` past 480 s) and, when a
+test turns it on, the portal's leaky bucket (`enable_rate_limit`); see `batch.rs`.
 */
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -19,7 +23,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+
+use super::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 
 pub const CLIENT_ID: &str = "local.5f1b2c3d4e5f60.12345678";
 pub const CLIENT_SECRET: &str = "Zq8sTandInClientSecret0123456789abcdefghijkLMNOP";
@@ -46,7 +52,17 @@ pub enum RestFault {
     QueryLimit,
     /// HTTP 302 to this base URL (a renamed portal), same path.
     MovedTo(String),
+    /// HTTP 429 with a proxy's HTML page.
+    TooManyRequests,
+    /// HTTP 503 `OPERATION_TIME_LIMIT`.
+    OperationTimeLimit,
 }
+
+/// Deals in the stand-in's `crm.deal.list` unless a test sets another count.
+pub const DEALS: usize = 120;
+
+/// Processing time each method call costs on the stand-in, in seconds (for `time.operating`).
+pub const CALL_COST: f64 = 0.001;
 
 /// Items of the stand-in's `crm.lead.list`: three pages of 50, 50 and 20.
 pub const LEADS: usize = 120;
@@ -61,6 +77,10 @@ pub struct Counters {
     pub app_info_portal: usize,
     pub rest_calls: usize,
     pub other: usize,
+    /// 503 `QUERY_LIMIT_EXCEEDED` answers of the leaky bucket.
+    pub query_limits: usize,
+    /// `OPERATION_TIME_LIMIT` answers (whole calls or batch commands).
+    pub operation_time_limits: usize,
 }
 
 #[derive(Default)]
@@ -78,6 +98,10 @@ struct State {
     rest_faults: Vec<(usize, RestFault)>,
     /// The parameters of every REST call, `auth` removed, with the `host:port` it reached.
     rest_log: Vec<(String, String, Value)>,
+    deals: usize,
+    bucket: Option<ServerBucket>,
+    /// method → (operating seconds spent, unix time the window resets).
+    operating: HashMap<String, (f64, i64)>,
 }
 
 pub struct StandIn {
@@ -103,6 +127,7 @@ impl StandIn {
     pub fn start() -> StandIn {
         let state = Arc::new(Mutex::new(State {
             redirect_uri: "http://127.0.0.1:8787/callback".into(),
+            deals: DEALS,
             ..State::default()
         }));
         let base = serve(Arc::clone(&state));
@@ -133,6 +158,26 @@ impl StandIn {
         let mut s = self.state.lock().unwrap();
         s.access_tokens.clear();
         s.refresh_tokens.clear();
+    }
+
+    /// `crm.deal.list` holds deals `1..=count`.
+    pub fn set_deals(&self, count: usize) {
+        self.state.lock().unwrap().deals = count;
+    }
+
+    /// Turns on the portal's leaky bucket: burst 50, 2 requests/s, then 503.
+    pub fn enable_rate_limit(&self) {
+        self.state.lock().unwrap().bucket = Some(ServerBucket::new(50.0, 2.0));
+    }
+
+    /// `method` has spent `seconds` of operating time in a window that resets in `reset_in`.
+    pub fn set_operating(&self, method: &str, seconds: f64, reset_in: Duration) {
+        let reset = unix_now() + reset_in.as_secs().max(1) as i64;
+        self.state
+            .lock()
+            .unwrap()
+            .operating
+            .insert(method.to_string(), (seconds, reset));
     }
 
     /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
@@ -518,6 +563,30 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                     .body(Full::new(Bytes::new()))
                     .unwrap()
             }
+            RestFault::TooManyRequests => {
+                return reply(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "text/html",
+                    "<html><body><h1>429 Too Many Requests</h1></body></html>".into(),
+                )
+            }
+            RestFault::OperationTimeLimit => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "OPERATION_TIME_LIMIT",
+                    "Method is blocked due to operation time limit.",
+                )
+            }
+        }
+    }
+    if let Some(bucket) = s.bucket.as_mut() {
+        if !bucket.admit() {
+            s.counters.query_limits += 1;
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "QUERY_LIMIT_EXCEEDED",
+                "Too many requests",
+            );
         }
     }
     match s.access_tokens.get(&token) {
@@ -537,13 +606,143 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
         }
         Some(_) => {}
     }
-    let time = json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1});
+    if method == "batch" {
+        return batch(&mut s, &params);
+    }
+    match answer(&mut s, method, &params) {
+        Ok(object) => json_reply(StatusCode::OK, Value::Object(object)),
+        Err((status, code, description)) => error(status, code, description),
+    }
+}
+
+type Failure = (StatusCode, &'static str, &'static str);
+
+/// One method's whole answer (with `time`), or its error; charges its operating time.
+fn answer(s: &mut State, method: &str, params: &Value) -> Result<Map<String, Value>, Failure> {
+    let time = charge(s, method)?;
+    let mut object = dispatch(s, method, params)?;
+    object.insert("time".into(), time);
+    Ok(object)
+}
+
+/// Adds one call to `method`'s operating time; refuses it when the window's 480 s are spent.
+fn charge(s: &mut State, method: &str) -> Result<Value, Failure> {
+    let now = unix_now();
+    let entry = s
+        .operating
+        .entry(method.to_string())
+        .or_insert((0.0, now + 600));
+    if now >= entry.1 {
+        *entry = (0.0, now + 600);
+    }
+    if entry.0 >= 480.0 {
+        s.counters.operation_time_limits += 1;
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "OPERATION_TIME_LIMIT",
+            "Method is blocked due to operation time limit.",
+        ));
+    }
+    entry.0 += CALL_COST;
+    Ok(
+        json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1,
+        "processing": 0.001, "date_start": "2024-10-08T21:48:17+03:00",
+        "date_finish": "2024-10-08T21:48:17+03:00",
+        "operating_reset_at": entry.1, "operating": entry.0}),
+    )
+}
+
+/// `batch`: each `cmd` in order, references resolved against the ones before, `halt` obeyed.
+fn batch(s: &mut State, params: &Value) -> Response<Full<Bytes>> {
+    let halt = matches!(params.get("halt"), Some(v) if v == &json!(1) || v == &json!("1") || v == &json!(true));
+    let commands: Vec<(String, String)> = match params.get("cmd") {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v.as_str().unwrap_or("").to_string()))
+            .collect(),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "cmd is required",
+            )
+        }
+    };
+    if commands.len() > 50 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ERROR_BATCH_LENGTH_EXCEEDED",
+            "Max batch length exceeded",
+        );
+    }
+    let time = match charge(s, "batch") {
+        Ok(t) => t,
+        Err((status, code, description)) => return error(status, code, description),
+    };
+    let (mut results, mut errors, mut totals, mut nexts, mut times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut done: HashMap<String, Value> = HashMap::new();
+    for (key, cmd) in commands {
+        let (method, query) = cmd.split_once('?').unwrap_or((cmd.as_str(), ""));
+        let mut p = parse_php_query(query);
+        resolve(&mut p, &done);
+        let outcome = match method {
+            "batch" => Err((
+                StatusCode::BAD_REQUEST,
+                "ERROR_BATCH_METHOD_NOT_ALLOWED",
+                "Batch call is not allowed in batch",
+            )),
+            m => answer(s, m, &p),
+        };
+        match outcome {
+            Ok(mut a) => {
+                let result = a.remove("result").unwrap_or(Value::Null);
+                done.insert(key.clone(), result.clone());
+                results.push((key.clone(), result));
+                if let Some(t) = a.remove("total") {
+                    totals.push((key.clone(), t));
+                }
+                if let Some(n) = a.remove("next") {
+                    nexts.push((key.clone(), n));
+                }
+                times.push((key, a.remove("time").unwrap_or(Value::Null)));
+            }
+            Err((_, code, description)) => {
+                errors.push((
+                    key,
+                    json!({"error": code, "error_description": description}),
+                ));
+                if halt {
+                    break;
+                }
+            }
+        }
+    }
+    json_reply(
+        StatusCode::OK,
+        json!({"result": {
+            "result": php_json(results),
+            "result_error": php_json(errors),
+            "result_total": php_json(totals),
+            "result_next": php_json(nexts),
+            "result_time": php_json(times),
+        }, "time": time}),
+    )
+}
+
+/// A method's answer without `time`.
+fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, Value>, Failure> {
+    let object = |v: Value| v.as_object().cloned().unwrap_or_default();
     match method {
-        "user.current" => json_reply(
-            StatusCode::OK,
-            json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}, "time": time}),
-        ),
-        "echo" => json_reply(StatusCode::OK, json!({"result": params, "time": time})),
+        "user.current" => Ok(object(
+            json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}}),
+        )),
+        "echo" => Ok(object(json!({"result": params}))),
         "crm.lead.list" => {
             let start = match params.get("start") {
                 Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,
@@ -554,21 +753,22 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             let items: Vec<Value> = (start..end)
                 .map(|i| json!({"ID": (i + 1).to_string(), "TITLE": format!("Lead {}", i + 1)}))
                 .collect();
-            let mut page = json!({"result": items, "total": LEADS, "time": time});
+            let mut page = json!({"result": items, "total": LEADS});
             if end < LEADS {
                 page["next"] = end.into();
             }
-            json_reply(StatusCode::OK, page)
+            Ok(object(page))
         }
-        "crm.deal.fail" => error(
+        "crm.deal.list" => Ok(deal_list(s.deals, params)),
+        "crm.deal.fail" => Err((
             StatusCode::BAD_REQUEST,
             "ERROR_CORE",
             "Something went wrong in the portal",
-        ),
-        _ => error(
+        )),
+        _ => Err((
             StatusCode::NOT_FOUND,
             "ERROR_METHOD_NOT_FOUND",
             "Method not found!",
-        ),
+        )),
     }
 }
