@@ -19,6 +19,9 @@ _b24auth() {
             b24auth,authorize)
                 cmd="b24auth__subcmd__authorize"
                 ;;
+            b24auth,batch)
+                cmd="b24auth__subcmd__batch"
+                ;;
             b24auth,call)
                 cmd="b24auth__subcmd__call"
                 ;;
@@ -57,6 +60,9 @@ _b24auth() {
                 ;;
             b24auth__subcmd__help,authorize)
                 cmd="b24auth__subcmd__help__subcmd__authorize"
+                ;;
+            b24auth__subcmd__help,batch)
+                cmd="b24auth__subcmd__help__subcmd__batch"
                 ;;
             b24auth__subcmd__help,call)
                 cmd="b24auth__subcmd__help__subcmd__call"
@@ -116,7 +122,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call batch exec list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,8 +221,62 @@ _b24auth() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        b24auth__subcmd__batch)
+            opts="-q -h -V --halt --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -W "standard enterprise" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --data --all --by-id --array --result --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +292,10 @@ _b24auth() {
                     ;;
                 --burst)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -W "standard enterprise" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -396,7 +460,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help)
-            opts="install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="install-listen authorize refresh show token call batch exec list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +474,20 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help__subcmd__authorize)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        b24auth__subcmd__help__subcmd__batch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

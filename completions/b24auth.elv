@@ -37,6 +37,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
             cand call 'Call a REST method with the stored authorization'
+            cand batch 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
             cand exec 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
             cand list 'List the stored profiles'
             cand forget 'Delete a stored profile'
@@ -142,8 +143,9 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;call'= {
             cand --data 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)'
-            cand --rate 'Requests per second at most, sustained (the portal''s limit is 2/s, 5/s on Enterprise)'
-            cand --burst 'Requests allowed at once before --rate applies'
+            cand --rate 'Requests per second at most, sustained [default: the plan''s, 2/s]'
+            cand --burst 'Requests allowed at once before --rate applies [default: the plan''s, 50]'
+            cand --plan 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)'
             cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
@@ -151,13 +153,33 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
             cand --store 'Where profiles live: `file` or a postgres:// URL'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
-            cand --all 'Follow `next` through every page; print the items as JSON lines'
+            cand --all 'Follow `next` through every page (50 pages per `batch` request); print the items as JSON lines'
+            cand --by-id 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
             cand --array 'With --all: print one JSON array instead of lines'
             cand --result 'Print only the `result` of the answer'
             cand -q 'No messages on stderr except errors'
             cand --quiet 'No messages on stderr except errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;batch'= {
+            cand --rate 'Requests per second at most, sustained [default: the plan''s, 2/s]'
+            cand --burst 'Requests allowed at once before --rate applies [default: the plan''s, 50]'
+            cand --plan 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --halt 'Stop at the first failed command (Bitrix24''s halt=1); nothing after it runs'
+            cand -q 'No messages on stderr except errors'
+            cand --quiet 'No messages on stderr except errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -289,6 +311,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand show 'Show what is stored (secrets masked unless asked for)'
             cand token 'Print a valid access token, refreshing only when it is due'
             cand call 'Call a REST method with the stored authorization'
+            cand batch 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
             cand exec 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
             cand list 'List the stored profiles'
             cand forget 'Delete a stored profile'
@@ -308,6 +331,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;help;token'= {
         }
         &'b24auth;help;call'= {
+        }
+        &'b24auth;help;batch'= {
         }
         &'b24auth;help;exec'= {
         }

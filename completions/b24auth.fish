@@ -40,6 +40,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "refresh" -d 'Trade 
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "call" -d 'Call a REST method with the stored authorization'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "list" -d 'List the stored profiles'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "forget" -d 'Delete a stored profile'
@@ -118,8 +119,10 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Requests per second at most, sustained (the portal\'s limit is 2/s, 5/s on Enterprise)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l burst -d 'Requests allowed at once before --rate applies' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
+enterprise\t'5 requests/s, burst 250'"
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -127,12 +130,28 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-id -d 'T
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow `next` through every page; print the items as JSON lines'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow `next` through every page (50 pages per `batch` request); print the items as JSON lines'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l by-id -d 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l array -d 'With --all: print one JSON array instead of lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l result -d 'Print only the `result` of the answer'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors'
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
+enterprise\t'5 requests/s, burst 250'"
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l halt -d 'Stop at the first failed command (Bitrix24\'s halt=1); nothing after it runs'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -212,17 +231,18 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "list" -d 'List the stored profiles'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "list" -d 'List the stored profiles'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

@@ -414,6 +414,23 @@ mod tests {
     }
 
     #[test]
+    fn plans_set_the_bucket_and_explicit_flags_win() {
+        let limit = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["b24auth", "call", "x"][..], args].concat()).unwrap();
+            match cli.command {
+                Command::Call(a) => (a.limit.plan.limits(), a.limit.rate, a.limit.burst),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(limit(&[]), ((2.0, 50), None, None));
+        assert_eq!(limit(&["--plan", "enterprise"]), ((5.0, 250), None, None));
+        assert_eq!(
+            limit(&["--plan", "enterprise", "--rate", "3/s"]),
+            ((5.0, 250), Some(3.0), None)
+        );
+    }
+
+    #[test]
     fn definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

@@ -1,5 +1,6 @@
 mod after_auth;
 mod authorize;
+mod batch;
 mod core;
 mod fleet;
 mod install_listen;

@@ -1,0 +1,285 @@
+//! REST at the portal's pace: `call --all` in `batch`, `--all --by-id`, `b24auth batch`, the
+//! back-off errors and the operating-time budget.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::cli::{Env, Run};
+use crate::support::stand_in::{RestFault, StandIn, CALL_COST, LEADS};
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ready(deals: usize) -> (StandIn, Env) {
+    let s = StandIn::start();
+    s.set_deals(deals);
+    let env = Env::new();
+    env.seed(&s, 3600);
+    (s, env)
+}
+
+/// What the page-by-page `--all` printed: one `start=` call after another, each item a line.
+fn page_by_page(env: &Env, method: &str, pairs: &[&str], count: usize) -> String {
+    let mut out = String::new();
+    for start in (0..count.max(1)).step_by(50) {
+        let start = format!("start:={start}");
+        let mut args = vec!["call", method, "--result"];
+        args.extend(pairs);
+        args.push(&start);
+        let run = env.run(&args);
+        run.assert_ok();
+        let items: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+        for item in items {
+            out.push_str(&format!("{item}\n"));
+        }
+    }
+    out
+}
+
+fn with_stdin(mut cmd: Command, input: &str) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn all_in_batches_prints_byte_for_byte_what_paging_printed() {
+    let (s, env) = ready(120);
+    for (method, count) in [("crm.deal.list", 120), ("crm.lead.list", LEADS)] {
+        let expected = page_by_page(&env, method, &[], count);
+        let before = s.counters().rest_calls;
+        let run = env.run(&["call", method, "--all"]);
+        run.assert_ok();
+        assert_eq!(run.stdout, expected, "{method}");
+        assert_eq!(
+            s.counters().rest_calls - before,
+            2,
+            "{method}: the first page, then one batch"
+        );
+        let array = env.run(&["call", method, "--all", "--array"]);
+        let lines: Vec<&str> = expected.lines().collect();
+        assert_eq!(array.stdout, format!("[{}]\n", lines.join(",")));
+    }
+    let log = s.rest_log();
+    let batch = log.iter().find(|(m, _, _)| m == "batch").unwrap();
+    assert_eq!(
+        batch.2,
+        json!({"halt": 0, "cmd": {"cmd0": "crm.deal.list?start=50", "cmd1": "crm.deal.list?start=100"}})
+    );
+}
+
+#[test]
+fn by_id_reads_the_same_items_in_one_request() {
+    let (s, env) = ready(120);
+    let expected = page_by_page(&env, "crm.deal.list", &[], 120);
+    let before = s.counters().rest_calls;
+    let run = env.run(&["call", "crm.deal.list", "--all", "--by-id"]);
+    run.assert_ok();
+    assert_eq!(run.stdout, expected);
+    assert_eq!(s.counters().rest_calls - before, 1);
+    let cmd = s.rest_log().last().unwrap().2["cmd"].clone();
+    assert_eq!(cmd["cmd0"], "crm.deal.list?order[ID]=ASC&start=-1");
+    assert_eq!(
+        cmd["cmd1"],
+        "crm.deal.list?order[ID]=ASC&start=-1&filter[%3EID]=%24result%5Bcmd0%5D%5B49%5D%5BID%5D"
+    );
+}
+
+#[test]
+fn by_id_honours_filter_and_select_and_hides_only_the_id_it_added() {
+    let (_s, env) = ready(1000);
+    let won = ["filter[STAGE_ID]=WON", "select[]=TITLE"];
+    let plain = env.run(&[&["call", "crm.deal.list", "--all"][..], &won].concat());
+    let by_id = env.run(&[&["call", "crm.deal.list", "--all", "--by-id"][..], &won].concat());
+    by_id.assert_ok();
+    assert_eq!(by_id.stdout, plain.stdout);
+    let items = json_lines(&by_id.stdout);
+    assert_eq!(items.len(), 250, "every fourth deal is WON");
+    assert_eq!(items[0], json!({"TITLE": "Deal 2"}));
+
+    let asked = env.run(&[
+        "call",
+        "crm.deal.list",
+        "--all",
+        "--by-id",
+        "select[]=TITLE",
+        "select[]=ID",
+        "filter[>ID]=990",
+    ]);
+    assert_eq!(
+        json_lines(&asked.stdout)[0],
+        json!({"ID": "991", "TITLE": "Deal 991"})
+    );
+    assert_eq!(json_lines(&asked.stdout).len(), 10);
+
+    let line = env
+        .run(&[
+            "call",
+            "crm.deal.list",
+            "--all",
+            "--by-id",
+            "order[TITLE]=ASC",
+        ])
+        .assert_error(2)
+        .to_string();
+    assert!(line.contains("--by-id reads in ID order"), "{line}");
+}
+
+#[test]
+fn ten_thousand_deals_take_five_requests_under_the_portals_bucket() {
+    let (s, env) = ready(10_000);
+    s.enable_rate_limit();
+    let expected: String = (1..=10_000)
+        .map(|i| format!("{}\n", json!({"ID": i.to_string()})))
+        .collect();
+    for by_id in [false, true] {
+        let before = s.counters().rest_calls;
+        let mut args = vec!["call", "crm.deal.list", "--all", "select[]=ID"];
+        if by_id {
+            args.push("--by-id");
+        }
+        let run = env.run(&args);
+        run.assert_ok();
+        assert!(
+            run.stdout == expected,
+            "by_id={by_id}: the 10,000 IDs in order"
+        );
+        assert_eq!(s.counters().rest_calls - before, 5, "by_id={by_id}");
+    }
+    assert_eq!(s.counters().query_limits, 0);
+}
+
+#[test]
+fn a_429_and_operation_time_limit_are_waited_out() {
+    let (s, env) = ready(120);
+    s.fail_rest_call(1, RestFault::TooManyRequests);
+    s.fail_rest_call(3, RestFault::OperationTimeLimit);
+    let run = env.run(&["call", "crm.lead.list", "--all"]);
+    run.assert_ok();
+    assert_eq!(json_lines(&run.stdout).len(), LEADS);
+    assert_eq!(
+        s.counters().rest_calls,
+        4,
+        "two pages' requests, each once more"
+    );
+}
+
+#[test]
+fn the_operating_budget_waits_for_the_reset_instead_of_running_out() {
+    let (s, env) = ready(120);
+    // One more call puts crm.deal.list past 480 s; the window resets in about 2 s.
+    s.set_operating(
+        "crm.deal.list",
+        480.0 - CALL_COST / 2.0,
+        Duration::from_secs(2),
+    );
+    let run = env.run(&["call", "crm.deal.list", "--all"]);
+    run.assert_ok();
+    assert_eq!(json_lines(&run.stdout).len(), 120);
+    assert_eq!(s.counters().operation_time_limits, 0, "never refused");
+    let waits: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(waits.len(), 1, "{}", run.stderr);
+    assert!(
+        waits[0].starts_with(
+            "b24auth: crm.deal.list has used 480 s of its 480 s per 10 min operating time; waiting"
+        ),
+        "{}",
+        waits[0]
+    );
+}
+
+#[test]
+fn batch_answers_one_line_per_input_line_in_order() {
+    let (s, env) = ready(120);
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for i in 0..120 {
+        match i % 4 {
+            0 => {
+                input.push_str("{\"method\": \"user.current\"}\n");
+                expected.push(json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}}));
+            }
+            1 => {
+                input.push_str(&format!(
+                    "[\"echo\", {{\"n\": {i}, \"f\": {{\">ID\": \"a&b\"}}, \"s\": [\"x\", \"y\"]}}]\n"
+                ));
+                expected.push(
+                    json!({"result": {"n": i.to_string(), "f": {">ID": "a&b"}, "s": ["x", "y"]}}),
+                );
+            }
+            2 => {
+                input.push_str("{\"method\": \"crm.deal.fail\", \"params\": {}}\n\n");
+                expected.push(json!({"error": "ERROR_CORE", "error_description": "Something went wrong in the portal"}));
+            }
+            _ => {
+                input.push_str("{\"method\": \"crm.deal.list\", \"params\": {\"start\": 100}}\n");
+                let items: Vec<Value> = (101..=120)
+                    .map(|d| serde_json::from_str(&page_item(d)).unwrap())
+                    .collect();
+                expected.push(json!({"result": items, "total": 120}));
+            }
+        }
+    }
+    input.push_str("not json\n");
+    let run = with_stdin(env.cmd(&["batch"]), &input);
+    let lines = json_lines(&run.stdout);
+    assert_eq!(lines.len(), 121);
+    assert_eq!(&lines[..120], &expected[..]);
+    assert_eq!(lines[120]["error"], "INVALID_LINE");
+    let line = run.assert_error(1).to_string();
+    assert_eq!(
+        line,
+        "b24auth: error: 31 of 121 commands failed; their output lines say why"
+    );
+    assert_eq!(s.counters().rest_calls, 3, "50 + 50 + 20 commands");
+}
+
+fn page_item(id: usize) -> String {
+    let d = crate::support::batch::deal(id);
+    Value::Object(d).to_string()
+}
+
+#[test]
+fn batch_halt_stops_at_the_first_failure() {
+    let (s, env) = ready(120);
+    let mut input = String::from("[\"user.current\"]\n[\"crm.deal.fail\"]\n");
+    for _ in 0..60 {
+        input.push_str("[\"user.current\"]\n");
+    }
+    let run = with_stdin(env.cmd(&["batch", "--halt"]), &input);
+    assert_eq!(
+        json_lines(&run.stdout),
+        vec![
+            json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}}),
+            json!({"error": "ERROR_CORE", "error_description": "Something went wrong in the portal"})
+        ]
+    );
+    let line = run.assert_error(1).to_string();
+    assert_eq!(line, "b24auth: error: line 2 failed: ERROR_CORE: Something went wrong in the portal; --halt stopped there");
+    assert_eq!(s.counters().rest_calls, 1);
+    assert_eq!(s.rest_log()[0].2["halt"], 1);
+
+    let ok = with_stdin(env.cmd(&["batch", "--halt"]), "[\"user.current\"]\n");
+    ok.assert_ok();
+}
