@@ -248,6 +248,9 @@ pub fn deal_list(count: usize, params: &Value) -> Map<String, Value> {
         .and_then(Value::as_str)
         .is_some_and(|o| o.eq_ignore_ascii_case("DESC"));
     let matches = |id: &usize| {
+        if equal.is_empty() {
+            return true;
+        }
         let d = deal(*id);
         equal
             .iter()

@@ -1,0 +1,226 @@
+//! REST exports at the portal's pace (issue 14): the stand-in with 10,000 deals and Bitrix24's
+//! leaky bucket (burst 50, 2/s, then 503), read by `b24auth call --all`, `--all --by-id` and
+//! fast-bitrix24's `get_all` (installed from PyPI into a throwaway virtualenv), interleaved
+//! round by round; then 100,000 deals for request count, wall time and peak RSS. Run with
+//! `bench/run` (or `cargo bench --bench rest`).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::cli::Env;
+use support::stand_in::StandIn;
+
+/// One whole process: wall time, peak RSS (KiB), and the lines it printed.
+struct Measured {
+    wall: Duration,
+    rss_kib: u64,
+    lines: usize,
+}
+
+// The child is reaped by wait4, which std cannot see.
+#[allow(clippy::zombie_processes)]
+fn measure(cmd: &mut Command, out: &Path) -> Measured {
+    let file = std::fs::File::create(out).unwrap();
+    let start = Instant::now();
+    let child = cmd.stdout(file).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(pid, child.id() as i32);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed"
+    );
+    let text = std::fs::read(out).unwrap();
+    Measured {
+        wall,
+        rss_kib: usage.ru_maxrss as u64,
+        lines: text.iter().filter(|b| **b == b'\n').count(),
+    }
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+const FAST_BITRIX24: &str = r#"
+import asyncio, json, sys, time
+from fast_bitrix24 import BitrixAsync
+
+async def main():
+    endpoint, token, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    async def token_func():
+        return token
+    b = BitrixAsync(endpoint, token_func=token_func, verbose=False)
+    deals = await b.get_all("crm.deal.list")
+    with open(out, "w") as f:
+        for d in deals:
+            f.write(json.dumps(d) + "\n")
+
+asyncio.run(main())
+"#;
+
+/// A virtualenv with fast-bitrix24 from PyPI; returns its python.
+fn fast_bitrix24(dir: &Path) -> std::path::PathBuf {
+    let venv = dir.join("venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 is needed for the fast-bitrix24 comparison")
+        .success();
+    assert!(ok, "python3 -m venv failed");
+    let ok = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "fast-bitrix24",
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        ok,
+        "pip install fast-bitrix24 failed (PyPI must be reachable)"
+    );
+    std::fs::write(dir.join("get_all.py"), FAST_BITRIX24).unwrap();
+    venv.join("bin/python")
+}
+
+struct Row(String, String, String);
+
+type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
+
+fn main() {
+    let mut rows = Vec::new();
+    ten_thousand(&mut rows);
+    hundred_thousand(&mut rows);
+    let mut table = String::from("\n| measurement | figure | comparison |\n|---|---|---|\n");
+    for Row(a, b, c) in rows {
+        table.push_str(&format!("| {a} | {b} | {c} |\n"));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(table.as_bytes()).unwrap();
+    out.flush().unwrap();
+}
+
+/// Per client: (wall times, requests per run, 503s in all).
+#[derive(Default)]
+struct Runs {
+    walls: Vec<Duration>,
+    requests: Vec<usize>,
+    limited: usize,
+    rss_kib: u64,
+}
+
+fn ten_thousand(rows: &mut Vec<Row>) {
+    const DEALS: usize = 10_000;
+    let s = StandIn::start();
+    s.set_deals(DEALS);
+    let env = Env::new();
+    let pair = env.seed(&s, 3600);
+    let tmp = tempfile::tempdir().unwrap();
+    let python = fast_bitrix24(tmp.path());
+    let out = tmp.path().join("out.jsonl");
+    let endpoint = format!("{}/portal/rest/", s.base);
+    let token = pair["access_token"].as_str().unwrap().to_string();
+    let clients: Vec<(&str, MakeCommand)> = vec![
+        (
+            "b24auth call crm.deal.list --all",
+            Box::new(|| env.cmd(&["call", "crm.deal.list", "--all"])),
+        ),
+        (
+            "b24auth call crm.deal.list --all --by-id",
+            Box::new(|| env.cmd(&["call", "crm.deal.list", "--all", "--by-id"])),
+        ),
+        (
+            "fast-bitrix24 get_all (PyPI, whole process)",
+            Box::new(|| {
+                let mut c = Command::new(&python);
+                c.arg(tmp.path().join("get_all.py"))
+                    .args([&endpoint, &token])
+                    .arg(&out);
+                c
+            }),
+        ),
+    ];
+    let rounds = 5;
+    let mut runs: Vec<Runs> = clients.iter().map(|_| Runs::default()).collect();
+    for _ in 0..rounds {
+        for (i, (name, make)) in clients.iter().enumerate() {
+            s.enable_rate_limit(); // a fresh, empty bucket for every run
+            let (calls, limited) = (s.counters().rest_calls, s.counters().query_limits);
+            let m = measure(&mut make(), &out);
+            assert_eq!(m.lines, DEALS, "{name} printed every deal");
+            runs[i].walls.push(m.wall);
+            runs[i].requests.push(s.counters().rest_calls - calls);
+            runs[i].limited += s.counters().query_limits - limited;
+            runs[i].rss_kib = runs[i].rss_kib.max(m.rss_kib);
+        }
+    }
+    let theirs = median(&mut runs[2].walls.clone());
+    for (i, (name, _)) in clients.iter().enumerate() {
+        let r = &mut runs[i];
+        let wall = median(&mut r.walls);
+        let requests = r.requests.iter().max().unwrap();
+        rows.push(Row(
+            format!("{DEALS} deals, bucket on: {name} (median of {rounds})"),
+            format!(
+                "{} · {requests} HTTP requests · {} × 503 · peak RSS {:.1} MiB",
+                secs(wall),
+                r.limited,
+                r.rss_kib as f64 / 1024.0
+            ),
+            match i {
+                2 => "the comparison".into(),
+                _ => format!(
+                    "{:.2}x fast-bitrix24's wall · bar: ≤ 6 requests, no 503, not slower",
+                    wall.as_secs_f64() / theirs.as_secs_f64()
+                ),
+            },
+        ));
+    }
+}
+
+fn hundred_thousand(rows: &mut Vec<Row>) {
+    const DEALS: usize = 100_000;
+    let s = StandIn::start();
+    s.set_deals(DEALS);
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.jsonl");
+    for args in [
+        &["call", "crm.deal.list", "--all", "--by-id"][..],
+        &["call", "crm.deal.list", "--all"][..],
+    ] {
+        s.enable_rate_limit();
+        let (calls, limited) = (s.counters().rest_calls, s.counters().query_limits);
+        let m = measure(&mut env.cmd(args), &out);
+        assert_eq!(m.lines, DEALS);
+        rows.push(Row(
+            format!("{DEALS} deals, bucket on: b24auth {}", args.join(" ")),
+            format!(
+                "{} · {} HTTP requests · {} × 503 · peak RSS {:.1} MiB",
+                secs(m.wall),
+                s.counters().rest_calls - calls,
+                s.counters().query_limits - limited,
+                m.rss_kib as f64 / 1024.0
+            ),
+            "bar: peak RSS under 30 MiB".into(),
+        ));
+    }
+}
