@@ -135,14 +135,10 @@ impl Outcome {
         }
     }
 
-    /// The page as `rest::page_items` reads it.
-    pub fn as_page(&self) -> Result<Map<String, Value>> {
+    /// The items of a list method's page (`rest::result_items`), or the command's error.
+    pub fn into_items(self) -> Result<Vec<Value>> {
         match self {
-            Outcome::Done { result, .. } => {
-                let mut page = Map::new();
-                page.insert("result".into(), result.clone());
-                Ok(page)
-            }
+            Outcome::Done { result, .. } => Ok(crate::rest::result_items(result)),
             Outcome::Failed { error, description } => Err(anyhow!("{error}: {description}")),
             Outcome::NotRun => Err(anyhow!("the portal did not run a page of the batch")),
         }
@@ -151,13 +147,13 @@ impl Outcome {
 
 /// Splits a `batch` answer into one outcome per command, in the order the commands were sent.
 /// Each part (`result`, `result_error`, …) may be an object keyed by command, a list (when the
-/// keys were 0..n-1) or `[]` when empty: PHP's `json_encode` of an array.
-pub fn outcomes(answer: &Map<String, Value>, count: usize) -> Result<Vec<Outcome>> {
-    let inner = answer
-        .get("result")
-        .and_then(Value::as_object)
-        .ok_or_else(|| anyhow!("batch: the portal's answer has no result object"))?;
-    let part = |name: &str, i: usize| -> Option<Value> { lookup(inner.get(name)?, i) };
+/// keys were 0..n-1) or `[]` when empty: PHP's `json_encode` of an array. The answer is taken
+/// apart, not copied.
+pub fn outcomes(mut answer: Map<String, Value>, count: usize) -> Result<Vec<Outcome>> {
+    let Some(Value::Object(mut inner)) = answer.remove("result") else {
+        return Err(anyhow!("batch: the portal's answer has no result object"));
+    };
+    let mut part = |name: &str, i: usize| -> Option<Value> { take(inner.get_mut(name)?, i) };
     Ok((0..count)
         .map(|i| {
             if let Some(err) = part("result_error", i) {
@@ -180,14 +176,19 @@ pub fn outcomes(answer: &Map<String, Value>, count: usize) -> Result<Vec<Outcome
         .collect())
 }
 
-/// The `i`-th command's entry in one part of the answer.
-fn lookup(part: &Value, i: usize) -> Option<Value> {
+/// Takes the `i`-th command's entry out of one part of the answer.
+fn take(part: &mut Value, i: usize) -> Option<Value> {
     match part {
-        Value::Object(map) => map.get(&key(i)).or_else(|| map.get(&i.to_string())),
-        Value::Array(items) => items.get(i),
+        Value::Object(map) => {
+            let name = match map.contains_key(&key(i)) {
+                true => key(i),
+                false => i.to_string(),
+            };
+            map.get_mut(&name).map(Value::take)
+        }
+        Value::Array(items) => items.get_mut(i).map(Value::take),
         _ => None,
     }
-    .cloned()
 }
 
 /// The `start=` of every page after the first, when the first page said `next` and `total`.
@@ -382,7 +383,7 @@ mod tests {
             "result_next": {"cmd0": 50},
             "result_time": {}
         }, "time": {}}));
-        let got = outcomes(&answer, 4).unwrap();
+        let got = outcomes(answer, 4).unwrap();
         assert_eq!(
             got[0],
             Outcome::Done {
@@ -406,9 +407,9 @@ mod tests {
             "result": [[1], [2]], "result_error": [], "result_total": [],
             "result_next": [], "result_time": []
         }}));
-        let got = outcomes(&answer, 2).unwrap();
+        let got = outcomes(answer, 2).unwrap();
         assert_eq!(got[1].to_line(), json!({"result": [2]}));
-        assert!(outcomes(&obj(json!({"error": "x"})), 1).is_err());
+        assert!(outcomes(obj(json!({"error": "x"})), 1).is_err());
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub async fn by_start(
                     })
                     .collect();
                 for outcome in run_batch(caller, &commands, false).await? {
-                    sink.page(page_items(&outcome.as_page()?), total.as_ref())?;
+                    sink.page(outcome.into_items()?, total.as_ref())?;
                 }
             }
             Ok(())
@@ -139,7 +139,7 @@ pub async fn by_id(
         let commands = cursor.commands(method, after.as_deref());
         let mut full = true;
         for outcome in run_batch(caller, &commands, true).await? {
-            let items = page_items(&outcome.as_page()?);
+            let items = outcome.into_items()?;
             let short = (items.len() as u64) < PAGE;
             if let Some(last) = items.last() {
                 after = Some(checked_advance(method, after.as_deref(), &items, last)?);
@@ -191,7 +191,7 @@ async fn run_batch(
     let answer = caller
         .call("batch", &batch::request(commands, halt))
         .await?;
-    batch::outcomes(&answer, commands.len())
+    batch::outcomes(answer, commands.len())
 }
 
 fn as_u64(v: &Value) -> Option<u64> {

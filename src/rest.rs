@@ -109,6 +109,8 @@ impl<'a> Caller<'a> {
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
+                // Only an error answer is copied: a batch's answer can be megabytes.
+                Answer::Json(object) if !object.contains_key("error") => return Ok(object),
                 Answer::Json(object) => {
                     match ServerError::from_json(&Value::Object(object.clone())) {
                         None => return Ok(object),
@@ -280,17 +282,35 @@ fn is_bitrix24_cloud(host: &str) -> bool {
 /// The items of a list method's page: `result` itself, or the one array inside it
 /// (`{"result":{"items":[…]}}`, `{"result":{"tasks":[…]}}`).
 pub fn page_items(response: &Map<String, Value>) -> Vec<Value> {
-    match response.get("result") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::Object(o)) => {
-            let arrays: Vec<&Vec<Value>> = o.values().filter_map(Value::as_array).collect();
+    response
+        .get("result")
+        .cloned()
+        .map(result_items)
+        .unwrap_or_default()
+}
+
+/// [`page_items`] of a page's `result`, taken by value (no copy of the items).
+pub fn result_items(result: Value) -> Vec<Value> {
+    match result {
+        Value::Array(items) => items,
+        Value::Object(mut o) => {
+            let arrays: Vec<&String> = o
+                .iter()
+                .filter(|(_, v)| v.is_array())
+                .map(|(k, _)| k)
+                .collect();
             match arrays.as_slice() {
-                [one] => (*one).clone(),
-                _ => vec![Value::Object(o.clone())],
+                [one] => {
+                    let key = (*one).clone();
+                    match o.shift_remove(&key) {
+                        Some(Value::Array(items)) => items,
+                        _ => unreachable!("the key holds an array"),
+                    }
+                }
+                _ => vec![Value::Object(o)],
             }
         }
-        Some(other) => vec![other.clone()],
-        None => Vec::new(),
+        other => vec![other],
     }
 }
 

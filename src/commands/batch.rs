@@ -104,7 +104,7 @@ async fn run_chunk(caller: &mut Caller<'_>, chunk: &[Entry], halt: bool) -> Resu
             let answer = caller
                 .call("batch", &batch::request(&commands, halt))
                 .await?;
-            batch::outcomes(&answer, commands.len())?
+            batch::outcomes(answer, commands.len())?
         }
     }
     .into_iter();
