@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use std::collections::HashMap;
+
+use crate::support::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 use crate::support::cli::{Env, Run};
 use crate::support::stand_in::{RestFault, StandIn, CALL_COST, LEADS};
 
@@ -282,4 +285,58 @@ fn batch_halt_stops_at_the_first_failure() {
 
     let ok = with_stdin(env.cmd(&["batch", "--halt"]), "[\"user.current\"]\n");
     ok.assert_ok();
+}
+
+// The stand-in's own pieces, against what PHP and Bitrix24 do.
+
+#[test]
+fn queries_parse_as_php_does() {
+    assert_eq!(
+        parse_php_query("select[0]=ID&select[1]=TITLE&filter[%3EID]=5&a[]=x&a[]=y&t=a+b%26"),
+        json!({"select": ["ID", "TITLE"], "filter": {">ID": "5"}, "a": ["x", "y"], "t": "a b&"})
+    );
+    assert_eq!(parse_php_query(""), json!({}));
+}
+
+#[test]
+fn references_resolve_against_earlier_results() {
+    let done = HashMap::from([("cmd0".to_string(), json!([{"ID": "7"}]))]);
+    let mut p = json!({"filter": {">ID": "$result[cmd0][0][ID]"}, "x": "a$result[cmd0][0][ID]b",
+        "gone": "$result[cmd0][49][ID]", "all": "$result[cmd0]"});
+    resolve(&mut p, &done);
+    assert_eq!(
+        p,
+        json!({"filter": {">ID": "7"}, "x": "a7b", "gone": "", "all": [{"ID": "7"}]})
+    );
+}
+
+#[test]
+fn answers_are_php_arrays() {
+    assert_eq!(php_json(vec![]), json!([]));
+    assert_eq!(
+        php_json(vec![("0".into(), json!(1)), ("1".into(), json!(2))]),
+        json!([1, 2])
+    );
+    assert_eq!(php_json(vec![("1".into(), json!(2))]), json!({"1": 2}));
+}
+
+#[test]
+fn the_bucket_holds_fifty() {
+    let mut b = ServerBucket::new(50.0, 2.0);
+    assert!((0..50).all(|_| b.admit()));
+    assert!(!b.admit());
+}
+
+#[test]
+fn deal_lists_page_filter_and_skip_the_count() {
+    let page = deal_list(120, &json!({"start": "100", "select": ["ID"]}));
+    assert_eq!(page["total"], 120);
+    assert_eq!(page.get("next"), None);
+    assert_eq!(page["result"][0], json!({"ID": "101"}));
+    let page = deal_list(120, &json!({"start": -1, "filter": {">ID": "60"}}));
+    assert_eq!(
+        (page.get("total"), page["result"].as_array().unwrap().len()),
+        (None, 50)
+    );
+    assert_eq!(page["result"][0]["ID"], "61");
 }
