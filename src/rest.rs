@@ -2,8 +2,9 @@
 Calling Bitrix24 REST methods with a stored authorization, the way Bitrix24 asks for it:
 POST JSON to `{client_endpoint}METHOD` with `auth` in the body; on `expired_token` refresh
 (single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED`,
-`OPERATION_TIME_LIMIT` or HTTP 429 back off and retry (waiting first, when the operating-time
-budget of `limit.rs` says the method is about to run out); on a renamed portal's 302 repeat the same POST at the new address and remember it.
+`OPERATION_TIME_LIMIT` or HTTP 429 back off and retry; before a call, wait when the
+operating-time budget (`limit.rs`) says the method is about to run out; on a renamed portal's
+302 repeat the same POST at the new address and remember it.
 Also the PHP-bracket `KEY=VALUE` pairs that build a request body.
 */
 
