@@ -356,3 +356,16 @@ fn the_plan_sets_the_clients_bucket() {
         assert_eq!(s.counters().query_limits > 0, refused, "--plan {plan}");
     }
 }
+
+#[test]
+fn by_id_stops_when_a_method_ignores_the_id_filter() {
+    // The stand-in's crm.lead.list, like user.get on a real portal, ignores filter[>ID].
+    let (_s, env) = ready(120);
+    let run = env.run(&["call", "crm.lead.list", "--all", "--by-id"]);
+    assert_eq!(run.stdout.lines().count(), 50, "the first page, once");
+    let line = run.assert_error(1).to_string();
+    assert_eq!(
+        line,
+        "b24auth: error: crm.lead.list does not honour filter[>ID]; use --all without --by-id"
+    );
+}
