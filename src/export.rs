@@ -88,23 +88,28 @@ pub async fn by_start(
                 _ => PAGE,
             };
             let starts = batch::remaining_starts(next, step, count);
+            let total = total.as_ref();
             for chunk in starts.chunks(MAX_COMMANDS) {
-                let commands: Vec<String> = chunk
-                    .iter()
-                    .map(|s| {
-                        let mut p = params.clone();
-                        p.insert("start".into(), (*s).into());
-                        batch::command(method, &p)
-                    })
-                    .collect();
-                for outcome in run_batch(caller, &commands, false).await? {
-                    sink.page(outcome.into_items()?, total.as_ref())?;
+                for outcome in run_batch(caller, &pages(method, &params, chunk), false).await? {
+                    sink.page(outcome.into_items()?, total)?;
                 }
             }
             Ok(())
         }
         _ => one_by_one(caller, method, params, next, sink).await,
     }
+}
+
+/// One `method?…&start=N` command per start.
+fn pages(method: &str, params: &Map<String, Value>, starts: &[u64]) -> Vec<String> {
+    starts
+        .iter()
+        .map(|s| {
+            let mut p = params.clone();
+            p.insert("start".into(), (*s).into());
+            batch::command(method, &p)
+        })
+        .collect()
 }
 
 /// Follows `next` one call at a time (a method that pages without saying `total`).
