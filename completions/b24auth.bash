@@ -116,7 +116,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version install-listen authorize refresh show token call exec list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +146,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -158,7 +162,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__authorize)
-            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +208,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -216,7 +224,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +266,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -270,7 +282,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__completions)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,6 +309,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,7 +328,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__exec)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +355,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -354,7 +374,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__forget)
-            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +401,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -606,7 +630,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,6 +676,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -664,7 +692,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__list)
-            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -691,6 +719,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -706,7 +738,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,6 +768,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -748,7 +784,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,6 +818,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -794,7 +834,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__show)
-            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,6 +868,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -840,7 +884,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version copy help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,6 +914,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -882,7 +930,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store__subcmd__copy)
-            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +965,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -974,7 +1026,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__token)
-            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1005,6 +1057,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

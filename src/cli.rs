@@ -68,6 +68,17 @@ pub struct Global {
     )]
     pub store: String,
 
+    /// Seals the secrets in a postgres:// store: 32 random bytes in base64
+    #[arg(
+        long,
+        global = true,
+        env = "B24AUTH_STORE_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub store_key: Option<Secret>,
+
     /// Timeout of each HTTP request to Bitrix24
     #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub http_timeout: Duration,

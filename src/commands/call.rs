@@ -12,28 +12,26 @@ use crate::cli::CallArgs;
 use crate::context::Context;
 use crate::exit;
 use crate::rest::{page_items, pairs_to_json, Bucket, Caller};
+use crate::session::Session;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
+pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     let mut params = match &args.data {
         Some(data) => read_data(data)?,
         None => Map::new(),
     };
     params.extend(pairs_to_json(&args.pairs)?);
-    let store = ctx.store()?;
-    ui::block_on(async {
-        let mut caller = Caller::new(ctx, &store, Bucket::new(args.rate, args.burst)).await?;
-        if args.all {
-            call_all(ctx, &mut caller, args, params).await
-        } else {
-            let response = caller.call(&args.method, &params).await?;
-            let shown = match args.result {
-                true => response.get("result").cloned().unwrap_or(Value::Null),
-                false => Value::Object(response),
-            };
-            print(&shown)
-        }
-    })
+    let mut caller = Caller::new(s, Bucket::new(args.rate, args.burst)).await?;
+    if args.all {
+        call_all(&s.ctx, &mut caller, args, params).await
+    } else {
+        let response = caller.call(&args.method, &params).await?;
+        let shown = match args.result {
+            true => response.get("result").cloned().unwrap_or(Value::Null),
+            false => Value::Object(response),
+        };
+        print(&shown)
+    }
 }
 
 /// Pages through a list method from `start` (or 0) until there is no `next`.
