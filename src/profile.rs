@@ -368,4 +368,60 @@ mod tests {
         assert!(Profile::parse(b"{\"access_token\":\"a\"}").is_err());
         assert!(Profile::parse(b"{\"access_token\":\"a\",\"refresh_token\":\"r\"}").is_ok());
     }
+
+    /// The `auth.json` format does not change: files written by earlier versions (and by the
+    /// PHP examples, strings for numbers) read and write back byte for byte.
+    #[test]
+    fn stored_files_round_trip_byte_for_byte() {
+        let written_by_0_1 = r#"{
+  "access_token": "717e0567006e9f06006b12e400000001000007c2ebc8f80264531d4fc09a27052a7fe2",
+  "expires": 1728413297,
+  "expires_in": 3600,
+  "scope": "app",
+  "domain": "oauth.bitrix.info",
+  "server_endpoint": "https://oauth.bitrix.info/rest/",
+  "status": "L",
+  "client_endpoint": "https://b24-ar17wx.bitrix24.by/rest/",
+  "member_id": "00168f0dd11ff00b4aeb8ce5befaa139",
+  "user_id": 1,
+  "refresh_token": "61fd2c67006e9f06006b12e4000000010000070914b54013c4e30eb73b4c6524c61989",
+  "application_token": "51856fefc120afa4b628cc82d3935cce",
+  "unknown_later_field": {
+    "nested": [
+      1,
+      2.5,
+      null
+    ]
+  },
+  "client_id": "local.5f1b2c3d4e5f60.12345678",
+  "client_secret": "s3cr3t",
+  "b24auth": {
+    "version": 1,
+    "source": "refresh",
+    "saved_at": 1728409697,
+    "refresh_token_issued_at": 1728409697,
+    "portal": "b24-ar17wx.bitrix24.by",
+    "oauth_server": "https://oauth.bitrix.info"
+  }
+}
+"#;
+        let p = Profile::parse(written_by_0_1.as_bytes()).unwrap();
+        assert_eq!(p.to_bytes(), written_by_0_1.as_bytes());
+        assert_eq!(p.member_id(), Some("00168f0dd11ff00b4aeb8ce5befaa139"));
+        assert_eq!(
+            p.client_endpoint(),
+            Some("https://b24-ar17wx.bitrix24.by/rest/")
+        );
+
+        let php =
+            br#"{"access_token":"a","refresh_token":"r","expires":"1728413297","member_id":"m"}"#;
+        let p = Profile::parse(php).unwrap();
+        assert_eq!(p.to_bytes(), {
+            let v: Value = serde_json::from_slice(php).unwrap();
+            let mut b = serde_json::to_vec_pretty(&v).unwrap();
+            b.push(b'\n');
+            b
+        });
+        assert_eq!(p.expires(), Some(1728413297));
+    }
 }

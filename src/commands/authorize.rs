@@ -23,7 +23,7 @@ use crate::oauth::{self, Credentials, ServerError};
 use crate::profile::{host_port, now, Profile, Source};
 use crate::secret::{constant_time_eq, random_hex, Secret};
 use crate::session::Session;
-use crate::store::{SaveMode, Store};
+use crate::store::{self, SaveMode, Store};
 use crate::ui;
 
 /// The exchange must finish inside the code's 30-second life, with room for the clock skew
@@ -312,11 +312,20 @@ impl Handler<Result<Profile>> for Flow<'_> {
 }
 
 impl Flow<'_> {
-    /// Exchanges the code at once and saves the pair; nothing is written on any failure.
+    /// Takes the profile lock, exchanges the code at once and saves the pair; nothing is
+    /// written on any failure.
     async fn complete(&self, arrival: Arrival) -> Result<Profile> {
         if let Some(domain) = &arrival.domain {
             self.check_portal(domain)?;
         }
+        store::save_new(self.store, &self.ctx.profile, self.mode, || {
+            self.exchange(arrival)
+        })
+        .await
+    }
+
+    /// The code for a pair, checked to belong to the portal `--domain` named.
+    async fn exchange(&self, arrival: Arrival) -> Result<Profile> {
         let server = oauth::server_for_new_pair(
             self.ctx.oauth_server.as_ref(),
             arrival.server_domain.as_deref(),
@@ -341,9 +350,6 @@ impl Flow<'_> {
         }
         profile.set_client(Some(&self.creds.id), Some(&self.creds.secret));
         profile.set_oauth_server(server.as_str());
-        self.store
-            .save(&self.ctx.profile, &profile, self.mode)
-            .await?;
         Ok(profile)
     }
 

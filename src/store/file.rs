@@ -20,12 +20,17 @@ use super::{Listing, Locked, SaveMode, Store};
 use crate::exit::Error;
 use crate::profile::Profile;
 use crate::secret::random_hex;
+use crate::ui::Ui;
 
 pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 pub(crate) struct FileStore {
     dir: PathBuf,
+    ui: Ui,
 }
+
+/// After this long on a busy lock, say on stderr what is being waited for.
+const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
 /// A held profile lock on `<file>.lock`; the OS releases it when the file is closed (dropped)
 /// or the process dies.
@@ -114,16 +119,12 @@ impl Store for FileStore {
 }
 
 impl FileStore {
-    pub(crate) fn new(dir: PathBuf) -> FileStore {
-        FileStore { dir }
+    pub(crate) fn new(dir: PathBuf, ui: Ui) -> FileStore {
+        FileStore { dir, ui }
     }
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
-        if name == "default" {
-            self.dir.join("auth.json")
-        } else {
-            self.dir.join("profiles").join(format!("{name}.json"))
-        }
+        profile_path(&self.dir, name)
     }
 
     async fn delete_file(&self, name: &str) -> Result<bool> {
@@ -208,7 +209,8 @@ impl FileStore {
             .mode(0o600)
             .open(&lock_path)
             .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
-        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let started = tokio::time::Instant::now();
+        let (deadline, mut told) = (started + LOCK_WAIT, false);
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
@@ -217,6 +219,14 @@ impl FileStore {
                     return Ok(file);
                 }
                 Err(fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                    if !told && started.elapsed() >= LOCK_NOTICE {
+                        told = true;
+                        self.ui.info(format_args!(
+                            "waiting for the profile lock {}: another b24auth holds it (at most {}s)",
+                            lock_path.display(),
+                            LOCK_WAIT.as_secs()
+                        ));
+                    }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
@@ -233,6 +243,15 @@ impl FileStore {
                 }
             }
         }
+    }
+}
+
+/// `<dir>/auth.json` for the default profile, `<dir>/profiles/<NAME>.json` for the others.
+pub(crate) fn profile_path(dir: &Path, name: &str) -> PathBuf {
+    if name == "default" {
+        dir.join("auth.json")
+    } else {
+        dir.join("profiles").join(format!("{name}.json"))
     }
 }
 

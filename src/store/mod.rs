@@ -7,6 +7,8 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
 - [`refresh_locked`]: take the profile's lock, re-read, decide, refresh, save before letting go,
   so racing processes cause one refresh, never two. A refreshed pair the backend cannot take is
   rescued (Bitrix24 has already rotated it), never dropped.
+- [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
+  no lock wait ever sits between Bitrix24's answer and the save.
 - [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
@@ -100,7 +102,7 @@ pub(crate) fn open(
     ui: Ui,
 ) -> Result<Box<dyn Store>> {
     match url {
-        "file" => Ok(Box::new(FileStore::new(config_dir))),
+        "file" => Ok(Box::new(FileStore::new(config_dir, ui))),
         other if other.starts_with("postgres://") || other.starts_with("postgresql://") => {
             Ok(Box::new(PgStore::new(other, config_dir, key, ui)?))
         }
@@ -147,6 +149,38 @@ where
         profile,
         refreshed: true,
     })
+}
+
+/// Under the profile's lock: check `mode`, run `make` (the code exchange), save its pair. The
+/// lock comes first: waiting for it is the one long wait, and it happens before anything is
+/// sent, where a Ctrl-C or `--timeout` may still stop everything with nothing lost.
+pub(crate) async fn save_new<F, Fut>(
+    store: &dyn Store,
+    name: &str,
+    mode: SaveMode,
+    make: F,
+) -> Result<Profile>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Profile>>,
+{
+    let mut held = store.lock(name).await?;
+    // A damaged profile counts as existing: only `--force` replaces it.
+    if mode == SaveMode::Create && !matches!(held.read().await, Ok(None)) {
+        held.release().await;
+        return Err(already_exists(name, &store.location(name)));
+    }
+    let profile = match make().await {
+        Ok(p) => p,
+        Err(e) => {
+            held.release().await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = held.write(&profile).await {
+        return Err(store.rescue(name, &profile, e));
+    }
+    Ok(profile)
 }
 
 /// Under the profile's lock: re-read, apply `update`, save. Nothing rotated, so a failed save

@@ -178,21 +178,34 @@ impl PgStore {
 
     /// Opens a transaction and takes the row lock (`SELECT … FOR UPDATE`), bounded by
     /// `lock_timeout`; the server releases it if this process dies.
+    /// The advisory lock (keyed by the profile name) also covers a row that does not exist yet,
+    /// so two hosts creating the same profile take turns too.
     async fn lock_row<'a>(&'a self, name: &'a str) -> Result<PgLock<'a>> {
+        self.ensure_schema().await?;
         let client = self.client().await?;
         client
             .batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             .await
             .map_err(|e| self.db_error("cannot lock the profile", e))?;
-        let row = client
-            .query_opt(
-                "SELECT document FROM b24auth_profiles WHERE name = $1 FOR UPDATE",
+        let row = match client
+            .execute(
+                "SELECT pg_advisory_xact_lock(7243002, hashtext($1))",
                 &[&name],
             )
-            .await;
+            .await
+        {
+            Ok(_) => {
+                client
+                    .query_opt(
+                        "SELECT document FROM b24auth_profiles WHERE name = $1 FOR UPDATE",
+                        &[&name],
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let document = match row {
             Ok(row) => row.map(|r| r.get::<_, String>(0)),
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => None,
             Err(e) => {
                 let _ = client.batch_execute("ROLLBACK").await;
                 if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
@@ -216,8 +229,9 @@ impl PgStore {
     async fn update_and_commit(&self, client: &Client, name: &str, doc: &str) -> Result<()> {
         client
             .execute(
-                "UPDATE b24auth_profiles SET document = $2, version = version + 1, updated_at = now()
-                 WHERE name = $1",
+                "INSERT INTO b24auth_profiles (name, document) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET document = excluded.document,
+                   version = b24auth_profiles.version + 1, updated_at = now()",
                 &[&name, &doc],
             )
             .await

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::file::{create_private_dir, write_atomic, FileStore};
+use super::file::{create_private_dir, profile_path, write_atomic};
 use crate::profile::{now, Profile};
 use crate::secret::random_hex;
 
 /// Writes `profile` into `<dir>/rescue-<time>-<rand>/` (0700/0600) and returns the file's path.
 pub(crate) fn keep(dir: &Path, name: &str, profile: &Profile) -> Result<PathBuf> {
     let rescue = dir.join(format!("rescue-{}-{}", now(), random_hex(4)));
-    let kept = FileStore::new(rescue).path(name);
+    let kept = profile_path(&rescue, name);
     create_private_dir(kept.parent().expect("profile paths have a parent"))?;
     write_atomic(&kept, &profile.to_bytes())?;
     Ok(kept)
