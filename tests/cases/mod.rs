@@ -5,3 +5,4 @@ mod fleet;
 mod house;
 mod install_listen;
 mod reliability;
+mod stores;
