@@ -122,7 +122,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call batch exec list forget store completions man help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version install-listen authorize refresh show token call batch exec list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +152,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -164,7 +168,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__authorize)
-            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +214,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -222,7 +230,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__batch)
-            opts="-q -h -V --halt --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --halt --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +272,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -276,7 +288,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --by-id --array --result --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --data --all --by-id --array --result --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +334,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -334,7 +350,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__completions)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -361,6 +377,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -376,7 +396,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__exec)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,6 +423,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -418,7 +442,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__forget)
-            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +469,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -684,7 +712,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,6 +758,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -742,7 +774,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__list)
-            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -769,6 +801,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -784,7 +820,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +850,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -826,7 +866,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -860,6 +900,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -872,7 +916,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__show)
-            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,6 +950,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -918,7 +966,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version copy help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -948,6 +996,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --http-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -960,7 +1012,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store__subcmd__copy)
-            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -995,6 +1047,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1052,7 +1108,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__token)
-            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1083,6 +1139,10 @@ _b24auth() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

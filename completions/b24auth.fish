@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_b24auth_global_optspecs
-    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= http-timeout= q/quiet h/help V/version
+    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= store-key= http-timeout= q/quiet h/help V/version
 end
 
 function __fish_b24auth_needs_command
@@ -30,6 +30,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -l oauth-server -d 'Base U
 complete -c b24auth -n "__fish_b24auth_needs_command" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
@@ -58,6 +59,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l oauth
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
@@ -74,6 +76,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l oauth-serv
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser -d 'Print the authorize URL but do not open a browser'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
@@ -87,6 +90,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l oauth-server
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors'
@@ -99,6 +103,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l oauth-server -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l json -d 'The stored object as JSON, secrets included'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l path -d 'Print only the file path'
@@ -114,6 +119,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l oauth-server -
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
@@ -129,6 +135,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l oauth-server -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow `next` through every page (50 pages per `batch` request); print the items as JSON lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l by-id -d 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
@@ -147,6 +154,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l oauth-server -
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l halt -d 'Stop at the first failed command (Bitrix24\'s halt=1); nothing after it runs'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors'
@@ -158,6 +166,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l oauth-server -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
@@ -168,6 +177,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l oauth-server -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors'
@@ -179,6 +189,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l oauth-server 
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors'
@@ -190,6 +201,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_se
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s h -l help -d 'Print help'
@@ -204,6 +216,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors'
@@ -217,6 +230,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l oauth-se
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
@@ -227,6 +241,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l oauth-server -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'

@@ -68,6 +68,17 @@ pub struct Global {
     )]
     pub store: String,
 
+    /// Seals the secrets in a postgres:// store: 32 random bytes in base64
+    #[arg(
+        long,
+        global = true,
+        env = "B24AUTH_STORE_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub store_key: Option<Secret>,
+
     /// Timeout of each HTTP request to Bitrix24
     #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub http_timeout: Duration,
@@ -164,11 +175,11 @@ pub struct LimitArgs {
     pub burst: Option<u32>,
     /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)
     #[arg(long, value_enum, default_value = "standard")]
-    pub plan: crate::limit::Plan,
+    pub plan: crate::rest::limit::Plan,
 }
 
 impl LimitArgs {
-    pub fn bucket(&self) -> crate::rest::Bucket {
+    pub(crate) fn bucket(&self) -> crate::rest::Bucket {
         let (rate, burst) = self.plan.limits();
         crate::rest::Bucket::new(self.rate.unwrap_or(rate), self.burst.unwrap_or(burst))
     }

@@ -1,6 +1,6 @@
 /*!
 `Context`: the global options resolved once (config dir, store, credentials, OAuth server) and
-handed to every subcommand.
+handed to every subcommand. Nothing here touches the network or the store.
 */
 
 use std::path::PathBuf;
@@ -10,19 +10,18 @@ use url::Url;
 
 use crate::cli::Global;
 use crate::exit;
-use crate::oauth::{self, Credentials};
-use crate::profile::Profile;
 use crate::secret::Secret;
-use crate::store::{FileStore, Store};
 use crate::ui::Ui;
 
-pub struct Context {
+#[derive(Clone)]
+pub(crate) struct Context {
     pub profile: String,
     pub config_dir: PathBuf,
     pub oauth_server: Option<Url>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
     pub store_url: String,
+    pub store_key: Option<Secret>,
     pub http_timeout: std::time::Duration,
     pub ui: Ui,
 }
@@ -46,49 +45,9 @@ impl Context {
             client_id: g.client_id.filter(|s| !s.is_empty()),
             client_secret: g.client_secret.filter(|s| !s.is_empty()),
             store_url: g.store,
+            store_key: g.store_key.filter(|s| !s.expose().is_empty()),
             http_timeout: g.http_timeout,
             ui: Ui::new(g.quiet),
         })
-    }
-
-    pub fn store(&self) -> Result<Store> {
-        Store::open(&self.store_url, self.config_dir.clone(), self.ui.is_quiet())
-    }
-
-    /// The file store when `--store file`: the synchronous road of `token`'s fresh path.
-    pub fn file_store(&self) -> Option<FileStore> {
-        (self.store_url == "file").then(|| FileStore::new(self.config_dir.clone()))
-    }
-
-    pub fn oauth_client(&self, server: Url) -> Result<oauth::Client> {
-        oauth::Client::new(server, self.http_timeout)
-    }
-
-    /// Client credentials: flags/env first, then the stored profile, then a prompt on a
-    /// terminal; with no terminal a missing one is a usage error naming the variable.
-    pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
-        let id = match self
-            .client_id
-            .clone()
-            .or_else(|| stored.and_then(|p| p.str("client_id")).map(String::from))
-        {
-            Some(id) => id,
-            None => self
-                .ui
-                .prompt("client_id", false, "B24AUTH_CLIENT_ID")?
-                .expose()
-                .to_string(),
-        };
-        let secret = match self
-            .client_secret
-            .clone()
-            .or_else(|| stored.and_then(|p| p.secret("client_secret")))
-        {
-            Some(s) => s,
-            None => self
-                .ui
-                .prompt("client_secret", true, "B24AUTH_CLIENT_SECRET")?,
-        };
-        Ok(Credentials { id, secret })
     }
 }

@@ -2,15 +2,14 @@
 Exit codes (the contract's table) and the one place that maps an error to a code.
 
 Library code raises [`Error`] for the failures a script must tell apart; anything else that
-bubbles up (I/O, network, a server's error) is a plain failure, exit 1.
+bubbles up (I/O, network, a server's error) is a plain failure, exit 1. This module imports
+nothing from the crate: everything else may depend on it.
 */
-
-use crate::oauth::ServerError;
 
 /// The process exit codes of the command-line contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
-pub enum ExitCode {
+pub(crate) enum ExitCode {
     /// Network, a server's error answer, I/O, a corrupt or insecure file.
     Failure = 1,
     /// Bad flags or values, missing credentials without a terminal, profile exists.
@@ -25,7 +24,7 @@ pub enum ExitCode {
 
 /// Failures whose exit code is not 1.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -34,39 +33,26 @@ pub enum Error {
     TimedOut(String),
     #[error("interrupted; nothing was written")]
     Interrupted,
+    /// `exec`'s command ended with this status; passed on silently as the process's own.
+    #[error("the command exited with status {0}")]
+    Child(i32),
 }
 
 impl Error {
-    pub fn code(&self) -> ExitCode {
+    pub(crate) fn code(&self) -> i32 {
         match self {
-            Error::Usage(_) => ExitCode::Usage,
-            Error::AuthNeeded(_) => ExitCode::AuthNeeded,
-            Error::TimedOut(_) => ExitCode::TimedOut,
-            Error::Interrupted => ExitCode::Interrupted,
+            Error::Usage(_) => ExitCode::Usage as i32,
+            Error::AuthNeeded(_) => ExitCode::AuthNeeded as i32,
+            Error::TimedOut(_) => ExitCode::TimedOut as i32,
+            Error::Interrupted => ExitCode::Interrupted as i32,
+            Error::Child(code) => *code,
         }
     }
-}
-
-/// The exit code for an error: the first typed cause in its chain decides.
-pub fn code_of(err: &anyhow::Error) -> ExitCode {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<Error>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<ServerError>() {
-            return if e.needs_reauthorization() {
-                ExitCode::AuthNeeded
-            } else {
-                ExitCode::Failure
-            };
-        }
-    }
-    ExitCode::Failure
 }
 
 /// An error and its causes as one line (`a: b: c`), for messages built from foreign errors
 /// whose own formatting may span lines.
-pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {
@@ -77,10 +63,10 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     s.replace('\n', " ")
 }
 
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     Error::Usage(msg.into()).into()
 }
 
-pub fn auth_needed(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn auth_needed(msg: impl Into<String>) -> anyhow::Error {
     Error::AuthNeeded(msg.into()).into()
 }

@@ -1,45 +1,98 @@
 /*!
 b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
 
-[`run`] dispatches one subcommand. A token travels one road: the listener or the OAuth client
-makes a [`profile::Profile`], and the [`store::Store`] keeps it.
+[`run`] builds the one async runtime, dispatches one subcommand and turns its outcome into the
+process's exit code. A token travels one road: the listener or the OAuth client makes a
+[`profile::Profile`], the [`session::Session`] hands it to the store and refreshes it.
 */
 
-pub mod batch;
+mod bitrix;
 pub mod cli;
-pub mod commands;
-pub mod context;
-pub mod exit;
-pub mod export;
-pub mod limit;
-pub mod listener;
-pub mod oauth;
-pub mod profile;
-pub mod rest;
-pub mod secret;
-pub mod store;
-pub mod ui;
+mod commands;
+mod context;
+mod exit;
+mod listener;
+mod oauth;
+mod profile;
+mod rest;
+mod secret;
+mod session;
+mod store;
+mod ui;
+
+use std::io::ErrorKind;
 
 use cli::{Cli, Command};
 use context::Context;
+use exit::ExitCode;
+use session::Session;
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs one command line and returns the exit code; errors are printed here as one line.
+pub fn run(cli: Cli) -> i32 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let outcome = match runtime {
+        Ok(rt) => rt.block_on(dispatch(cli)),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    match outcome {
+        Ok(()) => 0,
+        // A reader that went away (`| head -1`) is not an error: end quietly, as ripgrep does.
+        Err(err) if is_closed_pipe(&err) => 0,
+        Err(err) if matches!(err.downcast_ref(), Some(exit::Error::Child(_))) => exit_code(&err),
+        Err(err) => {
+            // One line, whatever the causes' own formatting.
+            let msg = format!("{err:#}").replace('\n', " ");
+            eprintln!("b24auth: error: {msg}");
+            exit_code(&err)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(cli.global)?;
+    let session = || Session::open(ctx.clone());
     match cli.command {
-        Command::InstallListen(args) => commands::install_listen::run(&ctx, &args),
-        Command::Authorize(args) => commands::authorize::run(&ctx, &args),
-        Command::Refresh(args) => commands::refresh::run(&ctx, &args),
-        Command::Show(args) => commands::show::run(&ctx, &args),
-        Command::Token(args) => commands::token::run(&ctx, &args),
-        Command::Call(args) => commands::call::run(&ctx, &args),
-        Command::Batch(args) => commands::batch::run(&ctx, &args),
-        Command::Exec(args) => commands::exec::run(&ctx, &args),
-        Command::List(args) => commands::list::run(&ctx, &args),
-        Command::Forget(args) => commands::forget::run(&ctx, &args),
-        Command::Store {
-            action: cli::StoreCommand::Copy(args),
-        } => commands::store_copy::run(&ctx, &args),
         Command::Completions { shell } => commands::generate::completions(shell),
         Command::Man => commands::generate::man(),
+        Command::Store {
+            action: cli::StoreCommand::Copy(args),
+        } => commands::store_copy::run(&ctx, &args).await,
+        Command::InstallListen(args) => commands::install_listen::run(&session()?, &args).await,
+        Command::Authorize(args) => commands::authorize::run(&session()?, &args).await,
+        Command::Refresh(args) => commands::refresh::run(&session()?, &args).await,
+        Command::Show(args) => commands::show::run(&session()?, &args).await,
+        Command::Token(args) => commands::token::run(&session()?, &args).await,
+        Command::Call(args) => commands::call::run(&session()?, &args).await,
+        Command::Batch(args) => commands::batch::run(&session()?, &args).await,
+        Command::Exec(args) => commands::exec::run(&session()?, &args).await,
+        Command::List(args) => commands::list::run(&session()?, &args).await,
+        Command::Forget(args) => commands::forget::run(&session()?, &args).await,
     }
+}
+
+/// The exit code for an error: the first typed cause in its chain decides.
+fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<exit::Error>() {
+            return e.code();
+        }
+        if let Some(e) = cause.downcast_ref::<bitrix::ServerError>() {
+            return if e.code.needs_reauthorization() {
+                ExitCode::AuthNeeded as i32
+            } else {
+                ExitCode::Failure as i32
+            };
+        }
+    }
+    ExitCode::Failure as i32
+}
+
+fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+    })
 }

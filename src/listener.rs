@@ -30,7 +30,6 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// A request that passed the listener's checks, body read whole.
 pub struct Request {
-    pub method: Method,
     pub query: Option<String>,
     pub content_type: Option<String>,
     pub body: Bytes,
@@ -188,7 +187,6 @@ async fn route<T, H: Handler<T>>(
     if declared.is_some_and(|n| n > rules.max_body as u64) {
         return (too_large(), None);
     }
-    let method = req.method().clone();
     let query = req.uri().query().map(String::from);
     let content_type = req
         .headers()
@@ -215,7 +213,6 @@ async fn route<T, H: Handler<T>>(
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
     }
     let request = Request {
-        method,
         query,
         content_type,
         body,

@@ -12,46 +12,13 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
+pub(crate) use crate::bitrix::ServerError;
 use crate::profile::Profile;
 use crate::secret::Secret;
 
 /// The OAuth servers Bitrix24 runs; any other host is used only when the user named it.
 pub const TRUSTED_SERVERS: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
 pub const DEFAULT_SERVER: &str = "https://oauth.bitrix.info";
-
-/// An error answer from Bitrix24: `{"error": …, "error_description": …}`.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}: {description}")]
-pub struct ServerError {
-    pub error: String,
-    pub description: String,
-}
-
-impl ServerError {
-    /// Codes after which only a new authorization helps (exit 3).
-    pub fn needs_reauthorization(&self) -> bool {
-        matches!(
-            self.error.as_str(),
-            "invalid_grant"
-                | "expired_token"
-                | "invalid_client"
-                | "wrong_client"
-                | "invalid_token"
-                | "NO_AUTH_FOUND"
-                | "authorization_error"
-        )
-    }
-
-    pub fn from_json(v: &Value) -> Option<ServerError> {
-        let error = v.get("error")?.as_str()?.to_string();
-        let description = v
-            .get("error_description")
-            .and_then(Value::as_str)
-            .unwrap_or("no description")
-            .to_string();
-        Some(ServerError { error, description })
-    }
-}
 
 /// The app's `client_id` and `client_secret`.
 #[derive(Debug, Clone)]
@@ -79,10 +46,6 @@ impl Client {
             http: self.http.clone(),
             server,
         }
-    }
-
-    pub fn server(&self) -> &Url {
-        &self.server
     }
 
     pub async fn exchange_code(
@@ -165,7 +128,11 @@ impl Client {
             )
         })?;
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(err) = value.as_ref().and_then(ServerError::from_json) {
+        if let Some(err) = value
+            .as_ref()
+            .and_then(Value::as_object)
+            .and_then(ServerError::from_json)
+        {
             return Err(err.into());
         }
         match value {
@@ -228,7 +195,7 @@ pub fn server_for_refresh(explicit: Option<&Url>, profile: &Profile) -> Url {
         return u.clone();
     }
     let from_endpoint = profile
-        .str("server_endpoint")
+        .server_endpoint()
         .and_then(|s| Url::parse(s).ok())
         .and_then(|u| u.host_str().and_then(trusted_url));
     from_endpoint
@@ -297,16 +264,5 @@ mod tests {
             server_for_new_pair(None, Some("attacker.example")).as_str(),
             "https://oauth.bitrix.info/"
         );
-    }
-
-    #[test]
-    fn reauthorization_codes() {
-        let e = |c: &str| ServerError {
-            error: c.into(),
-            description: String::new(),
-        };
-        assert!(e("invalid_grant").needs_reauthorization());
-        assert!(e("wrong_client").needs_reauthorization());
-        assert!(!e("QUERY_LIMIT_EXCEEDED").needs_reauthorization());
     }
 }

@@ -13,17 +13,35 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+/// The field names of the stored document that b24auth reads: Bitrix24's, then its own.
+pub(crate) mod key {
+    pub const ACCESS_TOKEN: &str = "access_token";
+    pub const REFRESH_TOKEN: &str = "refresh_token";
+    pub const EXPIRES: &str = "expires";
+    pub const EXPIRES_IN: &str = "expires_in";
+    pub const MEMBER_ID: &str = "member_id";
+    pub const CLIENT_ENDPOINT: &str = "client_endpoint";
+    pub const SERVER_ENDPOINT: &str = "server_endpoint";
+    pub const DOMAIN: &str = "domain";
+    pub const USER_ID: &str = "user_id";
+    pub const APPLICATION_TOKEN: &str = "application_token";
+    pub const CLIENT_ID: &str = "client_id";
+    pub const CLIENT_SECRET: &str = "client_secret";
+    /// b24auth's own bookkeeping object.
+    pub const META: &str = "b24auth";
+}
+
 /// Keys whose values are secrets: masked by `show`, redacted by `Debug`.
-pub const SECRET_KEYS: [&str; 4] = [
-    "access_token",
-    "refresh_token",
-    "client_secret",
-    "application_token",
+pub(crate) const SECRET_KEYS: [&str; 4] = [
+    key::ACCESS_TOKEN,
+    key::REFRESH_TOKEN,
+    key::CLIENT_SECRET,
+    key::APPLICATION_TOKEN,
 ];
 
 /// Where a pair came from, recorded in `b24auth.source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Install,
     Authorize,
     Refresh,
@@ -40,7 +58,7 @@ impl Source {
 }
 
 #[derive(Clone, PartialEq)]
-pub struct Profile {
+pub(crate) struct Profile {
     doc: Map<String, Value>,
 }
 
@@ -58,7 +76,7 @@ impl fmt::Debug for Profile {
     }
 }
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -78,9 +96,9 @@ impl Profile {
             bail!("not a JSON object");
         };
         let profile = Profile { doc };
-        for key in ["access_token", "refresh_token"] {
-            if profile.str(key).is_none_or(str::is_empty) {
-                bail!("the field `{key}` is missing or empty");
+        for field in [key::ACCESS_TOKEN, key::REFRESH_TOKEN] {
+            if profile.str(field).is_none_or(str::is_empty) {
+                bail!("the field `{field}` is missing or empty");
             }
         }
         Ok(profile)
@@ -100,7 +118,7 @@ impl Profile {
     pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
         let mut doc = self.doc.clone();
         for (k, v) in normalized(response, received_at) {
-            if k != "b24auth" {
+            if k != key::META {
                 doc.insert(k, v);
             }
         }
@@ -119,22 +137,23 @@ impl Profile {
         if let Some(portal) = self.portal_from_endpoints() {
             meta.insert("portal".into(), portal.into());
         }
-        self.doc.insert("b24auth".into(), Value::Object(meta));
+        self.doc.insert(key::META.into(), Value::Object(meta));
     }
 
     pub fn set_client(&mut self, client_id: Option<&str>, client_secret: Option<&Secret>) {
         if let Some(id) = client_id {
-            self.doc.insert("client_id".into(), id.into());
+            self.doc.insert(key::CLIENT_ID.into(), id.into());
         }
         if let Some(s) = client_secret {
-            self.doc.insert("client_secret".into(), s.expose().into());
+            self.doc
+                .insert(key::CLIENT_SECRET.into(), s.expose().into());
         }
     }
 
     pub fn set_oauth_server(&mut self, url: &str) {
         let mut meta = self.meta().clone();
         meta.insert("oauth_server".into(), url.trim_end_matches('/').into());
-        self.doc.insert("b24auth".into(), Value::Object(meta));
+        self.doc.insert(key::META.into(), Value::Object(meta));
     }
 
     pub fn set_str(&mut self, key: &str, value: &str) {
@@ -159,17 +178,43 @@ impl Profile {
         self.str(key).filter(|s| !s.is_empty()).map(Secret::new)
     }
 
+    pub fn member_id(&self) -> Option<&str> {
+        self.str(key::MEMBER_ID)
+    }
+
+    /// The portal's REST base (`https://portal/rest/`): where REST calls go.
+    pub fn client_endpoint(&self) -> Option<&str> {
+        self.str(key::CLIENT_ENDPOINT)
+    }
+
+    /// The OAuth server's REST base, as Bitrix24 named it (checked before use).
+    pub fn server_endpoint(&self) -> Option<&str> {
+        self.str(key::SERVER_ENDPOINT)
+    }
+
+    pub fn set_client_endpoint(&mut self, endpoint: &str) {
+        self.set_str(key::CLIENT_ENDPOINT, endpoint);
+    }
+
+    pub fn client_id(&self) -> Option<&str> {
+        self.str(key::CLIENT_ID)
+    }
+
+    pub fn client_secret(&self) -> Option<Secret> {
+        self.secret(key::CLIENT_SECRET)
+    }
+
     pub fn access_token(&self) -> Secret {
-        self.secret("access_token").unwrap_or_default()
+        self.secret(key::ACCESS_TOKEN).unwrap_or_default()
     }
 
     pub fn refresh_token(&self) -> Secret {
-        self.secret("refresh_token").unwrap_or_default()
+        self.secret(key::REFRESH_TOKEN).unwrap_or_default()
     }
 
     /// Unix time the access token expires; numeric strings accepted (files written by PHP).
     pub fn expires(&self) -> Option<i64> {
-        match self.doc.get("expires")? {
+        match self.doc.get(key::EXPIRES)? {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => s.parse().ok(),
             _ => None,
@@ -183,7 +228,7 @@ impl Profile {
 
     pub fn meta(&self) -> &Map<String, Value> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        match self.doc.get("b24auth") {
+        match self.doc.get(key::META) {
             Some(Value::Object(m)) => m,
             _ => EMPTY.get_or_init(Map::new),
         }
@@ -207,11 +252,11 @@ impl Profile {
                     .and_then(Value::as_str)
                     .map(String::from)
             })
-            .or_else(|| self.str("domain").map(String::from))
+            .or_else(|| self.str(key::DOMAIN).map(String::from))
     }
 
     fn portal_from_endpoints(&self) -> Option<String> {
-        let url = url::Url::parse(self.str("client_endpoint")?).ok()?;
+        let url = url::Url::parse(self.client_endpoint()?).ok()?;
         host_port(&url)
     }
 
@@ -233,22 +278,25 @@ fn normalized(fields: Map<String, Value>, received_at: i64) -> Map<String, Value
     let mut doc: Map<String, Value> = fields
         .into_iter()
         .map(|(k, v)| match (k.as_str(), v) {
-            ("expires" | "expires_in" | "user_id", Value::String(s)) => {
+            (key::EXPIRES | key::EXPIRES_IN | key::USER_ID, Value::String(s)) => {
                 let v = s.parse::<i64>().map_or(Value::String(s), Value::from);
                 (k, v)
             }
             (_, v) => (k, v),
         })
         .collect();
-    if !doc.get("expires").is_some_and(Value::is_i64) {
-        let expires_in = doc.get("expires_in").and_then(Value::as_i64).unwrap_or(0);
-        doc.insert("expires".into(), Value::from(received_at + expires_in));
+    if !doc.get(key::EXPIRES).is_some_and(Value::is_i64) {
+        let expires_in = doc
+            .get(key::EXPIRES_IN)
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        doc.insert(key::EXPIRES.into(), Value::from(received_at + expires_in));
     }
     doc
 }
 
 /// `host` or `host:port` when the port is not the scheme's default.
-pub fn host_port(url: &url::Url) -> Option<String> {
+pub(crate) fn host_port(url: &url::Url) -> Option<String> {
     let host = url.host_str()?;
     Some(match url.port() {
         Some(p) => format!("{host}:{p}"),
@@ -319,5 +367,61 @@ mod tests {
         assert!(Profile::parse(b"[1]").is_err());
         assert!(Profile::parse(b"{\"access_token\":\"a\"}").is_err());
         assert!(Profile::parse(b"{\"access_token\":\"a\",\"refresh_token\":\"r\"}").is_ok());
+    }
+
+    /// The `auth.json` format does not change: files written by earlier versions (and by the
+    /// PHP examples, strings for numbers) read and write back byte for byte.
+    #[test]
+    fn stored_files_round_trip_byte_for_byte() {
+        let written_by_0_1 = r#"{
+  "access_token": "717e0567006e9f06006b12e400000001000007c2ebc8f80264531d4fc09a27052a7fe2",
+  "expires": 1728413297,
+  "expires_in": 3600,
+  "scope": "app",
+  "domain": "oauth.bitrix.info",
+  "server_endpoint": "https://oauth.bitrix.info/rest/",
+  "status": "L",
+  "client_endpoint": "https://b24-ar17wx.bitrix24.by/rest/",
+  "member_id": "00168f0dd11ff00b4aeb8ce5befaa139",
+  "user_id": 1,
+  "refresh_token": "61fd2c67006e9f06006b12e4000000010000070914b54013c4e30eb73b4c6524c61989",
+  "application_token": "51856fefc120afa4b628cc82d3935cce",
+  "unknown_later_field": {
+    "nested": [
+      1,
+      2.5,
+      null
+    ]
+  },
+  "client_id": "local.5f1b2c3d4e5f60.12345678",
+  "client_secret": "s3cr3t",
+  "b24auth": {
+    "version": 1,
+    "source": "refresh",
+    "saved_at": 1728409697,
+    "refresh_token_issued_at": 1728409697,
+    "portal": "b24-ar17wx.bitrix24.by",
+    "oauth_server": "https://oauth.bitrix.info"
+  }
+}
+"#;
+        let p = Profile::parse(written_by_0_1.as_bytes()).unwrap();
+        assert_eq!(p.to_bytes(), written_by_0_1.as_bytes());
+        assert_eq!(p.member_id(), Some("00168f0dd11ff00b4aeb8ce5befaa139"));
+        assert_eq!(
+            p.client_endpoint(),
+            Some("https://b24-ar17wx.bitrix24.by/rest/")
+        );
+
+        let php =
+            br#"{"access_token":"a","refresh_token":"r","expires":"1728413297","member_id":"m"}"#;
+        let p = Profile::parse(php).unwrap();
+        assert_eq!(p.to_bytes(), {
+            let v: Value = serde_json::from_slice(php).unwrap();
+            let mut b = serde_json::to_vec_pretty(&v).unwrap();
+            b.push(b'\n');
+            b
+        });
+        assert_eq!(p.expires(), Some(1728413297));
     }
 }

@@ -1,9 +1,7 @@
 /*!
-The terminal side: messages on stderr (silenced by `--quiet`), prompts, the async runtime for
-the commands that talk to the network, and human time formats.
+The terminal side: messages on stderr (silenced by `--quiet`), prompts, and human time formats.
 */
 
-use std::future::Future;
 use std::io::IsTerminal;
 
 use anyhow::Result;
@@ -11,7 +9,8 @@ use anyhow::Result;
 use crate::exit;
 use crate::secret::Secret;
 
-pub struct Ui {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ui {
     quiet: bool,
 }
 
@@ -134,15 +133,6 @@ pub fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
         }
     });
     rx
-}
-
-/// Runs a future on a current-thread runtime: one request at a time needs no thread pool.
-pub fn block_on<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("cannot start the async runtime")
-        .block_on(fut)
 }
 
 /// `3h 12m`, `45s`, `12d 3h`: the two largest units.

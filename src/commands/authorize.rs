@@ -22,14 +22,16 @@ use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::oauth::{self, Credentials, ServerError};
 use crate::profile::{host_port, now, Profile, Source};
 use crate::secret::{constant_time_eq, random_hex, Secret};
-use crate::store::{SaveMode, Store};
+use crate::session::Session;
+use crate::store::{self, SaveMode, Store};
 use crate::ui;
 
 /// The exchange must finish inside the code's 30-second life, with room for the clock skew
 /// between the portal and the OAuth server.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(25);
 
-pub fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<()> {
+pub(crate) async fn run(s: &Session, args: &AuthorizeArgs) -> Result<()> {
+    let ctx = &s.ctx;
     let portal = portal_url(&args.domain)?;
     if portal.scheme() == "http" {
         ctx.ui.warn(format_args!(
@@ -37,18 +39,18 @@ pub fn run(ctx: &Context, args: &AuthorizeArgs) -> Result<()> {
             portal.origin().ascii_serialization()
         ));
     }
-    let store = ctx.store()?;
-    ui::block_on(authorize(ctx, &store, args, portal))
+    authorize(s, args, portal).await
 }
 
-async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: Url) -> Result<()> {
-    let mode = super::save_mode(ctx, store, args.force).await?;
+async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()> {
+    let (ctx, store) = (&s.ctx, &*s.store);
+    let mode = s.save_mode(args.force).await?;
     let previous = if mode == SaveMode::Replace {
         store.load(&ctx.profile).await.ok().flatten()
     } else {
         None
     };
-    let creds = ctx.credentials(previous.as_ref())?;
+    let creds = s.credentials(previous.as_ref())?;
     let listen = args
         .listen
         .unwrap_or_else(|| default_listen(&args.redirect_uri));
@@ -75,7 +77,7 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
         creds,
         state,
         portal: host_port(&portal).unwrap_or_default(),
-        http: ctx.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+        http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
     };
     let rules = Rules {
         path: args.redirect_uri.path().to_string(),
@@ -188,7 +190,7 @@ fn open_browser(url: &str, ui: &ui::Ui) {
 
 struct Flow<'a> {
     ctx: &'a Context,
-    store: &'a Store,
+    store: &'a dyn Store,
     mode: SaveMode,
     creds: Credentials,
     state: String,
@@ -310,11 +312,20 @@ impl Handler<Result<Profile>> for Flow<'_> {
 }
 
 impl Flow<'_> {
-    /// Exchanges the code at once and saves the pair; nothing is written on any failure.
+    /// Takes the profile lock, exchanges the code at once and saves the pair; nothing is
+    /// written on any failure.
     async fn complete(&self, arrival: Arrival) -> Result<Profile> {
         if let Some(domain) = &arrival.domain {
             self.check_portal(domain)?;
         }
+        store::save_new(self.store, &self.ctx.profile, self.mode, || {
+            self.exchange(arrival)
+        })
+        .await
+    }
+
+    /// The code for a pair, checked to belong to the portal `--domain` named.
+    async fn exchange(&self, arrival: Arrival) -> Result<Profile> {
         let server = oauth::server_for_new_pair(
             self.ctx.oauth_server.as_ref(),
             arrival.server_domain.as_deref(),
@@ -339,9 +350,6 @@ impl Flow<'_> {
         }
         profile.set_client(Some(&self.creds.id), Some(&self.creds.secret));
         profile.set_oauth_server(server.as_str());
-        self.store
-            .save(&self.ctx.profile, &profile, self.mode)
-            .await?;
         Ok(profile)
     }
 
@@ -390,7 +398,7 @@ fn arrival(query: &HashMap<String, String>) -> Option<Arrival> {
 
 fn explain_exchange_error(err: anyhow::Error) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
-        Some(e) if e.needs_reauthorization() => exit::auth_needed(format!(
+        Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
             "the OAuth server refused the code ({e}): run `b24auth authorize` again and let it finish within 30 s"
         )),
         _ => err.context("cannot exchange the code"),

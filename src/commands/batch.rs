@@ -11,11 +11,10 @@ use std::io::{BufRead, BufWriter, Write};
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 
-use crate::batch::{self, Outcome, MAX_COMMANDS};
 use crate::cli::BatchArgs;
-use crate::context::Context;
+use crate::rest::batch::{self, Outcome, MAX_COMMANDS};
 use crate::rest::Caller;
-use crate::ui;
+use crate::session::Session;
 
 /// One input line: its number, and its command or why it is not one.
 struct Entry {
@@ -23,46 +22,43 @@ struct Entry {
     command: Result<(String, Map<String, Value>), String>,
 }
 
-pub fn run(ctx: &Context, args: &BatchArgs) -> Result<()> {
-    let store = ctx.store()?;
-    ui::block_on(async {
-        let mut caller = Caller::new(ctx, &store, args.limit.bucket()).await?;
-        let mut input = std::io::stdin().lock().lines().enumerate();
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        let (mut count, mut failed) = (0usize, 0usize);
-        loop {
-            let chunk = read_chunk(&mut input)?;
-            if chunk.is_empty() {
+pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
+    let mut caller = Caller::new(s, args.limit.bucket()).await?;
+    let mut input = std::io::stdin().lock().lines().enumerate();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let (mut count, mut failed) = (0usize, 0usize);
+    loop {
+        let chunk = read_chunk(&mut input)?;
+        if chunk.is_empty() {
+            break;
+        }
+        count += chunk.len();
+        let outcomes = run_chunk(&mut caller, &chunk, args.halt).await?;
+        for (entry, outcome) in chunk.iter().zip(outcomes) {
+            if matches!(outcome, Outcome::NotRun) && args.halt {
                 break;
             }
-            count += chunk.len();
-            let outcomes = run_chunk(&mut caller, &chunk, args.halt).await?;
-            for (entry, outcome) in chunk.iter().zip(outcomes) {
-                if matches!(outcome, Outcome::NotRun) && args.halt {
-                    break;
-                }
-                serde_json::to_writer(&mut out, &outcome.to_line())?;
-                out.write_all(b"\n")?;
-                if let Outcome::Failed { error, description } = &outcome {
-                    failed += 1;
-                    if args.halt {
-                        out.flush()?;
-                        return Err(anyhow!(
-                            "line {} failed: {error}: {description}; --halt stopped there",
-                            entry.line
-                        ));
-                    }
+            serde_json::to_writer(&mut out, &outcome.to_line())?;
+            out.write_all(b"\n")?;
+            if let Outcome::Failed { error, description } = &outcome {
+                failed += 1;
+                if args.halt {
+                    out.flush()?;
+                    return Err(anyhow!(
+                        "line {} failed: {error}: {description}; --halt stopped there",
+                        entry.line
+                    ));
                 }
             }
-            out.flush()?;
         }
-        match failed {
-            0 => Ok(()),
-            n => Err(anyhow!(
-                "{n} of {count} commands failed; their output lines say why"
-            )),
-        }
-    })
+        out.flush()?;
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(anyhow!(
+            "{n} of {count} commands failed; their output lines say why"
+        )),
+    }
 }
 
 /// Up to 50 non-blank input lines.

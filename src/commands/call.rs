@@ -1,6 +1,6 @@
 /*!
 `b24auth call METHOD [KEY=VALUE | KEY:=JSON …]`: a REST call with the stored authorization,
-printed as JSON; `--all` reads every page (`export.rs`) under the rate limit.
+printed as JSON; `--all` reads every page (`rest/export.rs`) under the rate limit.
 */
 
 use std::io::{IsTerminal, Read, Write};
@@ -11,33 +11,31 @@ use serde_json::{Map, Value};
 use crate::cli::CallArgs;
 use crate::context::Context;
 use crate::exit;
-use crate::export::{self, Sink};
+use crate::rest::export::{self, Sink};
 use crate::rest::{pairs_to_json, Caller};
+use crate::session::Session;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
+pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     let mut params = match &args.data {
         Some(data) => read_data(data)?,
         None => Map::new(),
     };
     params.extend(pairs_to_json(&args.pairs)?);
-    let store = ctx.store()?;
-    ui::block_on(async {
-        let mut caller = Caller::new(ctx, &store, args.limit.bucket()).await?;
-        if args.all {
-            call_all(ctx, &mut caller, args, params).await
-        } else {
-            let response = caller.call(&args.method, &params).await?;
-            let shown = match args.result {
-                true => response.get("result").cloned().unwrap_or(Value::Null),
-                false => Value::Object(response),
-            };
-            print(&shown)
-        }
-    })
+    let mut caller = Caller::new(s, args.limit.bucket()).await?;
+    if args.all {
+        call_all(&s.ctx, &mut caller, args, params).await
+    } else {
+        let response = caller.call(&args.method, &params).await?;
+        let shown = match args.result {
+            true => response.get("result").cloned().unwrap_or(Value::Null),
+            false => Value::Object(response),
+        };
+        print(&shown)
+    }
 }
 
-/// Every page of a list method (see `export.rs`), as JSON lines or one array.
+/// Every page of a list method (see `rest/export.rs`), as JSON lines or one array.
 async fn call_all(
     ctx: &Context,
     caller: &mut Caller<'_>,

@@ -5,13 +5,12 @@
 use anyhow::Result;
 
 use crate::cli::ForgetArgs;
-use crate::context::Context;
 use crate::exit;
-use crate::ui;
+use crate::session::Session;
 
-pub fn run(ctx: &Context, args: &ForgetArgs) -> Result<()> {
-    let store = ctx.store()?;
-    let location = store.location(&ctx.profile);
+pub(crate) async fn run(s: &Session, args: &ForgetArgs) -> Result<()> {
+    let ctx = &s.ctx;
+    let location = s.location();
     if !args.yes {
         let question = format!(
             "delete profile `{}` ({location})? Its tokens cannot be recovered",
@@ -24,8 +23,8 @@ pub fn run(ctx: &Context, args: &ForgetArgs) -> Result<()> {
             )));
         }
     }
-    if !ui::block_on(store.delete(&ctx.profile))? {
-        return Err(store.nothing_stored(&ctx.profile));
+    if !s.store.delete(&ctx.profile).await? {
+        return Err(s.nothing_stored());
     }
     ctx.ui.info(format_args!(
         "deleted profile `{}` ({location})",

@@ -18,18 +18,14 @@ use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::oauth;
 use crate::profile::{host_port, now, Profile, Source};
 use crate::secret::{random_hex, Secret};
+use crate::session::Session;
 use crate::store::{SaveMode, Store};
-use crate::ui;
 
 pub const MAX_BODY: usize = 64 * 1024;
 
-pub fn run(ctx: &Context, args: &InstallListenArgs) -> Result<()> {
-    let store = ctx.store()?;
-    ui::block_on(listen(ctx, &store, args))
-}
-
-async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Result<()> {
-    let mode = super::save_mode(ctx, store, args.force).await?;
+pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
+    let (ctx, store) = (&s.ctx, &*s.store);
+    let mode = s.save_mode(args.force).await?;
     let path = args
         .path
         .clone()
@@ -71,7 +67,7 @@ async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Resul
         store,
         mode,
         verify: !args.no_verify,
-        http: ctx.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+        http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let work = async { listener::serve(tcp, rules, &handler).await? };
@@ -95,7 +91,7 @@ async fn listen(ctx: &Context, store: &Store, args: &InstallListenArgs) -> Resul
 
 struct Install<'a> {
     ctx: &'a Context,
-    store: &'a Store,
+    store: &'a dyn Store,
     mode: SaveMode,
     verify: bool,
     /// Built once before listening: a callback must not wait for TLS set-up.

@@ -2,17 +2,20 @@
 `b24auth list`: the stored profiles, one per line or as JSON; never a secret.
 */
 
+use std::io::Write;
+
 use anyhow::Result;
 use serde_json::{json, Value};
 
 use crate::cli::ListArgs;
-use crate::context::Context;
 use crate::profile::now;
+use crate::session::Session;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: &ListArgs) -> Result<()> {
-    let store = ctx.store()?;
-    let profiles = ui::block_on(store.list())?;
+pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
+    let store = &s.store;
+    let profiles = store.list().await?;
+    let mut out = std::io::stdout().lock();
     let t = now();
     if args.json {
         let rows: Vec<Value> = profiles
@@ -21,7 +24,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<()> {
                 Ok(p) => json!({
                     "profile": name,
                     "portal": p.portal(),
-                    "member_id": p.str("member_id"),
+                    "member_id": p.member_id(),
                     "expires": p.expires(),
                     "refresh_token_issued_at": p.meta_i64("refresh_token_issued_at"),
                     "location": store.location(name),
@@ -29,26 +32,27 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<()> {
                 Err(e) => json!({"profile": name, "error": format!("{e:#}"), "location": store.location(name)}),
             })
             .collect();
-        println!("{}", Value::Array(rows));
+        writeln!(out, "{}", Value::Array(rows))?;
         return Ok(());
     }
     if profiles.is_empty() {
-        ctx.ui.info("no profiles stored");
+        s.ctx.ui.info("no profiles stored");
     }
     for (name, p) in &profiles {
         match p {
-            Ok(p) => println!(
+            Ok(p) => writeln!(
+                out,
                 "{name}\t{}\t{}\taccess token {}\trefresh token {}",
                 p.portal().unwrap_or_else(|| "-".into()),
-                p.str("member_id").unwrap_or("-"),
+                p.member_id().unwrap_or("-"),
                 p.expires()
                     .map(|e| format!("expires {}", ui::relative(e - t)))
                     .unwrap_or_else(|| "expiry unknown".into()),
                 p.meta_i64("refresh_token_issued_at")
                     .map(|i| format!("issued {}", ui::relative(i - t)))
                     .unwrap_or_else(|| "age unknown".into()),
-            ),
-            Err(e) => println!("{name}\tdamaged: {e:#}"),
+            )?,
+            Err(e) => writeln!(out, "{name}\tdamaged: {e:#}")?,
         }
     }
     Ok(())

@@ -1,45 +1,17 @@
 /*!
-One module per subcommand, each a thin script over the store, the OAuth client and the UI.
+One module per subcommand, each a thin script over the session (the token lifecycle and the
+store), the OAuth and REST clients and the UI. Nothing here is imported by the layers below.
 */
 
-pub mod authorize;
-pub mod batch;
-pub mod call;
-pub mod exec;
-pub mod forget;
-pub mod generate;
-pub mod install_listen;
-pub mod list;
-pub mod refresh;
-pub mod show;
-pub mod store_copy;
-pub mod token;
-
-use anyhow::Result;
-
-use crate::context::Context;
-use crate::store::{SaveMode, Store};
-
-/// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
-/// (exit 2) before anything listens, or replaced after a yes on a terminal.
-pub async fn save_mode(ctx: &Context, store: &Store, force: bool) -> Result<SaveMode> {
-    if force || !store.exists(&ctx.profile).await? {
-        return Ok(if force {
-            SaveMode::Replace
-        } else {
-            SaveMode::Create
-        });
-    }
-    let question = format!(
-        "profile `{}` already exists ({}); replace it?",
-        ctx.profile,
-        store.location(&ctx.profile)
-    );
-    if ctx.ui.confirm(&question)? {
-        return Ok(SaveMode::Replace);
-    }
-    Err(crate::store::already_exists(
-        &ctx.profile,
-        &store.location(&ctx.profile),
-    ))
-}
+pub(crate) mod authorize;
+pub(crate) mod batch;
+pub(crate) mod call;
+pub(crate) mod exec;
+pub(crate) mod forget;
+pub(crate) mod generate;
+pub(crate) mod install_listen;
+pub(crate) mod list;
+pub(crate) mod refresh;
+pub(crate) mod show;
+pub(crate) mod store_copy;
+pub(crate) mod token;

@@ -2,63 +2,57 @@
 `b24auth show`: what is stored — a masked summary for people, JSON or one field for scripts.
 */
 
+use std::io::Write;
+
 use anyhow::{anyhow, Context as _, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::cli::ShowArgs;
-use crate::commands::refresh::refresh_profile;
-use crate::context::Context;
 use crate::oauth;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::session::Session;
 use crate::ui;
 
-pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
-    let store = ctx.store()?;
+pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if args.path {
-        println!("{}", store.location(&ctx.profile));
+        writeln!(out, "{}", s.location())?;
         return Ok(());
     }
     if args.check {
-        return ui::block_on(check(ctx, &store));
+        return check(s, &mut out).await;
     }
-    let p = ui::block_on(store.load(&ctx.profile))?
-        .ok_or_else(|| store.nothing_stored(&ctx.profile))?;
+    let p = s.load().await?;
     if args.json {
-        print!("{}", String::from_utf8_lossy(&p.to_bytes()));
+        out.write_all(&p.to_bytes())?;
     } else if let Some(name) = &args.field {
         let value = p
             .field(name)
-            .ok_or_else(|| anyhow!("profile `{}` has no field `{name}`", ctx.profile))?;
+            .ok_or_else(|| anyhow!("profile `{}` has no field `{name}`", s.profile_name()))?;
         match value {
-            Value::String(s) => println!("{s}"),
-            other => println!("{other}"),
+            Value::String(text) => writeln!(out, "{text}")?,
+            other => writeln!(out, "{other}")?,
         }
     } else {
-        print!(
-            "{}",
-            summary(&p, args.reveal, &store.location(&ctx.profile))
-        );
+        write!(out, "{}", summary(&p, args.reveal, &s.location()))?;
     }
     Ok(())
 }
 
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
 /// authorization works, refreshing first when the token has expired.
-async fn check(ctx: &Context, store: &Store) -> Result<()> {
-    let p = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
-        .await?
-        .profile;
-    let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &p);
-    let client = ctx.oauth_client(server.clone())?;
+async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
+    let p = s.valid_profile(0).await?;
+    let server = oauth::server_for_refresh(s.ctx.oauth_server.as_ref(), &p);
+    let client = s.oauth_client(server.clone())?;
     let token = p.access_token();
     let info = client
         .app_info(&server.join("rest/")?, &token)
         .await
         .context("cannot tell whether the authorization works")?;
-    let portal = match p.str("client_endpoint").map(Url::parse) {
+    let portal = match p.client_endpoint().map(Url::parse) {
         Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
         _ => None,
     };
@@ -67,24 +61,26 @@ async fn check(ctx: &Context, store: &Store) -> Result<()> {
         Some(v) => v.to_string(),
         None => "-".into(),
     };
-    println!("works: portal {}", p.portal().unwrap_or_default());
-    println!("oauth_server       {server}");
-    println!("client_id          {}", get(&info, "client_id"));
-    println!("scope              {}", get(&info, "scope"));
+    writeln!(out, "works: portal {}", p.portal().unwrap_or_default())?;
+    writeln!(out, "oauth_server       {server}")?;
+    writeln!(out, "client_id          {}", get(&info, "client_id"))?;
+    writeln!(out, "scope              {}", get(&info, "scope"))?;
     if let Some(app) = portal {
-        println!(
+        writeln!(
+            out,
             "app                {} version {} status {}",
             get(&app, "CODE"),
             get(&app, "VERSION"),
             get(&app, "STATUS")
-        );
+        )?;
     }
     if let Some(e) = p.expires() {
-        println!(
+        writeln!(
+            out,
             "access token       valid until {} ({})",
             ui::utc(e),
             ui::relative(e - now())
-        );
+        )?;
     }
     Ok(())
 }

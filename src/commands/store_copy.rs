@@ -6,25 +6,22 @@ use anyhow::Result;
 
 use crate::cli::StoreCopyArgs;
 use crate::context::Context;
-use crate::store::{SaveMode, Store};
-use crate::ui;
+use crate::store::{self, SaveMode};
 
-pub fn run(ctx: &Context, args: &StoreCopyArgs) -> Result<()> {
-    let quiet = ctx.ui.is_quiet();
-    let from = Store::open(&args.from, ctx.config_dir.clone(), quiet)?;
-    let to = Store::open(&args.to, ctx.config_dir.clone(), quiet)?;
+pub(crate) async fn run(ctx: &Context, args: &StoreCopyArgs) -> Result<()> {
+    let open = |url: &str| store::open(url, ctx.config_dir.clone(), ctx.store_key.as_ref(), ctx.ui);
+    let from = open(&args.from)?;
+    let to = open(&args.to)?;
     let mode = if args.force {
         SaveMode::Replace
     } else {
         SaveMode::Create
     };
-    ui::block_on(async {
-        let profile = from
-            .load(&ctx.profile)
-            .await?
-            .ok_or_else(|| from.nothing_stored(&ctx.profile))?;
-        to.save(&ctx.profile, &profile, mode).await
-    })?;
+    let profile = from
+        .load(&ctx.profile)
+        .await?
+        .ok_or_else(|| store::nothing_stored_at(&ctx.profile, &from.location(&ctx.profile)))?;
+    to.save(&ctx.profile, &profile, mode).await?;
     ctx.ui.info(format_args!(
         "copied profile `{}` from {} to {}",
         ctx.profile,

@@ -8,96 +8,131 @@ released by the kernel if the holder dies) for at most [`LOCK_WAIT`].
 */
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use futures_util::future::{FutureExt, LocalBoxFuture};
 
-use super::{Refreshed, SaveMode};
+use super::{Listing, Locked, SaveMode, Store};
 use crate::exit::Error;
 use crate::profile::Profile;
 use crate::secret::random_hex;
+use crate::ui::Ui;
 
-pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
 
-pub struct FileStore {
+pub(crate) struct FileStore {
     dir: PathBuf,
+    ui: Ui,
 }
 
-/// A held profile lock; the OS releases it when this is dropped or the process dies.
-struct Lock(#[allow(dead_code)] File);
+/// After this long on a busy lock, say on stderr what is being waited for.
+const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
-impl FileStore {
-    pub fn new(dir: PathBuf) -> FileStore {
-        FileStore { dir }
+/// A held profile lock on `<file>.lock`; the OS releases it when the file is closed (dropped)
+/// or the process dies.
+struct FileLock {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl Locked for FileLock {
+    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>> {
+        std::future::ready(read_profile(&self.path)).boxed_local()
     }
 
-    pub fn location(&self, name: &str) -> String {
+    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>> {
+        let saved = write_atomic(&self.path, &profile.to_bytes());
+        self.file = None;
+        std::future::ready(saved).boxed_local()
+    }
+
+    fn release(&mut self) -> LocalBoxFuture<'_, ()> {
+        self.file = None;
+        std::future::ready(()).boxed_local()
+    }
+}
+
+impl Store for FileStore {
+    fn location(&self, name: &str) -> String {
         self.path(name).display().to_string()
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        if name == "default" {
-            self.dir.join("auth.json")
-        } else {
-            self.dir.join("profiles").join(format!("{name}.json"))
+    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        std::future::ready(Ok(self.path(name).exists())).boxed_local()
+    }
+
+    /// Reads without locking: the rename in [`write_atomic`] means a reader never sees a
+    /// partial file.
+    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
+        std::future::ready(read_profile(&self.path(name))).boxed_local()
+    }
+
+    fn save<'a>(
+        &'a self,
+        name: &'a str,
+        profile: &'a Profile,
+        mode: SaveMode,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        async move {
+            let path = self.path(name);
+            let _lock = self.lock_file(&path).await?;
+            if mode == SaveMode::Create && path.exists() {
+                return Err(super::already_exists(name, &self.location(name)));
+            }
+            write_atomic(&path, &profile.to_bytes())
         }
+        .boxed_local()
     }
 
-    /// Reads a profile without locking: the rename in [`write_atomic`] means a reader never sees
-    /// a partial file.
-    pub fn load(&self, name: &str) -> Result<Option<Profile>> {
-        read_profile(&self.path(name))
+    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>> {
+        async move {
+            let path = self.path(name);
+            let file = self.lock_file(&path).await?;
+            Ok(Box::new(FileLock {
+                path,
+                file: Some(file),
+            }) as Box<dyn Locked>)
+        }
+        .boxed_local()
     }
 
-    pub fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
+    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        self.delete_file(name).boxed_local()
+    }
+
+    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
+        std::future::ready(self.list_files()).boxed_local()
+    }
+
+    /// Keeps the pair under the temp dir (often another filesystem than a full config dir).
+    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
         let path = self.path(name);
-        let _lock = self.lock(&path)?;
-        if mode == SaveMode::Create && path.exists() {
-            return Err(super::already_exists(name, &self.location(name)));
-        }
-        write_atomic(&path, &profile.to_bytes())
-    }
-
-    pub async fn refresh_if<F, Fut>(
-        &self,
-        name: &str,
-        due: impl Fn(&Profile) -> bool,
-        refresh: F,
-    ) -> Result<Refreshed>
-    where
-        F: FnOnce(Profile) -> Fut,
-        Fut: Future<Output = Result<Profile>>,
-    {
-        let path = self.path(name);
-        let _lock = self.lock(&path)?;
-        let current = read_profile(&path)?
-            .ok_or_else(|| super::nothing_stored_at(name, &self.location(name)))?;
-        if !due(&current) {
-            return Ok(Refreshed {
-                profile: current,
-                refreshed: false,
-            });
-        }
-        let profile = refresh(current).await?;
-        if let Err(e) = write_atomic(&path, &profile.to_bytes()) {
-            return Err(rescue(&path, name, &profile, e));
-        }
-        Ok(Refreshed {
-            profile,
-            refreshed: true,
+        let kept = super::rescue::keep(&std::env::temp_dir(), name, profile);
+        super::rescue::lost_save(cause, name, kept, |_| {
+            format!("once there is room, `mv` it back to {}", path.display())
         })
     }
+}
 
-    pub fn delete(&self, name: &str) -> Result<bool> {
+impl FileStore {
+    pub(crate) fn new(dir: PathBuf, ui: Ui) -> FileStore {
+        FileStore { dir, ui }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        profile_path(&self.dir, name)
+    }
+
+    async fn delete_file(&self, name: &str) -> Result<bool> {
         let path = self.path(name);
         if !path.exists() {
             return Ok(false);
         }
-        let lock = self.lock(&path)?;
+        let lock = self.lock_file(&path).await?;
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
@@ -110,7 +145,7 @@ impl FileStore {
         Ok(true)
     }
 
-    pub fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
+    fn list_files(&self) -> Result<Listing> {
         let mut names = Vec::new();
         if self.path("default").exists() {
             names.push("default".to_string());
@@ -160,7 +195,9 @@ impl FileStore {
         }
     }
 
-    fn lock(&self, path: &Path) -> Result<Lock> {
+    /// Opens and locks `<file>.lock`, polling with an async pause so a spinner, `--timeout` and
+    /// Ctrl-C keep working while another process holds it.
+    async fn lock_file(&self, path: &Path) -> Result<File> {
         let dir = path.parent().expect("profile paths have a parent");
         create_private_dir(dir)?;
         let lock_path = lock_path(path);
@@ -172,16 +209,25 @@ impl FileStore {
             .mode(0o600)
             .open(&lock_path)
             .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
-        let deadline = Instant::now() + LOCK_WAIT;
+        let started = tokio::time::Instant::now();
+        let (deadline, mut told) = (started + LOCK_WAIT, false);
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
                 Ok(()) => {
                     Self::sweep_temps(path);
-                    return Ok(Lock(file));
+                    return Ok(file);
                 }
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(pause);
+                Err(fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                    if !told && started.elapsed() >= LOCK_NOTICE {
+                        told = true;
+                        self.ui.info(format_args!(
+                            "waiting for the profile lock {}: another b24auth holds it (at most {}s)",
+                            lock_path.display(),
+                            LOCK_WAIT.as_secs()
+                        ));
+                    }
+                    tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
                 Err(fs::TryLockError::WouldBlock) => {
@@ -200,31 +246,16 @@ impl FileStore {
     }
 }
 
-/// Writes a pair that could not be saved where it belongs into `<dir>/rescue-<time>-<rand>/`,
-/// laid out as a config dir (0700/0600). Bitrix24 has already rotated the pair at that point, so
-/// this copy is the only live one.
-pub fn keep_rescued(dir: &Path, name: &str, profile: &Profile) -> Result<PathBuf> {
-    let rescue = dir.join(format!(
-        "rescue-{}-{}",
-        crate::profile::now(),
-        random_hex(4)
-    ));
-    let kept = FileStore::new(rescue).path(name);
-    create_private_dir(kept.parent().expect("profile paths have a parent"))?;
-    write_atomic(&kept, &profile.to_bytes())?;
-    Ok(kept)
+/// `<dir>/auth.json` for the default profile, `<dir>/profiles/<NAME>.json` for the others.
+pub(crate) fn profile_path(dir: &Path, name: &str) -> PathBuf {
+    if name == "default" {
+        dir.join("auth.json")
+    } else {
+        dir.join("profiles").join(format!("{name}.json"))
+    }
 }
 
-/// After a failed save of a refreshed pair: keep it under the temp dir (often another
-/// filesystem than a full config dir) and say how to put it back.
-fn rescue(path: &Path, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
-    let kept = keep_rescued(&std::env::temp_dir(), name, profile);
-    super::lost_save(cause, name, kept, |_| {
-        format!("once there is room, `mv` it back to {}", path.display())
-    })
-}
-
-pub fn lock_path(path: &Path) -> PathBuf {
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".lock");
     PathBuf::from(s)
@@ -256,7 +287,7 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
     })
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -267,7 +298,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// temp → write → fsync → rename over → fsync directory. The temp file is 0600 from creation
 /// and removed when anything fails, so a failed save leaves the old file as it was.
 /// The directory must exist (the lock that guards every write creates it).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().expect("profile paths have a parent");
     let name = path.file_name().expect("profile paths have a file name");
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));

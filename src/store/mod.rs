@@ -1,157 +1,226 @@
 /*!
-The store: where profiles live, behind one interface with a backend per kind of place.
+The store: where profiles live, behind one trait with a backend per kind of place.
 
-Commands speak only to [`Store`]. Its promise: a save is atomic and durable, and
-[`Store::refresh_if`] is single-flight — it takes the profile's lock, re-reads, decides, calls the
-refresher and saves before letting go, so racing processes cause one refresh, never two.
+Commands and the session speak only to [`Store`]. Its promise: a save is atomic and durable, and
+the two locked roads written once here on top of a backend's [`Store::lock`]:
+
+- [`refresh_locked`]: take the profile's lock, re-read, decide, refresh, save before letting go,
+  so racing processes cause one refresh, never two. A refreshed pair the backend cannot take is
+  rescued (Bitrix24 has already rotated it), never dropped.
+- [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
+  no lock wait ever sits between Bitrix24's answer and the save.
+- [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
+  renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
 
-pub mod file;
-pub mod postgres;
+mod file;
+mod postgres;
+mod rescue;
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use futures_util::future::LocalBoxFuture;
 
 use crate::profile::Profile;
+use crate::secret::Secret;
+use crate::ui::Ui;
 
-pub use file::FileStore;
-pub use postgres::PgStore;
+pub(crate) use file::FileStore;
+pub(crate) use postgres::PgStore;
+
+/// Every stored profile by name, each read on its own so one damaged profile does not hide
+/// the others.
+pub(crate) type Listing = Vec<(String, Result<Profile>)>;
 
 /// Whether a save may replace an existing profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SaveMode {
+pub(crate) enum SaveMode {
     /// Refuse (exit 2) when the profile exists: the caller was not told to `--force`.
     Create,
     Replace,
 }
 
-/// What [`Store::refresh_if`] ended with.
-pub struct Refreshed {
+/// What [`refresh_locked`] ended with.
+pub(crate) struct Refreshed {
     pub profile: Profile,
     /// False when the re-read under the lock showed another process had already refreshed.
     pub refreshed: bool,
 }
 
-pub enum Store {
-    File(FileStore),
-    Postgres(Box<PgStore>),
-}
-
-impl Store {
-    /// Opens the store named by `--store`: `file` or a `postgres://` URL.
-    pub fn open(url: &str, config_dir: PathBuf, quiet: bool) -> Result<Store> {
-        match url {
-            "file" => Ok(Store::File(FileStore::new(config_dir))),
-            other if other.starts_with("postgres://") || other.starts_with("postgresql://") => Ok(
-                Store::Postgres(Box::new(PgStore::new(other, config_dir, quiet)?)),
-            ),
-            _ => Err(crate::exit::usage(
-                "--store takes `file` or a `postgres://…` URL",
-            )),
-        }
-    }
-
+/// A place that keeps profiles. Methods return boxed futures so commands can hold any backend
+/// as `Box<dyn Store>`.
+pub(crate) trait Store {
     /// Where a profile lives, for people (a path, or a database and row).
-    pub fn location(&self, name: &str) -> String {
-        match self {
-            Store::File(f) => f.location(name),
-            Store::Postgres(p) => p.location(name),
-        }
-    }
+    fn location(&self, name: &str) -> String;
 
-    /// The exit-3 error for a profile with nothing stored.
-    pub fn nothing_stored(&self, name: &str) -> anyhow::Error {
-        nothing_stored_at(name, &self.location(name))
-    }
+    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>>;
 
-    pub async fn exists(&self, name: &str) -> Result<bool> {
-        match self {
-            Store::File(f) => Ok(f.path(name).exists()),
-            Store::Postgres(p) => p.exists(name).await,
-        }
-    }
+    /// Reads a profile without locking; a reader never sees a half-written one.
+    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>>;
 
-    pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
-        match self {
-            Store::File(f) => f.load(name),
-            Store::Postgres(p) => p.load(name).await,
-        }
-    }
+    /// Saves atomically and durably under the profile's lock.
+    fn save<'a>(
+        &'a self,
+        name: &'a str,
+        profile: &'a Profile,
+        mode: SaveMode,
+    ) -> LocalBoxFuture<'a, Result<()>>;
 
-    pub async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
-        match self {
-            Store::File(f) => f.save(name, profile, mode),
-            Store::Postgres(p) => p.save(name, profile, mode).await,
-        }
-    }
-
-    /// Under the profile's lock: re-read; when `due` says so, run `refresh` on what was read and
-    /// save its result before the lock is released. Nothing stored is an authorization error.
-    pub async fn refresh_if<F, Fut>(
-        &self,
-        name: &str,
-        due: impl Fn(&Profile) -> bool,
-        refresh: F,
-    ) -> Result<Refreshed>
-    where
-        F: FnOnce(Profile) -> Fut,
-        Fut: Future<Output = Result<Profile>>,
-    {
-        match self {
-            Store::File(f) => f.refresh_if(name, due, refresh).await,
-            Store::Postgres(p) => p.refresh_if(name, due, refresh).await,
-        }
-    }
+    /// Takes the profile's exclusive lock (waiting at most the contract's 30 s, then exit 4).
+    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>>;
 
     /// Deletes a profile under its lock; false when there was nothing to delete.
-    pub async fn delete(&self, name: &str) -> Result<bool> {
-        match self {
-            Store::File(f) => f.delete(name),
-            Store::Postgres(p) => p.delete(name).await,
-        }
-    }
+    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>>;
 
     /// Every stored profile by name; a damaged one is listed with its error.
-    pub async fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
-        match self {
-            Store::File(f) => f.list(),
-            Store::Postgres(p) => p.list().await,
+    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>>;
+
+    /// After a rotated pair could not be saved: keep it somewhere and say how to put it back.
+    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error;
+}
+
+/// A held profile lock. Dropping it without [`Locked::write`] releases it, leaving the stored
+/// profile as it was.
+pub(crate) trait Locked {
+    /// The profile as stored now, read under the lock.
+    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>>;
+
+    /// Durably replaces the profile, then releases the lock.
+    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>>;
+
+    /// Lets go without writing (a backend that must tell a server does so here).
+    fn release(&mut self) -> LocalBoxFuture<'_, ()>;
+}
+
+/// Opens the store named by `--store`: `file` or a `postgres://` URL.
+pub(crate) fn open(
+    url: &str,
+    config_dir: PathBuf,
+    key: Option<&Secret>,
+    ui: Ui,
+) -> Result<Box<dyn Store>> {
+    match url {
+        "file" => Ok(Box::new(FileStore::new(config_dir, ui))),
+        other if other.starts_with("postgres://") || other.starts_with("postgresql://") => {
+            Ok(Box::new(PgStore::new(other, config_dir, key, ui)?))
+        }
+        _ => Err(crate::exit::usage(
+            "--store takes `file` or a `postgres://…` URL",
+        )),
+    }
+}
+
+/// Under the profile's lock: re-read; when `due` says so, run `refresh` on what was read and
+/// save its result before the lock is released. Nothing stored is an authorization error.
+pub(crate) async fn refresh_locked<F, Fut>(
+    store: &dyn Store,
+    name: &str,
+    due: impl Fn(&Profile) -> bool,
+    refresh: F,
+) -> Result<Refreshed>
+where
+    F: FnOnce(Profile) -> Fut,
+    Fut: Future<Output = Result<Profile>>,
+{
+    let mut held = store.lock(name).await?;
+    let current = read_locked(store, held.as_mut(), name).await?;
+    if !due(&current) {
+        held.release().await;
+        return Ok(Refreshed {
+            profile: current,
+            refreshed: false,
+        });
+    }
+    let profile = match refresh(current).await {
+        Ok(p) => p,
+        Err(e) => {
+            held.release().await;
+            return Err(e);
+        }
+    };
+    // Nothing between Bitrix24's answer and the durable save: that is the whole window a
+    // SIGKILL can cost.
+    if let Err(e) = held.write(&profile).await {
+        return Err(store.rescue(name, &profile, e));
+    }
+    Ok(Refreshed {
+        profile,
+        refreshed: true,
+    })
+}
+
+/// Under the profile's lock: check `mode`, run `make` (the code exchange), save its pair. The
+/// lock comes first: waiting for it is the one long wait, and it happens before anything is
+/// sent, where a Ctrl-C or `--timeout` may still stop everything with nothing lost.
+pub(crate) async fn save_new<F, Fut>(
+    store: &dyn Store,
+    name: &str,
+    mode: SaveMode,
+    make: F,
+) -> Result<Profile>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Profile>>,
+{
+    let mut held = store.lock(name).await?;
+    // A damaged profile counts as existing: only `--force` replaces it.
+    if mode == SaveMode::Create && !matches!(held.read().await, Ok(None)) {
+        held.release().await;
+        return Err(already_exists(name, &store.location(name)));
+    }
+    let profile = match make().await {
+        Ok(p) => p,
+        Err(e) => {
+            held.release().await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = held.write(&profile).await {
+        return Err(store.rescue(name, &profile, e));
+    }
+    Ok(profile)
+}
+
+/// Under the profile's lock: re-read, apply `update`, save. Nothing rotated, so a failed save
+/// leaves the stored profile valid and is reported as it is.
+pub(crate) async fn update_locked(
+    store: &dyn Store,
+    name: &str,
+    update: impl FnOnce(&mut Profile),
+) -> Result<Profile> {
+    let mut held = store.lock(name).await?;
+    let mut profile = read_locked(store, held.as_mut(), name).await?;
+    update(&mut profile);
+    held.write(&profile).await?;
+    Ok(profile)
+}
+
+async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Result<Profile> {
+    match held.read().await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => {
+            held.release().await;
+            Err(nothing_stored_at(name, &store.location(name)))
+        }
+        Err(e) => {
+            held.release().await;
+            Err(e)
         }
     }
 }
 
 /// Exit 3: nothing is stored for the profile at `location`.
-pub fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
+pub(crate) fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
         "nothing stored for profile `{name}` ({location}): run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
     ))
 }
 
 /// Exit 2: a new pair would replace the profile at `location` without `--force`.
-pub fn already_exists(name: &str, location: &str) -> anyhow::Error {
+pub(crate) fn already_exists(name: &str, location: &str) -> anyhow::Error {
     crate::exit::usage(format!(
         "profile `{name}` already exists ({location}): pass --force to replace it"
     ))
-}
-
-/// The error for a refreshed pair the store could not take: Bitrix24 has rotated the pair, so
-/// say where the new one was `kept` and `how_back`, or that it is gone.
-pub fn lost_save(
-    cause: anyhow::Error,
-    name: &str,
-    kept: Result<std::path::PathBuf>,
-    how_back: impl FnOnce(&std::path::Path) -> String,
-) -> anyhow::Error {
-    match kept {
-        Ok(path) => cause.context(format!(
-            "Bitrix24 already rotated the pair; the new one was kept in {}: {}",
-            path.display(),
-            how_back(&path)
-        )),
-        Err(e) => cause.context(format!(
-            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
-        )),
-    }
 }

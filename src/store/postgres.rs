@@ -19,6 +19,7 @@ use anyhow::{anyhow, Context as _, Result};
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
+use futures_util::future::{FutureExt, LocalBoxFuture};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::OnceCell;
@@ -26,21 +27,23 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio_postgres::{Client, Config};
 
-use super::{Refreshed, SaveMode};
+use super::{Listing, Locked, SaveMode, Store};
 use crate::exit::{self, Error};
 use crate::profile::{Profile, SECRET_KEYS};
+use crate::secret::Secret;
+use crate::ui::Ui;
 
 const SCHEMA_VERSION: i32 = 1;
 const SEALED_PREFIX: &str = "sealed:v1:";
 /// The contract's lock wait, as PostgreSQL's `lock_timeout`.
 const LOCK_TIMEOUT: &str = "30s";
 
-pub struct PgStore {
+pub(crate) struct PgStore {
     config: Config,
     /// `postgres://user@host:port/db`, never the password: for messages.
     display: String,
     key: Option<ChaCha20Poly1305>,
-    quiet: bool,
+    ui: Ui,
     /// Where a refreshed pair goes when the database cannot take it.
     rescue_dir: std::path::PathBuf,
     client: OnceCell<Client>,
@@ -48,7 +51,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub fn new(url: &str, rescue_dir: std::path::PathBuf, quiet: bool) -> Result<PgStore> {
+    pub(crate) fn new(
+        url: &str,
+        rescue_dir: std::path::PathBuf,
+        key: Option<&Secret>,
+        ui: Ui,
+    ) -> Result<PgStore> {
         let mut config: Config = url
             .parse()
             .map_err(|e| exit::usage(format!("--store is not a valid PostgreSQL URL ({e})")))?;
@@ -56,20 +64,16 @@ impl PgStore {
         config.connect_timeout(Duration::from_secs(10));
         config.application_name("b24auth");
         let display = describe(&config);
-        let key = store_key()?;
+        let key = key.map(store_key).transpose()?;
         Ok(PgStore {
             config,
             display,
             key,
-            quiet,
+            ui,
             rescue_dir,
             client: OnceCell::new(),
             warned: AtomicBool::new(false),
         })
-    }
-
-    pub fn location(&self, name: &str) -> String {
-        format!("{} (profile {name})", self.display)
     }
 
     async fn client(&self) -> Result<&Client> {
@@ -124,12 +128,8 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn exists(&self, name: &str) -> Result<bool> {
-        Ok(self.load_document(name).await?.is_some())
-    }
-
     /// The fresh path of `token`: one indexed SELECT. A missing table means nothing is stored.
-    pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
+    async fn load_profile(&self, name: &str) -> Result<Option<Profile>> {
         match self.load_document(name).await? {
             Some(doc) => self.open_document(name, &doc).map(Some),
             None => Ok(None),
@@ -151,7 +151,7 @@ impl PgStore {
         }
     }
 
-    pub async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
+    async fn save_profile(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
         self.ensure_schema().await?;
         let doc = self.seal_document(name, profile)?;
         let client = self.client().await?;
@@ -176,123 +176,73 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn refresh_if<F, Fut>(
-        &self,
-        name: &str,
-        due: impl Fn(&Profile) -> bool,
-        refresh: F,
-    ) -> Result<Refreshed>
-    where
-        F: FnOnce(Profile) -> Fut,
-        Fut: Future<Output = Result<Profile>>,
-    {
+    /// Opens a transaction and takes the row lock (`SELECT … FOR UPDATE`), bounded by
+    /// `lock_timeout`; the server releases it if this process dies.
+    /// The advisory lock (keyed by the profile name) also covers a row that does not exist yet,
+    /// so two hosts creating the same profile take turns too.
+    async fn lock_row<'a>(&'a self, name: &'a str) -> Result<PgLock<'a>> {
+        self.ensure_schema().await?;
         let client = self.client().await?;
-        let lock = |e| self.db_error("cannot lock the profile", e);
         client
             .batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             .await
-            .map_err(lock)?;
-        let outcome = match self.refresh_locked(client, name, due, refresh).await {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(e);
+            .map_err(|e| self.db_error("cannot lock the profile", e))?;
+        let row = match client
+            .execute(
+                "SELECT pg_advisory_xact_lock(7243002, hashtext($1))",
+                &[&name],
+            )
+            .await
+        {
+            Ok(_) => {
+                client
+                    .query_opt(
+                        "SELECT document FROM b24auth_profiles WHERE name = $1 FOR UPDATE",
+                        &[&name],
+                    )
+                    .await
             }
-        };
-        if !outcome.refreshed {
-            let _ = client.batch_execute("COMMIT").await;
-            return Ok(outcome);
-        }
-        let saved = match self.seal_document(name, &outcome.profile) {
-            Ok(doc) => self.update_and_commit(client, name, &doc).await,
             Err(e) => Err(e),
         };
-        match saved {
-            Ok(()) => Ok(outcome),
-            Err(e) => Err(self.rescue(name, &outcome.profile, e)),
-        }
+        let document = match row {
+            Ok(row) => row.map(|r| r.get::<_, String>(0)),
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+                    return Err(Error::TimedOut(format!(
+                        "another b24auth held the row lock of profile `{name}` for {LOCK_TIMEOUT}; try again"
+                    ))
+                    .into());
+                }
+                return Err(self.db_error("cannot lock the profile", e));
+            }
+        };
+        Ok(PgLock {
+            store: self,
+            client,
+            name,
+            document,
+            open: true,
+        })
     }
 
     async fn update_and_commit(&self, client: &Client, name: &str, doc: &str) -> Result<()> {
         client
             .execute(
-                "UPDATE b24auth_profiles SET document = $2, version = version + 1, updated_at = now()
-                 WHERE name = $1",
+                "INSERT INTO b24auth_profiles (name, document) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET document = excluded.document,
+                   version = b24auth_profiles.version + 1, updated_at = now()",
                 &[&name, &doc],
             )
             .await
-            .map_err(|e| self.db_error("cannot save the refreshed pair", e))?;
+            .map_err(|e| self.db_error("cannot save the profile", e))?;
         client
             .batch_execute("COMMIT")
             .await
-            .map_err(|e| self.db_error("cannot save the refreshed pair", e))
+            .map_err(|e| self.db_error("cannot save the profile", e))
     }
 
-    /// Bitrix24 has already rotated the pair, so the database's copy is dead: the new pair is
-    /// kept in a 0600 file rather than lost, and the error says how to put it back.
-    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
-        let kept = super::file::keep_rescued(&self.rescue_dir, name, profile);
-        super::lost_save(cause, name, kept, |kept| {
-            let dir = kept.parent().and_then(|p| {
-                if name == "default" {
-                    Some(p)
-                } else {
-                    p.parent()
-                }
-            });
-            format!(
-                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
-                dir.map(|d| d.display().to_string()).unwrap_or_default()
-            )
-        })
-    }
-
-    async fn refresh_locked<F, Fut>(
-        &self,
-        client: &Client,
-        name: &str,
-        due: impl Fn(&Profile) -> bool,
-        refresh: F,
-    ) -> Result<Refreshed>
-    where
-        F: FnOnce(Profile) -> Fut,
-        Fut: Future<Output = Result<Profile>>,
-    {
-        let row = client
-            .query_opt(
-                "SELECT document FROM b24auth_profiles WHERE name = $1 FOR UPDATE",
-                &[&name],
-            )
-            .await;
-        let row = match row {
-            Ok(row) => row,
-            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                return Err(Error::TimedOut(format!(
-                    "another b24auth held the row lock of profile `{name}` for {LOCK_TIMEOUT}; try again"
-                ))
-                .into())
-            }
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => None,
-            Err(e) => return Err(self.db_error("cannot lock the profile", e)),
-        };
-        let Some(row) = row else {
-            return Err(super::nothing_stored_at(name, &self.location(name)));
-        };
-        let current = self.open_document(name, &row.get::<_, String>(0))?;
-        if !due(&current) {
-            return Ok(Refreshed {
-                profile: current,
-                refreshed: false,
-            });
-        }
-        let profile = refresh(current).await?;
-        Ok(Refreshed {
-            profile,
-            refreshed: true,
-        })
-    }
-
-    pub async fn delete(&self, name: &str) -> Result<bool> {
+    async fn delete_row(&self, name: &str) -> Result<bool> {
         let client = self.client().await?;
         match client
             .execute("DELETE FROM b24auth_profiles WHERE name = $1", &[&name])
@@ -304,7 +254,7 @@ impl PgStore {
         }
     }
 
-    pub async fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
+    async fn list_rows(&self) -> Result<Listing> {
         let client = self.client().await?;
         let rows = match client
             .query(
@@ -344,11 +294,11 @@ impl PgStore {
                 }
             }
             None => {
-                if !self.quiet && !self.warned.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "b24auth: warning: B24AUTH_STORE_KEY is not set: tokens are stored in clear in {}",
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    self.ui.warn(format_args!(
+                        "B24AUTH_STORE_KEY is not set: tokens are stored in clear in {}",
                         self.display
-                    );
+                    ));
                 }
             }
         }
@@ -378,13 +328,111 @@ impl PgStore {
     }
 }
 
+/// A row locked inside an open transaction; `write` updates and commits, `release` rolls back.
+struct PgLock<'a> {
+    store: &'a PgStore,
+    client: &'a Client,
+    name: &'a str,
+    document: Option<String>,
+    open: bool,
+}
+
+impl Locked for PgLock<'_> {
+    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>> {
+        let read = match &self.document {
+            Some(doc) => self.store.open_document(self.name, doc).map(Some),
+            None => Ok(None),
+        };
+        std::future::ready(read).boxed_local()
+    }
+
+    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>> {
+        async move {
+            self.open = false;
+            let saved = match self.store.seal_document(self.name, profile) {
+                Ok(doc) => {
+                    self.store
+                        .update_and_commit(self.client, self.name, &doc)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if saved.is_err() {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+            }
+            saved
+        }
+        .boxed_local()
+    }
+
+    fn release(&mut self) -> LocalBoxFuture<'_, ()> {
+        async move {
+            if std::mem::take(&mut self.open) {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+            }
+        }
+        .boxed_local()
+    }
+}
+
+impl Store for PgStore {
+    fn location(&self, name: &str) -> String {
+        format!("{} (profile {name})", self.display)
+    }
+
+    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        async move { Ok(self.load_document(name).await?.is_some()) }.boxed_local()
+    }
+
+    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
+        self.load_profile(name).boxed_local()
+    }
+
+    fn save<'a>(
+        &'a self,
+        name: &'a str,
+        profile: &'a Profile,
+        mode: SaveMode,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        self.save_profile(name, profile, mode).boxed_local()
+    }
+
+    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>> {
+        async move { Ok(Box::new(self.lock_row(name).await?) as Box<dyn Locked>) }.boxed_local()
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        self.delete_row(name).boxed_local()
+    }
+
+    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
+        self.list_rows().boxed_local()
+    }
+
+    /// The database's copy is dead: the new pair is kept in a 0600 file rather than lost, and
+    /// the error says how to put it back.
+    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+        let kept = super::rescue::keep(&self.rescue_dir, name, profile);
+        super::rescue::lost_save(cause, name, kept, |kept| {
+            let dir = kept.parent().and_then(|p| {
+                if name == "default" {
+                    Some(p)
+                } else {
+                    p.parent()
+                }
+            });
+            format!(
+                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
+                dir.map(|d| d.display().to_string()).unwrap_or_default()
+            )
+        })
+    }
+}
+
 /// `B24AUTH_STORE_KEY`: 32 random bytes, base64.
-fn store_key() -> Result<Option<ChaCha20Poly1305>> {
-    let Some(encoded) = std::env::var_os("B24AUTH_STORE_KEY").filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
+fn store_key(encoded: &Secret) -> Result<ChaCha20Poly1305> {
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.to_string_lossy().trim())
+        .decode(encoded.expose().trim())
         .ok()
         .filter(|b| b.len() == 32)
         .ok_or_else(|| {
@@ -392,7 +440,7 @@ fn store_key() -> Result<Option<ChaCha20Poly1305>> {
         })?;
     let key = ChaCha20Poly1305::new_from_slice(&bytes)
         .map_err(|_| exit::usage("B24AUTH_STORE_KEY has the wrong length"))?;
-    Ok(Some(key))
+    Ok(key)
 }
 
 /// The associated data binds a sealed value to its profile and field: a value copied into

@@ -333,3 +333,53 @@ fn a_real_browser_lands_on_the_success_page() {
     assert_saved(&sess);
     assert_eq!(sess.s.counters().code_exchanges, 1);
 }
+
+/// Holds `auth.json.lock` as another b24auth would, until dropped.
+fn hold_profile_lock(env: &Env) -> std::fs::File {
+    std::fs::create_dir_all(&env.dir).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(env.dir.join("auth.json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+/// Starts a flow whose redirect arrives while another process holds the profile lock, and
+/// returns once b24auth says it is waiting for that lock.
+fn redirect_while_locked(sess: &Session, extra: &[&str]) -> Spawned {
+    let (mut p, url) = sess.start(extra);
+    std::thread::spawn(move || http::follow(&url));
+    p.wait_line(10, |l| l.contains("waiting for the profile lock"));
+    p
+}
+
+#[test]
+fn ctrl_c_acts_at_once_while_the_profile_lock_is_held() {
+    let sess = Session::new();
+    let _held = hold_profile_lock(&sess.env);
+    let p = redirect_while_locked(&sess, &[]);
+    let waited = std::time::Instant::now();
+    unsafe { libc::kill(p.child.id() as i32, libc::SIGINT) };
+    let run = p.finish();
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(
+        waited.elapsed() < std::time::Duration::from_secs(10),
+        "Ctrl-C waited for the 30 s lock"
+    );
+    assert_eq!(sess.s.counters().code_exchanges, 0, "the lock comes first");
+    assert!(!sess.env.auth_path().exists());
+}
+
+#[test]
+fn timeout_acts_while_the_profile_lock_is_held() {
+    let sess = Session::new();
+    let _held = hold_profile_lock(&sess.env);
+    let p = redirect_while_locked(&sess, &["--timeout", "3s"]);
+    let run = p.finish();
+    run.assert_final_error(4);
+    assert_eq!(sess.s.counters().code_exchanges, 0, "the lock comes first");
+    assert!(!sess.env.auth_path().exists());
+}

@@ -3,5 +3,7 @@ mod authorize;
 mod batch;
 mod core;
 mod fleet;
+mod house;
 mod install_listen;
 mod reliability;
+mod stores;

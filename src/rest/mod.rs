@@ -4,9 +4,16 @@ POST JSON to `{client_endpoint}METHOD` with `auth` in the body; on `expired_toke
 (single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED`,
 `OPERATION_TIME_LIMIT` or HTTP 429 back off and retry; before a call, wait when the
 operating-time budget (`limit.rs`) says the method is about to run out; on a renamed portal's
-302 repeat the same POST at the new address and remember it.
-Also the PHP-bracket `KEY=VALUE` pairs that build a request body.
+302 repeat the same POST at the new address and remember it. `batch.rs` packs calls into
+Bitrix24's `batch`; `export.rs` reads whole lists through it.
 */
+
+pub(crate) mod batch;
+pub(crate) mod export;
+pub(crate) mod limit;
+mod params;
+
+pub(crate) use params::pairs_to_json;
 
 use std::time::Duration;
 
@@ -14,19 +21,18 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::commands::refresh::refresh_profile;
-use crate::context::Context;
+use crate::bitrix::{ErrorCode, ServerError};
 use crate::exit;
-use crate::limit::{is_back_off, unix_now, Budget, HTTP_429};
-use crate::oauth::{describe, http_client, ServerError};
-use crate::profile::{host_port, now, Profile};
-use crate::store::Store;
+use crate::oauth::{describe, http_client};
+use crate::profile::{host_port, Profile};
+use crate::session::Session;
+use limit::{unix_now, Budget};
 
-/// Retries of one request that meets a back-off error (`limit::is_back_off`), from 500 ms.
+/// Retries of one request that meets a rate limit (`ErrorCode::is_rate_limit`), from 500 ms.
 const LIMIT_RETRIES: u32 = 5;
 
 /// A client-side leaky bucket: `burst` requests at once, then `rate` per second.
-pub struct Bucket {
+pub(crate) struct Bucket {
     rate: f64,
     burst: f64,
     level: f64,
@@ -68,9 +74,8 @@ enum Answer {
 }
 
 /// One authorized caller: the current profile, the HTTP client and the rate limit.
-pub struct Caller<'a> {
-    ctx: &'a Context,
-    store: &'a Store,
+pub(crate) struct Caller<'a> {
+    session: &'a Session,
     http: reqwest::Client,
     profile: Profile,
     bucket: Bucket,
@@ -79,15 +84,12 @@ pub struct Caller<'a> {
 
 impl<'a> Caller<'a> {
     /// Loads the profile, refreshing first when the token has expired.
-    pub async fn new(ctx: &'a Context, store: &'a Store, bucket: Bucket) -> Result<Caller<'a>> {
-        let profile = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
-            .await?
-            .profile;
+    pub async fn new(session: &'a Session, bucket: Bucket) -> Result<Caller<'a>> {
+        let profile = session.valid_profile(0).await?;
         // A REST method may run up to 60 s on the portal's side.
-        let http = http_client(ctx.http_timeout.max(Duration::from_secs(60)))?;
+        let http = http_client(session.ctx.http_timeout.max(Duration::from_secs(60)))?;
         Ok(Caller {
-            ctx,
-            store,
+            session,
             http,
             profile,
             bucket,
@@ -112,29 +114,25 @@ impl<'a> Caller<'a> {
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                // Only an error answer is copied: a batch's answer can be megabytes.
-                Answer::Json(object) if !object.contains_key("error") => return Ok(object),
-                Answer::Json(object) => {
-                    match ServerError::from_json(&Value::Object(object.clone())) {
-                        None => return Ok(object),
-                        Some(err) => err,
-                    }
-                }
+                Answer::Json(object) => match ServerError::from_json(&object) {
+                    None => return Ok(object),
+                    Some(err) => err,
+                },
             };
-            match err.error.as_str() {
-                "expired_token" | "invalid_token" | "NO_AUTH_FOUND" if !refreshed => {
+            match &err.code {
+                code if code.token_refused() && !refreshed => {
                     self.renew(&err).await?;
                     refreshed = true;
                 }
-                code if is_back_off(code) && limited < LIMIT_RETRIES => {
-                    if code == "OPERATION_TIME_LIMIT" {
+                code if code.is_rate_limit() && limited < LIMIT_RETRIES => {
+                    if *code == ErrorCode::OperationTimeLimit {
                         self.budget.exhausted(method);
                     }
                     tokio::time::sleep(Duration::from_millis(500 << limited)).await;
                     limited += 1;
                 }
-                "invalid_token" | "NO_AUTH_FOUND" | "expired_token" => return Err(rejected(&err)),
-                _ => return Err(anyhow!("{}: {}", err.error, err.description)),
+                code if code.token_refused() => return Err(rejected(&err)),
+                _ => return Err(anyhow!("{err}")),
             }
         }
     }
@@ -143,7 +141,7 @@ impl<'a> Caller<'a> {
     async fn post(&mut self, method: &str, params: &Map<String, Value>) -> Result<Answer> {
         let endpoint = self
             .profile
-            .str("client_endpoint")
+            .client_endpoint()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
         let url = Url::parse(endpoint)
             .and_then(|u| u.join(method))
@@ -151,7 +149,7 @@ impl<'a> Caller<'a> {
         let mut body = params.clone();
         body.insert("auth".into(), self.profile.access_token().expose().into());
         if let Some(wait) = self.budget.wait(method, params, unix_now()) {
-            self.ctx.ui.info(format_args!("b24auth: {wait}"));
+            self.session.ctx.ui.info(format_args!("b24auth: {wait}"));
             tokio::time::sleep(wait.duration).await;
         }
         self.bucket.admit().await;
@@ -186,11 +184,15 @@ impl<'a> Caller<'a> {
                 self.budget.observe(method, params, &object);
                 Ok(Answer::Json(object))
             }
+            // A proxy's 429 page: Bitrix24's own words for it would be QUERY_LIMIT_EXCEEDED.
             _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                let answer = serde_json::json!({"error": HTTP_429, "error_description": "the portal answered HTTP 429 Too Many Requests"});
-                Ok(Answer::Json(
-                    answer.as_object().cloned().unwrap_or_default(),
-                ))
+                let mut answer = Map::new();
+                answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
+                answer.insert(
+                    "error_description".into(),
+                    "the portal answered HTTP 429 Too Many Requests".into(),
+                );
+                Ok(Answer::Json(answer))
             }
             Ok(_) => Err(anyhow!(
                 "{method}: the portal answered JSON that is not an object"
@@ -206,7 +208,9 @@ impl<'a> Caller<'a> {
     /// token), the re-read under the lock hands us theirs instead.
     async fn renew(&mut self, err: &ServerError) -> Result<()> {
         let used = self.profile.access_token();
-        let current = refresh_profile(self.ctx, self.store, |p| p.access_token() == used)
+        let current = self
+            .session
+            .refresh(|p| p.access_token() == used)
             .await?
             .profile;
         if current.access_token() == used {
@@ -238,22 +242,12 @@ impl<'a> Caller<'a> {
             .strip_suffix(method)
             .unwrap_or(new.as_str())
             .to_string();
-        let updated = self
-            .store
-            .refresh_if(
-                &self.ctx.profile,
-                |_| true,
-                |mut p| {
-                    let endpoint = endpoint.clone();
-                    async move {
-                        p.set_str("client_endpoint", &endpoint);
-                        Ok(p)
-                    }
-                },
-            )
-            .await?;
-        self.profile = updated.profile;
-        self.ctx.ui.info(format_args!(
+        self.profile = self
+            .session
+            .update(|p| p.set_client_endpoint(&endpoint))
+            .await
+            .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
+        self.session.ctx.ui.info(format_args!(
             "the portal moved to {}: saved the new client_endpoint {endpoint}",
             host_port(&new).unwrap_or_default()
         ));
@@ -263,8 +257,7 @@ impl<'a> Caller<'a> {
 
 fn rejected(err: &ServerError) -> anyhow::Error {
     exit::auth_needed(format!(
-        "{}: {}: the portal refused the stored token; run `b24auth authorize` or `b24auth install-listen` again",
-        err.error, err.description
+        "{err}: the portal refused the stored token; run `b24auth authorize` or `b24auth install-listen` again"
     ))
 }
 
@@ -284,7 +277,7 @@ fn is_bitrix24_cloud(host: &str) -> bool {
 
 /// The items of a list method's page: `result` itself, or the one array inside it
 /// (`{"result":{"items":[…]}}`, `{"result":{"tasks":[…]}}`).
-pub fn page_items(response: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn page_items(response: &Map<String, Value>) -> Vec<Value> {
     response
         .get("result")
         .cloned()
@@ -293,7 +286,7 @@ pub fn page_items(response: &Map<String, Value>) -> Vec<Value> {
 }
 
 /// [`page_items`] of a page's `result`, taken by value (no copy of the items).
-pub fn result_items(result: Value) -> Vec<Value> {
+pub(crate) fn result_items(result: Value) -> Vec<Value> {
     match result {
         Value::Array(items) => items,
         Value::Object(mut o) => {
@@ -317,164 +310,10 @@ pub fn result_items(result: Value) -> Vec<Value> {
     }
 }
 
-/// Builds a JSON object from `KEY=VALUE` (a string) and `KEY:=JSON` (a raw value) pairs, with
-/// PHP bracket keys for nesting: `filter[STAGE_ID]=WON`, `select[]=ID`, `a[b][c]:=1`.
-pub fn pairs_to_json(pairs: &[String]) -> Result<Map<String, Value>> {
-    let mut root = Value::Object(Map::new());
-    for pair in pairs {
-        let (key, value) = parse_pair(pair)?;
-        let path = bracket_path(&key).ok_or_else(|| {
-            exit::usage(format!("`{key}` is not a valid key (use a, a[b] or a[])"))
-        })?;
-        insert(&mut root, &path, value).map_err(|why| exit::usage(format!("`{pair}`: {why}")))?;
-    }
-    match root {
-        Value::Object(m) => Ok(m),
-        _ => unreachable!("the root stays an object"),
-    }
-}
-
-fn parse_pair(pair: &str) -> Result<(String, Value)> {
-    let eq = pair
-        .find('=')
-        .ok_or_else(|| exit::usage(format!("`{pair}` is not KEY=VALUE or KEY:=JSON")))?;
-    let (key, rest) = pair.split_at(eq);
-    let rest = &rest[1..];
-    if let Some(key) = key.strip_suffix(':') {
-        let value = serde_json::from_str(rest)
-            .map_err(|e| exit::usage(format!("`{pair}`: the value is not JSON ({e})")))?;
-        return Ok((key.to_string(), value));
-    }
-    Ok((key.to_string(), Value::String(rest.to_string())))
-}
-
-/// `a[b][]` → `["a", "b", ""]`; `""` stands for "append".
-fn bracket_path(key: &str) -> Option<Vec<String>> {
-    let (head, mut rest) = match key.find('[') {
-        Some(i) => (&key[..i], &key[i..]),
-        None => (key, ""),
-    };
-    if head.is_empty() {
-        return None;
-    }
-    let mut path = vec![head.to_string()];
-    while !rest.is_empty() {
-        let inner = rest.strip_prefix('[')?;
-        let close = inner.find(']')?;
-        path.push(inner[..close].to_string());
-        rest = &inner[close + 1..];
-    }
-    Some(path)
-}
-
-fn insert(node: &mut Value, path: &[String], value: Value) -> Result<(), &'static str> {
-    let Some((first, rest)) = path.split_first() else {
-        *node = value;
-        return Ok(());
-    };
-    let child_default = || match rest.first() {
-        // PHP encodes keys 0, 1, 2… as a JSON list.
-        Some(k) if k.is_empty() || k.parse::<usize>().is_ok() => Value::Array(Vec::new()),
-        Some(_) => Value::Object(Map::new()),
-        None => Value::Null,
-    };
-    match node {
-        Value::Object(map) if !first.is_empty() => {
-            let child = map.entry(first.clone()).or_insert_with(child_default);
-            insert(child, rest, value)
-        }
-        Value::Array(items) if first.is_empty() => {
-            items.push(child_default());
-            insert(items.last_mut().expect("just pushed"), rest, value)
-        }
-        Value::Array(items) => match first.parse::<usize>() {
-            Ok(i) if i < items.len() => insert(&mut items[i], rest, value),
-            Ok(i) if i == items.len() => {
-                items.push(child_default());
-                insert(&mut items[i], rest, value)
-            }
-            Ok(_) => Err("list indexes must count up from 0"),
-            Err(_) => Err("mixes a list with named keys"),
-        },
-        _ => Err("gives one key both a value and nested keys"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn bracket_pairs_build_the_json_bitrix24_expects() {
-        let cases: &[(&[&str], Value)] = &[
-            (&["ID=5"], json!({"ID": "5"})),
-            (
-                &["filter[STAGE_ID]=WON"],
-                json!({"filter": {"STAGE_ID": "WON"}}),
-            ),
-            (
-                &["select[]=ID", "select[]=TITLE"],
-                json!({"select": ["ID", "TITLE"]}),
-            ),
-            (
-                &["filter[>OPPORTUNITY]=1000", "filter[STAGE_ID]=WON"],
-                json!({"filter": {">OPPORTUNITY": "1000", "STAGE_ID": "WON"}}),
-            ),
-            (
-                &["fields[TITLE]=Deal", "fields[OPPORTUNITY]:=1500.5"],
-                json!({"fields": {"TITLE": "Deal", "OPPORTUNITY": 1500.5}}),
-            ),
-            (
-                &["order[ID]=DESC", "start:=50"],
-                json!({"order": {"ID": "DESC"}, "start": 50}),
-            ),
-            (
-                &[
-                    "fields[PHONE][0][VALUE]=+100",
-                    "fields[PHONE][0][VALUE_TYPE]=WORK",
-                ],
-                json!({"fields": {"PHONE": [{"VALUE": "+100", "VALUE_TYPE": "WORK"}]}}),
-            ),
-            (
-                &["cmd[a]=user.current", "halt:=0"],
-                json!({"cmd": {"a": "user.current"}, "halt": 0}),
-            ),
-            (
-                &["filter:={\"ID\":[1,2]}"],
-                json!({"filter": {"ID": [1, 2]}}),
-            ),
-            (&["NAME=a=b"], json!({"NAME": "a=b"})),
-            (&["EMPTY="], json!({"EMPTY": ""})),
-        ];
-        for (pairs, expected) in cases {
-            let pairs: Vec<String> = pairs.iter().map(|s| s.to_string()).collect();
-            assert_eq!(
-                Value::Object(pairs_to_json(&pairs).unwrap()),
-                *expected,
-                "{pairs:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn bad_pairs_are_usage_errors() {
-        for bad in [
-            &["novalue"][..],
-            &["[x]=1"],
-            &["a[b=1"],
-            &["a=1", "a[b]=2"],
-            &["n:=nojson"],
-        ] {
-            let pairs: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
-            let err = pairs_to_json(&pairs).unwrap_err();
-            assert_eq!(
-                crate::exit::code_of(&err),
-                crate::exit::ExitCode::Usage,
-                "{bad:?}"
-            );
-        }
-    }
 
     #[test]
     fn list_pages() {

@@ -16,8 +16,8 @@ use std::io::{BufWriter, StdoutLock, Write};
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 
-use crate::batch::{self, Outcome, MAX_COMMANDS, PAGE};
-use crate::rest::{page_items, Caller};
+use super::batch::{self, Outcome, MAX_COMMANDS, PAGE};
+use super::{page_items, Caller};
 
 /// Where the items go: JSON lines on stdout, or a list kept for one array at the end.
 pub struct Sink<'a> {

@@ -452,7 +452,10 @@ mod tests {
             json!({"filter": {">ID": "x"}}),
         ] {
             let err = cursor(obj(bad)).unwrap_err();
-            assert_eq!(exit::code_of(&err), exit::ExitCode::Usage);
+            assert_eq!(
+                err.downcast_ref::<exit::Error>().map(exit::Error::code),
+                Some(exit::ExitCode::Usage as i32)
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 /*!
-Bitrix24's limits beyond the request bucket (`rest::Bucket`): the plan presets of the bucket,
-the errors that mean "slow down", and the operating-time budget — each method may spend 480 s
-of the portal's processing time per 10 minutes. Answers report what a method has spent
+Bitrix24's limits beyond the request bucket (`rest::Bucket`): the plan presets of the bucket
+and the operating-time budget — each method may spend 480 s of the portal's processing time per
+10 minutes (which errors mean "slow down" is `bitrix::ErrorCode`'s call). Answers report what a method has spent
 (`time.operating`) and when the window releases it (`time.operating_reset_at`); the budget
 remembers both per method and says how long to wait before a call that would run it out.
 */
@@ -29,17 +29,6 @@ impl Plan {
         }
     }
 }
-
-/// Error codes after which the same request succeeds later: back off and repeat.
-pub fn is_back_off(code: &str) -> bool {
-    matches!(
-        code,
-        "QUERY_LIMIT_EXCEEDED" | "OPERATION_TIME_LIMIT" | HTTP_429
-    )
-}
-
-/// The code given to an HTTP 429 whose body says nothing in Bitrix24's words (a proxy's).
-pub const HTTP_429: &str = "HTTP_429";
 
 /// A method's operating time per window, in seconds.
 pub const OPERATING_LIMIT: f64 = 480.0;
@@ -170,14 +159,6 @@ mod tests {
     fn plans() {
         assert_eq!(Plan::Enterprise.limits(), (5.0, 250));
         assert_eq!(Plan::Standard.limits(), (2.0, 50));
-    }
-
-    #[test]
-    fn back_off_codes() {
-        for c in ["QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", HTTP_429] {
-            assert!(is_back_off(c));
-        }
-        assert!(!is_back_off("ERROR_CORE"));
     }
 
     #[test]

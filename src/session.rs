@@ -1,0 +1,170 @@
+/*!
+`Session`: the token lifecycle of one profile, for every command that needs a pair.
+
+It owns the store and the one refresh road: a valid profile for `token`/`exec`/`call`, a refresh
+under the store's lock (single-flight; the rotation is saved before the lock is let go), the save
+mode of a new pair, and the client credentials. `rest` and the commands call it; it calls the
+store and the OAuth client, never a command.
+*/
+
+use anyhow::Result;
+use url::Url;
+
+use crate::context::Context;
+use crate::exit;
+use crate::oauth::{self, Credentials, ServerError};
+use crate::profile::{now, Profile};
+use crate::store::{self, Refreshed, SaveMode, Store};
+
+pub(crate) struct Session {
+    pub ctx: Context,
+    pub store: Box<dyn Store>,
+}
+
+impl Session {
+    pub fn open(ctx: Context) -> Result<Session> {
+        let store = store::open(
+            &ctx.store_url,
+            ctx.config_dir.clone(),
+            ctx.store_key.as_ref(),
+            ctx.ui,
+        )?;
+        Ok(Session { ctx, store })
+    }
+
+    pub fn profile_name(&self) -> &str {
+        &self.ctx.profile
+    }
+
+    pub fn location(&self) -> String {
+        self.store.location(&self.ctx.profile)
+    }
+
+    /// The exit-3 error for a profile with nothing stored.
+    pub fn nothing_stored(&self) -> anyhow::Error {
+        store::nothing_stored_at(&self.ctx.profile, &self.location())
+    }
+
+    /// The stored profile, or the exit-3 error when there is none.
+    pub async fn load(&self) -> Result<Profile> {
+        self.store
+            .load(&self.ctx.profile)
+            .await?
+            .ok_or_else(|| self.nothing_stored())
+    }
+
+    /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
+    /// single-flight when it is not. A fresh token costs one read: no lock, no network.
+    pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
+        let stored = self.load().await?;
+        if stored.is_fresh(min_ttl, now()) {
+            return Ok(stored);
+        }
+        Ok(self
+            .refresh_with(stored, |p| !p.is_fresh(min_ttl, now()))
+            .await?
+            .profile)
+    }
+
+    /// Refreshes the profile when `due` says so, single-flight through the store's lock.
+    pub async fn refresh(&self, due: impl Fn(&Profile) -> bool) -> Result<Refreshed> {
+        let stored = self.load().await?;
+        self.refresh_with(stored, due).await
+    }
+
+    /// Credentials are resolved before the lock, so a prompt never holds it.
+    async fn refresh_with(
+        &self,
+        stored: Profile,
+        due: impl Fn(&Profile) -> bool,
+    ) -> Result<Refreshed> {
+        if !due(&stored) {
+            return Ok(Refreshed {
+                profile: stored,
+                refreshed: false,
+            });
+        }
+        let creds = self.credentials(Some(&stored))?;
+        store::refresh_locked(&*self.store, &self.ctx.profile, due, |old| async move {
+            let server = oauth::server_for_refresh(self.ctx.oauth_server.as_ref(), &old);
+            let client = self.oauth_client(server.clone())?;
+            let response = client
+                .refresh(&creds, &old.refresh_token())
+                .await
+                .map_err(|e| explain_refresh_error(e, &old))?;
+            let mut new = old.refreshed(response, now());
+            new.set_client(Some(&creds.id), Some(&creds.secret));
+            new.set_oauth_server(server.as_str());
+            Ok(new)
+        })
+        .await
+    }
+
+    /// Changes the stored profile under its lock without rotating anything (a renamed portal's
+    /// new `client_endpoint`); a failed save leaves the stored pair valid.
+    pub async fn update(&self, change: impl FnOnce(&mut Profile)) -> Result<Profile> {
+        store::update_locked(&*self.store, &self.ctx.profile, change).await
+    }
+
+    /// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
+    /// (exit 2) before anything listens, or replaced after a yes on a terminal.
+    pub async fn save_mode(&self, force: bool) -> Result<SaveMode> {
+        if force {
+            return Ok(SaveMode::Replace);
+        }
+        if !self.store.exists(&self.ctx.profile).await? {
+            return Ok(SaveMode::Create);
+        }
+        let question = format!(
+            "profile `{}` already exists ({}); replace it?",
+            self.ctx.profile,
+            self.location()
+        );
+        if self.ctx.ui.confirm(&question)? {
+            return Ok(SaveMode::Replace);
+        }
+        Err(store::already_exists(&self.ctx.profile, &self.location()))
+    }
+
+    pub fn oauth_client(&self, server: Url) -> Result<oauth::Client> {
+        oauth::Client::new(server, self.ctx.http_timeout)
+    }
+
+    /// Client credentials: flags/env first, then the stored profile, then a prompt on a
+    /// terminal; with no terminal a missing one is a usage error naming the variable.
+    pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
+        let ui = &self.ctx.ui;
+        let id = match self
+            .ctx
+            .client_id
+            .clone()
+            .or_else(|| stored.and_then(Profile::client_id).map(String::from))
+        {
+            Some(id) => id,
+            None => ui
+                .prompt("client_id", false, "B24AUTH_CLIENT_ID")?
+                .expose()
+                .to_string(),
+        };
+        let secret = match self
+            .ctx
+            .client_secret
+            .clone()
+            .or_else(|| stored.and_then(Profile::client_secret))
+        {
+            Some(s) => s,
+            None => ui.prompt("client_secret", true, "B24AUTH_CLIENT_SECRET")?,
+        };
+        Ok(Credentials { id, secret })
+    }
+}
+
+fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
+    match err.downcast_ref::<ServerError>() {
+        Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
+            "the OAuth server refused the stored refresh token ({e}): run `b24auth authorize --domain {}` or `b24auth install-listen` again",
+            old.portal().unwrap_or_else(|| "PORTAL".into())
+        )),
+        _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
+    }
+}
