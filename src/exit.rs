@@ -19,8 +19,18 @@ pub enum ExitCode {
     AuthNeeded = 3,
     /// No callback in time, or the profile lock was held too long.
     TimedOut = 4,
-    /// Ctrl-C; nothing was written.
+    /// `exec`: the command was found but cannot be run.
+    NotExecutable = 126,
+    /// `exec`: no such command.
+    CommandNotFound = 127,
+    /// Stopped by SIGHUP (128+1).
+    Hangup = 129,
+    /// Ctrl-C (128+2): nothing was written, or a rotation already sent was saved first.
     Interrupted = 130,
+    /// Stopped by SIGQUIT (128+3).
+    Quit = 131,
+    /// Stopped by SIGTERM (128+15).
+    Terminated = 143,
 }
 
 /// Failures whose exit code is not 1.
@@ -34,6 +44,10 @@ pub enum Error {
     TimedOut(String),
     #[error("interrupted; nothing was written")]
     Interrupted,
+    #[error("{0}")]
+    NotExecutable(String),
+    #[error("{0}")]
+    CommandNotFound(String),
 }
 
 impl Error {
@@ -43,6 +57,8 @@ impl Error {
             Error::AuthNeeded(_) => ExitCode::AuthNeeded,
             Error::TimedOut(_) => ExitCode::TimedOut,
             Error::Interrupted => ExitCode::Interrupted,
+            Error::NotExecutable(_) => ExitCode::NotExecutable,
+            Error::CommandNotFound(_) => ExitCode::CommandNotFound,
         }
     }
 }
@@ -52,6 +68,9 @@ pub fn code_of(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<Error>() {
             return e.code();
+        }
+        if let Some(stop) = cause.downcast_ref::<crate::signals::Stopped>() {
+            return stop.code();
         }
         if let Some(e) = cause.downcast_ref::<ServerError>() {
             return if e.needs_reauthorization() {

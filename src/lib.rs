@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod profile;
 pub mod rest;
 pub mod secret;
+pub mod signals;
 pub mod store;
 pub mod ui;
 

@@ -321,6 +321,7 @@ impl Flow<'_> {
         );
         let client = self.http.with_server(server.clone());
         let received = now();
+        let critical = crate::signals::critical()?;
         let response = tokio::time::timeout(
             EXCHANGE_DEADLINE,
             client.exchange_code(&self.creds, &arrival.code),
@@ -342,6 +343,7 @@ impl Flow<'_> {
         self.store
             .save(&self.ctx.profile, &profile, self.mode)
             .await?;
+        critical.saved_stop_later();
         Ok(profile)
     }
 

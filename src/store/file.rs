@@ -82,10 +82,12 @@ impl FileStore {
                 refreshed: false,
             });
         }
+        let critical = crate::signals::critical()?;
         let profile = refresh(current).await?;
         if let Err(e) = write_atomic(&path, &profile.to_bytes()) {
             return Err(rescue(&path, name, &profile, e));
         }
+        critical.saved()?;
         Ok(Refreshed {
             profile,
             refreshed: true,

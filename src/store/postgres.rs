@@ -192,7 +192,11 @@ impl PgStore {
             .batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             .await
             .map_err(lock)?;
-        let outcome = match self.refresh_locked(client, name, due, refresh).await {
+        let mut critical = None;
+        let outcome = match self
+            .refresh_locked(client, name, due, refresh, &mut critical)
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -208,7 +212,10 @@ impl PgStore {
             Err(e) => Err(e),
         };
         match saved {
-            Ok(()) => Ok(outcome),
+            Ok(()) => {
+                critical.map(crate::signals::Critical::saved).transpose()?;
+                Ok(outcome)
+            }
             Err(e) => Err(self.rescue(name, &outcome.profile, e)),
         }
     }
@@ -253,6 +260,7 @@ impl PgStore {
         name: &str,
         due: impl Fn(&Profile) -> bool,
         refresh: F,
+        critical: &mut Option<crate::signals::Critical>,
     ) -> Result<Refreshed>
     where
         F: FnOnce(Profile) -> Fut,
@@ -285,6 +293,8 @@ impl PgStore {
                 refreshed: false,
             });
         }
+        // Open until the commit in `refresh_if`: see `signals`.
+        *critical = Some(crate::signals::critical()?);
         let profile = refresh(current).await?;
         Ok(Refreshed {
             profile,
