@@ -318,7 +318,14 @@ async fn handle(
         .collect();
     params.extend(url::form_urlencoded::parse(&body).into_owned());
     let response = match path.as_str() {
-        "/oauth/token/" => token_endpoint(&state, &host, &params).await,
+        // Like Bitrix24, a token request that arrived is carried out (the pair rotated) even
+        // when its client is gone before the answer: the task is not tied to the connection.
+        "/oauth/token/" => {
+            let (state, host) = (Arc::clone(&state), host.clone());
+            tokio::spawn(async move { token_endpoint(&state, &host, &params).await })
+                .await
+                .expect("the token endpoint does not panic")
+        }
         "/oauth/authorize/" => authorize_page(&state, &host, &params),
         "/rest/app.info" => app_info(&state, &host, &params, true),
         "/portal/rest/app.info" => app_info(&state, &host, &params, false),
