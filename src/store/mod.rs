@@ -3,7 +3,9 @@ The store: where profiles live, behind one interface with a backend per kind of 
 
 Commands speak only to [`Store`]. Its promise: a save is atomic and durable, and
 [`Store::refresh_if`] is single-flight — it takes the profile's lock, re-reads, decides, calls the
-refresher and saves before letting go, so racing processes cause one refresh, never two.
+refresher and saves before letting go, so racing processes cause one refresh, never two. From the
+refresh request to the durable save it is a [`crate::signals`] critical section: a stop signal
+waits for the save.
 */
 
 pub mod file;

@@ -257,6 +257,33 @@ fn a_signal_during_the_request_is_deferred_until_the_save() {
     }
 }
 
+/// The PostgreSQL store's road too: the signal waits for the commit.
+#[test]
+fn a_signal_during_a_postgres_refresh_waits_for_the_commit() {
+    let s = StandIn::start();
+    s.set_token_delay(Duration::from_millis(300));
+    let env = Env::new();
+    let url = crate::support::postgres::shared().database();
+    let before = env.seed(&s, -10);
+    Env::run_cmd(&mut env.cmd(&["store", "copy", "--from", "file", "--to", &url])).assert_ok();
+    std::fs::remove_file(env.auth_path()).unwrap();
+    let p = default_signals(env.cmd(&["token"]).env("B24AUTH_STORE", &url))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    s.wait_token_calls(1, 10);
+    send(p.id(), libc::SIGTERM);
+    let out = p.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("after saving the new pair"), "{stderr}");
+    let shown = Env::run_cmd(env.cmd(&["show", "--json"]).env("B24AUTH_STORE", &url));
+    let after: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+    assert!(s.refresh_token_is_valid(after["refresh_token"].as_str().unwrap()));
+}
+
 /// `nohup` semantics survive: a signal ignored at start is still ignored.
 #[test]
 fn an_ignored_sighup_stays_ignored() {
