@@ -276,6 +276,36 @@ mod tests {
         assert_eq!(verdict(libc::SIGTERM, 0, 1), Verdict::StopNow);
     }
 
+    /// The section's bookkeeping, driven by calling the handler's function directly (a real
+    /// signal outside a section would end the test process). The only test touching the state.
+    #[test]
+    fn a_signal_inside_nested_sections_is_reported_by_the_last_save() {
+        let outer = critical().unwrap();
+        let inner = critical().unwrap();
+        on_signal(libc::SIGTERM);
+        on_signal(libc::SIGHUP);
+        assert!(in_critical());
+        assert_eq!(inner.saved(), Ok(()), "the outer section is still open");
+        assert_eq!(checkpoint(), Ok(()));
+        let stop = outer.saved().unwrap_err();
+        assert_eq!(
+            stop,
+            Stopped {
+                signal: libc::SIGTERM,
+                saved: true
+            }
+        );
+        assert_eq!(stop.code(), ExitCode::Terminated);
+        assert_eq!(
+            stop.to_string(),
+            "stopped by SIGTERM after saving the new pair"
+        );
+        assert!(critical().is_err(), "no new section once a stop is due");
+        assert!(!in_critical());
+        PENDING.store(0, SeqCst);
+        SAVED.store(false, SeqCst);
+    }
+
     #[test]
     fn exit_codes_are_128_plus_n() {
         for sig in STOP_SIGNALS {
