@@ -18,8 +18,18 @@ pub(crate) enum ExitCode {
     AuthNeeded = 3,
     /// No callback in time, or the profile lock was held too long.
     TimedOut = 4,
-    /// Ctrl-C; nothing was written.
+    /// `exec`: the command was found but cannot be run.
+    NotExecutable = 126,
+    /// `exec`: no such command.
+    CommandNotFound = 127,
+    /// Stopped by SIGHUP (128+1).
+    Hangup = 129,
+    /// Ctrl-C (128+2): nothing was written, or a rotation already sent was saved first.
     Interrupted = 130,
+    /// Stopped by SIGQUIT (128+3).
+    Quit = 131,
+    /// Stopped by SIGTERM (128+15).
+    Terminated = 143,
 }
 
 /// Failures whose exit code is not 1.
@@ -33,9 +43,10 @@ pub(crate) enum Error {
     TimedOut(String),
     #[error("interrupted; nothing was written")]
     Interrupted,
-    /// `exec`'s command ended with this status; passed on silently as the process's own.
-    #[error("the command exited with status {0}")]
-    Child(i32),
+    #[error("{0}")]
+    NotExecutable(String),
+    #[error("{0}")]
+    CommandNotFound(String),
 }
 
 impl Error {
@@ -45,7 +56,8 @@ impl Error {
             Error::AuthNeeded(_) => ExitCode::AuthNeeded as i32,
             Error::TimedOut(_) => ExitCode::TimedOut as i32,
             Error::Interrupted => ExitCode::Interrupted as i32,
-            Error::Child(code) => *code,
+            Error::NotExecutable(_) => ExitCode::NotExecutable as i32,
+            Error::CommandNotFound(_) => ExitCode::CommandNotFound as i32,
         }
     }
 }

@@ -17,6 +17,7 @@ mod profile;
 mod rest;
 mod secret;
 mod session;
+mod signals;
 mod store;
 mod ui;
 
@@ -29,22 +30,29 @@ use session::Session;
 
 /// Runs one command line and returns the exit code; errors are printed here as one line.
 pub fn run(cli: Cli) -> i32 {
+    // Before the runtime starts threads of its own: see `signals`.
+    signals::install();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let outcome = match runtime {
-        Ok(rt) => rt.block_on(dispatch(cli)),
+        // A stop deferred by a flow that answered its caller first ends the run here.
+        Ok(rt) => rt
+            .block_on(dispatch(cli))
+            .and_then(|()| Ok(signals::checkpoint()?)),
         Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     match outcome {
         Ok(()) => 0,
         // A reader that went away (`| head -1`) is not an error: end quietly, as ripgrep does.
         Err(err) if is_closed_pipe(&err) => 0,
-        Err(err) if matches!(err.downcast_ref(), Some(exit::Error::Child(_))) => exit_code(&err),
         Err(err) => {
             // One line, whatever the causes' own formatting.
             let msg = format!("{err:#}").replace('\n', " ");
-            eprintln!("b24auth: error: {msg}");
+            match signals::is_stop(&err) {
+                true => eprintln!("b24auth: {msg}"),
+                false => eprintln!("b24auth: error: {msg}"),
+            }
             exit_code(&err)
         }
     }
@@ -77,6 +85,9 @@ fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<exit::Error>() {
             return e.code();
+        }
+        if let Some(stop) = cause.downcast_ref::<signals::Stopped>() {
+            return stop.code() as i32;
         }
         if let Some(e) = cause.downcast_ref::<bitrix::ServerError>() {
             return if e.code.needs_reauthorization() {

@@ -280,12 +280,25 @@ pub fn hosts_for(addr: SocketAddr, extra: &[String]) -> Vec<String> {
 
 /// Ctrl-C, caught from the moment this exists: create it before telling anyone where to send
 /// requests, so an early Ctrl-C is an orderly exit 130 rather than the default kill.
-pub struct Interrupt(tokio::signal::unix::Signal);
+pub struct Interrupt(tokio::signal::unix::Signal, crate::signals::CatchInterrupt);
 
 impl Interrupt {
     pub fn catch() -> Result<Interrupt> {
         let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        Ok(Interrupt(signal))
+        Ok(Interrupt(signal, crate::signals::catch_interrupt()))
+    }
+
+    /// The next Ctrl-C that may end the wait: one during a critical section is left to
+    /// `signals`, which stops the run once the pair is saved.
+    async fn recv(&mut self) {
+        loop {
+            if self.0.recv().await.is_none() {
+                return std::future::pending().await;
+            }
+            if !crate::signals::in_critical() {
+                return;
+            }
+        }
     }
 }
 
@@ -310,7 +323,7 @@ pub async fn wait<T>(
             "no {what} within {}; nothing was written (raise --timeout to wait longer)",
             crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
         )).into()),
-        _ = interrupt.0.recv() => Err(crate::exit::Error::Interrupted.into()),
+        _ = interrupt.recv() => Err(crate::signals::interrupted()),
         _ = ui.spinner(what, deadline) => Err(anyhow!("the spinner stopped")),
     };
     ui.clear_spinner();

@@ -1,15 +1,21 @@
 /*!
-`b24auth exec [--] CMD …`: run CMD with a valid access token in its environment
-(`B24_ACCESS_TOKEN`, `B24_CLIENT_ENDPOINT`, `B24_MEMBER_ID`) and exit with its status.
+`b24auth exec [--] CMD …`: replace b24auth with CMD, a valid access token in its environment
+(`B24_ACCESS_TOKEN`, `B24_CLIENT_ENDPOINT`, `B24_MEMBER_ID`).
+
+Replacing (`execvp`) rather than running a child means a supervisor's SIGTERM reaches CMD itself
+and CMD's exit status is the process's own, with no b24auth left in between. A missing CMD exits
+127 and one that cannot be executed 126, as shells do.
 */
 
-use std::os::unix::process::ExitStatusExt;
+use std::ffi::OsStr;
+use std::io::ErrorKind;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::ExecArgs;
-use crate::exit;
+use crate::exit::Error;
 use crate::session::Session;
 
 /// The token handed to CMD is valid for at least this long, as `token`'s default.
@@ -18,7 +24,7 @@ const MIN_TTL: i64 = 60;
 pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     let profile = s.valid_profile(MIN_TTL).await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let status = Command::new(program)
+    let err = Command::new(program)
         .args(rest)
         .env("B24_ACCESS_TOKEN", profile.access_token().expose())
         .env(
@@ -26,12 +32,20 @@ pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
             profile.client_endpoint().unwrap_or(""),
         )
         .env("B24_MEMBER_ID", profile.member_id().unwrap_or(""))
-        .status()
-        .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
-    match status.code() {
-        Some(0) => Ok(()),
-        code => Err(
-            exit::Error::Child(code.unwrap_or_else(|| 128 + status.signal().unwrap_or(0))).into(),
-        ),
+        .exec();
+    Err(exec_failed(program, &err))
+}
+
+/// `exec` only returns on failure: 127 when there is no such command, 126 otherwise.
+fn exec_failed(program: &OsStr, err: &std::io::Error) -> anyhow::Error {
+    let name = program.to_string_lossy();
+    match err.kind() {
+        ErrorKind::NotFound => Error::CommandNotFound(format!(
+            "cannot run `{name}`: no such command (check the name and PATH)"
+        )),
+        _ => Error::NotExecutable(format!(
+            "cannot run `{name}`: {err} (check that it is an executable file: `chmod +x`)"
+        )),
     }
+    .into()
 }

@@ -128,6 +128,15 @@ impl Handler<Result<Profile>> for Install<'_> {
                 ));
             }
         }
+        let critical = match crate::signals::critical() {
+            Ok(c) => c,
+            Err(stop) => {
+                return Outcome::Done(
+                    Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"),
+                    Err(stop.into()),
+                )
+            }
+        };
         let mut profile = Profile::from_bitrix(auth, Source::Install, received);
         profile.set_client(
             self.ctx.client_id.as_deref(),
@@ -139,10 +148,13 @@ impl Handler<Result<Profile>> for Install<'_> {
             .save(&self.ctx.profile, &profile, self.mode)
             .await
         {
-            Ok(()) => Outcome::Done(
-                Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
-                Ok(profile),
-            ),
+            Ok(()) => {
+                critical.saved_stop_later();
+                Outcome::Done(
+                    Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
+                    Ok(profile),
+                )
+            }
             Err(e) => Outcome::Done(
                 Reply::text(
                     StatusCode::INTERNAL_SERVER_ERROR,

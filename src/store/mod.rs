@@ -6,7 +6,8 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
 
 - [`refresh_locked`]: take the profile's lock, re-read, decide, refresh, save before letting go,
   so racing processes cause one refresh, never two. A refreshed pair the backend cannot take is
-  rescued (Bitrix24 has already rotated it), never dropped.
+  rescued (Bitrix24 has already rotated it), never dropped. From the refresh request to the
+  durable save it is a [`crate::signals`] critical section: a stop signal waits for the save.
 - [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
   no lock wait ever sits between Bitrix24's answer and the save.
 - [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
@@ -133,6 +134,13 @@ where
             refreshed: false,
         });
     }
+    let critical = match crate::signals::critical() {
+        Ok(c) => c,
+        Err(stop) => {
+            held.release().await;
+            return Err(stop.into());
+        }
+    };
     let profile = match refresh(current).await {
         Ok(p) => p,
         Err(e) => {
@@ -145,6 +153,7 @@ where
     if let Err(e) = held.write(&profile).await {
         return Err(store.rescue(name, &profile, e));
     }
+    critical.saved()?;
     Ok(Refreshed {
         profile,
         refreshed: true,
@@ -170,6 +179,13 @@ where
         held.release().await;
         return Err(already_exists(name, &store.location(name)));
     }
+    let critical = match crate::signals::critical() {
+        Ok(c) => c,
+        Err(stop) => {
+            held.release().await;
+            return Err(stop.into());
+        }
+    };
     let profile = match make().await {
         Ok(p) => p,
         Err(e) => {
@@ -180,6 +196,8 @@ where
     if let Err(e) = held.write(&profile).await {
         return Err(store.rescue(name, &profile, e));
     }
+    // The flow answers the browser first; `lib::run` reports the stop after it.
+    critical.saved_stop_later();
     Ok(profile)
 }
 

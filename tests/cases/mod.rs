@@ -6,4 +6,5 @@ mod fleet;
 mod house;
 mod install_listen;
 mod reliability;
+mod signals;
 mod stores;

@@ -70,6 +70,8 @@ pub const LEADS: usize = 120;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counters {
     pub token_calls: usize,
+    /// Token requests carried out (answered, or finished after their client left).
+    pub token_answers: usize,
     pub code_exchanges: usize,
     pub refreshes: usize,
     pub authorize_pages: usize,
@@ -253,6 +255,24 @@ impl StandIn {
         );
     }
 
+    /// Blocks until every token request that arrived has been carried out (at most `secs`):
+    /// a client killed mid-request does not stop the rotation, as at Bitrix24.
+    pub fn wait_token_answers(&self, secs: u64) {
+        let cv = Arc::clone(&self.state.lock().unwrap().token_call_seen);
+        let guard = self.state.lock().unwrap();
+        let (guard, timeout) = cv
+            .wait_timeout_while(guard, Duration::from_secs(secs), |s| {
+                s.counters.token_answers < s.counters.token_calls
+            })
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "{} of {} token requests carried out",
+            guard.counters.token_answers,
+            guard.counters.token_calls
+        );
+    }
+
     pub fn fail_next(&self, fault: Fault) {
         self.state.lock().unwrap().faults.push_back(fault);
     }
@@ -363,7 +383,20 @@ async fn handle(
         .collect();
     params.extend(url::form_urlencoded::parse(&body).into_owned());
     let response = match path.as_str() {
-        "/oauth/token/" => token_endpoint(&state, &host, &params).await,
+        // Like Bitrix24, a token request that arrived is carried out (the pair rotated) even
+        // when its client is gone before the answer: the task is not tied to the connection.
+        "/oauth/token/" => {
+            let (state, host) = (Arc::clone(&state), host.clone());
+            tokio::spawn(async move {
+                let response = token_endpoint(&state, &host, &params).await;
+                let mut s = state.lock().unwrap();
+                s.counters.token_answers += 1;
+                s.token_call_seen.notify_all();
+                response
+            })
+            .await
+            .expect("the token endpoint does not panic")
+        }
         "/oauth/authorize/" => authorize_page(&state, &host, &params),
         "/rest/app.info" => app_info(&state, &host, &params, true),
         "/portal/rest/app.info" => app_info(&state, &host, &params, false),
