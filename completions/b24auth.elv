@@ -58,6 +58,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store 'Where profiles live: `file` or a postgres:// URL'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --no-verify 'Save without asking the OAuth server''s app.info whether the token is genuine'
+            cand --allow-http 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
             cand --force 'Replace an existing profile'
             cand -q 'No messages on stderr except errors'
             cand --quiet 'No messages on stderr except errors'

@@ -59,6 +59,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l clien
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow-http -d 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'

@@ -203,6 +203,10 @@ pub struct InstallListenArgs {
     /// Save without asking the OAuth server's app.info whether the token is genuine
     #[arg(long)]
     pub no_verify: bool,
+    /// Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed;
+    /// https is required otherwise, except on a loopback portal)
+    #[arg(long)]
+    pub allow_http: bool,
     /// Replace an existing profile
     #[arg(long)]
     pub force: bool,

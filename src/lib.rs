@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod exit;
+pub mod install;
 pub mod listener;
 pub mod oauth;
 pub mod profile;

@@ -4,3 +4,4 @@ mod core;
 mod fleet;
 mod install_listen;
 mod reliability;
+mod trust;

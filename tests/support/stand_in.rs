@@ -78,12 +78,18 @@ struct State {
     rest_faults: Vec<(usize, RestFault)>,
     /// The parameters of every REST call, `auth` removed, with the `host:port` it reached.
     rest_log: Vec<(String, String, Value)>,
+    /// While set, the OAuth server's `app.info` holds every unknown token's answer until the
+    /// gate opens (a slow verification of forged callbacks).
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
+    /// `app.info` calls now held at the gate.
+    held: usize,
 }
 
 pub struct StandIn {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     state: Arc<Mutex<State>>,
+    gate: tokio::sync::watch::Sender<bool>,
 }
 
 fn unix_now() -> i64 {
@@ -106,7 +112,33 @@ impl StandIn {
             ..State::default()
         }));
         let base = serve(Arc::clone(&state));
-        StandIn { base, state }
+        let (gate, _) = tokio::sync::watch::channel(true);
+        StandIn { base, state, gate }
+    }
+
+    /// From now on the OAuth server's `app.info` holds the answer for every unknown token until
+    /// [`StandIn::open_gate`].
+    pub fn hold_unknown_app_info(&self) {
+        self.gate.send_replace(false);
+        self.state.lock().unwrap().gate = Some(self.gate.subscribe());
+    }
+
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Blocks until `n` `app.info` calls are held at the gate (at most `secs`).
+    pub fn wait_held(&self, n: usize, secs: u64) {
+        let cv = Arc::clone(&self.state.lock().unwrap().token_call_seen);
+        let guard = self.state.lock().unwrap();
+        let (guard, timeout) = cv
+            .wait_timeout_while(guard, Duration::from_secs(secs), |s| s.held < n)
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "only {} app.info calls held",
+            guard.held
+        );
     }
 
     /// A second address for the same portal and server (a renamed portal's new name).
@@ -317,6 +349,9 @@ async fn handle(
         .into_owned()
         .collect();
     params.extend(url::form_urlencoded::parse(&body).into_owned());
+    if path == "/rest/app.info" {
+        hold_unknown(&state, params.get("auth").map(String::as_str).unwrap_or("")).await;
+    }
     let response = match path.as_str() {
         "/oauth/token/" => token_endpoint(&state, &host, &params).await,
         "/oauth/authorize/" => authorize_page(&state, &host, &params),
@@ -328,6 +363,24 @@ async fn handle(
         }
     };
     Ok(response)
+}
+
+/// Holds an `app.info` for an unknown token while the gate is closed.
+async fn hold_unknown(state: &Mutex<State>, token: &str) {
+    let mut gate = {
+        let mut s = state.lock().unwrap();
+        let Some(gate) = s.gate.clone().filter(|g| !*g.borrow()) else {
+            return;
+        };
+        if s.access_tokens.contains_key(token) {
+            return;
+        }
+        s.held += 1;
+        s.token_call_seen.notify_all();
+        gate
+    };
+    let _ = gate.wait_for(|open| *open).await;
+    state.lock().unwrap().held -= 1;
 }
 
 async fn token_endpoint(
@@ -479,7 +532,10 @@ fn app_info(
         Some(&expires) if server => json_reply(
             StatusCode::OK,
             json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
-                "install": {"domain": host, "member_id": MEMBER_ID, "status": "L"},
+                "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
+                    "domain": host, "uri": format!("http://{host}/"),
+                    "client_endpoint": format!("http://{host}/portal/rest/"),
+                    "member_id": MEMBER_ID, "member_type": "PORTAL"},
                 "user_id": 1}}),
         ),
         Some(_) => json_reply(

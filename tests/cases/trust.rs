@@ -1,0 +1,203 @@
+//! Trust boundaries (issue 11): nothing a caller sends or plants is believed without proof.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::support::cli::{Env, Spawned};
+use crate::support::http;
+use crate::support::stand_in::{StandIn, MEMBER_ID};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const PATH: &str = "/install/feedfacefeedfacefeedfacefeedface";
+
+fn listen(env: &Env, cmd: &mut std::process::Command) -> (Spawned, String) {
+    let mut p = env.spawn(cmd);
+    let addr = p.wait_listening();
+    (p, addr)
+}
+
+fn install_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec!["install-listen", "--listen", "127.0.0.1:0", "--path", PATH];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// An install callback for `pair` on the stand-in's portal, with `overrides` of `auth[…]`
+/// fields (an empty value drops the field) and `extra` raw form pairs.
+fn callback(
+    s: &StandIn,
+    pair: &Value,
+    overrides: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> String {
+    let host = s.host();
+    let mut auth: Vec<(String, String)> = vec![
+        (
+            "access_token".into(),
+            pair["access_token"].as_str().unwrap().into(),
+        ),
+        ("expires_in".into(), "3600".into()),
+        ("scope".into(), "crm,user".into()),
+        ("domain".into(), host.clone()),
+        ("server_endpoint".into(), format!("http://{host}/rest/")),
+        ("status".into(), "L".into()),
+        (
+            "client_endpoint".into(),
+            format!("http://{host}/portal/rest/"),
+        ),
+        ("member_id".into(), MEMBER_ID.into()),
+        ("user_id".into(), "1".into()),
+        (
+            "refresh_token".into(),
+            pair["refresh_token"].as_str().unwrap().into(),
+        ),
+    ];
+    for (k, v) in overrides {
+        auth.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            auth.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("event", "ONAPPINSTALL");
+    for (k, v) in &auth {
+        form.append_pair(&format!("auth[{k}]"), v);
+    }
+    for (k, v) in extra {
+        form.append_pair(k, v);
+    }
+    form.finish()
+}
+
+fn post(addr: &str, body: &str) -> u16 {
+    http::post(addr, PATH, FORM, body.as_bytes()).status
+}
+
+#[test]
+fn install_a_genuine_token_naming_another_portal_is_refused() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    let pair = s.issue_pair();
+    let attacker = format!("http://127.0.0.1:{}/rest/", http::free_port());
+    let attacker_host = attacker
+        .trim_start_matches("http://")
+        .trim_end_matches("/rest/")
+        .to_string();
+    let forged: [&[(&str, &str)]; 5] = [
+        // The issue's reproduction: the token is genuine, the endpoint is the attacker's.
+        &[
+            ("client_endpoint", &attacker),
+            ("domain", "victim.bitrix24.com"),
+        ],
+        // Consistent with itself, but not the portal app.info names.
+        &[("client_endpoint", &attacker), ("domain", &attacker_host)],
+        &[("client_endpoint", &attacker)],
+        &[("domain", "victim.bitrix24.com")],
+        &[("member_id", "0123456789abcdef0123456789abcdef")],
+    ];
+    for overrides in forged {
+        let status = post(&addr, &callback(&s, &pair, overrides, &[]));
+        assert_eq!(status, 403, "{overrides:?}");
+        assert!(!env.auth_path().exists(), "nothing saved for {overrides:?}");
+    }
+    assert_eq!(post(&addr, &callback(&s, &pair, &[], &[])), 200);
+    p.finish().assert_ok();
+    let auth = env.auth();
+    assert_eq!(
+        auth["client_endpoint"],
+        format!("http://{}/portal/rest/", s.host())
+    );
+    assert_eq!(auth["b24auth"]["portal"], s.host());
+}
+
+#[test]
+fn install_the_body_cannot_set_client_credentials_or_b24auth() {
+    let s = StandIn::start();
+    let env = Env::new();
+    // No client credentials configured: nothing may fill them in from the body.
+    let mut cmd = env.cmd(&install_args(&[]));
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let (p, addr) = listen(&env, &mut cmd);
+    let pair = s.issue_pair();
+    let body = callback(
+        &s,
+        &pair,
+        &[
+            ("client_id", "local.evil"),
+            ("client_secret", "evil-secret"),
+        ],
+        &[("auth[b24auth][oauth_server]", "http://127.0.0.1:1")],
+    );
+    assert_eq!(post(&addr, &body), 200);
+    p.finish().assert_ok();
+    let auth = env.auth();
+    assert!(auth.get("client_id").is_none(), "{auth}");
+    assert!(auth.get("client_secret").is_none(), "{auth}");
+    assert_eq!(auth["b24auth"]["oauth_server"], s.base);
+    assert!(!auth
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.starts_with("b24auth[")));
+}
+
+#[test]
+fn install_no_verify_still_refuses_an_endpoint_on_another_host() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&["--no-verify"])));
+    let pair = s.issue_pair();
+    let attacker = format!("http://127.0.0.1:{}/rest/", http::free_port());
+    assert_eq!(
+        post(
+            &addr,
+            &callback(&s, &pair, &[("client_endpoint", &attacker)], &[])
+        ),
+        403
+    );
+    assert!(!env.auth_path().exists());
+    assert_eq!(post(&addr, &callback(&s, &pair, &[], &[])), 200);
+    p.finish().assert_ok();
+}
+
+/// Ten forged callbacks whose verification hangs must not hold the genuine one: it is verified
+/// and saved while all ten are still waiting for the OAuth server.
+#[test]
+fn install_verifications_run_concurrently() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    s.hold_unknown_app_info();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let forged: Vec<_> = (0..10)
+        .map(|i| {
+            let fake =
+                serde_json::json!({"access_token": format!("forged{i:032}"), "refresh_token": "r"});
+            let body = callback(&s, &fake, &[], &[]);
+            let (addr, answered) = (addr.clone(), Arc::clone(&answered));
+            std::thread::spawn(move || {
+                let r = http::post(&addr, PATH, FORM, body.as_bytes());
+                answered.fetch_add(1, Ordering::SeqCst);
+                r.status
+            })
+        })
+        .collect();
+    s.wait_held(10, 15);
+    let pair = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&s, &pair, &[], &[])), 200);
+    assert_eq!(
+        answered.load(Ordering::SeqCst),
+        0,
+        "no forged callback was answered first"
+    );
+    s.open_gate();
+    for t in forged {
+        let status = t.join().unwrap();
+        assert!(status != 200, "a forged callback was accepted");
+    }
+    p.finish().assert_ok();
+    assert_eq!(env.auth()["access_token"], pair["access_token"]);
+}
