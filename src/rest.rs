@@ -16,7 +16,7 @@ use crate::commands::refresh::refresh_profile;
 use crate::context::Context;
 use crate::exit;
 use crate::oauth::{describe, http_client, ServerError};
-use crate::profile::{host_port, now, Profile};
+use crate::profile::{now, Profile};
 use crate::store::Store;
 
 /// Retries of one request that meets `QUERY_LIMIT_EXCEEDED`, backing off from 500 ms.
@@ -77,8 +77,8 @@ impl<'a> Caller<'a> {
         let profile = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
             .await?
             .profile;
-        // A REST method may run up to 60 s on the portal's side.
-        let http = http_client(ctx.http_timeout.max(Duration::from_secs(60)))?;
+        // --http-timeout bounds the whole request, body included (raise it for slow methods).
+        let http = http_client(ctx.http_timeout)?;
         Ok(Caller {
             ctx,
             store,
@@ -95,19 +95,26 @@ impl<'a> Caller<'a> {
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
-        let (mut refreshed, mut moved, mut limited) = (false, false, 0);
+        let (mut refreshed, mut limited) = (false, 0);
+        // A renamed portal's new endpoint: used at once, saved only once a call there worked.
+        let mut moved: Option<String> = None;
         loop {
             let err = match self.post(method, params).await? {
-                Answer::Moved(from, location) if !moved => {
-                    self.follow_rename(&from, method, location.as_deref())
-                        .await?;
-                    moved = true;
+                Answer::Moved(from, location) if moved.is_none() => {
+                    let endpoint = rename_target(&from, method, location.as_deref())?;
+                    self.profile.set_str("client_endpoint", &endpoint);
+                    moved = Some(endpoint);
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
                 Answer::Json(object) => {
                     match ServerError::from_json(&Value::Object(object.clone())) {
-                        None => return Ok(object),
+                        None => {
+                            if let Some(endpoint) = moved {
+                                self.remember_rename(endpoint).await?;
+                            }
+                            return Ok(object);
+                        }
                         Some(err) => err,
                     }
                 }
@@ -115,6 +122,9 @@ impl<'a> Caller<'a> {
             match err.error.as_str() {
                 "expired_token" | "invalid_token" | "NO_AUTH_FOUND" if !refreshed => {
                     self.renew(&err).await?;
+                    if let Some(endpoint) = &moved {
+                        self.profile.set_str("client_endpoint", endpoint);
+                    }
                     refreshed = true;
                 }
                 "QUERY_LIMIT_EXCEEDED" if limited < LIMIT_RETRIES => {
@@ -161,10 +171,8 @@ impl<'a> Caller<'a> {
                 .and_then(|v| v.to_str().ok());
             return Ok(Answer::Moved(url.clone(), location.map(String::from)));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
+        let from = url.origin().ascii_serialization();
+        let bytes = crate::body::read_limited(response, crate::body::REST_LIMIT, &from).await?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => Ok(Answer::Json(object)),
             Ok(_) => Err(anyhow!(
@@ -191,28 +199,8 @@ impl<'a> Caller<'a> {
         Ok(())
     }
 
-    /// A renamed portal answers 302 with its new address: accept it when it keeps the scheme and
-    /// is a Bitrix24 cloud host or the same host, then store the new `client_endpoint`.
-    async fn follow_rename(
-        &mut self,
-        old: &Url,
-        method: &str,
-        location: Option<&str>,
-    ) -> Result<()> {
-        let new = location
-            .and_then(|l| old.join(l).ok())
-            .ok_or_else(|| anyhow!("{method}: the portal redirected without a usable Location"))?;
-        let trusted = new.scheme() == old.scheme()
-            && (is_bitrix24_cloud(new.host_str().unwrap_or(""))
-                || new.host_str() == old.host_str());
-        if !trusted {
-            return Err(anyhow!("{method}: the portal redirected to {}, which is not a Bitrix24 portal; not following", new.origin().ascii_serialization()));
-        }
-        let endpoint = new
-            .as_str()
-            .strip_suffix(method)
-            .unwrap_or(new.as_str())
-            .to_string();
+    /// Saves the renamed portal's endpoint (after a call there worked).
+    async fn remember_rename(&mut self, endpoint: String) -> Result<()> {
         let updated = self
             .store
             .refresh_if(
@@ -229,11 +217,41 @@ impl<'a> Caller<'a> {
             .await?;
         self.profile = updated.profile;
         self.ctx.ui.info(format_args!(
-            "the portal moved to {}: saved the new client_endpoint {endpoint}",
-            host_port(&new).unwrap_or_default()
+            "the portal moved: saved the new client_endpoint {endpoint}"
         ));
         Ok(())
     }
+}
+
+/// A renamed portal answers 302 with its new address: the new `client_endpoint`, when the
+/// redirect may carry the token there (see [`redirect_allowed`]).
+fn rename_target(old: &Url, method: &str, location: Option<&str>) -> Result<String> {
+    let new = location
+        .and_then(|l| old.join(l).ok())
+        .ok_or_else(|| anyhow!("{method}: the portal redirected without a usable Location"))?;
+    if !redirect_allowed(old, &new) {
+        return Err(anyhow!(
+            "{method}: the portal redirected to {}, which is not a Bitrix24 cloud portal over https nor the same address; not following",
+            new.origin().ascii_serialization()
+        ));
+    }
+    Ok(new
+        .as_str()
+        .strip_suffix(method)
+        .unwrap_or(new.as_str())
+        .to_string())
+}
+
+/// The token follows a redirect only to an `https://` host (port 443) in Bitrix24's cloud zones, or to the
+/// same scheme, host and port; never from https to http.
+pub fn redirect_allowed(old: &Url, new: &Url) -> bool {
+    let cloud = new.scheme() == "https"
+        && new.port().is_none()
+        && is_bitrix24_cloud(new.host_str().unwrap_or(""));
+    let same = new.scheme() == old.scheme()
+        && new.host_str() == old.host_str()
+        && new.port_or_known_default() == old.port_or_known_default();
+    cloud || same
 }
 
 fn rejected(err: &ServerError) -> anyhow::Error {
@@ -444,6 +462,34 @@ mod tests {
             page_items(&r(json!({"result": {"items": [3]}}))),
             vec![json!(3)]
         );
+    }
+
+    #[test]
+    fn redirects_keep_the_token_where_it_belongs() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let old = u("https://old.bitrix24.com/rest/");
+        assert!(redirect_allowed(&old, &u("https://new.bitrix24.de/rest/")));
+        assert!(redirect_allowed(
+            &old,
+            &u("https://old.bitrix24.com:443/x/")
+        ));
+        assert!(!redirect_allowed(&old, &u("http://new.bitrix24.com/rest/")));
+        assert!(!redirect_allowed(&old, &u("http://old.bitrix24.com/rest/")));
+        assert!(!redirect_allowed(
+            &old,
+            &u("https://old.bitrix24.com:8443/rest/")
+        ));
+        assert!(!redirect_allowed(&old, &u("https://evil.example/rest/")));
+        let local = u("http://127.0.0.1:8080/rest/");
+        assert!(redirect_allowed(
+            &local,
+            &u("http://127.0.0.1:8080/new/rest/")
+        ));
+        assert!(!redirect_allowed(&local, &u("http://127.0.0.1:8081/rest/")));
+        assert!(!redirect_allowed(
+            &local,
+            &u("http://new.bitrix24.com/rest/")
+        ));
     }
 
     #[test]

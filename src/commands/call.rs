@@ -46,6 +46,7 @@ async fn call_all(
     let progress = !ctx.ui.is_quiet() && ui::stderr_is_terminal();
     let mut collected = Vec::new();
     let mut seen = 0usize;
+    let mut pages = 0usize;
     let mut out = std::io::stdout().lock();
     loop {
         let page = caller.call(&args.method, &params).await?;
@@ -66,11 +67,12 @@ async fn call_all(
                 .unwrap_or_default();
             eprint!("\r\x1b[2Kfetched {seen}{total}");
         }
-        match page.get("next") {
-            Some(next) if !next.is_null() => {
-                params.insert("start".into(), next.clone());
+        pages += 1;
+        match next_start(params.get("start"), page.get("next"), pages)? {
+            Some(next) => {
+                params.insert("start".into(), next);
             }
-            _ => break,
+            None => break,
         }
     }
     if progress {
@@ -81,6 +83,42 @@ async fn call_all(
         print(&Value::Array(collected))?;
     }
     Ok(())
+}
+
+/// The most pages `--all` follows (5,000,000 items at 50 a page): a portal whose `next` never
+/// ends stops with an error instead of running forever.
+pub const MAX_PAGES: usize = 100_000;
+
+/// The `start` of the next page, or `None` when `next` is absent; an error when `next` does not
+/// advance past the previous offset or `pages` reached [`MAX_PAGES`].
+fn next_start(
+    previous: Option<&Value>,
+    next: Option<&Value>,
+    pages: usize,
+) -> Result<Option<Value>> {
+    let offset = |v: &Value| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let Some(next) = next.filter(|n| !n.is_null()) else {
+        return Ok(None);
+    };
+    let after = previous.and_then(offset).unwrap_or(0);
+    match offset(next) {
+        Some(n) if n > after => {}
+        _ => {
+            return Err(anyhow!(
+                "the portal's `next` ({next}) does not advance past {after}; stopped paging"
+            ))
+        }
+    }
+    if pages >= MAX_PAGES {
+        return Err(anyhow!(
+            "stopped after {MAX_PAGES} pages (b24auth's limit for --all); narrow the filter"
+        ));
+    }
+    Ok(Some(next.clone()))
 }
 
 fn read_data(data: &str) -> Result<Map<String, Value>> {
@@ -114,4 +152,29 @@ fn print(value: &Value) -> Result<()> {
     .map_err(|e| anyhow!("cannot print the answer ({e})"))?;
     writeln!(out, "{text}")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn next_must_advance_and_pages_are_capped() {
+        let n = |prev: Option<Value>, next: Option<Value>, pages| {
+            next_start(prev.as_ref(), next.as_ref(), pages)
+        };
+        assert_eq!(n(None, Some(json!(50)), 1).unwrap(), Some(json!(50)));
+        assert_eq!(
+            n(Some(json!(50)), Some(json!("100")), 2).unwrap(),
+            Some(json!("100"))
+        );
+        assert_eq!(n(Some(json!(50)), None, 2).unwrap(), None);
+        assert_eq!(n(Some(json!(50)), Some(Value::Null), 2).unwrap(), None);
+        assert!(n(Some(json!(50)), Some(json!(50)), 2).is_err());
+        assert!(n(Some(json!(50)), Some(json!(0)), 2).is_err());
+        assert!(n(None, Some(json!(0)), 1).is_err());
+        assert!(n(None, Some(json!("x")), 1).is_err());
+        assert!(n(Some(json!(50)), Some(json!(100)), MAX_PAGES).is_err());
+    }
 }

@@ -331,7 +331,9 @@ async fn handle(
     host: String,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_string();
+    // `/renamed/…` is the same portal under another path (a rename that keeps the address).
+    let path = req.uri().path();
+    let path = path.strip_prefix("/renamed").unwrap_or(path).to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let body = req
         .into_body()
@@ -616,6 +618,11 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             }
             json_reply(StatusCode::OK, page)
         }
+        // A broken list whose `next` stops advancing after the first page.
+        "crm.stuck.list" => json_reply(
+            StatusCode::OK,
+            json!({"result": [{"ID": "1"}], "next": 50, "total": 1000, "time": time}),
+        ),
         "crm.deal.fail" => error(
             StatusCode::BAD_REQUEST,
             "ERROR_CORE",
