@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'b24auth' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -54,7 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Path to accept the callback on [default: /install/<32 random hex>]')
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (0 = wait forever)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -77,7 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The handler path registered for the app, where the portal sends the browser back')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on [default: the redirect URI''s host:port when it is a loopback address, else 127.0.0.1:8787]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (0 = wait forever)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -96,7 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;refresh' {
             [CompletionResult]::new('--if-older-than', '--if-older-than', [CompletionResultType]::ParameterName, 'Refresh only when the stored refresh token is older than this (cron keep-alive)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -114,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;show' {
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Print one raw value (access_token, client_endpoint, member_id, portal, …)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -135,7 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;token' {
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token expires within this many seconds')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -154,7 +154,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Requests per second at most, sustained (the portal''s limit is 2/s, 5/s on Enterprise)')
             [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'Requests allowed at once before --rate applies')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -173,7 +173,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;exec' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -189,7 +189,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;list' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -206,7 +206,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;forget' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -224,7 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;store' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -244,7 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         'b24auth;store;copy' {
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The store to read: `file` or a postgres:// URL')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The store to write: `file` or a postgres:// URL')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -272,7 +272,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;completions' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -288,7 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;man' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')

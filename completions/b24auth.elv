@@ -18,7 +18,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
     }
     var completions = [
         &'b24auth'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -50,7 +50,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --path 'Path to accept the callback on [default: /install/<32 random hex>]'
             cand --public-url 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check'
             cand --timeout 'Give up after this long (0 = wait forever)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -72,7 +72,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --redirect-uri 'The handler path registered for the app, where the portal sends the browser back'
             cand --listen 'Address to listen on [default: the redirect URI''s host:port when it is a loopback address, else 127.0.0.1:8787]'
             cand --timeout 'Give up after this long (0 = wait forever)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -90,7 +90,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;refresh'= {
             cand --if-older-than 'Refresh only when the stored refresh token is older than this (cron keep-alive)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -107,7 +107,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;show'= {
             cand --field 'Print one raw value (access_token, client_endpoint, member_id, portal, …)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -127,7 +127,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;token'= {
             cand --min-ttl 'Refresh first when the token expires within this many seconds'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -145,7 +145,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --data 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)'
             cand --rate 'Requests per second at most, sustained (the portal''s limit is 2/s, 5/s on Enterprise)'
             cand --burst 'Requests allowed at once before --rate applies'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -163,7 +163,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;exec'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -178,7 +178,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;list'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -194,7 +194,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;forget'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -211,7 +211,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;store'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -230,7 +230,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;store;copy'= {
             cand --from 'The store to read: `file` or a postgres:// URL'
             cand --to 'The store to write: `file` or a postgres:// URL'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -254,7 +254,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;store;help;help'= {
         }
         &'b24auth;completions'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -269,7 +269,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;man'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'

@@ -30,7 +30,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Which stored authorization (1–64 of A-Za-z0-9._-)
+    /// Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)
     #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = "default", value_parser = profile_name)]
     pub profile: String,
 
@@ -276,12 +276,12 @@ fn profile_name(s: &str) -> Result<String, String> {
     let ok = (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        && s != "."
-        && s != "..";
+        // A leading dot would be a hidden file that `list` does not show.
+        && !s.starts_with('.');
     if ok {
         Ok(s.to_string())
     } else {
-        Err("a profile name is 1–64 of A-Za-z0-9._- (and not . or ..)".into())
+        Err("a profile name is 1–64 of A-Za-z0-9._-, not starting with a dot".into())
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{Refreshed, SaveMode};
+use super::{guard, Refreshed, SaveMode};
 use crate::exit::Error;
 use crate::profile::Profile;
 use crate::secret::random_hex;
@@ -50,7 +50,18 @@ impl FileStore {
     /// Reads a profile without locking: the rename in [`write_atomic`] means a reader never sees
     /// a partial file.
     pub fn load(&self, name: &str) -> Result<Option<Profile>> {
-        read_profile(&self.path(name))
+        let path = self.path(name);
+        self.guard(&path)?;
+        read_profile(&path)
+    }
+
+    /// The config dir and the profile's own directory: see [`guard::check_dir`].
+    fn guard(&self, path: &Path) -> Result<()> {
+        guard::check_dir(&self.dir)?;
+        match path.parent() {
+            Some(parent) if parent != self.dir => guard::check_dir(parent),
+            _ => Ok(()),
+        }
     }
 
     pub fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
@@ -111,6 +122,7 @@ impl FileStore {
     }
 
     pub fn list(&self) -> Result<Vec<(String, Result<Profile>)>> {
+        self.guard(&self.path("any"))?;
         let mut names = Vec::new();
         if self.path("default").exists() {
             names.push("default".to_string());
@@ -148,13 +160,14 @@ impl FileStore {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return;
         };
-        let prefix = format!(".{}.", name.to_string_lossy());
         let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
-            let n = entry.file_name().to_string_lossy().into_owned();
-            if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            if is_temp_of(
+                &entry.file_name().to_string_lossy(),
+                &name.to_string_lossy(),
+            ) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -162,20 +175,19 @@ impl FileStore {
 
     fn lock(&self, path: &Path) -> Result<Lock> {
         let dir = path.parent().expect("profile paths have a parent");
+        self.guard(path)?;
         create_private_dir(dir)?;
         let lock_path = lock_path(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+        let mut file = guard::open_lock(&lock_path)?;
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
+                // `forget` unlinks the lock file while holding it: a lock on the unlinked file
+                // protects nothing, so open the one now at the path and lock that.
+                Ok(()) if !guard::still_at(&file, &lock_path) => {
+                    file = guard::open_lock(&lock_path)?;
+                }
                 Ok(()) => {
                     Self::sweep_temps(path);
                     return Ok(Lock(file));
@@ -230,11 +242,20 @@ pub fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 hex>.tmp`, exactly (so
+/// profile `a` never sweeps the temp file of profile `a.json.x`).
+fn is_temp_of(candidate: &str, file: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|c| c.strip_prefix(file))
+        .and_then(|c| c.strip_prefix('.'))
+        .and_then(|c| c.strip_suffix(".tmp"))
+        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 fn read_profile(path: &Path) -> Result<Option<Profile>> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some(mut file) = guard::open_read(path)? else {
+        return Ok(None);
     };
     let mode = file.metadata()?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -272,10 +293,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().expect("profile paths have a file name");
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
+        let mut f = guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -287,4 +305,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(e).with_context(|| format!("cannot save {}", path.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_matches_only_this_files_temp_names() {
+        assert!(is_temp_of(".a.json.0123456789ab.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.x.json.0123456789ab.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.0123456789ab.tmp", "a.json.x.json"));
+        assert!(!is_temp_of(".a.json.zz.tmp", "a.json"));
+        assert!(!is_temp_of("a.json.0123456789ab.tmp", "a.json"));
+    }
 }

@@ -7,6 +7,7 @@ refresher and saves before letting go, so racing processes cause one refresh, ne
 */
 
 pub mod file;
+pub mod guard;
 pub mod postgres;
 
 use std::future::Future;

@@ -301,3 +301,128 @@ fn call_all_stops_when_next_does_not_advance() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout.lines().count(), 2, "two pages were printed");
 }
+
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A copy of the seeded default profile as the named profile `name`.
+fn seed_named(env: &Env, s: &StandIn, name: &str) {
+    let doc = env.seed(s, 3600);
+    let dir = env.dir.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    chmod(&dir, 0o700);
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    chmod(&path, 0o600);
+}
+
+#[test]
+fn file_store_refuses_directories_others_can_write() {
+    let s = StandIn::start();
+    let env = Env::new();
+    seed_named(&env, &s, "p");
+    chmod(&env.dir, 0o770);
+    let line = env.run(&["show"]).assert_error(1).to_string();
+    assert!(
+        line.contains(&format!("chmod 700 {}", env.dir.display())),
+        "{line}"
+    );
+    env.run(&["refresh"]).assert_error(1);
+    chmod(&env.dir, 0o700);
+    let profiles = env.dir.join("profiles");
+    chmod(&profiles, 0o757);
+    let line = env
+        .run(&["--profile", "p", "show"])
+        .assert_error(1)
+        .to_string();
+    assert!(line.contains("chmod 700"), "{line}");
+    env.run(&["list"]).assert_error(1);
+    chmod(&profiles, 0o700);
+    env.run(&["--profile", "p", "show"]).assert_ok();
+}
+
+#[test]
+fn file_store_refuses_what_another_user_owns() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "SKIPPED file_store_refuses_what_another_user_owns: needs root to chown test files"
+        );
+        return;
+    }
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let chown =
+        |p: &std::path::Path, uid: u32| std::os::unix::fs::chown(p, Some(uid), None).unwrap();
+    chown(&env.dir, 65534);
+    let line = env.run(&["show"]).assert_error(1).to_string();
+    assert!(line.contains("chown 0"), "{line}");
+    chown(&env.dir, 0);
+    chown(&env.auth_path(), 65534);
+    let line = env.run(&["token"]).assert_error(1).to_string();
+    assert!(line.contains("owned by uid 65534"), "{line}");
+    chown(&env.auth_path(), 0);
+    env.run(&["show"]).assert_ok();
+}
+
+#[test]
+fn file_store_follows_no_symlink() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    // The profile itself.
+    let real = env.tmp.path().join("elsewhere.json");
+    std::fs::rename(env.auth_path(), &real).unwrap();
+    std::os::unix::fs::symlink(&real, env.auth_path()).unwrap();
+    let line = env.run(&["show"]).assert_error(1).to_string();
+    assert!(line.contains("symlink"), "{line}");
+    std::fs::remove_file(env.auth_path()).unwrap();
+    std::fs::rename(&real, env.auth_path()).unwrap();
+    // The lock file: nothing is created or written through it.
+    let victim = env.tmp.path().join("victim");
+    std::os::unix::fs::symlink(&victim, env.dir.join("auth.json.lock")).unwrap();
+    let line = env.run(&["refresh"]).assert_error(1).to_string();
+    assert!(line.contains("symlink"), "{line}");
+    assert!(!victim.exists());
+    // profiles/ itself.
+    let other = env.tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    chmod(&other, 0o700);
+    std::os::unix::fs::symlink(&other, env.dir.join("profiles")).unwrap();
+    let line = env
+        .run(&["--profile", "p", "show"])
+        .assert_error(1)
+        .to_string();
+    assert!(line.contains("symlink"), "{line}");
+}
+
+#[test]
+fn file_store_sweeps_only_its_own_temp_files() {
+    let s = StandIn::start();
+    let env = Env::new();
+    seed_named(&env, &s, "a");
+    // An in-flight temp file of profile `a.json.x`, and a stale one of `a`.
+    let theirs = env.dir.join("profiles/.a.json.x.json.0123456789ab.tmp");
+    let ours = env.dir.join("profiles/.a.json.ba9876543210.tmp");
+    std::fs::write(&theirs, b"{}").unwrap();
+    std::fs::write(&ours, b"{}").unwrap();
+    env.app_cmd(&s, &["--profile", "a", "refresh"])
+        .output()
+        .unwrap();
+    assert!(theirs.exists(), "another profile's temp file was swept");
+    assert!(!ours.exists(), "a stale temp file of `a` stays");
+}
+
+#[test]
+fn hidden_profile_names_are_refused() {
+    let env = Env::new();
+    let run = env.run(&["--profile", ".hidden", "show"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not starting with a dot"),
+        "{}",
+        run.stderr
+    );
+}
