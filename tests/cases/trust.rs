@@ -426,3 +426,236 @@ fn hidden_profile_names_are_refused() {
         run.stderr
     );
 }
+
+const PG_KEY: &str = "q0K8gJ3yq1dO4mYl2o0v9m7Xw5b3c1e2f4a6b8d0e2c="; // 32 bytes, base64
+
+fn pg_cmd(
+    env: &Env,
+    s: &StandIn,
+    url: &str,
+    key: Option<&str>,
+    args: &[&str],
+) -> crate::support::cli::Run {
+    let mut c = env.app_cmd(s, args);
+    c.env("B24AUTH_STORE", url);
+    if let Some(k) = key {
+        c.env("B24AUTH_STORE_KEY", k);
+    }
+    Env::run_cmd(&mut c)
+}
+
+fn sql_text(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+#[test]
+fn pg_with_a_key_a_modified_or_unsealed_document_is_refused() {
+    use crate::support::postgres::{db_of, shared};
+    let s = StandIn::start();
+    let env = Env::new();
+    let url = shared().database();
+    seed_named(&env, &s, "other");
+    let doc = env.seed(&s, -10);
+    let copy = pg_cmd(
+        &env,
+        &s,
+        &url,
+        Some(PG_KEY),
+        &["store", "copy", "--from", "file", "--to", &url],
+    );
+    copy.assert_ok();
+    pg_cmd(
+        &env,
+        &s,
+        &url,
+        Some(PG_KEY),
+        &[
+            "--profile",
+            "other",
+            "store",
+            "copy",
+            "--from",
+            "file",
+            "--to",
+            &url,
+        ],
+    )
+    .assert_ok();
+    let db = db_of(&url);
+    let stored = shared().psql(
+        db,
+        "SELECT document FROM b24auth_profiles WHERE name = 'default'",
+    );
+    let stored = stored.trim().to_string();
+    assert!(stored.starts_with("sealed-document:v2:"), "{stored}");
+    assert!(!stored.contains(doc["refresh_token"].as_str().unwrap()));
+
+    // A plaintext document pointing the refresh at another server.
+    let evil = http::canned_server(
+        b"HTTP/1.1 500 x\r\nConnection: close\r\n\r\n".to_vec(),
+        true,
+    );
+    let mut planted = doc.clone();
+    planted["b24auth"]["oauth_server"] = evil.clone().into();
+    shared().psql(
+        db,
+        &format!(
+            "UPDATE b24auth_profiles SET document = {} WHERE name = 'default'",
+            sql_text(&planted.to_string())
+        ),
+    );
+    let mut c = env.cmd(&["token"]);
+    c.env("B24AUTH_STORE", &url)
+        .env("B24AUTH_STORE_KEY", PG_KEY)
+        .env("B24AUTH_CLIENT_ID", "x");
+    let line = Env::run_cmd(&mut c).assert_error(1).to_string();
+    assert!(line.contains("not sealed"), "{line}");
+
+    // A sealed document moved from another profile.
+    let other = shared().psql(
+        db,
+        "SELECT document FROM b24auth_profiles WHERE name = 'other'",
+    );
+    shared().psql(
+        db,
+        &format!(
+            "UPDATE b24auth_profiles SET document = {} WHERE name = 'default'",
+            sql_text(other.trim())
+        ),
+    );
+    let line = pg_cmd(&env, &s, &url, Some(PG_KEY), &["show", "--json"])
+        .assert_error(1)
+        .to_string();
+    assert!(line.contains("does not open"), "{line}");
+
+    // One flipped character.
+    let mut flipped = stored.clone().into_bytes();
+    let i = flipped.len() - 5;
+    flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    shared().psql(
+        db,
+        &format!(
+            "UPDATE b24auth_profiles SET document = {} WHERE name = 'default'",
+            sql_text(&flipped)
+        ),
+    );
+    pg_cmd(&env, &s, &url, Some(PG_KEY), &["token"]).assert_error(1);
+    assert_eq!(s.counters().token_calls, 0, "no refresh went anywhere");
+
+    // Put back as it was: it works.
+    shared().psql(
+        db,
+        &format!(
+            "UPDATE b24auth_profiles SET document = {} WHERE name = 'default'",
+            sql_text(&stored)
+        ),
+    );
+    pg_cmd(&env, &s, &url, Some(PG_KEY), &["token"]).assert_ok();
+}
+
+/// A schema-1 field seal, as b24auth 0.1 wrote it.
+fn seal_v1(key: &str, name: &str, field: &str, plain: &str) -> String {
+    use base64::Engine as _;
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let cipher =
+        chacha20poly1305::ChaCha20Poly1305::new_from_slice(&b64.decode(key).unwrap()).unwrap();
+    let nonce = [3u8; 12];
+    let aad = format!("b24auth:v1:{name}:{field}");
+    let ct = cipher
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: plain.as_bytes(),
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap();
+    let mut out = nonce.to_vec();
+    out.extend(ct);
+    format!("sealed:v1:{}", b64.encode(out))
+}
+
+fn schema_1(db: &str, rows: &[(&str, String)]) {
+    use crate::support::postgres::shared;
+    shared().psql(
+        db,
+        "CREATE TABLE b24auth_schema (version integer NOT NULL);
+         INSERT INTO b24auth_schema (version) VALUES (1);
+         CREATE TABLE b24auth_profiles (name text PRIMARY KEY, document text NOT NULL,
+           version bigint NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now());",
+    );
+    for (name, doc) in rows {
+        shared().psql(
+            db,
+            &format!(
+                "INSERT INTO b24auth_profiles (name, document) VALUES ('{name}', {})",
+                sql_text(doc)
+            ),
+        );
+    }
+}
+
+#[test]
+fn pg_schema_1_rows_are_upgraded_to_sealed_documents() {
+    use crate::support::postgres::{db_of, shared};
+    let s = StandIn::start();
+    let env = Env::new();
+    let url = shared().database();
+    let db = db_of(&url);
+    let doc = env.seed(&s, 3600);
+    let mut sealed = doc.clone();
+    for field in ["access_token", "refresh_token", "client_secret"] {
+        sealed[field] = seal_v1(PG_KEY, "default", field, doc[field].as_str().unwrap()).into();
+    }
+    let plain = env.seed(&s, 3600);
+    schema_1(
+        db,
+        &[
+            ("default", sealed.to_string()),
+            ("plain", plain.to_string()),
+        ],
+    );
+
+    let token = pg_cmd(&env, &s, &url, Some(PG_KEY), &["token"]);
+    token.assert_ok();
+    assert_eq!(token.stdout.trim(), doc["access_token"].as_str().unwrap());
+    assert_eq!(
+        shared()
+            .psql(db, "SELECT version FROM b24auth_schema")
+            .trim(),
+        "2"
+    );
+    let rows = shared().psql(db, "SELECT document FROM b24auth_profiles ORDER BY name");
+    assert_eq!(
+        rows.lines()
+            .filter(|l| l.starts_with("sealed-document:v2:"))
+            .count(),
+        2,
+        "{rows}"
+    );
+    assert!(!rows.contains(plain["refresh_token"].as_str().unwrap()));
+    let shown = pg_cmd(
+        &env,
+        &s,
+        &url,
+        Some(PG_KEY),
+        &["--profile", "plain", "show", "--json"],
+    );
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown, plain);
+    pg_cmd(&env, &s, &url, Some(PG_KEY), &["refresh"]).assert_ok();
+
+    // Without a key, rows in clear stay in clear and the store moves to schema 2.
+    let url = shared().database();
+    let db = db_of(&url);
+    schema_1(db, &[("default", plain.to_string())]);
+    pg_cmd(&env, &s, &url, None, &["refresh"]).assert_ok();
+    assert_eq!(
+        shared()
+            .psql(db, "SELECT version FROM b24auth_schema")
+            .trim(),
+        "2"
+    );
+}
