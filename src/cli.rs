@@ -308,10 +308,11 @@ fn rate(s: &str) -> Result<f64, String> {
         .trim_end_matches("/s")
         .parse()
         .map_err(|_| format!("`{s}` is not a rate like 2/s"))?;
-    if n > 0.0 && n.is_finite() {
+    // Bounded so the pause between requests (1/rate) is a duration the clock can hold.
+    if (0.001..=1_000_000.0).contains(&n) {
         Ok(n)
     } else {
-        Err("the rate must be above 0".into())
+        Err("the rate must be between 0.001/s and 1000000/s".into())
     }
 }
 
@@ -336,6 +337,9 @@ fn http_url(s: &str) -> Result<Url, String> {
 }
 
 /// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`; `0` means none where an option allows it.
+/// The longest duration any option takes (a deadline beyond it would overflow the clock).
+const MAX_DAYS: u64 = 3650;
+
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -343,15 +347,20 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => return Ok(Duration::from_millis(n)),
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let too_long = || format!("`{s}` is too long: at most {MAX_DAYS}d");
+    let millis = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
         _ => return Err(format!("`{s}` has an unknown unit; use ms, s, m, h or d")),
-    };
-    Ok(Duration::from_secs(secs))
+    }
+    .ok_or_else(too_long)?;
+    if millis > MAX_DAYS * 86_400_000 {
+        return Err(too_long());
+    }
+    Ok(Duration::from_millis(millis))
 }
 
 #[cfg(test)]
@@ -365,6 +374,10 @@ mod tests {
         assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(duration("10x").is_err());
         assert!(duration("m").is_err());
+        assert!(duration("18446744073709551615s").is_err());
+        assert!(duration("18446744073709551615d").is_err());
+        assert!(duration("3651d").is_err());
+        assert_eq!(duration("3650d"), Ok(Duration::from_secs(3650 * 86400)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ makes a [`profile::Profile`], and the [`store::Store`] keeps it.
 */
 
 pub mod body;
+pub mod boundary;
 pub mod cli;
 pub mod commands;
 pub mod context;

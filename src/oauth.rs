@@ -12,6 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::boundary::{redact, strip_controls};
 use crate::profile::Profile;
 use crate::secret::Secret;
 
@@ -42,14 +43,25 @@ impl ServerError {
         )
     }
 
+    /// The error in a Bitrix24 JSON answer, its text without control characters (a server
+    /// does not get to move the cursor or recolour the terminal).
     pub fn from_json(v: &Value) -> Option<ServerError> {
-        let error = v.get("error")?.as_str()?.to_string();
-        let description = v
-            .get("error_description")
-            .and_then(Value::as_str)
-            .unwrap_or("no description")
-            .to_string();
+        let error = strip_controls(v.get("error")?.as_str()?);
+        let description = strip_controls(
+            v.get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("no description"),
+        );
         Some(ServerError { error, description })
+    }
+
+    /// The same error with every value of `sent` (what b24auth sent: secrets, tokens, codes)
+    /// replaced by `…`, for a server that echoes the request in its error text.
+    pub fn redacted(self, sent: &[&str]) -> ServerError {
+        ServerError {
+            error: redact(&self.error, sent),
+            description: redact(&self.description, sent),
+        }
     }
 }
 
@@ -161,7 +173,8 @@ impl Client {
             crate::body::read_limited(response, crate::body::TOKEN_LIMIT, &origin(url)).await?;
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(err) = value.as_ref().and_then(ServerError::from_json) {
-            return Err(err.into());
+            let sent: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
+            return Err(err.redacted(&sent).into());
         }
         match value {
             Some(Value::Object(m)) if status.is_success() => Ok(m),

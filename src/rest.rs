@@ -108,7 +108,9 @@ impl<'a> Caller<'a> {
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
                 Answer::Json(object) => {
-                    match ServerError::from_json(&Value::Object(object.clone())) {
+                    match ServerError::from_json(&Value::Object(object.clone()))
+                        .map(|e| e.redacted(&self.sent_secrets()))
+                    {
                         None => {
                             if let Some(endpoint) = moved {
                                 self.remember_rename(endpoint).await?;
@@ -135,6 +137,19 @@ impl<'a> Caller<'a> {
                 _ => return Err(anyhow!("{}: {}", err.error, err.description)),
             }
         }
+    }
+
+    /// What a portal's error text must not show: the secrets this caller holds.
+    fn sent_secrets(&self) -> Vec<&str> {
+        [
+            "access_token",
+            "refresh_token",
+            "client_secret",
+            "application_token",
+        ]
+        .iter()
+        .filter_map(|k| self.profile.str(k))
+        .collect()
     }
 
     /// One POST of `method` with the current token, under the rate limit.

@@ -19,7 +19,10 @@ const MIN_TTL: i64 = 60;
 pub fn run(ctx: &Context, args: &ExecArgs) -> Result<()> {
     let profile = valid_profile(ctx, MIN_TTL)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let status = Command::new(program)
+    let mut cmd = Command::new(program);
+    // b24auth's own secrets stay with b24auth.
+    crate::boundary::scrub_child_env(&mut cmd);
+    let status = cmd
         .args(rest)
         .env("B24_ACCESS_TOKEN", profile.access_token().expose())
         .env(

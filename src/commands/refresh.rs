@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<()> {
         None => true,
         Some(age) => p
             .meta_i64("refresh_token_issued_at")
-            .is_none_or(|issued| now() - issued >= age),
+            .is_none_or(|issued| now().saturating_sub(issued) >= age),
     };
     let outcome = ui::block_on(refresh_profile(ctx, &store, due))?;
     let p = &outcome.profile;
@@ -63,6 +63,7 @@ pub async fn refresh_profile(
     store
         .refresh_if(&ctx.profile, due, |old| async move {
             let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &old);
+            crate::boundary::check_oauth_server(&server)?;
             let client = ctx.oauth_client(server.clone())?;
             let response = client
                 .refresh(&creds, &old.refresh_token())

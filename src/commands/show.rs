@@ -52,6 +52,7 @@ async fn check(ctx: &Context, store: &Store) -> Result<()> {
         .await?
         .profile;
     let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &p);
+    crate::boundary::check_oauth_server(&server)?;
     let client = ctx.oauth_client(server.clone())?;
     let token = p.access_token();
     let info = client
@@ -83,7 +84,7 @@ async fn check(ctx: &Context, store: &Store) -> Result<()> {
         println!(
             "access token       valid until {} ({})",
             ui::utc(e),
-            ui::relative(e - now())
+            ui::relative(e.saturating_sub(now()))
         );
     }
     Ok(())
@@ -102,11 +103,11 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         Some(v) => v.to_string(),
     };
     let expiry = match p.expires() {
-        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e - t)),
+        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e.saturating_sub(t))),
         None => "unknown".into(),
     };
     let issued = match p.meta_i64("refresh_token_issued_at") {
-        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i - t)),
+        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
     let rows = [

@@ -659,3 +659,145 @@ fn pg_schema_1_rows_are_upgraded_to_sealed_documents() {
         "2"
     );
 }
+
+#[test]
+fn oauth_servers_must_be_https_except_loopback() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let run = env.run(&["--oauth-server", "http://oauth.example.com", "refresh"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not https://"), "{}", run.stderr);
+    // A stored one, chosen earlier, that is plain http on the network.
+    let mut doc = env.auth();
+    doc["b24auth"]["oauth_server"] = "http://oauth.example.com".into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let mut c = env.cmd(&["refresh"]);
+    c.env("B24AUTH_CLIENT_ID", crate::support::stand_in::CLIENT_ID)
+        .env(
+            "B24AUTH_CLIENT_SECRET",
+            crate::support::stand_in::CLIENT_SECRET,
+        );
+    let line = Env::run_cmd(&mut c).assert_error(1).to_string();
+    assert!(line.contains("not https://"), "{line}");
+}
+
+#[test]
+fn server_error_text_is_redacted_before_it_is_printed() {
+    use crate::support::stand_in::{Fault, CLIENT_SECRET};
+    let s = StandIn::start();
+    let env = Env::new();
+    let doc = env.seed(&s, 3600);
+    s.fail_next(Fault::EchoError);
+    let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
+    let line = run.assert_error(1).to_string();
+    assert!(
+        line.contains("client_secret=…"),
+        "the echo is shown, redacted: {line}"
+    );
+    for secret in [CLIENT_SECRET, doc["refresh_token"].as_str().unwrap()] {
+        assert!(!run.stderr.contains(secret), "{secret} on stderr: {line}");
+    }
+    assert!(
+        !run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'),
+        "{line:?}"
+    );
+
+    let run = env.run(&["call", "echo.fail", "a=1"]);
+    let line = run.assert_error(1).to_string();
+    assert!(line.contains("cannot handle"), "{line}");
+    assert!(
+        !run.stderr.contains(doc["access_token"].as_str().unwrap()),
+        "{line}"
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{line:?}");
+}
+
+#[test]
+fn exec_keeps_b24auths_secrets_from_the_child() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let doc = env.seed(&s, 3600);
+    let mut c = env.app_cmd(&s, &["--store", "file", "exec", "--", "env"]);
+    c.env("B24AUTH_STORE_KEY", PG_KEY)
+        .env("PGPASSWORD", "pg-pass-word")
+        .env(
+            "B24AUTH_STORE",
+            "postgres://u:store-pass@db.example/b24?password=q-pass",
+        );
+    let run = Env::run_cmd(&mut c);
+    run.assert_ok();
+    assert!(run.stdout.contains(&format!(
+        "B24_ACCESS_TOKEN={}",
+        doc["access_token"].as_str().unwrap()
+    )));
+    for gone in [
+        "B24AUTH_CLIENT_SECRET=",
+        "B24AUTH_STORE_KEY=",
+        "PGPASSWORD=",
+    ] {
+        assert!(!run.stdout.contains(gone), "{gone} reached the child");
+    }
+    for secret in [
+        crate::support::stand_in::CLIENT_SECRET,
+        PG_KEY,
+        "pg-pass-word",
+        "store-pass",
+        "q-pass",
+    ] {
+        assert!(!run.stdout.contains(secret), "{secret} reached the child");
+    }
+    assert!(
+        run.stdout
+            .contains("B24AUTH_STORE=postgres://u@db.example/b24"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn numbers_from_outside_never_wrap_or_panic() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, 3600);
+    // The lowest i64 as `expires`: not fresh forever, an expired token to refresh.
+    doc["expires"] = i64::MIN.into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let run = Env::run_cmd(&mut env.app_cmd(&s, &["token"]));
+    run.assert_ok();
+    assert_ne!(run.stdout.trim(), doc["access_token"].as_str().unwrap());
+    assert_eq!(s.counters().refreshes, 1);
+    let mut doc = env.auth();
+    doc["b24auth"]["refresh_token_issued_at"] = i64::MIN.into();
+    doc["expires"] = i64::MAX.into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    env.run(&["show"]).assert_ok();
+    env.run(&["list"]).assert_ok();
+
+    for args in [
+        &["install-listen", "--timeout", "18446744073709551615s"][..],
+        &["install-listen", "--timeout", "18446744073709551615d"],
+        &["refresh", "--if-older-than", "99999999999999d"],
+        &["call", "echo", "--rate", "1e-300/s"],
+        &["--http-timeout", "18446744073709551615m", "token"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn install_event_other_than_onappinstall_is_refused_and_none_is_accepted() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    let pair = s.issue_pair();
+    let body = callback(&s, &pair, &[], &[]);
+    let uninstall = body.replace("event=ONAPPINSTALL", "event=ONAPPUNINSTALL");
+    assert_eq!(post(&addr, &uninstall), 400);
+    let without = body.replace("event=ONAPPINSTALL&", "");
+    assert!(!without.contains("event="));
+    assert_eq!(post(&addr, &without), 200);
+    p.finish().assert_ok();
+}

@@ -37,6 +37,9 @@ pub enum Fault {
     InvalidJson,
     /// Bitrix24's `invalid_grant` error.
     InvalidGrant,
+    /// An error whose description echoes the request (secrets included) with ANSI escapes,
+    /// as a misconfigured proxy or a hostile server would.
+    EchoError,
 }
 
 /// A way a portal REST call fails.
@@ -422,6 +425,16 @@ async fn token_endpoint(
         Some(Fault::InvalidGrant) => {
             return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant")
         }
+        Some(Fault::EchoError) => {
+            let echoed: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(p.iter())
+                .finish();
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request\u{1b}[2J",
+                &format!("\u{1b}[31mbad request: {echoed}\u{1b}]0;owned\u{7}"),
+            );
+        }
         None => {}
     }
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
@@ -622,6 +635,12 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
         "crm.stuck.list" => json_reply(
             StatusCode::OK,
             json!({"result": [{"ID": "1"}], "next": 50, "total": 1000, "time": time}),
+        ),
+        // A portal error that echoes the whole request body, `auth` included.
+        "echo.fail" => error(
+            StatusCode::BAD_REQUEST,
+            "ERROR_CORE",
+            &format!("\u{1b}[1mcannot handle {}", String::from_utf8_lossy(body)),
         ),
         "crm.deal.fail" => error(
             StatusCode::BAD_REQUEST,
