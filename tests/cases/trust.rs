@@ -164,12 +164,16 @@ fn install_no_verify_still_refuses_an_endpoint_on_another_host() {
 }
 
 /// Ten forged callbacks whose verification hangs must not hold the genuine one: it is verified
-/// and saved while all ten are still waiting for the OAuth server.
+/// and saved while all ten are still waiting for the OAuth server (the HTTP timeout is long so
+/// that none of them gives up first on a loaded machine).
 #[test]
 fn install_verifications_run_concurrently() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    let (p, addr) = listen(
+        &env,
+        &mut env.app_cmd(&s, &install_args(&["--http-timeout", "60s"])),
+    );
     s.hold_unknown_app_info();
     let answered = Arc::new(AtomicUsize::new(0));
     let forged: Vec<_> = (0..10)
