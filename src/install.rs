@@ -269,6 +269,33 @@ mod tests {
         assert!(unverified(&a, false).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            crate::commands::install_listen::tests::fuzz_cases()))]
+
+        /// Whatever the POST and the answer hold, verification never panics, and what it
+        /// accepts is exactly the portal app.info named.
+        #[test]
+        fn verify_never_panics_and_accepts_only_the_named_portal(
+            member in "(m1|m2|)",
+            domain in "(p\\.bitrix24\\.com|P\\.Bitrix24\\.com/|127\\.0\\.0\\.1:8080|evil\\.example|)",
+            endpoint in "((https?|ftp)://(p\\.bitrix24\\.com|evil\\.example|127\\.0\\.0\\.1)(:[0-9]{1,5})?/rest/)|\\PC{0,30}",
+            info_domain in "(p\\.bitrix24\\.com|127\\.0\\.0\\.1:8080|\\PC{0,12})",
+            allow_http in proptest::bool::ANY,
+        ) {
+            let mut i = info();
+            i["install"]["domain"] = info_domain.clone().into();
+            let a = map(json!({"member_id": member, "domain": domain, "client_endpoint": endpoint}));
+            if let Ok(id) = verify(&i, &a, None, allow_http) {
+                proptest::prop_assert_eq!(id.domain, normalize_domain(&info_domain));
+                proptest::prop_assert_eq!(id.member_id, "m1");
+                let host = host_port(&id.client_endpoint).unwrap().to_ascii_lowercase();
+                proptest::prop_assert_eq!(host, normalize_domain(&info_domain));
+            }
+            let _ = unverified(&a, allow_http);
+        }
+    }
+
     #[test]
     fn only_bitrix24_fields_are_taken() {
         let mut a = auth();
