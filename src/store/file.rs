@@ -178,15 +178,20 @@ impl FileStore {
         self.guard(path)?;
         create_private_dir(dir)?;
         let lock_path = lock_path(path);
-        let mut file = guard::open_lock(&lock_path)?;
+        let file = guard::open_lock(&lock_path)?;
+        Self::acquire(path, &lock_path, file)
+    }
+
+    /// Waits for the lock on `file` (the lock file as opened), at most [`LOCK_WAIT`].
+    fn acquire(path: &Path, lock_path: &Path, mut file: File) -> Result<Lock> {
         let deadline = Instant::now() + LOCK_WAIT;
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
                 // `forget` unlinks the lock file while holding it: a lock on the unlinked file
                 // protects nothing, so open the one now at the path and lock that.
-                Ok(()) if !guard::still_at(&file, &lock_path) => {
-                    file = guard::open_lock(&lock_path)?;
+                Ok(()) if !guard::still_at(&file, lock_path) => {
+                    file = guard::open_lock(lock_path)?;
                 }
                 Ok(()) => {
                     Self::sweep_temps(path);
@@ -310,6 +315,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A waiter opened the lock file, then `forget` unlinked it: the waiter must end up holding
+    /// the file now at the path, so a new locker waits for it instead of locking alongside.
+    #[test]
+    fn a_waiter_whose_lock_file_was_unlinked_locks_the_current_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().join("config"));
+        let path = store.path("default");
+        create_private_dir(path.parent().unwrap()).unwrap();
+        let lp = lock_path(&path);
+        let waiter = guard::open_lock(&lp).unwrap();
+        fs::remove_file(&lp).unwrap();
+        let held = FileStore::acquire(&path, &lp, waiter).unwrap();
+        assert!(guard::still_at(&held.0, &lp));
+        let newcomer = guard::open_lock(&lp).unwrap();
+        assert!(matches!(
+            newcomer.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+    }
 
     #[test]
     fn the_sweep_matches_only_this_files_temp_names() {
