@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'b24auth' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Path to accept the callback on [default: /install/<32 random hex>]')
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (0 = wait forever)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -65,6 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--store-key', '--store-key', [CompletionResultType]::ParameterName, 'Seals the secrets in a postgres:// store: 32 random bytes in base64')
             [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Timeout of each HTTP request to Bitrix24')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without asking the OAuth server''s app.info whether the token is genuine')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing profile')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No messages on stderr except errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No messages on stderr except errors')
@@ -79,7 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The handler path registered for the app, where the portal sends the browser back')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on [default: the redirect URI''s host:port when it is a loopback address, else 127.0.0.1:8787]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (0 = wait forever)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -99,7 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;refresh' {
             [CompletionResult]::new('--if-older-than', '--if-older-than', [CompletionResultType]::ParameterName, 'Refresh only when the stored refresh token is older than this (cron keep-alive)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -118,7 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;show' {
             [CompletionResult]::new('--field', '--field', [CompletionResultType]::ParameterName, 'Print one raw value (access_token, client_endpoint, member_id, portal, …)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -140,7 +141,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;token' {
             [CompletionResult]::new('--min-ttl', '--min-ttl', [CompletionResultType]::ParameterName, 'Refresh first when the token expires within this many seconds')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -161,7 +162,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Requests per second at most, sustained [default: the plan''s, 2/s]')
             [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'Requests allowed at once before --rate applies [default: the plan''s, 50]')
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -185,7 +186,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Requests per second at most, sustained [default: the plan''s, 2/s]')
             [CompletionResult]::new('--burst', '--burst', [CompletionResultType]::ParameterName, 'Requests allowed at once before --rate applies [default: the plan''s, 50]')
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -203,7 +204,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;exec' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -220,7 +221,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;list' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -238,7 +239,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;forget' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -257,7 +258,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;store' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -278,7 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         'b24auth;store;copy' {
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The store to read: `file` or a postgres:// URL')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The store to write: `file` or a postgres:// URL')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -307,7 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;completions' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
@@ -324,7 +325,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;man' {
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
             [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')

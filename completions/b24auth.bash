@@ -712,7 +712,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --listen --path --public-url --timeout --no-verify --allow-http --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

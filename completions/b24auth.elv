@@ -18,7 +18,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
     }
     var completions = [
         &'b24auth'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -52,7 +52,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --path 'Path to accept the callback on [default: /install/<32 random hex>]'
             cand --public-url 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check'
             cand --timeout 'Give up after this long (0 = wait forever)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -61,6 +61,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --no-verify 'Save without asking the OAuth server''s app.info whether the token is genuine'
+            cand --allow-http 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
             cand --force 'Replace an existing profile'
             cand -q 'No messages on stderr except errors'
             cand --quiet 'No messages on stderr except errors'
@@ -74,7 +75,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --redirect-uri 'The handler path registered for the app, where the portal sends the browser back'
             cand --listen 'Address to listen on [default: the redirect URI''s host:port when it is a loopback address, else 127.0.0.1:8787]'
             cand --timeout 'Give up after this long (0 = wait forever)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -93,7 +94,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;refresh'= {
             cand --if-older-than 'Refresh only when the stored refresh token is older than this (cron keep-alive)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -111,7 +112,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;show'= {
             cand --field 'Print one raw value (access_token, client_endpoint, member_id, portal, …)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -132,7 +133,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;token'= {
             cand --min-ttl 'Refresh first when the token expires within this many seconds'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -152,7 +153,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --rate 'Requests per second at most, sustained [default: the plan''s, 2/s]'
             cand --burst 'Requests allowed at once before --rate applies [default: the plan''s, 50]'
             cand --plan 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -175,7 +176,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --rate 'Requests per second at most, sustained [default: the plan''s, 2/s]'
             cand --burst 'Requests allowed at once before --rate applies [default: the plan''s, 50]'
             cand --plan 'The portal''s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -192,7 +193,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;exec'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -208,7 +209,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;list'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -225,7 +226,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;forget'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -243,7 +244,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;store'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -263,7 +264,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;store;copy'= {
             cand --from 'The store to read: `file` or a postgres:// URL'
             cand --to 'The store to write: `file` or a postgres:// URL'
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -288,7 +289,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;store;help;help'= {
         }
         &'b24auth;completions'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
@@ -304,7 +305,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;man'= {
-            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
             cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'

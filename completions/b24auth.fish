@@ -24,7 +24,7 @@ function __fish_b24auth_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c b24auth -n "__fish_b24auth_needs_command" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_needs_command" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -53,7 +53,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l liste
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l timeout -d 'Give up after this long (0 = wait forever)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -62,6 +62,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow-http -d 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
@@ -70,7 +71,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l redirect-uri -d 'The handler path registered for the app, where the portal sends the browser back' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l listen -d 'Address to listen on [default: the redirect URI\'s host:port when it is a loopback address, else 127.0.0.1:8787]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l timeout -d 'Give up after this long (0 = wait forever)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -84,7 +85,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -97,7 +98,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -113,7 +114,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l min-ttl -d 'Refresh first when the token expires within this many seconds' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -129,7 +130,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Reques
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
 enterprise\t'5 requests/s, burst 250'"
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -148,7 +149,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l rate -d 'Reque
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
 enterprise\t'5 requests/s, burst 250'"
-complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -160,7 +161,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l halt -d 'Stop 
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -171,7 +172,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -183,7 +184,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print 
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -195,7 +196,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -210,7 +211,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_se
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l from -d 'The store to read: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l to -d 'The store to write: `file` or a postgres:// URL' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -224,7 +225,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
@@ -235,7 +236,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-tim
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r

@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::boundary::{redact, strip_controls};
+
 /// An `error` code from Bitrix24's JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ErrorCode {
@@ -122,14 +124,29 @@ pub(crate) struct ServerError {
 }
 
 impl ServerError {
+    /// The error in a Bitrix24 JSON answer, its text without control characters (a server
+    /// does not get to move the cursor or recolour the terminal).
     pub fn from_json(v: &Map<String, Value>) -> Option<ServerError> {
-        let code = ErrorCode::parse(v.get("error")?.as_str()?);
-        let description = v
-            .get("error_description")
-            .and_then(Value::as_str)
-            .unwrap_or("no description")
-            .to_string();
+        let code = ErrorCode::parse(&strip_controls(v.get("error")?.as_str()?));
+        let description = strip_controls(
+            v.get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("no description"),
+        );
         Some(ServerError { code, description })
+    }
+
+    /// The same error with every value of `sent` (what b24auth sent: secrets, tokens, codes)
+    /// replaced by `…`, for a server that echoes the request in its error text.
+    pub fn redacted(self, sent: &[&str]) -> ServerError {
+        let code = match self.code {
+            ErrorCode::Other(text) => ErrorCode::Other(redact(&text, sent)),
+            known => known,
+        };
+        ServerError {
+            code,
+            description: redact(&self.description, sent),
+        }
     }
 }
 

@@ -30,7 +30,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Which stored authorization (1–64 of A-Za-z0-9._-)
+    /// Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)
     #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = "default", value_parser = profile_name)]
     pub profile: String,
 
@@ -248,6 +248,10 @@ pub struct InstallListenArgs {
     /// Save without asking the OAuth server's app.info whether the token is genuine
     #[arg(long)]
     pub no_verify: bool,
+    /// Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed;
+    /// https is required otherwise, except on a loopback portal)
+    #[arg(long)]
+    pub allow_http: bool,
     /// Replace an existing profile
     #[arg(long)]
     pub force: bool,
@@ -317,12 +321,12 @@ fn profile_name(s: &str) -> Result<String, String> {
     let ok = (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        && s != "."
-        && s != "..";
+        // A leading dot would be a hidden file that `list` does not show.
+        && !s.starts_with('.');
     if ok {
         Ok(s.to_string())
     } else {
-        Err("a profile name is 1–64 of A-Za-z0-9._- (and not . or ..)".into())
+        Err("a profile name is 1–64 of A-Za-z0-9._-, not starting with a dot".into())
     }
 }
 
@@ -349,10 +353,11 @@ fn rate(s: &str) -> Result<f64, String> {
         .trim_end_matches("/s")
         .parse()
         .map_err(|_| format!("`{s}` is not a rate like 2/s"))?;
-    if n > 0.0 && n.is_finite() {
+    // Bounded so the pause between requests (1/rate) is a duration the clock can hold.
+    if (0.001..=1_000_000.0).contains(&n) {
         Ok(n)
     } else {
-        Err("the rate must be above 0".into())
+        Err("the rate must be between 0.001/s and 1000000/s".into())
     }
 }
 
@@ -377,6 +382,9 @@ fn http_url(s: &str) -> Result<Url, String> {
 }
 
 /// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`; `0` means none where an option allows it.
+/// The longest duration any option takes (a deadline beyond it would overflow the clock).
+const MAX_DAYS: u64 = 3650;
+
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -384,15 +392,20 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => return Ok(Duration::from_millis(n)),
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let too_long = || format!("`{s}` is too long: at most {MAX_DAYS}d");
+    let millis = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
         _ => return Err(format!("`{s}` has an unknown unit; use ms, s, m, h or d")),
-    };
-    Ok(Duration::from_secs(secs))
+    }
+    .ok_or_else(too_long)?;
+    if millis > MAX_DAYS * 86_400_000 {
+        return Err(too_long());
+    }
+    Ok(Duration::from_millis(millis))
 }
 
 #[cfg(test)]
@@ -406,6 +419,10 @@ mod tests {
         assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(duration("10x").is_err());
         assert!(duration("m").is_err());
+        assert!(duration("18446744073709551615s").is_err());
+        assert!(duration("18446744073709551615d").is_err());
+        assert!(duration("3651d").is_err());
+        assert_eq!(duration("3650d"), Ok(Duration::from_secs(3650 * 86400)));
     }
 
     #[test]

@@ -38,6 +38,10 @@ impl Context {
                     )
                 })?,
         };
+        if let Some(server) = &g.oauth_server {
+            crate::boundary::check_oauth_server(server)
+                .map_err(|e| exit::usage(format!("--oauth-server: {e}")))?;
+        }
         Ok(Context {
             profile: g.profile,
             config_dir,

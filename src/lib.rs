@@ -7,10 +7,13 @@ process's exit code. A token travels one road: the listener or the OAuth client 
 */
 
 mod bitrix;
+mod body;
+mod boundary;
 pub mod cli;
 mod commands;
 mod context;
 mod exit;
+mod install;
 mod listener;
 mod oauth;
 mod profile;
@@ -48,7 +51,8 @@ pub fn run(cli: Cli) -> i32 {
         Err(err) if is_closed_pipe(&err) => 0,
         Err(err) => {
             // One line, whatever the causes' own formatting.
-            let msg = format!("{err:#}").replace('\n', " ");
+            // Control characters a server put in its text never reach the terminal.
+            let msg = boundary::strip_controls(&format!("{err:#}"));
             match signals::is_stop(&err) {
                 true => eprintln!("b24auth: {msg}"),
                 false => eprintln!("b24auth: error: {msg}"),

@@ -85,6 +85,12 @@ pub struct Rules {
 
 pub trait Handler<T> {
     fn handle(&self, req: Request) -> impl Future<Output = Outcome<T>>;
+
+    /// True when requests may be handled at the same time: the handler then serializes its own
+    /// final step (so one slow check cannot hold every other request in a queue).
+    fn concurrent(&self) -> bool {
+        false
+    }
 }
 
 /// Binds `addr`; a failure names the address and the options that choose another.
@@ -208,7 +214,10 @@ async fn route<T, H: Handler<T>>(
             )
         }
     };
-    let _turn = shared.turn.lock().await;
+    let _turn = match shared.handler.concurrent() {
+        true => None,
+        false => Some(shared.turn.lock().await),
+    };
     if shared.finished.get() {
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
     }

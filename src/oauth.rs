@@ -120,20 +120,16 @@ impl Client {
             .await
             .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| {
-            anyhow!(
-                "{} broke off its answer: {:#}",
-                origin(url),
-                e.without_url()
-            )
-        })?;
+        let bytes =
+            crate::body::read_limited(response, crate::body::TOKEN_LIMIT, &origin(url)).await?;
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(err) = value
             .as_ref()
             .and_then(Value::as_object)
             .and_then(ServerError::from_json)
         {
-            return Err(err.into());
+            let sent: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
+            return Err(err.redacted(&sent).into());
         }
         match value {
             Some(Value::Object(m)) if status.is_success() => Ok(m),

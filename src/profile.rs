@@ -223,7 +223,8 @@ impl Profile {
 
     /// True when the access token is valid for at least `min_ttl` more seconds.
     pub fn is_fresh(&self, min_ttl: i64, now: i64) -> bool {
-        self.expires().is_some_and(|e| e - now > min_ttl)
+        self.expires()
+            .is_some_and(|e| e.saturating_sub(now) > min_ttl)
     }
 
     pub fn meta(&self) -> &Map<String, Value> {
@@ -290,7 +291,10 @@ fn normalized(fields: Map<String, Value>, received_at: i64) -> Map<String, Value
             .get(key::EXPIRES_IN)
             .and_then(Value::as_i64)
             .unwrap_or(0);
-        doc.insert(key::EXPIRES.into(), Value::from(received_at + expires_in));
+        doc.insert(
+            key::EXPIRES.into(),
+            Value::from(received_at.saturating_add(expires_in)),
+        );
     }
     doc
 }

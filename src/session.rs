@@ -87,6 +87,7 @@ impl Session {
         let creds = self.credentials(Some(&stored))?;
         store::refresh_locked(&*self.store, &self.ctx.profile, due, |old| async move {
             let server = oauth::server_for_refresh(self.ctx.oauth_server.as_ref(), &old);
+            crate::boundary::check_oauth_server(&server)?;
             let client = self.oauth_client(server.clone())?;
             let response = client
                 .refresh(&creds, &old.refresh_token())

@@ -56,7 +56,9 @@ async fn call_all(
     Ok(())
 }
 
-fn read_data(data: &str) -> Result<Map<String, Value>> {
+/// The most pages `--all` follows (5,000,000 items at 50 a page): a portal whose `next` never
+/// ends stops with an error instead of running forever.
+pub fn read_data(data: &str) -> Result<Map<String, Value>> {
     let text = match data.strip_prefix('@') {
         Some("-") => {
             let mut s = String::new();

@@ -24,7 +24,10 @@ const MIN_TTL: i64 = 60;
 pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     let profile = s.valid_profile(MIN_TTL).await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let err = Command::new(program)
+    let mut cmd = Command::new(program);
+    // b24auth's own secrets stay with b24auth.
+    crate::boundary::scrub_child_env(&mut cmd);
+    let err = cmd
         .args(rest)
         .env("B24_ACCESS_TOKEN", profile.access_token().expose())
         .env(

@@ -6,7 +6,7 @@ The event is sent once and never retried, so every rejected request is answered 
 keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved.
 */
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::cli::InstallListenArgs;
 use crate::context::Context;
+use crate::install;
 use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::oauth;
 use crate::profile::{host_port, now, Profile, Source};
@@ -62,11 +63,18 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         max_body: MAX_BODY,
         hosts: listener::hosts_for(local, &extra),
     };
+    if args.allow_http {
+        ctx.ui.warn(
+            "--allow-http: a plain http:// portal will be accepted; its tokens cross the network unencrypted",
+        );
+    }
     let handler = Install {
         ctx,
         store,
         mode,
         verify: !args.no_verify,
+        allow_http: args.allow_http,
+        saving: tokio::sync::Mutex::new(false),
         http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
@@ -94,14 +102,21 @@ struct Install<'a> {
     store: &'a dyn Store,
     mode: SaveMode,
     verify: bool,
+    allow_http: bool,
+    /// Verifications run side by side; saving is one at a time, and once (true: saved).
+    saving: tokio::sync::Mutex<bool>,
     /// Built once before listening: a callback must not wait for TLS set-up.
     http: oauth::Client,
 }
 
 impl Handler<Result<Profile>> for Install<'_> {
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
         let received = now();
-        let auth = match parse_callback(req.content_type.as_deref(), &req.body) {
+        let auth = match install::parse_body(req.content_type.as_deref(), &req.body) {
             Ok(auth) => auth,
             Err((status, why)) => {
                 self.ctx
@@ -117,8 +132,9 @@ impl Handler<Result<Profile>> for Install<'_> {
                 .as_ref()
                 .and_then(Url::host_str),
         );
-        if self.verify {
-            if let Err(e) = self.check_with_server(&server, &auth).await {
+        let identity = match self.identify(&server, &auth).await {
+            Ok(identity) => identity,
+            Err(e) => {
                 self.ctx.ui.warn(format_args!(
                     "refused a callback that failed verification ({e:#}); still waiting"
                 ));
@@ -127,6 +143,16 @@ impl Handler<Result<Profile>> for Install<'_> {
                     "Verification failed",
                 ));
             }
+        };
+        if identity.insecure {
+            self.ctx.ui.warn(format_args!(
+                "the portal {} is plain http:// (allowed by --allow-http)",
+                identity.domain
+            ));
+        }
+        let mut saved = self.saving.lock().await;
+        if *saved {
+            return Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed"));
         }
         let critical = match crate::signals::critical() {
             Ok(c) => c,
@@ -138,6 +164,8 @@ impl Handler<Result<Profile>> for Install<'_> {
             }
         };
         let mut profile = Profile::from_bitrix(auth, Source::Install, received);
+        profile.set_str("member_id", &identity.member_id);
+        profile.set_str("client_endpoint", identity.client_endpoint.as_str());
         profile.set_client(
             self.ctx.client_id.as_deref(),
             self.ctx.client_secret.as_ref(),
@@ -150,6 +178,7 @@ impl Handler<Result<Profile>> for Install<'_> {
         {
             Ok(()) => {
                 critical.saved_stop_later();
+                *saved = true;
                 Outcome::Done(
                     Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
                     Ok(profile),
@@ -167,27 +196,16 @@ impl Handler<Result<Profile>> for Install<'_> {
 }
 
 impl Install<'_> {
-    /// Asks the trusted OAuth server's `app.info` about the received token; it must be valid and
-    /// belong to the same portal (and app, when the client_id is known).
-    async fn check_with_server(&self, server: &Url, auth: &Map<String, Value>) -> Result<()> {
+    /// The portal the callback belongs to: proven by the trusted OAuth server's `app.info`
+    /// (see [`install::verify`]), or with `--no-verify` only checked for consistency.
+    async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<install::Identity> {
+        if !self.verify {
+            return install::unverified(auth, self.allow_http);
+        }
         let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
         let info = self.http.app_info(&rest, &token).await?;
-        let member = info
-            .get("install")
-            .and_then(|i| i.get("member_id"))
-            .or_else(|| info.get("member_id"))
-            .and_then(Value::as_str);
-        if member.is_some_and(|m| Some(m) != auth_str(auth, "member_id")) {
-            return Err(anyhow!("app.info names another portal (member_id)"));
-        }
-        let client = info.get("client_id").and_then(Value::as_str);
-        if let (Some(ours), Some(theirs)) = (self.ctx.client_id.as_deref(), client) {
-            if ours != theirs {
-                return Err(anyhow!("the token belongs to another app ({theirs})"));
-            }
-        }
-        Ok(())
+        install::verify(&info, auth, self.ctx.client_id.as_deref(), self.allow_http)
     }
 }
 

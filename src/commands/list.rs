@@ -46,10 +46,10 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                 p.portal().unwrap_or_else(|| "-".into()),
                 p.member_id().unwrap_or("-"),
                 p.expires()
-                    .map(|e| format!("expires {}", ui::relative(e - t)))
+                    .map(|e| format!("expires {}", ui::relative(e.saturating_sub(t))))
                     .unwrap_or_else(|| "expiry unknown".into()),
                 p.meta_i64("refresh_token_issued_at")
-                    .map(|i| format!("issued {}", ui::relative(i - t)))
+                    .map(|i| format!("issued {}", ui::relative(i.saturating_sub(t))))
                     .unwrap_or_else(|| "age unknown".into()),
             )?,
             Err(e) => writeln!(out, "{name}\tdamaged: {e:#}")?,

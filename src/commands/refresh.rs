@@ -18,7 +18,7 @@ pub(crate) async fn run(s: &Session, args: &RefreshArgs) -> Result<()> {
         None => true,
         Some(age) => p
             .meta_i64("refresh_token_issued_at")
-            .is_none_or(|issued| now() - issued >= age),
+            .is_none_or(|issued| now().saturating_sub(issued) >= age),
     };
     let outcome = s.refresh(due).await?;
     let p = &outcome.profile;

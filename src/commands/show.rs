@@ -46,6 +46,7 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
     let p = s.valid_profile(0).await?;
     let server = oauth::server_for_refresh(s.ctx.oauth_server.as_ref(), &p);
+    crate::boundary::check_oauth_server(&server)?;
     let client = s.oauth_client(server.clone())?;
     let token = p.access_token();
     let info = client
@@ -79,7 +80,7 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
             out,
             "access token       valid until {} ({})",
             ui::utc(e),
-            ui::relative(e - now())
+            ui::relative(e.saturating_sub(now()))
         )?;
     }
     Ok(())
@@ -98,11 +99,11 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         Some(v) => v.to_string(),
     };
     let expiry = match p.expires() {
-        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e - t)),
+        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e.saturating_sub(t))),
         None => "unknown".into(),
     };
     let issued = match p.meta_i64("refresh_token_issued_at") {
-        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i - t)),
+        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
     let rows = [

@@ -77,21 +77,30 @@ pub async fn by_start(
     let first = caller.call(method, &params).await?;
     let total = first.get("total").cloned();
     sink.page(page_items(&first), total.as_ref())?;
-    let Some(next) = first.get("next").filter(|n| !n.is_null()).cloned() else {
+    let Some(next) = next_start(params.get("start"), first.get("next"), 1)? else {
         return Ok(());
     };
     match (as_u64(&next), total.as_ref().and_then(as_u64)) {
         (Some(next), Some(count)) => {
             let begin = params.get("start").and_then(as_u64).unwrap_or(0);
-            let step = match next.checked_sub(begin) {
-                Some(s) if s > 0 => s,
-                _ => PAGE,
-            };
+            let step = next.saturating_sub(begin).max(1);
+            if count.saturating_sub(next) / step >= MAX_PAGES as u64 {
+                return Err(too_many_pages());
+            }
             let starts = batch::remaining_starts(next, step, count);
             let total = total.as_ref();
+            let mut pages_done = 1;
             for chunk in starts.chunks(MAX_COMMANDS) {
-                for outcome in run_batch(caller, &pages(method, &params, chunk), false).await? {
+                let outcomes = run_batch(caller, &pages(method, &params, chunk), false).await?;
+                for (start, outcome) in chunk.iter().zip(outcomes) {
+                    // A page that names a `next` not past its own start is a broken list.
+                    let next = match &outcome {
+                        batch::Outcome::Done { next, .. } => next.clone(),
+                        _ => None,
+                    };
                     sink.page(outcome.into_items()?, total)?;
+                    pages_done += 1;
+                    next_start(Some(&(*start).into()), next.as_ref(), pages_done)?;
                 }
             }
             Ok(())
@@ -120,15 +129,16 @@ async fn one_by_one(
     mut next: Value,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    loop {
+    for pages in 2.. {
         params.insert("start".into(), next);
         let page = caller.call(method, &params).await?;
         sink.page(page_items(&page), page.get("total"))?;
-        match page.get("next") {
-            Some(n) if !n.is_null() => next = n.clone(),
-            _ => return Ok(()),
+        match next_start(params.get("start"), page.get("next"), pages)? {
+            Some(n) => next = n,
+            None => break,
         }
     }
+    Ok(())
 }
 
 /// Pages by ID: 50 chained commands per `batch` until a page comes back short.
@@ -199,10 +209,73 @@ async fn run_batch(
     batch::outcomes(answer, commands.len())
 }
 
+const MAX_PAGES: usize = 100_000;
+
+/// The `start` of the next page, or `None` when `next` is absent; an error when `next` does not
+/// advance past the previous offset or `pages` reached [`MAX_PAGES`].
+pub(crate) fn next_start(
+    previous: Option<&Value>,
+    next: Option<&Value>,
+    pages: usize,
+) -> Result<Option<Value>> {
+    let offset = |v: &Value| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let Some(next) = next.filter(|n| !n.is_null()) else {
+        return Ok(None);
+    };
+    let after = previous.and_then(offset).unwrap_or(0);
+    match offset(next) {
+        Some(n) if n > after => {}
+        _ => {
+            return Err(anyhow!(
+                "the portal's `next` ({next}) does not advance past {after}; stopped paging"
+            ))
+        }
+    }
+    if pages >= MAX_PAGES {
+        return Err(anyhow!(
+            "stopped after {MAX_PAGES} pages (b24auth's limit for --all); narrow the filter"
+        ));
+    }
+    Ok(Some(next.clone()))
+}
+
+fn too_many_pages() -> anyhow::Error {
+    anyhow!("stopped after {MAX_PAGES} pages (b24auth's limit for --all); narrow the filter")
+}
+
 fn as_u64(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn next_must_advance_and_pages_are_capped() {
+        let n = |prev: Option<Value>, next: Option<Value>, pages| {
+            next_start(prev.as_ref(), next.as_ref(), pages)
+        };
+        assert_eq!(n(None, Some(json!(50)), 1).unwrap(), Some(json!(50)));
+        assert_eq!(
+            n(Some(json!(50)), Some(json!("100")), 2).unwrap(),
+            Some(json!("100"))
+        );
+        assert_eq!(n(Some(json!(50)), None, 2).unwrap(), None);
+        assert_eq!(n(Some(json!(50)), Some(Value::Null), 2).unwrap(), None);
+        assert!(n(Some(json!(50)), Some(json!(50)), 2).is_err());
+        assert!(n(Some(json!(50)), Some(json!(0)), 2).is_err());
+        assert!(n(None, Some(json!(0)), 1).is_err());
+        assert!(n(None, Some(json!("x")), 1).is_err());
+        assert!(n(Some(json!(50)), Some(json!(100)), MAX_PAGES).is_err());
     }
 }

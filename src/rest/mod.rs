@@ -24,7 +24,7 @@ use url::Url;
 use crate::bitrix::{ErrorCode, ServerError};
 use crate::exit;
 use crate::oauth::{describe, http_client};
-use crate::profile::{host_port, Profile};
+use crate::profile::Profile;
 use crate::session::Session;
 use limit::{unix_now, Budget};
 
@@ -86,8 +86,8 @@ impl<'a> Caller<'a> {
     /// Loads the profile, refreshing first when the token has expired.
     pub async fn new(session: &'a Session, bucket: Bucket) -> Result<Caller<'a>> {
         let profile = session.valid_profile(0).await?;
-        // A REST method may run up to 60 s on the portal's side.
-        let http = http_client(session.ctx.http_timeout.max(Duration::from_secs(60)))?;
+        // --http-timeout bounds the whole request, body included (raise it for slow methods).
+        let http = http_client(session.ctx.http_timeout)?;
         Ok(Caller {
             session,
             http,
@@ -104,24 +104,37 @@ impl<'a> Caller<'a> {
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
-        let (mut refreshed, mut moved, mut limited) = (false, false, 0);
+        let (mut refreshed, mut limited) = (false, 0);
+        // A renamed portal's new endpoint: used at once, saved only once a call there worked.
+        let mut moved: Option<String> = None;
         loop {
             let err = match self.post(method, params).await? {
-                Answer::Moved(from, location) if !moved => {
-                    self.follow_rename(&from, method, location.as_deref())
-                        .await?;
-                    moved = true;
+                Answer::Moved(from, location) if moved.is_none() => {
+                    let endpoint = rename_target(&from, method, location.as_deref())?;
+                    self.profile.set_client_endpoint(&endpoint);
+                    moved = Some(endpoint);
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                Answer::Json(object) => match ServerError::from_json(&object) {
-                    None => return Ok(object),
-                    Some(err) => err,
-                },
+                Answer::Json(object) => {
+                    match ServerError::from_json(&object).map(|e| e.redacted(&self.sent_secrets()))
+                    {
+                        None => {
+                            if let Some(endpoint) = moved {
+                                self.remember_rename(endpoint).await?;
+                            }
+                            return Ok(object);
+                        }
+                        Some(err) => err,
+                    }
+                }
             };
             match &err.code {
                 code if code.token_refused() && !refreshed => {
                     self.renew(&err).await?;
+                    if let Some(endpoint) = &moved {
+                        self.profile.set_client_endpoint(endpoint);
+                    }
                     refreshed = true;
                 }
                 code if code.is_rate_limit() && limited < LIMIT_RETRIES => {
@@ -135,6 +148,19 @@ impl<'a> Caller<'a> {
                 _ => return Err(anyhow!("{err}")),
             }
         }
+    }
+
+    /// What a portal's error text must not show: the secrets this caller holds.
+    fn sent_secrets(&self) -> Vec<&str> {
+        [
+            "access_token",
+            "refresh_token",
+            "client_secret",
+            "application_token",
+        ]
+        .iter()
+        .filter_map(|k| self.profile.str(k))
+        .collect()
     }
 
     /// One POST of `method` with the current token, under the rate limit.
@@ -175,10 +201,8 @@ impl<'a> Caller<'a> {
                 .and_then(|v| v.to_str().ok());
             return Ok(Answer::Moved(url.clone(), location.map(String::from)));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
+        let from = url.origin().ascii_serialization();
+        let bytes = crate::body::read_limited(response, crate::body::REST_LIMIT, &from).await?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => {
                 self.budget.observe(method, params, &object);
@@ -220,39 +244,49 @@ impl<'a> Caller<'a> {
         Ok(())
     }
 
-    /// A renamed portal answers 302 with its new address: accept it when it keeps the scheme and
-    /// is a Bitrix24 cloud host or the same host, then store the new `client_endpoint`.
-    async fn follow_rename(
-        &mut self,
-        old: &Url,
-        method: &str,
-        location: Option<&str>,
-    ) -> Result<()> {
-        let new = location
-            .and_then(|l| old.join(l).ok())
-            .ok_or_else(|| anyhow!("{method}: the portal redirected without a usable Location"))?;
-        let trusted = new.scheme() == old.scheme()
-            && (is_bitrix24_cloud(new.host_str().unwrap_or(""))
-                || new.host_str() == old.host_str());
-        if !trusted {
-            return Err(anyhow!("{method}: the portal redirected to {}, which is not a Bitrix24 portal; not following", new.origin().ascii_serialization()));
-        }
-        let endpoint = new
-            .as_str()
-            .strip_suffix(method)
-            .unwrap_or(new.as_str())
-            .to_string();
+    /// Saves the renamed portal's endpoint (after a call there worked).
+    async fn remember_rename(&mut self, endpoint: String) -> Result<()> {
         self.profile = self
             .session
             .update(|p| p.set_client_endpoint(&endpoint))
             .await
             .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
         self.session.ctx.ui.info(format_args!(
-            "the portal moved to {}: saved the new client_endpoint {endpoint}",
-            host_port(&new).unwrap_or_default()
+            "the portal moved: saved the new client_endpoint {endpoint}"
         ));
         Ok(())
     }
+}
+
+/// A renamed portal answers 302 with its new address: the new `client_endpoint`, when the
+/// redirect may carry the token there (see [`redirect_allowed`]).
+fn rename_target(old: &Url, method: &str, location: Option<&str>) -> Result<String> {
+    let new = location
+        .and_then(|l| old.join(l).ok())
+        .ok_or_else(|| anyhow!("{method}: the portal redirected without a usable Location"))?;
+    if !redirect_allowed(old, &new) {
+        return Err(anyhow!(
+            "{method}: the portal redirected to {}, which is not a Bitrix24 cloud portal over https nor the same address; not following",
+            new.origin().ascii_serialization()
+        ));
+    }
+    Ok(new
+        .as_str()
+        .strip_suffix(method)
+        .unwrap_or(new.as_str())
+        .to_string())
+}
+
+/// The token follows a redirect only to an `https://` host (port 443) in Bitrix24's cloud zones, or to the
+/// same scheme, host and port; never from https to http.
+pub fn redirect_allowed(old: &Url, new: &Url) -> bool {
+    let cloud = new.scheme() == "https"
+        && new.port().is_none()
+        && is_bitrix24_cloud(new.host_str().unwrap_or(""));
+    let same = new.scheme() == old.scheme()
+        && new.host_str() == old.host_str()
+        && new.port_or_known_default() == old.port_or_known_default();
+    cloud || same
 }
 
 fn rejected(err: &ServerError) -> anyhow::Error {
@@ -326,6 +360,34 @@ mod tests {
             page_items(&r(json!({"result": {"items": [3]}}))),
             vec![json!(3)]
         );
+    }
+
+    #[test]
+    fn redirects_keep_the_token_where_it_belongs() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let old = u("https://old.bitrix24.com/rest/");
+        assert!(redirect_allowed(&old, &u("https://new.bitrix24.de/rest/")));
+        assert!(redirect_allowed(
+            &old,
+            &u("https://old.bitrix24.com:443/x/")
+        ));
+        assert!(!redirect_allowed(&old, &u("http://new.bitrix24.com/rest/")));
+        assert!(!redirect_allowed(&old, &u("http://old.bitrix24.com/rest/")));
+        assert!(!redirect_allowed(
+            &old,
+            &u("https://old.bitrix24.com:8443/rest/")
+        ));
+        assert!(!redirect_allowed(&old, &u("https://evil.example/rest/")));
+        let local = u("http://127.0.0.1:8080/rest/");
+        assert!(redirect_allowed(
+            &local,
+            &u("http://127.0.0.1:8080/new/rest/")
+        ));
+        assert!(!redirect_allowed(&local, &u("http://127.0.0.1:8081/rest/")));
+        assert!(!redirect_allowed(
+            &local,
+            &u("http://new.bitrix24.com/rest/")
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::future::{FutureExt, LocalBoxFuture};
 
-use super::{Listing, Locked, SaveMode, Store};
+use super::{guard, Listing, Locked, SaveMode, Store};
 use crate::exit::Error;
 use crate::profile::Profile;
 use crate::secret::random_hex;
@@ -68,7 +68,8 @@ impl Store for FileStore {
     /// Reads without locking: the rename in [`write_atomic`] means a reader never sees a
     /// partial file.
     fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
-        std::future::ready(read_profile(&self.path(name))).boxed_local()
+        let path = self.path(name);
+        std::future::ready(self.guard(&path).and_then(|()| read_profile(&path))).boxed_local()
     }
 
     fn save<'a>(
@@ -145,7 +146,17 @@ impl FileStore {
         Ok(true)
     }
 
+    /// The config dir and the profile's own directory: see [`guard::check_dir`].
+    fn guard(&self, path: &Path) -> Result<()> {
+        guard::check_dir(&self.dir)?;
+        match path.parent() {
+            Some(parent) if parent != self.dir => guard::check_dir(parent),
+            _ => Ok(()),
+        }
+    }
+
     fn list_files(&self) -> Result<Listing> {
+        self.guard(&self.path("any"))?;
         let mut names = Vec::new();
         if self.path("default").exists() {
             names.push("default".to_string());
@@ -183,13 +194,14 @@ impl FileStore {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return;
         };
-        let prefix = format!(".{}.", name.to_string_lossy());
         let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
-            let n = entry.file_name().to_string_lossy().into_owned();
-            if n.starts_with(&prefix) && n.ends_with(".tmp") {
+            if is_temp_of(
+                &entry.file_name().to_string_lossy(),
+                &name.to_string_lossy(),
+            ) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -199,21 +211,25 @@ impl FileStore {
     /// Ctrl-C keep working while another process holds it.
     async fn lock_file(&self, path: &Path) -> Result<File> {
         let dir = path.parent().expect("profile paths have a parent");
+        self.guard(path)?;
         create_private_dir(dir)?;
         let lock_path = lock_path(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+        let file = guard::open_lock(&lock_path)?;
+        self.acquire(path, &lock_path, file).await
+    }
+
+    /// Waits for the lock on `file` (the lock file as opened), at most [`LOCK_WAIT`].
+    async fn acquire(&self, path: &Path, lock_path: &Path, mut file: File) -> Result<File> {
         let started = tokio::time::Instant::now();
         let (deadline, mut told) = (started + LOCK_WAIT, false);
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
+                // `forget` unlinks the lock file while holding it: a lock on the unlinked file
+                // protects nothing, so open the one now at the path and lock that.
+                Ok(()) if !guard::still_at(&file, lock_path) => {
+                    file = guard::open_lock(lock_path)?;
+                }
                 Ok(()) => {
                     Self::sweep_temps(path);
                     return Ok(file);
@@ -261,11 +277,20 @@ pub(crate) fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 hex>.tmp`, exactly (so
+/// profile `a` never sweeps the temp file of profile `a.json.x`).
+fn is_temp_of(candidate: &str, file: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|c| c.strip_prefix(file))
+        .and_then(|c| c.strip_prefix('.'))
+        .and_then(|c| c.strip_suffix(".tmp"))
+        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 fn read_profile(path: &Path) -> Result<Option<Profile>> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let Some(mut file) = guard::open_read(path)? else {
+        return Ok(None);
     };
     let mode = file.metadata()?.permissions().mode();
     if mode & 0o077 != 0 {
@@ -303,10 +328,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().expect("profile paths have a file name");
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
+        let mut f = guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -318,4 +340,42 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(e).with_context(|| format!("cannot save {}", path.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A waiter opened the lock file, then `forget` unlinked it: the waiter must end up holding
+    /// the file now at the path, so a new locker waits for it instead of locking alongside.
+    #[test]
+    fn a_waiter_whose_lock_file_was_unlinked_locks_the_current_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().join("config"), Ui::new(true));
+        let path = store.path("default");
+        create_private_dir(path.parent().unwrap()).unwrap();
+        let lp = lock_path(&path);
+        let waiter = guard::open_lock(&lp).unwrap();
+        fs::remove_file(&lp).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let held = rt.block_on(store.acquire(&path, &lp, waiter)).unwrap();
+        assert!(guard::still_at(&held, &lp));
+        let newcomer = guard::open_lock(&lp).unwrap();
+        assert!(matches!(
+            newcomer.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+    }
+
+    #[test]
+    fn the_sweep_matches_only_this_files_temp_names() {
+        assert!(is_temp_of(".a.json.0123456789ab.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.x.json.0123456789ab.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.0123456789ab.tmp", "a.json.x.json"));
+        assert!(!is_temp_of(".a.json.zz.tmp", "a.json"));
+        assert!(!is_temp_of("a.json.0123456789ab.tmp", "a.json"));
+    }
 }

@@ -15,6 +15,7 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
 */
 
 mod file;
+mod guard;
 mod postgres;
 mod rescue;
 

@@ -3,9 +3,13 @@ The PostgreSQL backend: one shared copy of each profile for several hosts.
 
 One row per profile holds the same JSON document as `auth.json`, a version counter and
 `updated_at`. Single-flight across hosts is a row lock: `SELECT … FOR UPDATE` inside a
-transaction, bounded by `lock_timeout`, released by the server if the holder dies. With
-`B24AUTH_STORE_KEY` set, the secret fields are sealed (ChaCha20-Poly1305) before they leave
-this process.
+transaction, bounded by `lock_timeout`, released by the server if the holder dies.
+
+With `B24AUTH_STORE_KEY` set, the whole document is sealed as one ChaCha20-Poly1305 value with
+the profile name as associated data (schema version 2): a database user without the key can
+neither read it nor change one field of it (say, `b24auth.oauth_server`), nor move it to another
+profile. A document that is not sealed so, or does not open, is refused, never used. Schema
+version 1 sealed only the four secret fields; [`PgStore::migrate`] upgrades such rows once.
 */
 
 use std::future::Future;
@@ -33,8 +37,20 @@ use crate::profile::{Profile, SECRET_KEYS};
 use crate::secret::Secret;
 use crate::ui::Ui;
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
+/// Schema 1: one sealed secret field.
 const SEALED_PREFIX: &str = "sealed:v1:";
+/// Schema 2: the whole document, sealed.
+const DOCUMENT_PREFIX: &str = "sealed-document:v2:";
+
+/// With a key, a document that is not sealed as a whole: refused (after one upgrade attempt
+/// while the store is still at schema 1).
+#[derive(Debug, thiserror::Error)]
+#[error("profile `{name}` in {store} is not sealed with B24AUTH_STORE_KEY (stored without the key, or modified by someone without it): refused; authorize again with --force to replace it")]
+struct Unsealed {
+    name: String,
+    store: String,
+}
 /// The contract's lock wait, as PostgreSQL's `lock_timeout`.
 const LOCK_TIMEOUT: &str = "30s";
 
@@ -125,14 +141,104 @@ impl PgStore {
                 "the PostgreSQL store has schema version {version}, newer than this b24auth ({SCHEMA_VERSION}): upgrade b24auth"
             ));
         }
+        if version < SCHEMA_VERSION {
+            self.migrate().await?;
+        }
         Ok(())
+    }
+
+    /// Schema 1 → 2, once, under the advisory lock: with a key, every row (field-sealed or in
+    /// clear, as schema 1 accepted both) is sealed as a whole; without one, rows in clear stay
+    /// as they are and field-sealed rows wait for a process that has the key.
+    async fn migrate(&self) -> Result<()> {
+        let client = self.client().await?;
+        let fail = |e| self.db_error("cannot upgrade the b24auth tables", e);
+        client
+            .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7243001);")
+            .await
+            .map_err(fail)?;
+        let result = self.migrate_locked(client).await;
+        match result {
+            Ok(()) => client.batch_execute("COMMIT").await.map_err(fail),
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn migrate_locked(&self, client: &Client) -> Result<()> {
+        let fail = |e| self.db_error("cannot upgrade the b24auth tables", e);
+        let row = client
+            .query_one("SELECT max(version) FROM b24auth_schema", &[])
+            .await
+            .map_err(fail)?;
+        if row.get::<_, i32>(0) >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        let rows = client
+            .query(
+                "SELECT name, document FROM b24auth_profiles FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(fail)?;
+        for r in rows {
+            let (name, stored): (String, String) = (r.get(0), r.get(1));
+            let Some(upgraded) = self.upgrade_v1(&name, &stored)? else {
+                continue;
+            };
+            client
+                .execute(
+                    "UPDATE b24auth_profiles SET document = $2, version = version + 1, updated_at = now() WHERE name = $1",
+                    &[&name, &upgraded],
+                )
+                .await
+                .map_err(fail)?;
+        }
+        client
+            .execute("UPDATE b24auth_schema SET version = $1", &[&SCHEMA_VERSION])
+            .await
+            .map_err(fail)?;
+        Ok(())
+    }
+
+    /// A schema-1 document in schema 2's form (`None`: unchanged).
+    fn upgrade_v1(&self, name: &str, stored: &str) -> Result<Option<String>> {
+        if stored.starts_with(DOCUMENT_PREFIX) {
+            return Ok(None);
+        }
+        if self.key.is_none() {
+            if stored.contains(SEALED_PREFIX) {
+                return Err(anyhow!(
+                    "profile `{name}` in {} has sealed secrets: set B24AUTH_STORE_KEY once to upgrade the store",
+                    self.display
+                ));
+            }
+            return Ok(None);
+        }
+        match self.open_fields(name, stored) {
+            Ok(profile) => self.seal_document(name, &profile).map(Some),
+            // A damaged row stays as it is, and is reported when read.
+            Err(_) => Ok(None),
+        }
     }
 
     /// The fresh path of `token`: one indexed SELECT. A missing table means nothing is stored.
     async fn load_profile(&self, name: &str) -> Result<Option<Profile>> {
-        match self.load_document(name).await? {
-            Some(doc) => self.open_document(name, &doc).map(Some),
-            None => Ok(None),
+        let Some(doc) = self.load_document(name).await? else {
+            return Ok(None);
+        };
+        match self.open_document(name, &doc) {
+            Err(e) if e.is::<Unsealed>() => {
+                // A store still at schema 1: upgrade it once, then read again.
+                self.ensure_schema().await?;
+                match self.load_document(name).await? {
+                    Some(doc) => self.open_document(name, &doc).map(Some),
+                    None => Ok(None),
+                }
+            }
+            other => other.map(Some),
         }
     }
 
@@ -255,6 +361,18 @@ impl PgStore {
     }
 
     async fn list_rows(&self) -> Result<Listing> {
+        let listed = self.list_once().await?;
+        if listed
+            .iter()
+            .any(|(_, p)| p.as_ref().is_err_and(|e| e.is::<Unsealed>()))
+        {
+            self.ensure_schema().await?;
+            return self.list_once().await;
+        }
+        Ok(listed)
+    }
+
+    async fn list_once(&self) -> Result<Listing> {
         let client = self.client().await?;
         let rows = match client
             .query(
@@ -281,17 +399,13 @@ impl PgStore {
         anyhow!("{what} in {}: {}", self.display, exit::one_line(&e))
     }
 
-    /// The document as stored: secrets sealed when there is a key.
+    /// The document as stored: sealed as a whole when there is a key.
     fn seal_document(&self, name: &str, profile: &Profile) -> Result<String> {
-        let mut doc = profile.as_map().clone();
+        let doc = profile.as_map().clone();
         match &self.key {
             Some(key) => {
-                for field in SECRET_KEYS {
-                    if let Some(Value::String(plain)) = doc.get(field) {
-                        let sealed = seal(key, name, field, plain)?;
-                        doc.insert(field.to_string(), Value::String(sealed));
-                    }
-                }
+                let plain = serde_json::to_string(&doc)?;
+                return seal_with(key, &document_aad(name), &plain, DOCUMENT_PREFIX);
             }
             None => {
                 if !self.warned.swap(true, Ordering::Relaxed) {
@@ -305,7 +419,30 @@ impl PgStore {
         Ok(serde_json::to_string(&doc)?)
     }
 
+    /// A stored document: with a key, only one sealed as a whole under this profile's name.
     fn open_document(&self, name: &str, stored: &str) -> Result<Profile> {
+        let damaged = || format!("profile `{name}` in {} is damaged", self.display);
+        if let Some(sealed) = stored.strip_prefix(DOCUMENT_PREFIX) {
+            let key = self.key.as_ref().ok_or_else(|| {
+                anyhow!("profile `{name}` is sealed: set B24AUTH_STORE_KEY to the key it was stored with")
+            })?;
+            let plain = open_with(key, &document_aad(name), sealed).map_err(|_| {
+                anyhow!("B24AUTH_STORE_KEY does not open profile `{name}` in {}: wrong key, or the document was modified or moved from another profile", self.display)
+            })?;
+            return Profile::parse(plain.as_bytes()).with_context(damaged);
+        }
+        if self.key.is_some() {
+            return Err(Unsealed {
+                name: name.into(),
+                store: self.display.clone(),
+            }
+            .into());
+        }
+        self.open_fields(name, stored)
+    }
+
+    /// Schema 1's form: JSON whose secret fields may be sealed one by one.
+    fn open_fields(&self, name: &str, stored: &str) -> Result<Profile> {
         let mut value: Value = serde_json::from_str(stored)
             .with_context(|| format!("profile `{name}` in {} is damaged", self.display))?;
         if let Value::Object(doc) = &mut value {
@@ -449,52 +586,65 @@ fn aad(name: &str, field: &str) -> Vec<u8> {
     format!("b24auth:v1:{name}:{field}").into_bytes()
 }
 
+/// Schema 2's associated data: the document opens only as this profile.
+fn document_aad(name: &str) -> Vec<u8> {
+    format!("b24auth:v2:document:{name}").into_bytes()
+}
+
+#[cfg(test)]
 fn seal(key: &ChaCha20Poly1305, name: &str, field: &str, plain: &str) -> Result<String> {
+    seal_with(key, &aad(name, field), plain, SEALED_PREFIX)
+}
+
+/// `prefix` + base64(nonce ‖ ciphertext) of `plain` under `aad`.
+fn seal_with(key: &ChaCha20Poly1305, aad: &[u8], plain: &str, prefix: &str) -> Result<String> {
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|e| anyhow!("no randomness for sealing: {e}"))?;
-    let aad = aad(name, field);
     let ciphertext = key
         .encrypt(
             &nonce.into(),
             Payload {
                 msg: plain.as_bytes(),
-                aad: &aad,
+                aad,
             },
         )
-        .map_err(|_| anyhow!("cannot seal `{field}`"))?;
+        .map_err(|_| anyhow!("cannot seal the profile"))?;
     let mut out = nonce.to_vec();
     out.extend(ciphertext);
     Ok(format!(
-        "{SEALED_PREFIX}{}",
+        "{prefix}{}",
         base64::engine::general_purpose::STANDARD.encode(out)
     ))
 }
 
 fn open(key: &ChaCha20Poly1305, name: &str, field: &str, sealed: &str) -> Result<String> {
-    let wrong = || {
+    open_with(key, &aad(name, field), sealed).map_err(|_| {
         anyhow!(
             "B24AUTH_STORE_KEY does not open the sealed `{field}` of profile `{name}`: wrong key?"
         )
-    };
+    })
+}
+
+/// The plaintext of a [`seal_with`] body (without its prefix); any failure is one error.
+fn open_with(key: &ChaCha20Poly1305, aad: &[u8], sealed: &str) -> Result<String, ()> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(sealed)
-        .map_err(|_| wrong())?;
+        .map_err(|_| ())?;
     if bytes.len() < 12 {
-        return Err(wrong());
+        return Err(());
     }
     let (nonce, ciphertext) = bytes.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(|_| wrong())?;
-    let aad = aad(name, field);
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| ())?;
     let plain = key
         .decrypt(
             &nonce.into(),
             Payload {
                 msg: ciphertext,
-                aad: &aad,
+                aad,
             },
         )
-        .map_err(|_| wrong())?;
-    String::from_utf8(plain).map_err(|_| wrong())
+        .map_err(|_| ())?;
+    String::from_utf8(plain).map_err(|_| ())
 }
 
 /// Fills what the URL left out from the usual `PG*` variables, as libpq would.
@@ -672,5 +822,21 @@ mod tests {
         assert!(open(&key, "default", "access_token", body).is_err());
         let wrong = ChaCha20Poly1305::new_from_slice(&[8u8; 32]).unwrap();
         assert!(open(&wrong, "default", "refresh_token", body).is_err());
+    }
+
+    #[test]
+    fn a_sealed_document_opens_only_whole_and_as_its_profile() {
+        let key = ChaCha20Poly1305::new_from_slice(&[7u8; 32]).unwrap();
+        let sealed = seal_with(&key, &document_aad("a"), "{}", DOCUMENT_PREFIX).unwrap();
+        let body = sealed.strip_prefix(DOCUMENT_PREFIX).unwrap();
+        assert_eq!(open_with(&key, &document_aad("a"), body).unwrap(), "{}");
+        assert!(open_with(&key, &document_aad("b"), body).is_err());
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = base64::engine::general_purpose::STANDARD.encode(bytes);
+        assert!(open_with(&key, &document_aad("a"), &tampered).is_err());
     }
 }

@@ -103,7 +103,7 @@ fn every_command(key: Option<&str>) {
         );
     }
     let version = shared().psql(db_of(&url), "SELECT version FROM b24auth_schema");
-    assert_eq!(version.trim(), "1");
+    assert_eq!(version.trim(), "2");
 }
 
 #[test]

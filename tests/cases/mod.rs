@@ -8,3 +8,4 @@ mod install_listen;
 mod reliability;
 mod signals;
 mod stores;
+mod trust;

@@ -96,3 +96,24 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A server on a loopback port that answers every request with `answer`, then closes the
+/// connection (`close`) or holds it open for as long as the test runs (a body never finished).
+/// Returns `http://127.0.0.1:PORT`.
+pub fn canned_server(answer: Vec<u8>, close: bool) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(&answer);
+            if !close {
+                held.push(stream);
+            }
+        }
+    });
+    base
+}

@@ -43,6 +43,9 @@ pub enum Fault {
     InvalidJson,
     /// Bitrix24's `invalid_grant` error.
     InvalidGrant,
+    /// An error whose description echoes the request (secrets included) with ANSI escapes,
+    /// as a misconfigured proxy or a hostile server would.
+    EchoError,
 }
 
 /// A way a portal REST call fails.
@@ -104,12 +107,18 @@ struct State {
     bucket: Option<ServerBucket>,
     /// method → (operating seconds spent, unix time the window resets).
     operating: HashMap<String, (f64, i64)>,
+    /// While set, the OAuth server's `app.info` holds every unknown token's answer until the
+    /// gate opens (a slow verification of forged callbacks).
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
+    /// `app.info` calls now held at the gate.
+    held: usize,
 }
 
 pub struct StandIn {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     state: Arc<Mutex<State>>,
+    gate: tokio::sync::watch::Sender<bool>,
 }
 
 fn unix_now() -> i64 {
@@ -133,7 +142,33 @@ impl StandIn {
             ..State::default()
         }));
         let base = serve(Arc::clone(&state));
-        StandIn { base, state }
+        let (gate, _) = tokio::sync::watch::channel(true);
+        StandIn { base, state, gate }
+    }
+
+    /// From now on the OAuth server's `app.info` holds the answer for every unknown token until
+    /// [`StandIn::open_gate`].
+    pub fn hold_unknown_app_info(&self) {
+        self.gate.send_replace(false);
+        self.state.lock().unwrap().gate = Some(self.gate.subscribe());
+    }
+
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Blocks until `n` `app.info` calls are held at the gate (at most `secs`).
+    pub fn wait_held(&self, n: usize, secs: u64) {
+        let cv = Arc::clone(&self.state.lock().unwrap().token_call_seen);
+        let guard = self.state.lock().unwrap();
+        let (guard, timeout) = cv
+            .wait_timeout_while(guard, Duration::from_secs(secs), |s| s.held < n)
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "only {} app.info calls held",
+            guard.held
+        );
     }
 
     /// A second address for the same portal and server (a renamed portal's new name).
@@ -364,7 +399,9 @@ async fn handle(
     host: String,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_string();
+    // `/renamed/…` is the same portal under another path (a rename that keeps the address).
+    let path = req.uri().path();
+    let path = path.strip_prefix("/renamed").unwrap_or(path).to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let body = req
         .into_body()
@@ -382,6 +419,9 @@ async fn handle(
         .into_owned()
         .collect();
     params.extend(url::form_urlencoded::parse(&body).into_owned());
+    if path == "/rest/app.info" {
+        hold_unknown(&state, params.get("auth").map(String::as_str).unwrap_or("")).await;
+    }
     let response = match path.as_str() {
         // Like Bitrix24, a token request that arrived is carried out (the pair rotated) even
         // when its client is gone before the answer: the task is not tied to the connection.
@@ -406,6 +446,24 @@ async fn handle(
         }
     };
     Ok(response)
+}
+
+/// Holds an `app.info` for an unknown token while the gate is closed.
+async fn hold_unknown(state: &Mutex<State>, token: &str) {
+    let mut gate = {
+        let mut s = state.lock().unwrap();
+        let Some(gate) = s.gate.clone().filter(|g| !*g.borrow()) else {
+            return;
+        };
+        if s.access_tokens.contains_key(token) {
+            return;
+        }
+        s.held += 1;
+        s.token_call_seen.notify_all();
+        gate
+    };
+    let _ = gate.wait_for(|open| *open).await;
+    state.lock().unwrap().held -= 1;
 }
 
 async fn token_endpoint(
@@ -444,6 +502,16 @@ async fn token_endpoint(
         }
         Some(Fault::InvalidGrant) => {
             return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant")
+        }
+        Some(Fault::EchoError) => {
+            let echoed: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(p.iter())
+                .finish();
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request\u{1b}[2J",
+                &format!("\u{1b}[31mbad request: {echoed}\u{1b}]0;owned\u{7}"),
+            );
         }
         None => {}
     }
@@ -557,7 +625,10 @@ fn app_info(
         Some(&expires) if server => json_reply(
             StatusCode::OK,
             json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
-                "install": {"domain": host, "member_id": MEMBER_ID, "status": "L"},
+                "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
+                    "domain": host, "uri": format!("http://{host}/"),
+                    "client_endpoint": format!("http://{host}/portal/rest/"),
+                    "member_id": MEMBER_ID, "member_type": "PORTAL"},
                 "user_id": 1}}),
         ),
         Some(_) => json_reply(
@@ -641,6 +712,14 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
     }
     if method == "batch" {
         return batch(&mut s, &params);
+    }
+    // A portal error that echoes the whole request body, `auth` included.
+    if method == "echo.fail" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ERROR_CORE",
+            &format!("\u{1b}[1mcannot handle {}", String::from_utf8_lossy(body)),
+        );
     }
     match answer(&mut s, method, &params) {
         Ok(object) => json_reply(StatusCode::OK, Value::Object(object)),
@@ -793,6 +872,10 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             Ok(object(page))
         }
         "crm.deal.list" => Ok(deal_list(s.deals, params)),
+        // A broken list whose `next` stops advancing after the first page.
+        "crm.stuck.list" => Ok(object(
+            json!({"result": [{"ID": "1"}], "next": 50, "total": 1000}),
+        )),
         "crm.deal.fail" => Err((
             StatusCode::BAD_REQUEST,
             "ERROR_CORE",

@@ -1,0 +1,62 @@
+/*!
+Reading an HTTP answer into memory with a size limit: a server (or whoever answers in its place)
+cannot make b24auth hold more than the limit, whether it declares the size or streams forever.
+The whole exchange, body included, is bounded by the client's `--http-timeout`.
+*/
+
+use anyhow::{anyhow, Result};
+
+/// The token endpoint's and `app.info`'s answers: a few hundred bytes in practice.
+pub const TOKEN_LIMIT: usize = 64 * 1024;
+/// A REST answer (a page of a list, a `batch` of 50): documented in the README.
+pub const REST_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads `response`'s body, failing as soon as it is known to exceed `limit` bytes.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+    from: &str,
+) -> Result<Vec<u8>> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large(from, limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| anyhow!("{from} broke off its answer: {}", crate::oauth::describe(e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(from, limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(from: &str, limit: usize) -> anyhow::Error {
+    anyhow!(
+        "{from} answered more than {} (b24auth's limit for this answer); nothing was used",
+        human_bytes(limit)
+    )
+}
+
+fn human_bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_as_people_write_them() {
+        assert_eq!(human_bytes(TOKEN_LIMIT), "64 KiB");
+        assert_eq!(human_bytes(REST_LIMIT), "64 MiB");
+        assert_eq!(human_bytes(100), "100 bytes");
+    }
+}
