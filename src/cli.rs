@@ -75,6 +75,11 @@ pub struct Global {
     /// No messages on stderr except errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure
+    /// is a warning
+    #[arg(long, global = true, env = "B24AUTH_ON_REFRESH", value_name = "CMD")]
+    pub on_refresh: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,8 +96,11 @@ pub enum Command {
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
     Call(CallArgs),
-    /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set
+    /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
     Exec(ExecArgs),
+    /// Adopt an existing pair: the PHP examples' auth.json, CRest's settings.json, the PHP
+    /// SDK's file or b24auth's own JSON
+    Import(ImportArgs),
     /// List the stored profiles
     List(ListArgs),
     /// Delete a stored profile
@@ -142,6 +150,9 @@ pub struct CallArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// The token handed to CMD is valid for at least this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub min_ttl: u32,
     /// The command and its arguments
     #[arg(
         required = true,
@@ -150,6 +161,19 @@ pub struct ExecArgs {
         value_name = "CMD"
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file holding the pair; `-` (the default) reads stdin
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub file: PathBuf,
+    /// Save without asking the OAuth server's app.info whether the token is genuine
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Replace an existing profile
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +283,18 @@ pub struct ShowArgs {
     /// again, 1 cannot tell)
     #[arg(long, conflicts_with_all = ["json", "field", "path", "reveal"])]
     pub check: bool,
+    /// Print the pair for another tool: `crest` (a CRest settings.json object) or `env`
+    /// (the `exec` variables as KEY=value lines)
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "field", "path", "reveal", "check"])]
+    pub format: Option<ShowFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// A CRest settings.json object
+    Crest,
+    /// KEY=value lines of the `exec` variables (docker --env-file, systemd EnvironmentFile=)
+    Env,
 }
 
 #[derive(Debug, Args)]
@@ -266,6 +302,10 @@ pub struct TokenArgs {
     /// Refresh first when the token expires within this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub min_ttl: u32,
+    /// The portal refused this token: refresh unless another caller already has, and print
+    /// the current one (`-` reads TOKEN from stdin, out of sight of `ps`)
+    #[arg(long, value_name = "TOKEN|-", value_parser = secret)]
+    pub rejected: Option<Secret>,
 }
 
 fn profile_name(s: &str) -> Result<String, String> {

@@ -25,6 +25,8 @@ pub struct Context {
     pub store_url: String,
     pub http_timeout: std::time::Duration,
     pub ui: Ui,
+    /// `--on-refresh CMD`: run after every saved refresh (see [`crate::hook`]).
+    pub on_refresh: Option<String>,
 }
 
 impl Context {
@@ -48,6 +50,7 @@ impl Context {
             store_url: g.store,
             http_timeout: g.http_timeout,
             ui: Ui::new(g.quiet),
+            on_refresh: g.on_refresh.filter(|s| !s.trim().is_empty()),
         })
     }
 

@@ -8,7 +8,10 @@ makes a [`profile::Profile`], and the [`store::Store`] keeps it.
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod exec_env;
 pub mod exit;
+pub mod formats;
+pub mod hook;
 pub mod listener;
 pub mod oauth;
 pub mod profile;
@@ -30,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => commands::token::run(&ctx, &args),
         Command::Call(args) => commands::call::run(&ctx, &args),
         Command::Exec(args) => commands::exec::run(&ctx, &args),
+        Command::Import(args) => commands::import::run(&ctx, &args),
         Command::List(args) => commands::list::run(&ctx, &args),
         Command::Forget(args) => commands::forget::run(&ctx, &args),
         Command::Store {

@@ -27,6 +27,7 @@ pub enum Source {
     Install,
     Authorize,
     Refresh,
+    Import,
 }
 
 impl Source {
@@ -35,6 +36,7 @@ impl Source {
             Source::Install => "install",
             Source::Authorize => "authorize",
             Source::Refresh => "refresh",
+            Source::Import => "import",
         }
     }
 }

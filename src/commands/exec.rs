@@ -1,6 +1,6 @@
 /*!
-`b24auth exec [--] CMD …`: run CMD with a valid access token in its environment
-(`B24_ACCESS_TOKEN`, `B24_CLIENT_ENDPOINT`, `B24_MEMBER_ID`) and exit with its status.
+`b24auth exec [--min-ttl S] [--] CMD …`: run CMD with a valid access token and the rest of
+[`crate::exec_env`]'s variables in its environment, and exit with its status.
 */
 
 use std::os::unix::process::ExitStatusExt;
@@ -13,20 +13,12 @@ use crate::context::Context;
 
 use super::token::valid_profile;
 
-/// The token handed to CMD is valid for at least this long, as `token`'s default.
-const MIN_TTL: i64 = 60;
-
 pub fn run(ctx: &Context, args: &ExecArgs) -> Result<()> {
-    let profile = valid_profile(ctx, MIN_TTL)?;
+    let profile = valid_profile(ctx, i64::from(args.min_ttl))?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let status = Command::new(program)
         .args(rest)
-        .env("B24_ACCESS_TOKEN", profile.access_token().expose())
-        .env(
-            "B24_CLIENT_ENDPOINT",
-            profile.str("client_endpoint").unwrap_or(""),
-        )
-        .env("B24_MEMBER_ID", profile.str("member_id").unwrap_or(""))
+        .envs(crate::exec_env::exec_env(&profile, ctx))
         .status()
         .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
     let code = status

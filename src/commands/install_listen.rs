@@ -159,28 +159,37 @@ impl Handler<Result<Profile>> for Install<'_> {
 }
 
 impl Install<'_> {
-    /// Asks the trusted OAuth server's `app.info` about the received token; it must be valid and
-    /// belong to the same portal (and app, when the client_id is known).
     async fn check_with_server(&self, server: &Url, auth: &Map<String, Value>) -> Result<()> {
-        let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
-        let rest = server.join("rest/")?;
-        let info = self.http.app_info(&rest, &token).await?;
-        let member = info
-            .get("install")
-            .and_then(|i| i.get("member_id"))
-            .or_else(|| info.get("member_id"))
-            .and_then(Value::as_str);
-        if member.is_some_and(|m| Some(m) != auth_str(auth, "member_id")) {
-            return Err(anyhow!("app.info names another portal (member_id)"));
-        }
-        let client = info.get("client_id").and_then(Value::as_str);
-        if let (Some(ours), Some(theirs)) = (self.ctx.client_id.as_deref(), client) {
-            if ours != theirs {
-                return Err(anyhow!("the token belongs to another app ({theirs})"));
-            }
-        }
-        Ok(())
+        check_with_server(&self.http, self.ctx.client_id.as_deref(), server, auth).await
     }
+}
+
+/// Asks the trusted OAuth server's `app.info` about the received token; it must be valid and
+/// belong to the same portal (and app, when the client_id is known). `import` uses it too.
+pub async fn check_with_server(
+    http: &oauth::Client,
+    client_id: Option<&str>,
+    server: &Url,
+    auth: &Map<String, Value>,
+) -> Result<()> {
+    let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
+    let rest = server.join("rest/")?;
+    let info = http.app_info(&rest, &token).await?;
+    let member = info
+        .get("install")
+        .and_then(|i| i.get("member_id"))
+        .or_else(|| info.get("member_id"))
+        .and_then(Value::as_str);
+    if member.is_some_and(|m| Some(m) != auth_str(auth, "member_id")) {
+        return Err(anyhow!("app.info names another portal (member_id)"));
+    }
+    let client = info.get("client_id").and_then(Value::as_str);
+    if let (Some(ours), Some(theirs)) = (client_id, client) {
+        if ours != theirs {
+            return Err(anyhow!("the token belongs to another app ({theirs})"));
+        }
+    }
+    Ok(())
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

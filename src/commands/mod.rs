@@ -7,6 +7,7 @@ pub mod call;
 pub mod exec;
 pub mod forget;
 pub mod generate;
+pub mod import;
 pub mod install_listen;
 pub mod list;
 pub mod refresh;

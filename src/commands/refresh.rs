@@ -60,7 +60,7 @@ pub async fn refresh_profile(
         });
     }
     let creds = ctx.credentials(Some(&stored))?;
-    store
+    let outcome = store
         .refresh_if(&ctx.profile, due, |old| async move {
             let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &old);
             let client = ctx.oauth_client(server.clone())?;
@@ -73,7 +73,11 @@ pub async fn refresh_profile(
             new.set_oauth_server(server.as_str());
             Ok(new)
         })
-        .await
+        .await?;
+    if outcome.refreshed {
+        crate::hook::on_refresh(ctx, &outcome.profile);
+    }
+    Ok(outcome)
 }
 
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {

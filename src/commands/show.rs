@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context as _, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::cli::ShowArgs;
+use crate::cli::{ShowArgs, ShowFormat};
 use crate::commands::refresh::refresh_profile;
 use crate::context::Context;
 use crate::oauth;
@@ -26,7 +26,9 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
     }
     let p = ui::block_on(store.load(&ctx.profile))?
         .ok_or_else(|| store.nothing_stored(&ctx.profile))?;
-    if args.json {
+    if let Some(format) = args.format {
+        print!("{}", export(ctx, &p, format));
+    } else if args.json {
         print!("{}", String::from_utf8_lossy(&p.to_bytes()));
     } else if let Some(name) = &args.field {
         let value = p
@@ -43,6 +45,17 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--format crest|env`: the pair as another tool reads it.
+fn export(ctx: &Context, p: &Profile, format: ShowFormat) -> String {
+    match format {
+        ShowFormat::Crest => {
+            let settings = Value::Object(crate::formats::crest_settings(p));
+            format!("{settings:#}\n")
+        }
+        ShowFormat::Env => crate::exec_env::env_file(&crate::exec_env::exec_env(p, ctx)),
+    }
 }
 
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
