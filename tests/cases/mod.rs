@@ -3,4 +3,5 @@ mod authorize;
 mod core;
 mod fleet;
 mod install_listen;
+mod interop;
 mod reliability;

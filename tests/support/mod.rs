@@ -8,3 +8,4 @@ pub mod cli;
 pub mod http;
 pub mod postgres;
 pub mod stand_in;
+pub mod stand_in_sdk;

@@ -307,11 +307,13 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    if let Some(method) = path
-        .strip_prefix("/portal/rest/")
-        .filter(|m| *m != "app.info")
-    {
-        return Ok(rest(&state, &host, method, &body));
+    if let Some(method) = super::stand_in_sdk::portal_method(&path).filter(|m| m != "app.info") {
+        let body = super::stand_in_sdk::json_params(&query, &body);
+        if method == "batch" {
+            let call = |m: &str, b: &[u8]| rest(&state, &host, m, b);
+            return Ok(super::stand_in_sdk::batch(&body, call).await);
+        }
+        return Ok(rest(&state, &host, &method, &body));
     }
     let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -544,6 +546,10 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}, "time": time}),
         ),
         "echo" => json_reply(StatusCode::OK, json!({"result": params, "time": time})),
+        "profile" => json_reply(
+            StatusCode::OK,
+            json!({"result": {"ID": "1", "ADMIN": true, "NAME": "Stand", "LAST_NAME": "In"}, "time": time}),
+        ),
         "crm.lead.list" => {
             let start = match params.get("start") {
                 Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,
