@@ -2,12 +2,14 @@
 //! `--on-refresh`, and the recipes in `examples/` run against the stand-in.
 
 use std::collections::HashMap;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
 use crate::support::cli::{Env, BIN};
-use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
+use crate::support::sdk_env::{self, EXAMPLES};
+use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, LEADS, MEMBER_ID};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -423,4 +425,157 @@ fn the_stand_in_takes_paths_as_sdks_send_them() {
         "crm.lead.list"
     );
     assert_eq!(portal_method("/rest/app.info"), None);
+}
+
+/// A command for a recipe: `b24auth` on PATH, the profile in `env`'s config dir, none of the
+/// developer's own `B24AUTH_*`.
+fn recipe_cmd(env: &Env, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new(program);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("B24AUTH_") {
+            c.env_remove(k);
+        }
+    }
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.env("PATH", path)
+        .env("B24AUTH_CONFIG_DIR", &env.dir)
+        .env("B24AUTH_HTTP_TIMEOUT", "5s")
+        .stdin(Stdio::null());
+    c
+}
+
+fn example(path: &str) -> PathBuf {
+    Path::new(EXAMPLES).join(path)
+}
+
+/// A stored pair whose access token the portal already refuses (b24auth's clock says it has an
+/// hour left): the recipe must report it with `--rejected` and go on with the new one.
+fn refused_pair() -> (StandIn, Env) {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    s.expire_access_tokens();
+    (s, env)
+}
+
+fn assert_all_leads(stdout: &str, in_order: bool) {
+    let id = |line: &str| -> usize {
+        let lead: Value = serde_json::from_str(line).unwrap();
+        lead["ID"].as_str().unwrap().parse().unwrap()
+    };
+    let mut ids: Vec<usize> = stdout.lines().map(id).collect();
+    if !in_order {
+        ids.sort_unstable();
+    }
+    assert_eq!(ids, (1..=LEADS).collect::<Vec<_>>(), "every lead once");
+}
+
+#[test]
+fn recipe_shell_and_curl_exports_every_lead_through_a_refused_token() {
+    let (s, env) = refused_pair();
+    let run = Env::run_cmd(recipe_cmd(&env, "sh").arg(example("shell/leads.sh")));
+    assert_all_leads(&run.assert_ok().stdout, true);
+    assert_eq!(s.counters().refreshes, 1);
+    assert_eq!(
+        s.counters().rest_calls,
+        4,
+        "the refused call, then three pages"
+    );
+}
+
+#[test]
+fn recipe_php_curl_reads_the_pair_with_show_json() {
+    let (s, env) = refused_pair();
+    let run = Env::run_cmd(recipe_cmd(&env, "php").arg(example("php/call.php")));
+    let profile: Value = serde_json::from_str(&run.assert_ok().stdout).unwrap();
+    assert_eq!(profile["NAME"], "Stand");
+    assert_eq!(s.counters().refreshes, 1);
+    let page = Env::run_cmd(recipe_cmd(&env, "php").args([
+        example("php/call.php").to_str().unwrap(),
+        "crm.lead.list",
+        r#"{"start":100}"#,
+    ]));
+    let leads: Value = serde_json::from_str(&page.assert_ok().stdout).unwrap();
+    assert_eq!(leads.as_array().unwrap().len(), LEADS - 100);
+    assert_eq!(s.counters().refreshes, 1);
+}
+
+#[test]
+fn recipe_fast_bitrix24_three_exports_one_refresh_no_loop() {
+    let Some(python) = sdk_env::python("fast-bitrix24") else {
+        return;
+    };
+    let (s, env) = refused_pair();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            recipe_cmd(&env, &python)
+                .arg(example("fast-bitrix24/export_leads.py"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        // fast-bitrix24 de-duplicates through a set: the order is its own.
+        assert_all_leads(&String::from_utf8_lossy(&out.stdout), false);
+    }
+    let c = s.counters();
+    assert_eq!(c.refreshes, 1, "three clients, one refresh");
+    assert_eq!(c.token_calls, 1);
+    // Each export: the refused call, the first page again, one batch of two pages.
+    assert!(
+        c.rest_calls <= 3 * 5,
+        "no loop: {} REST calls",
+        c.rest_calls
+    );
+}
+
+#[test]
+fn recipe_b24pysdk_token_object_renews_through_b24auth() {
+    let Some(python) = sdk_env::python("b24pysdk") else {
+        return;
+    };
+    let (s, env) = refused_pair();
+    let run = Env::run_cmd(
+        recipe_cmd(&env, &python)
+            .arg(example("b24pysdk/b24auth_token.py"))
+            .arg("profile"),
+    );
+    assert!(
+        run.assert_ok().stdout.contains("'NAME': 'Stand'"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(s.counters().refreshes, 1);
+    let stored = env.auth()["access_token"].as_str().unwrap().to_string();
+    assert!(
+        s.access_token_is_valid(&stored),
+        "b24auth holds the live pair"
+    );
+}
+
+#[test]
+fn recipe_b24jssdk_custom_refresh_asks_b24auth() {
+    let Some(dir) = sdk_env::node("b24jssdk") else {
+        return;
+    };
+    let (s, env) = refused_pair();
+    let run = Env::run_cmd(
+        recipe_cmd(&env, "node")
+            .arg("call.mjs")
+            .arg("profile")
+            .current_dir(&dir),
+    );
+    let profile: Value = serde_json::from_str(run.assert_ok().stdout.trim()).unwrap();
+    assert_eq!(profile["NAME"], "Stand");
+    assert_eq!(s.counters().refreshes, 1);
 }

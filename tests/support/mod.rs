@@ -7,5 +7,6 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 pub mod cli;
 pub mod http;
 pub mod postgres;
+pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_sdk;
