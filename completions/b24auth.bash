@@ -34,6 +34,9 @@ _b24auth() {
             b24auth,help)
                 cmd="b24auth__subcmd__help"
                 ;;
+            b24auth,import)
+                cmd="b24auth__subcmd__import"
+                ;;
             b24auth,install-listen)
                 cmd="b24auth__subcmd__install__subcmd__listen"
                 ;;
@@ -72,6 +75,9 @@ _b24auth() {
                 ;;
             b24auth__subcmd__help,help)
                 cmd="b24auth__subcmd__help__subcmd__help"
+                ;;
+            b24auth__subcmd__help,import)
+                cmd="b24auth__subcmd__help__subcmd__import"
                 ;;
             b24auth__subcmd__help,install-listen)
                 cmd="b24auth__subcmd__help__subcmd__install__subcmd__listen"
@@ -116,7 +122,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version install-listen authorize refresh show token call exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +156,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -158,7 +168,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__authorize)
-            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +218,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -216,7 +230,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +276,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -270,7 +288,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__completions)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +319,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,12 +334,16 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__exec)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -343,6 +369,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -354,7 +384,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__forget)
-            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,6 +418,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -396,7 +430,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help)
-            opts="install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="install-listen authorize refresh show token call exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +514,20 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        b24auth__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -605,8 +653,54 @@ _b24auth() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        b24auth__subcmd__import)
+            opts="-q -h -V --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +750,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -664,7 +762,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__list)
-            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -695,6 +793,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -706,7 +808,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +842,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -748,7 +854,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,6 +892,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -794,7 +904,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__show)
-            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --field --path --reveal --check --format --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -802,6 +912,10 @@ _b24auth() {
             case "${prev}" in
                 --field)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "crest env" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -829,6 +943,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -840,7 +958,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version copy help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,6 +992,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -882,7 +1004,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store__subcmd__copy)
-            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -921,6 +1043,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -974,13 +1100,17 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__token)
-            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --rejected --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rejected)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1009,6 +1139,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
