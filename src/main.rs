@@ -1,7 +1,5 @@
-use clap::Parser;
-
 fn main() {
-    let cli = b24auth::cli::Cli::parse();
+    let cli = b24auth::cli::Cli::parse_args();
     if let Err(err) = b24auth::run(cli) {
         // One line, whatever the causes' own formatting.
         let msg = format!("{err:#}").replace('\n', " ");
