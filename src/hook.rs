@@ -4,13 +4,14 @@ variables, so a daemon that caches the token can reload it and an audit log can 
 
 It runs after the profile lock is released (a slow hook must not hold up other refreshers), its
 output goes to stderr (stdout is `token`'s data), and its failure is a warning: the pair is
-already saved, which is what the command was asked for.
+already saved, which is what the command was asked for. The hook never inherits b24auth's own
+secrets ([`WITHHELD`]).
 */
 
 use std::process::{Command, Stdio};
 
 use crate::context::Context;
-use crate::exec_env::exec_env;
+use crate::exec_env::{exec_env, WITHHELD};
 use crate::profile::Profile;
 
 /// Runs the hook, if one is set, for the freshly saved `profile`.
@@ -18,7 +19,11 @@ pub fn on_refresh(ctx: &Context, profile: &Profile) {
     let Some(cmd) = ctx.on_refresh.as_deref() else {
         return;
     };
-    let status = Command::new("sh")
+    let mut hook = Command::new("sh");
+    for secret in WITHHELD {
+        hook.env_remove(secret);
+    }
+    let status = hook
         .arg("-c")
         .arg(cmd)
         .envs(exec_env(profile, ctx))

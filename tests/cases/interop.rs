@@ -213,10 +213,14 @@ fn on_refresh_runs_after_the_save_outside_stdout_and_its_failure_is_a_warning() 
     env.seed(&s, 10);
     let log = env.tmp.path().join("hook.log");
     let hook = format!(
-        "echo to-stdout; echo \"$B24_ACCESS_TOKEN $B24_EXPIRES $B24AUTH_PROFILE\" >> {}",
+        "echo to-stdout; echo \"$B24_ACCESS_TOKEN $B24_EXPIRES $B24AUTH_PROFILE ${{B24AUTH_CLIENT_SECRET:-none}}\" >> {}",
         log.display()
     );
-    let run = Env::run_cmd(env.cmd(&["token"]).env("B24AUTH_ON_REFRESH", &hook));
+    let run = Env::run_cmd(
+        env.cmd(&["token"])
+            .env("B24AUTH_ON_REFRESH", &hook)
+            .env("B24AUTH_CLIENT_SECRET", CLIENT_SECRET),
+    );
     let token = env.auth()["access_token"].as_str().unwrap().to_string();
     assert_eq!(
         run.assert_ok().stdout,
@@ -227,8 +231,8 @@ fn on_refresh_runs_after_the_save_outside_stdout_and_its_failure_is_a_warning() 
     let logged = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         logged,
-        format!("{token} {} default\n", env.auth()["expires"]),
-        "the hook sees the saved pair"
+        format!("{token} {} default none\n", env.auth()["expires"]),
+        "the hook sees the saved pair, and not the client secret"
     );
     // No refresh, no hook.
     Env::run_cmd(env.cmd(&["token"]).env("B24AUTH_ON_REFRESH", &hook)).assert_ok();
