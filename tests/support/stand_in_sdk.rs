@@ -55,7 +55,8 @@ pub async fn batch(
 ) -> Response<Full<Bytes>> {
     let params: Map<String, Value> = serde_json::from_slice(body).unwrap_or_default();
     let auth = params.get("auth").cloned().unwrap_or(Value::Null);
-    let mut out: [Map<String, Value>; 5] = Default::default();
+    let (mut result, mut errors) = (Map::new(), Map::new());
+    let (mut total, mut next, mut time) = (Map::new(), Map::new(), Map::new());
     for (label, command) in commands(&params) {
         let (method, query) = command.split_once('?').unwrap_or((&command, ""));
         let mut sub = form(query.as_bytes());
@@ -63,7 +64,6 @@ pub async fn batch(
         let response = call(method, &serde_json::to_vec(&sub).unwrap());
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status == StatusCode::UNAUTHORIZED {
             return Response::builder()
                 .status(status)
@@ -71,18 +71,23 @@ pub async fn batch(
                 .body(Full::new(bytes))
                 .unwrap();
         }
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if answer.get("error").is_some() {
-            out[1].insert(label.clone(), answer);
+            errors.insert(label, answer);
             continue;
         }
-        let fields = ["result", "total", "next", "time"];
-        for (slot, key) in [0, 2, 3, 4].into_iter().zip(fields) {
+        for (into, key) in [
+            (&mut result, "result"),
+            (&mut total, "total"),
+            (&mut next, "next"),
+            (&mut time, "time"),
+        ] {
             if let Some(v) = answer.get(key) {
-                out[slot].insert(label.clone(), v.clone());
+                into.insert(label.clone(), v.clone());
             }
         }
     }
-    let [result, errors, total, next, time] = out;
+    // PHP's json_encode of an empty array: `[]`, not `{}`.
     let errors = if errors.is_empty() {
         json!([])
     } else {
