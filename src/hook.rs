@@ -23,6 +23,8 @@ pub fn on_refresh(ctx: &Context, profile: &Profile) {
     for secret in WITHHELD {
         hook.env_remove(secret);
     }
+    // A b24auth the hook runs must not run the hook again: a refresh there would loop.
+    hook.env_remove("B24AUTH_ON_REFRESH");
     let status = hook
         .arg("-c")
         .arg(cmd)

@@ -247,6 +247,21 @@ fn on_refresh_runs_after_the_save_outside_stdout_and_its_failure_is_a_warning() 
     );
     assert_eq!(s.counters().refreshes, 2);
     assert_ne!(env.auth()["access_token"].as_str().unwrap(), token);
+    // The hook runs once the lock is released (a refresh inside it would wait 30 s and exit 4),
+    // and a b24auth inside the hook does not run the hook again.
+    let nested = format!("{BIN} refresh && echo nested >> {}", log.display());
+    let run = Env::run_cmd(env.cmd(&["refresh"]).env("B24AUTH_ON_REFRESH", &nested));
+    assert!(
+        !run.assert_ok().stderr.contains("warning"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        s.counters().refreshes,
+        4,
+        "the command's refresh and the hook's, no more"
+    );
+    assert!(std::fs::read_to_string(&log).unwrap().ends_with("nested\n"));
 }
 
 /// A pair written the way each tool writes it, from a pair the stand-in issued.
