@@ -104,9 +104,19 @@ fn processes(s: &StandIn, rows: &mut Vec<Row>) {
     let rounds = 400;
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cmds.len()];
     let mut rss = vec![0u64; cmds.len()];
+    let mut order: Vec<usize> = (0..cmds.len()).collect();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..rounds {
-        for (i, (_, make)) in cmds.iter().enumerate() {
-            let (t, r) = measure(&mut make());
+        // Shuffled each round: a process run right after jq's 16 ms finds colder caches, so
+        // no command may always be the one that follows it.
+        for k in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(k, (seed % (k as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            let (t, r) = measure(&mut (cmds[i].1)());
             times[i].push(t);
             rss[i] = rss[i].max(r);
         }

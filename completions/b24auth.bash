@@ -37,6 +37,9 @@ _b24auth() {
             b24auth,help)
                 cmd="b24auth__subcmd__help"
                 ;;
+            b24auth,import)
+                cmd="b24auth__subcmd__import"
+                ;;
             b24auth,install-listen)
                 cmd="b24auth__subcmd__install__subcmd__listen"
                 ;;
@@ -78,6 +81,9 @@ _b24auth() {
                 ;;
             b24auth__subcmd__help,help)
                 cmd="b24auth__subcmd__help__subcmd__help"
+                ;;
+            b24auth__subcmd__help,import)
+                cmd="b24auth__subcmd__help__subcmd__import"
                 ;;
             b24auth__subcmd__help,install-listen)
                 cmd="b24auth__subcmd__help__subcmd__install__subcmd__listen"
@@ -122,7 +128,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version install-listen authorize refresh show token call batch exec list forget store completions man help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version install-listen authorize refresh show token call batch exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +166,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -168,7 +178,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__authorize)
-            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +232,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -230,7 +244,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__batch)
-            opts="-q -h -V --halt --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --halt --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +294,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -288,7 +306,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --by-id --array --result --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --data --all --by-id --array --result --rate --burst --plan --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +360,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -350,7 +372,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__completions)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +407,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -396,12 +422,16 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__exec)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -431,6 +461,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -442,7 +476,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__forget)
-            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +514,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,7 +526,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help)
-            opts="install-listen authorize refresh show token call batch exec list forget store completions man help"
+            opts="install-listen authorize refresh show token call batch exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,6 +624,20 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        b24auth__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -711,8 +763,58 @@ _b24auth() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        b24auth__subcmd__import)
+            opts="-q -h -V --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --allow-http --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --listen --path --public-url --timeout --no-verify --allow-http --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +868,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -774,7 +880,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__list)
-            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,6 +915,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -820,7 +930,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +968,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -866,7 +980,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,6 +1022,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -916,7 +1034,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__show)
-            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --json --field --path --reveal --check --format --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +1042,10 @@ _b24auth() {
             case "${prev}" in
                 --field)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "crest env" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -955,6 +1077,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -966,7 +1092,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version copy help"
+            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1130,10 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1012,7 +1142,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store__subcmd__copy)
-            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1055,6 +1185,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1108,13 +1242,17 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__token)
-            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --help --version"
+            opts="-q -h -V --min-ttl --rejected --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --min-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rejected)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1147,6 +1285,10 @@ _b24auth() {
                     return 0
                     ;;
                 --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

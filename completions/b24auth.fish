@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_b24auth_global_optspecs
-    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= store-key= http-timeout= q/quiet h/help V/version
+    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= store-key= http-timeout= q/quiet on-refresh= h/help V/version
 end
 
 function __fish_b24auth_needs_command
@@ -32,6 +32,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -l client-secret -d 'The a
 complete -c b24auth -n "__fish_b24auth_needs_command" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_needs_command" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
@@ -42,7 +43,8 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "show" -d 'Show what
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "call" -d 'Call a REST method with the stored authorization'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
-complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "import" -d 'Adopt an existing pair: the PHP examples\' auth.json, CRest\'s settings.json, the PHP SDK\'s file or b24auth\'s own JSON'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "list" -d 'List the stored profiles'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "forget" -d 'Delete a stored profile'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "store" -d 'Move profiles between stores'
@@ -61,6 +63,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l clien
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow-http -d 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
@@ -79,6 +82,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l client-sec
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser -d 'Print the authorize URL but do not open a browser'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors'
@@ -93,11 +97,14 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-secre
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l format -d 'Print the pair for another tool: `crest` (a CRest settings.json object) or `env` (the `exec` variables as KEY=value lines)' -r -f -a "crest\t'A CRest settings.json object'
+env\t'KEY=value lines of the `exec` variables (docker --env-file, systemd EnvironmentFile=)'"
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -106,14 +113,16 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l client-secret -
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l json -d 'The stored object as JSON, secrets included'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l path -d 'Print only the file path'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l reveal -d 'Show secrets unmasked in the summary'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l check -d 'Ask the OAuth server whether the stored authorization works (0 works, 3 authorize again, 1 cannot tell)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors'
-complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l min-ttl -d 'Refresh first when the token expires within this many seconds' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l rejected -d 'The portal refused this token: refresh unless another caller already has, and print the current one (`-` reads TOKEN from stdin, out of sight of `ps`)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -122,6 +131,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-secret 
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
@@ -138,6 +148,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l client-secret -
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow `next` through every page (50 pages per `batch` request); print the items as JSON lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l by-id -d 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l array -d 'With --all: print one JSON array instead of lines'
@@ -157,10 +168,12 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l client-secret 
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l halt -d 'Stop at the first failed command (Bitrix24\'s halt=1); nothing after it runs'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l min-ttl -d 'The token handed to CMD is valid for at least this many seconds' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -169,9 +182,24 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-secret -
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l force -d 'Replace an existing profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -180,6 +208,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l client-secret -
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
@@ -192,6 +221,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l client-secret
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
@@ -204,6 +234,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_se
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s V -l version -d 'Print version'
@@ -219,6 +250,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
@@ -233,6 +265,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-s
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
@@ -244,21 +277,23 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-secret -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "list" -d 'List the stored profiles'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "import" -d 'Adopt an existing pair: the PHP examples\' auth.json, CRest\'s settings.json, the PHP SDK\'s file or b24auth\'s own JSON'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "list" -d 'List the stored profiles'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

@@ -14,6 +14,11 @@ use url::Url;
 
 use crate::secret::Secret;
 
+const DEFAULT_PROFILE: &str = "default";
+const DEFAULT_STORE: &str = "file";
+const DEFAULT_HTTP_TIMEOUT: &str = "30s";
+const DEFAULT_MIN_TTL: u32 = 60;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "b24auth",
@@ -28,10 +33,90 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses argv. `b24auth token …` is parsed against a command holding only the global
+    /// options and `token`'s: building clap's full command (every subcommand's arguments) is
+    /// most of what a fresh `token` costs beyond reading the file. Any other line, and a
+    /// `token` line that does not parse there (`--help`, a typo), goes through the full
+    /// command, so behaviour and messages stay the same.
+    pub fn parse_args() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if args.len() == 2 && args[1] == "token" {
+            if let Some(cli) = Cli::bare_token(|k| std::env::var_os(k)) {
+                return cli;
+            }
+        }
+        if args.get(1).is_some_and(|a| a == "token") {
+            if let Some(cli) = Cli::parse_token(&args) {
+                return cli;
+            }
+        }
+        Cli::parse_from(args)
+    }
+
+    /// `b24auth token` and nothing else, what `$(b24auth token)` runs: even the short command
+    /// costs a fifth of a fresh `token`, so the global options are read from their `B24AUTH_*`
+    /// variables (`var`) through the same value parsers and defaults. A value those refuse
+    /// (`None`) leaves the error message to clap.
+    fn bare_token(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Cli> {
+        // Some(None): not set; Some(Some(v)): set; None: not UTF-8, which clap refuses.
+        let text = |k: &str| match var(k) {
+            None => Some(None),
+            Some(v) => v.into_string().ok().map(Some),
+        };
+        let global = Global {
+            profile: match text("B24AUTH_PROFILE")? {
+                Some(p) => profile_name(&p).ok()?,
+                None => DEFAULT_PROFILE.into(),
+            },
+            config_dir: match var("B24AUTH_CONFIG_DIR") {
+                Some(d) if d.is_empty() => return None,
+                d => d.map(PathBuf::from),
+            },
+            oauth_server: match text("B24AUTH_OAUTH_SERVER")? {
+                Some(u) => Some(http_url(&u).ok()?),
+                None => None,
+            },
+            client_id: text("B24AUTH_CLIENT_ID")?,
+            client_secret: text("B24AUTH_CLIENT_SECRET")?.map(Secret::new),
+            store: text("B24AUTH_STORE")?.unwrap_or_else(|| DEFAULT_STORE.into()),
+            store_key: text("B24AUTH_STORE_KEY")?.map(Secret::new),
+            http_timeout: duration(
+                &text("B24AUTH_HTTP_TIMEOUT")?.unwrap_or_else(|| DEFAULT_HTTP_TIMEOUT.into()),
+            )
+            .ok()?,
+            quiet: false,
+            on_refresh: text("B24AUTH_ON_REFRESH")?,
+        };
+        let token = TokenArgs {
+            min_ttl: DEFAULT_MIN_TTL,
+            rejected: None,
+        };
+        Some(Cli {
+            global,
+            command: Command::Token(token),
+        })
+    }
+
+    fn parse_token(args: &[std::ffi::OsString]) -> Option<Cli> {
+        use clap::{Command as ClapCommand, FromArgMatches};
+        let token = TokenArgs::augment_args(ClapCommand::new("token"));
+        let matches = Global::augment_args(ClapCommand::new("b24auth"))
+            .subcommand(token)
+            .try_get_matches_from(args)
+            .ok()?;
+        let (_, sub) = matches.subcommand()?;
+        Some(Cli {
+            global: Global::from_arg_matches(&matches).ok()?,
+            command: Command::Token(TokenArgs::from_arg_matches(sub).ok()?),
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct Global {
     /// Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)
-    #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = "default", value_parser = profile_name)]
+    #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = DEFAULT_PROFILE, value_parser = profile_name)]
     pub profile: String,
 
     /// Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]
@@ -63,7 +148,7 @@ pub struct Global {
         global = true,
         env = "B24AUTH_STORE",
         value_name = "URL",
-        default_value = "file",
+        default_value = DEFAULT_STORE,
         hide_env_values = true
     )]
     pub store: String,
@@ -80,12 +165,17 @@ pub struct Global {
     pub store_key: Option<Secret>,
 
     /// Timeout of each HTTP request to Bitrix24
-    #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = DEFAULT_HTTP_TIMEOUT, value_parser = duration)]
     pub http_timeout: Duration,
 
     /// No messages on stderr except errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure
+    /// is a warning
+    #[arg(long, global = true, env = "B24AUTH_ON_REFRESH", value_name = "CMD")]
+    pub on_refresh: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,8 +195,11 @@ pub enum Command {
     /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
     /// line in
     Batch(BatchArgs),
-    /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT and B24_MEMBER_ID set
+    /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
     Exec(ExecArgs),
+    /// Adopt an existing pair: the PHP examples' auth.json, CRest's settings.json, the PHP
+    /// SDK's file or b24auth's own JSON
+    Import(ImportArgs),
     /// List the stored profiles
     List(ListArgs),
     /// Delete a stored profile
@@ -187,6 +280,9 @@ impl LimitArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// The token handed to CMD is valid for at least this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub min_ttl: u32,
     /// The command and its arguments
     #[arg(
         required = true,
@@ -195,6 +291,19 @@ pub struct ExecArgs {
         value_name = "CMD"
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file holding the pair; `-` (the default) reads stdin
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub file: PathBuf,
+    /// Save without asking the OAuth server's app.info whether the token is genuine
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Replace an existing profile
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -308,13 +417,29 @@ pub struct ShowArgs {
     /// again, 1 cannot tell)
     #[arg(long, conflicts_with_all = ["json", "field", "path", "reveal"])]
     pub check: bool,
+    /// Print the pair for another tool: `crest` (a CRest settings.json object) or `env`
+    /// (the `exec` variables as KEY=value lines)
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "field", "path", "reveal", "check"])]
+    pub format: Option<ShowFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// A CRest settings.json object
+    Crest,
+    /// KEY=value lines of the `exec` variables (docker --env-file, systemd EnvironmentFile=)
+    Env,
 }
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// Refresh first when the token expires within this many seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MIN_TTL)]
     pub min_ttl: u32,
+    /// The portal refused this token: refresh unless another caller already has, and print
+    /// the current one (`-` reads TOKEN from stdin, out of sight of `ps`)
+    #[arg(long, value_name = "TOKEN|-", value_parser = secret)]
+    pub rejected: Option<Secret>,
 }
 
 fn profile_name(s: &str) -> Result<String, String> {
@@ -456,6 +581,63 @@ mod tests {
             limit(&["--plan", "enterprise", "--rate", "3/s"]),
             ((5.0, 250), Some(3.0), None)
         );
+    }
+
+    #[test]
+    fn token_parses_alike_on_its_short_road() {
+        let argv = |s: &str| -> Vec<std::ffi::OsString> { s.split(' ').map(Into::into).collect() };
+        for line in [
+            "b24auth token",
+            "b24auth token --min-ttl 300 --profile p1 -q",
+            "b24auth token --rejected - --config-dir /x --store file",
+        ] {
+            let short = Cli::parse_token(&argv(line)).expect(line);
+            let full = Cli::try_parse_from(argv(line)).unwrap();
+            assert_eq!(format!("{short:?}"), format!("{full:?}"), "{line}");
+        }
+        assert!(Cli::parse_token(&argv("b24auth token --help")).is_none());
+        // The bare line, from variables: alike when set, alike when not, clap's when refused.
+        let vars = [
+            ("B24AUTH_PROFILE", "p1"),
+            ("B24AUTH_CONFIG_DIR", "/x"),
+            ("B24AUTH_OAUTH_SERVER", "http://127.0.0.1:9"),
+            ("B24AUTH_CLIENT_ID", "local.1"),
+            ("B24AUTH_CLIENT_SECRET", "s"),
+            ("B24AUTH_STORE", "postgres://db/x"),
+            ("B24AUTH_HTTP_TIMEOUT", "5s"),
+            ("B24AUTH_ON_REFRESH", "true"),
+        ];
+        let set = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.into());
+        let bare = Cli::bare_token(set).unwrap();
+        let mut full =
+            argv("b24auth --profile p1 --config-dir /x --oauth-server http://127.0.0.1:9");
+        full.extend(argv(
+            "x --client-id local.1 --client-secret s --store postgres://db/x",
+        ));
+        full.extend(argv("x --http-timeout 5s --on-refresh true token"));
+        full.retain(|a| a != "x");
+        let full = Cli::try_parse_from(full).unwrap();
+        assert_eq!(format!("{bare:?}"), format!("{full:?}"));
+        let none = Cli::bare_token(|_| None).unwrap();
+        let plain = Cli::try_parse_from(argv("b24auth token")).unwrap();
+        if !std::env::vars().any(|(k, _)| k.starts_with("B24AUTH_")) {
+            assert_eq!(
+                format!("{none:?}"),
+                format!("{plain:?}"),
+                "the same defaults"
+            );
+        }
+        for (k, bad) in [
+            ("B24AUTH_PROFILE", "../x"),
+            ("B24AUTH_HTTP_TIMEOUT", "soon"),
+            ("B24AUTH_CONFIG_DIR", ""),
+        ] {
+            assert!(
+                Cli::bare_token(|n| (n == k).then(|| bad.into())).is_none(),
+                "{k}"
+            );
+        }
+        assert!(Cli::parse_token(&argv("b24auth token --min-ttl x")).is_none());
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub(crate) struct Context {
     pub store_key: Option<Secret>,
     pub http_timeout: std::time::Duration,
     pub ui: Ui,
+    /// `--on-refresh CMD`: run after every saved refresh (see [`crate::hook`]).
+    pub on_refresh: Option<String>,
 }
 
 impl Context {
@@ -52,6 +54,7 @@ impl Context {
             store_key: g.store_key.filter(|s| !s.expose().is_empty()),
             http_timeout: g.http_timeout,
             ui: Ui::new(g.quiet),
+            on_refresh: g.on_refresh.filter(|s| !s.trim().is_empty()),
         })
     }
 }

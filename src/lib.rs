@@ -12,7 +12,10 @@ mod boundary;
 pub mod cli;
 mod commands;
 mod context;
+mod exec_env;
 mod exit;
+mod formats;
+mod hook;
 mod install;
 mod listener;
 mod oauth;
@@ -79,6 +82,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Call(args) => commands::call::run(&session()?, &args).await,
         Command::Batch(args) => commands::batch::run(&session()?, &args).await,
         Command::Exec(args) => commands::exec::run(&session()?, &args).await,
+        Command::Import(args) => commands::import::run(&session()?, &args).await,
         Command::List(args) => commands::list::run(&session()?, &args).await,
         Command::Forget(args) => commands::forget::run(&session()?, &args).await,
     }

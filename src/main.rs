@@ -1,6 +1,4 @@
-use clap::Parser;
-
 fn main() {
-    let cli = b24auth::cli::Cli::parse();
+    let cli = b24auth::cli::Cli::parse_args();
     std::process::exit(b24auth::run(cli));
 }

@@ -45,6 +45,7 @@ pub(crate) enum Source {
     Install,
     Authorize,
     Refresh,
+    Import,
 }
 
 impl Source {
@@ -53,6 +54,7 @@ impl Source {
             Source::Install => "install",
             Source::Authorize => "authorize",
             Source::Refresh => "refresh",
+            Source::Import => "import",
         }
     }
 }

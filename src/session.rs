@@ -85,20 +85,26 @@ impl Session {
             });
         }
         let creds = self.credentials(Some(&stored))?;
-        store::refresh_locked(&*self.store, &self.ctx.profile, due, |old| async move {
-            let server = oauth::server_for_refresh(self.ctx.oauth_server.as_ref(), &old);
-            crate::boundary::check_oauth_server(&server)?;
-            let client = self.oauth_client(server.clone())?;
-            let response = client
-                .refresh(&creds, &old.refresh_token())
-                .await
-                .map_err(|e| explain_refresh_error(e, &old))?;
-            let mut new = old.refreshed(response, now());
-            new.set_client(Some(&creds.id), Some(&creds.secret));
-            new.set_oauth_server(server.as_str());
-            Ok(new)
-        })
-        .await
+        let outcome =
+            store::refresh_locked(&*self.store, &self.ctx.profile, due, |old| async move {
+                let server = oauth::server_for_refresh(self.ctx.oauth_server.as_ref(), &old);
+                crate::boundary::check_oauth_server(&server)?;
+                let client = self.oauth_client(server.clone())?;
+                let response = client
+                    .refresh(&creds, &old.refresh_token())
+                    .await
+                    .map_err(|e| explain_refresh_error(e, &old))?;
+                let mut new = old.refreshed(response, now());
+                new.set_client(Some(&creds.id), Some(&creds.secret));
+                new.set_oauth_server(server.as_str());
+                Ok(new)
+            })
+            .await?;
+        // After the lock is let go: a slow hook must not hold up other refreshers.
+        if outcome.refreshed {
+            crate::hook::on_refresh(&self.ctx, &outcome.profile);
+        }
+        Ok(outcome)
     }
 
     /// Changes the stored profile under its lock without rotating anything (a renamed portal's

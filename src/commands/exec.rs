@@ -1,6 +1,6 @@
 /*!
 `b24auth exec [--] CMD …`: replace b24auth with CMD, a valid access token in its environment
-(`B24_ACCESS_TOKEN`, `B24_CLIENT_ENDPOINT`, `B24_MEMBER_ID`).
+and the rest of [`crate::exec_env`]'s variables.
 
 Replacing (`execvp`) rather than running a child means a supervisor's SIGTERM reaches CMD itself
 and CMD's exit status is the process's own, with no b24auth left in between. A missing CMD exits
@@ -18,23 +18,15 @@ use crate::cli::ExecArgs;
 use crate::exit::Error;
 use crate::session::Session;
 
-/// The token handed to CMD is valid for at least this long, as `token`'s default.
-const MIN_TTL: i64 = 60;
-
 pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
-    let profile = s.valid_profile(MIN_TTL).await?;
+    let profile = s.valid_profile(i64::from(args.min_ttl)).await?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut cmd = Command::new(program);
     // b24auth's own secrets stay with b24auth.
     crate::boundary::scrub_child_env(&mut cmd);
     let err = cmd
         .args(rest)
-        .env("B24_ACCESS_TOKEN", profile.access_token().expose())
-        .env(
-            "B24_CLIENT_ENDPOINT",
-            profile.client_endpoint().unwrap_or(""),
-        )
-        .env("B24_MEMBER_ID", profile.member_id().unwrap_or(""))
+        .envs(crate::exec_env::exec_env(&profile, &s.ctx))
         .exec();
     Err(exec_failed(program, &err))
 }

@@ -9,6 +9,7 @@ pub(crate) mod call;
 pub(crate) mod exec;
 pub(crate) mod forget;
 pub(crate) mod generate;
+pub(crate) mod import;
 pub(crate) mod install_listen;
 pub(crate) mod list;
 pub(crate) mod refresh;

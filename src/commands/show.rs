@@ -8,7 +8,8 @@ use anyhow::{anyhow, Context as _, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::cli::ShowArgs;
+use crate::cli::{ShowArgs, ShowFormat};
+use crate::context::Context;
 use crate::oauth;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
@@ -25,7 +26,9 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         return check(s, &mut out).await;
     }
     let p = s.load().await?;
-    if args.json {
+    if let Some(format) = args.format {
+        write!(out, "{}", export(&s.ctx, &p, format))?;
+    } else if args.json {
         out.write_all(&p.to_bytes())?;
     } else if let Some(name) = &args.field {
         let value = p
@@ -39,6 +42,17 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         write!(out, "{}", summary(&p, args.reveal, &s.location()))?;
     }
     Ok(())
+}
+
+/// `--format crest|env`: the pair as another tool reads it.
+fn export(ctx: &Context, p: &Profile, format: ShowFormat) -> String {
+    match format {
+        ShowFormat::Crest => {
+            let settings = Value::Object(crate::formats::crest_settings(p));
+            format!("{settings:#}\n")
+        }
+        ShowFormat::Env => crate::exec_env::env_file(&crate::exec_env::exec_env(p, ctx)),
+    }
 }
 
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored

@@ -2,20 +2,55 @@
 `b24auth token`: print a valid access token for `$(b24auth token)`.
 
 The fresh path — the common one — reads the stored profile and prints: no lock, no network.
-Only a token expiring within `--min-ttl` takes the session's refresh road.
+Only a token expiring within `--min-ttl`, or one a client says the portal refused
+(`--rejected`), takes the session's refresh road.
 */
 
-use std::io::Write;
+use std::io::{Read, Write};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::TokenArgs;
+use crate::exit;
+use crate::profile::{now, Profile};
+use crate::secret::Secret;
 use crate::session::Session;
 
 pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
-    let profile = s.valid_profile(i64::from(args.min_ttl)).await?;
+    let min_ttl = i64::from(args.min_ttl);
+    let profile = match &args.rejected {
+        Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
+        None => s.valid_profile(min_ttl).await?,
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", profile.access_token().expose())?;
     out.flush()?;
     Ok(())
+}
+
+/// `--rejected TOKEN`: the portal refused TOKEN. Under the lock, refresh only if the stored token
+/// is still TOKEN (or is due anyway); when another caller already replaced it, the stored one is
+/// the answer. So many clients rejecting the same token cause one refresh.
+async fn after_rejection(s: &Session, rejected: &Secret, min_ttl: i64) -> Result<Profile> {
+    let due = |p: &Profile| p.access_token() == *rejected || !p.is_fresh(min_ttl, now());
+    Ok(s.refresh(due).await?.profile)
+}
+
+/// The rejected token from the argument, or from stdin for `-` (argv is visible to `ps`).
+fn rejected_token(arg: &Secret) -> Result<Secret> {
+    let token = if arg.expose() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the rejected token from stdin")?;
+        Secret::new(s.trim())
+    } else {
+        Secret::new(arg.expose().trim())
+    };
+    if token.is_empty() {
+        return Err(exit::usage(
+            "--rejected needs the token the portal refused (or `-` to read it from stdin)",
+        ));
+    }
+    Ok(token)
 }

@@ -5,6 +5,7 @@ mod core;
 mod fleet;
 mod house;
 mod install_listen;
+mod interop;
 mod reliability;
 mod signals;
 mod stores;

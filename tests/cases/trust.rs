@@ -191,12 +191,11 @@ fn install_verifications_run_concurrently() {
         .collect();
     s.wait_held(10, 15);
     let pair = s.issue_pair();
+    // The gate is still closed: all ten forged verifications are still waiting at the OAuth
+    // server, so the genuine callback was verified and saved beside them, not after them.
+    // (Once it is saved the listener exits and may close the forged connections at once, so
+    // their count is not checked here.)
     assert_eq!(post(&addr, &callback(&s, &pair, &[], &[])), 200);
-    assert_eq!(
-        answered.load(Ordering::SeqCst),
-        0,
-        "no forged callback was answered first"
-    );
     s.open_gate();
     for t in forged {
         let status = t.join().unwrap();
@@ -751,9 +750,10 @@ fn exec_keeps_b24auths_secrets_from_the_child() {
     ] {
         assert!(!run.stdout.contains(secret), "{secret} reached the child");
     }
+    // The child is told the store this run used (`--store file`), so a nested b24auth finds
+    // the same profile; the inherited password-bearing URL is gone.
     assert!(
-        run.stdout
-            .contains("B24AUTH_STORE=postgres://u@db.example/b24"),
+        run.stdout.contains("B24AUTH_STORE=file\n"),
         "{}",
         run.stdout
     );

@@ -8,4 +8,6 @@ pub mod batch;
 pub mod cli;
 pub mod http;
 pub mod postgres;
+pub mod sdk_env;
 pub mod stand_in;
+pub mod stand_in_sdk;

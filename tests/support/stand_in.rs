@@ -409,11 +409,10 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    if let Some(method) = path
-        .strip_prefix("/portal/rest/")
-        .filter(|m| *m != "app.info")
-    {
-        return Ok(rest(&state, &host, method, &body));
+    if let Some(method) = super::stand_in_sdk::portal_method(&path).filter(|m| m != "app.info") {
+        // One `batch` is one request, answered by `rest` as Bitrix24 answers it.
+        let body = super::stand_in_sdk::json_params(&query, &body);
+        return Ok(rest(&state, &host, &method, &body));
     }
     let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -855,6 +854,9 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             json!({"result": {"ID": "1", "NAME": "Stand", "LAST_NAME": "In"}}),
         )),
         "echo" => Ok(object(json!({"result": params}))),
+        "profile" => Ok(object(
+            json!({"result": {"ID": "1", "ADMIN": true, "NAME": "Stand", "LAST_NAME": "In"}}),
+        )),
         "crm.lead.list" => {
             let start = match params.get("start") {
                 Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,

@@ -1,0 +1,144 @@
+/*!
+`b24auth import [FILE|-]`: adopt a pair another tool already keeps (the PHP examples'
+`auth.json`, CRest's `settings.json`, the PHP SDK's file, b24auth's own JSON), so moving to
+b24auth needs no new authorization.
+
+The file is not trusted: an expired pair is refreshed first at the trusted OAuth server, the
+pair is verified with `app.info` as an install callback is (`--no-verify` skips it), and it is
+saved under the profile lock (`--force` replaces).
+*/
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{anyhow, Context as _, Result};
+use serde_json::Value;
+use url::Url;
+
+use crate::cli::ImportArgs;
+use crate::exit;
+use crate::formats::{parse_pair, Imported};
+use crate::install;
+use crate::oauth::{self, ServerError};
+use crate::profile::{now, Profile, Source};
+use crate::session::Session;
+
+pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
+    let (bytes, name) = read_input(&args.file)?;
+    let imported = parse_pair(&bytes).map_err(|e| anyhow!("cannot import {name}: {e:#}"))?;
+    adopt(s, args, imported).await
+}
+
+fn read_input(file: &Path) -> Result<(Vec<u8>, String)> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read the pair from stdin")?;
+        return Ok((buf, "stdin".into()));
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok((bytes, file.display().to_string()))
+}
+
+async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()> {
+    let ctx = &s.ctx;
+    let mode = s.save_mode(args.force).await?;
+    let server =
+        oauth::server_for_new_pair(ctx.oauth_server.as_ref(), imported.server_hint.as_deref());
+    crate::boundary::check_oauth_server(&server)?;
+    let http = s.oauth_client(server.clone())?;
+    let format = imported.format;
+    let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
+    profile.set_client(
+        ctx.client_id.as_deref().or(imported.client_id.as_deref()),
+        ctx.client_secret
+            .as_ref()
+            .or(imported.client_secret.as_ref()),
+    );
+    profile.set_oauth_server(server.as_str());
+    let refreshed = !profile.is_fresh(0, now());
+    let critical = crate::signals::critical()?;
+    if refreshed {
+        profile = refresh(s, &http, profile).await?;
+    }
+    if !args.no_verify {
+        verify(&http, &server, &mut profile).await?;
+    } else if profile.member_id().is_none() {
+        ctx.ui
+            .warn("the file names no member_id and --no-verify kept b24auth from asking app.info");
+    }
+    if let Err(e) = s.store.save(&ctx.profile, &profile, mode).await {
+        // Once a refresh has rotated the pair the file's copy is dead: keep the new one.
+        return Err(match refreshed {
+            true => s.store.rescue(&ctx.profile, &profile, e),
+            false => e,
+        });
+    }
+    critical.saved()?;
+    ctx.ui.info(format_args!(
+        "imported {} as profile `{}` for portal {} (member_id {}){} to {}",
+        format.describe(),
+        ctx.profile,
+        profile.portal().unwrap_or_default(),
+        profile.member_id().unwrap_or("-"),
+        if refreshed { ", refreshed first" } else { "" },
+        s.location()
+    ));
+    if profile.client_id().is_none() || profile.client_secret().is_none() {
+        ctx.ui.warn(
+            "no client_id/client_secret given or found in the file: `b24auth refresh` will need B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET",
+        );
+    }
+    Ok(())
+}
+
+/// An expired pair is refreshed at the trusted server before anything else: its answer (the
+/// portal, member_id) comes from Bitrix24, not from the file.
+async fn refresh(s: &Session, http: &oauth::Client, profile: Profile) -> Result<Profile> {
+    let creds = s.credentials(Some(&profile))?;
+    let response = http
+        .refresh(&creds, &profile.refresh_token())
+        .await
+        .map_err(|e| match e.downcast_ref::<ServerError>() {
+            Some(se) if se.code.needs_reauthorization() => exit::auth_needed(format!(
+                "the imported access token has expired and the OAuth server refused its refresh token ({se}): the pair is dead; run `b24auth authorize --domain {}` or `b24auth install-listen`",
+                profile.portal().unwrap_or_else(|| "PORTAL".into())
+            )),
+            _ => e.context("the imported access token has expired and cannot be refreshed; nothing was saved"),
+        })?;
+    let mut new = profile.refreshed(response, now());
+    new.set_client(Some(&creds.id), Some(&creds.secret));
+    Ok(new)
+}
+
+/// `app.info` on the trusted server, with the install callback's rules ([`install::verify`]):
+/// the portal, member_id and endpoint saved are the ones the answer proves. A file without
+/// `member_id` (the PHP SDK's) takes it from the answer.
+async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Result<()> {
+    let failed = |e: anyhow::Error| {
+        exit::auth_needed(format!(
+            "the imported pair failed verification with the OAuth server's app.info ({e:#}); nothing was saved (pass --no-verify to save it anyway)"
+        ))
+    };
+    let info = http
+        .app_info(&server.join("rest/")?, &profile.access_token())
+        .await
+        .map_err(failed)?;
+    let mut claimed = profile.as_map().clone();
+    // A file written from a token response names the OAuth server in `domain`, not the portal:
+    // the portal is `client_endpoint`'s host, which `verify` checks against the answer.
+    claimed.remove("domain");
+    if !claimed.contains_key("member_id") {
+        let proven = info
+            .get("install")
+            .and_then(|i| i.get("member_id"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        claimed.insert("member_id".into(), proven);
+    }
+    let identity = install::verify(&info, &claimed, profile.client_id(), false).map_err(failed)?;
+    profile.set_str("member_id", &identity.member_id);
+    profile.set_client_endpoint(identity.client_endpoint.as_str());
+    Ok(())
+}

@@ -1,0 +1,113 @@
+/*!
+The variables b24auth hands to other programs: `exec`'s child, `show --format env` and the
+`--on-refresh` hook all get exactly this list, so a script written for one works under the others.
+
+The pair's public half (token, endpoints, expiry) plus where it lives (`B24AUTH_PROFILE`,
+`B24AUTH_CONFIG_DIR`, `B24AUTH_STORE`), so a nested `b24auth token --rejected …` reaches the same
+profile. Never the client secret, the store key or a store password.
+*/
+
+use std::path::Path;
+
+use url::Url;
+
+use crate::context::Context;
+use crate::profile::Profile;
+
+/// Secrets a child of b24auth never inherits from b24auth's own environment (the client secret,
+/// the store's sealing key, a PostgreSQL password).
+pub const WITHHELD: [&str; 3] = ["B24AUTH_CLIENT_SECRET", "B24AUTH_STORE_KEY", "PGPASSWORD"];
+
+/// `(NAME, value)` for every variable, in a stable order; `B24_APPLICATION_TOKEN` only when stored.
+pub fn exec_env(profile: &Profile, ctx: &Context) -> Vec<(String, String)> {
+    let field = |k: &str| profile.str(k).unwrap_or("").to_string();
+    let mut vars = vec![
+        (
+            "B24_ACCESS_TOKEN",
+            profile.access_token().expose().to_string(),
+        ),
+        ("B24_CLIENT_ENDPOINT", field("client_endpoint")),
+        ("B24_MEMBER_ID", field("member_id")),
+        (
+            "B24_EXPIRES",
+            profile.expires().map(|e| e.to_string()).unwrap_or_default(),
+        ),
+        ("B24_DOMAIN", profile.portal().unwrap_or_default()),
+        ("B24_SERVER_ENDPOINT", field("server_endpoint")),
+    ];
+    if let Some(t) = profile.secret("application_token") {
+        vars.push(("B24_APPLICATION_TOKEN", t.expose().to_string()));
+    }
+    vars.push(("B24AUTH_PROFILE", ctx.profile.clone()));
+    vars.push(("B24AUTH_CONFIG_DIR", absolute(&ctx.config_dir)));
+    vars.push(("B24AUTH_STORE", store_without_password(&ctx.store_url)));
+    vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// `KEY=value` lines, as `docker run --env-file` and systemd's `EnvironmentFile=` read them
+/// (no quoting: both take the rest of the line literally).
+pub fn env_file(vars: &[(String, String)]) -> String {
+    vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
+/// A child may change directory before it runs `b24auth`: hand it an absolute path.
+fn absolute(dir: &Path) -> String {
+    std::path::absolute(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The store URL with any password removed (from the userinfo and from a `password=` query
+/// parameter); the child takes the password from `PGPASSWORD` or `~/.pgpass` as b24auth would.
+pub fn store_without_password(store: &str) -> String {
+    let Ok(mut url) = Url::parse(store) else {
+        return store.to_string();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(None);
+    }
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "password")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_passwords_are_removed() {
+        assert_eq!(store_without_password("file"), "file");
+        assert_eq!(
+            store_without_password("postgres://u:hunter2@db:5432/x?sslmode=require&password=p2"),
+            "postgres://u@db:5432/x?sslmode=require"
+        );
+        assert_eq!(
+            store_without_password("postgres://db/x?password=p2"),
+            "postgres://db/x"
+        );
+        assert_eq!(
+            store_without_password("postgresql://u@db/x"),
+            "postgresql://u@db/x"
+        );
+    }
+
+    #[test]
+    fn env_file_is_one_line_a_variable() {
+        let vars = vec![
+            ("A".to_string(), "1".to_string()),
+            ("B".to_string(), "x y".to_string()),
+        ];
+        assert_eq!(env_file(&vars), "A=1\nB=x y\n");
+    }
+}
