@@ -54,7 +54,9 @@ pub fn code_of(err: &anyhow::Error) -> ExitCode {
             return e.code();
         }
         if let Some(e) = cause.downcast_ref::<ServerError>() {
-            return if e.needs_reauthorization() {
+            return if e.is_client_refusal() {
+                ExitCode::Usage
+            } else if e.needs_reauthorization() {
                 ExitCode::AuthNeeded
             } else {
                 ExitCode::Failure

@@ -34,12 +34,15 @@ impl ServerError {
             self.error.as_str(),
             "invalid_grant"
                 | "expired_token"
-                | "invalid_client"
-                | "wrong_client"
                 | "invalid_token"
                 | "NO_AUTH_FOUND"
                 | "authorization_error"
         )
+    }
+
+    /// The client id or secret is wrong (exit 2): the pair itself may be fine.
+    pub fn is_client_refusal(&self) -> bool {
+        matches!(self.error.as_str(), "invalid_client" | "wrong_client")
     }
 
     pub fn from_json(v: &Value) -> Option<ServerError> {
@@ -51,6 +54,13 @@ impl ServerError {
             .to_string();
         Some(ServerError { error, description })
     }
+}
+
+/// Exit 2 for refused client credentials, with the fix; nothing stored was touched.
+pub fn client_refused(e: &ServerError) -> anyhow::Error {
+    crate::exit::usage(format!(
+        "the OAuth server refused the client credentials ({e}): check B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET; the stored pair is unchanged"
+    ))
 }
 
 /// The app's `client_id` and `client_secret`.
@@ -306,7 +316,8 @@ mod tests {
             description: String::new(),
         };
         assert!(e("invalid_grant").needs_reauthorization());
-        assert!(e("wrong_client").needs_reauthorization());
+        assert!(!e("wrong_client").needs_reauthorization());
+        assert!(e("wrong_client").is_client_refusal() && e("invalid_client").is_client_refusal());
         assert!(!e("QUERY_LIMIT_EXCEEDED").needs_reauthorization());
     }
 }

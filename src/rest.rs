@@ -238,8 +238,11 @@ impl<'a> Caller<'a> {
 
 fn rejected(err: &ServerError) -> anyhow::Error {
     exit::auth_needed(format!(
-        "{}: {}: the portal refused the stored token; run `b24auth authorize` or `b24auth install-listen` again",
-        err.error, err.description
+        "{}: {}: the portal refused the stored token; run {} or {} again",
+        err.error,
+        err.description,
+        crate::hint::cmd("authorize --domain PORTAL --force"),
+        crate::hint::cmd("install-listen --force")
     ))
 }
 

@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::cli::RefreshArgs;
 use crate::context::Context;
 use crate::exit;
+use crate::hint;
 use crate::oauth::{self, ServerError};
 use crate::profile::{now, Profile};
 use crate::store::{Refreshed, Store};
@@ -78,9 +79,14 @@ pub async fn refresh_profile(
 
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
+        Some(e) if e.is_client_refusal() => oauth::client_refused(e),
         Some(e) if e.needs_reauthorization() => exit::auth_needed(format!(
-            "the OAuth server refused the stored refresh token ({e}): run `b24auth authorize --domain {}` or `b24auth install-listen` again",
-            old.portal().unwrap_or_else(|| "PORTAL".into())
+            "the OAuth server refused the stored refresh token ({e}): run {} or {} again",
+            hint::cmd(&format!(
+                "authorize --domain {} --force",
+                hint::domain_of(old.portal(), old.str("client_endpoint"))
+            )),
+            hint::cmd("install-listen --force")
         )),
         _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
     }

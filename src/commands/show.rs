@@ -2,7 +2,7 @@
 `b24auth show`: what is stored — a masked summary for people, JSON or one field for scripts.
 */
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -48,16 +48,29 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> Result<()> {
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
 /// authorization works, refreshing first when the token has expired.
 async fn check(ctx: &Context, store: &Store) -> Result<()> {
-    let p = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
+    let mut p = refresh_profile(ctx, store, |p| !p.is_fresh(0, now()))
         .await?
         .profile;
     let server = oauth::server_for_refresh(ctx.oauth_server.as_ref(), &p);
     let client = ctx.oauth_client(server.clone())?;
-    let token = p.access_token();
-    let info = client
-        .app_info(&server.join("rest/")?, &token)
-        .await
-        .context("cannot tell whether the authorization works")?;
+    let rest = server.join("rest/")?;
+    let mut token = p.access_token();
+    let mut asked = client.app_info(&rest, &token).await;
+    if asked
+        .as_ref()
+        .err()
+        .is_some_and(|e| server_code(e) == Some("expired_token"))
+    {
+        // The portal's clock says expired before ours does: refresh (unless another process
+        // already did) and ask again, as the README promises.
+        let used = token.clone();
+        p = refresh_profile(ctx, store, |q| q.access_token() == used)
+            .await?
+            .profile;
+        token = p.access_token();
+        asked = client.app_info(&rest, &token).await;
+    }
+    let info = asked.map_err(|e| explain_check(e, &p))?;
     let portal = match p.str("client_endpoint").map(Url::parse) {
         Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
         _ => None,
@@ -87,6 +100,26 @@ async fn check(ctx: &Context, store: &Store) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn server_code(e: &anyhow::Error) -> Option<&str> {
+    e.downcast_ref::<oauth::ServerError>()
+        .map(|s| s.error.as_str())
+}
+
+/// Exit 3 when the OAuth server says the authorization is dead, exit 1 (cannot tell) otherwise.
+fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
+    match e.downcast_ref::<oauth::ServerError>() {
+        Some(se) if se.needs_reauthorization() => crate::exit::auth_needed(format!(
+            "the stored authorization does not work ({se}): run {} or {} again",
+            crate::hint::cmd(&format!(
+                "authorize --domain {} --force",
+                crate::hint::domain_of(p.portal(), p.str("client_endpoint"))
+            )),
+            crate::hint::cmd("install-listen --force")
+        )),
+        _ => e.context("cannot tell whether the authorization works"),
+    }
 }
 
 fn summary(p: &Profile, reveal: bool, location: &str) -> String {

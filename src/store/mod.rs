@@ -125,7 +125,9 @@ impl Store {
 /// Exit 3: nothing is stored for the profile at `location`.
 pub fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
-        "nothing stored for profile `{name}` ({location}): run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
+        "nothing stored for profile `{name}` ({location}): run {} or {}",
+        crate::hint::cmd("authorize --domain PORTAL"),
+        crate::hint::cmd("install-listen")
     ))
 }
 
@@ -151,7 +153,9 @@ pub fn lost_save(
             how_back(&path)
         )),
         Err(e) => cause.context(format!(
-            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
+            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run {} or {} again (profile `{name}`)",
+            crate::hint::cmd("authorize --domain PORTAL --force"),
+            crate::hint::cmd("install-listen --force")
         )),
     }
 }

@@ -78,6 +78,9 @@ struct State {
     rest_faults: Vec<(usize, RestFault)>,
     /// The parameters of every REST call, `auth` removed, with the `host:port` it reached.
     rest_log: Vec<(String, String, Value)>,
+    /// When set, the authorize page sends the browser back with this `error` and
+    /// `error_description` instead of a code (the user clicked "deny").
+    refusal: Option<(String, String)>,
 }
 
 pub struct StandIn {
@@ -126,6 +129,11 @@ impl StandIn {
         for e in self.state.lock().unwrap().access_tokens.values_mut() {
             *e = unix_now() - 1;
         }
+    }
+
+    /// From now on the user refuses consent: the authorize page redirects with `error`.
+    pub fn refuse_consent(&self, error: &str, description: &str) {
+        self.state.lock().unwrap().refusal = Some((error.into(), description.into()));
     }
 
     /// Every token is forgotten (the app was removed from the portal).
@@ -430,16 +438,14 @@ fn authorize_page(
             "<html><body>The application is not installed on this portal.</body></html>".into(),
         );
     }
-    let code = random_hex(16);
-    s.codes.insert(code.clone(), Instant::now());
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("code", &code)
-        .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
-        .append_pair("domain", host)
-        .append_pair("member_id", MEMBER_ID)
-        .append_pair("scope", "crm,user")
-        .append_pair("server_domain", host)
-        .finish();
+    let query = match s.refusal.clone() {
+        Some((error, description)) => url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("error", &error)
+            .append_pair("error_description", &description)
+            .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
+            .finish(),
+        None => code_query(&mut s, host, p),
+    };
     let sep = if s.redirect_uri.contains('?') {
         '&'
     } else {
@@ -450,6 +456,20 @@ fn authorize_page(
         .header("location", format!("{}{sep}{query}", s.redirect_uri))
         .body(Full::new(Bytes::new()))
         .unwrap()
+}
+
+/// A fresh code and the redirect's query that carries it.
+fn code_query(s: &mut State, host: &str, p: &HashMap<String, String>) -> String {
+    let code = random_hex(16);
+    s.codes.insert(code.clone(), Instant::now());
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", &code)
+        .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
+        .append_pair("domain", host)
+        .append_pair("member_id", MEMBER_ID)
+        .append_pair("scope", "crm,user")
+        .append_pair("server_domain", host)
+        .finish()
 }
 
 fn app_info(
