@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;install-listen' {
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Path to accept the callback on [default: /install/<32 random hex>]')
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (0 = wait forever)')

@@ -46,7 +46,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'b24auth;install-listen'= {
-            cand --listen 'Address to listen on'
+            cand --listen 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)'
             cand --path 'Path to accept the callback on [default: /install/<32 random hex>]'
             cand --public-url 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check'
             cand --timeout 'Give up after this long (0 = wait forever)'

@@ -47,7 +47,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "store" -d 'Move pro
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l timeout -d 'Give up after this long (0 = wait forever)' -r

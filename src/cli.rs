@@ -187,8 +187,8 @@ pub struct StoreCopyArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallListenArgs {
-    /// Address to listen on
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    /// Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::address::listen_addr)]
     pub listen: SocketAddr,
     /// Path to accept the callback on [default: /install/<32 random hex>]
     #[arg(long, value_name = "PATH", value_parser = url_path)]
@@ -218,7 +218,7 @@ pub struct AuthorizeArgs {
     pub redirect_uri: Url,
     /// Address to listen on [default: the redirect URI's host:port when it is a loopback
     /// address, else 127.0.0.1:8787]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = crate::address::listen_addr)]
     pub listen: Option<SocketAddr>,
     /// Print the authorize URL but do not open a browser
     #[arg(long)]
@@ -266,6 +266,37 @@ pub struct TokenArgs {
     /// Refresh first when the token expires within this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub min_ttl: u32,
+}
+
+/// An empty `B24AUTH_*` variable (`B24AUTH_CONFIG_DIR=`) means unset, as shells and most
+/// tools read it; clap would otherwise take the empty string as the value. Call before parsing,
+/// while the process has one thread.
+pub fn unset_empty_env() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(k, v)| k.to_str().is_some_and(|k| k.starts_with("B24AUTH_")) && v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
+    }
+}
+
+/// Ends the process for a parse error: help and version as clap prints them; a real error
+/// as `b24auth: error: …` like every other error, with clap's usage and tip lines after it.
+pub fn exit_on(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("b24auth: error: {text}");
+    std::process::exit(crate::exit::ExitCode::Usage as i32)
 }
 
 fn profile_name(s: &str) -> Result<String, String> {

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use url::Url;
 
 static PREFIX: OnceLock<String> = OnceLock::new();
+static CONFIG_DIR_FLAG: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
 
 /// Where the options of this run came from, as far as a hint needs to know.
 pub struct Origin<'a> {
@@ -28,6 +29,19 @@ pub struct Origin<'a> {
 /// Records this run's options for every later hint; the first call wins.
 pub fn set(origin: &Origin<'_>) {
     let _ = PREFIX.set(prefix(origin));
+    let _ = CONFIG_DIR_FLAG.set(origin.config_dir_flag.map(Path::to_path_buf));
+}
+
+/// Like [`cmd`], for the same profile in another store (named as the user wrote it).
+pub fn cmd_in_store(profile: &str, store: &str, rest: &str) -> String {
+    let dir = CONFIG_DIR_FLAG.get().cloned().flatten();
+    let prefix = prefix(&Origin {
+        profile,
+        config_dir_flag: dir.as_deref(),
+        store,
+        store_from_env: false,
+    });
+    format!("`b24auth {prefix}{rest}`")
 }
 
 /// `` `b24auth [options] REST` `` with this run's options.

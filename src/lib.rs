@@ -5,6 +5,7 @@ b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
 makes a [`profile::Profile`], and the [`store::Store`] keeps it.
 */
 
+pub mod address;
 pub mod cli;
 pub mod commands;
 pub mod context;

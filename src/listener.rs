@@ -310,7 +310,7 @@ pub async fn wait<T>(
     let result = tokio::select! {
         r = work => r,
         _ = expire => Err(crate::exit::Error::TimedOut(format!(
-            "no {what} within {}; nothing was written (raise --timeout to wait longer)",
+            "{what} did not arrive within {}; nothing was written (raise --timeout to wait longer)",
             crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
         )).into()),
         _ = interrupt.0.recv() => Err(crate::exit::Error::Interrupted.into()),

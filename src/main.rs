@@ -1,7 +1,8 @@
 use clap::Parser;
 
 fn main() {
-    let cli = b24auth::cli::Cli::parse();
+    b24auth::cli::unset_empty_env();
+    let cli = b24auth::cli::Cli::try_parse().unwrap_or_else(|e| b24auth::cli::exit_on(e));
     if let Err(err) = b24auth::run(cli) {
         // One line, whatever the causes' own formatting.
         let msg = format!("{err:#}").replace('\n', " ");

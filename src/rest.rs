@@ -118,7 +118,15 @@ impl<'a> Caller<'a> {
                     refreshed = true;
                 }
                 "QUERY_LIMIT_EXCEEDED" if limited < LIMIT_RETRIES => {
-                    tokio::time::sleep(Duration::from_millis(500 << limited)).await;
+                    let wait = Duration::from_millis(500 << limited);
+                    if wait > Duration::from_secs(1) {
+                        self.ctx.ui.info(format_args!(
+                            "{method}: the portal's rate limit (QUERY_LIMIT_EXCEEDED); waiting {} before retry {} of {LIMIT_RETRIES}",
+                            crate::ui::human_duration(wait.as_secs() as i64),
+                            limited + 1
+                        ));
+                    }
+                    tokio::time::sleep(wait).await;
                     limited += 1;
                 }
                 "invalid_token" | "NO_AUTH_FOUND" | "expired_token" => return Err(rejected(&err)),

@@ -61,7 +61,7 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
     let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
-    ctx.ui.info(format_args!(
+    ctx.ui.always(format_args!(
         "open this address in a browser signed in to {}:\n  {url}",
         portal.origin().ascii_serialization()
     ));
@@ -73,6 +73,7 @@ async fn authorize(ctx: &Context, store: &Store, args: &AuthorizeArgs, portal: U
     if !args.no_browser {
         open_browser(&url, &ctx.ui);
     }
+    ctx.ui.set_prompting();
     let flow = Flow {
         ctx,
         store,
@@ -137,6 +138,11 @@ pub fn portal_url(domain: &str) -> Result<Url> {
     let url = Url::parse(&with_scheme).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad());
+    }
+    if let Some(why) = crate::address::domain_problem(&url) {
+        return Err(exit::usage(format!(
+            "--domain `{domain}` {why}: pass the portal's address, e.g. portal.bitrix24.com or https://portal.example.com"
+        )));
     }
     Url::parse(&url.origin().ascii_serialization()).map_err(|_| bad())
 }
@@ -356,11 +362,13 @@ mod tests {
             "https://portal.bitrix24.com/"
         );
         assert_eq!(
-            portal_url("https://p.example.com/some/path")
-                .unwrap()
-                .as_str(),
+            portal_url("https://p.example.com/").unwrap().as_str(),
             "https://p.example.com/"
         );
+        assert!(portal_url("https://p.example.com/some/path").is_err());
+        assert!(portal_url("https://me@p.example.com").is_err());
+        assert!(portal_url("portal").is_err());
+        assert!(portal_url("localhost:8080").is_ok());
         assert_eq!(
             portal_url("http://127.0.0.1:8080").unwrap().as_str(),
             "http://127.0.0.1:8080/"

@@ -12,24 +12,45 @@ use crate::ui;
 pub fn run(ctx: &Context, args: &ForgetArgs) -> Result<()> {
     let store = ctx.store()?;
     let location = store.location(&ctx.profile);
-    if !args.yes {
-        let question = format!(
-            "delete profile `{}` ({location})? Its tokens cannot be recovered",
-            ctx.profile
-        );
-        if !ctx.ui.confirm(&question)? {
-            return Err(exit::usage(format!(
-                "not deleting profile `{}` without confirmation: pass --yes",
-                ctx.profile
-            )));
+    // One runtime for the whole command: a database store's connection lives on it.
+    ui::block_on(async {
+        // Say that nothing is there before asking whether to delete it.
+        if !store.exists(&ctx.profile).await? {
+            return Err(store.nothing_stored(&ctx.profile));
         }
-    }
-    if !ui::block_on(store.delete(&ctx.profile))? {
-        return Err(store.nothing_stored(&ctx.profile));
-    }
+        if !args.yes {
+            confirm(ctx, &location)?;
+        }
+        if !store.delete(&ctx.profile).await? {
+            return Err(store.nothing_stored(&ctx.profile));
+        }
+        Ok(())
+    })?;
     ctx.ui.info(format_args!(
         "deleted profile `{}` ({location})",
         ctx.profile
     ));
     Ok(())
+}
+
+/// A yes on the terminal, or an error: "no" is exit 1 (the user's choice, nothing deleted);
+/// no terminal to ask on is exit 2 (pass --yes).
+fn confirm(ctx: &Context, location: &str) -> Result<()> {
+    if !ui::can_ask() {
+        return Err(exit::usage(format!(
+            "not deleting profile `{}` without confirmation: pass --yes (no terminal to ask on)",
+            ctx.profile
+        )));
+    }
+    let question = format!(
+        "delete profile `{}` ({location})? Its tokens cannot be recovered",
+        ctx.profile
+    );
+    if ctx.ui.confirm(&question)? {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "nothing deleted: profile `{}` stays in {location}",
+        ctx.profile
+    ))
 }

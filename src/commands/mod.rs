@@ -34,8 +34,15 @@ pub async fn save_mode(ctx: &Context, store: &Store, force: bool) -> Result<Save
         ctx.profile,
         store.location(&ctx.profile)
     );
-    if ctx.ui.confirm(&question)? {
-        return Ok(SaveMode::Replace);
+    if crate::ui::can_ask() {
+        if ctx.ui.confirm(&question)? {
+            return Ok(SaveMode::Replace);
+        }
+        return Err(anyhow::anyhow!(
+            "nothing replaced: profile `{}` stays as it was in {} (pass --force to replace it without asking)",
+            ctx.profile,
+            store.location(&ctx.profile)
+        ));
     }
     Err(crate::store::already_exists(
         &ctx.profile,

@@ -205,3 +205,229 @@ fn hints_repeat_the_options_of_the_run() {
         "{line}"
     );
 }
+
+/// The `store copy` hint names the old copy's exact store and profile, and says nothing when
+/// the copy went onto itself.
+#[test]
+fn the_store_copy_hint_never_names_the_new_copy() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let url = crate::support::postgres::shared().database();
+    let mut to_pg = env.cmd(&[
+        "--profile",
+        "default",
+        "store",
+        "copy",
+        "--from",
+        "file",
+        "--to",
+        &url,
+    ]);
+    let run = Env::run_cmd(&mut to_pg);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("delete the old copy with `b24auth forget`"),
+        "{}",
+        run.stderr
+    );
+    let back = env.run(&["store", "copy", "--from", &url, "--to", "file", "--force"]);
+    back.assert_ok();
+    // The test cluster's URL has no password and needs quoting for the shell.
+    assert!(
+        back.stderr.contains(&format!(
+            "delete the old copy with `b24auth --store '{url}' forget`"
+        )),
+        "{}",
+        back.stderr
+    );
+    let onto_itself = env.run(&["store", "copy", "--from", "file", "--to", "file", "--force"]);
+    onto_itself.assert_ok();
+    assert!(
+        !onto_itself.stderr.contains("forget"),
+        "{}",
+        onto_itself.stderr
+    );
+}
+
+#[test]
+fn clap_errors_start_like_every_other_error() {
+    let env = Env::new();
+    for args in [&["--bogus"][..], &["token", "--min-ttl"], &["call"]] {
+        let run = env.run(args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.starts_with("b24auth: error: "), "{}", run.stderr);
+    }
+    assert_eq!(env.run(&["--help"]).code, 0);
+}
+
+#[test]
+fn an_empty_variable_means_unset() {
+    let env = Env::new();
+    let home = env.tmp.path().join("home");
+    let mut cmd = env.cmd(&["show", "--path"]);
+    cmd.env("B24AUTH_CONFIG_DIR", "")
+        .env("B24AUTH_PROFILE", "")
+        .env("HOME", &home)
+        .env_remove("XDG_CONFIG_HOME");
+    let run = Env::run_cmd(&mut cmd);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout.trim(),
+        home.join(".config/b24auth/auth.json").to_string_lossy()
+    );
+}
+
+#[test]
+fn a_wait_that_times_out_says_so_in_a_sentence() {
+    let f = Flow::new();
+    let (p, _) = f.start(&mut f.cmd(&["--timeout", "1s"]));
+    let line = p.finish().assert_final_error(4).to_string();
+    assert!(
+        line.contains("the authorization redirect did not arrive within 1s; nothing was written"),
+        "{line}"
+    );
+}
+
+#[test]
+fn show_never_says_in_0s() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let run = env.run(&["show"]);
+    run.assert_ok();
+    assert!(!run.stdout.contains("in 0s"), "{}", run.stdout);
+}
+
+#[test]
+fn listen_takes_localhost() {
+    let f = Flow::new();
+    let port = free_port();
+    let redirect = format!("http://localhost:{port}/callback");
+    f.s.set_redirect_uri(&redirect);
+    let listen = format!("localhost:{port}");
+    let domain = f.s.base.clone();
+    let mut cmd = f.env.app_cmd(
+        &f.s,
+        &[
+            "authorize",
+            "--no-browser",
+            "--domain",
+            &domain,
+            "--redirect-uri",
+            &redirect,
+            "--listen",
+            &listen,
+        ],
+    );
+    let (p, url) = f.start(&mut cmd);
+    assert_eq!(http::follow(&url).status, 200);
+    p.finish().assert_ok();
+}
+
+#[test]
+fn domain_refuses_userinfo_paths_and_bare_words() {
+    let env = Env::new();
+    for bad in [
+        "https://me:pw@portal.bitrix24.com",
+        "https://portal.bitrix24.com/crm/deal/",
+        "portal",
+    ] {
+        let mut cmd = env.cmd(&["authorize", "--no-browser", "--domain", bad]);
+        cmd.env("B24AUTH_CLIENT_ID", CLIENT_ID)
+            .env("B24AUTH_CLIENT_SECRET", "x");
+        let line = Env::run_cmd(&mut cmd).assert_error(2).to_string();
+        assert!(line.contains("e.g. portal.bitrix24.com"), "{line}");
+    }
+}
+
+/// `-q` silences notes, never the address the user must open or paste.
+#[test]
+fn quiet_never_hides_what_to_act_on() {
+    let f = Flow::new();
+    let (p, url) = f.start(&mut f.cmd(&["-q"]));
+    assert!(url.contains("/oauth/authorize/?client_id="));
+    http::follow(&url);
+    let run = p.finish();
+    run.assert_ok();
+    assert!(
+        !run.stderr.contains("authorized: profile"),
+        "{}",
+        run.stderr
+    );
+
+    let env = Env::new();
+    let mut p = env.spawn(&mut env.cmd(&[
+        "-q",
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--timeout",
+        "1s",
+    ]));
+    let line = p.wait_line(10, |l| l.contains("Initial installation path"));
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
+    p.finish().assert_final_error(4);
+}
+
+#[test]
+fn a_browser_opening_the_install_address_is_told_what_it_is() {
+    let env = Env::new();
+    let mut p = env.spawn(&mut env.cmd(&[
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        "/install/x",
+        "--timeout",
+        "3s",
+    ]));
+    let addr = p.wait_listening();
+    let page = http::get(&format!("http://{addr}/install/x"));
+    assert_eq!(page.status, 405);
+    assert!(
+        page.body.contains("Initial installation path"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("http://{addr}/install/x")));
+    p.finish().assert_final_error(4);
+}
+
+/// A rate-limit back-off over a second says so on stderr; stdout carries only the answer.
+#[test]
+fn a_long_back_off_speaks() {
+    use crate::support::stand_in::RestFault;
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    for n in 1..=3 {
+        s.fail_rest_call(n, RestFault::QueryLimit);
+    }
+    let run = env.run(&["call", "user.current"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("user.current: the portal's rate limit (QUERY_LIMIT_EXCEEDED); waiting 2s before retry 3 of 5"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "only the wait over 1 s: {}",
+        run.stderr
+    );
+    assert!(run.stdout.starts_with('{'), "{}", run.stdout);
+}
+
+#[test]
+fn forget_on_a_missing_profile_says_so_before_asking() {
+    let env = Env::new();
+    let line = env.run(&["forget"]).assert_error(3).to_string();
+    assert!(
+        line.contains("nothing stored for profile `default`"),
+        "{line}"
+    );
+}
