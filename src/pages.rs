@@ -16,9 +16,13 @@ pub struct Page<'a> {
     pub profile: &'a str,
     /// Paragraphs of plain text (escaped here).
     pub lines: &'a [String],
-    /// The command to run next, shown in a copyable block.
+    /// The command to run next (or the address to paste), shown in a copyable block.
     pub next: Option<&'a str>,
+    /// What to do with `next`.
+    pub next_label: &'a str,
 }
+
+const RUN_NEXT: &str = "Run this in the terminal next:";
 
 const STYLE: &str = "\
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1b1f24;--muted:#5b6470;\
@@ -64,8 +68,9 @@ pub fn render(page: &Page<'_>) -> String {
         .next
         .map(|cmd| {
             format!(
-                "<p>Run this in the terminal next:</p><pre>{}</pre>",
-                escape(cmd)
+                "<p>{}</p><pre>{}</pre>",
+                escape(page.next_label),
+                escape(cmd.trim_matches('`'))
             )
         })
         .unwrap_or_default();
@@ -93,6 +98,7 @@ pub fn authorized(portal: &str, profile: &str, user: &str) -> String {
             "You can close this tab.".into(),
         ],
         next: None,
+        next_label: RUN_NEXT,
     })
 }
 
@@ -105,6 +111,7 @@ pub fn failed(portal: &str, profile: &str, why: &str, next: &str) -> String {
         profile,
         lines: &[why.to_string(), "Nothing was saved.".into()],
         next: Some(next),
+        next_label: RUN_NEXT,
     })
 }
 
@@ -120,6 +127,7 @@ pub fn denied(portal: &str, profile: &str, answer: &str, next: &str) -> String {
             "Nothing was saved. To try again, allow access when the portal asks.".into(),
         ],
         next: Some(next),
+        next_label: RUN_NEXT,
     })
 }
 
@@ -137,6 +145,7 @@ pub fn wrong_state(portal: &str, profile: &str, next: &str) -> String {
                 .into(),
         ],
         next: Some(next),
+        next_label: RUN_NEXT,
     })
 }
 
@@ -151,6 +160,7 @@ pub fn no_code(portal: &str, profile: &str, next: &str) -> String {
                   The run in the terminal is still waiting; sign in again from the address it printed."
             .into()],
         next: Some(next),
+        next_label: RUN_NEXT,
     })
 }
 
@@ -165,10 +175,9 @@ pub fn install_listener(profile: &str, paste: &str) -> String {
             "This address receives the installation callback that Bitrix24's server sends \
              (a POST) when the local application is installed. Opening it in a browser does nothing."
                 .into(),
-            "Paste it into the application's \"Initial installation path\" field, then install the application:"
-                .into(),
         ],
         next: Some(paste),
+        next_label: "Paste this into the application's \"Initial installation path\" field, then install the application:",
     })
 }
 

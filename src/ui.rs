@@ -133,27 +133,6 @@ impl Ui {
     }
 }
 
-/// A small self-contained HTML page for the browser at the end of `authorize`.
-pub fn page(title: &str, lines: &[String]) -> String {
-    let body: String = lines
-        .iter()
-        .map(|l| format!("<p>{}</p>", escape(l)))
-        .collect();
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <link rel=\"icon\" href=\"data:,\"></head><body style=\"font-family:sans-serif;\
-         max-width:40em;margin:3em auto\"><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
-    )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A person can be asked: stdin and stderr are a terminal.
 pub fn can_ask() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

@@ -4,4 +4,5 @@ mod core;
 mod failure_paths;
 mod fleet;
 mod install_listen;
+mod pages;
 mod reliability;
