@@ -706,12 +706,16 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -h -V --dir --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

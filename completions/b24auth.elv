@@ -42,7 +42,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand forget 'Delete a stored profile'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page (roff), or write every page to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'b24auth;install-listen'= {
@@ -268,6 +268,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;man'= {
+            cand --dir 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR'
             cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
@@ -294,7 +295,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand forget 'Delete a stored profile'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
-            cand man 'Print the man page (roff)'
+            cand man 'Print the man page (roff), or write every page to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'b24auth;help;install-listen'= {

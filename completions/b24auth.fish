@@ -45,7 +45,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "list" -d 'List the 
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "forget" -d 'Delete a stored profile'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "store" -d 'Move profiles between stores'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
@@ -202,6 +202,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-tim
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l dir -d 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -223,6 +224,6 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_see
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

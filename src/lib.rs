@@ -12,6 +12,7 @@ pub mod context;
 pub mod exit;
 pub mod hint;
 pub mod listener;
+pub mod man;
 pub mod oauth;
 pub mod pages;
 pub mod profile;
@@ -40,6 +41,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             action: cli::StoreCommand::Copy(args),
         } => commands::store_copy::run(&ctx, &args),
         Command::Completions { shell } => commands::generate::completions(shell),
-        Command::Man => commands::generate::man(),
+        Command::Man { dir } => commands::generate::man(dir.as_deref()),
     }
 }

@@ -1,6 +1,7 @@
 mod after_auth;
 mod authorize;
 mod core;
+mod docs;
 mod failure_paths;
 mod fleet;
 mod install_listen;
