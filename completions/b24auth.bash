@@ -116,7 +116,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version install-listen authorize refresh show token call exec list forget store completions man help"
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version install-listen authorize refresh show token call exec list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,7 +158,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__authorize)
-            opts="-q -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --domain --redirect-uri --listen --no-browser --timeout --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +216,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__call)
-            opts="-q -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --data --all --array --result --rate --burst --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,7 +270,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__completions)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,7 +312,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__exec)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,7 +354,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__forget)
-            opts="-y -q -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-y -q -v -h -V --yes --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,7 +606,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__install__subcmd__listen)
-            opts="-q -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --listen --path --public-url --timeout --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -664,7 +664,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__list)
-            opts="-q -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --json --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,7 +706,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__man)
-            opts="-q -h -V --dir --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --dir --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,7 +752,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,7 +798,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__show)
-            opts="-q -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --json --field --path --reveal --check --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,7 +844,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store)
-            opts="-q -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version copy help"
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -886,7 +886,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__store__subcmd__copy)
-            opts="-q -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --from --to --force --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -978,7 +978,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__token)
-            opts="-q -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --help --version"
+            opts="-q -v -h -V --min-ttl --profile --config-dir --oauth-server --client-id --client-secret --store --http-timeout --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_b24auth_global_optspecs
-    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= http-timeout= q/quiet h/help V/version
+    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= http-timeout= q/quiet v/verbose h/help V/version
 end
 
 function __fish_b24auth_needs_command
@@ -31,7 +31,8 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -l client-id -d 'The app\'
 complete -c b24auth -n "__fish_b24auth_needs_command" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
@@ -60,7 +61,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l store
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT' -r
@@ -76,7 +78,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l store -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser -d 'Print the authorize URL but do not open a browser'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
@@ -88,7 +91,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l client-secre
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
@@ -103,7 +107,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l json -d 'The st
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l path -d 'Print only the file path'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l reveal -d 'Show secrets unmasked in the summary'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l check -d 'Ask the OAuth server whether the stored authorization works (0 works, 3 authorize again, 1 cannot tell)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l min-ttl -d 'Refresh first when the token expires within this many seconds' -r
@@ -114,7 +119,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-id -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
@@ -130,7 +136,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l http-timeout -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow `next` through every page; print the items as JSON lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l array -d 'With --all: print one JSON array instead of lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l result -d 'Print only the `result` of the answer'
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
@@ -140,7 +147,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-id -d 'T
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
@@ -151,7 +159,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l client-secret -
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
-complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
@@ -162,7 +171,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l client-secret
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-)' -r
@@ -172,7 +182,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_se
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
@@ -187,7 +198,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
@@ -199,7 +211,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-i
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l dir -d 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR' -r -F
@@ -210,7 +223,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-id -d 'Th
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call exec list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'

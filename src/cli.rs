@@ -72,9 +72,14 @@ pub struct Global {
     #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub http_timeout: Duration,
 
-    /// No messages on stderr except errors
+    /// No messages on stderr except errors (the addresses to open or paste still show)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries,
+    /// back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ pub mod context;
 pub mod exit;
 pub mod hint;
 pub mod listener;
+pub mod log;
 pub mod man;
 pub mod oauth;
 pub mod pages;
@@ -26,6 +27,7 @@ use cli::{Cli, Command};
 use context::Context;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    log::init(cli.global.verbose);
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::InstallListen(args) => commands::install_listen::run(&ctx, &args),

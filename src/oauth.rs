@@ -159,13 +159,15 @@ impl Client {
     }
 
     async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(url.clone())
             .form(form)
             .send()
             .await
-            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))?;
+            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))
+            .inspect_err(|e| crate::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| {
             anyhow!(
@@ -174,6 +176,7 @@ impl Client {
                 e.without_url()
             )
         })?;
+        crate::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(err) = value.as_ref().and_then(ServerError::from_json) {
             return Err(err.into());

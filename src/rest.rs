@@ -114,6 +114,10 @@ impl<'a> Caller<'a> {
             };
             match err.error.as_str() {
                 "expired_token" | "invalid_token" | "NO_AUTH_FOUND" if !refreshed => {
+                    crate::log::note(format_args!(
+                        "{method}: {}; refreshing, then retrying once",
+                        err.error
+                    ));
                     self.renew(&err).await?;
                     refreshed = true;
                 }
@@ -126,6 +130,7 @@ impl<'a> Caller<'a> {
                             limited + 1
                         ));
                     }
+                    crate::log::note(format_args!("{method}: QUERY_LIMIT_EXCEEDED; backing off {} ms, retry {} of {LIMIT_RETRIES}", wait.as_millis(), limited + 1));
                     tokio::time::sleep(wait).await;
                     limited += 1;
                 }
@@ -147,6 +152,7 @@ impl<'a> Caller<'a> {
         let mut body = params.clone();
         body.insert("auth".into(), self.profile.access_token().expose().into());
         self.bucket.admit().await;
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(url.clone())
@@ -160,9 +166,11 @@ impl<'a> Caller<'a> {
                     url.origin().ascii_serialization(),
                     describe(e)
                 )
-            })?;
+            })
+            .inspect_err(|e| crate::log::failed("POST", &url, &e.to_string(), started))?;
         let status = response.status();
         if status.is_redirection() {
+            crate::log::exchange("POST", &url, status.as_u16(), 0, started);
             let location = response
                 .headers()
                 .get("location")
@@ -173,6 +181,7 @@ impl<'a> Caller<'a> {
             .bytes()
             .await
             .map_err(|e| anyhow!("the portal broke off its answer: {}", describe(e)))?;
+        crate::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => Ok(Answer::Json(object)),
             Ok(_) => Err(anyhow!(

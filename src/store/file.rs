@@ -177,6 +177,13 @@ impl FileStore {
         loop {
             match file.try_lock() {
                 Ok(()) => {
+                    if pause > Duration::from_millis(2) {
+                        crate::log::note(format_args!(
+                            "waited {} ms for the profile lock {}",
+                            (LOCK_WAIT - (deadline - Instant::now())).as_millis(),
+                            lock_path.display()
+                        ));
+                    }
                     Self::sweep_temps(path);
                     return Ok(Lock(file));
                 }

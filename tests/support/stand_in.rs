@@ -81,6 +81,8 @@ struct State {
     /// When set, the authorize page sends the browser back with this `error` and
     /// `error_description` instead of a code (the user clicked "deny").
     refusal: Option<(String, String)>,
+    /// Every code, access token and refresh token ever issued, used or not.
+    issued: Vec<String>,
 }
 
 pub struct StandIn {
@@ -129,6 +131,14 @@ impl StandIn {
         for e in self.state.lock().unwrap().access_tokens.values_mut() {
             *e = unix_now() - 1;
         }
+    }
+
+    /// Every secret this stand-in ever issued (codes, access and refresh tokens) and the
+    /// client secret: none of them may appear in a log.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let mut all = self.state.lock().unwrap().issued.clone();
+        all.push(CLIENT_SECRET.to_string());
+        all
     }
 
     /// From now on the user refuses consent: the authorize page redirects with `error`.
@@ -239,11 +249,9 @@ impl StandIn {
 
     pub fn issue_code(&self) -> String {
         let code = random_hex(16);
-        self.state
-            .lock()
-            .unwrap()
-            .codes
-            .insert(code.clone(), Instant::now());
+        let mut s = self.state.lock().unwrap();
+        s.codes.insert(code.clone(), Instant::now());
+        s.issued.push(code.clone());
         code
     }
 
@@ -268,6 +276,7 @@ fn token_response(s: &mut State, host: &str) -> Value {
     let expires = unix_now() + 3600;
     s.access_tokens.insert(access.clone(), expires);
     s.refresh_tokens.insert(refresh.clone());
+    s.issued.extend([access.clone(), refresh.clone()]);
     json!({
         "access_token": access,
         "expires": expires,
@@ -462,6 +471,7 @@ fn authorize_page(
 fn code_query(s: &mut State, host: &str, p: &HashMap<String, String>) -> String {
     let code = random_hex(16);
     s.codes.insert(code.clone(), Instant::now());
+    s.issued.push(code.clone());
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("code", &code)
         .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
