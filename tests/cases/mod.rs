@@ -7,3 +7,4 @@ mod fleet;
 mod install_listen;
 mod pages;
 mod reliability;
+mod terminal;

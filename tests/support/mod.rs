@@ -7,4 +7,5 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 pub mod cli;
 pub mod http;
 pub mod postgres;
+pub mod pty;
 pub mod stand_in;
