@@ -258,12 +258,17 @@ impl PgStore {
         F: FnOnce(Profile) -> Fut,
         Fut: Future<Output = Result<Profile>>,
     {
+        let asked = std::time::Instant::now();
         let row = client
             .query_opt(
                 "SELECT document FROM b24auth_profiles WHERE name = $1 FOR UPDATE",
                 &[&name],
             )
             .await;
+        crate::log::note(format_args!(
+            "row lock of profile `{name}` taken after {} ms",
+            asked.elapsed().as_millis()
+        ));
         let row = match row {
             Ok(row) => row,
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
