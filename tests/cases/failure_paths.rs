@@ -431,3 +431,27 @@ fn forget_on_a_missing_profile_says_so_before_asking() {
         "{line}"
     );
 }
+
+/// On all interfaces with no `--public-url`, the address to paste names this host, never
+/// `0.0.0.0`, and says to check it. (Only the listener binds wide, for one second; every
+/// request in the suite stays on loopback.)
+#[test]
+fn an_all_interfaces_listener_prints_a_reachable_address() {
+    let env = Env::new();
+    let mut p = env.spawn(&mut env.cmd(&[
+        "-q",
+        "install-listen",
+        "--listen",
+        "0.0.0.0:0",
+        "--timeout",
+        "1s",
+    ]));
+    let line = p.wait_line(10, |l| l.contains("Initial installation path"));
+    assert!(!line.contains("0.0.0.0"), "{line}");
+    assert!(
+        line.contains("http://") && line.contains("/install/"),
+        "{line}"
+    );
+    p.wait_line(10, |l| l.contains("check that Bitrix24's servers reach it"));
+    p.finish().assert_final_error(4);
+}
