@@ -40,8 +40,8 @@ h1{font-size:1.4rem;margin:0 0 .75rem;display:flex;gap:.5rem;align-items:center}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem;\
 color:var(--muted)}dd{margin:0;color:var(--fg);overflow-wrap:anywhere}\
 p{margin:.5rem 0;overflow-wrap:anywhere}\
-pre{background:var(--code);padding:.75rem;border-radius:8px;white-space:pre-wrap;\
-overflow-wrap:anywhere;font:14px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}\
+pre{background:var(--code);padding:.75rem;border-radius:8px;white-space:pre;overflow-x:auto;\
+font:14px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}\
 footer{margin-top:1rem;font-size:.85rem;color:var(--muted)}";
 
 /// The whole HTML document.
@@ -70,7 +70,7 @@ pub fn render(page: &Page<'_>) -> String {
             format!(
                 "<p>{}</p><pre>{}</pre>",
                 escape(page.next_label),
-                escape(cmd.trim_matches('`'))
+                escape(&shell_lines(cmd.trim_matches('`')))
             )
         })
         .unwrap_or_default();
@@ -181,6 +181,24 @@ pub fn install_listener(profile: &str, paste: &str) -> String {
     })
 }
 
+/// A long command as shell lines (` \` continuations before each option after the
+/// subcommand), so it fits a phone and still pastes as one command.
+fn shell_lines(cmd: &str) -> String {
+    if cmd.len() <= 40 || !cmd.starts_with("b24auth ") {
+        return cmd.to_string();
+    }
+    let mut out = String::new();
+    for (i, part) in cmd.split(" --").enumerate() {
+        let is_global = !out.contains(" authorize") && !out.contains(" install-listen");
+        match i {
+            0 => out.push_str(part),
+            _ if is_global => out.push_str(&format!(" --{part}")),
+            _ => out.push_str(&format!(" \\\n  --{part}")),
+        }
+    }
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -216,6 +234,10 @@ mod tests {
             }
         }
         assert!(pages[1].contains("<pre>b24auth authorize</pre>"));
+        assert_eq!(
+            shell_lines("b24auth --profile shop authorize --domain http://127.0.0.1:1 --force"),
+            "b24auth --profile shop authorize \\\n  --domain http://127.0.0.1:1 \\\n  --force"
+        );
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn a_refused_consent_stops_at_once_with_the_portals_answer() {
         .contains("access_denied: The user denied access to the app"));
     assert!(page
         .body
+        .replace(" \\\n  ", " ")
         .contains(&format!("authorize --domain {}", f.s.base)));
     let run = p.finish();
     let line = run.assert_final_error(3).to_string();

@@ -41,6 +41,11 @@ fn headless(dir: &Path) -> Command {
     c
 }
 
+/// A command the page shows on shell lines (` \` + newline), read as one line.
+fn one_line(text: &str) -> String {
+    text.replace(" \\\n  ", " ")
+}
+
 /// The page's text as Chromium's DOM holds it after parsing.
 fn dom_text(dir: &Path, url: &str) -> String {
     let out = headless(dir).arg("--dump-dom").arg(url).output().unwrap();
@@ -95,7 +100,7 @@ fn every_page_names_portal_profile_and_next_step_in_a_real_browser() {
 
     // Wrong state: the real browser renders the page; the run keeps waiting.
     let stray = format!("http://{}/callback?code=x&state=old", f.listen);
-    let text = dom_text(&dir, &stray);
+    let text = one_line(&dom_text(&dir, &stray));
     assert!(
         text.contains("Not the sign-in b24auth is waiting for"),
         "{text}"
@@ -124,7 +129,7 @@ fn every_page_names_portal_profile_and_next_step_in_a_real_browser() {
     f2.s.refuse_consent("access_denied", "The user denied access");
     let (p2, url2) = f2.start(&mut f2.cmd(&[]));
     let denied = http::follow(&url2).body;
-    let denied_text = screenshots(&dir, "denied", &denied);
+    let denied_text = one_line(&screenshots(&dir, "denied", &denied));
     assert!(denied_text.contains("Access not granted"), "{denied_text}");
     assert!(denied_text.contains("access_denied: The user denied access"));
     assert!(denied_text.contains(&format!("b24auth authorize --domain {}", f2.s.base)));
@@ -141,7 +146,7 @@ fn every_page_names_portal_profile_and_next_step_in_a_real_browser() {
     ))
     .body;
     assert!(failed.contains("Authorization failed") && failed.contains("Nothing was saved"));
-    assert!(failed.contains(&format!("b24auth authorize --domain {}", f3.s.base)));
+    assert!(one_line(&failed).contains(&format!("b24auth authorize --domain {}", f3.s.base)));
     p3.finish().assert_final_error(2);
 
     // The install listener's address opened in a browser.
