@@ -14,6 +14,7 @@ use url::Url;
 
 static PREFIX: OnceLock<String> = OnceLock::new();
 static CONFIG_DIR_FLAG: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+static STORE_ARG: OnceLock<String> = OnceLock::new();
 
 /// Where the options of this run came from, as far as a hint needs to know.
 pub struct Origin<'a> {
@@ -30,6 +31,20 @@ pub struct Origin<'a> {
 pub fn set(origin: &Origin<'_>) {
     let _ = PREFIX.set(prefix(origin));
     let _ = CONFIG_DIR_FLAG.set(origin.config_dir_flag.map(Path::to_path_buf));
+    let _ = STORE_ARG.set(store_arg(origin));
+}
+
+/// This run's `--store` value as a hint may print it (`file` when not set).
+pub fn store() -> String {
+    STORE_ARG.get().cloned().unwrap_or_else(|| "file".into())
+}
+
+fn store_arg(o: &Origin<'_>) -> String {
+    if o.store_from_env && o.store != "file" {
+        "\"$B24AUTH_STORE\"".to_string()
+    } else {
+        quote(&without_password(o.store))
+    }
 }
 
 /// Like [`cmd`], for the same profile in another store (named as the user wrote it).
@@ -57,12 +72,7 @@ pub fn prefix(o: &Origin<'_>) -> String {
         out.push_str(&format!("--config-dir {} ", quote(&dir.to_string_lossy())));
     }
     if o.store != "file" {
-        let store = if o.store_from_env {
-            "\"$B24AUTH_STORE\"".to_string()
-        } else {
-            quote(&without_password(o.store))
-        };
-        out.push_str(&format!("--store {store} "));
+        out.push_str(&format!("--store {} ", store_arg(o)));
     }
     if o.profile != "default" {
         out.push_str(&format!("--profile {} ", quote(o.profile)));
