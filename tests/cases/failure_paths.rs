@@ -456,3 +456,26 @@ fn an_all_interfaces_listener_prints_a_reachable_address() {
     p.wait_line(10, |l| l.contains("check that Bitrix24's servers reach it"));
     p.finish().assert_final_error(4);
 }
+
+#[test]
+fn listen_takes_an_ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED listen_takes_an_ipv6_loopback: this machine has no IPv6 loopback");
+        return;
+    }
+    let env = Env::new();
+    let mut p = env.spawn(&mut env.cmd(&[
+        "install-listen",
+        "--listen",
+        "[::1]:0",
+        "--path",
+        "/install/x",
+        "--timeout",
+        "2s",
+    ]));
+    let addr = p.wait_listening();
+    assert!(addr.starts_with("[::1]:"), "{addr}");
+    let page = http::get(&format!("http://{addr}/install/x"));
+    assert_eq!(page.status, 405);
+    p.finish().assert_final_error(4);
+}
