@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_b24auth_global_optspecs
-    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= store-key= http-timeout= q/quiet on-refresh= h/help V/version
+    string join \n profile= config-dir= oauth-server= client-id= client-secret= store= store-key= http-timeout= q/quiet on-refresh= v/verbose h/help V/version
 end
 
 function __fish_b24auth_needs_command
@@ -33,7 +33,8 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -l store -d 'Where profile
 complete -c b24auth -n "__fish_b24auth_needs_command" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_needs_command" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
@@ -49,9 +50,9 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "list" -d 'List the 
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "forget" -d 'Delete a stored profile'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "store" -d 'Move profiles between stores'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed instructions and the Host check' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l timeout -d 'Give up after this long (0 = wait forever)' -r
@@ -67,7 +68,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l on-re
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow-http -d 'Accept a plain http:// client_endpoint for an on-premise portal (a warning is printed; https is required otherwise, except on a loopback portal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT' -r
@@ -85,7 +87,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l http-timeo
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser -d 'Print the authorize URL but do not open a browser'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
@@ -99,7 +102,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store-key -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
@@ -118,7 +122,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l json -d 'The st
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l path -d 'Print only the file path'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l reveal -d 'Show secrets unmasked in the summary'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l check -d 'Ask the OAuth server whether the stored authorization works (0 works, 3 authorize again, 1 cannot tell)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l min-ttl -d 'Refresh first when the token expires within this many seconds' -r
@@ -132,7 +137,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Wher
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
@@ -153,7 +159,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow 
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l by-id -d 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l array -d 'With --all: print one JSON array instead of lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l result -d 'Print only the `result` of the answer'
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
@@ -170,7 +177,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l store-key -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l halt -d 'Stop at the first failed command (Bitrix24\'s halt=1); nothing after it runs'
-complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l min-ttl -d 'The token handed to CMD is valid for at least this many seconds' -r
@@ -183,7 +191,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store -d 'Where
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -197,7 +206,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l http-timeout 
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l force -d 'Replace an existing profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -210,7 +220,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l store-key -d 'S
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
-complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -223,7 +234,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l store-key -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -235,7 +247,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_se
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
@@ -252,7 +265,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
@@ -266,9 +280,11 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l dir -d 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -278,7 +294,8 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store -d 'Where 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
@@ -294,6 +311,6 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_see
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

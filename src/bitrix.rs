@@ -82,12 +82,15 @@ impl ErrorCode {
             self,
             ErrorCode::InvalidGrant
                 | ErrorCode::ExpiredToken
-                | ErrorCode::InvalidClient
-                | ErrorCode::WrongClient
                 | ErrorCode::InvalidToken
                 | ErrorCode::NoAuthFound
                 | ErrorCode::AuthorizationError
         )
+    }
+
+    /// The client id or secret is wrong (or the app was removed): not a dead pair (exit 2).
+    pub fn is_client_refusal(&self) -> bool {
+        matches!(self, ErrorCode::InvalidClient | ErrorCode::WrongClient)
     }
 
     /// The portal refused the access token: refresh (single-flight) and repeat the call once.
@@ -113,6 +116,13 @@ impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Exit 2 for refused client credentials, with the fix; nothing stored was touched.
+pub(crate) fn client_refused(e: &ServerError) -> anyhow::Error {
+    crate::exit::usage(format!(
+        "the OAuth server refused the client credentials ({e}): check B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET; the stored pair is unchanged"
+    ))
 }
 
 /// An error answer from Bitrix24: `{"error": …, "error_description": …}`.
@@ -162,7 +172,8 @@ mod tests {
         }
         assert_eq!(ErrorCode::parse("NEW_ONE").as_str(), "NEW_ONE");
         assert!(ErrorCode::parse("invalid_grant").needs_reauthorization());
-        assert!(ErrorCode::parse("wrong_client").needs_reauthorization());
+        assert!(!ErrorCode::parse("wrong_client").needs_reauthorization());
+        assert!(ErrorCode::parse("wrong_client").is_client_refusal());
         assert!(!ErrorCode::parse("QUERY_LIMIT_EXCEEDED").needs_reauthorization());
         assert!(ErrorCode::parse("QUERY_LIMIT_EXCEEDED").is_rate_limit());
         assert!(ErrorCode::parse("OPERATION_TIME_LIMIT").is_rate_limit());

@@ -51,7 +51,7 @@ impl Cli {
                 return cli;
             }
         }
-        Cli::parse_from(args)
+        Cli::try_parse_from(args).unwrap_or_else(|e| exit_on(e))
     }
 
     /// `b24auth token` and nothing else, what `$(b24auth token)` runs: even the short command
@@ -86,6 +86,7 @@ impl Cli {
             )
             .ok()?,
             quiet: false,
+            verbose: false,
             on_refresh: text("B24AUTH_ON_REFRESH")?,
         };
         let token = TokenArgs {
@@ -168,7 +169,7 @@ pub struct Global {
     #[arg(long, global = true, env = "B24AUTH_HTTP_TIMEOUT", value_name = "DURATION", default_value = DEFAULT_HTTP_TIMEOUT, value_parser = duration)]
     pub http_timeout: Duration,
 
-    /// No messages on stderr except errors
+    /// No messages on stderr except errors (the addresses to open or paste still show)
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -176,6 +177,10 @@ pub struct Global {
     /// is a warning
     #[arg(long, global = true, env = "B24AUTH_ON_REFRESH", value_name = "CMD")]
     pub on_refresh: Option<String>,
+    /// One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries,
+    /// back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,8 +219,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print the man page (roff), or write every page to a directory
+    Man {
+        /// Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -341,8 +350,8 @@ pub struct StoreCopyArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallListenArgs {
-    /// Address to listen on
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    /// Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::address::listen_addr)]
     pub listen: SocketAddr,
     /// Path to accept the callback on [default: /install/<32 random hex>]
     #[arg(long, value_name = "PATH", value_parser = url_path)]
@@ -376,7 +385,7 @@ pub struct AuthorizeArgs {
     pub redirect_uri: Url,
     /// Address to listen on [default: the redirect URI's host:port when it is a loopback
     /// address, else 127.0.0.1:8787]
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = crate::address::listen_addr)]
     pub listen: Option<SocketAddr>,
     /// Print the authorize URL but do not open a browser
     #[arg(long)]
@@ -440,6 +449,37 @@ pub struct TokenArgs {
     /// the current one (`-` reads TOKEN from stdin, out of sight of `ps`)
     #[arg(long, value_name = "TOKEN|-", value_parser = secret)]
     pub rejected: Option<Secret>,
+}
+
+/// An empty `B24AUTH_*` variable (`B24AUTH_CONFIG_DIR=`) means unset, as shells and most
+/// tools read it; clap would otherwise take the empty string as the value. Call before parsing,
+/// while the process has one thread.
+pub fn unset_empty_env() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(k, v)| k.to_str().is_some_and(|k| k.starts_with("B24AUTH_")) && v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
+    }
+}
+
+/// Ends the process for a parse error: help and version as clap prints them; a real error
+/// as `b24auth: error: …` like every other error, with clap's usage and tip lines after it.
+pub fn exit_on(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("b24auth: error: {text}");
+    std::process::exit(crate::exit::ExitCode::Usage as i32)
 }
 
 fn profile_name(s: &str) -> Result<String, String> {

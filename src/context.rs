@@ -30,7 +30,19 @@ pub(crate) struct Context {
 
 impl Context {
     pub fn new(g: Global) -> Result<Context> {
-        let config_dir = match g.config_dir {
+        let config_dir_flag = g
+            .config_dir
+            .as_ref()
+            .filter(|d| std::env::var_os("B24AUTH_CONFIG_DIR").as_deref() != Some(d.as_os_str()))
+            .cloned();
+        crate::hint::set(&crate::hint::Origin {
+            profile: &g.profile,
+            config_dir_flag: config_dir_flag.as_deref(),
+            store: &g.store,
+            store_from_env: std::env::var("B24AUTH_STORE").is_ok_and(|s| s == g.store),
+        });
+        // An empty B24AUTH_CONFIG_DIR= means unset, as for every other variable.
+        let config_dir = match g.config_dir.filter(|d| !d.as_os_str().is_empty()) {
             Some(d) => d,
             None => directories::ProjectDirs::from("", "", "b24auth")
                 .map(|d| d.config_dir().to_path_buf())

@@ -6,6 +6,7 @@ process's exit code. A token travels one road: the listener or the OAuth client 
 [`profile::Profile`], the [`session::Session`] hands it to the store and refreshes it.
 */
 
+mod address;
 mod bitrix;
 mod body;
 mod boundary;
@@ -15,11 +16,16 @@ mod context;
 mod exec_env;
 mod exit;
 mod formats;
+mod hint;
 mod hook;
 mod install;
 mod listener;
+mod log;
+mod man;
 mod oauth;
+mod pages;
 mod profile;
+mod redirect;
 mod rest;
 mod secret;
 mod session;
@@ -66,11 +72,12 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    log::init(cli.global.verbose);
     let ctx = Context::new(cli.global)?;
     let session = || Session::open(ctx.clone());
     match cli.command {
         Command::Completions { shell } => commands::generate::completions(shell),
-        Command::Man => commands::generate::man(),
+        Command::Man { dir } => commands::generate::man(dir.as_deref()),
         Command::Store {
             action: cli::StoreCommand::Copy(args),
         } => commands::store_copy::run(&ctx, &args).await,
@@ -98,7 +105,9 @@ fn exit_code(err: &anyhow::Error) -> i32 {
             return stop.code() as i32;
         }
         if let Some(e) = cause.downcast_ref::<bitrix::ServerError>() {
-            return if e.code.needs_reauthorization() {
+            return if e.code.is_client_refusal() {
+                ExitCode::Usage as i32
+            } else if e.code.needs_reauthorization() {
                 ExitCode::AuthNeeded as i32
             } else {
                 ExitCode::Failure as i32

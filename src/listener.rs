@@ -30,6 +30,7 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// A request that passed the listener's checks, body read whole.
 pub struct Request {
+    pub method: Method,
     pub query: Option<String>,
     pub content_type: Option<String>,
     pub body: Bytes,
@@ -193,6 +194,7 @@ async fn route<T, H: Handler<T>>(
     if declared.is_some_and(|n| n > rules.max_body as u64) {
         return (too_large(), None);
     }
+    let method = req.method().clone();
     let query = req.uri().query().map(String::from);
     let content_type = req
         .headers()
@@ -222,6 +224,7 @@ async fn route<T, H: Handler<T>>(
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
     }
     let request = Request {
+        method,
         query,
         content_type,
         body,
@@ -329,7 +332,7 @@ pub async fn wait<T>(
     let result = tokio::select! {
         r = work => r,
         _ = expire => Err(crate::exit::Error::TimedOut(format!(
-            "no {what} within {}; nothing was written (raise --timeout to wait longer)",
+            "{what} did not arrive within {}; nothing was written (raise --timeout to wait longer)",
             crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
         )).into()),
         _ = interrupt.recv() => Err(crate::signals::interrupted()),

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-pub(crate) use crate::bitrix::ServerError;
+pub(crate) use crate::bitrix::{client_refused, ServerError};
 use crate::profile::Profile;
 use crate::secret::Secret;
 
@@ -112,16 +112,19 @@ impl Client {
     }
 
     async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(url.clone())
             .form(form)
             .send()
             .await
-            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))?;
+            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))
+            .inspect_err(|e| crate::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
         let bytes =
             crate::body::read_limited(response, crate::body::TOKEN_LIMIT, &origin(url)).await?;
+        crate::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(err) = value
             .as_ref()

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::context::Context;
 use crate::exit;
+use crate::hint;
 use crate::oauth::{self, Credentials, ServerError};
 use crate::profile::{now, Profile};
 use crate::store::{self, Refreshed, SaveMode, Store};
@@ -127,8 +128,15 @@ impl Session {
             self.ctx.profile,
             self.location()
         );
-        if self.ctx.ui.confirm(&question)? {
-            return Ok(SaveMode::Replace);
+        if crate::ui::can_ask() {
+            if self.ctx.ui.confirm(&question)? {
+                return Ok(SaveMode::Replace);
+            }
+            return Err(anyhow::anyhow!(
+                "nothing replaced: profile `{}` stays as it was in {} (pass --force to replace it without asking)",
+                self.ctx.profile,
+                self.location()
+            ));
         }
         Err(store::already_exists(&self.ctx.profile, &self.location()))
     }
@@ -168,9 +176,14 @@ impl Session {
 
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
+        Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
-            "the OAuth server refused the stored refresh token ({e}): run `b24auth authorize --domain {}` or `b24auth install-listen` again",
-            old.portal().unwrap_or_else(|| "PORTAL".into())
+            "the OAuth server refused the stored refresh token ({e}): run {} or {} again",
+            hint::cmd(&format!(
+                "authorize --domain {} --force",
+                hint::domain_of(old.portal(), old.client_endpoint())
+            )),
+            hint::cmd("install-listen --force")
         )),
         _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
     }

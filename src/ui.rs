@@ -14,9 +14,22 @@ pub(crate) struct Ui {
     quiet: bool,
 }
 
+/// The user may be typing on this terminal (the paste prompt): no animation then, since
+/// redrawing the line would wipe what they typed. One terminal per process, so one flag.
+static PROMPTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Ui {
     pub fn new(quiet: bool) -> Ui {
         Ui { quiet }
+    }
+
+    /// Marks that stdin takes typed input while [`Ui::spinner`] runs.
+    pub fn set_prompting(&self) {
+        PROMPTING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn is_prompting(&self) -> bool {
+        PROMPTING.load(std::sync::atomic::Ordering::Relaxed) && std::io::stdin().is_terminal()
     }
 
     pub fn is_quiet(&self) -> bool {
@@ -29,6 +42,12 @@ impl Ui {
         }
     }
 
+    /// What the user must act on (an address to open or paste): on stderr even with
+    /// `--quiet`, which silences only progress and notes.
+    pub fn always(&self, msg: impl std::fmt::Display) {
+        eprintln!("{msg}");
+    }
+
     pub fn warn(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("b24auth: warning: {msg}");
@@ -38,6 +57,17 @@ impl Ui {
     /// Draws `⠋ waiting for WHAT… 4m 59s left` on stderr until dropped; only on a terminal.
     pub async fn spinner(&self, what: &str, deadline: Option<tokio::time::Instant>) {
         if self.quiet || !stderr_is_terminal() {
+            return std::future::pending().await;
+        }
+        if self.is_prompting() {
+            // One still line instead of an animation: the cursor stays where the user types.
+            let until = deadline
+                .map(|d| {
+                    let left = d.saturating_duration_since(tokio::time::Instant::now());
+                    format!(" (up to {})", human_duration(left.as_secs() as i64))
+                })
+                .unwrap_or_default();
+            eprintln!("waiting for {what}{until}; paste here and press Enter:");
             return std::future::pending().await;
         }
         const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -60,19 +90,23 @@ impl Ui {
     }
 
     pub fn clear_spinner(&self) {
-        if !self.quiet && stderr_is_terminal() {
+        if !self.quiet && stderr_is_terminal() && !self.is_prompting() {
             eprint!("\r\x1b[2K");
         }
     }
 
-    /// A yes/no question on the terminal; with no terminal the answer is no.
+    /// A yes/no question on the terminal; with no terminal the answer is no. Only a line
+    /// ended with Enter answers, and whatever was typed before the question is discarded, so
+    /// keys pressed ahead (or a stray `y` in a paste) never answer it.
     pub fn confirm(&self, question: &str) -> Result<bool> {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        if !can_ask() {
             return Ok(false);
         }
+        discard_typed_ahead();
         Ok(dialoguer::Confirm::new()
             .with_prompt(question)
             .default(false)
+            .wait_for_newline(true)
             .interact()?)
     }
 
@@ -95,25 +129,18 @@ impl Ui {
     }
 }
 
-/// A small self-contained HTML page for the browser at the end of `authorize`.
-pub fn page(title: &str, lines: &[String]) -> String {
-    let body: String = lines
-        .iter()
-        .map(|l| format!("<p>{}</p>", escape(l)))
-        .collect();
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <link rel=\"icon\" href=\"data:,\"></head><body style=\"font-family:sans-serif;\
-         max-width:40em;margin:3em auto\"><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
-    )
+/// A person can be asked: stdin and stderr are a terminal.
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Drops input the terminal holds that nobody has read yet.
+fn discard_typed_ahead() {
+    // SAFETY: tcflush on fd 0 only touches the terminal's input queue; an error (not a
+    // terminal) is harmless and ignored.
+    unsafe {
+        libc::tcflush(0, libc::TCIFLUSH);
+    }
 }
 
 pub fn stderr_is_terminal() -> bool {
@@ -156,9 +183,11 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
-/// `in 59m 10s` or `3h 2m ago`.
+/// `in 59m 10s`, `3h 2m ago`, or `just now`.
 pub fn relative(delta: i64) -> String {
-    if delta >= 0 {
+    if delta == 0 {
+        "just now".into()
+    } else if delta > 0 {
         format!("in {}", human_duration(delta))
     } else {
         format!("{} ago", human_duration(delta))
@@ -198,6 +227,7 @@ mod tests {
         assert_eq!(human_duration(3661), "1h 1m");
         assert_eq!(human_duration(45), "45s");
         assert_eq!(relative(-90061), "1d 1h ago");
-        assert_eq!(relative(0), "in 0s");
+        assert_eq!(relative(0), "just now");
+        assert_eq!(relative(1), "in 1s");
     }
 }

@@ -7,7 +7,6 @@ address (or the bare code) on stdin. The one-time code lives 30 s, so the exchan
 moment it arrives and the browser is answered with its outcome.
 */
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,10 +17,13 @@ use url::Url;
 use crate::cli::AuthorizeArgs;
 use crate::context::Context;
 use crate::exit;
+use crate::hint;
 use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::oauth::{self, Credentials, ServerError};
+use crate::pages;
 use crate::profile::{host_port, now, Profile, Source};
-use crate::secret::{constant_time_eq, random_hex, Secret};
+use crate::redirect::{read_pasted, read_redirect, Arrival, Pasted, Redirect, Refusal};
+use crate::secret::random_hex;
 use crate::session::Session;
 use crate::store::{self, SaveMode, Store};
 use crate::ui;
@@ -29,6 +31,9 @@ use crate::ui;
 /// The exchange must finish inside the code's 30-second life, with room for the clock skew
 /// between the portal and the OAuth server.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(25);
+
+/// `--redirect-uri`'s default, as `cli.rs` declares it.
+const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8787/callback";
 
 pub(crate) async fn run(s: &Session, args: &AuthorizeArgs) -> Result<()> {
     let ctx = &s.ctx;
@@ -58,7 +63,7 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
     let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
-    ctx.ui.info(format_args!(
+    ctx.ui.always(format_args!(
         "open this address in a browser signed in to {}:\n  {url}",
         portal.origin().ascii_serialization()
     ));
@@ -70,6 +75,7 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
     if !args.no_browser {
         open_browser(&url, &ctx.ui);
     }
+    ctx.ui.set_prompting();
     let flow = Flow {
         ctx,
         store,
@@ -78,6 +84,7 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
         state,
         portal: host_port(&portal).unwrap_or_default(),
         http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+        again: again(args, &portal),
     };
     let rules = Rules {
         path: args.redirect_uri.path().to_string(),
@@ -133,6 +140,11 @@ pub fn portal_url(domain: &str) -> Result<Url> {
     let url = Url::parse(&with_scheme).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad());
+    }
+    if let Some(why) = crate::address::domain_problem(&url) {
+        return Err(exit::usage(format!(
+            "--domain `{domain}` {why}: pass the portal's address, e.g. portal.bitrix24.com or https://portal.example.com"
+        )));
     }
     Url::parse(&url.origin().ascii_serialization()).map_err(|_| bad())
 }
@@ -198,113 +210,42 @@ struct Flow<'a> {
     portal: String,
     /// Built before the browser opens: the 30-second code must not wait for TLS set-up.
     http: oauth::Client,
-}
-
-/// What the redirect (or a pasted address) carried.
-#[derive(Debug)]
-pub struct Arrival {
-    pub code: Secret,
-    pub domain: Option<String>,
-    pub server_domain: Option<String>,
-}
-
-/// How a request to the redirect path reads.
-#[derive(Debug)]
-pub enum Redirect {
-    /// Not our run: the `state` is missing or another one.
-    WrongState,
-    /// Our run, but the portal sent no code.
-    NoCode,
-    Arrived(Arrival),
-}
-
-/// Reads the redirect's query string; `state` is compared in constant time.
-pub fn read_redirect(query: &str, state: &str) -> Redirect {
-    let query = parse_query(query);
-    let ours = query
-        .get("state")
-        .is_some_and(|s| constant_time_eq(s.as_bytes(), state.as_bytes()));
-    match (ours, arrival(&query)) {
-        (false, _) => Redirect::WrongState,
-        (true, None) => Redirect::NoCode,
-        (true, Some(a)) => Redirect::Arrived(a),
-    }
-}
-
-/// Reads a pasted line: the redirected address (its `state`, when present, must be ours) or the
-/// bare code a portal shows for an app with no handler.
-pub fn read_pasted(line: &str, state: &str) -> Result<Arrival, &'static str> {
-    if !line.contains('=') {
-        let bare = !line.is_empty()
-            && line
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        return if bare {
-            Ok(Arrival {
-                code: Secret::new(line),
-                domain: None,
-                server_domain: None,
-            })
-        } else {
-            Err("that is neither the redirected address nor a code")
-        };
-    }
-    let query = line.split_once('?').map_or(line, |(_, q)| q);
-    if parse_query(query).contains_key("state") {
-        return match read_redirect(query, state) {
-            Redirect::WrongState => Err("that address carries another run's state"),
-            Redirect::NoCode => Err("that address holds no code"),
-            Redirect::Arrived(a) => Ok(a),
-        };
-    }
-    arrival(&parse_query(query)).ok_or("that address holds no code")
+    /// The command that starts this flow again, for messages and pages.
+    again: String,
 }
 
 impl Handler<Result<Profile>> for Flow<'_> {
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
+        let (portal, profile) = (self.portal.as_str(), self.ctx.profile.as_str());
         let arrival = match read_redirect(req.query.as_deref().unwrap_or(""), &self.state) {
             Redirect::Arrived(a) => a,
             Redirect::WrongState => {
-                let page = ui::page(
-                    "Not the sign-in b24auth is waiting for",
-                    &["This address does not carry the state of the b24auth run waiting here. Start again from the terminal.".into()],
-                );
+                let page = pages::wrong_state(portal, profile, &self.again);
                 return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
             }
             Redirect::NoCode => {
-                let page = ui::page(
-                    "No authorization code",
-                    &["The portal sent the browser back without a code. Start again from the terminal.".into()],
-                );
+                let page = pages::no_code(portal, profile, &self.again);
                 return Outcome::Continue(Reply::html(StatusCode::BAD_REQUEST, page));
+            }
+            Redirect::Refused(r) => {
+                let page = pages::denied(portal, profile, &r.to_string(), &self.again);
+                return Outcome::Done(
+                    Reply::html(StatusCode::FORBIDDEN, page),
+                    Err(self.refused(&r)),
+                );
             }
         };
         match self.complete(arrival).await {
-            Ok(profile) => {
-                let lines = [
-                    format!(
-                        "b24auth saved the authorization for portal {}.",
-                        profile.portal().unwrap_or_default()
-                    ),
-                    format!(
-                        "User {}. You can close this tab.",
-                        profile
-                            .field("user_id")
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "-".into())
-                    ),
-                ];
-                Outcome::Done(
-                    Reply::html(StatusCode::OK, ui::page("Authorized", &lines)),
-                    Ok(profile),
-                )
+            Ok(saved) => {
+                let user = saved
+                    .field("user_id")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let page = pages::authorized(&saved.portal().unwrap_or_default(), profile, &user);
+                Outcome::Done(Reply::html(StatusCode::OK, page), Ok(saved))
             }
             Err(e) => {
-                let lines = [
-                    format!("{e:#}"),
-                    "Nothing was saved. Run b24auth authorize again.".into(),
-                ];
-                let page = ui::page("Authorization failed", &lines);
+                let page = pages::failed(portal, profile, &format!("{e:#}"), &self.again);
                 Outcome::Done(Reply::html(StatusCode::BAD_GATEWAY, page), Err(e))
             }
         }
@@ -343,7 +284,7 @@ impl Flow<'_> {
                 EXCHANGE_DEADLINE.as_secs()
             )
         })?
-        .map_err(explain_exchange_error)?;
+        .map_err(|e| explain_exchange_error(e, &self.again))?;
         let mut profile = Profile::from_bitrix(response, Source::Authorize, received);
         if let Some(portal) = profile.portal() {
             self.check_portal(&portal)?;
@@ -351,6 +292,14 @@ impl Flow<'_> {
         profile.set_client(Some(&self.creds.id), Some(&self.creds.secret));
         profile.set_oauth_server(server.as_str());
         Ok(profile)
+    }
+
+    /// The portal said no: exit 3, with its answer and the command to try again.
+    fn refused(&self, r: &Refusal) -> anyhow::Error {
+        exit::auth_needed(format!(
+            "the portal did not grant access ({r}); nothing was written: run {} again and allow access",
+            self.again
+        ))
     }
 
     fn check_portal(&self, domain: &str) -> Result<()> {
@@ -373,33 +322,38 @@ impl Flow<'_> {
                 continue;
             }
             match read_pasted(line, &self.state) {
-                Ok(arrival) => return self.complete(arrival).await,
-                Err(why) => self.ctx.ui.warn(format_args!("{why}; still waiting")),
+                Pasted::Arrived(arrival) => return self.complete(arrival).await,
+                Pasted::Refused(r) => return Err(self.refused(&r)),
+                Pasted::Unusable(why) => self.ctx.ui.warn(format_args!("{why}; still waiting")),
             }
         }
         std::future::pending().await
     }
 }
 
-fn parse_query(q: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
+/// `b24auth [options] authorize --domain … [--redirect-uri …] [--force]` as this run was started.
+fn again(args: &AuthorizeArgs, portal: &Url) -> String {
+    let mut rest = format!(
+        "authorize --domain {}",
+        hint::domain_arg(&host_port(portal).unwrap_or_default(), portal.scheme())
+    );
+    if args.redirect_uri.as_str() != DEFAULT_REDIRECT_URI {
+        rest.push_str(&format!(
+            " --redirect-uri {}",
+            hint::quote(args.redirect_uri.as_str())
+        ));
+    }
+    if args.force {
+        rest.push_str(" --force");
+    }
+    hint::cmd(&rest)
 }
 
-fn arrival(query: &HashMap<String, String>) -> Option<Arrival> {
-    let code = query.get("code").filter(|c| !c.is_empty())?;
-    Some(Arrival {
-        code: Secret::new(code.as_str()),
-        domain: query.get("domain").cloned(),
-        server_domain: query.get("server_domain").cloned(),
-    })
-}
-
-fn explain_exchange_error(err: anyhow::Error) -> anyhow::Error {
+fn explain_exchange_error(err: anyhow::Error, again: &str) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
+        Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
-            "the OAuth server refused the code ({e}): run `b24auth authorize` again and let it finish within 30 s"
+            "the OAuth server refused the code ({e}): run {again} again and let it finish within 30 s"
         )),
         _ => err.context("cannot exchange the code"),
     }
@@ -416,11 +370,13 @@ mod tests {
             "https://portal.bitrix24.com/"
         );
         assert_eq!(
-            portal_url("https://p.example.com/some/path")
-                .unwrap()
-                .as_str(),
+            portal_url("https://p.example.com/").unwrap().as_str(),
             "https://p.example.com/"
         );
+        assert!(portal_url("https://p.example.com/some/path").is_err());
+        assert!(portal_url("https://me@p.example.com").is_err());
+        assert!(portal_url("portal").is_err());
+        assert!(portal_url("localhost:8080").is_ok());
         assert_eq!(
             portal_url("http://127.0.0.1:8080").unwrap().as_str(),
             "http://127.0.0.1:8080/"
@@ -453,64 +409,5 @@ mod tests {
             url,
             "https://p.bitrix24.com/oauth/authorize/?client_id=local.1&state=abc"
         );
-    }
-
-    #[test]
-    fn redirects_and_pastes() {
-        let state = "0123456789abcdef0123456789abcdef";
-        let q =
-            format!("code=abc&state={state}&domain=p.bitrix24.com&server_domain=oauth.bitrix.info");
-        assert!(
-            matches!(read_redirect(&q, state), Redirect::Arrived(a) if a.code.expose() == "abc")
-        );
-        assert!(matches!(
-            read_redirect("code=abc&state=other", state),
-            Redirect::WrongState
-        ));
-        assert!(matches!(
-            read_redirect("code=abc", state),
-            Redirect::WrongState
-        ));
-        assert!(matches!(
-            read_redirect(&format!("state={state}"), state),
-            Redirect::NoCode
-        ));
-        let url = format!("https://app.example.com/h?x=1&{q}");
-        assert_eq!(
-            read_pasted(&url, state).unwrap().domain.as_deref(),
-            Some("p.bitrix24.com")
-        );
-        assert_eq!(
-            read_pasted("avmocpghblyi01m3", state)
-                .unwrap()
-                .code
-                .expose(),
-            "avmocpghblyi01m3"
-        );
-        assert!(read_pasted("https://x/?code=a&state=bad", state).is_err());
-        assert!(read_pasted("not a code", state).is_err());
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
-            crate::commands::install_listen::tests::fuzz_cases()))]
-
-        #[test]
-        fn any_query_or_line_never_panics(input in "\\PC{0,300}", state in "[0-9a-f]{32}") {
-            let _ = read_redirect(&input, &state);
-            let _ = read_pasted(&input, &state);
-        }
-
-        #[test]
-        fn only_our_state_lets_a_code_through(code in "[A-Za-z0-9]{1,64}", state in "[0-9a-f]{32}",
-                                              other in "[0-9a-f]{0,40}") {
-            let ours = format!("code={code}&state={state}");
-            let is_ours = matches!(read_redirect(&ours, &state), Redirect::Arrived(a) if a.code.expose() == code);
-            proptest::prop_assert!(is_ours);
-            if other != state {
-                let theirs = format!("code={code}&state={other}");
-                proptest::prop_assert!(matches!(read_redirect(&theirs, &state), Redirect::WrongState));
-            }
-        }
     }
 }

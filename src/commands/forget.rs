@@ -5,23 +5,20 @@
 use anyhow::Result;
 
 use crate::cli::ForgetArgs;
+use crate::context::Context;
 use crate::exit;
 use crate::session::Session;
+use crate::ui;
 
 pub(crate) async fn run(s: &Session, args: &ForgetArgs) -> Result<()> {
     let ctx = &s.ctx;
     let location = s.location();
+    // Say that nothing is there before asking whether to delete it.
+    if !s.store.exists(&ctx.profile).await? {
+        return Err(s.nothing_stored());
+    }
     if !args.yes {
-        let question = format!(
-            "delete profile `{}` ({location})? Its tokens cannot be recovered",
-            ctx.profile
-        );
-        if !ctx.ui.confirm(&question)? {
-            return Err(exit::usage(format!(
-                "not deleting profile `{}` without confirmation: pass --yes",
-                ctx.profile
-            )));
-        }
+        confirm(ctx, &location)?;
     }
     if !s.store.delete(&ctx.profile).await? {
         return Err(s.nothing_stored());
@@ -31,4 +28,26 @@ pub(crate) async fn run(s: &Session, args: &ForgetArgs) -> Result<()> {
         ctx.profile
     ));
     Ok(())
+}
+
+/// A yes on the terminal, or an error: "no" is exit 1 (the user's choice, nothing deleted);
+/// no terminal to ask on is exit 2 (pass --yes).
+fn confirm(ctx: &Context, location: &str) -> Result<()> {
+    if !ui::can_ask() {
+        return Err(exit::usage(format!(
+            "not deleting profile `{}` without confirmation: pass --yes (no terminal to ask on)",
+            ctx.profile
+        )));
+    }
+    let question = format!(
+        "delete profile `{}` ({location})? Its tokens cannot be recovered",
+        ctx.profile
+    );
+    if ctx.ui.confirm(&question)? {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "nothing deleted: profile `{}` stays in {location}",
+        ctx.profile
+    ))
 }

@@ -5,7 +5,7 @@ never drift from it (the files in `completions/` are checked against this output
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::CommandFactory;
 
 use crate::cli::Cli;
@@ -19,7 +19,17 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn man() -> Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
+/// The main page on stdout; with `--dir`, every page written into DIR.
+pub(crate) fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let pages = crate::man::pages()?;
+    let Some(dir) = dir else {
+        std::io::Write::write_all(&mut std::io::stdout(), &pages[0].1)?;
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in &pages {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }

@@ -39,13 +39,28 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         .public_url
         .as_ref()
         .map(|u| format!("{}{path}", u.as_str().trim_end_matches('/')));
-    ctx.ui.info(format_args!(
+    ctx.ui.always(format_args!(
         "listening for the installation callback on {local_url}"
     ));
-    ctx.ui.info(format_args!(
+    // On all interfaces with no --public-url, 0.0.0.0 is no address to paste: name this host
+    // as others likely reach it, and say so.
+    let guessed = public_url
+        .is_none()
+        .then(|| crate::address::reachable_host(local))
+        .flatten()
+        .map(|host| format!("http://{host}{path}"));
+    ctx.ui.always(format_args!(
         "paste into the app's \"Initial installation path\": {}",
-        public_url.as_deref().unwrap_or(&local_url)
+        public_url
+            .as_deref()
+            .or(guessed.as_deref())
+            .unwrap_or(&local_url)
     ));
+    if guessed.is_some() {
+        ctx.ui.always(
+            "(that is this host's primary address or name: check that Bitrix24's servers reach it, or pass --public-url)",
+        );
+    }
     if public_url.is_none() && local.ip().is_loopback() {
         ctx.ui.info(
             "(Bitrix24's servers must reach that address: put a tunnel or reverse proxy in front and pass --public-url)",
@@ -59,7 +74,7 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
     let extra: Vec<String> = args.public_url.iter().filter_map(host_port).collect();
     let rules = Rules {
         path,
-        methods: &[Method::POST],
+        methods: &[Method::POST, Method::GET],
         max_body: MAX_BODY,
         hosts: listener::hosts_for(local, &extra),
     };
@@ -76,6 +91,7 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         allow_http: args.allow_http,
         saving: tokio::sync::Mutex::new(false),
         http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+        paste: public_url.or(guessed).unwrap_or(local_url),
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let work = async { listener::serve(tcp, rules, &handler).await? };
@@ -105,6 +121,8 @@ struct Install<'a> {
     allow_http: bool,
     /// Verifications run side by side; saving is one at a time, and once (true: saved).
     saving: tokio::sync::Mutex<bool>,
+    /// The address to paste into the app's settings, for a browser that opens it.
+    paste: String,
     /// Built once before listening: a callback must not wait for TLS set-up.
     http: oauth::Client,
 }
@@ -115,6 +133,11 @@ impl Handler<Result<Profile>> for Install<'_> {
     }
 
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
+        if req.method == Method::GET {
+            // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
+            let page = crate::pages::install_listener(&self.ctx.profile, &self.paste);
+            return Outcome::Continue(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
+        }
         let received = now();
         let auth = match install::parse_body(req.content_type.as_deref(), &req.body) {
             Ok(auth) => auth,

@@ -4,10 +4,11 @@
 
 use std::io::Write;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::bitrix::ErrorCode;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::context::Context;
 use crate::oauth;
@@ -58,15 +59,26 @@ fn export(ctx: &Context, p: &Profile, format: ShowFormat) -> String {
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
 /// authorization works, refreshing first when the token has expired.
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
-    let p = s.valid_profile(0).await?;
+    let mut p = s.valid_profile(0).await?;
     let server = oauth::server_for_refresh(s.ctx.oauth_server.as_ref(), &p);
     crate::boundary::check_oauth_server(&server)?;
     let client = s.oauth_client(server.clone())?;
-    let token = p.access_token();
-    let info = client
-        .app_info(&server.join("rest/")?, &token)
-        .await
-        .context("cannot tell whether the authorization works")?;
+    let rest = server.join("rest/")?;
+    let mut token = p.access_token();
+    let mut asked = client.app_info(&rest, &token).await;
+    if asked
+        .as_ref()
+        .err()
+        .is_some_and(|e| server_code(e) == Some(&ErrorCode::ExpiredToken))
+    {
+        // The portal's clock says expired before ours does: refresh (unless another process
+        // already did) and ask again, as the README promises.
+        let used = token.clone();
+        p = s.refresh(|q| q.access_token() == used).await?.profile;
+        token = p.access_token();
+        asked = client.app_info(&rest, &token).await;
+    }
+    let info = asked.map_err(|e| explain_check(e, &p))?;
     let portal = match p.client_endpoint().map(Url::parse) {
         Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
         _ => None,
@@ -98,6 +110,25 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn server_code(e: &anyhow::Error) -> Option<&ErrorCode> {
+    e.downcast_ref::<oauth::ServerError>().map(|s| &s.code)
+}
+
+/// Exit 3 when the OAuth server says the authorization is dead, exit 1 (cannot tell) otherwise.
+fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
+    match e.downcast_ref::<oauth::ServerError>() {
+        Some(se) if se.code.needs_reauthorization() => crate::exit::auth_needed(format!(
+            "the stored authorization does not work ({se}): run {} or {} again",
+            crate::hint::cmd(&format!(
+                "authorize --domain {} --force",
+                crate::hint::domain_of(p.portal(), p.client_endpoint())
+            )),
+            crate::hint::cmd("install-listen --force")
+        )),
+        _ => e.context("cannot tell whether the authorization works"),
+    }
 }
 
 fn summary(p: &Profile, reveal: bool, location: &str) -> String {

@@ -28,8 +28,12 @@ pub(crate) async fn run(ctx: &Context, args: &StoreCopyArgs) -> Result<()> {
         from.location(&ctx.profile),
         to.location(&ctx.profile)
     ));
-    ctx.ui.info(
-        "the pair now lives in both stores and rotates on every refresh: use only the new one from now on (`b24auth forget` the old copy)",
-    );
+    // Copied onto itself (`--from file --to file --force`) there is no old copy to forget.
+    if args.from != args.to {
+        ctx.ui.info(format_args!(
+            "the pair now lives in both stores and rotates on every refresh: use only the new one from now on; delete the old copy with {}",
+            crate::hint::cmd_in_store(&ctx.profile, &args.from, "forget")
+        ));
+    }
     Ok(())
 }

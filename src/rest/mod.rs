@@ -131,6 +131,9 @@ impl<'a> Caller<'a> {
             };
             match &err.code {
                 code if code.token_refused() && !refreshed => {
+                    crate::log::note(format_args!(
+                        "{method}: {code}; refreshing, then retrying once"
+                    ));
                     self.renew(&err).await?;
                     if let Some(endpoint) = &moved {
                         self.profile.set_client_endpoint(endpoint);
@@ -141,7 +144,20 @@ impl<'a> Caller<'a> {
                     if *code == ErrorCode::OperationTimeLimit {
                         self.budget.exhausted(method);
                     }
-                    tokio::time::sleep(Duration::from_millis(500 << limited)).await;
+                    let wait = Duration::from_millis(500 << limited);
+                    if wait > Duration::from_secs(1) {
+                        self.session.ctx.ui.info(format_args!(
+                            "{method}: the portal's rate limit ({code}); waiting {} before retry {} of {LIMIT_RETRIES}",
+                            crate::ui::human_duration(wait.as_secs() as i64),
+                            limited + 1
+                        ));
+                    }
+                    crate::log::note(format_args!(
+                        "{method}: {code}; backing off {} ms, retry {} of {LIMIT_RETRIES}",
+                        wait.as_millis(),
+                        limited + 1
+                    ));
+                    tokio::time::sleep(wait).await;
                     limited += 1;
                 }
                 code if code.token_refused() => return Err(rejected(&err)),
@@ -179,6 +195,7 @@ impl<'a> Caller<'a> {
             tokio::time::sleep(wait.duration).await;
         }
         self.bucket.admit().await;
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(url.clone())
@@ -192,9 +209,11 @@ impl<'a> Caller<'a> {
                     url.origin().ascii_serialization(),
                     describe(e)
                 )
-            })?;
+            })
+            .inspect_err(|e| crate::log::failed("POST", &url, &e.to_string(), started))?;
         let status = response.status();
         if status.is_redirection() {
+            crate::log::exchange("POST", &url, status.as_u16(), 0, started);
             let location = response
                 .headers()
                 .get("location")
@@ -203,6 +222,7 @@ impl<'a> Caller<'a> {
         }
         let from = url.origin().ascii_serialization();
         let bytes = crate::body::read_limited(response, crate::body::REST_LIMIT, &from).await?;
+        crate::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => {
                 self.budget.observe(method, params, &object);
@@ -291,7 +311,9 @@ pub fn redirect_allowed(old: &Url, new: &Url) -> bool {
 
 fn rejected(err: &ServerError) -> anyhow::Error {
     exit::auth_needed(format!(
-        "{err}: the portal refused the stored token; run `b24auth authorize` or `b24auth install-listen` again"
+        "{err}: the portal refused the stored token; run {} or {} again",
+        crate::hint::cmd("authorize --domain PORTAL --force"),
+        crate::hint::cmd("install-listen --force")
     ))
 }
 

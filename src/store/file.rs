@@ -231,6 +231,13 @@ impl FileStore {
                     file = guard::open_lock(lock_path)?;
                 }
                 Ok(()) => {
+                    if pause > Duration::from_millis(2) {
+                        crate::log::note(format_args!(
+                            "waited {} ms for the profile lock {}",
+                            started.elapsed().as_millis(),
+                            lock_path.display()
+                        ));
+                    }
                     Self::sweep_temps(path);
                     return Ok(file);
                 }

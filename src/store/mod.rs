@@ -233,7 +233,9 @@ async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Re
 /// Exit 3: nothing is stored for the profile at `location`.
 pub(crate) fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
-        "nothing stored for profile `{name}` ({location}): run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
+        "nothing stored for profile `{name}` ({location}): run {} or {}",
+        crate::hint::cmd("authorize --domain PORTAL"),
+        crate::hint::cmd("install-listen")
     ))
 }
 

@@ -559,8 +559,9 @@ impl Store for PgStore {
                 }
             });
             format!(
-                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to <store URL> --force`",
-                dir.map(|d| d.display().to_string()).unwrap_or_default()
+                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to {} --force`",
+                dir.map(|d| crate::hint::quote(&d.display().to_string())).unwrap_or_default(),
+                crate::hint::store()
             )
         })
     }

@@ -36,7 +36,9 @@ pub(crate) fn lost_save(
             how_back(&path)
         )),
         Err(e) => cause.context(format!(
-            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run `b24auth authorize` or `b24auth install-listen` again (profile `{name}`)"
+            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run {} or {} again (profile `{name}`)",
+            crate::hint::cmd("authorize --domain PORTAL --force"),
+            crate::hint::cmd("install-listen --force")
         )),
     }
 }

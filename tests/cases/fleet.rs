@@ -220,6 +220,11 @@ fn postgres_stopping_during_a_refresh_exits_1_and_keeps_the_new_pair() {
         "says how to restore: {}",
         errors[0]
     );
+    assert!(
+        errors[0].contains("--to \"$B24AUTH_STORE\" --force`"),
+        "names the store exactly: {}",
+        errors[0]
+    );
 
     cluster.restart();
     let stored = cluster.psql(db_of(&url), "SELECT document FROM b24auth_profiles");

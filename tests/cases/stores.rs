@@ -256,14 +256,14 @@ fn a_hanging_server_times_out(kind: Kind) {
 }
 
 fn invalid_grant_asks_for_authorize(kind: Kind) {
-    assert_fault_leaves_pair(kind, Some(Fault::InvalidGrant), 3, "b24auth authorize");
+    assert_fault_leaves_pair(kind, Some(Fault::InvalidGrant), 3, "authorize --domain");
 }
 
 fn nothing_stored_exits_3(kind: Kind) {
     let f = Fixture::empty(kind);
     for args in [&["token"][..], &["refresh"], &["show"], &["show", "--json"]] {
         let line = f.run(args).assert_error(3).to_string();
-        assert!(line.contains("b24auth authorize"), "{line}");
+        assert!(line.contains("authorize --domain"), "{line}");
     }
     let path = f.run(&["show", "--path"]);
     path.assert_ok();

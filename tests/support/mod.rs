@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod http;
 pub mod postgres;
+pub mod pty;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_sdk;

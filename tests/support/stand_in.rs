@@ -112,6 +112,11 @@ struct State {
     gate: Option<tokio::sync::watch::Receiver<bool>>,
     /// `app.info` calls now held at the gate.
     held: usize,
+    /// When set, the authorize page sends the browser back with this `error` and
+    /// `error_description` instead of a code (the user clicked "deny").
+    refusal: Option<(String, String)>,
+    /// Every code, access token and refresh token ever issued, used or not.
+    issued: Vec<String>,
 }
 
 pub struct StandIn {
@@ -188,6 +193,19 @@ impl StandIn {
         for e in self.state.lock().unwrap().access_tokens.values_mut() {
             *e = unix_now() - 1;
         }
+    }
+
+    /// Every secret this stand-in ever issued (codes, access and refresh tokens) and the
+    /// client secret: none of them may appear in a log.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let mut all = self.state.lock().unwrap().issued.clone();
+        all.push(CLIENT_SECRET.to_string());
+        all
+    }
+
+    /// From now on the user refuses consent: the authorize page redirects with `error`.
+    pub fn refuse_consent(&self, error: &str, description: &str) {
+        self.state.lock().unwrap().refusal = Some((error.into(), description.into()));
     }
 
     /// Every token is forgotten (the app was removed from the portal).
@@ -331,11 +349,9 @@ impl StandIn {
 
     pub fn issue_code(&self) -> String {
         let code = random_hex(16);
-        self.state
-            .lock()
-            .unwrap()
-            .codes
-            .insert(code.clone(), Instant::now());
+        let mut s = self.state.lock().unwrap();
+        s.codes.insert(code.clone(), Instant::now());
+        s.issued.push(code.clone());
         code
     }
 
@@ -360,6 +376,7 @@ fn token_response(s: &mut State, host: &str) -> Value {
     let expires = unix_now() + 3600;
     s.access_tokens.insert(access.clone(), expires);
     s.refresh_tokens.insert(refresh.clone());
+    s.issued.extend([access.clone(), refresh.clone()]);
     json!({
         "access_token": access,
         "expires": expires,
@@ -575,16 +592,14 @@ fn authorize_page(
             "<html><body>The application is not installed on this portal.</body></html>".into(),
         );
     }
-    let code = random_hex(16);
-    s.codes.insert(code.clone(), Instant::now());
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("code", &code)
-        .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
-        .append_pair("domain", host)
-        .append_pair("member_id", MEMBER_ID)
-        .append_pair("scope", "crm,user")
-        .append_pair("server_domain", host)
-        .finish();
+    let query = match s.refusal.clone() {
+        Some((error, description)) => url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("error", &error)
+            .append_pair("error_description", &description)
+            .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
+            .finish(),
+        None => code_query(&mut s, host, p),
+    };
     let sep = if s.redirect_uri.contains('?') {
         '&'
     } else {
@@ -595,6 +610,21 @@ fn authorize_page(
         .header("location", format!("{}{sep}{query}", s.redirect_uri))
         .body(Full::new(Bytes::new()))
         .unwrap()
+}
+
+/// A fresh code and the redirect's query that carries it.
+fn code_query(s: &mut State, host: &str, p: &HashMap<String, String>) -> String {
+    let code = random_hex(16);
+    s.codes.insert(code.clone(), Instant::now());
+    s.issued.push(code.clone());
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", &code)
+        .append_pair("state", p.get("state").map(String::as_str).unwrap_or(""))
+        .append_pair("domain", host)
+        .append_pair("member_id", MEMBER_ID)
+        .append_pair("scope", "crm,user")
+        .append_pair("server_domain", host)
+        .finish()
 }
 
 fn app_info(

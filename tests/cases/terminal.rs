@@ -1,0 +1,146 @@
+//! The interactive flows through a real pseudo-terminal: credential prompts, confirmations,
+//! the paste prompt, Ctrl-C and `--all` progress.
+
+use super::failure_paths::{state_of, Flow};
+use crate::support::cli::Env;
+use crate::support::pty::Pty;
+use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
+
+/// `cmd` without the app's credentials in its environment.
+fn bare(env: &Env, s: &StandIn, args: &[&str]) -> std::process::Command {
+    let mut c = env.cmd(args);
+    c.env("B24AUTH_OAUTH_SERVER", &s.base).env("TERM", "xterm");
+    c
+}
+
+#[test]
+fn missing_credentials_are_asked_for_and_the_secret_is_not_echoed() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, -10);
+    let m = doc.as_object_mut().unwrap();
+    m.remove("client_id");
+    m.remove("client_secret");
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let mut t = Pty::spawn(bare(&env, &s, &["refresh"]), "");
+    t.expect("client_id", 10);
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("client_secret", 10);
+    t.wait_echo_off(10);
+    t.send(&format!("{CLIENT_SECRET}\r"));
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("refreshed profile `default`"), "{shown}");
+    assert!(
+        !shown.contains(CLIENT_SECRET),
+        "the secret was echoed: {shown}"
+    );
+    assert_eq!(env.auth()["client_id"], CLIENT_ID);
+}
+
+#[test]
+fn forget_needs_enter_drops_typed_ahead_keys_and_no_deletes_nothing() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    // A "y" and Enter pressed before the question: they must not answer it.
+    let mut t = Pty::spawn(bare(&env, &s, &["forget"]), "y\r");
+    t.expect("delete profile `default`", 10);
+    t.send("n\r");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains("nothing deleted: profile `default` stays in"),
+        "{shown}"
+    );
+    assert!(!shown.contains("--yes"), "{shown}");
+    assert!(env.auth_path().exists());
+
+    let mut t = Pty::spawn(bare(&env, &s, &["forget"]), "");
+    t.expect("delete profile `default`", 10);
+    // A key alone does not answer: only Enter does.
+    t.send("y");
+    t.send("\r");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn replacing_a_profile_asks_and_no_replaces_nothing() {
+    let f = Flow::new();
+    f.env.seed(&f.s, 3600);
+    let before = f.env.auth_bytes();
+    let mut cmd = f.cmd(&[]);
+    cmd.env("TERM", "xterm");
+    let mut t = Pty::spawn(cmd, "");
+    t.expect("already exists", 10);
+    t.send("\r");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains("nothing replaced: profile `default` stays as it was"),
+        "{shown}"
+    );
+    assert_eq!(f.env.auth_bytes(), before);
+}
+
+#[test]
+fn the_paste_prompt_is_not_drawn_over_and_a_pasted_address_completes() {
+    let f = Flow::new();
+    f.s.set_redirect_uri("https://app.example.com/handler");
+    let mut cmd = f.cmd(&[]);
+    cmd.env("TERM", "xterm");
+    let mut t = Pty::spawn(cmd, "");
+    let shown = t.expect("/oauth/authorize/?", 10);
+    let _ = shown;
+    let url_line = t.expect("\n", 10);
+    let url = format!("http://{}/oauth/authorize/?{}", f.s.host(), url_line.trim());
+    t.expect("paste here and press Enter:", 10);
+    let location = crate::support::http::get(&url)
+        .header("location")
+        .unwrap()
+        .to_string();
+    assert_eq!(state_of(&location), state_of(&url));
+    t.send(&location[..20]);
+    t.send(&format!("{}\r", &location[20..]));
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("\x1b[2K"),
+        "something redrew the line being typed: {shown:?}"
+    );
+    assert!(shown.contains("authorized: profile `default`"), "{shown}");
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_exits_130_and_writes_nothing() {
+    let f = Flow::new();
+    let mut cmd = f.cmd(&[]);
+    cmd.env("TERM", "xterm");
+    let mut t = Pty::spawn(cmd, "");
+    t.expect("paste here and press Enter:", 10);
+    t.send("\x03");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 130, "{shown}");
+    assert!(
+        shown.contains("interrupted; nothing was written"),
+        "{shown}"
+    );
+    assert!(!f.env.auth_path().exists());
+}
+
+#[test]
+fn all_shows_progress_on_a_terminal_and_clears_it() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let t = Pty::spawn(bare(&env, &s, &["call", "crm.lead.list", "--all"]), "");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("fetched 50 of 120"), "{shown:?}");
+    assert!(
+        shown.trim_end().ends_with("\x1b[2K") || shown.contains("\r\x1b[2K"),
+        "{shown:?}"
+    );
+}
