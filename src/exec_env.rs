@@ -9,8 +9,6 @@ profile. Never the client secret, the store key or a store password.
 
 use std::path::Path;
 
-use url::Url;
-
 use crate::context::Context;
 use crate::profile::Profile;
 
@@ -40,7 +38,10 @@ pub fn exec_env(profile: &Profile, ctx: &Context) -> Vec<(String, String)> {
     }
     vars.push(("B24AUTH_PROFILE", ctx.profile.clone()));
     vars.push(("B24AUTH_CONFIG_DIR", absolute(&ctx.config_dir)));
-    vars.push(("B24AUTH_STORE", store_without_password(&ctx.store_url)));
+    // A store whose password cannot be cut out cleanly is not passed at all.
+    if let Some(store) = crate::boundary::without_password(&ctx.store_url) {
+        vars.push(("B24AUTH_STORE", store));
+    }
     vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
@@ -58,48 +59,20 @@ fn absolute(dir: &Path) -> String {
         .to_string()
 }
 
-/// The store URL with any password removed (from the userinfo and from a `password=` query
-/// parameter); the child takes the password from `PGPASSWORD` or `~/.pgpass` as b24auth would.
-pub fn store_without_password(store: &str) -> String {
-    let Ok(mut url) = Url::parse(store) else {
-        return store.to_string();
-    };
-    if url.password().is_some() {
-        let _ = url.set_password(None);
-    }
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "password")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.set_query(None);
-        if !kept.is_empty() {
-            url.query_pairs_mut().extend_pairs(kept);
-        }
-    }
-    url.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn store_passwords_are_removed() {
-        assert_eq!(store_without_password("file"), "file");
+        let cut = |s: &str| crate::boundary::without_password(s).unwrap();
+        assert_eq!(cut("file"), "file");
         assert_eq!(
-            store_without_password("postgres://u:hunter2@db:5432/x?sslmode=require&password=p2"),
+            cut("postgres://u:hunter2@db:5432/x?sslmode=require&password=p2"),
             "postgres://u@db:5432/x?sslmode=require"
         );
-        assert_eq!(
-            store_without_password("postgres://db/x?password=p2"),
-            "postgres://db/x"
-        );
-        assert_eq!(
-            store_without_password("postgresql://u@db/x"),
-            "postgresql://u@db/x"
-        );
+        assert_eq!(cut("postgres://db/x?password=p2"), "postgres://db/x");
+        assert_eq!(cut("postgresql://u@db/x"), "postgresql://u@db/x");
     }
 
     #[test]
