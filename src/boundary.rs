@@ -9,6 +9,7 @@ after every secret b24auth sent is replaced by `…` and control characters (ANS
 included) are removed; `exec`'s child gets none of b24auth's own secrets.
 */
 
+use std::net::IpAddr;
 use std::process::Command;
 
 use anyhow::Result;
@@ -19,7 +20,7 @@ pub const SECRET_VARS: [&str; 3] = ["B24AUTH_CLIENT_SECRET", "B24AUTH_STORE_KEY"
 
 /// An OAuth server must be `https://`, or `http://` on a loopback address (a local stand-in).
 pub fn check_oauth_server(url: &Url) -> Result<()> {
-    if url.scheme() == "https" || (url.scheme() == "http" && crate::install::is_loopback(url)) {
+    if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url)) {
         return Ok(());
     }
     Err(anyhow::anyhow!(
@@ -133,6 +134,16 @@ pub fn without_password(store: &str) -> Option<String> {
         return Some(kept.join(" "));
     }
     None
+}
+
+/// `127.0.0.0/8`, `::1` or `localhost`: a portal on this machine (the tests' stand-in).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 #[cfg(test)]

@@ -11,10 +11,9 @@ Either way `client_endpoint` must be `https://`, or `http://` on a loopback port
 on-premise one the user allowed with `--allow-http`.
 */
 
-use std::net::IpAddr;
-
 use anyhow::{anyhow, bail, Result};
 use hyper::StatusCode;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -48,13 +47,13 @@ pub struct Identity {
     pub insecure: bool,
 }
 
-/// Parses the body (see [`crate::commands::install_listen::parse_callback`]) and keeps only
+/// Parses the body (see [`parse_callback`]) and keeps only
 /// Bitrix24's `auth` fields.
 pub fn parse_body(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
-    let auth = crate::commands::install_listen::parse_callback(content_type, body)?;
+    let auth = parse_callback(content_type, body)?;
     Ok(bitrix_fields(auth))
 }
 
@@ -130,22 +129,12 @@ fn endpoint(auth: &Map<String, Value>, domain: &str, allow_http: bool) -> Result
     }
     match url.scheme() {
         "https" => Ok((url, false)),
-        "http" if is_loopback(&url) => Ok((url, false)),
+        "http" if crate::boundary::is_loopback(&url) => Ok((url, false)),
         "http" if allow_http => Ok((url, true)),
         "http" => {
             bail!("client_endpoint is plain http:// (allow an on-premise portal with --allow-http)")
         }
         other => bail!("client_endpoint has the scheme {other}:"),
-    }
-}
-
-/// `127.0.0.0/8`, `::1` or `localhost`: a portal on this machine (the tests' stand-in).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 
@@ -160,6 +149,181 @@ fn normalize_domain(d: &str) -> String {
 
 fn text<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     m.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    event: Option<String>,
+    auth: Option<Map<String, Value>>,
+}
+
+/// Reads the callback body (PHP bracket form or JSON) into its `auth` object, or says which
+/// status to answer and why.
+pub fn parse_callback(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
+    const REQUIRED: &str = "Auth data is required";
+    let mime = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let callback: Callback = match mime.as_str() {
+        // Depth 2 is all `auth[key]` needs; deeper keys stay flat strings, so a body of
+        // thousands of nested brackets costs no recursion.
+        "application/x-www-form-urlencoded" => serde_qs::Config::new(2, false)
+            .deserialize_bytes(body)
+            .map_err(|_| (StatusCode::BAD_REQUEST, REQUIRED))?,
+        "application/json" => {
+            serde_json::from_slice(body).map_err(|_| (StatusCode::BAD_REQUEST, REQUIRED))?
+        }
+        _ => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send application/x-www-form-urlencoded or application/json",
+            ))
+        }
+    };
+    if callback
+        .event
+        .as_deref()
+        .is_some_and(|e| !e.eq_ignore_ascii_case("ONAPPINSTALL"))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Only the ONAPPINSTALL event is accepted",
+        ));
+    }
+    let auth = callback.auth.ok_or((StatusCode::BAD_REQUEST, REQUIRED))?;
+    let has = |k: &str| text(&auth, k).is_some();
+    let complete = has("access_token")
+        && has("refresh_token")
+        && has("member_id")
+        && (has("client_endpoint") || has("domain"));
+    if !complete {
+        return Err((StatusCode::BAD_REQUEST, REQUIRED));
+    }
+    Ok(auth)
+}
+
+#[cfg(test)]
+pub(crate) mod callback_tests {
+    use super::*;
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    fn body() -> String {
+        "event=ONAPPINSTALL&data%5BVERSION%5D=1&auth%5Baccess_token%5D=at1&auth%5Bexpires_in%5D=3600\
+         &auth%5Brefresh_token%5D=rt1&auth%5Bdomain%5D=p.bitrix24.com&auth%5Bmember_id%5D=m1\
+         &auth%5Bclient_endpoint%5D=https%3A%2F%2Fp.bitrix24.com%2Frest%2F&auth%5Bapplication_token%5D=apt"
+            .into()
+    }
+
+    #[test]
+    fn parses_the_php_bracket_form() {
+        let auth = parse_callback(Some(FORM), body().as_bytes()).unwrap();
+        assert_eq!(auth["access_token"], "at1");
+        assert_eq!(auth["application_token"], "apt");
+        assert_eq!(auth["client_endpoint"], "https://p.bitrix24.com/rest/");
+        let plain = body().replace("%5B", "[").replace("%5D", "]");
+        assert_eq!(parse_callback(Some(FORM), plain.as_bytes()).unwrap(), auth);
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_install() {
+        let status = |ct: &str, b: &[u8]| parse_callback(Some(ct), b).unwrap_err().0;
+        assert_eq!(status(FORM, b""), StatusCode::BAD_REQUEST);
+        assert_eq!(status(FORM, b"event=ONAPPINSTALL"), StatusCode::BAD_REQUEST);
+        let uninstall = body().replace("ONAPPINSTALL", "ONAPPUNINSTALL");
+        assert_eq!(status(FORM, uninstall.as_bytes()), StatusCode::BAD_REQUEST);
+        let no_rt = body().replace("auth%5Brefresh_token%5D=rt1", "");
+        assert_eq!(status(FORM, no_rt.as_bytes()), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status("text/plain", body().as_bytes()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            status(FORM, b"auth%5Baccess_token%5D=\xff\xfe"),
+            StatusCode::BAD_REQUEST
+        );
+        let deep = format!("auth{}=1", "%5Ba%5D".repeat(10_000));
+        assert_eq!(status(FORM, deep.as_bytes()), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn accepts_json() {
+        let json = br#"{"event":"ONAPPINSTALL","auth":{"access_token":"a","refresh_token":"r",
+            "member_id":"m","domain":"p.bitrix24.com","expires_in":3600}}"#;
+        let auth = parse_callback(Some("application/json; charset=utf-8"), json).unwrap();
+        assert_eq!(auth["expires_in"], 3600);
+    }
+
+    /// The committed corpus of hostile and odd bodies: `STATUS-name.form|json`.
+    #[test]
+    fn corpus() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let ct = if name.ends_with(".json") {
+                "application/json"
+            } else {
+                FORM
+            };
+            let body = std::fs::read(&path).unwrap();
+            let got = match parse_callback(Some(ct), &body) {
+                Ok(_) => 200,
+                Err((status, _)) => status.as_u16(),
+            };
+            assert_eq!(got.to_string(), name[..3], "{name}");
+            seen += 1;
+        }
+        assert!(seen >= 10);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(fuzz_cases()))]
+
+        #[test]
+        fn any_bytes_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+                                 json in proptest::bool::ANY) {
+            let ct = if json { "application/json" } else { FORM };
+            let _ = parse_callback(Some(ct), &body);
+        }
+
+        #[test]
+        fn every_auth_field_arrives_as_sent(
+            fields in proptest::collection::btree_map("[a-z_]{1,12}", "\\PC{0,40}", 0..8),
+            token in "[0-9a-f]{32,70}",
+        ) {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("event", "ONAPPINSTALL");
+            let mut expected = fields.clone();
+            for (k, v) in [("access_token", &token), ("refresh_token", &token), ("member_id", &token)] {
+                expected.insert(k.to_string(), v.clone());
+            }
+            expected.insert("domain".into(), "p.bitrix24.com".into());
+            for (k, v) in &expected {
+                form.append_pair(&format!("auth[{k}]"), v);
+            }
+            let auth = parse_callback(Some(FORM), form.finish().as_bytes()).unwrap();
+            for (k, v) in &expected {
+                proptest::prop_assert_eq!(auth[k.as_str()].as_str(), Some(v.as_str()));
+            }
+        }
+    }
+
+    /// Cases per property: 2,000 by default; `.ci/run` raises it with `B24AUTH_FUZZ_CASES`.
+    pub fn fuzz_cases() -> u32 {
+        std::env::var("B24AUTH_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000)
+    }
 }
 
 #[cfg(test)]
@@ -271,7 +435,7 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
-            crate::commands::install_listen::tests::fuzz_cases()))]
+            callback_tests::fuzz_cases()))]
 
         /// Whatever the POST and the answer hold, verification never panics, and what it
         /// accepts is exactly the portal app.info named.
