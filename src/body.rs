@@ -24,7 +24,7 @@ pub async fn read_limited(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| anyhow!("{from} broke off its answer: {}", crate::oauth::describe(e)))?
+        .map_err(|e| anyhow!("{from} broke off its answer: {}", describe(e)))?
     {
         if body.len() + chunk.len() > limit {
             return Err(too_large(from, limit));
@@ -47,6 +47,14 @@ fn human_bytes(n: usize) -> String {
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
         n => format!("{n} bytes"),
     }
+}
+
+/// A reqwest error with its causes on one line, and never its URL.
+pub(crate) fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time (timed out)".into();
+    }
+    crate::exit::one_line(&e.without_url())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 pub(crate) use crate::bitrix::{client_refused, ServerError};
+pub(crate) use crate::body::describe;
 use crate::profile::Profile;
 use crate::secret::Secret;
 
@@ -159,14 +160,6 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot set up the HTTP client")
-}
-
-/// A reqwest error with its causes on one line, and never its URL.
-pub fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "no answer in time (timed out)".into();
-    }
-    crate::exit::one_line(&e.without_url())
 }
 
 fn join(base: &Url, path: &str) -> Url {
