@@ -12,10 +12,6 @@ use std::path::Path;
 use crate::context::Context;
 use crate::profile::Profile;
 
-/// Secrets a child of b24auth never inherits from b24auth's own environment (the client secret,
-/// the store's sealing key, a PostgreSQL password).
-pub const WITHHELD: [&str; 3] = ["B24AUTH_CLIENT_SECRET", "B24AUTH_STORE_KEY", "PGPASSWORD"];
-
 /// `(NAME, value)` for every variable, in a stable order; `B24_APPLICATION_TOKEN` only when stored.
 pub fn exec_env(profile: &Profile, ctx: &Context) -> Vec<(String, String)> {
     let field = |k: &str| profile.str(k).unwrap_or("").to_string();

@@ -5,13 +5,13 @@ variables, so a daemon that caches the token can reload it and an audit log can 
 It runs after the profile lock is released (a slow hook must not hold up other refreshers), its
 output goes to stderr (stdout is `token`'s data), and its failure is a warning: the pair is
 already saved, which is what the command was asked for. The hook never inherits b24auth's own
-secrets ([`WITHHELD`]).
+secrets ([`crate::boundary::scrub_child_env`]).
 */
 
 use std::process::{Command, Stdio};
 
 use crate::context::Context;
-use crate::exec_env::{exec_env, WITHHELD};
+use crate::exec_env::exec_env;
 use crate::profile::Profile;
 
 /// Runs the hook, if one is set, for the freshly saved `profile`.
@@ -20,9 +20,7 @@ pub fn on_refresh(ctx: &Context, profile: &Profile) {
         return;
     };
     let mut hook = Command::new("sh");
-    for secret in WITHHELD {
-        hook.env_remove(secret);
-    }
+    crate::boundary::scrub_child_env(&mut hook);
     // A b24auth the hook runs must not run the hook again: a refresh there would loop.
     hook.env_remove("B24AUTH_ON_REFRESH");
     let status = hook
