@@ -6,26 +6,12 @@ process's exit code. A token travels one road: the listener or the OAuth client 
 [`profile::Profile`], the [`session::Session`] hands it to the store and refreshes it.
 */
 
-mod address;
 mod bitrix;
-mod body;
-mod boundary;
+mod capture;
 pub mod cli;
 mod commands;
-mod context;
-mod exec_env;
 mod exit;
-mod formats;
-mod hint;
-mod hook;
-mod install;
-mod listener;
-mod log;
-mod man;
-mod oauth;
-mod pages;
 mod profile;
-mod redirect;
 mod rest;
 mod secret;
 mod session;
@@ -36,7 +22,6 @@ mod ui;
 use std::io::ErrorKind;
 
 use cli::{Cli, Command};
-use context::Context;
 use exit::ExitCode;
 use session::Session;
 
@@ -61,7 +46,7 @@ pub fn run(cli: Cli) -> i32 {
         Err(err) => {
             // One line, whatever the causes' own formatting.
             // Control characters a server put in its text never reach the terminal.
-            let msg = boundary::strip_controls(&format!("{err:#}"));
+            let msg = ui::sanitize::strip_controls(&format!("{err:#}"));
             match signals::is_stop(&err) {
                 true => eprintln!("b24auth: {msg}"),
                 false => eprintln!("b24auth: error: {msg}"),
@@ -72,15 +57,15 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    log::init(cli.global.verbose);
-    let ctx = Context::new(cli.global)?;
-    let session = || Session::open(ctx.clone());
+    ui::log::init(cli.global.verbose);
+    let cfg = cli::resolve::resolve(cli.global)?;
+    let session = || Session::open(cfg.clone());
     match cli.command {
         Command::Completions { shell } => commands::generate::completions(shell),
         Command::Man { dir } => commands::generate::man(dir.as_deref()),
         Command::Store {
             action: cli::StoreCommand::Copy(args),
-        } => commands::store_copy::run(&ctx, &args).await,
+        } => commands::store_copy::run(&cfg, &args).await,
         Command::InstallListen(args) => commands::install_listen::run(&session()?, &args).await,
         Command::Authorize(args) => commands::authorize::run(&session()?, &args).await,
         Command::Refresh(args) => commands::refresh::run(&session()?, &args).await,
@@ -104,7 +89,7 @@ fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(stop) = cause.downcast_ref::<signals::Stopped>() {
             return stop.code() as i32;
         }
-        if let Some(e) = cause.downcast_ref::<bitrix::ServerError>() {
+        if let Some(e) = cause.downcast_ref::<bitrix::errors::ServerError>() {
             return if e.code.is_client_refusal() {
                 ExitCode::Usage as i32
             } else if e.code.needs_reauthorization() {

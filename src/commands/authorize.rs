@@ -14,19 +14,19 @@ use anyhow::{anyhow, Result};
 use hyper::{Method, StatusCode};
 use url::Url;
 
+use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::capture::listener::{self, Handler, Outcome, Reply, Request, Rules};
+use crate::capture::pages;
+use crate::capture::redirect::{read_pasted, read_redirect, Arrival, Pasted, Redirect, Refusal};
 use crate::cli::AuthorizeArgs;
-use crate::context::Context;
 use crate::exit;
-use crate::hint;
-use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
-use crate::oauth::{self, Credentials, ServerError};
-use crate::pages;
 use crate::profile::{host_port, now, Profile, Source};
-use crate::redirect::{read_pasted, read_redirect, Arrival, Pasted, Redirect, Refusal};
 use crate::secret::random_hex;
+use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::store::{self, SaveMode, Store};
 use crate::ui;
+use crate::ui::hint;
 
 /// The exchange must finish inside the code's 30-second life, with room for the clock skew
 /// between the portal and the OAuth server.
@@ -36,10 +36,10 @@ const EXCHANGE_DEADLINE: Duration = Duration::from_secs(25);
 const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8787/callback";
 
 pub(crate) async fn run(s: &Session, args: &AuthorizeArgs) -> Result<()> {
-    let ctx = &s.ctx;
+    let cfg = &s.cfg;
     let portal = portal_url(&args.domain)?;
     if portal.scheme() == "http" {
-        ctx.ui.warn(format_args!(
+        cfg.ui.warn(format_args!(
             "{} is plain http: the code and tokens cross the network unencrypted",
             portal.origin().ascii_serialization()
         ));
@@ -48,10 +48,10 @@ pub(crate) async fn run(s: &Session, args: &AuthorizeArgs) -> Result<()> {
 }
 
 async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()> {
-    let (ctx, store) = (&s.ctx, &*s.store);
+    let (cfg, store) = (&s.cfg, &*s.store);
     let mode = s.save_mode(args.force).await?;
     let previous = if mode == SaveMode::Replace {
-        store.load(&ctx.profile).await.ok().flatten()
+        store.load(&cfg.profile).await.ok().flatten()
     } else {
         None
     };
@@ -63,21 +63,21 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
     let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
-    ctx.ui.always(format_args!(
+    cfg.ui.always(format_args!(
         "open this address in a browser signed in to {}:\n  {url}",
         portal.origin().ascii_serialization()
     ));
-    ctx.ui.info(format_args!(
+    cfg.ui.info(format_args!(
         "waiting for the portal to send the browser to {} — or paste the address the browser ends on \
          (or the code the portal shows) here and press Enter; a code expires 30 s after it is issued",
         args.redirect_uri
     ));
     if !args.no_browser {
-        open_browser(&url, &ctx.ui);
+        open_browser(&url, &cfg.ui);
     }
-    ctx.ui.set_prompting();
+    cfg.ui.set_prompting();
     let flow = Flow {
-        ctx,
+        cfg,
         store,
         mode,
         creds,
@@ -109,18 +109,18 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
         timeout,
         interrupt,
         "the authorization redirect",
-        &ctx.ui,
+        &cfg.ui,
     )
     .await?;
-    ctx.ui.info(format_args!(
+    cfg.ui.info(format_args!(
         "authorized: profile `{}` for portal {} (user {}), saved to {}",
-        ctx.profile,
+        cfg.profile,
         profile.portal().unwrap_or_default(),
         profile
             .field("user_id")
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
-        store.location(&ctx.profile)
+        store.location(&cfg.profile)
     ));
     Ok(())
 }
@@ -141,7 +141,7 @@ pub fn portal_url(domain: &str) -> Result<Url> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad());
     }
-    if let Some(why) = crate::address::domain_problem(&url) {
+    if let Some(why) = crate::capture::address::domain_problem(&url) {
         return Err(exit::usage(format!(
             "--domain `{domain}` {why}: pass the portal's address, e.g. portal.bitrix24.com or https://portal.example.com"
         )));
@@ -201,7 +201,7 @@ fn open_browser(url: &str, ui: &ui::Ui) {
 }
 
 struct Flow<'a> {
-    ctx: &'a Context,
+    cfg: &'a RunConfig,
     store: &'a dyn Store,
     mode: SaveMode,
     creds: Credentials,
@@ -216,7 +216,7 @@ struct Flow<'a> {
 
 impl Handler<Result<Profile>> for Flow<'_> {
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
-        let (portal, profile) = (self.portal.as_str(), self.ctx.profile.as_str());
+        let (portal, profile) = (self.portal.as_str(), self.cfg.profile.as_str());
         let arrival = match read_redirect(req.query.as_deref().unwrap_or(""), &self.state) {
             Redirect::Arrived(a) => a,
             Redirect::WrongState => {
@@ -259,7 +259,7 @@ impl Flow<'_> {
         if let Some(domain) = &arrival.domain {
             self.check_portal(domain)?;
         }
-        store::save_new(self.store, &self.ctx.profile, self.mode, || {
+        store::save_new(self.store, &self.cfg.profile, self.mode, || {
             self.exchange(arrival)
         })
         .await
@@ -268,7 +268,7 @@ impl Flow<'_> {
     /// The code for a pair, checked to belong to the portal `--domain` named.
     async fn exchange(&self, arrival: Arrival) -> Result<Profile> {
         let server = oauth::server_for_new_pair(
-            self.ctx.oauth_server.as_ref(),
+            self.cfg.oauth_server.as_ref(),
             arrival.server_domain.as_deref(),
         );
         let client = self.http.with_server(server.clone());
@@ -324,7 +324,7 @@ impl Flow<'_> {
             match read_pasted(line, &self.state) {
                 Pasted::Arrived(arrival) => return self.complete(arrival).await,
                 Pasted::Refused(r) => return Err(self.refused(&r)),
-                Pasted::Unusable(why) => self.ctx.ui.warn(format_args!("{why}; still waiting")),
+                Pasted::Unusable(why) => self.cfg.ui.warn(format_args!("{why}; still waiting")),
             }
         }
         std::future::pending().await

@@ -9,10 +9,10 @@ use anyhow::{anyhow, Context as _, Result};
 use serde_json::{Map, Value};
 
 use crate::cli::CallArgs;
-use crate::context::Context;
 use crate::exit;
 use crate::rest::export::{self, Sink};
 use crate::rest::{pairs_to_json, Caller};
+use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::ui;
 
@@ -24,7 +24,7 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     params.extend(pairs_to_json(&args.pairs)?);
     let mut caller = Caller::new(s, args.limit.bucket()).await?;
     if args.all {
-        call_all(&s.ctx, &mut caller, args, params).await
+        call_all(&s.cfg, &mut caller, args, params).await
     } else {
         let response = caller.call(&args.method, &params).await?;
         let shown = match args.result {
@@ -37,12 +37,12 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
 
 /// Every page of a list method (see `rest/export.rs`), as JSON lines or one array.
 async fn call_all(
-    ctx: &Context,
+    cfg: &RunConfig,
     caller: &mut Caller<'_>,
     args: &CallArgs,
     params: Map<String, Value>,
 ) -> Result<()> {
-    let progress = !ctx.ui.is_quiet() && ui::stderr_is_terminal();
+    let progress = !cfg.ui.is_quiet() && ui::stderr_is_terminal();
     let mut sink = Sink::new(args.array, progress);
     let done = match args.by_id {
         true => export::by_id(caller, &args.method, params, &mut sink).await,

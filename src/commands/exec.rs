@@ -1,6 +1,6 @@
 /*!
 `b24auth exec [--] CMD …`: replace b24auth with CMD, a valid access token in its environment
-and the rest of [`crate::exec_env`]'s variables.
+and the rest of [`crate::session::child_env`]'s variables.
 
 Replacing (`execvp`) rather than running a child means a supervisor's SIGTERM reaches CMD itself
 and CMD's exit status is the process's own, with no b24auth left in between. A missing CMD exits
@@ -23,10 +23,10 @@ pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut cmd = Command::new(program);
     // b24auth's own secrets stay with b24auth.
-    crate::boundary::scrub_child_env(&mut cmd);
+    crate::session::child_env::scrub_child_env(&mut cmd);
     let err = cmd
         .args(rest)
-        .envs(crate::exec_env::exec_env(&profile, &s.ctx))
+        .envs(crate::session::child_env::exec_env(&profile, &s.cfg))
         .exec();
     Err(exec_failed(program, &err))
 }

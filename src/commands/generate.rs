@@ -21,7 +21,7 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
 
 /// The main page on stdout; with `--dir`, every page written into DIR.
 pub(crate) fn man(dir: Option<&std::path::Path>) -> Result<()> {
-    let pages = crate::man::pages()?;
+    let pages = crate::cli::man::pages()?;
     let Some(dir) = dir else {
         std::io::Write::write_all(&mut std::io::stdout(), &pages[0].1)?;
         return Ok(());

@@ -15,11 +15,11 @@ use anyhow::{anyhow, Context as _, Result};
 use serde_json::Value;
 use url::Url;
 
+use crate::bitrix::formats::{parse_pair, Imported};
+use crate::bitrix::oauth::{self, ServerError};
+use crate::capture::install;
 use crate::cli::ImportArgs;
 use crate::exit;
-use crate::formats::{parse_pair, Imported};
-use crate::install;
-use crate::oauth::{self, ServerError};
 use crate::profile::{now, Profile, Source};
 use crate::session::Session;
 
@@ -42,17 +42,17 @@ fn read_input(file: &Path) -> Result<(Vec<u8>, String)> {
 }
 
 async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()> {
-    let ctx = &s.ctx;
+    let cfg = &s.cfg;
     let mode = s.save_mode(args.force).await?;
     let server =
-        oauth::server_for_new_pair(ctx.oauth_server.as_ref(), imported.server_hint.as_deref());
-    crate::boundary::check_oauth_server(&server)?;
+        oauth::server_for_new_pair(cfg.oauth_server.as_ref(), imported.server_hint.as_deref());
+    crate::bitrix::server::check_oauth_server(&server)?;
     let http = s.oauth_client(server.clone())?;
     let format = imported.format;
     let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
     profile.set_client(
-        ctx.client_id.as_deref().or(imported.client_id.as_deref()),
-        ctx.client_secret
+        cfg.client_id.as_deref().or(imported.client_id.as_deref()),
+        cfg.client_secret
             .as_ref()
             .or(imported.client_secret.as_ref()),
     );
@@ -65,28 +65,28 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
     if !args.no_verify {
         verify(&http, &server, &mut profile).await?;
     } else if profile.member_id().is_none() {
-        ctx.ui
+        cfg.ui
             .warn("the file names no member_id and --no-verify kept b24auth from asking app.info");
     }
-    if let Err(e) = s.store.save(&ctx.profile, &profile, mode).await {
+    if let Err(e) = s.store.save(&cfg.profile, &profile, mode).await {
         // Once a refresh has rotated the pair the file's copy is dead: keep the new one.
         return Err(match refreshed {
-            true => s.store.rescue(&ctx.profile, &profile, e),
+            true => s.store.rescue(&cfg.profile, &profile, e),
             false => e,
         });
     }
     critical.saved()?;
-    ctx.ui.info(format_args!(
+    cfg.ui.info(format_args!(
         "imported {} as profile `{}` for portal {} (member_id {}){} to {}",
         format.describe(),
-        ctx.profile,
+        cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.member_id().unwrap_or("-"),
         if refreshed { ", refreshed first" } else { "" },
         s.location()
     ));
     if profile.client_id().is_none() || profile.client_secret().is_none() {
-        ctx.ui.warn(
+        cfg.ui.warn(
             "no client_id/client_secret given or found in the file: `b24auth refresh` will need B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET",
         );
     }

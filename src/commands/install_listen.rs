@@ -11,20 +11,20 @@ use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::bitrix::oauth;
+use crate::capture::install;
+use crate::capture::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::cli::InstallListenArgs;
-use crate::context::Context;
-use crate::install;
-use crate::listener::{self, Handler, Outcome, Reply, Request, Rules};
-use crate::oauth;
 use crate::profile::{host_port, now, Profile, Source};
 use crate::secret::{random_hex, Secret};
+use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::store::{SaveMode, Store};
 
 pub const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
-    let (ctx, store) = (&s.ctx, &*s.store);
+    let (cfg, store) = (&s.cfg, &*s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
         .path
@@ -38,17 +38,17 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         .public_url
         .as_ref()
         .map(|u| format!("{}{path}", u.as_str().trim_end_matches('/')));
-    ctx.ui.always(format_args!(
+    cfg.ui.always(format_args!(
         "listening for the installation callback on {local_url}"
     ));
     // On all interfaces with no --public-url, 0.0.0.0 is no address to paste: name this host
     // as others likely reach it, and say so.
     let guessed = public_url
         .is_none()
-        .then(|| crate::address::reachable_host(local))
+        .then(|| crate::capture::address::reachable_host(local))
         .flatten()
         .map(|host| format!("http://{host}{path}"));
-    ctx.ui.always(format_args!(
+    cfg.ui.always(format_args!(
         "paste into the app's \"Initial installation path\": {}",
         public_url
             .as_deref()
@@ -56,17 +56,17 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
             .unwrap_or(&local_url)
     ));
     if guessed.is_some() {
-        ctx.ui.always(
+        cfg.ui.always(
             "(that is this host's primary address or name: check that Bitrix24's servers reach it, or pass --public-url)",
         );
     }
     if public_url.is_none() && local.ip().is_loopback() {
-        ctx.ui.info(
+        cfg.ui.info(
             "(Bitrix24's servers must reach that address: put a tunnel or reverse proxy in front and pass --public-url)",
         );
     }
-    if ctx.client_id.is_none() || ctx.client_secret.is_none() {
-        ctx.ui.warn(
+    if cfg.client_id.is_none() || cfg.client_secret.is_none() {
+        cfg.ui.warn(
             "no client_id/client_secret given: they are not saved, and `b24auth refresh` will need B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET",
         );
     }
@@ -78,12 +78,12 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         hosts: listener::hosts_for(local, &extra),
     };
     if args.allow_http {
-        ctx.ui.warn(
+        cfg.ui.warn(
             "--allow-http: a plain http:// portal will be accepted; its tokens cross the network unencrypted",
         );
     }
     let handler = Install {
-        ctx,
+        cfg,
         store,
         mode,
         verify: !args.no_verify,
@@ -99,21 +99,21 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         timeout,
         interrupt,
         "the installation callback",
-        &ctx.ui,
+        &cfg.ui,
     )
     .await?;
-    ctx.ui.info(format_args!(
+    cfg.ui.info(format_args!(
         "saved profile `{}` for portal {} (member_id {}) to {}",
-        ctx.profile,
+        cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.str("member_id").unwrap_or("-"),
-        store.location(&ctx.profile)
+        store.location(&cfg.profile)
     ));
     Ok(())
 }
 
 struct Install<'a> {
-    ctx: &'a Context,
+    cfg: &'a RunConfig,
     store: &'a dyn Store,
     mode: SaveMode,
     verify: bool,
@@ -134,21 +134,21 @@ impl Handler<Result<Profile>> for Install<'_> {
     async fn handle(&self, req: Request) -> Outcome<Result<Profile>> {
         if req.method == Method::GET {
             // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
-            let page = crate::pages::install_listener(&self.ctx.profile, &self.paste);
+            let page = crate::capture::pages::install_listener(&self.cfg.profile, &self.paste);
             return Outcome::Continue(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
         }
         let received = now();
         let auth = match install::parse_body(req.content_type.as_deref(), &req.body) {
             Ok(auth) => auth,
             Err((status, why)) => {
-                self.ctx
+                self.cfg
                     .ui
                     .warn(format_args!("refused a request: {why}; still waiting"));
                 return Outcome::Continue(Reply::text(status, why));
             }
         };
         let server = oauth::server_for_new_pair(
-            self.ctx.oauth_server.as_ref(),
+            self.cfg.oauth_server.as_ref(),
             auth_str(&auth, "server_endpoint")
                 .and_then(|s| Url::parse(s).ok())
                 .as_ref()
@@ -157,7 +157,7 @@ impl Handler<Result<Profile>> for Install<'_> {
         let identity = match self.identify(&server, &auth).await {
             Ok(identity) => identity,
             Err(e) => {
-                self.ctx.ui.warn(format_args!(
+                self.cfg.ui.warn(format_args!(
                     "refused a callback that failed verification ({e:#}); still waiting"
                 ));
                 return Outcome::Continue(Reply::text(
@@ -167,7 +167,7 @@ impl Handler<Result<Profile>> for Install<'_> {
             }
         };
         if identity.insecure {
-            self.ctx.ui.warn(format_args!(
+            self.cfg.ui.warn(format_args!(
                 "the portal {} is plain http:// (allowed by --allow-http)",
                 identity.domain
             ));
@@ -189,13 +189,13 @@ impl Handler<Result<Profile>> for Install<'_> {
         profile.set_str("member_id", &identity.member_id);
         profile.set_str("client_endpoint", identity.client_endpoint.as_str());
         profile.set_client(
-            self.ctx.client_id.as_deref(),
-            self.ctx.client_secret.as_ref(),
+            self.cfg.client_id.as_deref(),
+            self.cfg.client_secret.as_ref(),
         );
         profile.set_oauth_server(server.as_str());
         match self
             .store
-            .save(&self.ctx.profile, &profile, self.mode)
+            .save(&self.cfg.profile, &profile, self.mode)
             .await
         {
             Ok(()) => {
@@ -227,7 +227,7 @@ impl Install<'_> {
         let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
         let info = self.http.app_info(&rest, &token).await?;
-        install::verify(&info, auth, self.ctx.client_id.as_deref(), self.allow_http)
+        install::verify(&info, auth, self.cfg.client_id.as_deref(), self.allow_http)
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
         return Ok(());
     }
     if profiles.is_empty() {
-        s.ctx.ui.info("no profiles stored");
+        s.cfg.ui.info("no profiles stored");
     }
     for (name, p) in &profiles {
         match p {

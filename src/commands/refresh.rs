@@ -23,14 +23,14 @@ pub(crate) async fn run(s: &Session, args: &RefreshArgs) -> Result<()> {
     let outcome = s.refresh(due).await?;
     let p = &outcome.profile;
     if outcome.refreshed {
-        s.ctx.ui.info(format_args!(
+        s.cfg.ui.info(format_args!(
             "refreshed profile `{}` ({}): access token valid until {}",
             s.profile_name(),
             p.portal().unwrap_or_default(),
             p.expires().map(ui::utc).unwrap_or_else(|| "unknown".into())
         ));
     } else {
-        s.ctx.ui.info(format_args!(
+        s.cfg.ui.info(format_args!(
             "profile `{}`: the refresh token is younger than --if-older-than; nothing to do",
             s.profile_name()
         ));

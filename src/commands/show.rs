@@ -8,12 +8,12 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::bitrix::ErrorCode;
+use crate::bitrix::errors::ErrorCode;
+use crate::bitrix::oauth;
 use crate::cli::{ShowArgs, ShowFormat};
-use crate::context::Context;
-use crate::oauth;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
+use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::ui;
 
@@ -28,7 +28,7 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
     }
     let p = s.load().await?;
     if let Some(format) = args.format {
-        write!(out, "{}", export(&s.ctx, &p, format))?;
+        write!(out, "{}", export(&s.cfg, &p, format))?;
     } else if args.json {
         out.write_all(&p.to_bytes())?;
     } else if let Some(name) = &args.field {
@@ -46,13 +46,15 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
 }
 
 /// `--format crest|env`: the pair as another tool reads it.
-fn export(ctx: &Context, p: &Profile, format: ShowFormat) -> String {
+fn export(cfg: &RunConfig, p: &Profile, format: ShowFormat) -> String {
     match format {
         ShowFormat::Crest => {
-            let settings = Value::Object(crate::formats::crest_settings(p));
+            let settings = Value::Object(crate::bitrix::formats::crest_settings(p));
             format!("{settings:#}\n")
         }
-        ShowFormat::Env => crate::exec_env::env_file(&crate::exec_env::exec_env(p, ctx)),
+        ShowFormat::Env => {
+            crate::session::child_env::env_file(&crate::session::child_env::exec_env(p, cfg))
+        }
     }
 }
 
@@ -60,8 +62,8 @@ fn export(ctx: &Context, p: &Profile, format: ShowFormat) -> String {
 /// authorization works, refreshing first when the token has expired.
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
     let mut p = s.valid_profile(0).await?;
-    let server = oauth::server_for_refresh(s.ctx.oauth_server.as_ref(), &p);
-    crate::boundary::check_oauth_server(&server)?;
+    let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &p);
+    crate::bitrix::server::check_oauth_server(&server)?;
     let client = s.oauth_client(server.clone())?;
     let rest = server.join("rest/")?;
     let mut token = p.access_token();
@@ -121,11 +123,11 @@ fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
     match e.downcast_ref::<oauth::ServerError>() {
         Some(se) if se.code.needs_reauthorization() => crate::exit::auth_needed(format!(
             "the stored authorization does not work ({se}): run {} or {} again",
-            crate::hint::cmd(&format!(
+            crate::ui::hint::cmd(&format!(
                 "authorize --domain {} --force",
-                crate::hint::domain_of(p.portal(), p.client_endpoint())
+                crate::ui::hint::domain_of(p.portal(), p.client_endpoint())
             )),
-            crate::hint::cmd("install-listen --force")
+            crate::ui::hint::cmd("install-listen --force")
         )),
         _ => e.context("cannot tell whether the authorization works"),
     }

@@ -5,11 +5,11 @@
 use anyhow::Result;
 
 use crate::cli::StoreCopyArgs;
-use crate::context::Context;
+use crate::session::config::RunConfig;
 use crate::store::{self, SaveMode};
 
-pub(crate) async fn run(ctx: &Context, args: &StoreCopyArgs) -> Result<()> {
-    let open = |url: &str| store::open(url, ctx.config_dir.clone(), ctx.store_key.as_ref(), ctx.ui);
+pub(crate) async fn run(cfg: &RunConfig, args: &StoreCopyArgs) -> Result<()> {
+    let open = |url: &str| store::open(url, cfg.config_dir.clone(), cfg.store_key.as_ref(), cfg.ui);
     let from = open(&args.from)?;
     let to = open(&args.to)?;
     let mode = if args.force {
@@ -18,21 +18,21 @@ pub(crate) async fn run(ctx: &Context, args: &StoreCopyArgs) -> Result<()> {
         SaveMode::Create
     };
     let profile = from
-        .load(&ctx.profile)
+        .load(&cfg.profile)
         .await?
-        .ok_or_else(|| store::nothing_stored_at(&ctx.profile, &from.location(&ctx.profile)))?;
-    to.save(&ctx.profile, &profile, mode).await?;
-    ctx.ui.info(format_args!(
+        .ok_or_else(|| store::nothing_stored_at(&cfg.profile, &from.location(&cfg.profile)))?;
+    to.save(&cfg.profile, &profile, mode).await?;
+    cfg.ui.info(format_args!(
         "copied profile `{}` from {} to {}",
-        ctx.profile,
-        from.location(&ctx.profile),
-        to.location(&ctx.profile)
+        cfg.profile,
+        from.location(&cfg.profile),
+        to.location(&cfg.profile)
     ));
     // Copied onto itself (`--from file --to file --force`) there is no old copy to forget.
     if args.from != args.to {
-        ctx.ui.info(format_args!(
+        cfg.ui.info(format_args!(
             "the pair now lives in both stores and rotates on every refresh: use only the new one from now on; delete the old copy with {}",
-            crate::hint::cmd_in_store(&ctx.profile, &args.from, "forget")
+            crate::ui::hint::cmd_in_store(&cfg.profile, &args.from, "forget")
         ));
     }
     Ok(())

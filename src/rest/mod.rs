@@ -21,9 +21,9 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::bitrix::{ErrorCode, ServerError};
+use crate::bitrix::errors::{ErrorCode, ServerError};
+use crate::bitrix::oauth::{describe, http_client};
 use crate::exit;
-use crate::oauth::{describe, http_client};
 use crate::profile::Profile;
 use crate::session::Session;
 use limit::{unix_now, Budget};
@@ -87,7 +87,7 @@ impl<'a> Caller<'a> {
     pub async fn new(session: &'a Session, bucket: Bucket) -> Result<Caller<'a>> {
         let profile = session.valid_profile(0).await?;
         // --http-timeout bounds the whole request, body included (raise it for slow methods).
-        let http = http_client(session.ctx.http_timeout)?;
+        let http = http_client(session.cfg.http_timeout)?;
         Ok(Caller {
             session,
             http,
@@ -131,7 +131,7 @@ impl<'a> Caller<'a> {
             };
             match &err.code {
                 code if code.token_refused() && !refreshed => {
-                    crate::log::note(format_args!(
+                    crate::ui::log::note(format_args!(
                         "{method}: {code}; refreshing, then retrying once"
                     ));
                     self.renew(&err).await?;
@@ -146,13 +146,13 @@ impl<'a> Caller<'a> {
                     }
                     let wait = Duration::from_millis(500 << limited);
                     if wait > Duration::from_secs(1) {
-                        self.session.ctx.ui.info(format_args!(
+                        self.session.cfg.ui.info(format_args!(
                             "{method}: the portal's rate limit ({code}); waiting {} before retry {} of {LIMIT_RETRIES}",
                             crate::ui::human_duration(wait.as_secs() as i64),
                             limited + 1
                         ));
                     }
-                    crate::log::note(format_args!(
+                    crate::ui::log::note(format_args!(
                         "{method}: {code}; backing off {} ms, retry {} of {LIMIT_RETRIES}",
                         wait.as_millis(),
                         limited + 1
@@ -191,7 +191,7 @@ impl<'a> Caller<'a> {
         let mut body = params.clone();
         body.insert("auth".into(), self.profile.access_token().expose().into());
         if let Some(wait) = self.budget.wait(method, params, unix_now()) {
-            self.session.ctx.ui.info(format_args!("b24auth: {wait}"));
+            self.session.cfg.ui.info(format_args!("b24auth: {wait}"));
             tokio::time::sleep(wait.duration).await;
         }
         self.bucket.admit().await;
@@ -210,10 +210,10 @@ impl<'a> Caller<'a> {
                     describe(e)
                 )
             })
-            .inspect_err(|e| crate::log::failed("POST", &url, &e.to_string(), started))?;
+            .inspect_err(|e| crate::ui::log::failed("POST", &url, &e.to_string(), started))?;
         let status = response.status();
         if status.is_redirection() {
-            crate::log::exchange("POST", &url, status.as_u16(), 0, started);
+            crate::ui::log::exchange("POST", &url, status.as_u16(), 0, started);
             let location = response
                 .headers()
                 .get("location")
@@ -221,8 +221,10 @@ impl<'a> Caller<'a> {
             return Ok(Answer::Moved(url.clone(), location.map(String::from)));
         }
         let from = url.origin().ascii_serialization();
-        let bytes = crate::body::read_limited(response, crate::body::REST_LIMIT, &from).await?;
-        crate::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
+        let bytes =
+            crate::bitrix::body::read_limited(response, crate::bitrix::body::REST_LIMIT, &from)
+                .await?;
+        crate::ui::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => {
                 self.budget.observe(method, params, &object);
@@ -271,7 +273,7 @@ impl<'a> Caller<'a> {
             .update(|p| p.set_client_endpoint(&endpoint))
             .await
             .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
-        self.session.ctx.ui.info(format_args!(
+        self.session.cfg.ui.info(format_args!(
             "the portal moved: saved the new client_endpoint {endpoint}"
         ));
         Ok(())
@@ -312,8 +314,8 @@ pub fn redirect_allowed(old: &Url, new: &Url) -> bool {
 fn rejected(err: &ServerError) -> anyhow::Error {
     exit::auth_needed(format!(
         "{err}: the portal refused the stored token; run {} or {} again",
-        crate::hint::cmd("authorize --domain PORTAL --force"),
-        crate::hint::cmd("install-listen --force")
+        crate::ui::hint::cmd("authorize --domain PORTAL --force"),
+        crate::ui::hint::cmd("install-listen --force")
     ))
 }
 

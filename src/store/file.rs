@@ -7,19 +7,19 @@ reader or a crash sees the old pair or the new one. Writers hold `<file>.lock` (
 released by the kernel if the holder dies) for at most [`LOCK_WAIT`].
 */
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures_util::future::{FutureExt, LocalBoxFuture};
 
+use super::disk::{create_private_dir, is_temp_of, lock_path, profile_path, write_atomic};
 use super::{guard, Listing, Locked, SaveMode, Store};
 use crate::exit::Error;
 use crate::profile::Profile;
-use crate::secret::random_hex;
 use crate::ui::Ui;
 
 pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -232,7 +232,7 @@ impl FileStore {
                 }
                 Ok(()) => {
                     if pause > Duration::from_millis(2) {
-                        crate::log::note(format_args!(
+                        crate::ui::log::note(format_args!(
                             "waited {} ms for the profile lock {}",
                             started.elapsed().as_millis(),
                             lock_path.display()
@@ -269,32 +269,6 @@ impl FileStore {
     }
 }
 
-/// `<dir>/auth.json` for the default profile, `<dir>/profiles/<NAME>.json` for the others.
-pub(crate) fn profile_path(dir: &Path, name: &str) -> PathBuf {
-    if name == "default" {
-        dir.join("auth.json")
-    } else {
-        dir.join("profiles").join(format!("{name}.json"))
-    }
-}
-
-pub(crate) fn lock_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".lock");
-    PathBuf::from(s)
-}
-
-/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 hex>.tmp`, exactly (so
-/// profile `a` never sweeps the temp file of profile `a.json.x`).
-fn is_temp_of(candidate: &str, file: &str) -> bool {
-    candidate
-        .strip_prefix('.')
-        .and_then(|c| c.strip_prefix(file))
-        .and_then(|c| c.strip_prefix('.'))
-        .and_then(|c| c.strip_suffix(".tmp"))
-        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn read_profile(path: &Path) -> Result<Option<Profile>> {
     let Some(mut file) = guard::open_read(path)? else {
         return Ok(None);
@@ -317,36 +291,6 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
             path.display()
         )
     })
-}
-
-pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// temp → write → fsync → rename over → fsync directory. The temp file is 0600 from creation
-/// and removed when anything fails, so a failed save leaves the old file as it was.
-/// The directory must exist (the lock that guards every write creates it).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().expect("profile paths have a parent");
-    let name = path.file_name().expect("profile paths have a file name");
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot save {}", path.display()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

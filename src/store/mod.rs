@@ -14,6 +14,7 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
 
+mod disk;
 mod file;
 mod guard;
 mod postgres;
@@ -234,8 +235,8 @@ async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Re
 pub(crate) fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
         "nothing stored for profile `{name}` ({location}): run {} or {}",
-        crate::hint::cmd("authorize --domain PORTAL"),
-        crate::hint::cmd("install-listen")
+        crate::ui::hint::cmd("authorize --domain PORTAL"),
+        crate::ui::hint::cmd("install-listen")
     ))
 }
 

@@ -560,8 +560,8 @@ impl Store for PgStore {
             });
             format!(
                 "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to {} --force`",
-                dir.map(|d| crate::hint::quote(&d.display().to_string())).unwrap_or_default(),
-                crate::hint::store()
+                dir.map(|d| crate::ui::hint::quote(&d.display().to_string())).unwrap_or_default(),
+                crate::ui::hint::store()
             )
         })
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::file::{create_private_dir, profile_path, write_atomic};
+use super::disk::{create_private_dir, profile_path, write_atomic};
 use crate::profile::{now, Profile};
 use crate::secret::random_hex;
 
@@ -37,8 +37,8 @@ pub(crate) fn lost_save(
         )),
         Err(e) => cause.context(format!(
             "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run {} or {} again (profile `{name}`)",
-            crate::hint::cmd("authorize --domain PORTAL --force"),
-            crate::hint::cmd("install-listen --force")
+            crate::ui::hint::cmd("authorize --domain PORTAL --force"),
+            crate::ui::hint::cmd("install-listen --force")
         )),
     }
 }

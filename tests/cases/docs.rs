@@ -52,7 +52,7 @@ fn committed_man_pages_match_the_binary() {
 /// exchange and per retry, and not one of the secrets the stand-in issued.
 #[test]
 fn the_debug_log_shows_every_exchange_and_no_secret() {
-    use super::failure_paths::Flow;
+    use super::messages::Flow;
     use crate::support::http;
     let f = Flow::new();
     let (p, url) = f.start(&mut f.cmd(&["-v"]));

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::failure_paths::{state_of, Flow};
+use super::messages::{state_of, Flow};
 use crate::support::cli::Env;
 use crate::support::http;
 

@@ -1,7 +1,7 @@
 //! The interactive flows through a real pseudo-terminal: credential prompts, confirmations,
 //! the paste prompt, Ctrl-C and `--all` progress.
 
-use super::failure_paths::{state_of, Flow};
+use super::messages::{state_of, Flow};
 use crate::support::cli::Env;
 use crate::support::pty::Pty;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};

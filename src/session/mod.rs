@@ -7,49 +7,53 @@ mode of a new pair, and the client credentials. `rest` and the commands call it;
 store and the OAuth client, never a command.
 */
 
+pub(crate) mod child_env;
+pub(crate) mod config;
+pub(crate) mod hook;
+
 use anyhow::Result;
 use url::Url;
 
-use crate::context::Context;
+use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::exit;
-use crate::hint;
-use crate::oauth::{self, Credentials, ServerError};
 use crate::profile::{now, Profile};
+use crate::session::config::RunConfig;
 use crate::store::{self, Refreshed, SaveMode, Store};
+use crate::ui::hint;
 
 pub(crate) struct Session {
-    pub ctx: Context,
+    pub cfg: RunConfig,
     pub store: Box<dyn Store>,
 }
 
 impl Session {
-    pub fn open(ctx: Context) -> Result<Session> {
+    pub fn open(cfg: RunConfig) -> Result<Session> {
         let store = store::open(
-            &ctx.store_url,
-            ctx.config_dir.clone(),
-            ctx.store_key.as_ref(),
-            ctx.ui,
+            &cfg.store_url,
+            cfg.config_dir.clone(),
+            cfg.store_key.as_ref(),
+            cfg.ui,
         )?;
-        Ok(Session { ctx, store })
+        Ok(Session { cfg, store })
     }
 
     pub fn profile_name(&self) -> &str {
-        &self.ctx.profile
+        &self.cfg.profile
     }
 
     pub fn location(&self) -> String {
-        self.store.location(&self.ctx.profile)
+        self.store.location(&self.cfg.profile)
     }
 
     /// The exit-3 error for a profile with nothing stored.
     pub fn nothing_stored(&self) -> anyhow::Error {
-        store::nothing_stored_at(&self.ctx.profile, &self.location())
+        store::nothing_stored_at(&self.cfg.profile, &self.location())
     }
 
     /// The stored profile, or the exit-3 error when there is none.
     pub async fn load(&self) -> Result<Profile> {
         self.store
-            .load(&self.ctx.profile)
+            .load(&self.cfg.profile)
             .await?
             .ok_or_else(|| self.nothing_stored())
     }
@@ -87,9 +91,9 @@ impl Session {
         }
         let creds = self.credentials(Some(&stored))?;
         let outcome =
-            store::refresh_locked(&*self.store, &self.ctx.profile, due, |old| async move {
-                let server = oauth::server_for_refresh(self.ctx.oauth_server.as_ref(), &old);
-                crate::boundary::check_oauth_server(&server)?;
+            store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
+                let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
+                crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server.clone())?;
                 let response = client
                     .refresh(&creds, &old.refresh_token())
@@ -103,7 +107,7 @@ impl Session {
             .await?;
         // After the lock is let go: a slow hook must not hold up other refreshers.
         if outcome.refreshed {
-            crate::hook::on_refresh(&self.ctx, &outcome.profile);
+            crate::session::hook::on_refresh(&self.cfg, &outcome.profile);
         }
         Ok(outcome)
     }
@@ -111,7 +115,7 @@ impl Session {
     /// Changes the stored profile under its lock without rotating anything (a renamed portal's
     /// new `client_endpoint`); a failed save leaves the stored pair valid.
     pub async fn update(&self, change: impl FnOnce(&mut Profile)) -> Result<Profile> {
-        store::update_locked(&*self.store, &self.ctx.profile, change).await
+        store::update_locked(&*self.store, &self.cfg.profile, change).await
     }
 
     /// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
@@ -120,37 +124,37 @@ impl Session {
         if force {
             return Ok(SaveMode::Replace);
         }
-        if !self.store.exists(&self.ctx.profile).await? {
+        if !self.store.exists(&self.cfg.profile).await? {
             return Ok(SaveMode::Create);
         }
         let question = format!(
             "profile `{}` already exists ({}); replace it?",
-            self.ctx.profile,
+            self.cfg.profile,
             self.location()
         );
         if crate::ui::can_ask() {
-            if self.ctx.ui.confirm(&question)? {
+            if self.cfg.ui.confirm(&question)? {
                 return Ok(SaveMode::Replace);
             }
             return Err(anyhow::anyhow!(
                 "nothing replaced: profile `{}` stays as it was in {} (pass --force to replace it without asking)",
-                self.ctx.profile,
+                self.cfg.profile,
                 self.location()
             ));
         }
-        Err(store::already_exists(&self.ctx.profile, &self.location()))
+        Err(store::already_exists(&self.cfg.profile, &self.location()))
     }
 
     pub fn oauth_client(&self, server: Url) -> Result<oauth::Client> {
-        oauth::Client::new(server, self.ctx.http_timeout)
+        oauth::Client::new(server, self.cfg.http_timeout)
     }
 
     /// Client credentials: flags/env first, then the stored profile, then a prompt on a
     /// terminal; with no terminal a missing one is a usage error naming the variable.
     pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
-        let ui = &self.ctx.ui;
+        let ui = &self.cfg.ui;
         let id = match self
-            .ctx
+            .cfg
             .client_id
             .clone()
             .or_else(|| stored.and_then(Profile::client_id).map(String::from))
@@ -162,7 +166,7 @@ impl Session {
                 .to_string(),
         };
         let secret = match self
-            .ctx
+            .cfg
             .client_secret
             .clone()
             .or_else(|| stored.and_then(Profile::client_secret))

@@ -5,6 +5,9 @@ Every global option has its `B24AUTH_*` variable here. Values that could be secr
 their environment value in `--help`.
 */
 
+pub(crate) mod man;
+pub(crate) mod resolve;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -351,7 +354,7 @@ pub struct StoreCopyArgs {
 #[derive(Debug, Args)]
 pub struct InstallListenArgs {
     /// Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::address::listen_addr)]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::capture::address::listen_addr)]
     pub listen: SocketAddr,
     /// Path to accept the callback on [default: /install/<32 random hex>]
     #[arg(long, value_name = "PATH", value_parser = url_path)]
@@ -385,7 +388,7 @@ pub struct AuthorizeArgs {
     pub redirect_uri: Url,
     /// Address to listen on [default: the redirect URI's host:port when it is a loopback
     /// address, else 127.0.0.1:8787]
-    #[arg(long, value_name = "ADDR", value_parser = crate::address::listen_addr)]
+    #[arg(long, value_name = "ADDR", value_parser = crate::capture::address::listen_addr)]
     pub listen: Option<SocketAddr>,
     /// Print the authorize URL but do not open a browser
     #[arg(long)]

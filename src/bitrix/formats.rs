@@ -153,7 +153,7 @@ fn fill_endpoint(fields: &mut Map<String, Value>) {
     let Some(domain) = text(fields, "domain") else {
         return;
     };
-    if crate::oauth::TRUSTED_SERVERS.contains(&domain) || domain.contains('/') {
+    if crate::bitrix::oauth::TRUSTED_SERVERS.contains(&domain) || domain.contains('/') {
         return;
     }
     let endpoint = format!("https://{domain}/rest/");

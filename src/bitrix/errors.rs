@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::boundary::{redact, strip_controls};
+use crate::ui::sanitize::{redact, strip_controls};
 
 /// An `error` code from Bitrix24's JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -129,7 +129,7 @@ fn endpoint(auth: &Map<String, Value>, domain: &str, allow_http: bool) -> Result
     }
     match url.scheme() {
         "https" => Ok((url, false)),
-        "http" if crate::boundary::is_loopback(&url) => Ok((url, false)),
+        "http" if crate::bitrix::server::is_loopback(&url) => Ok((url, false)),
         "http" if allow_http => Ok((url, true)),
         "http" => {
             bail!("client_endpoint is plain http:// (allow an on-premise portal with --allow-http)")

@@ -12,8 +12,8 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-pub(crate) use crate::bitrix::{client_refused, ServerError};
-pub(crate) use crate::body::describe;
+pub(crate) use crate::bitrix::body::describe;
+pub(crate) use crate::bitrix::errors::{client_refused, ServerError};
 use crate::profile::Profile;
 use crate::secret::Secret;
 
@@ -121,11 +121,15 @@ impl Client {
             .send()
             .await
             .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))
-            .inspect_err(|e| crate::log::failed("POST", url, &e.to_string(), started))?;
+            .inspect_err(|e| crate::ui::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
-        let bytes =
-            crate::body::read_limited(response, crate::body::TOKEN_LIMIT, &origin(url)).await?;
-        crate::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
+        let bytes = crate::bitrix::body::read_limited(
+            response,
+            crate::bitrix::body::TOKEN_LIMIT,
+            &origin(url),
+        )
+        .await?;
+        crate::ui::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(err) = value
             .as_ref()

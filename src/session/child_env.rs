@@ -4,16 +4,18 @@ The variables b24auth hands to other programs: `exec`'s child, `show --format en
 
 The pair's public half (token, endpoints, expiry) plus where it lives (`B24AUTH_PROFILE`,
 `B24AUTH_CONFIG_DIR`, `B24AUTH_STORE`), so a nested `b24auth token --rejected …` reaches the same
-profile. Never the client secret, the store key or a store password.
+profile. Never the client secret, the store key or a store password: [`scrub_child_env`] takes
+b24auth's own secrets out of every child's environment.
 */
 
 use std::path::Path;
+use std::process::Command;
 
-use crate::context::Context;
 use crate::profile::Profile;
+use crate::session::config::RunConfig;
 
 /// `(NAME, value)` for every variable, in a stable order; `B24_APPLICATION_TOKEN` only when stored.
-pub fn exec_env(profile: &Profile, ctx: &Context) -> Vec<(String, String)> {
+pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
     let field = |k: &str| profile.str(k).unwrap_or("").to_string();
     let mut vars = vec![
         (
@@ -32,10 +34,10 @@ pub fn exec_env(profile: &Profile, ctx: &Context) -> Vec<(String, String)> {
     if let Some(t) = profile.secret("application_token") {
         vars.push(("B24_APPLICATION_TOKEN", t.expose().to_string()));
     }
-    vars.push(("B24AUTH_PROFILE", ctx.profile.clone()));
-    vars.push(("B24AUTH_CONFIG_DIR", absolute(&ctx.config_dir)));
+    vars.push(("B24AUTH_PROFILE", cfg.profile.clone()));
+    vars.push(("B24AUTH_CONFIG_DIR", absolute(&cfg.config_dir)));
     // A store whose password cannot be cut out cleanly is not passed at all.
-    if let Some(store) = crate::boundary::without_password(&ctx.store_url) {
+    if let Some(store) = crate::ui::password::without_password(&cfg.store_url) {
         vars.push(("B24AUTH_STORE", store));
     }
     vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
@@ -55,13 +57,32 @@ fn absolute(dir: &Path) -> String {
         .to_string()
 }
 
+/// The environment variables that carry b24auth's own secrets, never a child's business.
+pub const SECRET_VARS: [&str; 3] = ["B24AUTH_CLIENT_SECRET", "B24AUTH_STORE_KEY", "PGPASSWORD"];
+
+/// Keeps b24auth's secrets out of `cmd`'s environment: the secret variables are removed, and a
+/// password in `B24AUTH_STORE` is taken out of the URL (the nested b24auth still finds the
+/// store; it needs its own way to the password).
+pub fn scrub_child_env(cmd: &mut Command) {
+    for var in SECRET_VARS {
+        cmd.env_remove(var);
+    }
+    if let Some(store) = std::env::var_os("B24AUTH_STORE") {
+        let store = store.to_string_lossy();
+        match crate::ui::password::without_password(&store) {
+            Some(clean) => cmd.env("B24AUTH_STORE", clean),
+            None => cmd.env_remove("B24AUTH_STORE"),
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn store_passwords_are_removed() {
-        let cut = |s: &str| crate::boundary::without_password(s).unwrap();
+        let cut = |s: &str| crate::ui::password::without_password(s).unwrap();
         assert_eq!(cut("file"), "file");
         assert_eq!(
             cut("postgres://u:hunter2@db:5432/x?sslmode=require&password=p2"),

@@ -2,6 +2,11 @@
 The terminal side: messages on stderr (silenced by `--quiet`), prompts, and human time formats.
 */
 
+pub(crate) mod hint;
+pub(crate) mod log;
+pub(crate) mod password;
+pub(crate) mod sanitize;
+
 use std::io::IsTerminal;
 
 use anyhow::Result;

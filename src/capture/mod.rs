@@ -1,0 +1,11 @@
+/*!
+How a first pair arrives: the one-shot loopback listener both flows use ([`listener`]), the
+OAuth redirect and the pasted URL ([`redirect`]), the installation callback and its verification
+([`install`]), the pages the browser shows ([`pages`]) and the listen addresses ([`address`]).
+*/
+
+pub(crate) mod address;
+pub(crate) mod install;
+pub(crate) mod listener;
+pub(crate) mod pages;
+pub(crate) mod redirect;

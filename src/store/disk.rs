@@ -1,0 +1,71 @@
+/*!
+The disk rules every file b24auth writes follows, whether a profile or a rescue copy: where a
+profile's file lives, private directories (0700 from creation), and the atomic durable write
+(temp → fsync → rename → fsync directory) whose temp names the store sweeps.
+*/
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::guard;
+use crate::secret::random_hex;
+
+/// `<dir>/auth.json` for the default profile, `<dir>/profiles/<NAME>.json` for the others.
+pub(crate) fn profile_path(dir: &Path, name: &str) -> PathBuf {
+    if name == "default" {
+        dir.join("auth.json")
+    } else {
+        dir.join("profiles").join(format!("{name}.json"))
+    }
+}
+
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 hex>.tmp`, exactly (so
+/// profile `a` never sweeps the temp file of profile `a.json.x`).
+pub(crate) fn is_temp_of(candidate: &str, file: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|c| c.strip_prefix(file))
+        .and_then(|c| c.strip_prefix('.'))
+        .and_then(|c| c.strip_suffix(".tmp"))
+        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// temp → write → fsync → rename over → fsync directory. The temp file is 0600 from creation
+/// and removed when anything fails, so a failed save leaves the old file as it was.
+/// The directory must exist (the lock that guards every write creates it).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("profile paths have a parent");
+    let name = path.file_name().expect("profile paths have a file name");
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot save {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+/*!
+The one password stripper for store locations that are printed or handed on (hints, messages, a
+child's `B24AUTH_STORE`).
+*/
+
+use url::Url;
+
+/// `store` with any password removed (URL userinfo, `?password=`, or `password=` in a
+/// key=value connection string); `None` when it cannot be parsed to tell.
+pub fn without_password(store: &str) -> Option<String> {
+    if let Ok(mut url) = Url::parse(store) {
+        if url.scheme() == "postgres" || url.scheme() == "postgresql" {
+            let _ = url.set_password(None);
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "password")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.set_query(None);
+            if !kept.is_empty() {
+                url.query_pairs_mut().extend_pairs(kept);
+            }
+        }
+        return Some(url.to_string());
+    }
+    if store == "file" {
+        return Some(store.to_string());
+    }
+    if store.contains('=') {
+        // A key=value connection string; a quoted password may hold spaces: drop it all then.
+        if store.contains('\'') && store.contains("password") {
+            return None;
+        }
+        let kept: Vec<&str> = store
+            .split_whitespace()
+            .filter(|kv| !kv.trim_start().starts_with("password"))
+            .collect();
+        return Some(kept.join(" "));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_passwords_are_taken_out() {
+        assert_eq!(
+            without_password("postgres://u:pw@db.example/b24?sslmode=require&password=x").unwrap(),
+            "postgres://u@db.example/b24?sslmode=require"
+        );
+        assert_eq!(without_password("file").unwrap(), "file");
+        assert_eq!(
+            without_password("host=db user=u password=pw dbname=b").unwrap(),
+            "host=db user=u dbname=b"
+        );
+        assert_eq!(without_password("host=db password='a b'"), None);
+    }
+}
