@@ -11,4 +11,5 @@ pub mod postgres;
 pub mod pty;
 pub mod sdk_env;
 pub mod stand_in;
+pub mod stand_in_pace;
 pub mod stand_in_sdk;
