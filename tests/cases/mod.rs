@@ -1,12 +1,15 @@
 mod authorize;
 mod batch;
+mod budget;
 mod call;
 mod docs;
 mod durability;
+mod gateways;
 mod install_listen;
 mod interop;
 mod layout;
 mod messages;
+mod pace;
 mod pages;
 mod postgres;
 mod profiles;

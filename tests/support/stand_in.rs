@@ -440,13 +440,20 @@ async fn handle(
         let body = super::stand_in_sdk::json_params(&query, &body);
         // The portal works for every command it runs, and serves other requests meanwhile.
         let (response, work) = {
-            let before = state.lock().unwrap().pace.commands;
-            let gateway = state.lock().unwrap().pace.gateway();
+            let (before, n, gateway) = {
+                let mut s = state.lock().unwrap();
+                let n = s.pace.arrive();
+                (s.pace.commands, n, s.pace.gateway())
+            };
             let response = gateway.unwrap_or_else(|| rest(&state, &host, &method, &body));
             let s = state.lock().unwrap();
-            (response, s.pace.cost(s.pace.commands - before))
+            (
+                response,
+                s.pace.cost(s.pace.commands - before) + s.pace.extra(n),
+            )
         };
         tokio::time::sleep(work).await;
+        state.lock().unwrap().pace.leave();
         return Ok(response);
     }
     let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
@@ -940,7 +947,7 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
-        _ => Err((
+        m => super::stand_in_pace::extra_method(m).ok_or((
             StatusCode::NOT_FOUND,
             "ERROR_METHOD_NOT_FOUND",
             "Method not found!",

@@ -14,6 +14,7 @@ use std::time::Duration;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
+use serde_json::{json, Map, Value};
 
 use super::stand_in::StandIn;
 
@@ -32,6 +33,12 @@ pub struct PortalPace {
     /// Gateway pages served.
     pub gateway_served: usize,
     pub license_family: String,
+    /// REST requests that reached the portal (gateway pages included).
+    pub requests: usize,
+    /// (request number, extra time): that request takes this much longer.
+    pub slow: Vec<(usize, Duration)>,
+    pub in_flight: usize,
+    pub max_in_flight: usize,
 }
 
 impl Default for PortalPace {
@@ -44,11 +51,36 @@ impl Default for PortalPace {
             gateway_status: 502,
             gateway_served: 0,
             license_family: "project".into(),
+            requests: 0,
+            slow: Vec::new(),
+            in_flight: 0,
+            max_in_flight: 0,
         }
     }
 }
 
 impl PortalPace {
+    /// A request arrives: its number, counted in flight until [`PortalPace::leave`].
+    pub fn arrive(&mut self) -> usize {
+        self.requests += 1;
+        self.in_flight += 1;
+        self.max_in_flight = self.max_in_flight.max(self.in_flight);
+        self.requests
+    }
+
+    pub fn leave(&mut self) {
+        self.in_flight -= 1;
+    }
+
+    /// The extra time request `n` takes.
+    pub fn extra(&self, n: usize) -> Duration {
+        self.slow
+            .iter()
+            .filter(|(at, _)| *at == n)
+            .map(|(_, d)| *d)
+            .sum()
+    }
+
     /// The work time `commands` cost.
     pub fn cost(&self, commands: usize) -> Duration {
         self.work * commands as u32
@@ -85,7 +117,28 @@ impl PortalPace {
     }
 }
 
+/// Methods only this file's tests call: a list whose numbers are the largest JSON can say.
+pub fn extra_method(method: &str) -> Option<Map<String, Value>> {
+    let page: Vec<Value> = (1..=50).map(|i| json!({"ID": i.to_string()})).collect();
+    let answer = match method {
+        "crm.huge.list" => json!({"result": page, "total": u64::MAX, "next": i64::MAX}),
+        "crm.endless.list" => json!({"result": page, "total": u64::MAX, "next": 50}),
+        _ => return None,
+    };
+    answer.as_object().cloned()
+}
+
 impl StandIn {
+    /// REST request `n` (counting from 1, gateway pages included) takes `extra` longer.
+    pub fn slow_request(&self, n: usize, extra: Duration) {
+        self.with_pace(|p| p.slow.push((n, extra)));
+    }
+
+    /// The most REST requests the portal was serving at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.with_pace(|p| p.max_in_flight)
+    }
+
     /// Every command costs the portal `work` (a batch: the sum of its commands).
     pub fn set_work(&self, work: Duration) {
         self.with_pace(|p| p.work = work);
