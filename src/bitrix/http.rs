@@ -1,0 +1,128 @@
+/*!
+The one HTTP client (OAuth server and portal REST alike) and the trust it places in certificates.
+
+HTTPS trusts what the machine trusts, as curl and OpenSSL do: the system's trust store (the
+places OpenSSL looks, so a CA added with `update-ca-certificates` works) plus the certificates
+named by `SSL_CERT_FILE` / `SSL_CERT_DIR` (a company CA for an on-premise portal). The roots
+bundled into the binary are used only where the system has none (a minimal container).
+`rustls-native-certs` reads the store (the rustls project's crate; reqwest's own
+`rustls-tls-native-roots` uses it too, but lets `SSL_CERT_FILE` replace the system's roots rather
+than add to them, and a root set of our own is also what PostgreSQL's `sslrootcert=system` needs).
+*/
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use rustls::RootCertStore;
+
+/// The HTTP client for Bitrix24: per-request `timeout`, no redirects followed on our behalf
+/// (a followed 302 would turn a POST into a GET and lose its body).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(trust_roots()?.clone()))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot set up the HTTP client")
+}
+
+/// A rustls client configuration (ring, TLS 1.2 and 1.3) that verifies against `roots`.
+pub fn client_config(roots: RootCertStore) -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The machine's roots, read once per process: the system's store, plus `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`; the bundled web roots when the system has none.
+pub fn trust_roots() -> Result<&'static RootCertStore> {
+    static ROOTS: OnceLock<Result<RootCertStore, String>> = OnceLock::new();
+    ROOTS
+        .get_or_init(load_roots)
+        .as_ref()
+        .map_err(|e| anyhow!("{e}"))
+}
+
+fn load_roots() -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    // Without SSL_CERT_FILE / SSL_CERT_DIR this is the system's store; with them, only theirs.
+    let native = rustls_native_certs::load_native_certs();
+    let from_env = env_paths();
+    if !from_env.is_empty() && native.certs.is_empty() {
+        let why = native
+            .errors
+            .first()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no PEM certificate in it".into());
+        return Err(format!(
+            "{} holds no usable certificate ({why}): point it at the CA's PEM file",
+            from_env.join(" / ")
+        ));
+    }
+    roots.add_parsable_certificates(native.certs);
+    let mut system = if from_env.is_empty() { roots.len() } else { 0 };
+    if !from_env.is_empty() {
+        // The variables add to the system's store, as the README promises, never replace it.
+        for dir in openssl_probe::candidate_cert_dirs() {
+            let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
+            system += roots.add_parsable_certificates(found.certs).0;
+        }
+    }
+    if system == 0 {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    Ok(roots)
+}
+
+/// `SSL_CERT_FILE=…` / `SSL_CERT_DIR=…` as set (empty when neither is).
+fn env_paths() -> Vec<String> {
+    ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .filter_map(|k| {
+            std::env::var_os(k).map(|v| format!("{k}={}", std::path::Path::new(&v).display()))
+        })
+        .collect()
+}
+
+/// When `e` is a certificate the client did not trust: what to say about it (the host, and how
+/// to trust a company CA).
+pub fn untrusted_certificate(e: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
+    certificate_error(e).map(|why| certificate_hint(host, &why))
+}
+
+/// Why rustls refused the peer's certificate, when that is what `e` (or a cause) says.
+pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        // io::Error hides its inner error from `source()`: look inside it too.
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            if let Some(rustls::Error::InvalidCertificate(why)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(format!("{why:?}"));
+            }
+        }
+        cause = err.source();
+    }
+    None
+}
+
+/// The one wording of an untrusted certificate, for HTTPS and PostgreSQL alike.
+pub fn certificate_hint(host: &str, why: &str) -> String {
+    format!(
+        "the certificate of {host} is not trusted ({why}); if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
+    )
+}
