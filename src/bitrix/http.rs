@@ -103,17 +103,17 @@ pub fn untrusted_certificate(e: &(dyn std::error::Error + 'static), host: &str) 
 pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cause = Some(e);
     while let Some(err) = cause {
-        // io::Error hides its inner error from `source()`: look inside it too.
-        let inner = err
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|i| i as &(dyn std::error::Error + 'static));
-        for candidate in [Some(err), inner].into_iter().flatten() {
-            if let Some(rustls::Error::InvalidCertificate(why)) =
-                candidate.downcast_ref::<rustls::Error>()
+        // io::Error hides its inner error from `source()` (and may wrap another io::Error).
+        let mut inner = Some(err);
+        while let Some(i) = inner {
+            if let Some(rustls::Error::InvalidCertificate(why)) = i.downcast_ref::<rustls::Error>()
             {
                 return Some(format!("{why:?}"));
             }
+            inner = i
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|i| i as &(dyn std::error::Error + 'static));
         }
         cause = err.source();
     }

@@ -63,6 +63,14 @@ impl Options {
         let mut config: Config = rest
             .parse()
             .map_err(|e| exit::usage(format!("--store is not a valid PostgreSQL URL ({e})")))?;
+        if let Some(list) = ours.get("host") {
+            for host in list.split(',') {
+                match host.starts_with('/') {
+                    true => config.host_path(host),
+                    false => config.host(host),
+                };
+            }
+        }
         apply_env(&mut config);
         config.connect_timeout(Duration::from_secs(10));
         if config.get_application_name().is_none() {
@@ -105,7 +113,9 @@ fn split_params(url: &str) -> Result<(String, HashMap<String, String>)> {
     let mut ours = HashMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if OURS.contains(&k) {
+        // tokio-postgres takes `host=/a,/b` as one socket path: libpq's list is split here.
+        let host_list = k == "host" && (v.contains(',') || v.contains("%2C"));
+        if OURS.contains(&k) || host_list {
             let v = percent_encoding::percent_decode_str(v)
                 .decode_utf8()
                 .map_err(|_| exit::usage(format!("--store: `{k}` is not valid UTF-8")))?;
@@ -274,6 +284,8 @@ mod tests {
         );
         assert_eq!(ours["sslmode"], "verify-full");
         assert_eq!(ours["sslrootcert"], "/tmp/ca.pem");
+        let (_, ours) = split_params("postgres:///d?host=/run/a,/run/b&port=1,2").unwrap();
+        assert_eq!(ours["host"], "/run/a,/run/b");
         let config: Config = rest.parse().unwrap();
         assert_eq!(
             hosts_and_ports(&config),

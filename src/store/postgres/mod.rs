@@ -89,13 +89,25 @@ impl PgStore {
                         anyhow!(
                             "cannot connect to the PostgreSQL store {}: {}",
                             self.display,
-                            tls::explain(&e, &self.options.ssl)
+                            self.connect_error(&e)
                         )
                     })?;
                 tokio::spawn(connection);
                 Ok::<_, anyhow::Error>(client)
             })
             .await
+    }
+
+    /// A failed connection on one line, with what to do for the causes people meet.
+    fn connect_error(&self, e: &tokio_postgres::Error) -> String {
+        if let Some(hint) = tls::explain(e, &self.options.ssl) {
+            return hint;
+        }
+        let text = exit::one_line(e);
+        if text.contains("password missing") {
+            return format!("{text}: the server asks for a password; put it in ~/.pgpass (mode 0600) or the file PGPASSFILE names, or set PGPASSWORD");
+        }
+        text
     }
 
     fn db_error(&self, what: &str, e: tokio_postgres::Error) -> anyhow::Error {

@@ -22,7 +22,6 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::libpq::{mode_name, RootCert, Ssl, SslMode};
 use crate::bitrix::http::{certificate_error, provider, trust_roots};
-use crate::exit;
 
 /// The connector for every host of the URL.
 pub(super) fn connector(ssl: &Ssl) -> Result<MakeRustlsConnect> {
@@ -48,19 +47,17 @@ pub(super) fn connector(ssl: &Ssl) -> Result<MakeRustlsConnect> {
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// A connection error, with what to do when it was the server's certificate.
-pub(super) fn explain(e: &tokio_postgres::Error, ssl: &Ssl) -> String {
-    let Some(why) = certificate_error(e) else {
-        return exit::one_line(e);
-    };
+/// What to do when the connection failed on the server's certificate.
+pub(super) fn explain(e: &tokio_postgres::Error, ssl: &Ssl) -> Option<String> {
+    let why = certificate_error(e)?;
     let mode = mode_name(ssl.mode);
-    match &ssl.root {
+    Some(match &ssl.root {
         RootCert::System => crate::bitrix::http::certificate_hint("the PostgreSQL server", &why),
         RootCert::File(f) | RootCert::Missing(f) => format!(
             "the server's certificate does not verify against sslrootcert={} ({why}, sslmode={mode}): set sslrootcert to the CA that signed it (your provider's CA file), or sslmode=require to encrypt without verifying",
             f.display()
         ),
-    }
+    })
 }
 
 /// The chain-and-name verifier over `sslrootcert`'s CAs.
