@@ -306,13 +306,12 @@ fn serve_on(state: Arc<Mutex<State>>, tls: Option<Arc<rustls::ServerConfig>>) ->
                         let http = hyper::server::conn::http1::Builder::new();
                         match &acceptor {
                             // A client that refuses the certificate just ends the connection.
-                            Some(tls) => match tls.accept(stream).await {
-                                Ok(stream) => {
+                            Some(tls) => {
+                                if let Ok(stream) = tls.accept(stream).await {
                                     let io = hyper_util::rt::TokioIo::new(stream);
                                     let _ = http.serve_connection(io, service).await;
                                 }
-                                Err(_) => {}
-                            },
+                            }
                             None => {
                                 let io = hyper_util::rt::TokioIo::new(stream);
                                 let _ = http.serve_connection(io, service).await;
