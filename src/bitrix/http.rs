@@ -99,6 +99,40 @@ pub fn untrusted_certificate(e: &(dyn std::error::Error + 'static), host: &str) 
     certificate_error(e).map(|why| certificate_hint(host, &why))
 }
 
+/// What rustls found wrong with the peer's certificate, in a reader's words.
+pub fn why(e: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match e {
+        E::UnknownIssuer => "signed by no CA trusted here (UnknownIssuer)".into(),
+        E::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let names: Vec<&str> = presented.iter().map(|p| unquoted(p)).collect();
+            let expected = match expected {
+                rustls::pki_types::ServerName::DnsName(d) => d.as_ref().to_string(),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    std::net::IpAddr::from(*ip).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            format!(
+                "issued for {}, not for {expected} (NotValidForName)",
+                names.join(", ")
+            )
+        }
+        E::Expired | E::ExpiredContext { .. } => "expired (Expired)".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `DnsName("db.example")` (how rustls lists a certificate's names) as `db.example`.
+fn unquoted(name: &str) -> &str {
+    name.split_once("(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .unwrap_or(name)
+}
+
 /// Why rustls refused the peer's certificate, when that is what `e` (or a cause) says.
 pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cause = Some(e);
@@ -106,9 +140,8 @@ pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String
         // io::Error hides its inner error from `source()` (and may wrap another io::Error).
         let mut inner = Some(err);
         while let Some(i) = inner {
-            if let Some(rustls::Error::InvalidCertificate(why)) = i.downcast_ref::<rustls::Error>()
-            {
-                return Some(format!("{why:?}"));
+            if let Some(rustls::Error::InvalidCertificate(e)) = i.downcast_ref::<rustls::Error>() {
+                return Some(why(e));
             }
             inner = i
                 .downcast_ref::<std::io::Error>()
@@ -122,7 +155,12 @@ pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String
 
 /// The one wording of an untrusted certificate, for HTTPS and PostgreSQL alike.
 pub fn certificate_hint(host: &str, why: &str) -> String {
+    let set = env_paths();
+    let tried = match set.is_empty() {
+        true => String::new(),
+        false => format!(" ({} is set: it does not hold that CA)", set.join(", ")),
+    };
     format!(
-        "the certificate of {host} is not trusted ({why}); if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
+        "the certificate of {host} is not trusted: {why}{tried}; if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
     )
 }

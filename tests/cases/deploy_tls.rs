@@ -350,6 +350,17 @@ fn https_behind_a_company_ca_works_once_ssl_cert_file_names_it() {
         assert_eq!(env.auth()["refresh_token"], before["refresh_token"]);
     }
     assert_eq!(s.counters().token_calls, 0, "nothing reached the server");
+    // A mistyped SSL_CERT_FILE is named, not silently ignored.
+    let missing = env.dir.join("no-such-ca.pem");
+    let mut refresh = env.app_cmd(&s, &["refresh"]);
+    with_cert_file(&mut refresh, Some(&missing));
+    let run = Env::run_cmd(&mut refresh);
+    assert!(
+        run.assert_error(1)
+            .contains(&format!("SSL_CERT_FILE={}", missing.display())),
+        "{}",
+        run.stderr
+    );
 
     let mut refresh = env.app_cmd(&s, &["refresh"]);
     with_cert_file(&mut refresh, Some(&ca.cert));

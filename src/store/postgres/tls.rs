@@ -53,8 +53,11 @@ pub(super) fn explain(e: &tokio_postgres::Error, ssl: &Ssl) -> Option<String> {
     let mode = mode_name(ssl.mode);
     Some(match &ssl.root {
         RootCert::System => crate::bitrix::http::certificate_hint("the PostgreSQL server", &why),
+        RootCert::File(_) | RootCert::Missing(_) if why.contains("NotValidForName") => format!(
+            "the server's certificate is {why} (sslmode={mode}): connect by a name the certificate holds, or use sslmode=verify-ca to check only the CA"
+        ),
         RootCert::File(f) | RootCert::Missing(f) => format!(
-            "the server's certificate does not verify against sslrootcert={} ({why}, sslmode={mode}): set sslrootcert to the CA that signed it (your provider's CA file), or sslmode=require to encrypt without verifying",
+            "the server's certificate does not verify against sslrootcert={}: {why} (sslmode={mode}); set sslrootcert to the CA that signed it (your provider's CA file), or sslmode=require to encrypt without verifying",
             f.display()
         ),
     })
