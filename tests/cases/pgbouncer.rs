@@ -69,6 +69,10 @@ fn sixteen_concurrent_tokens_through_pgbouncer_cause_one_refresh() {
     again.assert_ok();
     assert_eq!(again.stdout.as_bytes(), outs[0].stdout.as_slice());
     assert_eq!(s.counters().refreshes, 1);
+    // The pooler really pooled: transaction mode, at most 3 server connections open.
+    let (mode, servers) = bouncer().pool(url.rsplit('/').next().unwrap());
+    assert_eq!(mode, "transaction");
+    assert!(servers <= 3, "{servers} server connections");
 }
 
 #[test]

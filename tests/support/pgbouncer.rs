@@ -43,7 +43,7 @@ impl Bouncer {
         let ini = format!(
             "[databases]\n* = host={socket} port={pg}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-             auth_type = trust\nauth_file = {dir}/users.txt\n\
+             auth_type = trust\nauth_file = {dir}/users.txt\nadmin_users = postgres\n\
              pool_mode = transaction\ndefault_pool_size = {pool}\nmin_pool_size = 0\n\
              reserve_pool_size = 0\nmax_client_conn = 500\nmax_db_connections = {pool}\n\
              logfile = {dir}/log\npidfile = {dir}/pid\n",
@@ -118,6 +118,49 @@ impl Bouncer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+    }
+
+    /// `SHOW POOLS` on the admin console for `db`: (pool_mode, server connections now open).
+    pub fn pool(&self, db: &str) -> (String, usize) {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-F",
+                "|",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-d",
+                "pgbouncer",
+                "-c",
+                "SHOW POOLS",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // database|user|cl_active|cl_waiting|(cl_cancel_req|)sv_active|sv_idle|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{db}|")))
+            .unwrap_or_else(|| panic!("no pool for {db}: {text}"));
+        let f: Vec<&str> = row.split('|').collect();
+        let servers: usize = f[f.len() - 8..f.len() - 3]
+            .iter()
+            .map(|n| n.parse::<usize>().unwrap())
+            .sum();
+        (f[f.len() - 1].to_string(), servers)
     }
 
     /// pgbouncer's own log (for a failing assertion's message).
