@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
+use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 
 /// The HTTP client for Bitrix24: per-request `timeout`, no redirects followed on our behalf
@@ -53,11 +54,13 @@ pub fn trust_roots() -> Result<&'static RootCertStore> {
 }
 
 fn load_roots() -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
     // Without SSL_CERT_FILE / SSL_CERT_DIR this is the system's store; with them, only theirs.
     let native = rustls_native_certs::load_native_certs();
     let from_env = env_paths();
-    if !from_env.is_empty() && native.certs.is_empty() {
+    if from_env.is_empty() {
+        return Ok(assemble(Vec::new(), native.certs));
+    }
+    if native.certs.is_empty() {
         let why = native
             .errors
             .first()
@@ -68,19 +71,26 @@ fn load_roots() -> Result<RootCertStore, String> {
             from_env.join(" / ")
         ));
     }
-    roots.add_parsable_certificates(native.certs);
-    let mut system = if from_env.is_empty() { roots.len() } else { 0 };
-    if !from_env.is_empty() {
-        // The variables add to the system's store, as the README promises, never replace it.
-        for dir in openssl_probe::candidate_cert_dirs() {
-            let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
-            system += roots.add_parsable_certificates(found.certs).0;
-        }
-    }
-    if system == 0 {
+    // The variables add to the system's store, as the README promises, never replace it.
+    let system = openssl_probe::candidate_cert_dirs()
+        .flat_map(|dir| rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs)
+        .collect();
+    Ok(assemble(native.certs, system))
+}
+
+/// The user's extra CAs and the system's roots; the bundled web roots only when the system
+/// has none (a minimal container).
+fn assemble(
+    extra: Vec<CertificateDer<'static>>,
+    system: Vec<CertificateDer<'static>>,
+) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(extra);
+    let (from_system, _) = roots.add_parsable_certificates(system);
+    if from_system == 0 {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    Ok(roots)
+    roots
 }
 
 /// `SSL_CERT_FILE=…` / `SSL_CERT_DIR=…` as set (empty when neither is).
@@ -163,4 +173,25 @@ pub fn certificate_hint(host: &str, why: &str) -> String {
     format!(
         "the certificate of {host} is not trusted: {why}{tried}; if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::pem::PemObject;
+
+    /// A self-signed CA made with `openssl req -x509` for this test.
+    const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBkjCCATmgAwIBAgIURTEpF4N/bPOQCGhM9GKprVTcLiQwCgYIKoZIzj0EAwIw\nHzEdMBsGA1UEAwwUYjI0YXV0aCB1bml0LXRlc3QgQ0EwHhcNMjYxMjAxMjIwODI0\nWhcNMzYxMTI4MjIwODI0WjAfMR0wGwYDVQQDDBRiMjRhdXRoIHVuaXQtdGVzdCBD\nQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA+vTFWn/PfY3td6RREOYyJJqjh4\nQzDSEj5FYh7/XdTmJaPuJP6Mh95cc2i7Ua72oD1eshYxWBppTrF/Yequo8GjUzBR\nMB0GA1UdDgQWBBR6JDFpTUvHJfRx9medBA8ZuN/4QDAfBgNVHSMEGDAWgBR6JDFp\nTUvHJfRx9medBA8ZuN/4QDAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cA\nMEQCIEYbQ3cYVvydXzANVZcyxeNc7Gwot1C1tmKQdYlIqMetAiARpGRGWEDmWdZW\nxjZsor+YN7kN4h3n+X5DnKiSTFlxxA==\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn bundled_roots_only_where_the_system_has_none() {
+        let bundled = webpki_roots::TLS_SERVER_ROOTS.len();
+        let ca = || CertificateDer::from_pem_slice(CA.as_bytes()).unwrap();
+        // A minimal container: nothing from the system, so the bundled roots.
+        assert_eq!(assemble(Vec::new(), Vec::new()).len(), bundled);
+        // SSL_CERT_FILE's CA on such a system: the CA and the bundled roots.
+        assert_eq!(assemble(vec![ca()], Vec::new()).len(), bundled + 1);
+        // A system with a store: only its roots (and the extra CA), never the bundled ones.
+        assert_eq!(assemble(vec![ca()], vec![ca()]).len(), 2);
+    }
 }
