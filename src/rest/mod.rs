@@ -562,6 +562,21 @@ mod tests {
     }
 
     #[test]
+    fn gateway_pages_are_told_from_portal_answers() {
+        let code = |n| reqwest::StatusCode::from_u16(n).unwrap();
+        for n in [502, 503, 504] {
+            assert!(is_gateway_page(code(n), b"Bad Gateway"), "{n}");
+        }
+        assert!(is_gateway_page(
+            code(500),
+            b"\r\n <html><body>500</body></html>"
+        ));
+        assert!(!is_gateway_page(code(500), b"Internal error"), "not a page");
+        assert!(!is_gateway_page(code(200), b"<html>"), "not an error");
+        assert!(!is_gateway_page(code(404), b"<html>"), "not a server error");
+    }
+
+    #[test]
     fn cloud_hosts() {
         assert!(is_bitrix24_cloud("new-name.bitrix24.com"));
         assert!(is_bitrix24_cloud("b24-x.bitrix24.by"));
