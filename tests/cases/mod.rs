@@ -11,6 +11,7 @@ mod messages;
 mod pages;
 mod pgbouncer;
 mod postgres;
+mod postgres_libpq;
 mod profiles;
 mod security;
 mod signals;
