@@ -516,4 +516,22 @@ mod tests {
         let (_, key) = ssl.client.unwrap();
         assert_eq!(key, home.path().join(".postgresql/postgresql.key"));
     }
+
+    /// A URL's `connect_timeout` is kept; without one, 10 s.
+    #[test]
+    fn a_url_connect_timeout_is_kept() {
+        let ui = Ui::new(true);
+        let timeout = |url: &str| {
+            let options = Options::resolve(url, &ui).unwrap();
+            *options.hosts[0].get_connect_timeout().unwrap()
+        };
+        assert_eq!(
+            timeout("postgres://u@h/db?connect_timeout=3&passfile=/nonexistent"),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            timeout("postgres://u@h/db?passfile=/nonexistent"),
+            Duration::from_secs(10)
+        );
+    }
 }
