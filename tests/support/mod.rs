@@ -9,6 +9,7 @@ pub mod cli;
 pub mod http;
 pub mod postgres;
 pub mod pty;
+pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_sdk;
