@@ -8,8 +8,9 @@ the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers
   "The application may not be installed"), and the OAuth server's `app.info` 400
   `invalid_client` (b24pysdk: "can be returned by `/rest/app.info/` when access token is
   invalid but has token-like format");
-- a wrong client_id: HTTP **200** `{"error":"wrong_client"}` (b24pysdk `BitrixOauthWrongClient`,
-  asserted by `tests/integration/errors/test_errors_oauth.py`);
+- a wrong client_id: HTTP **200** `{"error":"wrong_client"}`, a wrong secret 400
+  `{"error":"invalid_client"}`, neither with a description (b24pysdk `BitrixOauthWrongClient`,
+  `BitrixOAuthInvalidClient`, asserted by `tests/integration/errors/test_errors_oauth.py`);
 - codes in upper case and without `error_description` (`{"error":"INVALID_GRANT"}`);
 - the code exchange without `expires` and `user_id` (b24restdocs `settings/oauth/index.md`);
 - the OAuth server's `app.info` without the `install` block (no captured answer shows it);
@@ -57,6 +58,17 @@ pub type Answer = (StatusCode, Value);
 pub fn token_endpoint(r: &Record) -> Option<Answer> {
     r.removed
         .then(|| (StatusCode::BAD_REQUEST, json!({"error": "invalid_client"})))
+}
+
+/// The token endpoint's answer to wrong client credentials, as b24pysdk's live tests assert
+/// it: a wrong client_id is HTTP 200 `wrong_client`, a wrong secret 400 `invalid_client`, both
+/// without a description.
+pub fn client_check(id: &str, secret: &str) -> Option<Answer> {
+    use super::stand_in::{CLIENT_ID, CLIENT_SECRET};
+    if id != CLIENT_ID {
+        return Some(wrong_client());
+    }
+    (secret != CLIENT_SECRET).then(|| (StatusCode::BAD_REQUEST, json!({"error": "invalid_client"})))
 }
 
 /// A token endpoint's answer for a wrong client_id: HTTP 200 with an error (b24pysdk).
