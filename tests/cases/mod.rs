@@ -1,6 +1,7 @@
 mod authorize;
 mod batch;
 mod call;
+mod credential_helper;
 mod docs;
 mod durability;
 mod install_listen;
