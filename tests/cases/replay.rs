@@ -424,3 +424,28 @@ fn a_real_refresh_answer_and_a_start_minus_1_page_are_read() {
         "one page, no chase after a count of 0"
     );
 }
+
+/// The stand-in itself answers as the record shows: `crm.item.list` wraps its items, an
+/// unknown method is 404 `ERROR_METHOD_NOT_FOUND`, and both are read as the replayed ones are.
+#[test]
+fn the_stand_in_answers_as_the_record_shows() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let run = env.run(&["call", "crm.item.list", "--all", "entityTypeId:=2"]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout.lines().count(),
+        crate::support::record::ITEMS,
+        "{}",
+        run.stdout
+    );
+    let line = env
+        .run(&["call", "no.such.method"])
+        .assert_error(1)
+        .to_string();
+    assert!(
+        line.ends_with("ERROR_METHOD_NOT_FOUND: Method not found!"),
+        "{line}"
+    );
+}
