@@ -85,6 +85,9 @@ fn without_credentials_a_genuine_callback_is_saved_unverified_and_the_next_call_
     let show = env.run(&["show"]);
     show.assert_ok();
     assert!(show.stdout.contains("UNVERIFIED"), "{}", show.stdout);
+    assert!(env.run(&["list"]).stdout.contains("UNVERIFIED"));
+    let listed: Value = serde_json::from_str(&env.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["unverified"], true);
     let token = env.run(&["token"]);
     token.assert_error(2);
     assert!(
@@ -121,7 +124,12 @@ fn without_credentials_a_genuine_callback_is_saved_unverified_and_the_next_call_
     );
     assert_eq!(s.counters().refreshes, 1);
     assert!(env.auth()["b24auth"].get("unverified").is_none());
-    assert!(env.run(&["show"]).stdout.contains("verified"));
+    let show = env.run(&["show"]).stdout;
+    assert!(
+        show.contains("verified") && !show.contains("UNVERIFIED"),
+        "{show}"
+    );
+    assert!(!env.run(&["list"]).stdout.contains("UNVERIFIED"));
     env.run(&["token"]).assert_ok();
 }
 
