@@ -156,6 +156,7 @@ impl Handler<Result<Profile>> for Install<'_> {
         );
         let identity = match self.identify(&server, &auth).await {
             Ok(identity) => identity,
+            Err(e) if oauth::no_verdict(&e) => return unverifiable(&self.cfg.ui, &e),
             Err(e) => {
                 self.cfg.ui.warn(format_args!(
                     "refused a callback that failed verification ({e:#}); still waiting"
@@ -229,6 +230,19 @@ impl Install<'_> {
         let info = self.http.app_info(&rest, &token).await?;
         install::verify(&info, auth, self.cfg.client_id.as_deref(), self.allow_http)
     }
+}
+
+/// A verification that failed for a local reason (no descriptor, a connect error, a timeout,
+/// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
+/// Only the trusted server's word refuses a callback (README, Security).
+fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
+    ui.warn(format_args!(
+        "could not verify a callback ({e:#}): not refused, answered 503 so the sender can retry; still waiting"
+    ));
+    Outcome::Continue(Reply::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Verification unavailable; retry later",
+    ))
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

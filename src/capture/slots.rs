@@ -1,0 +1,334 @@
+/*!
+The listener's descriptor budget: how many connections it holds at once, and which one it lets
+go when a new one arrives at that bound.
+
+Every connection costs a file descriptor, and so does what a genuine callback needs once it has
+arrived: the HTTPS request that verifies it and the files (or the database connection) of the
+save. Anyone who reaches the port can open connections, so they never get the descriptors those
+need: the soft `RLIMIT_NOFILE` is raised to the hard one, and connections are bounded below it
+with [`RESERVE`] descriptors kept free. At the bound, each new connection pushes out the one
+that has been quiet longest (it sent nothing, or nothing lately): a sender in the middle of its
+request has just sent bytes, and a request the handler has taken is never pushed out.
+*/
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Descriptors kept free for what a callback needs after it arrived: [`HANDLERS`] verifications
+/// (a socket each, and the resolver's files), the save (directory, lock and temp files, or a
+/// database connection), a rescue file.
+pub const RESERVE: usize = 128;
+/// Requests handled side by side; more wait for a turn (the reserve is sized for these).
+pub const HANDLERS: usize = 16;
+/// Never more connections than this, however high the limit: each costs memory too.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// The accept queue asked for (the kernel caps it at `net.core.somaxconn`, 4096 by default).
+pub const BACKLOG: u32 = 4096;
+/// Connections told to go before the bound, so that new ones are accepted while those close.
+const HEADROOM: usize = 16;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard one (as far as the system allows) and returns
+/// the soft limit now in force.
+pub fn raise_descriptor_limit() -> usize {
+    let as_usize = |n: libc::rlim_t| usize::try_from(n).unwrap_or(usize::MAX);
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 256;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct; a refusal (macOS with an unlimited hard
+        // limit) leaves the soft limit where it was.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return as_usize(limit.rlim_max);
+        }
+    }
+    as_usize(limit.rlim_cur)
+}
+
+/// Descriptors this process has open now (counted in `/proc/self/fd` or `/dev/fd`).
+pub fn descriptors_in_use() -> usize {
+    ["/proc/self/fd", "/dev/fd"]
+        .iter()
+        .find_map(|dir| std::fs::read_dir(dir).ok())
+        .map_or(64, Iterator::count)
+}
+
+/// The most connections open at once under a soft limit of `soft` with `in_use` descriptors
+/// already taken: the rest minus the reserve (a quarter of a small limit), at least 2.
+pub fn connection_bound(soft: usize, in_use: usize) -> usize {
+    let reserve = RESERVE.min(soft / 4);
+    soft.saturating_sub(in_use)
+        .saturating_sub(reserve)
+        .clamp(2, MAX_CONNECTIONS)
+}
+
+/// The open connections, in the order shedding looks at them.
+pub struct Slots {
+    bound: usize,
+    /// Each open connection once, with when it was queued (accepted, or last seen active when
+    /// it was passed over); entries of closed connections are dropped as they come up.
+    queue: RefCell<VecDeque<(Instant, Rc<Slot>)>>,
+    open: Cell<usize>,
+    /// Open connections already told to go (they close at their next poll).
+    leaving: Cell<usize>,
+}
+
+/// One connection's state, as shedding sees it.
+pub struct Slot {
+    /// When it was accepted or last sent a byte.
+    active: Cell<Instant>,
+    /// Its request is complete and with the handler.
+    busy: Cell<bool>,
+    told: Cell<bool>,
+    closed: Cell<bool>,
+    go: Notify,
+}
+
+impl Slots {
+    /// Slots for this process: the limit raised, the bound below it.
+    pub fn for_this_process() -> Slots {
+        let soft = raise_descriptor_limit();
+        Slots::new(connection_bound(soft, descriptors_in_use()))
+    }
+
+    pub fn new(bound: usize) -> Slots {
+        Slots {
+            bound,
+            queue: RefCell::new(VecDeque::new()),
+            open: Cell::new(0),
+            leaving: Cell::new(0),
+        }
+    }
+
+    /// True while another connection may be accepted.
+    pub fn has_room(&self, open: usize) -> bool {
+        open < self.bound
+    }
+
+    /// Registers a connection just accepted and, past the bound less the headroom, tells the
+    /// quietest one to go.
+    pub fn admit(&self) -> Held<'_> {
+        let slot = Rc::new(Slot {
+            active: Cell::new(Instant::now()),
+            busy: Cell::new(false),
+            told: Cell::new(false),
+            closed: Cell::new(false),
+            go: Notify::new(),
+        });
+        self.queue
+            .borrow_mut()
+            .push_back((slot.active.get(), Rc::clone(&slot)));
+        self.open.set(self.open.get() + 1);
+        let target = self.bound.saturating_sub(HEADROOM).max(1);
+        while self.open.get() - self.leaving.get() > target && self.shed_quietest() {}
+        self.compact();
+        Held { slots: self, slot }
+    }
+
+    /// Tells the connection quiet longest, and not with the handler, to go. One that sent
+    /// bytes since it was queued, or is busy, is passed over and queued again: each connection
+    /// is looked at about once per shed it survives, whatever the number open.
+    fn shed_quietest(&self) -> bool {
+        let mut queue = self.queue.borrow_mut();
+        for _ in 0..queue.len() {
+            let Some((queued, slot)) = queue.pop_front() else {
+                break;
+            };
+            if slot.closed.get() || slot.told.get() {
+                continue;
+            }
+            if slot.busy.get() || slot.active.get() > queued {
+                queue.push_back((slot.active.get(), slot));
+                continue;
+            }
+            slot.told.set(true);
+            slot.go.notify_one();
+            self.leaving.set(self.leaving.get() + 1);
+            return true;
+        }
+        false
+    }
+
+    /// Drops the entries of closed connections once they are half the queue.
+    fn compact(&self) {
+        let mut queue = self.queue.borrow_mut();
+        if queue.len() > 2 * self.open.get() + 64 {
+            queue.retain(|(_, slot)| !slot.closed.get());
+        }
+    }
+}
+
+/// A connection's place among the open ones, given up when it is dropped.
+pub struct Held<'s> {
+    slots: &'s Slots,
+    slot: Rc<Slot>,
+}
+
+impl Held<'_> {
+    pub fn slot(&self) -> &Rc<Slot> {
+        &self.slot
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.slot.closed.set(true);
+        self.slots.open.set(self.slots.open.get() - 1);
+        if self.slot.told.get() {
+            self.slots.leaving.set(self.slots.leaving.get() - 1);
+        }
+    }
+}
+
+impl Slot {
+    /// Resolves once this connection was chosen to go.
+    pub async fn told_to_go(&self) {
+        self.go.notified().await
+    }
+
+    /// Marks the request as taken by the handler until the guard is dropped.
+    pub fn busy(&self) -> Busy<'_> {
+        self.busy.set(true);
+        Busy(self)
+    }
+}
+
+pub struct Busy<'a>(&'a Slot);
+
+impl Busy<'_> {
+    /// Keeps the connection busy until it closes: it carries the reply that ends the flow.
+    pub fn keep(self) {
+        std::mem::forget(self)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.set(false);
+        self.0.active.set(Instant::now());
+    }
+}
+
+/// A connection's stream that notes when it last received a byte.
+pub struct Watched {
+    stream: TcpStream,
+    slot: Rc<Slot>,
+}
+
+impl Watched {
+    pub fn new(stream: TcpStream, slot: Rc<Slot>) -> Watched {
+        Watched { stream, slot }
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.slot.active.set(Instant::now());
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_keeps_the_reserve_free() {
+        assert_eq!(connection_bound(1024, 20), 1024 - 20 - RESERVE);
+        assert_eq!(connection_bound(64, 10), 64 - 10 - 16);
+        assert_eq!(connection_bound(16, 15), 2);
+        assert_eq!(connection_bound(usize::MAX, 20), MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn the_limit_is_raised_to_the_hard_one() {
+        let soft = raise_descriptor_limit();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        assert_eq!(soft, usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX));
+        assert!(descriptors_in_use() >= 3);
+    }
+
+    #[test]
+    fn the_quietest_goes_first_and_the_busy_never() {
+        let slots = Slots::new(HEADROOM + 3);
+        let ago = |ms| Instant::now() - std::time::Duration::from_millis(ms);
+        let (a, b, c) = (slots.admit(), slots.admit(), slots.admit());
+        a.slot().active.set(ago(30));
+        b.slot().active.set(ago(20));
+        c.slot().active.set(ago(10));
+        let busy = a.slot().busy();
+        // `a` is quietest but busy, so a fourth connection pushes out `b`.
+        let d = slots.admit();
+        assert!(b.slot().told.get());
+        assert!(!a.slot().told.get() && !c.slot().told.get() && !d.slot().told.get());
+        assert_eq!(slots.leaving.get(), 1);
+        drop(b);
+        assert_eq!(slots.leaving.get(), 0);
+        // Its reply sent, `a` counts as just active: `c` is next.
+        drop(busy);
+        let _e = slots.admit();
+        assert!(c.slot().told.get() && !a.slot().told.get());
+    }
+}
