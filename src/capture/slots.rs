@@ -21,18 +21,22 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 
 /// Descriptors kept free for what a callback needs after it arrived: [`HANDLERS`] verifications
-/// (a socket each, and the resolver's files), the save (directory, lock and temp files, or a
-/// database connection), a rescue file.
+/// (a socket each, and the resolver's socket and files while it looks the server up), the save
+/// (directory, lock and temp files, or a database connection), a rescue file.
 pub const RESERVE: usize = 128;
 /// Requests handled side by side; more wait for a turn (the reserve is sized for these).
-pub const HANDLERS: usize = 16;
+pub const HANDLERS: usize = 32;
 /// Never more connections than this, however high the limit: each costs memory too.
 pub const MAX_CONNECTIONS: usize = 4096;
 /// The accept queue asked for (the kernel caps it at `net.core.somaxconn`, 4096 by default).
 pub const BACKLOG: u32 = 4096;
+/// A request that has not fully arrived this long after its connection opened (or after the
+/// previous reply) is slow: it may be pushed out even while it still trickles in. Bitrix24's
+/// servers send the whole callback, about 1 KiB, at once.
+const SLOW: Duration = Duration::from_secs(2);
 /// Connections told to go before the bound, so that new ones are accepted while those close.
 const HEADROOM: usize = 16;
 
@@ -94,6 +98,8 @@ pub struct Slots {
 pub struct Slot {
     /// When it was accepted or last sent a byte.
     active: Cell<Instant>,
+    /// When its current request could start: its accept, or the end of the previous reply.
+    since: Cell<Instant>,
     /// Its request is complete and with the handler.
     busy: Cell<bool>,
     told: Cell<bool>,
@@ -125,8 +131,10 @@ impl Slots {
     /// Registers a connection just accepted and, past the bound less the headroom, tells the
     /// quietest one to go.
     pub fn admit(&self) -> Held<'_> {
+        let now = Instant::now();
         let slot = Rc::new(Slot {
-            active: Cell::new(Instant::now()),
+            active: Cell::new(now),
+            since: Cell::new(now),
             busy: Cell::new(false),
             told: Cell::new(false),
             closed: Cell::new(false),
@@ -142,9 +150,9 @@ impl Slots {
         Held { slots: self, slot }
     }
 
-    /// Tells the connection quiet longest, and not with the handler, to go. One that sent
-    /// bytes since it was queued, or is busy, is passed over and queued again: each connection
-    /// is looked at about once per shed it survives, whatever the number open.
+    /// Tells the connection quiet longest, and not with the handler, to go. One that is busy,
+    /// or sent bytes since it was queued and is not [`SLOW`], is passed over and queued again:
+    /// each connection is looked at about once per shed it survives, whatever the number open.
     fn shed_quietest(&self) -> bool {
         let mut queue = self.queue.borrow_mut();
         for _ in 0..queue.len() {
@@ -154,7 +162,8 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
-            if slot.busy.get() || slot.active.get() > queued {
+            let sending = slot.active.get() > queued && slot.since.get().elapsed() < SLOW;
+            if slot.busy.get() || sending {
                 queue.push_back((slot.active.get(), slot));
                 continue;
             }
@@ -221,8 +230,10 @@ impl Busy<'_> {
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
+        let now = Instant::now();
         self.0.busy.set(false);
-        self.0.active.set(Instant::now());
+        self.0.active.set(now);
+        self.0.since.set(now);
     }
 }
 
@@ -313,7 +324,7 @@ mod tests {
     #[test]
     fn the_quietest_goes_first_and_the_busy_never() {
         let slots = Slots::new(HEADROOM + 3);
-        let ago = |ms| Instant::now() - std::time::Duration::from_millis(ms);
+        let ago = |ms| Instant::now() - Duration::from_millis(ms);
         let (a, b, c) = (slots.admit(), slots.admit(), slots.admit());
         a.slot().active.set(ago(30));
         b.slot().active.set(ago(20));
@@ -330,5 +341,22 @@ mod tests {
         drop(busy);
         let _e = slots.admit();
         assert!(c.slot().told.get() && !a.slot().told.get());
+    }
+
+    #[test]
+    fn a_request_that_trickles_in_is_slow_after_a_while() {
+        let slots = Slots::new(HEADROOM + 2);
+        let (fast, trickle) = (slots.admit(), slots.admit());
+        let now = Instant::now();
+        // Both sent a byte just now; the trickle's request began long ago.
+        trickle
+            .slot()
+            .since
+            .set(now - SLOW - Duration::from_millis(1));
+        for held in [&fast, &trickle] {
+            held.slot().active.set(now + Duration::from_millis(1));
+        }
+        let _third = slots.admit();
+        assert!(trickle.slot().told.get() && !fast.slot().told.get());
     }
 }

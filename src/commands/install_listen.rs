@@ -237,7 +237,7 @@ impl Install<'_> {
 /// Only the trusted server's word refuses a callback (README, Security).
 fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
     ui.warn(format_args!(
-        "could not verify a callback ({e:#}): not refused, answered 503 so the sender can retry; still waiting"
+        "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
     ));
     Outcome::Continue(Reply::text(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -234,6 +234,48 @@ fn the_callback_is_saved_through_a_descriptor_flood() {
     );
 }
 
+/// The same flood against `authorize`'s listener: the browser's redirect still completes it.
+#[test]
+fn the_authorize_redirect_lands_through_a_descriptor_flood() {
+    raise_own_limit(SOCKETS + 1000);
+    let s = StandIn::start();
+    let env = Env::new();
+    let addr = format!("127.0.0.1:{}", http::free_port());
+    let redirect = format!("http://{addr}/callback");
+    s.set_redirect_uri(&redirect);
+    let mut cmd = env.app_cmd(
+        &s,
+        &[
+            "authorize",
+            "--domain",
+            &s.base,
+            "--redirect-uri",
+            &redirect,
+            "--no-browser",
+        ],
+    );
+    let mut p = env.spawn(with_nofile(&mut cmd, 1024, 1024));
+    let url = p.wait_authorize_url();
+
+    let flood = Flood::start(&addr);
+    let full_swing = flood.wait_all_started(30);
+    let sent = Instant::now();
+    let r = http::follow(&url);
+    let latency = sent.elapsed();
+    let (_, closed) = flood.stop();
+
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        full_swing,
+        "all {SOCKETS} sockets connected before the redirect"
+    );
+    p.finish().assert_ok();
+    assert_eq!(s.counters().code_exchanges, 1);
+    assert!(env.auth()["refresh_token"].is_string());
+    assert!(closed > SOCKETS / 2, "{closed} closed");
+    eprintln!("flood: authorize's redirect answered 200 in {latency:?}");
+}
+
 /// The soft limit is raised to the hard one before the listener tells anyone its address.
 #[test]
 fn the_listener_raises_its_soft_descriptor_limit() {
