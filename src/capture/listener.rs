@@ -151,6 +151,9 @@ pub async fn serve<T, H: Handler<T>>(
                     return Ok(value);
                 }
             }
+            _ = tokio::time::sleep(slots::RECHECK), if !slots.has_room(connections.len()) => {
+                slots.make_room();
+            }
         }
     }
 }

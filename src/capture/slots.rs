@@ -37,6 +37,11 @@ pub const BACKLOG: u32 = 4096;
 /// previous reply) is slow: it may be pushed out even while it still trickles in. Bitrix24's
 /// servers send the whole callback, about 1 KiB, at once.
 const SLOW: Duration = Duration::from_secs(2);
+/// A connection quiet for less than this is not pushed out: a sender's first bytes follow its
+/// connection at once (a proxy or tunnel connects when it has the request).
+const GRACE: Duration = Duration::from_millis(100);
+/// How often the quietest are looked for again while the bound keeps new connections out.
+pub const RECHECK: Duration = GRACE;
 /// Connections told to go before the bound, so that new ones are accepted while those close.
 const HEADROOM: usize = 16;
 
@@ -144,17 +149,26 @@ impl Slots {
             .borrow_mut()
             .push_back((slot.active.get(), Rc::clone(&slot)));
         self.open.set(self.open.get() + 1);
-        let target = self.bound.saturating_sub(HEADROOM).max(1);
-        while self.open.get() - self.leaving.get() > target && self.shed_quietest() {}
+        self.make_room();
         self.compact();
         Held { slots: self, slot }
     }
 
-    /// Tells the connection quiet longest, and not with the handler, to go. One that is busy,
-    /// or sent bytes since it was queued and is not [`SLOW`], is passed over and queued again:
-    /// each connection is looked at about once per shed it survives, whatever the number open.
+    /// Past the bound less the headroom, tells the quietest connections to go. Called on each
+    /// accept, and every [`RECHECK`] while the bound keeps new ones out (every open one may
+    /// have been busy or sending at the last look, and become slow since).
+    pub fn make_room(&self) {
+        let target = self.bound.saturating_sub(HEADROOM).max(1);
+        while self.open.get() - self.leaving.get() > target && self.shed_quietest() {}
+    }
+
+    /// Tells the connection quiet longest to go, looking at each once, longest queued first:
+    /// one busy, or sending and not yet [`SLOW`], is queued again as looked at now; one quiet
+    /// (nothing received since it was queued) for less than [`GRACE`] is left where it was;
+    /// the first other one goes. Each connection is looked at about once per connection shed.
     fn shed_quietest(&self) -> bool {
         let mut queue = self.queue.borrow_mut();
+        let now = Instant::now();
         for _ in 0..queue.len() {
             let Some((queued, slot)) = queue.pop_front() else {
                 break;
@@ -162,9 +176,14 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
-            let sending = slot.active.get() > queued && slot.since.get().elapsed() < SLOW;
-            if slot.busy.get() || sending {
-                queue.push_back((slot.active.get(), slot));
+            let quiet = slot.active.get() <= queued;
+            let slow = now.duration_since(slot.since.get()) >= SLOW;
+            if slot.busy.get() || (!quiet && !slow) {
+                queue.push_back((now, slot));
+                continue;
+            }
+            if quiet && !slow && now.duration_since(queued) < GRACE {
+                queue.push_back((queued, slot));
                 continue;
             }
             slot.told.set(true);
@@ -321,42 +340,62 @@ mod tests {
         assert!(descriptors_in_use() >= 3);
     }
 
+    /// Moves every clock of `slots` back by `by`, as if that much time had passed.
+    fn age(slots: &Slots, by: Duration) {
+        for (queued, slot) in slots.queue.borrow_mut().iter_mut() {
+            *queued -= by;
+            slot.active.set(slot.active.get() - by);
+            slot.since.set(slot.since.get() - by);
+        }
+    }
+
     #[test]
     fn the_quietest_goes_first_and_the_busy_never() {
         let slots = Slots::new(HEADROOM + 3);
-        let ago = |ms| Instant::now() - Duration::from_millis(ms);
         let (a, b, c) = (slots.admit(), slots.admit(), slots.admit());
-        a.slot().active.set(ago(30));
-        b.slot().active.set(ago(20));
-        c.slot().active.set(ago(10));
+        age(&slots, GRACE);
         let busy = a.slot().busy();
-        // `a` is quietest but busy, so a fourth connection pushes out `b`.
+        // `a` is queued longest but busy, so a fourth connection pushes out `b`.
         let d = slots.admit();
         assert!(b.slot().told.get());
         assert!(!a.slot().told.get() && !c.slot().told.get() && !d.slot().told.get());
         assert_eq!(slots.leaving.get(), 1);
         drop(b);
         assert_eq!(slots.leaving.get(), 0);
-        // Its reply sent, `a` counts as just active: `c` is next.
+        // Its reply sent, `a` has just been active: `c` is next.
         drop(busy);
         let _e = slots.admit();
         assert!(c.slot().told.get() && !a.slot().told.get());
     }
 
     #[test]
-    fn a_request_that_trickles_in_is_slow_after_a_while() {
-        let slots = Slots::new(HEADROOM + 2);
-        let (fast, trickle) = (slots.admit(), slots.admit());
-        let now = Instant::now();
-        // Both sent a byte just now; the trickle's request began long ago.
+    fn a_new_connection_has_its_grace_and_a_trickle_turns_slow() {
+        let slots = Slots::new(HEADROOM + 1);
+        let trickle = slots.admit();
         trickle
             .slot()
-            .since
-            .set(now - SLOW - Duration::from_millis(1));
-        for held in [&fast, &trickle] {
-            held.slot().active.set(now + Duration::from_millis(1));
-        }
-        let _third = slots.admit();
-        assert!(trickle.slot().told.get() && !fast.slot().told.get());
+            .active
+            .set(Instant::now() + Duration::from_millis(1));
+        // The trickle is sending, the newcomer has had no time to: neither goes.
+        let newcomer = slots.admit();
+        assert_eq!(slots.leaving.get(), 0);
+        // Still sending, but its request began SLOW ago.
+        trickle
+            .slot()
+            .active
+            .set(Instant::now() + Duration::from_millis(1));
+        trickle.slot().since.set(Instant::now() - SLOW);
+        slots.make_room();
+        assert!(trickle.slot().told.get() && !newcomer.slot().told.get());
+    }
+
+    #[test]
+    fn a_connection_quiet_past_its_grace_goes() {
+        let slots = Slots::new(HEADROOM + 1);
+        let (idle, _next) = (slots.admit(), slots.admit());
+        assert_eq!(slots.leaving.get(), 0, "both within their grace");
+        age(&slots, GRACE);
+        slots.make_room();
+        assert!(idle.slot().told.get());
     }
 }
