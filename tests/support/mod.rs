@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod http;
 pub mod outage;
+pub mod pg_decoy;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
