@@ -83,7 +83,7 @@ impl Sink<'_> {
         }
         self.out.flush()?;
         if self.progress {
-            let total = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            let total = count(total).map(|t| format!(" of {t}")).unwrap_or_default();
             eprint!("\r\x1b[2Kfetched {}{total}", self.seen);
         }
         Ok(())
@@ -147,7 +147,7 @@ pub async fn by_start(
     sink: &mut Sink<'_>,
 ) -> Result<()> {
     let first = caller.call(method, &params).await?;
-    let total = first.get("total").cloned();
+    let total = count(first.get("total")).cloned();
     sink.write(&Chunk::of(page_items(&first), |i| i)?, total.as_ref())?;
     let Some(next) = next_start(params.get("start"), first.get("next"), 1)? else {
         return Ok(());
@@ -564,6 +564,11 @@ pub(crate) fn next_start(
     Ok(Some(next.clone()))
 }
 
+/// `total` when it is a count: `start=-1` answers carry `"total": 0` (huge-data.md), no count.
+fn count(total: Option<&Value>) -> Option<&Value> {
+    total.filter(|t| as_u64(t).is_some_and(|n| n > 0))
+}
+
 fn as_u64(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64(),
@@ -576,6 +581,15 @@ fn as_u64(v: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_zero_total_is_no_count() {
+        assert_eq!(count(Some(&json!(0))), None);
+        assert_eq!(count(Some(&json!("0"))), None);
+        assert_eq!(count(Some(&json!(120))), Some(&json!(120)));
+        assert_eq!(count(Some(&json!("120"))), Some(&json!("120")));
+        assert_eq!(count(None), None);
+    }
 
     #[test]
     fn next_must_advance_and_pages_are_capped() {
