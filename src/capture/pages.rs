@@ -181,6 +181,20 @@ pub fn install_listener(profile: &str, paste: &str) -> String {
     })
 }
 
+/// The browser's start page for `authorize`: it forwards at once to the portal's authorize
+/// `url` (which carries the `state`), so the browser's command line, which every local user can
+/// read with `ps`, names only this page's private file.
+pub fn forward(url: &str) -> String {
+    let url = escape(url);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={url}\">\
+         <title>Opening the portal · b24auth</title></head><body>\
+         <p>Opening <a href=\"{url}\">the portal's sign-in page</a>…</p></body></html>"
+    )
+}
+
 /// A long command as shell lines (` \` continuations before each option after the
 /// subcommand), so it fits a phone and still pastes as one command.
 fn shell_lines(cmd: &str) -> String {
@@ -238,6 +252,15 @@ mod tests {
             shell_lines("b24auth --profile shop authorize --domain http://127.0.0.1:1 --force"),
             "b24auth --profile shop authorize \\\n  --domain http://127.0.0.1:1 \\\n  --force"
         );
+    }
+
+    #[test]
+    fn the_start_page_forwards_to_the_escaped_address() {
+        let page = forward("https://p.example/oauth/authorize/?client_id=a&state=s\"><x");
+        assert!(page.contains(
+            "content=\"0;url=https://p.example/oauth/authorize/?client_id=a&amp;state=s&quot;&gt;&lt;x\""
+        ));
+        assert!(!page.contains("<x") && !page.contains("<script"));
     }
 
     #[test]

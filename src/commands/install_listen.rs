@@ -20,6 +20,7 @@ use crate::secret::{random_hex, Secret};
 use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::store::{SaveMode, Store};
+use crate::ui::sanitize::strip_controls;
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -102,13 +103,13 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         &cfg.ui,
     )
     .await?;
-    cfg.ui.info(format_args!(
+    cfg.ui.info(strip_controls(&format!(
         "saved profile `{}` for portal {} (member_id {}) to {}",
         cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.str("member_id").unwrap_or("-"),
         store.location(&cfg.profile)
-    ));
+    )));
     Ok(())
 }
 
@@ -157,9 +158,9 @@ impl Handler<Result<Profile>> for Install<'_> {
         let identity = match self.identify(&server, &auth).await {
             Ok(identity) => identity,
             Err(e) => {
-                self.cfg.ui.warn(format_args!(
+                self.cfg.ui.warn(strip_controls(&format!(
                     "refused a callback that failed verification ({e:#}); still waiting"
-                ));
+                )));
                 return Outcome::Continue(Reply::text(
                     StatusCode::FORBIDDEN,
                     "Verification failed",
@@ -167,10 +168,10 @@ impl Handler<Result<Profile>> for Install<'_> {
             }
         };
         if identity.insecure {
-            self.cfg.ui.warn(format_args!(
+            self.cfg.ui.warn(strip_controls(&format!(
                 "the portal {} is plain http:// (allowed by --allow-http)",
                 identity.domain
-            ));
+            )));
         }
         let mut saved = self.saving.lock().await;
         if *saved {
