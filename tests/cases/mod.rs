@@ -3,6 +3,7 @@ mod batch;
 mod call;
 mod docs;
 mod durability;
+mod hostile;
 mod install_listen;
 mod interop;
 mod layout;
