@@ -5,6 +5,11 @@ Bind first, then print (and open) the portal's authorize URL; complete on whiche
 the redirect reaching the loopback listener with our `state`, or the user pasting the redirected
 address (or the bare code) on stdin. The one-time code lives 30 s, so the exchange starts the
 moment it arrives and the browser is answered with its outcome.
+
+The `state` is this run's only secret against another local user: the browser is opened on a
+private start page ([`StartPage`]) rather than on the URL itself, because a command line is
+readable by every user through `ps`, and whoever knows the `state` could complete the run with
+their own code or abort it with `error=access_denied`.
 */
 
 use std::io::Write as _;

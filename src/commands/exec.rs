@@ -17,6 +17,7 @@ use anyhow::{anyhow, Result};
 use crate::cli::ExecArgs;
 use crate::exit::Error;
 use crate::session::{child_env, Session};
+use crate::ui::hint;
 
 pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     let profile = s.valid_profile(i64::from(args.min_ttl)).await?;
@@ -26,9 +27,13 @@ pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     // that error must not read as the command's fault.
     if let Some(var) = child_env::unrepresentable(&vars) {
         return Err(anyhow!(
-            "cannot run `{}`: {var} would hold a NUL byte, which no environment variable can carry; nothing was run: replace the stored pair with {}",
+            "cannot run `{}`: {var} would hold a NUL byte, which no environment variable can carry; nothing was run: replace the stored pair with {} or {}",
             program.to_string_lossy(),
-            crate::ui::hint::cmd("install-listen --force")
+            hint::cmd(&format!(
+                "authorize --domain {} --force",
+                hint::domain_of(profile.portal(), profile.client_endpoint())
+            )),
+            hint::cmd("install-listen --force")
         ));
     }
     let mut cmd = Command::new(program);

@@ -37,8 +37,11 @@ pub struct Refused {
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The field name itself may be the offending text: shown with escapes.
-        write!(f, "the field {:?} {}", self.field, self.rule)
+        // The field name itself may be the offending text: then it is shown with escapes.
+        match has_control(&self.field) {
+            true => write!(f, "the field {:?} {}", self.field, self.rule),
+            false => write!(f, "the field `{}` {}", self.field, self.rule),
+        }
     }
 }
 
