@@ -434,3 +434,20 @@ fn imported_client_credentials_are_checked() {
     assert!(run.assert_error(2).contains("client_secret"));
     assert!(!run.stderr.contains(CLIENT_SECRET));
 }
+
+/// The client credentials given in the environment are stored with every new pair: checked too.
+#[test]
+fn client_credentials_from_the_environment_are_checked() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, -10);
+    let before = env.auth_bytes();
+    let mut cmd = env.app_cmd(&s, &["refresh"]);
+    cmd.env("B24AUTH_CLIENT_SECRET", format!("{CLIENT_SECRET}\nX=1"));
+    let run = Env::run_cmd(&mut cmd);
+    let line = run.assert_error(2);
+    assert!(line.contains("B24AUTH_CLIENT_SECRET"), "{line}");
+    assert!(!line.contains(CLIENT_SECRET), "{line}");
+    assert_eq!(env.auth_bytes(), before);
+    assert_eq!(s.counters().token_calls, 0);
+}
