@@ -156,6 +156,8 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
         claimed.insert("member_id".into(), proven);
     }
     let identity = install::verify(&info, &claimed, profile.client_id(), false).map_err(failed)?;
+    // The member_id may come from the answer itself: it enters here, under the same rules.
+    checks::identifier("member_id", &identity.member_id).map_err(|e| failed(e.into()))?;
     profile.set_str("member_id", &identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())

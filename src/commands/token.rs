@@ -26,7 +26,7 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
     // Refused on entry; one stored by an older version is not printed as several lines.
     crate::profile::checks::token("access_token", token.expose()).map_err(|refused| {
         anyhow!(
-            "the stored {refused}; it is not printed: run {} again",
+            "the stored access token is not printed ({refused}): run {} to replace it",
             crate::ui::hint::cmd("refresh")
         )
     })?;
