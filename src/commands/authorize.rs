@@ -210,7 +210,8 @@ fn open_browser(url: &str, ui: &ui::Ui) -> Option<StartPage> {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .spawn()
-            .map(drop)
+            // Reaped when it exits, so no zombie waits for the end of the run.
+            .map(|mut child| drop(std::thread::spawn(move || child.wait())))
             .map_err(|e| format!("could not start $BROWSER ({e})")),
         None => open::that_detached(page.address())
             .map_err(|e| format!("could not open a browser ({e})")),

@@ -31,7 +31,7 @@ pub fn read_file(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
         .map_err(|e| anyhow!("cannot read {what}: {e}"))?;
     if !meta.is_file() {
         return Err(crate::exit::usage(format!(
-            "{what} is not a regular file (a FIFO, device or directory); pass a file, or `-` for stdin"
+            "{what} is not a regular file (a FIFO, device or directory): pass a regular file, or pipe it through stdin"
         )));
     }
     if meta.len() > limit {
@@ -60,7 +60,7 @@ fn read_bounded(source: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
 
 fn too_large(what: &str, limit: u64) -> anyhow::Error {
     crate::exit::usage(format!(
-        "{what} is larger than {} (b24auth's limit for it); nothing was read",
+        "{what} is larger than {} (b24auth's limit for it); nothing was used",
         human(limit)
     ))
 }
