@@ -68,7 +68,7 @@ pub fn env_file(vars: &[(String, String)]) -> Result<String, String> {
 
 /// Characters that mean nothing to a shell, to systemd or to docker in an assignment's value.
 fn bare(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_-.,/:@%+=".contains(c)
+    c.is_ascii_alphanumeric() || "_-.,/:@%+=?".contains(c)
 }
 
 /// The first variable whose value no environment can carry (a NUL byte), for `exec`'s error.
@@ -154,13 +154,18 @@ mod tests {
     /// What a shell reads back from the file is exactly what was written.
     #[test]
     fn a_shell_reads_back_every_value() {
-        let value = "a'b\"c$d`e\\f g;h|i&j*k";
-        let file = env_file(&[("V".to_string(), value.to_string())]).unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{file}printf %s \"$V\""))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), value);
+        for value in [
+            "a'b\"c$d`e\\f g;h|i&j*k",
+            "postgres://u@db/x?sslmode=require",
+            "/tmp/it's ~ here",
+        ] {
+            let file = env_file(&[("V".to_string(), value.to_string())]).unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{file}printf %s \"$V\""))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), value, "{file}");
+        }
     }
 }
