@@ -46,7 +46,10 @@ pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
 /// `KEY=value` lines, one a variable, that a shell (`set -a; . FILE`) and systemd's
 /// `EnvironmentFile=` read back as exactly these values: a value made only of
 /// [`bare`] characters is written as it is (so `docker run --env-file`, which takes the rest of
-/// the line literally, reads it too), any other in single quotes (`'` as `'\''`). A value with
+/// the line literally, reads it too), any other in double quotes with `\`, `"`, `$` and `` ` ``
+/// escaped by a backslash: the one quoting both read alike (systemd's parser, `env-file.c`,
+/// keeps a quote that follows other text literally, so the shell's `'\''` would not survive
+/// it). A value with
 /// a control character (refused on entry; one stored by an older version) is not written at
 /// all: the error names its variable.
 pub fn env_file(vars: &[(String, String)]) -> Result<String, String> {
@@ -59,11 +62,23 @@ pub fn env_file(vars: &[(String, String)]) -> Result<String, String> {
         }
         let value = match v.chars().all(bare) {
             true => v.clone(),
-            false => format!("'{}'", v.replace('\'', "'\\''")),
+            false => format!("\"{}\"", escape_double_quoted(v)),
         };
         out.push_str(&format!("{k}={value}\n"));
     }
     Ok(out)
+}
+
+/// `v` for the inside of a POSIX double-quoted string (systemd reads the same escapes).
+fn escape_double_quoted(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    for c in v.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Characters that mean nothing to a shell, to systemd or to docker in an assignment's value.
@@ -137,7 +152,7 @@ mod tests {
                 ("D", "it's $HOME `id`"),
             ]))
             .unwrap(),
-            "A=1\nB='x y'\nC=https://p.example/rest/\nD='it'\\''s $HOME `id`'\n"
+            "A=1\nB=\"x y\"\nC=https://p.example/rest/\nD=\"it's \\$HOME \\`id\\`\"\n"
         );
         let e = env_file(&vars(&[(
             "B24_APPLICATION_TOKEN",
