@@ -31,9 +31,25 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         )
     })?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", token.expose())?;
+    match args.json {
+        true => writeln!(out, "{}", helper_json(&profile))?,
+        false => writeln!(out, "{}", token.expose())?,
+    }
     out.flush()?;
     Ok(())
+}
+
+/// What a client caching tokens needs, as `aws credential_process` and `gcloud` hand it out:
+/// the access token, when it expires, where to use it and for which portal (`domain` is the
+/// portal's host, as `B24_DOMAIN` in `exec`). Never the refresh token or the client secret.
+fn helper_json(p: &Profile) -> serde_json::Value {
+    serde_json::json!({
+        "access_token": p.access_token().expose(),
+        "expires": p.expires(),
+        "client_endpoint": p.client_endpoint(),
+        "member_id": p.member_id(),
+        "domain": p.portal(),
+    })
 }
 
 /// `--rejected TOKEN`: the portal refused TOKEN. Under the lock, refresh only if the stored token

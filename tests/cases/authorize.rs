@@ -282,8 +282,8 @@ fn a_taken_port_is_named() {
 }
 
 /// The user's real tool: `$BROWSER` is a headless Chromium that opens the private start page,
-/// follows it to the portal's authorize page (a meta refresh: the virtual-time budget lets
-/// headless Chromium follow it before dumping the page), is redirected by the portal to the loopback listener (asking for a favicon on the way, as
+/// follows it to the portal's authorize page (the virtual-time budget lets headless Chromium
+/// finish the whole chain before it dumps the page), is redirected by the portal to the loopback listener (asking for a favicon on the way, as
 /// browsers do) and dumps the page it lands on into a FIFO this test reads.
 #[test]
 fn a_real_browser_lands_on_the_success_page() {
@@ -328,7 +328,8 @@ fn a_real_browser_lands_on_the_success_page() {
     run.assert_ok();
     assert!(
         page.contains("Authorized") && page.contains("You can close this tab"),
-        "{page}"
+        "{page:?}; Chromium said: {}",
+        std::fs::read_to_string(dir.join("chromium.log")).unwrap_or_default()
     );
     assert!(page.contains(&sess.s.host()));
     assert_saved(&sess);

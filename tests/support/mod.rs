@@ -11,6 +11,7 @@ pub mod http;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
+pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_sdk;
