@@ -188,6 +188,15 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The server declined to decide now: try the same request again later.
+    pub fn is_not_now(&self) -> bool {
+        self.is_rate_limit()
+            || matches!(self, ErrorCode::OverloadLimit)
+            || matches!(self, ErrorCode::Other(code) if code == "INTERNAL_SERVER_ERROR")
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -226,6 +235,25 @@ pub(crate) fn not_permitted(e: &ServerError) -> anyhow::Error {
         Some(fix) => anyhow::anyhow!("{e}: {fix}"),
         None => anyhow::anyhow!("{e}"),
     }
+}
+
+/// No answer b24auth can take as the server's word: it was not reached (a connect error, no
+/// descriptor left, a timeout), broke off, or answered with something that is not Bitrix24's
+/// JSON (a proxy's 502 page). The request may be repeated; nothing was decided about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct NoAnswer(pub String);
+
+/// True when `e` holds no verdict of the server on what was sent: [`NoAnswer`], or an error
+/// that only says "not now" (a rate limit, an overload, the server's own internal error).
+/// Such a failure is b24auth's or the network's, never proof that a token is forged.
+pub(crate) fn no_verdict(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.is::<NoAnswer>()
+            || cause
+                .downcast_ref::<ServerError>()
+                .is_some_and(|s| s.code.is_not_now())
+    })
 }
 
 /// An error answer from Bitrix24: `{"error": …, "error_description": …}`.
@@ -284,6 +312,28 @@ mod tests {
         assert!(!ErrorCode::parse("ERROR_CORE").is_rate_limit());
         assert!(ErrorCode::parse("NO_AUTH_FOUND").token_refused());
         assert!(!ErrorCode::parse("invalid_grant").token_refused());
+        assert!(ErrorCode::parse("OVERLOAD_LIMIT").is_not_now());
+        assert!(ErrorCode::parse("INTERNAL_SERVER_ERROR").is_not_now());
+        assert!(!ErrorCode::parse("invalid_token").is_not_now());
+    }
+
+    #[test]
+    fn only_an_answer_about_the_request_is_a_verdict() {
+        let refused = ServerError {
+            code: ErrorCode::InvalidToken,
+            description: "bad".into(),
+        };
+        assert!(!no_verdict(&anyhow::Error::new(refused)));
+        let busy = ServerError {
+            code: ErrorCode::QueryLimitExceeded,
+            description: "later".into(),
+        };
+        assert!(no_verdict(&anyhow::Error::new(busy)));
+        let unreachable = anyhow::Error::new(NoAnswer("cannot reach x".into()));
+        assert!(no_verdict(&unreachable.context("verifying")));
+        assert!(!no_verdict(&anyhow::anyhow!(
+            "the callback's member_id differs"
+        )));
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Handler<Result<Profile>> for Install<'_> {
         );
         let proof = match self.identify(&server, &auth).await {
             Ok(proof) => proof,
+            Err(e) if oauth::no_verdict(&e) => return unverifiable(&self.cfg.ui, &e),
             Err(e) => return refused(&self.cfg.ui, &e),
         };
         let identity = proof.identity();
@@ -326,6 +327,19 @@ impl Install<'_> {
         )));
         profile
     }
+}
+
+/// A verification that failed for a local reason (no descriptor, a connect error, a timeout,
+/// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
+/// Only the trusted server's word refuses a callback (README, Security).
+fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
+    ui.warn(strip_controls(&format!(
+        "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
+    )));
+    Outcome::Continue(Reply::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Verification unavailable; retry later",
+    ))
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -5,6 +5,7 @@ mod credential_helper;
 mod deploy_tls;
 mod docs;
 mod durability;
+mod flood;
 mod hostile;
 mod install_listen;
 mod interop;

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod hostile;
 pub mod http;
+pub mod outage;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
