@@ -14,6 +14,7 @@ mod messages;
 mod pages;
 mod pgbouncer;
 mod postgres;
+mod postgres_libpq;
 mod profiles;
 mod removed_apps;
 mod replay;

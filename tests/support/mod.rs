@@ -9,6 +9,7 @@ pub mod cli;
 pub mod hostile;
 pub mod http;
 pub mod outage;
+pub mod pg_decoy;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
