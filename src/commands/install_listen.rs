@@ -22,6 +22,7 @@ use crate::secret::{random_hex, Secret};
 use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::store::{self, SaveMode, Store};
+use crate::ui::sanitize::strip_controls;
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -104,13 +105,13 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         &cfg.ui,
     )
     .await?;
-    cfg.ui.info(format_args!(
+    cfg.ui.info(strip_controls(&format!(
         "saved profile `{}` for portal {} (member_id {}) to {}",
         cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.str("member_id").unwrap_or("-"),
         store.location(&cfg.profile)
-    ));
+    )));
     Ok(())
 }
 
@@ -163,10 +164,10 @@ impl Handler<Result<Profile>> for Install<'_> {
         };
         let identity = proof.identity();
         if identity.insecure {
-            self.cfg.ui.warn(format_args!(
+            self.cfg.ui.warn(strip_controls(&format!(
                 "the portal {} is plain http:// (allowed by --allow-http)",
                 identity.domain
-            ));
+            )));
         }
         let mut saved = self.saving.lock().await;
         if *saved {
@@ -219,9 +220,9 @@ impl Proof {
 struct Refused(anyhow::Error);
 
 fn refused(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
-    ui.warn(format_args!(
+    ui.warn(strip_controls(&format!(
         "refused a callback that failed verification ({e:#}); still waiting"
-    ));
+    )));
     Outcome::Continue(Reply::text(StatusCode::FORBIDDEN, "Verification failed"))
 }
 
@@ -307,10 +308,10 @@ impl Install<'_> {
             Ok(identity) => {
                 new.set_str("member_id", &identity.member_id);
                 new.set_client_endpoint(identity.client_endpoint.as_str());
-                self.cfg.ui.info(format_args!(
+                self.cfg.ui.info(strip_controls(&format!(
                     "app.info did not name the portal; a refresh at the OAuth server did: {}",
                     identity.domain
-                ));
+                )));
                 Ok(new)
             }
             // The pair has rotated: the new one is kept whatever its answer lacked.
@@ -320,10 +321,10 @@ impl Install<'_> {
 
     fn keep_unverified(&self, mut profile: Profile, why: &str) -> Profile {
         profile.mark_unverified();
-        self.cfg.ui.warn(format_args!(
+        self.cfg.ui.warn(strip_controls(&format!(
             "app.info neither confirmed nor contradicted the callback and {why}: saved it UNVERIFIED; no command hands out its token or endpoint before {} (with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET) proves it at the OAuth server",
             crate::ui::hint::cmd("refresh")
-        ));
+        )));
         profile
     }
 }
@@ -332,9 +333,9 @@ impl Install<'_> {
 /// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
 /// Only the trusted server's word refuses a callback (README, Security).
 fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
-    ui.warn(format_args!(
+    ui.warn(strip_controls(&format!(
         "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
-    ));
+    )));
     Outcome::Continue(Reply::text(
         StatusCode::SERVICE_UNAVAILABLE,
         "Verification unavailable; retry later",

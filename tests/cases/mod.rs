@@ -8,6 +8,7 @@ mod docs;
 mod durability;
 mod flood;
 mod gateways;
+mod hostile;
 mod install_listen;
 mod interop;
 mod layout;
