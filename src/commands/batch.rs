@@ -12,12 +12,13 @@ use std::io::{BufWriter, Write};
 use anyhow::{anyhow, Result};
 use futures_util::stream::{self, TryStreamExt};
 use serde_json::{Map, Value};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
+use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
 use crate::rest::batch::{self, Outcome, MAX_COMMANDS};
 use crate::rest::Caller;
 use crate::session::Session;
+use crate::ui::input::LINE_LIMIT;
 
 /// One input line: its number, and its command or why it is not one.
 struct Entry {
@@ -27,7 +28,7 @@ struct Entry {
 
 /// Stdin as it is read: its lines and how many have been read.
 struct Input {
-    lines: Lines<BufReader<Stdin>>,
+    lines: BufReader<Stdin>,
     read: usize,
 }
 
@@ -38,7 +39,7 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
         false => caller.concurrency(),
     };
     let input = Input {
-        lines: BufReader::new(tokio::io::stdin()).lines(),
+        lines: BufReader::new(tokio::io::stdin()),
         read: 0,
     };
     let chunks = stream::try_unfold(input, |mut input| async move {
@@ -88,11 +89,8 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
 async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
     let mut chunk = Vec::new();
     while chunk.len() < MAX_COMMANDS {
-        let line = input
-            .lines
-            .next_line()
-            .await
-            .map_err(|e| anyhow!("cannot read stdin ({e})"))?;
+        let what = format!("stdin line {}", input.read + 1);
+        let line = crate::ui::input::next_line(&mut input.lines, LINE_LIMIT, &what).await?;
         let Some(line) = line else {
             break;
         };

@@ -16,6 +16,35 @@ pub const PAIR_LIMIT: u64 = 1024 * 1024;
 pub const DATA_LIMIT: u64 = 64 * 1024 * 1024;
 /// `token --rejected -`: one token.
 pub const TOKEN_LIMIT: u64 = 64 * 1024;
+/// One `batch` line on stdin: one command and its parameters. Up to 50 lines per request and
+/// `--concurrency` requests are held at once, so a line is kept small.
+pub const LINE_LIMIT: u64 = 1024 * 1024;
+
+/// The next line of `reader` without its line break, `None` at the end; a line longer than
+/// `limit` bytes is refused (an endless line would otherwise grow without bound).
+pub async fn next_line<R>(reader: &mut R, limit: u64, what: &str) -> Result<Option<String>>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut buf = Vec::new();
+    let n = reader
+        .take(limit + 1)
+        .read_until(b'\n', &mut buf)
+        .await
+        .map_err(|e| anyhow!("cannot read {what} ({e})"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    } else if buf.len() as u64 > limit {
+        return Err(too_large(what, limit));
+    }
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| crate::exit::usage(format!("{what} is not UTF-8 text")))
+}
 
 /// Reads `path` (a regular file) whole, refusing it beyond `limit` bytes; `what` names it in
 /// errors ("--data file x.json").

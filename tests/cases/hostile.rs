@@ -390,6 +390,7 @@ fn endless_inputs_are_refused_quickly() {
     for (args, limit) in [
         (vec!["import", "-"], "1 MiB"),
         (vec!["call", "app.info", "--data", "@-"], "64 MiB"),
+        (vec!["batch", "--plan", "standard"], "1 MiB"),
     ] {
         let mut cmd = env.app_cmd(&s, &args);
         cmd.stdin(std::fs::File::open("/dev/zero").unwrap())
