@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::limit::{LARGEST_LIMIT, LONGEST_RESET};
 use crate::store::guard;
 
 /// How long a caller waits for another process's lock on the state file before giving up.
@@ -64,11 +65,12 @@ impl State {
             && self.level < 1e6
             && ok(self.at)
             && self.at <= now + 3600.0
+            && self.operating.values().all(|&(spent, reset)| {
+                ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
+            })
             && self
-                .operating
-                .values()
-                .all(|&(spent, reset)| ok(spent) && ok(reset))
-            && self.learned_limit.is_none_or(ok)
+                .learned_limit
+                .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
             && self
                 .family
                 .as_ref()

@@ -127,7 +127,7 @@ impl Pace {
         answer: &Map<String, Value>,
     ) -> Result<()> {
         self.shared
-            .with(|s, _| limit::observe(s, method, params, answer))
+            .with(|s, now| limit::observe(s, now, method, params, answer))
             .await
     }
 

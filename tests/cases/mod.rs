@@ -22,6 +22,7 @@ mod profiles;
 mod removed_apps;
 mod replay;
 mod security;
+mod server_numbers;
 mod signals;
 mod stdout;
 mod stores;

@@ -897,11 +897,15 @@ fn charge(s: &mut State, method: &str) -> Result<Value, Failure> {
         ));
     }
     entry.0 += s.pace.charge(CALL_COST);
+    let (operating, reset_at) = match s.pace.claimed_time {
+        Some((spent, at)) => (json!(spent), json!(at)),
+        None => (json!(entry.0), json!(entry.1)),
+    };
     Ok(
         json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1,
         "processing": 0.001, "date_start": "2024-10-08T21:48:17+03:00",
         "date_finish": "2024-10-08T21:48:17+03:00",
-        "operating_reset_at": entry.1, "operating": entry.0}),
+        "operating_reset_at": reset_at, "operating": operating}),
     )
 }
 

@@ -39,6 +39,8 @@ pub struct PortalPace {
     pub slow: Vec<(usize, Duration)>,
     pub in_flight: usize,
     pub max_in_flight: usize,
+    /// What answers claim as `time.operating` and `operating_reset_at`, whatever was spent.
+    pub claimed_time: Option<(f64, f64)>,
 }
 
 impl Default for PortalPace {
@@ -55,6 +57,7 @@ impl Default for PortalPace {
             slow: Vec::new(),
             in_flight: 0,
             max_in_flight: 0,
+            claimed_time: None,
         }
     }
 }
@@ -168,6 +171,12 @@ impl StandIn {
 
     pub fn commands_run(&self) -> usize {
         self.with_pace(|p| p.commands)
+    }
+
+    /// Answers claim `operating` seconds spent and a reset at unix time `reset_at` (a server's
+    /// nonsense, for the tests of what b24auth believes).
+    pub fn claim_time(&self, operating: f64, reset_at: f64) {
+        self.with_pace(|p| p.claimed_time = Some((operating, reset_at)));
     }
 
     /// What the portal's `app.info` says in `LICENSE_FAMILY` (`ent` on Enterprise plans).
