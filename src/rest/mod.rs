@@ -16,6 +16,7 @@ pub(crate) mod export;
 pub(crate) mod limit;
 pub(crate) mod pace;
 mod params;
+mod reads;
 
 pub(crate) use params::pairs_to_json;
 
@@ -51,8 +52,15 @@ enum Answer {
     /// A redirect: the URL that was called and the `Location`.
     Moved(Url, Option<String>),
     Json(Map<String, Value>),
-    /// A gateway's page instead of the portal's answer: its HTTP status.
-    Gateway(reqwest::StatusCode),
+    /// A gateway's page (or JSON that is no Bitrix24 answer) instead of the portal's answer:
+    /// its HTTP status, and what came instead.
+    Gateway(reqwest::StatusCode, &'static str),
+}
+
+/// A gateway's answer: its status and what came instead of the portal's JSON.
+struct Failure {
+    status: reqwest::StatusCode,
+    what: &'static str,
 }
 
 /// What a call has gone through so far (each kind of retry is bounded on its own).
@@ -179,8 +187,9 @@ impl<'a> Caller<'a> {
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                Answer::Gateway(status) => {
-                    self.gateway_wait(method, status, &mut tries, started)
+                Answer::Gateway(status, what) => {
+                    let failure = Failure { status, what };
+                    self.gateway_wait(method, params, failure, &mut tries, started)
                         .await?;
                     continue;
                 }
@@ -260,19 +269,31 @@ impl<'a> Caller<'a> {
         Ok(())
     }
 
-    /// A gateway's page: back off and retry, until the count or the time runs out; then fail
-    /// naming the status (never the page).
+    /// A gateway's page: back off and retry a call that only reads (any call on 503, the
+    /// portal's "not done"), until the count or the time runs out; then fail naming the status
+    /// (never the page). A write is never repeated: the portal may have run it.
     async fn gateway_wait(
         &self,
         method: &str,
-        status: reqwest::StatusCode,
+        params: &Map<String, Value>,
+        Failure { status, what }: Failure,
         tries: &mut Tries,
         started: Instant,
     ) -> Result<()> {
+        if !status.is_server_error() {
+            return Err(anyhow!(
+                "{method}: the portal answered HTTP {status} with {what}; check the method's name and parameters"
+            ));
+        }
+        if status != reqwest::StatusCode::SERVICE_UNAVAILABLE && !reads::is_read(method, params) {
+            return Err(anyhow!(
+                "{method}: the portal's gateway answered HTTP {status} with {what}; the outcome is unknown (the portal may have done it), so b24auth did not repeat it: check on the portal before running it again"
+            ));
+        }
         let wait = Duration::from_secs(1 << tries.gateway.min(3));
         if tries.gateway >= GATEWAY_RETRIES || started.elapsed() + wait > GATEWAY_PATIENCE {
             return Err(anyhow!(
-                "{method}: the portal's gateway answered HTTP {status} with a page instead of the portal's JSON, {} times in {} s; the portal is unreachable behind it, try again later",
+                "{method}: the portal's gateway answered HTTP {status} with {what}, {} times in {} s; the portal is unreachable behind it, try again later",
                 tries.gateway + 1,
                 started.elapsed().as_secs()
             ));
@@ -347,21 +368,28 @@ impl<'a> Caller<'a> {
                 .await?;
         crate::ui::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(o))
+                if status == reqwest::StatusCode::TOO_MANY_REQUESTS && !o.contains_key("error") =>
+            {
+                Ok(too_many_requests())
+            }
+            // Not the portal's answer, whatever it says: Bitrix24 answers a failure with `error`.
+            Ok(Value::Object(object)) if !status.is_success() && !object.contains_key("error") => {
+                Ok(Answer::Gateway(
+                    status,
+                    "JSON that is not a Bitrix24 answer",
+                ))
+            }
             Ok(Value::Object(object)) => {
                 self.pace.observe(method, params, &object).await?;
                 Ok(Answer::Json(object))
             }
-            _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(status)),
+            _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(
+                status,
+                "a page instead of the portal's JSON",
+            )),
             // A proxy's 429 page: Bitrix24's own words for it would be QUERY_LIMIT_EXCEEDED.
-            _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                let mut answer = Map::new();
-                answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
-                answer.insert(
-                    "error_description".into(),
-                    "the portal answered HTTP 429 Too Many Requests".into(),
-                );
-                Ok(Answer::Json(answer))
-            }
+            _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => Ok(too_many_requests()),
             Ok(_) => Err(anyhow!(
                 "{method}: the portal answered JSON that is not an object"
             )),
@@ -424,6 +452,17 @@ fn sent_secrets(profile: &Profile) -> Vec<&str> {
     .iter()
     .filter_map(|k| profile.str(k))
     .collect()
+}
+
+/// A proxy's 429 in Bitrix24's own words for it: QUERY_LIMIT_EXCEEDED.
+fn too_many_requests() -> Answer {
+    let mut answer = Map::new();
+    answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
+    answer.insert(
+        "error_description".into(),
+        "the portal answered HTTP 429 Too Many Requests".into(),
+    );
+    Answer::Json(answer)
 }
 
 /// A gateway's answer rather than the portal's: a non-JSON 502, 503 or 504, or an HTML page

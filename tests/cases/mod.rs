@@ -7,6 +7,7 @@ mod deploy_tls;
 mod docs;
 mod durability;
 mod flood;
+mod gateway_writes;
 mod gateways;
 mod hostile;
 mod install_listen;

@@ -505,12 +505,19 @@ async fn handle(
         let body = super::stand_in_sdk::json_params(&query, &body);
         // The portal works for every command it runs, and serves other requests meanwhile.
         let (response, work) = {
-            let (before, n, gateway) = {
+            let (before, n, gateway, late) = {
                 let mut s = state.lock().unwrap();
                 let n = s.pace.arrive();
-                (s.pace.commands, n, s.pace.gateway())
+                (s.pace.commands, n, s.pace.gateway(), s.pace.gateway_late)
             };
-            let response = gateway.unwrap_or_else(|| rest(&state, &host, &method, &body));
+            let response = match gateway {
+                Some(page) if late => {
+                    drop(rest(&state, &host, &method, &body));
+                    page
+                }
+                Some(page) => page,
+                None => rest(&state, &host, &method, &body),
+            };
             let s = state.lock().unwrap();
             (
                 response,

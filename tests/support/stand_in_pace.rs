@@ -39,6 +39,11 @@ pub struct PortalPace {
     pub slow: Vec<(usize, Duration)>,
     pub in_flight: usize,
     pub max_in_flight: usize,
+    /// The gateway's pages come after the portal ran the request (its answer lost: a 504
+    /// timeout), not instead of it.
+    pub gateway_late: bool,
+    /// The gateway answers JSON without Bitrix24's `error` (`{"message":"bad gateway"}`).
+    pub gateway_json: bool,
     /// What answers claim as `time.operating` and `operating_reset_at`, whatever was spent.
     pub claimed_time: Option<(f64, f64)>,
 }
@@ -58,6 +63,8 @@ impl Default for PortalPace {
             in_flight: 0,
             max_in_flight: 0,
             claimed_time: None,
+            gateway_late: false,
+            gateway_json: false,
         }
     }
 }
@@ -107,6 +114,15 @@ impl PortalPace {
         }
         self.gateway_served += 1;
         let status = StatusCode::from_u16(self.gateway_status).unwrap();
+        if self.gateway_json {
+            return Some(
+                Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(r#"{"message":"bad gateway"}"#)))
+                    .unwrap(),
+            );
+        }
         let page = format!(
             "<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         );
@@ -126,6 +142,7 @@ pub fn extra_method(method: &str) -> Option<Map<String, Value>> {
     let answer = match method {
         "crm.huge.list" => json!({"result": page, "total": u64::MAX, "next": i64::MAX}),
         "crm.endless.list" => json!({"result": page, "total": u64::MAX, "next": 50}),
+        "crm.deal.add" => json!({"result": 1}),
         _ => return None,
     };
     answer.as_object().cloned()
@@ -158,6 +175,19 @@ impl StandIn {
             p.gateway_pages = n;
             p.gateway_status = status;
         });
+    }
+
+    /// The next `n` REST requests run on the portal, but the gateway answers its page with
+    /// `status` instead of the portal's answer (a 504 timeout: the outcome unknown to the caller).
+    pub fn late_gateway_pages(&self, n: usize, status: u16) {
+        self.gateway_pages(n, status);
+        self.with_pace(|p| p.gateway_late = true);
+    }
+
+    /// The next `n` REST requests get the gateway's JSON without Bitrix24's `error`.
+    pub fn json_gateway_pages(&self, n: usize, status: u16) {
+        self.gateway_pages(n, status);
+        self.with_pace(|p| p.gateway_json = true);
     }
 
     /// Every REST request from now on gets the gateway's HTML page with `status`.
