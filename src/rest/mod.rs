@@ -79,6 +79,9 @@ pub(crate) struct Caller<'a> {
     session: &'a Session,
     http: reqwest::Client,
     profile: Mutex<Profile>,
+    /// The secrets of the profiles this caller held before the current one: an answer to a
+    /// request sent with an older token may echo it after another request renewed the pair.
+    held: Mutex<Vec<String>>,
     pace: Pace,
     /// One refresh or rename at a time among the requests in flight.
     renewing: tokio::sync::Mutex<()>,
@@ -113,6 +116,7 @@ impl<'a> Caller<'a> {
             session,
             http,
             profile: Mutex::new(profile),
+            held: Mutex::new(Vec::new()),
             pace: Pace::new(shared, plan, &options),
             renewing: tokio::sync::Mutex::new(()),
             saved_rename: tokio::sync::Mutex::new(None),
@@ -155,12 +159,24 @@ impl<'a> Caller<'a> {
         Ok(self)
     }
 
-    /// The secrets this caller sends, which no portal text may show.
+    /// The secrets this caller sends or has sent (every token it held), which no portal text
+    /// may show.
     pub fn secrets(&self) -> Vec<String> {
-        sent_secrets(&self.current())
-            .into_iter()
-            .map(String::from)
-            .collect()
+        let mut all = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        all.extend(sent_secrets(&self.current()).into_iter().map(String::from));
+        all
+    }
+
+    /// Makes `new` the current profile, keeping the old one's secrets among those held.
+    fn replace_profile(&self, new: Profile) {
+        let mut profile = self.profile.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        for secret in sent_secrets(&profile) {
+            if !held.iter().any(|h| h == secret) {
+                held.push(secret.to_string());
+            }
+        }
+        *profile = new;
     }
 
     /// Requests in flight at once (`--concurrency`).
@@ -415,7 +431,7 @@ impl<'a> Caller<'a> {
         if current.access_token() == *used {
             return Err(rejected(err));
         }
-        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = current;
+        self.replace_profile(current);
         Ok(())
     }
 
@@ -432,7 +448,7 @@ impl<'a> Caller<'a> {
             .update(|p| p.set_client_endpoint(&endpoint))
             .await
             .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
-        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = profile;
+        self.replace_profile(profile);
         self.session.cfg.ui.info(format_args!(
             "the portal moved: saved the new client_endpoint {endpoint}"
         ));

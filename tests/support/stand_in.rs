@@ -63,6 +63,8 @@ pub enum RestFault {
     TooManyRequests,
     /// HTTP 429 `OPERATION_TIME_LIMIT` (the status Bitrix24 documents).
     OperationTimeLimit,
+    /// HTTP 401 `expired_token`, whatever the token.
+    ExpiredToken,
 }
 
 /// Deals in the stand-in's `crm.deal.list` unless a test sets another count.
@@ -100,7 +102,7 @@ pub(super) struct State {
     faults: VecDeque<Fault>,
     redirect_uri: String,
     token_delay: Duration,
-    counters: Counters,
+    pub(super) counters: Counters,
     token_call_seen: Arc<std::sync::Condvar>,
     last_token_call: Option<Instant>,
     /// (REST call number, fault): the call with that number fails so.
@@ -122,7 +124,7 @@ pub(super) struct State {
     /// Every code, access token and refresh token ever issued, used or not.
     issued: Vec<String>,
     /// Work time, operating limit, gateway pages (`stand_in_pace.rs`).
-    pace: super::stand_in_pace::PortalPace,
+    pub(super) pace: super::stand_in_pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
@@ -504,7 +506,7 @@ async fn handle(
         // One `batch` is one request, answered by `rest` as Bitrix24 answers it.
         let body = super::stand_in_sdk::json_params(&query, &body);
         // The portal works for every command it runs, and serves other requests meanwhile.
-        let (response, work) = {
+        let (response, work, n) = {
             let (before, n, gateway, late) = {
                 let mut s = state.lock().unwrap();
                 let n = s.pace.arrive();
@@ -522,9 +524,11 @@ async fn handle(
             (
                 response,
                 s.pace.cost(s.pace.commands - before) + s.pace.extra(n),
+                n,
             )
         };
         tokio::time::sleep(work).await;
+        super::stand_in_pace::hold_for_refresh(&state, n).await;
         state.lock().unwrap().pace.leave();
         return Ok(response);
     }
@@ -818,6 +822,13 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                     "<html><body><h1>429 Too Many Requests</h1></body></html>".into(),
                 )
             }
+            RestFault::ExpiredToken => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "expired_token",
+                    "The access token provided has expired",
+                )
+            }
             RestFault::OperationTimeLimit => {
                 return error(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -858,7 +869,7 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
         Some(_) => {}
     }
     if method == "batch" {
-        return batch(&mut s, &params);
+        return batch(&mut s, &params, &token);
     }
     // A portal error that echoes the whole request body, `auth` included.
     if method == "echo.fail" {
@@ -917,7 +928,7 @@ fn charge(s: &mut State, method: &str) -> Result<Value, Failure> {
 }
 
 /// `batch`: each `cmd` in order, references resolved against the ones before, `halt` obeyed.
-fn batch(s: &mut State, params: &Value) -> Response<Full<Bytes>> {
+fn batch(s: &mut State, params: &Value, token: &str) -> Response<Full<Bytes>> {
     let halt = matches!(params.get("halt"), Some(v) if v == &json!(1) || v == &json!("1") || v == &json!(true));
     let commands: Vec<(String, String)> = match params.get("cmd") {
         Some(Value::Object(m)) => m
@@ -976,6 +987,11 @@ fn batch(s: &mut State, params: &Value) -> Response<Full<Bytes>> {
                 }
                 times.push((key, a.remove("time").unwrap_or(Value::Null)));
             }
+            // A portal error that echoes the request's token.
+            Err(_) if method == "echo.fail" => errors.push((
+                key,
+                json!({"error": "ERROR_CORE", "error_description": format!("cannot handle auth={token}")}),
+            )),
             Err((_, code, description)) => {
                 errors.push((
                     key,

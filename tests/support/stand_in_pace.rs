@@ -44,6 +44,8 @@ pub struct PortalPace {
     pub gateway_late: bool,
     /// The gateway answers JSON without Bitrix24's `error` (`{"message":"bad gateway"}`).
     pub gateway_json: bool,
+    /// (request number, refreshes when it arrived): that request's answer waits for a refresh.
+    pub held: Option<(usize, usize)>,
     /// What answers claim as `time.operating` and `operating_reset_at`, whatever was spent.
     pub claimed_time: Option<(f64, f64)>,
 }
@@ -63,6 +65,7 @@ impl Default for PortalPace {
             in_flight: 0,
             max_in_flight: 0,
             claimed_time: None,
+            held: None,
             gateway_late: false,
             gateway_json: false,
         }
@@ -148,7 +151,32 @@ pub fn extra_method(method: &str) -> Option<Map<String, Value>> {
     answer.as_object().cloned()
 }
 
+/// Request `n`'s answer, when a test held it, waits until the token endpoint has refreshed a
+/// pair since it arrived (at most 10 s): an answer that comes back after another request in
+/// flight renewed the token.
+pub(super) async fn hold_for_refresh(state: &std::sync::Mutex<super::stand_in::State>, n: usize) {
+    let since = {
+        let s = state.lock().unwrap();
+        match s.pace.held {
+            Some((at, since)) if at == n => since,
+            _ => return,
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline && state.lock().unwrap().counters.refreshes <= since
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 impl StandIn {
+    /// REST request `n`'s answer (counting from 1) waits until a pair has been refreshed after
+    /// now.
+    pub fn hold_until_refresh(&self, n: usize) {
+        let refreshes = self.counters().refreshes;
+        self.with_pace(|p| p.held = Some((n, refreshes)));
+    }
+
     /// REST request `n` (counting from 1, gateway pages included) takes `extra` longer.
     pub fn slow_request(&self, n: usize, extra: Duration) {
         self.with_pace(|p| p.slow.push((n, extra)));
