@@ -1,5 +1,6 @@
 mod authorize;
 mod batch;
+mod batch_failure;
 mod batch_redaction;
 mod budget;
 mod call;

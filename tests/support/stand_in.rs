@@ -65,6 +65,8 @@ pub enum RestFault {
     OperationTimeLimit,
     /// HTTP 401 `expired_token`, whatever the token.
     ExpiredToken,
+    /// HTTP 504 with a gateway's HTML page (the portal may have run the request).
+    GatewayTimeout,
 }
 
 /// Deals in the stand-in's `crm.deal.list` unless a test sets another count.
@@ -820,6 +822,13 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                     StatusCode::TOO_MANY_REQUESTS,
                     "text/html",
                     "<html><body><h1>429 Too Many Requests</h1></body></html>".into(),
+                )
+            }
+            RestFault::GatewayTimeout => {
+                return reply(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "text/html",
+                    "<html><body><h1>504 Gateway Time-out</h1></body></html>".into(),
                 )
             }
             RestFault::ExpiredToken => {
