@@ -106,7 +106,12 @@ impl<'a> Caller<'a> {
             .portal()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
         let (_, burst) = options.plan.unwrap_or(Plan::Standard).limits();
-        let shared = budget::Shared::open(&session.cfg.config_dir, &portal, f64::from(burst))?;
+        let shared = budget::Shared::open(
+            &session.cfg.config_dir,
+            &portal,
+            f64::from(burst),
+            session.cfg.ui,
+        )?;
         let known = shared
             .with(|s, now| pace::cached_plan(s, now))
             .await?
@@ -117,7 +122,7 @@ impl<'a> Caller<'a> {
             http,
             profile: Mutex::new(profile),
             held: Mutex::new(Vec::new()),
-            pace: Pace::new(shared, plan, &options),
+            pace: Pace::new(shared, plan, &options, session.cfg.ui),
             renewing: tokio::sync::Mutex::new(()),
             saved_rename: tokio::sync::Mutex::new(None),
             options,
@@ -397,7 +402,7 @@ impl<'a> Caller<'a> {
                 ))
             }
             Ok(Value::Object(object)) => {
-                self.pace.observe(method, params, &object).await?;
+                self.pace.observe(method, params, &object).await;
                 Ok(Answer::Json(object))
             }
             _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(
