@@ -122,12 +122,11 @@ fn server_code(e: &anyhow::Error) -> Option<&ErrorCode> {
 fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
     match e.downcast_ref::<oauth::ServerError>() {
         Some(se) if se.code.needs_reauthorization() => crate::exit::auth_needed(format!(
-            "the stored authorization does not work ({se}): run {} or {} again",
-            crate::ui::hint::cmd(&format!(
-                "authorize --domain {} --force",
-                crate::ui::hint::domain_of(p.portal(), p.client_endpoint())
-            )),
-            crate::ui::hint::cmd("install-listen --force")
+            "the stored authorization does not work ({se}): {} again",
+            crate::ui::hint::authorize_again(
+                &crate::ui::hint::domain_of(p.portal(), p.client_endpoint()),
+                true
+            )
         )),
         _ => e.context("cannot tell whether the authorization works"),
     }

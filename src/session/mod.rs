@@ -94,15 +94,10 @@ impl Session {
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
                 let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
                 crate::bitrix::server::check_oauth_server(&server)?;
-                let client = self.oauth_client(server.clone())?;
-                let response = client
-                    .refresh(&creds, &old.refresh_token())
+                let client = self.oauth_client(server)?;
+                rotate(&client, &creds, &old)
                     .await
-                    .map_err(|e| explain_refresh_error(e, &old))?;
-                let mut new = old.refreshed(response, now());
-                new.set_client(Some(&creds.id), Some(&creds.secret));
-                new.set_oauth_server(server.as_str());
-                Ok(new)
+                    .map_err(|e| explain_refresh_error(e, &old))
             })
             .await?;
         // After the lock is let go: a slow hook must not hold up other refreshers.
@@ -178,16 +173,27 @@ impl Session {
     }
 }
 
+/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
+/// from its answer with the credentials and server that made it. The one refresh step: the
+/// stored pair's road and `import`'s expired file both take it (each explains its errors).
+pub(crate) async fn rotate(
+    client: &oauth::Client,
+    creds: &Credentials,
+    old: &Profile,
+) -> Result<Profile> {
+    let response = client.refresh(creds, &old.refresh_token()).await?;
+    let mut new = old.refreshed(response, now());
+    new.set_client(Some(&creds.id), Some(&creds.secret));
+    new.set_oauth_server(client.server().as_str());
+    Ok(new)
+}
+
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
         Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
-            "the OAuth server refused the stored refresh token ({e}): run {} or {} again",
-            hint::cmd(&format!(
-                "authorize --domain {} --force",
-                hint::domain_of(old.portal(), old.client_endpoint())
-            )),
-            hint::cmd("install-listen --force")
+            "the OAuth server refused the stored refresh token ({e}): {} again",
+            hint::authorize_again(&hint::domain_of(old.portal(), old.client_endpoint()), true)
         )),
         _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
     }
