@@ -12,17 +12,11 @@ pub fn without_password(store: &str) -> Option<String> {
     if let Ok(mut url) = Url::parse(store) {
         if url.scheme() == "postgres" || url.scheme() == "postgresql" {
             let _ = url.set_password(None);
-            // Rebuilt only when it held a password: the rest is printed as the user wrote it.
-            if url.query_pairs().any(|(k, _)| k == "password") {
-                let kept: Vec<(String, String)> = url
-                    .query_pairs()
-                    .filter(|(k, _)| k != "password")
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
-                url.set_query(None);
-                if !kept.is_empty() {
-                    url.query_pairs_mut().extend_pairs(kept);
-                }
+            // The other pairs stay as the user wrote them (a socket path is not re-encoded).
+            if let Some(query) = url.query() {
+                let kept: Vec<&str> = query.split('&').filter(|kv| !is_password(kv)).collect();
+                let kept = kept.join("&");
+                url.set_query((!kept.is_empty()).then_some(kept.as_str()));
             }
         }
         return Some(url.to_string());
@@ -42,6 +36,13 @@ pub fn without_password(store: &str) -> Option<String> {
         return Some(kept.join(" "));
     }
     None
+}
+
+/// Whether one `key=value` of a query is the password (the key compared decoded).
+fn is_password(pair: &str) -> bool {
+    url::form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .is_some_and(|(k, _)| k == "password")
 }
 
 #[cfg(test)]
@@ -67,8 +68,8 @@ mod tests {
             Url::parse(socket).unwrap().as_str()
         );
         assert_eq!(
-            without_password("postgres:///t1?host=/tmp/s&password=SECRET").unwrap(),
-            "postgres:///t1?host=%2Ftmp%2Fs"
+            without_password("postgres:///t1?host=/tmp/s&pass%77ord=SECRET&port=1").unwrap(),
+            "postgres:///t1?host=/tmp/s&port=1"
         );
     }
 }

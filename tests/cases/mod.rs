@@ -3,6 +3,7 @@ mod batch;
 mod call;
 mod docs;
 mod durability;
+mod hints;
 mod install_listen;
 mod interop;
 mod layout;
