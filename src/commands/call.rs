@@ -56,8 +56,8 @@ async fn call_all(
     Ok(())
 }
 
-/// The most pages `--all` follows (5,000,000 items at 50 a page): a portal whose `next` never
-/// ends stops with an error instead of running forever.
+/// `--data`: a JSON object given inline, from a file (`@FILE`) or from stdin (`@-`); anything
+/// but an object is a usage error.
 pub fn read_data(data: &str) -> Result<Map<String, Value>> {
     let text = match data.strip_prefix('@') {
         Some("-") => {

@@ -1,7 +1,9 @@
 /*!
 `b24auth token`: print a valid access token for `$(b24auth token)`.
 
-The fresh path — the common one — reads the stored profile and prints: no lock, no network.
+The fresh path — the common one — reads the stored profile and prints: no lock, no network, and
+for the file store no async runtime and no signal handlers either ([`fresh`], before `lib::run`
+builds them).
 Only a token expiring within `--min-ttl`, or one a client says the portal refused
 (`--rejected`), takes the session's refresh road.
 */
@@ -14,6 +16,7 @@ use crate::cli::TokenArgs;
 use crate::exit;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
+use crate::session::config::RunConfig;
 use crate::session::Session;
 
 pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
@@ -22,6 +25,23 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
+    print(&profile)
+}
+
+/// The fresh road, called before any runtime or signal handler exists: a stored pair valid for
+/// `--min-ttl` more seconds, read without a lock from a store that needs no connection, is
+/// printed. `None` leaves the run to [`run`] (a `--rejected` token, a pair due for a refresh,
+/// nothing stored, a read error, a database store), which decides and reports as always.
+pub(crate) fn fresh(cfg: &RunConfig, args: &TokenArgs) -> Option<Result<()>> {
+    if args.rejected.is_some() {
+        return None;
+    }
+    let session = Session::open(cfg.clone()).ok()?;
+    let profile = session.fresh_now(i64::from(args.min_ttl))?;
+    Some(print(&profile))
+}
+
+fn print(profile: &Profile) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", profile.access_token().expose())?;
     out.flush()?;

@@ -71,6 +71,14 @@ impl Session {
             .profile)
     }
 
+    /// The stored profile when the store can read it with no runtime (the file store) and its
+    /// access token is valid for `min_ttl` more seconds; `None` otherwise (then
+    /// [`Session::valid_profile`] decides and reports).
+    pub fn fresh_now(&self, min_ttl: i64) -> Option<Profile> {
+        let stored = self.store.load_now(&self.cfg.profile)?.ok()??;
+        stored.is_fresh(min_ttl, now()).then_some(stored)
+    }
+
     /// Refreshes the profile when `due` says so, single-flight through the store's lock.
     pub async fn refresh(&self, due: impl Fn(&Profile) -> bool) -> Result<Refreshed> {
         let stored = self.load().await?;

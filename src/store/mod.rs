@@ -64,6 +64,12 @@ pub(crate) trait Store {
     /// Reads a profile without locking; a reader never sees a half-written one.
     fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>>;
 
+    /// [`Store::load`] when the backend can read with no async runtime (the file store); `None`
+    /// when it needs one (a database connection).
+    fn load_now(&self, _name: &str) -> Option<Result<Option<Profile>>> {
+        None
+    }
+
     /// Saves atomically and durably under the profile's lock.
     fn save<'a>(
         &'a self,
@@ -72,7 +78,7 @@ pub(crate) trait Store {
         mode: SaveMode,
     ) -> LocalBoxFuture<'a, Result<()>>;
 
-    /// Takes the profile's exclusive lock (waiting at most the contract's 30 s, then exit 4).
+    /// Takes the profile's exclusive lock (waiting at most the README's 30 s, then exit 4).
     fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>>;
 
     /// Deletes a profile under its lock; false when there was nothing to delete.
@@ -137,20 +143,8 @@ where
             refreshed: false,
         });
     }
-    let critical = match crate::signals::critical() {
-        Ok(c) => c,
-        Err(stop) => {
-            held.release().await;
-            return Err(stop.into());
-        }
-    };
-    let profile = match refresh(current).await {
-        Ok(p) => p,
-        Err(e) => {
-            held.release().await;
-            return Err(e);
-        }
-    };
+    let critical = or_release(held.as_mut(), critical()).await?;
+    let profile = or_release(held.as_mut(), refresh(current).await).await?;
     // Nothing between Bitrix24's answer and the durable save: that is the whole window a
     // SIGKILL can cost.
     if let Err(e) = held.write(&profile).await {
@@ -229,20 +223,8 @@ where
         held.release().await;
         return Err(already_exists(name, &store.location(name)));
     }
-    let critical = match crate::signals::critical() {
-        Ok(c) => c,
-        Err(stop) => {
-            held.release().await;
-            return Err(stop.into());
-        }
-    };
-    let made = match make().await {
-        Ok(m) => m,
-        Err(e) => {
-            held.release().await;
-            return Err(e);
-        }
-    };
+    let critical = or_release(held.as_mut(), critical()).await?;
+    let made = or_release(held.as_mut(), make().await).await?;
     if let Err(e) = held.write(&made.profile).await {
         // A pair nothing rotated is still valid where it came from: report the failure as is.
         return Err(match made.rotated {
@@ -268,17 +250,26 @@ pub(crate) async fn update_locked(
 }
 
 async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Result<Profile> {
-    match held.read().await {
+    let read = match held.read().await {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => {
-            held.release().await;
-            Err(nothing_stored_at(name, &store.location(name)))
-        }
-        Err(e) => {
-            held.release().await;
-            Err(e)
-        }
+        Ok(None) => Err(nothing_stored_at(name, &store.location(name))),
+        Err(e) => Err(e),
+    };
+    or_release(held, read).await
+}
+
+/// Opens the stop-signal critical section: just before the request that rotates or spends the
+/// pair, only on these roads.
+fn critical() -> Result<crate::signals::Critical> {
+    Ok(crate::signals::critical()?)
+}
+
+/// `result`, with the lock let go first when it is an error (nothing was written).
+async fn or_release<T>(held: &mut dyn Locked, result: Result<T>) -> Result<T> {
+    if result.is_err() {
+        held.release().await;
     }
+    result
 }
 
 /// Exit 3: nothing is stored for the profile at `location`.

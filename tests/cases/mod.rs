@@ -16,3 +16,4 @@ mod signals;
 mod stdout;
 mod stores;
 mod terminal;
+mod token;
