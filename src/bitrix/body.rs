@@ -49,10 +49,15 @@ fn human_bytes(n: usize) -> String {
     }
 }
 
-/// A reqwest error with its causes on one line, and never its URL.
+/// A reqwest error with its causes on one line, and never its URL (only its host, when the
+/// host's certificate was not trusted: the message then says how to trust a company CA).
 pub(crate) fn describe(e: reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer in time (timed out)".into();
+    }
+    let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server");
+    if let Some(hint) = crate::bitrix::http::untrusted_certificate(&e, host) {
+        return hint;
     }
     crate::exit::one_line(&e.without_url())
 }

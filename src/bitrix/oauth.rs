@@ -8,12 +8,13 @@ docs leave undefined. No token or secret ever goes into a URL, so no error messa
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
 pub(crate) use crate::bitrix::body::describe;
 pub(crate) use crate::bitrix::errors::{client_refused, ServerError};
+pub(crate) use crate::bitrix::http::http_client;
 use crate::profile::Profile;
 use crate::secret::Secret;
 
@@ -157,18 +158,6 @@ impl Client {
             )),
         }
     }
-}
-
-/// The HTTP client for Bitrix24: per-request `timeout`, no redirects followed on our behalf
-/// (a followed 302 would turn a POST into a GET and lose its body).
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("b24auth/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("cannot set up the HTTP client")
 }
 
 fn join(base: &Url, path: &str) -> Url {

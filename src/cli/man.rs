@@ -94,6 +94,12 @@ The browser \fBauthorize\fR opens.
 .TP
 \fBNO_COLOR\fR
 No colours in any output.
+.TP
+\fBSSL_CERT_FILE\fR, \fBSSL_CERT_DIR\fR
+Extra trusted CAs for HTTPS (a company CA), on top of the system's trust store, as OpenSSL and curl read them.
+.TP
+\fBPGHOST\fR, \fBPGPORT\fR, \fBPGUSER\fR, \fBPGPASSWORD\fR, \fBPGPASSFILE\fR, \fBPGDATABASE\fR, \fBPGSSLMODE\fR, \fBPGSSLROOTCERT\fR, \fBPGSSLCERT\fR, \fBPGSSLKEY\fR
+For a \fBpostgres://\fR store, with libpq's meanings (\fI~/.pgpass\fR by default, mode 0600); URL parameters win.
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/b24auth/auth.json\fR (else \fI~/.config/b24auth/auth.json\fR)

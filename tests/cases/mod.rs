@@ -1,6 +1,7 @@
 mod authorize;
 mod batch;
 mod call;
+mod deploy_tls;
 mod docs;
 mod durability;
 mod hints;
@@ -9,6 +10,7 @@ mod interop;
 mod layout;
 mod messages;
 mod pages;
+mod pgbouncer;
 mod postgres;
 mod profiles;
 mod security;

@@ -13,6 +13,8 @@ pub struct Cluster {
     pub dir: PathBuf,
     pub port: u16,
     bin: PathBuf,
+    /// `listen_addresses` (empty: the Unix socket only).
+    listen: String,
 }
 
 fn as_root() -> bool {
@@ -48,6 +50,12 @@ fn pg_bin() -> PathBuf {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_with("", |_| {})
+    }
+
+    /// A cluster that also listens on `listen` (e.g. `127.0.0.1`), after `setup` has edited
+    /// its data dir (certificates, `postgresql.conf`, `pg_hba.conf`).
+    pub fn start_with(listen: &str, setup: impl FnOnce(&std::path::Path)) -> Cluster {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("b24auth-pg-")
@@ -73,8 +81,22 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        setup(&data);
+        if as_root() {
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+        }
         let port = super::http::free_port();
-        let cluster = Cluster { dir, port, bin };
+        let cluster = Cluster {
+            dir,
+            port,
+            bin,
+            listen: listen.to_string(),
+        };
         cluster.pg_ctl_start();
         cluster.watchdog();
         cluster
@@ -82,9 +104,10 @@ impl Cluster {
 
     fn pg_ctl_start(&self) {
         let opts = format!(
-            "-k {} -p {} -c listen_addresses='' -c fsync=off -c max_connections=200",
+            "-k {} -p {} -c listen_addresses='{}' -c fsync=off -c max_connections=200",
             self.dir.display(),
-            self.port
+            self.port,
+            self.listen
         );
         let out = pg_command(&self.bin, "pg_ctl")
             .arg("-D")

@@ -117,6 +117,18 @@ struct State {
     refusal: Option<(String, String)>,
     /// Every code, access token and refresh token ever issued, used or not.
     issued: Vec<String>,
+    /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
+    https: bool,
+}
+
+impl State {
+    fn scheme(&self) -> &'static str {
+        if self.https {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 pub struct StandIn {
@@ -147,6 +159,20 @@ impl StandIn {
             ..State::default()
         }));
         let base = serve(Arc::clone(&state));
+        let (gate, _) = tokio::sync::watch::channel(true);
+        StandIn { base, state, gate }
+    }
+
+    /// The same portal and OAuth server over HTTPS with `tls`'s certificate
+    /// (`https://127.0.0.1:PORT`).
+    pub fn start_https(tls: Arc<rustls::ServerConfig>) -> StandIn {
+        let state = Arc::new(Mutex::new(State {
+            redirect_uri: "http://127.0.0.1:8787/callback".into(),
+            deals: DEALS,
+            https: true,
+            ..State::default()
+        }));
+        let base = serve_on(Arc::clone(&state), Some(tls));
         let (gate, _) = tokio::sync::watch::channel(true);
         StandIn { base, state, gate }
     }
@@ -243,12 +269,22 @@ impl StandIn {
 
 /// Serves `state` on a new loopback port; returns its base URL.
 fn serve(state: Arc<Mutex<State>>) -> String {
+    serve_on(state, None)
+}
+
+/// [`serve`], over TLS when `tls` is given.
+fn serve_on(state: Arc<Mutex<State>>, tls: Option<Arc<rustls::ServerConfig>>) -> String {
     {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", std_listener.local_addr().unwrap());
+        let addr = std_listener.local_addr().unwrap();
+        let base = match tls {
+            Some(_) => format!("https://{addr}"),
+            None => format!("http://{addr}"),
+        };
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let shared = state;
-        let host = base.trim_start_matches("http://").to_string();
+        let host = addr.to_string();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -262,13 +298,25 @@ fn serve(state: Arc<Mutex<State>>) -> String {
                     };
                     let state = Arc::clone(&shared);
                     let host = host.clone();
+                    let acceptor = acceptor.clone();
                     tokio::spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
                             handle(Arc::clone(&state), host.clone(), req)
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                            .await;
+                        let http = hyper::server::conn::http1::Builder::new();
+                        match &acceptor {
+                            // A client that refuses the certificate just ends the connection.
+                            Some(tls) => {
+                                if let Ok(stream) = tls.accept(stream).await {
+                                    let io = hyper_util::rt::TokioIo::new(stream);
+                                    let _ = http.serve_connection(io, service).await;
+                                }
+                            }
+                            None => {
+                                let io = hyper_util::rt::TokioIo::new(stream);
+                                let _ = http.serve_connection(io, service).await;
+                            }
+                        }
                     });
                 }
             });
@@ -280,7 +328,8 @@ fn serve(state: Arc<Mutex<State>>) -> String {
 impl StandIn {
     /// `host:port` of the stand-in (what the portal's `domain` is).
     pub fn host(&self) -> String {
-        self.base.trim_start_matches("http://").to_string()
+        let host = self.base.trim_start_matches("https://");
+        host.trim_start_matches("http://").to_string()
     }
 
     /// When the token endpoint was last called (for latency benchmarks).
@@ -383,9 +432,9 @@ fn token_response(s: &mut State, host: &str) -> Value {
         "expires_in": 3600,
         "scope": "crm,user",
         "domain": "oauth.bitrix.info",
-        "server_endpoint": format!("http://{host}/rest/"),
+        "server_endpoint": format!("{}://{host}/rest/", s.scheme()),
         "status": "L",
-        "client_endpoint": format!("http://{host}/portal/rest/"),
+        "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
         "member_id": MEMBER_ID,
         "user_id": 1,
         "refresh_token": refresh,
@@ -655,8 +704,8 @@ fn app_info(
             StatusCode::OK,
             json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
                 "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
-                    "domain": host, "uri": format!("http://{host}/"),
-                    "client_endpoint": format!("http://{host}/portal/rest/"),
+                    "domain": host, "uri": format!("{}://{host}/", s.scheme()),
+                    "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
                     "member_id": MEMBER_ID, "member_type": "PORTAL"},
                 "user_id": 1}}),
         ),

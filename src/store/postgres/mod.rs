@@ -1,0 +1,171 @@
+/*!
+The PostgreSQL backend: one shared copy of each profile for several hosts.
+
+One row per profile holds the same JSON document as `auth.json`, a version counter and
+`updated_at`. Single-flight across hosts is a row lock: `SELECT … FOR UPDATE` inside a
+transaction, bounded by `lock_timeout`, released by the server if the holder dies ([`rows`]).
+
+The connection is made as libpq would make it ([`libpq`]: the URL, then the `PG*` variables and
+`.pgpass`; [`tls`]: `sslmode`, `sslrootcert`, client certificates), so a URL that works with
+`psql` works here (README, "Deploying"). Every statement keeps no state past its transaction —
+no named prepared statement (only unnamed ones, `query_typed`), no session advisory lock, no
+`SET` outside a transaction — so the store works through pgbouncer in transaction pooling, where
+each transaction may get another server connection.
+
+With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema changes are
+[`migrate`]'s.
+*/
+
+mod libpq;
+mod migrate;
+mod pgpass;
+mod rows;
+mod seal;
+mod tls;
+
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{anyhow, Result};
+use chacha20poly1305::ChaCha20Poly1305;
+use futures_util::future::{FutureExt, LocalBoxFuture};
+use tokio::sync::OnceCell;
+use tokio_postgres::Client;
+
+use super::{Listing, Locked, SaveMode, Store};
+use crate::exit;
+use crate::profile::Profile;
+use crate::secret::Secret;
+use crate::ui::Ui;
+
+/// With a key, a document that is not sealed as a whole: refused (after one upgrade attempt
+/// while the store is still at schema 1).
+#[derive(Debug, thiserror::Error)]
+#[error("profile `{name}` in {store} is not sealed with B24AUTH_STORE_KEY (stored without the key, or modified by someone without it): refused; authorize again with --force to replace it")]
+struct Unsealed {
+    name: String,
+    store: String,
+}
+
+pub(crate) struct PgStore {
+    options: libpq::Options,
+    /// The store URL as `without_password` prints it: for messages.
+    display: String,
+    key: Option<ChaCha20Poly1305>,
+    ui: Ui,
+    /// Where a refreshed pair goes when the database cannot take it.
+    rescue_dir: std::path::PathBuf,
+    client: OnceCell<Client>,
+    warned: AtomicBool,
+}
+
+impl PgStore {
+    pub(crate) fn new(
+        url: &str,
+        rescue_dir: std::path::PathBuf,
+        key: Option<&Secret>,
+        ui: Ui,
+    ) -> Result<PgStore> {
+        let display = crate::ui::password::without_password(url)
+            .unwrap_or_else(|| "the PostgreSQL store".into());
+        let options = libpq::Options::resolve(url, &ui)?;
+        let key = key.map(seal::store_key).transpose()?;
+        Ok(PgStore {
+            options,
+            display,
+            key,
+            ui,
+            rescue_dir,
+            client: OnceCell::new(),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    async fn client(&self) -> Result<&Client> {
+        self.client
+            .get_or_try_init(|| async {
+                let connector = tls::connector(&self.options.ssl)?;
+                let (client, connection) =
+                    self.options.config.connect(connector).await.map_err(|e| {
+                        anyhow!(
+                            "cannot connect to the PostgreSQL store {}: {}",
+                            self.display,
+                            self.connect_error(&e)
+                        )
+                    })?;
+                tokio::spawn(connection);
+                Ok::<_, anyhow::Error>(client)
+            })
+            .await
+    }
+
+    /// A failed connection on one line, with what to do for the causes people meet.
+    fn connect_error(&self, e: &tokio_postgres::Error) -> String {
+        if let Some(hint) = tls::explain(e, &self.options.ssl) {
+            return hint;
+        }
+        let text = exit::one_line(e);
+        if text.contains("password missing") {
+            return format!("{text}: the server asks for a password; put it in ~/.pgpass (mode 0600) or the file PGPASSFILE names, or set PGPASSWORD");
+        }
+        text
+    }
+
+    fn db_error(&self, what: &str, e: tokio_postgres::Error) -> anyhow::Error {
+        anyhow!("{what} in {}: {}", self.display, exit::one_line(&e))
+    }
+}
+
+impl Store for PgStore {
+    fn location(&self, name: &str) -> String {
+        format!("{} (profile {name})", self.display)
+    }
+
+    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        async move { Ok(self.load_document(name).await?.is_some()) }.boxed_local()
+    }
+
+    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
+        self.load_profile(name).boxed_local()
+    }
+
+    fn save<'a>(
+        &'a self,
+        name: &'a str,
+        profile: &'a Profile,
+        mode: SaveMode,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        self.save_profile(name, profile, mode).boxed_local()
+    }
+
+    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>> {
+        async move { Ok(Box::new(self.lock_row(name).await?) as Box<dyn Locked>) }.boxed_local()
+    }
+
+    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        self.delete_row(name).boxed_local()
+    }
+
+    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
+        self.list_rows().boxed_local()
+    }
+
+    /// The database's copy is dead: the new pair is kept in a 0600 file rather than lost, and
+    /// the error says how to put it back.
+    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+        let kept = super::rescue::keep(&self.rescue_dir, name, profile);
+        super::rescue::lost_save(cause, name, kept, |kept| {
+            let dir = kept.parent().and_then(|p| {
+                if name == "default" {
+                    Some(p)
+                } else {
+                    p.parent()
+                }
+            });
+            format!(
+                "restore it with `b24auth --config-dir {} --profile {name} store copy --from file --to {} --force`",
+                dir.map(|d| crate::ui::hint::quote(&d.display().to_string())).unwrap_or_default(),
+                crate::ui::hint::store()
+            )
+        })
+    }
+}

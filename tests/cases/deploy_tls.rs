@@ -1,0 +1,379 @@
+//! Deployed as people deploy it (issue 21's table, rerun with real servers on loopback): a
+//! PostgreSQL with `ssl = on` and a certificate from a private CA, reached with libpq's
+//! `sslmode`s, `sslrootcert`, a `.pgpass`, a client certificate and a multi-host URL — each
+//! row checked against `psql` with the same URL — and a portal and OAuth server over HTTPS
+//! behind a company CA, trusted through `SSL_CERT_FILE`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::cli::{Env, Run};
+use crate::support::postgres::{shared, Cluster};
+use crate::support::stand_in::StandIn;
+use crate::support::tls::{Ca, Issued};
+
+const PASSWORD: &str = "pw-s3cret-only-in-pgpass";
+
+struct Deployed {
+    cluster: Cluster,
+    /// The CA that signed the server's certificate (`DNS:localhost` only).
+    ca: Ca,
+    /// A CA that signed nothing of this server's.
+    other: Ca,
+    /// `certuser`'s client certificate, from `ca`.
+    client: Issued,
+}
+
+/// One `ssl = on` cluster for this file: TLS only on TCP (`hostssl`; no plain `host` line, so a
+/// connection that works was encrypted), `pwuser` by password only, `certuser` by certificate.
+fn deployed() -> &'static Deployed {
+    static D: OnceLock<Deployed> = OnceLock::new();
+    D.get_or_init(|| {
+        let ca = Ca::new("b24auth test company CA");
+        let other = Ca::new("some other CA");
+        let server = ca.issue("localhost", "DNS:localhost");
+        let client = ca.issue("certuser", "DNS:certuser");
+        let ca_pem = ca.cert.clone();
+        let cluster = Cluster::start_with("127.0.0.1", |data| {
+            std::fs::copy(&server.cert, data.join("server.crt")).unwrap();
+            std::fs::copy(&server.key, data.join("server.key")).unwrap();
+            std::fs::copy(&ca_pem, data.join("ca.pem")).unwrap();
+            let conf = data.join("postgresql.conf");
+            let mut text = std::fs::read_to_string(&conf).unwrap();
+            text.push_str(
+                "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+                 ssl_ca_file = 'ca.pem'\npassword_encryption = 'scram-sha-256'\n",
+            );
+            std::fs::write(&conf, text).unwrap();
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 hostssl all pwuser 127.0.0.1/32 scram-sha-256\n\
+                 hostssl all certuser 127.0.0.1/32 cert\n\
+                 hostssl all postgres 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+        });
+        cluster.psql(
+            "postgres",
+            &format!("CREATE ROLE pwuser LOGIN PASSWORD '{PASSWORD}'"),
+        );
+        cluster.psql("postgres", "CREATE ROLE certuser LOGIN");
+        Deployed {
+            cluster,
+            ca,
+            other,
+            client,
+        }
+    })
+}
+
+fn new_db(owner: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("d{}", N.fetch_add(1, Ordering::SeqCst));
+    deployed()
+        .cluster
+        .psql("postgres", &format!("CREATE DATABASE {name} OWNER {owner}"));
+    name
+}
+
+/// `psql URL -c 'SELECT 1'` with `envs`: whether psql connects.
+fn psql_connects(url: &str, envs: &[(&str, &str)]) -> bool {
+    Command::new("psql")
+        .args(["-X", "-A", "-t", "-w", url, "-c", "SELECT 1"])
+        .envs(envs.iter().copied())
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// `store copy` of a pair seeded against `s` into `url`, then `token`, with `envs`.
+fn copy_and_token(s: &StandIn, url: &str, envs: &[(&str, &str)]) -> (Run, Option<Run>) {
+    let env = Env::new();
+    let doc = env.seed(s, 3600);
+    let mut copy = env.cmd(&["store", "copy", "--from", "file", "--to", url, "--force"]);
+    copy.envs(envs.iter().copied());
+    let copied = Env::run_cmd(&mut copy);
+    if copied.code != 0 {
+        return (copied, None);
+    }
+    let mut token = env.cmd(&["token"]);
+    token.env("B24AUTH_STORE", url).envs(envs.iter().copied());
+    let token = Env::run_cmd(&mut token);
+    assert_eq!(token.stdout.trim(), doc["access_token"].as_str().unwrap());
+    (copied, Some(token))
+}
+
+fn works(url: &str, envs: &[(&str, &str)]) {
+    assert!(psql_connects(url, envs), "psql connects to {url}");
+    let s = StandIn::start();
+    let (copied, token) = copy_and_token(&s, url, envs);
+    copied.assert_ok();
+    token.unwrap().assert_ok();
+}
+
+/// Refused by psql and by b24auth (exit 1); returns b24auth's message.
+fn refused(url: &str, envs: &[(&str, &str)]) -> String {
+    assert!(!psql_connects(url, envs), "psql refuses {url}");
+    let s = StandIn::start();
+    let (copied, _) = copy_and_token(&s, url, envs);
+    copied.assert_final_error(1).to_string()
+}
+
+fn port() -> u16 {
+    deployed().cluster.port
+}
+
+#[test]
+fn ssl_on_without_sslmode_encrypts_without_verifying_like_psql() {
+    let db = new_db("postgres");
+    works(
+        &format!("postgres://postgres@127.0.0.1:{}/{db}", port()),
+        &[],
+    );
+    works(
+        &format!(
+            "postgres://postgres@localhost:{}/{db}?sslmode=require",
+            port()
+        ),
+        &[],
+    );
+    // Plain connections are not allowed here: `disable` fails for both.
+    let msg = refused(
+        &format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            port()
+        ),
+        &[],
+    );
+    assert!(
+        msg.contains("cannot connect to the PostgreSQL store"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn verify_full_checks_the_ca_and_the_host_name() {
+    let d = deployed();
+    let db = new_db("postgres");
+    let (ca, other) = (d.ca.cert.display(), d.other.cert.display());
+    let p = port();
+    works(
+        &format!("postgres://postgres@localhost:{p}/{db}?sslmode=verify-full&sslrootcert={ca}"),
+        &[],
+    );
+    // PGSSLROOTCERT / PGSSLMODE as psql reads them.
+    let ca_s = ca.to_string();
+    works(
+        &format!("postgres://postgres@localhost:{p}/{db}"),
+        &[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", &ca_s)],
+    );
+    // Another CA: refused, and the message says which file and what to do.
+    let msg = refused(
+        &format!("postgres://postgres@localhost:{p}/{db}?sslmode=verify-full&sslrootcert={other}"),
+        &[],
+    );
+    assert!(
+        msg.contains(&format!("sslrootcert={other}")) && msg.contains("UnknownIssuer"),
+        "{msg}"
+    );
+    // The certificate names localhost, not 127.0.0.1: verify-full refuses, verify-ca accepts.
+    let msg = refused(
+        &format!("postgres://postgres@127.0.0.1:{p}/{db}?sslmode=verify-full&sslrootcert={ca}"),
+        &[],
+    );
+    assert!(msg.contains("NotValidForName"), "{msg}");
+    works(
+        &format!("postgres://postgres@127.0.0.1:{p}/{db}?sslmode=verify-ca&sslrootcert={ca}"),
+        &[],
+    );
+    // sslrootcert=system: the machine's store plus SSL_CERT_FILE, as for HTTPS.
+    let s = StandIn::start();
+    let (copied, _) = copy_and_token(
+        &s,
+        &format!("postgres://postgres@localhost:{p}/{db}?sslrootcert=system"),
+        &[("SSL_CERT_FILE", &ca_s)],
+    );
+    copied.assert_ok();
+}
+
+#[test]
+fn a_password_only_role_is_reached_through_pgpassfile() {
+    let db = new_db("pwuser");
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!(
+            "# the team's file\nlocalhost:{}:{db}:pwuser:{PASSWORD}\n",
+            port()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = pgpass.display().to_string();
+    let url = format!("postgres://pwuser@localhost:{}/{db}", port());
+    works(&url, &[("PGPASSFILE", &file)]);
+    // `passfile=` in the URL, as libpq reads it.
+    works(&format!("{url}?passfile={file}"), &[]);
+
+    // Readable by others: libpq ignores the file (and says so), so authentication fails.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let msg = refused(&url, &[("PGPASSFILE", &file)]);
+    assert!(!msg.contains(PASSWORD));
+    let s = StandIn::start();
+    let (copied, _) = copy_and_token(&s, &url, &[("PGPASSFILE", &file)]);
+    assert!(
+        copied.stderr.contains("0600") && copied.stderr.contains(&file),
+        "{}",
+        copied.stderr
+    );
+    assert!(!copied.stderr.contains(PASSWORD));
+}
+
+#[test]
+fn a_password_in_the_url_is_never_printed() {
+    let db = new_db("pwuser");
+    let url = format!(
+        "postgres://pwuser@localhost:{}/{db}?password=wrong-{PASSWORD}",
+        port()
+    );
+    let s = StandIn::start();
+    let (copied, _) = copy_and_token(&s, &url, &[]);
+    assert!(!copied.stderr.contains(PASSWORD), "{}", copied.stderr);
+    let env = Env::new();
+    let mut token = env.cmd(&["--store", &url, "token"]);
+    let run = Env::run_cmd(&mut token);
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    assert!(!run.stdout.contains(PASSWORD));
+}
+
+#[test]
+fn a_client_certificate_is_sent_and_its_key_must_be_private() {
+    let d = deployed();
+    let db = new_db("certuser");
+    let (cert, key) = (d.client.cert.display(), d.client.key.display());
+    let url = format!(
+        "postgres://certuser@localhost:{}/{db}?sslmode=verify-full&sslrootcert={}&sslcert={cert}&sslkey={key}",
+        port(),
+        d.ca.cert.display()
+    );
+    works(&url, &[]);
+    let loose = tempfile::tempdir().unwrap();
+    let loose_key = loose.path().join("client.key");
+    std::fs::copy(&d.client.key, &loose_key).unwrap();
+    std::fs::set_permissions(&loose_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = url.replace(&key.to_string(), &loose_key.display().to_string());
+    let msg = refused(&url, &[]);
+    assert!(
+        msg.contains("group or world access") && msg.contains("chmod 0600"),
+        "{msg}"
+    );
+}
+
+/// `host=a,b` with `target_session_attrs=read-write`: the first host is a read-only standby
+/// (a failed-over old primary), the store lands on the second.
+#[test]
+fn a_multi_host_url_finds_the_read_write_primary() {
+    let standby = shared();
+    let primary = &deployed().cluster;
+    let db = "failover";
+    for c in [standby, primary] {
+        c.psql("postgres", &format!("CREATE DATABASE {db}"));
+    }
+    standby.psql(
+        "postgres",
+        &format!("ALTER DATABASE {db} SET default_transaction_read_only = on"),
+    );
+    let hosts = format!(
+        "postgres:///{db}?user=postgres&host={},{}&port={},{}",
+        standby.dir.display(),
+        primary.dir.display(),
+        standby.port,
+        primary.port
+    );
+    let url = format!("{hosts}&target_session_attrs=read-write");
+    works(&url, &[]);
+    assert_eq!(
+        primary
+            .psql(db, "SELECT count(*) FROM b24auth_profiles")
+            .trim(),
+        "1"
+    );
+    // Without the attribute the first host is taken, and it refuses writes.
+    let s = StandIn::start();
+    let (copied, _) = copy_and_token(&s, &hosts, &[]);
+    assert!(
+        copied.assert_error(1).contains("read-only"),
+        "{}",
+        copied.stderr
+    );
+}
+
+/// A portal and OAuth server whose certificate a company CA signed.
+fn https_stand_in() -> (StandIn, Ca) {
+    let ca = Ca::new("b24auth test company CA");
+    let cert = ca.issue("portal", "IP:127.0.0.1,DNS:localhost");
+    (StandIn::start_https(cert.server_config()), ca)
+}
+
+fn with_cert_file(c: &mut Command, file: Option<&Path>) {
+    c.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+    if let Some(f) = file {
+        c.env("SSL_CERT_FILE", f);
+    }
+}
+
+#[test]
+fn https_behind_a_company_ca_works_once_ssl_cert_file_names_it() {
+    let (s, ca) = https_stand_in();
+    assert!(s.base.starts_with("https://"));
+    let env = Env::new();
+    let before = env.seed(&s, 3600);
+    let other = Ca::new("some other CA");
+    for file in [None, Some(other.cert.as_path())] {
+        let mut refresh = env.app_cmd(&s, &["refresh"]);
+        with_cert_file(&mut refresh, file);
+        let run = Env::run_cmd(&mut refresh);
+        let msg = run.assert_error(1);
+        assert!(
+            msg.contains("SSL_CERT_FILE")
+                && msg.contains("127.0.0.1")
+                && msg.contains("not trusted"),
+            "{msg}"
+        );
+        assert_eq!(env.auth()["refresh_token"], before["refresh_token"]);
+    }
+    assert_eq!(s.counters().token_calls, 0, "nothing reached the server");
+    // A mistyped SSL_CERT_FILE is named, not silently ignored.
+    let missing = env.dir.join("no-such-ca.pem");
+    let mut refresh = env.app_cmd(&s, &["refresh"]);
+    with_cert_file(&mut refresh, Some(&missing));
+    let run = Env::run_cmd(&mut refresh);
+    assert!(
+        run.assert_error(1)
+            .contains(&format!("SSL_CERT_FILE={}", missing.display())),
+        "{}",
+        run.stderr
+    );
+
+    let mut refresh = env.app_cmd(&s, &["refresh"]);
+    with_cert_file(&mut refresh, Some(&ca.cert));
+    Env::run_cmd(&mut refresh).assert_ok();
+    assert_eq!(s.counters().refreshes, 1);
+    let mut call = env.app_cmd(&s, &["call", "user.current", "--result"]);
+    with_cert_file(&mut call, Some(&ca.cert));
+    let called = Env::run_cmd(&mut call);
+    called.assert_ok();
+    assert!(called.stdout.contains("Stand"), "{}", called.stdout);
+    // The company CA adds to the system's roots; a directory of CAs works as OpenSSL's does.
+    let mut call = env.app_cmd(&s, &["call", "user.current"]);
+    with_cert_file(&mut call, None);
+    call.env("SSL_CERT_DIR", ca.cert.parent().unwrap());
+    Env::run_cmd(&mut call).assert_ok();
+}

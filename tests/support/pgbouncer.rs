@@ -1,0 +1,170 @@
+/*!
+A real pgbouncer (Debian's `pgbouncer`) in front of a throwaway cluster, as teams run it:
+transaction pooling, a small pool, on a free loopback port, `auth_type = trust` (the cluster
+trusts its socket). As root it runs as the `postgres` user; a watchdog stops it when the test
+process exits.
+*/
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::postgres::Cluster;
+
+pub struct Bouncer {
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+fn as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+fn binary() -> &'static str {
+    ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("pgbouncer is needed for these tests: run scripts/install-test-deps")
+}
+
+impl Bouncer {
+    /// pgbouncer in `pool_mode = transaction` with `pool` server connections per database.
+    pub fn start(cluster: &Cluster, pool: usize) -> Bouncer {
+        let dir = tempfile::Builder::new()
+            .prefix("b24auth-pgbouncer-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let port = super::http::free_port();
+        let ini = format!(
+            "[databases]\n* = host={socket} port={pg}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {dir}/users.txt\nadmin_users = postgres\n\
+             pool_mode = transaction\ndefault_pool_size = {pool}\nmin_pool_size = 0\n\
+             reserve_pool_size = 0\nmax_client_conn = 500\nmax_db_connections = {pool}\n\
+             logfile = {dir}/log\npidfile = {dir}/pid\n",
+            socket = cluster.dir.display(),
+            pg = cluster.port,
+            dir = dir.display(),
+        );
+        std::fs::write(dir.join("pgbouncer.ini"), ini).unwrap();
+        std::fs::write(dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+        if as_root() {
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let mut c = if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", binary()]);
+            c
+        } else {
+            Command::new(binary())
+        };
+        let out = c
+            .args(["-d", "-q"])
+            .arg(dir.join("pgbouncer.ini"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pgbouncer: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bouncer = Bouncer { port, dir };
+        bouncer.watchdog();
+        bouncer.wait_ready();
+        bouncer
+    }
+
+    /// The daemon is up once it accepts a connection on its port (polled: nothing tells).
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not listen: {}",
+                std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The `--store` URL of `db` through this pgbouncer.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    // Never waited for on purpose: the watchdog's job is to outlive this process.
+    #[allow(clippy::zombie_processes)]
+    fn watchdog(&self) {
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; kill $(cat {dir}/pid); rm -rf {dir}",
+            pid = std::process::id(),
+            dir = self.dir.display()
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    }
+
+    /// `SHOW POOLS` on the admin console for `db`: (pool_mode, server connections now open).
+    pub fn pool(&self, db: &str) -> (String, usize) {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-F",
+                "|",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-d",
+                "pgbouncer",
+                "-c",
+                "SHOW POOLS",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // database|user|cl_active|cl_waiting|(cl_cancel_req|)sv_active|sv_idle|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{db}|")))
+            .unwrap_or_else(|| panic!("no pool for {db}: {text}"));
+        let f: Vec<&str> = row.split('|').collect();
+        let servers: usize = f[f.len() - 8..f.len() - 3]
+            .iter()
+            .map(|n| n.parse::<usize>().unwrap())
+            .sum();
+        (f[f.len() - 1].to_string(), servers)
+    }
+
+    /// pgbouncer's own log (for a failing assertion's message).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
