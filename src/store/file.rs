@@ -287,7 +287,7 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
             "{} is accessible by other users (mode {:o}): run `chmod 600 {}`",
             path.display(),
             mode & 0o777,
-            path.display()
+            crate::ui::hint::quote(&path.display().to_string())
         );
     }
     let mut bytes = Vec::new();

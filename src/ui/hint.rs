@@ -207,6 +207,18 @@ mod tests {
     }
 
     #[test]
+    fn every_word_of_a_hint_is_quoted() {
+        assert_eq!(
+            authorize_again("a$(touch x);b", true),
+            "run `b24auth authorize --domain 'a$(touch x);b' --force` or `b24auth install-listen --force`"
+        );
+        assert_eq!(
+            authorize_again("PORTAL", false),
+            "run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
+        );
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(quote("a.b-c_1"), "a.b-c_1");
         assert_eq!(quote("it's"), "'it'\\''s'");
