@@ -168,6 +168,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--store-key', '--store-key', [CompletionResultType]::ParameterName, 'Seals the secrets in a postgres:// store: 32 random bytes in base64')
             [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Timeout of each HTTP request to Bitrix24')
             [CompletionResult]::new('--on-refresh', '--on-refresh', [CompletionResultType]::ParameterName, 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"access_token","expires","client_endpoint","member_id","domain"} for credential helpers that cache tokens (never the refresh token or the client secret)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')

@@ -160,6 +160,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --json 'Print {"access_token","expires","client_endpoint","member_id","domain"} for credential helpers that cache tokens (never the refresh token or the client secret)'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'

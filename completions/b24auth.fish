@@ -137,6 +137,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store -d 'Wher
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l json -d 'Print {"access_token","expires","client_endpoint","member_id","domain"} for credential helpers that cache tokens (never the refresh token or the client secret)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'

@@ -96,6 +96,9 @@ fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<exit::Error>() {
             return e.code();
         }
+        if cause.is::<bitrix::errors::ClientRefused>() {
+            return ExitCode::Usage as i32;
+        }
         if let Some(stop) = cause.downcast_ref::<signals::Stopped>() {
             return stop.code() as i32;
         }

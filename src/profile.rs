@@ -39,6 +39,18 @@ pub(crate) const SECRET_KEYS: [&str; 4] = [
     key::APPLICATION_TOKEN,
 ];
 
+/// `b24auth.unverified`: see [`Profile::is_unverified`].
+const UNVERIFIED: &str = "unverified";
+
+/// A token response names the portal when it carries both `client_endpoint` and `member_id`.
+fn response_names_portal(doc: &Map<String, Value>) -> bool {
+    [key::CLIENT_ENDPOINT, key::MEMBER_ID].iter().all(|k| {
+        doc.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    })
+}
+
 /// Where a pair came from, recorded in `b24auth.source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -118,6 +130,7 @@ impl Profile {
     /// The profile after a refresh: the response's fields replace the old ones, and what the
     /// response does not carry (`application_token`, client credentials, unknown fields) stays.
     pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
+        let proven = response_names_portal(&response);
         let mut doc = self.doc.clone();
         for (k, v) in normalized(response, received_at) {
             if k != key::META {
@@ -126,7 +139,32 @@ impl Profile {
         }
         let mut p = Profile { doc };
         p.stamp(Source::Refresh, received_at);
+        // The trusted server's answer names the portal: that is the proof an unverified
+        // install lacked (only when it really names it).
+        if proven {
+            p.set_meta(UNVERIFIED, None);
+        }
         p
+    }
+
+    /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
+    /// contradicted it: no command hands out its token or endpoint, or calls REST with it,
+    /// before a refresh at the trusted server has proved them (README, "show").
+    pub fn is_unverified(&self) -> bool {
+        self.meta().get(UNVERIFIED) == Some(&Value::Bool(true))
+    }
+
+    pub fn mark_unverified(&mut self) {
+        self.set_meta(UNVERIFIED, Some(Value::Bool(true)));
+    }
+
+    fn set_meta(&mut self, key: &str, value: Option<Value>) {
+        let mut meta = self.meta().clone();
+        match value {
+            Some(v) => meta.insert(key.into(), v),
+            None => meta.shift_remove(key),
+        };
+        self.doc.insert(key::META.into(), Value::Object(meta));
     }
 
     /// Records where this pair came from; every source brings a new refresh token.
@@ -358,6 +396,19 @@ mod tests {
         let p = Profile::from_bitrix(r, Source::Install, 1000);
         assert_eq!(p.as_map()["expires"], 5000);
         assert_eq!(p.as_map()["expires_in"], 3600);
+    }
+
+    #[test]
+    fn only_a_refresh_that_names_the_portal_proves_an_unverified_install() {
+        let mut p = Profile::from_bitrix(response(), Source::Install, 1000);
+        p.mark_unverified();
+        assert!(p.is_unverified());
+        let mut silent = response();
+        silent.remove("client_endpoint");
+        assert!(p.refreshed(silent, 2000).is_unverified());
+        let q = p.refreshed(response(), 2000);
+        assert!(!q.is_unverified());
+        assert!(q.meta().get("unverified").is_none());
     }
 
     #[test]

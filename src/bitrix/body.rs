@@ -6,6 +6,8 @@ The whole exchange, body included, is bounded by the client's `--http-timeout`.
 
 use anyhow::{anyhow, Result};
 
+use crate::bitrix::errors::NoAnswer;
+
 /// The token endpoint's and `app.info`'s answers: a few hundred bytes in practice.
 pub const TOKEN_LIMIT: usize = 64 * 1024;
 /// A REST answer (a page of a list, a `batch` of 50): documented in the README.
@@ -24,7 +26,7 @@ pub async fn read_limited(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| anyhow!("{from} broke off its answer: {}", describe(e)))?
+        .map_err(|e| NoAnswer(format!("{from} broke off its answer: {}", describe(e))))?
     {
         if body.len() + chunk.len() > limit {
             return Err(too_large(from, limit));

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 pub(crate) use crate::bitrix::body::describe;
-pub(crate) use crate::bitrix::errors::{client_refused, ServerError};
+pub(crate) use crate::bitrix::errors::{client_refused, no_verdict, NoAnswer, ServerError};
 pub(crate) use crate::bitrix::http::http_client;
 use crate::profile::Profile;
 use crate::secret::Secret;
@@ -126,7 +126,7 @@ impl Client {
             .form(form)
             .send()
             .await
-            .map_err(|e| anyhow!("cannot reach {}: {}", origin(url), describe(e)))
+            .map_err(|e| NoAnswer(format!("cannot reach {}: {}", origin(url), describe(e))))
             .inspect_err(|e| crate::ui::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
         let bytes = crate::bitrix::body::read_limited(
@@ -150,12 +150,14 @@ impl Client {
             Some(_) if status.is_success() => {
                 Err(anyhow!("{url} answered JSON that is not an object"))
             }
-            _ if status.is_success() => Err(anyhow!(
+            _ if status.is_success() => Err(NoAnswer(format!(
                 "{url} answered HTTP {status} with a body that is not JSON"
-            )),
-            _ => Err(anyhow!(
+            ))
+            .into()),
+            _ => Err(NoAnswer(format!(
                 "{url} answered HTTP {status} without a Bitrix24 error"
-            )),
+            ))
+            .into()),
         }
     }
 }

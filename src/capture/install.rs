@@ -6,7 +6,9 @@ The POST is written by whoever reaches the listener, so nothing in it names the 
 own word. With verification, the identity comes from the trusted OAuth server's `app.info`
 answer (`install.domain`, `install.member_id`), and the POST's `member_id`, `domain` and
 `client_endpoint` host must equal it — the check the official Python SDK makes
-(`validate_against_app_info`). Without verification, the POST must at least agree with itself.
+(`validate_against_app_info`). An answer without those fields neither confirms nor
+contradicts ([`assess`]); then a refresh at the trusted server names the portal
+([`named_by_refresh`]). Without verification, the POST must at least agree with itself.
 Either way `client_endpoint` must be `https://`, or `http://` on a loopback portal, or on an
 on-premise one the user allowed with `--allow-http`.
 */
@@ -65,21 +67,40 @@ pub fn bitrix_fields(auth: Map<String, Value>) -> Map<String, Value> {
 }
 
 /// The identity `app.info` (the OAuth server's answer, its `result` object) proves, checked
-/// against the POSTed `auth`. A missing identity field in the answer fails; it never passes.
+/// against the POSTed `auth`. A missing identity field in the answer fails; it never passes
+/// (`import` needs the proof; `install-listen` reads [`assess`] to find another one).
 pub fn verify(
     app_info: &Map<String, Value>,
     auth: &Map<String, Value>,
     client_id: Option<&str>,
     allow_http: bool,
 ) -> Result<Identity> {
-    let install = app_info
-        .get("install")
-        .and_then(Value::as_object)
-        .ok_or_else(|| anyhow!("app.info has no `install` block"))?;
-    let proven =
-        |key: &str| text(install, key).ok_or_else(|| anyhow!("app.info names no `install.{key}`"));
-    let domain = normalize_domain(proven("domain")?);
-    let member_id = proven("member_id")?;
+    assess(app_info, auth, client_id, allow_http)?.ok_or_else(|| {
+        anyhow!("app.info names no `install.domain` and `install.member_id` (no `install` block, or not those fields)")
+    })
+}
+
+/// What `app.info` says about the POSTed `auth`: `Ok(Some)` it confirms the portal, `Err` it
+/// contradicts the callback (another portal, member or app), `Ok(None)` it neither confirms
+/// nor contradicts (no `install` block, or not the fields expected: only the SDKs' models say
+/// they are there, and no captured answer shows them).
+pub fn assess(
+    app_info: &Map<String, Value>,
+    auth: &Map<String, Value>,
+    client_id: Option<&str>,
+    allow_http: bool,
+) -> Result<Option<Identity>> {
+    if let (Some(ours), Some(theirs)) = (client_id, text(app_info, "client_id")) {
+        if ours != theirs {
+            bail!("the token belongs to another app ({theirs})");
+        }
+    }
+    let install = app_info.get("install").and_then(Value::as_object);
+    let named = install.and_then(|i| Some((text(i, "domain")?, text(i, "member_id")?)));
+    let Some((domain, member_id)) = named else {
+        return Ok(None);
+    };
+    let domain = normalize_domain(domain);
     if text(auth, "member_id") != Some(member_id) {
         bail!("the callback's member_id is not the one app.info names");
     }
@@ -88,15 +109,34 @@ pub fn verify(
             bail!("the callback's domain is not {domain}, the portal app.info names");
         }
     }
-    if let (Some(ours), Some(theirs)) = (client_id, text(app_info, "client_id")) {
-        if ours != theirs {
-            bail!("the token belongs to another app ({theirs})");
-        }
-    }
     let (client_endpoint, insecure) = endpoint(auth, &domain, allow_http)?;
-    Ok(Identity {
+    Ok(Some(Identity {
         domain,
         member_id: member_id.to_string(),
+        client_endpoint,
+        insecure,
+    }))
+}
+
+/// The identity a refresh at the trusted OAuth server names (its answer's `client_endpoint`
+/// and `member_id`), under the same scheme rule as a callback's.
+pub fn named_by_refresh(response: &Map<String, Value>, allow_http: bool) -> Result<Identity> {
+    let raw = text(response, "client_endpoint")
+        .ok_or_else(|| anyhow!("the refresh answer names no client_endpoint"))?;
+    let url = Url::parse(raw)
+        .map_err(|_| anyhow!("the refresh answer's client_endpoint is not a URL"))?;
+    let domain = host_port(&url)
+        .map(|h| h.to_ascii_lowercase())
+        .ok_or_else(|| anyhow!("the refresh answer's client_endpoint has no host"))?;
+    let member_id = text(response, "member_id")
+        .ok_or_else(|| anyhow!("the refresh answer names no member_id"))?
+        .to_string();
+    let mut named = Map::new();
+    named.insert("client_endpoint".into(), raw.into());
+    let (client_endpoint, insecure) = endpoint(&named, &domain, allow_http)?;
+    Ok(Identity {
+        domain,
+        member_id,
         client_endpoint,
         insecure,
     })
@@ -398,6 +438,41 @@ mod tests {
         i.remove("install");
         assert!(verify(&i, &auth(), None, false).is_err());
         assert!(verify(&map(json!({"member_id": "m1"})), &auth(), None, false).is_err());
+    }
+
+    #[test]
+    fn app_info_without_the_block_neither_confirms_nor_contradicts() {
+        let mut i = info();
+        i.remove("install");
+        assert_eq!(assess(&i, &auth(), Some("local.1"), false).unwrap(), None);
+        i.insert("install".into(), json!({"installed": true, "member_id": 7}));
+        assert_eq!(assess(&i, &auth(), None, false).unwrap(), None);
+        assert!(
+            assess(&i, &auth(), Some("local.2"), false).is_err(),
+            "another app"
+        );
+        let mut wrong = info();
+        wrong["install"]["member_id"] = "m2".into();
+        assert!(
+            assess(&wrong, &auth(), None, false).is_err(),
+            "another member"
+        );
+        assert!(assess(&info(), &auth(), None, false).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_refresh_answer_names_the_portal() {
+        let r = map(json!({"client_endpoint": "https://p.bitrix24.com/rest/", "member_id": "m1"}));
+        let id = named_by_refresh(&r, false).unwrap();
+        assert_eq!(
+            (id.domain.as_str(), id.member_id.as_str()),
+            ("p.bitrix24.com", "m1")
+        );
+        let plain =
+            map(json!({"client_endpoint": "http://p.example.com/rest/", "member_id": "m1"}));
+        assert!(named_by_refresh(&plain, false).is_err());
+        assert!(named_by_refresh(&plain, true).unwrap().insecure);
+        assert!(named_by_refresh(&map(json!({"member_id": "m1"})), false).is_err());
     }
 
     #[test]

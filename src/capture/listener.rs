@@ -3,14 +3,16 @@ The one-shot loopback HTTP listener that both capture flows use (`authorize`'s r
 `install-listen`'s callback).
 
 What is common lives here: binding with a helpful error, HTTP/1 only, header and body read
-timeouts, the body size cap, the one served path, the `Host` guard against DNS rebinding, and
-ending after the first request the flow accepts — with its reply flushed before [`serve`]
+timeouts, the body size cap, the one served path, the `Host` guard against DNS rebinding, a
+bound on open connections below the descriptor limit (the quietest goes first, see [`slots`]),
+and ending after the first request the flow accepts — with its reply flushed before [`serve`]
 returns. What differs (methods, what a valid request is, the reply) is the caller's [`Handler`].
 */
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -20,6 +22,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use hyper::{Method, StatusCode};
 use tokio::net::TcpListener;
+
+use crate::capture::slots::{self, Held, Slot, Slots};
 
 /// Slow clients lose the connection after this: a callback is one small request.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,11 +98,23 @@ pub trait Handler<T> {
     }
 }
 
-/// Binds `addr`; a failure names the address and the options that choose another.
+/// Binds `addr`; a failure names the address and the options that choose another. The
+/// descriptor limit is raised first, before anyone is told where to connect.
 pub async fn bind(addr: SocketAddr, hint: &str) -> Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| crate::exit::usage(format!("cannot listen on {addr}: {e}; {hint}")))
+    slots::raise_descriptor_limit();
+    listen(addr).map_err(|e| crate::exit::usage(format!("cannot listen on {addr}: {e}; {hint}")))
+}
+
+/// A listening socket with a long accept queue ([`slots::BACKLOG`]): under a flood a full queue
+/// drops the genuine sender's SYN, which it repeats only after 1 s, then 3 s, 7 s.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(slots::BACKLOG)
 }
 
 /// Serves `listener` until the handler says `Done`, and returns its value once the final reply
@@ -113,14 +129,18 @@ pub async fn serve<T, H: Handler<T>>(
         rules,
         handler,
         turn: tokio::sync::Mutex::new(()),
+        handling: tokio::sync::Semaphore::new(slots::HANDLERS),
         finished: Cell::new(false),
     };
+    let slots = Slots::for_this_process();
     let mut connections = FuturesUnordered::new();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
+            accepted = listener.accept(), if slots.has_room(connections.len()) => {
                 match accepted {
-                    Ok((stream, _)) => connections.push(connection(&shared, stream)),
+                    Ok((stream, _)) => {
+                        connections.push(connection(&shared, stream, slots.admit()))
+                    }
                     // Out of file descriptors, say: pause briefly instead of spinning on
                     // accept; the error clears as connections close.
                     Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
@@ -131,6 +151,9 @@ pub async fn serve<T, H: Handler<T>>(
                     return Ok(value);
                 }
             }
+            _ = tokio::time::sleep(slots::RECHECK), if !slots.has_room(connections.len()) => {
+                slots.make_room();
+            }
         }
     }
 }
@@ -139,19 +162,43 @@ struct Shared<'h, H> {
     rules: Rules,
     handler: &'h H,
     turn: tokio::sync::Mutex<()>,
+    /// Turns for a concurrent handler: at most [`slots::HANDLERS`] requests at once.
+    handling: tokio::sync::Semaphore,
     finished: Cell<bool>,
 }
 
-/// Serves one connection; returns the flow's value when this connection completed it.
+/// Serves one connection until it ends or is told to make room; returns the flow's value when
+/// this connection completed it.
 async fn connection<T, H: Handler<T>>(
     shared: &Shared<'_, H>,
     stream: tokio::net::TcpStream,
+    held: Held<'_>,
 ) -> Option<T> {
+    let seen = held.slot();
+    tokio::select! {
+        value = http(shared, stream, seen) => value,
+        _ = seen.told_to_go() => None,
+    }
+}
+
+async fn http<T, H: Handler<T>>(
+    shared: &Shared<'_, H>,
+    stream: tokio::net::TcpStream,
+    seen: &Rc<Slot>,
+) -> Option<T> {
+    // A socket that sends nothing costs no HTTP state, and goes after the header timeout.
+    if !matches!(
+        tokio::time::timeout(HEADER_TIMEOUT, stream.readable()).await,
+        Ok(Ok(()))
+    ) {
+        return None;
+    }
+    let watched = slots::Watched::new(stream, Rc::clone(seen));
     let slot: RefCell<Option<T>> = RefCell::new(None);
     let service = hyper::service::service_fn(|req| {
         let slot = &slot;
         async move {
-            let (reply, value) = route(shared, req).await;
+            let (reply, value) = route(shared, seen, req).await;
             let close = value.is_some();
             if let Some(v) = value {
                 *slot.borrow_mut() = Some(v);
@@ -162,13 +209,14 @@ async fn connection<T, H: Handler<T>>(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        .serve_connection(hyper_util::rt::TokioIo::new(watched), service);
     let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
     slot.take()
 }
 
 async fn route<T, H: Handler<T>>(
     shared: &Shared<'_, H>,
+    seen: &Slot,
     req: hyper::Request<Incoming>,
 ) -> (Reply, Option<T>) {
     let rules = &shared.rules;
@@ -216,9 +264,11 @@ async fn route<T, H: Handler<T>>(
             )
         }
     };
-    let _turn = match shared.handler.concurrent() {
-        true => None,
-        false => Some(shared.turn.lock().await),
+    // A whole request: never the one pushed out to make room.
+    let busy = seen.busy();
+    let (_turn, _handling) = match shared.handler.concurrent() {
+        true => (None, shared.handling.acquire().await.ok()),
+        false => (Some(shared.turn.lock().await), None),
     };
     if shared.finished.get() {
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
@@ -233,6 +283,8 @@ async fn route<T, H: Handler<T>>(
         Outcome::Continue(reply) => (reply, None),
         Outcome::Done(reply, value) => {
             shared.finished.set(true);
+            // Its reply is not written yet: the connection must not be the one pushed out.
+            busy.keep();
             (reply, Some(value))
         }
     }

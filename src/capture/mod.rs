@@ -1,7 +1,8 @@
 /*!
 How a first pair arrives: the one-shot loopback listener both flows use ([`listener`]), the
 OAuth redirect and the pasted URL ([`redirect`]), the installation callback and its verification
-([`install`]), the pages the browser shows ([`pages`]) and the listen addresses ([`address`]).
+([`install`]), the pages the browser shows ([`pages`]), the listen addresses ([`address`]) and the
+listeners' descriptor budget ([`slots`]).
 */
 
 pub(crate) mod address;
@@ -9,3 +10,4 @@ pub(crate) mod install;
 pub(crate) mod listener;
 pub(crate) mod pages;
 pub(crate) mod redirect;
+pub(crate) mod slots;

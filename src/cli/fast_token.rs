@@ -73,6 +73,7 @@ fn bare_token(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Cli> {
     let token = TokenArgs {
         min_ttl: DEFAULT_MIN_TTL,
         rejected: None,
+        json: false,
     };
     Some(Cli {
         global,

@@ -384,6 +384,10 @@ pub struct TokenArgs {
     /// the current one (`-` reads TOKEN from stdin, out of sight of `ps`)
     #[arg(long, value_name = "TOKEN|-", value_parser = secret)]
     pub rejected: Option<Secret>,
+    /// Print {"access_token","expires","client_endpoint","member_id","domain"} for credential
+    /// helpers that cache tokens (never the refresh token or the client secret)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An empty `B24AUTH_*` variable (`B24AUTH_CONFIG_DIR=`) means unset, as shells and most

@@ -3,7 +3,9 @@
 server POSTs right after a "Uses API only" local app is added, verifies it and saves the pair.
 
 The event is sent once and never retried, so every rejected request is answered and the listener
-keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved.
+keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved, on the
+store's `save_new` road. A callback is never lost to b24auth's own doubt: only an answer of the
+trusted OAuth server that contradicts it is refused (see `Install::identify` and `Install::make`).
 */
 
 use anyhow::Result;
@@ -19,7 +21,7 @@ use crate::profile::{host_port, now, Profile, Source};
 use crate::secret::{random_hex, Secret};
 use crate::session::config::RunConfig;
 use crate::session::Session;
-use crate::store::{SaveMode, Store};
+use crate::store::{self, SaveMode, Store};
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -154,18 +156,12 @@ impl Handler<Result<Profile>> for Install<'_> {
                 .as_ref()
                 .and_then(Url::host_str),
         );
-        let identity = match self.identify(&server, &auth).await {
-            Ok(identity) => identity,
-            Err(e) => {
-                self.cfg.ui.warn(format_args!(
-                    "refused a callback that failed verification ({e:#}); still waiting"
-                ));
-                return Outcome::Continue(Reply::text(
-                    StatusCode::FORBIDDEN,
-                    "Verification failed",
-                ));
-            }
+        let proof = match self.identify(&server, &auth).await {
+            Ok(proof) => proof,
+            Err(e) if oauth::no_verdict(&e) => return unverifiable(&self.cfg.ui, &e),
+            Err(e) => return refused(&self.cfg.ui, &e),
         };
+        let identity = proof.identity();
         if identity.insecure {
             self.cfg.ui.warn(format_args!(
                 "the portal {} is plain http:// (allowed by --allow-http)",
@@ -176,36 +172,20 @@ impl Handler<Result<Profile>> for Install<'_> {
         if *saved {
             return Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed"));
         }
-        let critical = match crate::signals::critical() {
-            Ok(c) => c,
-            Err(stop) => {
-                return Outcome::Done(
-                    Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"),
-                    Err(stop.into()),
-                )
-            }
-        };
-        let mut profile = Profile::from_bitrix(auth, Source::Install, received);
-        profile.set_str("member_id", &identity.member_id);
-        profile.set_str("client_endpoint", identity.client_endpoint.as_str());
-        profile.set_client(
-            self.cfg.client_id.as_deref(),
-            self.cfg.client_secret.as_ref(),
-        );
-        profile.set_oauth_server(server.as_str());
-        match self
-            .store
-            .save(&self.cfg.profile, &profile, self.mode)
-            .await
-        {
-            Ok(()) => {
-                critical.saved_stop_later();
+        let make = || self.make(&server, auth, proof, received);
+        match store::save_new(self.store, &self.cfg.profile, self.mode, make).await {
+            Ok(profile) => {
                 *saved = true;
                 Outcome::Done(
                     Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
                     Ok(profile),
                 )
             }
+            Err(e) if e.is::<Refused>() => refused(&self.cfg.ui, &e),
+            Err(e) if crate::signals::is_stop(&e) => Outcome::Done(
+                Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"),
+                Err(e),
+            ),
             Err(e) => Outcome::Done(
                 Reply::text(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -217,18 +197,148 @@ impl Handler<Result<Profile>> for Install<'_> {
     }
 }
 
+/// How far the trusted OAuth server vouched for a callback.
+enum Proof {
+    /// `app.info` named the portal (or `--no-verify`: the POST agrees with itself).
+    Confirmed(install::Identity),
+    /// `app.info` neither confirmed nor contradicted it: the POST's own, self-consistent claim.
+    Unproven(install::Identity),
+}
+
+impl Proof {
+    fn identity(&self) -> &install::Identity {
+        match self {
+            Proof::Confirmed(id) | Proof::Unproven(id) => id,
+        }
+    }
+}
+
+/// The trusted server contradicted the callback: answered 403, and the listener keeps waiting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+struct Refused(anyhow::Error);
+
+fn refused(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
+    ui.warn(format_args!(
+        "refused a callback that failed verification ({e:#}); still waiting"
+    ));
+    Outcome::Continue(Reply::text(StatusCode::FORBIDDEN, "Verification failed"))
+}
+
 impl Install<'_> {
-    /// The portal the callback belongs to: proven by the trusted OAuth server's `app.info`
-    /// (see [`install::verify`]), or with `--no-verify` only checked for consistency.
-    async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<install::Identity> {
+    /// The portal the callback belongs to, as far as the trusted OAuth server's `app.info`
+    /// says (see [`install::assess`]); with `--no-verify` only checked for consistency.
+    async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<Proof> {
         if !self.verify {
-            return install::unverified(auth, self.allow_http);
+            return Ok(Proof::Confirmed(install::unverified(
+                auth,
+                self.allow_http,
+            )?));
         }
         let token = Secret::new(auth_str(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
         let info = self.http.app_info(&rest, &token).await?;
-        install::verify(&info, auth, self.cfg.client_id.as_deref(), self.allow_http)
+        let client_id = self.cfg.client_id.as_deref();
+        Ok(
+            match install::assess(&info, auth, client_id, self.allow_http)? {
+                Some(identity) => Proof::Confirmed(identity),
+                None => Proof::Unproven(install::unverified(auth, self.allow_http)?),
+            },
+        )
     }
+
+    /// The pair to save, made under the profile's lock (the store's `save_new` road). An
+    /// unproven callback is proven by a refresh at the trusted server when the client
+    /// credentials are at hand, else saved marked unverified.
+    async fn make(
+        &self,
+        server: &Url,
+        auth: Map<String, Value>,
+        proof: Proof,
+        received: i64,
+    ) -> Result<Profile> {
+        let mut profile = Profile::from_bitrix(auth, Source::Install, received);
+        let identity = proof.identity().clone();
+        profile.set_str("member_id", &identity.member_id);
+        profile.set_str("client_endpoint", identity.client_endpoint.as_str());
+        profile.set_client(
+            self.cfg.client_id.as_deref(),
+            self.cfg.client_secret.as_ref(),
+        );
+        profile.set_oauth_server(server.as_str());
+        if let Proof::Confirmed(_) = proof {
+            return Ok(profile);
+        }
+        match (&self.cfg.client_id, &self.cfg.client_secret) {
+            (Some(id), Some(secret)) => {
+                let creds = oauth::Credentials {
+                    id: id.clone(),
+                    secret: secret.clone(),
+                };
+                self.prove_by_refresh(server, profile, &creds).await
+            }
+            _ => Ok(self.keep_unverified(profile, "no client credentials were given")),
+        }
+    }
+
+    /// Refreshes at once at the trusted OAuth server: its answer names `client_endpoint` and
+    /// `member_id`, and what it says is kept. A refresh token it does not know is a forged
+    /// callback (403); a failure that proves nothing either way keeps the pair unverified.
+    async fn prove_by_refresh(
+        &self,
+        server: &Url,
+        profile: Profile,
+        creds: &oauth::Credentials,
+    ) -> Result<Profile> {
+        crate::bitrix::server::check_oauth_server(server)?;
+        let client = self.http.with_server(server.clone());
+        let response = match client.refresh(creds, &profile.refresh_token()).await {
+            Ok(response) => response,
+            Err(e) => {
+                return match e.downcast_ref::<oauth::ServerError>() {
+                    Some(se) if se.code.needs_reauthorization() => Err(Refused(e).into()),
+                    _ => Ok(self
+                        .keep_unverified(profile, &format!("the proving refresh failed ({e:#})"))),
+                }
+            }
+        };
+        let mut new = profile.refreshed(response.clone(), now());
+        match install::named_by_refresh(&response, self.allow_http) {
+            Ok(identity) => {
+                new.set_str("member_id", &identity.member_id);
+                new.set_client_endpoint(identity.client_endpoint.as_str());
+                self.cfg.ui.info(format_args!(
+                    "app.info did not name the portal; a refresh at the OAuth server did: {}",
+                    identity.domain
+                ));
+                Ok(new)
+            }
+            // The pair has rotated: the new one is kept whatever its answer lacked.
+            Err(e) => Ok(self.keep_unverified(new, &format!("{e:#}"))),
+        }
+    }
+
+    fn keep_unverified(&self, mut profile: Profile, why: &str) -> Profile {
+        profile.mark_unverified();
+        self.cfg.ui.warn(format_args!(
+            "app.info neither confirmed nor contradicted the callback and {why}: saved it UNVERIFIED; no command hands out its token or endpoint before {} (with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET) proves it at the OAuth server",
+            crate::ui::hint::cmd(&["refresh"])
+        ));
+        profile
+    }
+}
+
+/// A verification that failed for a local reason (no descriptor, a connect error, a timeout,
+/// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
+/// Only the trusted server's word refuses a callback (README, Security).
+fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Outcome<Result<Profile>> {
+    ui.warn(format_args!(
+        "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
+    ));
+    Outcome::Continue(Reply::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Verification unavailable; retry later",
+    ))
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

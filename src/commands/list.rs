@@ -28,6 +28,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                     "expires": p.expires(),
                     "refresh_token_issued_at": p.meta_i64("refresh_token_issued_at"),
                     "location": store.location(name),
+                    "unverified": p.is_unverified(),
                 }),
                 Err(e) => json!({"profile": name, "error": format!("{e:#}"), "location": store.location(name)}),
             })
@@ -42,7 +43,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
         match p {
             Ok(p) => writeln!(
                 out,
-                "{name}\t{}\t{}\taccess token {}\trefresh token {}",
+                "{name}\t{}\t{}\taccess token {}\trefresh token {}{}",
                 p.portal().unwrap_or_else(|| "-".into()),
                 p.member_id().unwrap_or("-"),
                 p.expires()
@@ -51,6 +52,10 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                 p.meta_i64("refresh_token_issued_at")
                     .map(|i| format!("issued {}", ui::relative(i.saturating_sub(t))))
                     .unwrap_or_else(|| "age unknown".into()),
+                match p.is_unverified() {
+                    true => "\tUNVERIFIED (a refresh proves it)",
+                    false => "",
+                },
             )?,
             Err(e) => writeln!(out, "{name}\tdamaged: {e:#}")?,
         }

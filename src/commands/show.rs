@@ -27,6 +27,9 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         return check(s, &mut out).await;
     }
     let p = s.load().await?;
+    if p.is_unverified() && hands_out_secrets(args) {
+        return Err(unverified_refusal(s));
+    }
     if let Some(format) = args.format {
         write!(out, "{}", export(&s.cfg, &p, format))?;
     } else if args.json {
@@ -43,6 +46,30 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         write!(out, "{}", summary(&p, args.reveal, &s.location()))?;
     }
     Ok(())
+}
+
+/// Whether this `show` would print the token, the endpoint or another secret in clear.
+fn hands_out_secrets(args: &ShowArgs) -> bool {
+    const WITHHELD: [&str; 5] = [
+        "access_token",
+        "refresh_token",
+        "client_endpoint",
+        "application_token",
+        "client_secret",
+    ];
+    args.format.is_some()
+        || args.json
+        || args.reveal
+        || args.field.as_deref().is_some_and(|f| WITHHELD.contains(&f))
+}
+
+/// Exit 3: an unverified pair's token and endpoint stay with b24auth until a refresh proves them.
+fn unverified_refusal(s: &Session) -> anyhow::Error {
+    crate::exit::auth_needed(format!(
+        "profile `{}` is unverified (the OAuth server has not confirmed its portal yet): its token and endpoint are not handed out; run {} with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set to prove it",
+        s.profile_name(),
+        crate::ui::hint::cmd(&["refresh"])
+    ))
 }
 
 /// `--format crest|env`: the pair as another tool reads it.
@@ -71,12 +98,17 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
     if asked
         .as_ref()
         .err()
-        .is_some_and(|e| server_code(e) == Some(&ErrorCode::ExpiredToken))
+        .and_then(server_code)
+        .is_some_and(refresh_may_cure)
     {
-        // The portal's clock says expired before ours does: refresh (unless another process
-        // already did) and ask again, as the README promises.
+        // A dead token (or the portal's clock saying expired before ours): refresh (unless
+        // another process already did) and ask again, as the README promises.
         let used = token.clone();
-        p = s.refresh(|q| q.access_token() == used).await?.profile;
+        p = s
+            .refresh(|q| q.access_token() == used)
+            .await
+            .map_err(refresh_failed)?
+            .profile;
         token = p.access_token();
         asked = client.app_info(&rest, &token).await;
     }
@@ -118,16 +150,35 @@ fn server_code(e: &anyhow::Error) -> Option<&ErrorCode> {
     e.downcast_ref::<oauth::ServerError>().map(|s| &s.code)
 }
 
+/// A dead token at the OAuth server's `app.info`: its own words for it, or `invalid_client`,
+/// which b24pysdk records there for a dead token of token-like form.
+fn refresh_may_cure(code: &ErrorCode) -> bool {
+    code.token_refused() || *code == ErrorCode::InvalidClient
+}
+
+/// `--check` asks one question: a refresh the server refused means re-authorize (3), whatever
+/// the reason it gave (the message keeps it); only a failure to get an answer is 1.
+fn refresh_failed(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<crate::bitrix::errors::ClientRefused>() {
+        Ok(refused) => crate::exit::auth_needed(format!(
+            "the stored authorization does not work: {}",
+            refused.0
+        )),
+        Err(e) => e,
+    }
+}
+
 /// Exit 3 when the OAuth server says the authorization is dead, exit 1 (cannot tell) otherwise.
 fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
+    let portal = crate::ui::hint::domain_of(p.portal(), p.client_endpoint());
     match e.downcast_ref::<oauth::ServerError>() {
-        Some(se) if se.code.needs_reauthorization() => crate::exit::auth_needed(format!(
-            "the stored authorization does not work ({se}): {} again",
-            crate::ui::hint::authorize_again(
-                &crate::ui::hint::domain_of(p.portal(), p.client_endpoint()),
-                true
-            )
-        )),
+        Some(se) if se.code.app_removed() => crate::bitrix::errors::app_not_installed(se, &portal),
+        Some(se) if se.code.needs_reauthorization() || se.code.is_client_refusal() => {
+            crate::exit::auth_needed(format!(
+                "the stored authorization does not work ({se}): {} again (reinstall the app first if it was removed)",
+                crate::ui::hint::authorize_again(&portal, true)
+            ))
+        }
         _ => e.context("cannot tell whether the authorization works"),
     }
 }
@@ -152,13 +203,30 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
+    let state = match p.is_unverified() {
+        true => format!(
+            "UNVERIFIED: the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
+            crate::ui::hint::cmd(&["refresh"])
+        ),
+        false => "verified".to_string(),
+    };
     let rows = [
+        ("state", state),
         ("portal", p.portal().unwrap_or_else(|| "-".into())),
         ("member_id", text("member_id")),
         ("user_id", text("user_id")),
         ("scope", text("scope")),
         ("status", text("status")),
-        ("client_endpoint", text("client_endpoint")),
+        (
+            "client_endpoint",
+            match p.is_unverified() {
+                true => format!(
+                    "{} (the callback's claim, unproven)",
+                    text("client_endpoint")
+                ),
+                false => text("client_endpoint"),
+            },
+        ),
         ("access_token", secret("access_token")),
         ("  expires", expiry),
         ("refresh_token", secret("refresh_token")),

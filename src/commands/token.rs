@@ -25,7 +25,7 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
-    print(&profile)
+    print(&profile, args)
 }
 
 /// The fresh road, called before any runtime or signal handler exists: a stored pair valid for
@@ -38,14 +38,30 @@ pub(crate) fn fresh(cfg: &RunConfig, args: &TokenArgs) -> Option<Result<()>> {
     }
     let session = Session::open(cfg.clone()).ok()?;
     let profile = session.fresh_now(i64::from(args.min_ttl))?;
-    Some(print(&profile))
+    Some(print(&profile, args))
 }
 
-fn print(profile: &Profile) -> Result<()> {
+fn print(profile: &Profile, args: &TokenArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", profile.access_token().expose())?;
+    match args.json {
+        true => writeln!(out, "{}", helper_json(profile))?,
+        false => writeln!(out, "{}", profile.access_token().expose())?,
+    }
     out.flush()?;
     Ok(())
+}
+
+/// What a client caching tokens needs, as `aws credential_process` and `gcloud` hand it out:
+/// the access token, when it expires, where to use it and for which portal (`domain` is the
+/// portal's host, as `B24_DOMAIN` in `exec`). Never the refresh token or the client secret.
+fn helper_json(p: &Profile) -> serde_json::Value {
+    serde_json::json!({
+        "access_token": p.access_token().expose(),
+        "expires": p.expires(),
+        "client_endpoint": p.client_endpoint(),
+        "member_id": p.member_id(),
+        "domain": p.portal(),
+    })
 }
 
 /// `--rejected TOKEN`: the portal refused TOKEN. Under the lock, refresh only if the stored token

@@ -51,7 +51,7 @@ impl Sink<'_> {
             }
         }
         if self.progress {
-            let total = total.map(|t| format!(" of {t}")).unwrap_or_default();
+            let total = count(total).map(|t| format!(" of {t}")).unwrap_or_default();
             eprint!("\r\x1b[2Kfetched {}{total}", self.seen);
         }
         Ok(())
@@ -75,7 +75,7 @@ pub async fn by_start(
     sink: &mut Sink<'_>,
 ) -> Result<()> {
     let first = caller.call(method, &params).await?;
-    let total = first.get("total").cloned();
+    let total = count(first.get("total")).cloned();
     sink.page(page_items(&first), total.as_ref())?;
     let Some(next) = next_start(params.get("start"), first.get("next"), 1)? else {
         return Ok(());
@@ -247,6 +247,11 @@ fn too_many_pages() -> anyhow::Error {
     anyhow!("stopped after {MAX_PAGES} pages (b24auth's limit for --all); narrow the filter")
 }
 
+/// `total` when it is a count: `start=-1` answers carry `"total": 0` (huge-data.md), no count.
+fn count(total: Option<&Value>) -> Option<&Value> {
+    total.filter(|t| as_u64(t).is_some_and(|n| n > 0))
+}
+
 fn as_u64(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64(),
@@ -259,6 +264,15 @@ fn as_u64(v: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_zero_total_is_no_count() {
+        assert_eq!(count(Some(&json!(0))), None);
+        assert_eq!(count(Some(&json!("0"))), None);
+        assert_eq!(count(Some(&json!(120))), Some(&json!(120)));
+        assert_eq!(count(Some(&json!("120"))), Some(&json!("120")));
+        assert_eq!(count(None), None);
+    }
 
     #[test]
     fn next_must_advance_and_pages_are_capped() {

@@ -21,7 +21,7 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::bitrix::errors::{ErrorCode, ServerError};
+use crate::bitrix::errors::{self, Decision, ErrorCode, ServerError};
 use crate::bitrix::oauth::{describe, http_client};
 use crate::exit;
 use crate::profile::Profile;
@@ -161,6 +161,17 @@ impl<'a> Caller<'a> {
                     limited += 1;
                 }
                 code if code.token_refused() => return Err(rejected(&err)),
+                // No refresh cures these: say what does.
+                code if code.app_removed() => {
+                    let portal = crate::ui::hint::domain_of(
+                        self.profile.portal(),
+                        self.profile.client_endpoint(),
+                    );
+                    return Err(errors::app_not_installed(&err, &portal));
+                }
+                code if code.decision() == Decision::Permission => {
+                    return Err(errors::not_permitted(&err))
+                }
                 _ => return Err(anyhow!("{err}")),
             }
         }
@@ -280,11 +291,13 @@ impl<'a> Caller<'a> {
     }
 }
 
-/// A renamed portal answers 302 with its new address: the new `client_endpoint`, when the
-/// redirect may carry the token there (see [`redirect_allowed`]).
+/// A renamed portal answers 302 with its new address: the new `client_endpoint` is
+/// `SCHEME://HOST[:PORT]/rest/` of the `Location` (only its host counts, as both official SDKs
+/// take it), when the redirect may carry the token there (see [`redirect_allowed`]).
 fn rename_target(old: &Url, method: &str, location: Option<&str>) -> Result<String> {
     let new = location
         .and_then(|l| old.join(l).ok())
+        .filter(|u| u.host_str().is_some())
         .ok_or_else(|| anyhow!("{method}: the portal redirected without a usable Location"))?;
     if !redirect_allowed(old, &new) {
         return Err(anyhow!(
@@ -292,11 +305,7 @@ fn rename_target(old: &Url, method: &str, location: Option<&str>) -> Result<Stri
             new.origin().ascii_serialization()
         ));
     }
-    Ok(new
-        .as_str()
-        .strip_suffix(method)
-        .unwrap_or(new.as_str())
-        .to_string())
+    Ok(format!("{}/rest/", new.origin().ascii_serialization()))
 }
 
 /// The token follows a redirect only to an `https://` host (port 443) in Bitrix24's cloud zones, or to the
@@ -411,6 +420,25 @@ mod tests {
             &local,
             &u("http://new.bitrix24.com/rest/")
         ));
+    }
+
+    #[test]
+    fn a_rename_keeps_only_the_host() {
+        let old = Url::parse("https://old.bitrix24.com/rest/").unwrap();
+        let target = |l: &str| rename_target(&old, "crm.deal.list", Some(l));
+        assert_eq!(
+            target("https://new.bitrix24.com/rest/crm.deal.list").unwrap(),
+            "https://new.bitrix24.com/rest/"
+        );
+        assert_eq!(
+            target("https://new.bitrix24.com/some/where/else?x=1").unwrap(),
+            "https://new.bitrix24.com/rest/"
+        );
+        assert_eq!(
+            target("/moved/rest/crm.deal.list").unwrap(),
+            "https://old.bitrix24.com/rest/"
+        );
+        assert!(target("https://evil.example/rest/").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub(crate) mod hook;
 use anyhow::Result;
 use url::Url;
 
+use crate::bitrix::errors;
 use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::exit;
 use crate::profile::{now, Profile};
@@ -62,7 +63,7 @@ impl Session {
     /// single-flight when it is not. A fresh token costs one read: no lock, no network.
     pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
         let stored = self.load().await?;
-        if stored.is_fresh(min_ttl, now()) {
+        if usable_as_stored(&stored, min_ttl) {
             return Ok(stored);
         }
         Ok(self
@@ -76,7 +77,7 @@ impl Session {
     /// [`Session::valid_profile`] decides and reports).
     pub fn fresh_now(&self, min_ttl: i64) -> Option<Profile> {
         let stored = self.store.load_now(&self.cfg.profile)?.ok()??;
-        stored.is_fresh(min_ttl, now()).then_some(stored)
+        usable_as_stored(&stored, min_ttl).then_some(stored)
     }
 
     /// Refreshes the profile when `due` says so, single-flight through the store's lock.
@@ -85,19 +86,29 @@ impl Session {
         self.refresh_with(stored, due).await
     }
 
-    /// Credentials are resolved before the lock, so a prompt never holds it.
+    /// Credentials are resolved before the lock, so a prompt never holds it. An unverified
+    /// pair is always due: the refresh at the trusted server is what proves it.
     async fn refresh_with(
         &self,
         stored: Profile,
         due: impl Fn(&Profile) -> bool,
     ) -> Result<Refreshed> {
+        let due = |p: &Profile| p.is_unverified() || due(p);
         if !due(&stored) {
             return Ok(Refreshed {
                 profile: stored,
                 refreshed: false,
             });
         }
-        let creds = self.credentials(Some(&stored))?;
+        let creds = self
+            .credentials(Some(&stored))
+            .map_err(|e| match stored.is_unverified() {
+                true => e.context(format!(
+                    "profile `{}` holds an install callback the OAuth server has not confirmed yet; a refresh there proves it and needs the app's client credentials",
+                    self.cfg.profile
+                )),
+                false => e,
+            })?;
         let outcome =
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
                 let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
@@ -108,6 +119,10 @@ impl Session {
                     .map_err(|e| explain_refresh_error(e, &old))
             })
             .await?;
+        if outcome.profile.is_unverified() {
+            // Saved (the rotation is kept), but still not proven: nothing may use it.
+            return Err(unproven(&self.cfg.profile));
+        }
         // After the lock is let go: a slow hook must not hold up other refreshers.
         if outcome.refreshed {
             crate::session::hook::on_refresh(&self.cfg, &outcome.profile);
@@ -181,6 +196,12 @@ impl Session {
     }
 }
 
+/// Whether the stored pair may be handed out as it is: valid for `min_ttl` more seconds and
+/// proven (an unverified install callback waits for its proving refresh).
+fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
+    p.is_fresh(min_ttl, now()) && !p.is_unverified()
+}
+
 /// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
 /// from its answer with the credentials and server that made it. The one refresh step: the
 /// stored pair's road and `import`'s expired file both take it (each explains its errors).
@@ -196,12 +217,23 @@ pub(crate) async fn rotate(
     Ok(new)
 }
 
+/// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.
+pub(crate) fn unproven(profile: &str) -> anyhow::Error {
+    exit::auth_needed(format!(
+        "profile `{profile}` is unverified: the OAuth server has not named its portal, so b24auth will not hand out its token or endpoint; {} again",
+        hint::authorize_again("PORTAL", true)
+    ))
+}
+
+/// The refresh's failure as the user needs it: which exit code, and what to run next.
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
+    let portal = hint::domain_of(old.portal(), old.client_endpoint());
     match err.downcast_ref::<ServerError>() {
         Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
+        Some(e) if e.code.app_removed() => errors::app_not_installed(e, &portal),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
             "the OAuth server refused the stored refresh token ({e}): {} again",
-            hint::authorize_again(&hint::domain_of(old.portal(), old.client_endpoint()), true)
+            hint::authorize_again(&portal, true)
         )),
         _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
     }

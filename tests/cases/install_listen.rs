@@ -9,7 +9,7 @@ use crate::support::http::{self, Response};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
 
 const FORM: &str = "application/x-www-form-urlencoded";
-const PATH: &str = "/install/0123456789abcdef0123456789abcdef";
+pub(crate) const PATH: &str = "/install/0123456789abcdef0123456789abcdef";
 
 struct Listening {
     p: Spawned,
@@ -25,7 +25,7 @@ fn start(env: &Env, s: &StandIn, extra: &[&str]) -> Listening {
 }
 
 /// The callback exactly as Bitrix24 sends it: every field of the protocol, brackets encoded.
-fn bitrix_form(pair: &Value, host: &str) -> String {
+pub(crate) fn bitrix_form(pair: &Value, host: &str) -> String {
     let auth = [
         (
             "access_token",

@@ -8,7 +8,7 @@ use crate::support::cli::{Env, Spawned};
 use crate::support::http::{self, free_port};
 use crate::support::stand_in::{StandIn, CLIENT_ID};
 
-const CLIENT_REFUSED: &str = "the OAuth server refused the client credentials (invalid_client: Invalid client credentials): check B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET; the stored pair is unchanged";
+const CLIENT_REFUSED: &str = "the OAuth server refused the client credentials (invalid_client: no description): either B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET are wrong (set them to the app's values), or the app was removed from the portal (reinstall it, then run `b24auth authorize --domain PORTAL --force` or `b24auth install-listen --force`); the stored pair is unchanged";
 
 /// An `authorize` run against the stand-in with its loopback redirect.
 pub struct Flow {
@@ -137,7 +137,11 @@ fn wrong_client_credentials_exit_2_and_keep_the_pair() {
     }
     let mut wrong_id = env.app_cmd(&s, &["refresh"]);
     wrong_id.env("B24AUTH_CLIENT_ID", "local.wrong");
-    Env::run_cmd(&mut wrong_id).assert_error(2);
+    let run = Env::run_cmd(&mut wrong_id);
+    assert!(run
+        .assert_error(2)
+        .contains("(wrong_client: no description)"));
+    assert_eq!(env.auth_bytes(), before);
 }
 
 #[test]

@@ -244,10 +244,7 @@ fn rest_a_rename_is_saved_only_after_the_call_there_worked() {
     );
     s.fail_rest_call(1, RestFault::MovedTo(renamed.clone()));
     env.run(&["call", "echo"]).assert_ok();
-    assert_eq!(
-        env.auth()["client_endpoint"],
-        format!("{renamed}/portal/rest/")
-    );
+    assert_eq!(env.auth()["client_endpoint"], format!("{}/rest/", s.base));
 }
 
 #[test]

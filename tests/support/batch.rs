@@ -284,6 +284,9 @@ pub fn deal_list(count: usize, params: &Value) -> Map<String, Value> {
         if skip + got < total {
             answer.insert("next".into(), json!(skip + got));
         }
+    } else {
+        // `start=-1` skips the count: `"total": 0`, no `next` (docs: huge-data.md).
+        answer.insert("total".into(), json!(0));
     }
     answer
 }

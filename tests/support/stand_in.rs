@@ -46,6 +46,10 @@ pub enum Fault {
     /// An error whose description echoes the request (secrets included) with ANSI escapes,
     /// as a misconfigured proxy or a hostile server would.
     EchoError,
+    /// HTTP 200 `{"error":"wrong_client"}` (a wrong client_id; see `record.rs`).
+    WrongClient200,
+    /// `{"error":"INVALID_GRANT"}`: upper case, no description (see `record.rs`).
+    InvalidGrantBare,
 }
 
 /// A way a portal REST call fails.
@@ -89,7 +93,7 @@ pub struct Counters {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     codes: HashMap<String, Instant>,
     refresh_tokens: HashSet<String>,
     access_tokens: HashMap<String, i64>,
@@ -117,6 +121,8 @@ struct State {
     refusal: Option<(String, String)>,
     /// Every code, access token and refresh token ever issued, used or not.
     issued: Vec<String>,
+    /// The answers as the public record shows them (`record.rs`).
+    pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
 }
@@ -152,6 +158,11 @@ fn random_hex(n: usize) -> String {
 }
 
 impl StandIn {
+    /// Changes which recorded behaviours are on (`record.rs`).
+    pub(super) fn record(&self, change: impl FnOnce(&mut super::record::Record)) {
+        change(&mut self.state.lock().unwrap().record);
+    }
+
     pub fn start() -> StandIn {
         let state = Arc::new(Mutex::new(State {
             redirect_uri: "http://127.0.0.1:8787/callback".into(),
@@ -453,6 +464,10 @@ fn json_reply(status: StatusCode, v: Value) -> Response<Full<Bytes>> {
     reply(status, "application/json", v.to_string())
 }
 
+fn recorded((status, body): super::record::Answer) -> Response<Full<Bytes>> {
+    json_reply(status, body)
+}
+
 fn error(status: StatusCode, code: &str, description: &str) -> Response<Full<Bytes>> {
     json_reply(
         status,
@@ -467,7 +482,8 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     // `/renamed/…` is the same portal under another path (a rename that keeps the address).
     let path = req.uri().path();
-    let path = path.strip_prefix("/renamed").unwrap_or(path).to_string();
+    let path = path.strip_prefix("/renamed").unwrap_or(path);
+    let path = super::record::renamed_path(path).unwrap_or_else(|| path.to_string());
     let query = req.uri().query().unwrap_or("").to_string();
     let body = req
         .into_body()
@@ -568,6 +584,8 @@ async fn token_endpoint(
         Some(Fault::InvalidGrant) => {
             return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant")
         }
+        Some(Fault::WrongClient200) => return recorded(super::record::wrong_client()),
+        Some(Fault::InvalidGrantBare) => return recorded(super::record::invalid_grant_bare()),
         Some(Fault::EchoError) => {
             let echoed: String = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(p.iter())
@@ -580,13 +598,12 @@ async fn token_endpoint(
         }
         None => {}
     }
+    if let Some(answer) = super::record::token_endpoint(&state.lock().unwrap().record) {
+        return recorded(answer);
+    }
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
-    if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Invalid client credentials",
-        );
+    if let Some(answer) = super::record::client_check(get("client_id"), get("client_secret")) {
+        return recorded(answer);
     }
     let mut s = state.lock().unwrap();
     match get("grant_type") {
@@ -603,7 +620,10 @@ async fn token_endpoint(
                     "expired_token",
                     "The authorization code has expired",
                 ),
-                Some(_) => json_reply(StatusCode::OK, token_response(&mut s, host)),
+                Some(_) => json_reply(
+                    StatusCode::OK,
+                    super::record::code_exchange(token_response(&mut s, host)),
+                ),
             }
         }
         "refresh_token" => {
@@ -688,6 +708,9 @@ fn app_info(
     } else {
         s.counters.app_info_portal += 1;
     }
+    if let Some(answer) = super::record::app_info(&s.record, server) {
+        return recorded(answer);
+    }
     let token = p.get("auth").map(String::as_str).unwrap_or("");
     match s.access_tokens.get(token) {
         None => error(
@@ -702,12 +725,15 @@ fn app_info(
         ),
         Some(&expires) if server => json_reply(
             StatusCode::OK,
-            json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
+            super::record::server_app_info(
+                &s.record,
+                json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
                 "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
                     "domain": host, "uri": format!("{}://{host}/", s.scheme()),
                     "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
                     "member_id": MEMBER_ID, "member_type": "PORTAL"},
                 "user_id": 1}}),
+            ),
         ),
         Some(_) => json_reply(
             StatusCode::OK,
@@ -760,6 +786,9 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                 )
             }
         }
+    }
+    if let Some(answer) = super::record::rest(&s.record) {
+        return recorded(answer);
     }
     if let Some(bucket) = s.bucket.as_mut() {
         if !bucket.admit() {
@@ -962,10 +991,6 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
-        _ => Err((
-            StatusCode::NOT_FOUND,
-            "ERROR_METHOD_NOT_FOUND",
-            "Method not found!",
-        )),
+        other => super::record::method(other),
     }
 }
