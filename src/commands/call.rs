@@ -22,9 +22,9 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
         None => Map::new(),
     };
     params.extend(pairs_to_json(&args.pairs)?);
-    let mut caller = Caller::new(s, args.limit.bucket()).await?;
+    let caller = Caller::new(s, args.limit.options(), args.all).await?;
     if args.all {
-        call_all(&s.cfg, &mut caller, args, params).await
+        call_all(&s.cfg, &caller, args, params).await
     } else {
         let response = caller.call(&args.method, &params).await?;
         let shown = match args.result {
@@ -38,7 +38,7 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
 /// Every page of a list method (see `rest/export.rs`), as JSON lines or one array.
 async fn call_all(
     cfg: &RunConfig,
-    caller: &mut Caller<'_>,
+    caller: &Caller<'_>,
     args: &CallArgs,
     params: Map<String, Value>,
 ) -> Result<()> {
@@ -48,16 +48,17 @@ async fn call_all(
         true => export::by_id(caller, &args.method, params, &mut sink).await,
         false => export::by_start(caller, &args.method, params, &mut sink).await,
     };
-    let collected = sink.finish()?;
-    done?;
-    if let Some(items) = collected {
-        print(&Value::Array(items))?;
+    // An array is closed only when every item is in it: a half export is no valid array.
+    match done {
+        Ok(()) => sink.finish(),
+        Err(e) => {
+            sink.abandon();
+            Err(e)
+        }
     }
-    Ok(())
 }
 
-/// `--data`: a JSON object given inline, from a file (`@FILE`) or from stdin (`@-`); anything
-/// but an object is a usage error.
+/// The parameters of `--data`: the argument, `@FILE` or `@-` (stdin), a JSON object.
 pub fn read_data(data: &str) -> Result<Map<String, Value>> {
     let text = match data.strip_prefix('@') {
         Some("-") => {
