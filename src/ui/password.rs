@@ -1,6 +1,7 @@
 /*!
 The one password stripper for store locations that are printed or handed on (hints, messages, a
-child's `B24AUTH_STORE`).
+child's `B24AUTH_STORE`). It works on the text the user gave and nothing else: a password that
+reached b24auth another way (`PGPASSWORD`, `.pgpass`) is never put into a printed location.
 */
 
 use url::Url;
@@ -11,14 +12,11 @@ pub fn without_password(store: &str) -> Option<String> {
     if let Ok(mut url) = Url::parse(store) {
         if url.scheme() == "postgres" || url.scheme() == "postgresql" {
             let _ = url.set_password(None);
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .filter(|(k, _)| k != "password")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            url.set_query(None);
-            if !kept.is_empty() {
-                url.query_pairs_mut().extend_pairs(kept);
+            // The other pairs stay as the user wrote them (a socket path is not re-encoded).
+            if let Some(query) = url.query() {
+                let kept: Vec<&str> = query.split('&').filter(|kv| !is_password(kv)).collect();
+                let kept = kept.join("&");
+                url.set_query((!kept.is_empty()).then_some(kept.as_str()));
             }
         }
         return Some(url.to_string());
@@ -40,6 +38,13 @@ pub fn without_password(store: &str) -> Option<String> {
     None
 }
 
+/// Whether one `key=value` of a query is the password (the key compared decoded).
+fn is_password(pair: &str) -> bool {
+    url::form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .is_some_and(|(k, _)| k == "password")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +61,15 @@ mod tests {
             "host=db user=u dbname=b"
         );
         assert_eq!(without_password("host=db password='a b'"), None);
+        // A query without a password stays as written (a socket path is not re-encoded).
+        let socket = "postgres:///t1?user=postgres&host=/tmp/pg dir&port=5433";
+        assert_eq!(
+            without_password(socket).unwrap(),
+            Url::parse(socket).unwrap().as_str()
+        );
+        assert_eq!(
+            without_password("postgres:///t1?host=/tmp/s&pass%77ord=SECRET&port=1").unwrap(),
+            "postgres:///t1?host=/tmp/s&port=1"
+        );
     }
 }
