@@ -7,6 +7,7 @@ mod docs;
 mod durability;
 mod flood;
 mod install_listen;
+mod install_proof;
 mod interop;
 mod layout;
 mod messages;
