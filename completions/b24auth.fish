@@ -145,8 +145,10 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default: the one app.info\'s LICENSE_FAMILY names, else standard]' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
 enterprise\t'5 requests/s, burst 250'"
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l concurrency -d 'Requests in flight at once for --all and batch; items still come out in order' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l operating-limit -d 'The portal\'s operating-time budget per method per 10 minutes; 0 = none, as on-premise portals default to [default: 480s, the cloud\'s, or what the portal showed]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -166,8 +168,10 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'P
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l burst -d 'Requests allowed at once before --rate applies [default: the plan\'s, 50]' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l plan -d 'The portal\'s plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default: the one app.info\'s LICENSE_FAMILY names, else standard]' -r -f -a "standard\t'2 requests/s, burst 50 (every cloud plan but Enterprise)'
 enterprise\t'5 requests/s, burst 250'"
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l concurrency -d 'Requests in flight at once for --all and batch; items still come out in order' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l operating-limit -d 'The portal\'s operating-time budget per method per 10 minutes; 0 = none, as on-premise portals default to [default: 480s, the cloud\'s, or what the portal showed]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand batch" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r

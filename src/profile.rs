@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+pub(crate) mod checks;
+
 /// The field names of the stored document that b24auth reads: Bitrix24's, then its own.
 pub(crate) mod key {
     pub const ACCESS_TOKEN: &str = "access_token";
@@ -130,7 +132,8 @@ impl Profile {
     }
 
     /// The profile after a refresh: the response's fields replace the old ones, and what the
-    /// response does not carry (`application_token`, client credentials, unknown fields) stays.
+    /// response does not carry (`application_token`, unknown fields) stays. The client
+    /// credentials are b24auth's alone: a token response never changes them.
     ///
     /// For an unverified profile, an answer naming the claimed portal (host and member_id) is
     /// the proof it lacked: the mark goes, and so does what only the unproven callback said
@@ -360,9 +363,11 @@ impl Profile {
 
 /// Bitrix24's fields as received, except that numeric strings (form-encoded callbacks send only
 /// strings) become numbers and `expires` is filled in from `expires_in` when it is missing.
+/// `client_id`, `client_secret` and the `b24auth` object never come from a server.
 fn normalized(fields: Map<String, Value>, received_at: i64) -> Map<String, Value> {
     let mut doc: Map<String, Value> = fields
         .into_iter()
+        .filter(|(k, _)| ![key::CLIENT_ID, key::CLIENT_SECRET, key::META].contains(&k.as_str()))
         .map(|(k, v)| match (k.as_str(), v) {
             (key::EXPIRES | key::EXPIRES_IN | key::USER_ID, Value::String(s)) => {
                 let v = s.parse::<i64>().map_or(Value::String(s), Value::from);
@@ -431,6 +436,25 @@ mod tests {
         assert_eq!(q.str("client_id"), Some("local.1"));
         assert_eq!(q.meta_i64("refresh_token_issued_at"), Some(2000));
         assert_eq!(q.meta()["source"], "refresh");
+    }
+
+    #[test]
+    fn a_token_response_never_changes_the_client_credentials() {
+        let mut p = Profile::from_bitrix(response(), Source::Authorize, 1000);
+        p.set_client(Some("local.1"), Some(&Secret::new("s")));
+        let mut r = response();
+        r.insert("client_id".into(), "local.evil".into());
+        r.insert("client_secret".into(), "evil".into());
+        r.insert(
+            "b24auth".into(),
+            json!({"oauth_server": "https://evil.example"}),
+        );
+        let q = p.refreshed(r.clone(), 2000);
+        assert_eq!(q.client_id(), Some("local.1"));
+        assert_eq!(q.client_secret().unwrap().expose(), "s");
+        assert_eq!(q.oauth_server(), None);
+        let fresh = Profile::from_bitrix(r, Source::Authorize, 1000);
+        assert_eq!((fresh.client_id(), fresh.client_secret()), (None, None));
     }
 
     #[test]

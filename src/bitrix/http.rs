@@ -54,28 +54,56 @@ pub fn trust_roots() -> Result<&'static RootCertStore> {
 }
 
 fn load_roots() -> Result<RootCertStore, String> {
-    // Without SSL_CERT_FILE / SSL_CERT_DIR this is the system's store; with them, only theirs.
-    let native = rustls_native_certs::load_native_certs();
-    let from_env = env_paths();
-    if from_env.is_empty() {
-        return Ok(assemble(Vec::new(), native.certs));
-    }
-    if native.certs.is_empty() {
-        let why = native
-            .errors
-            .first()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "no PEM certificate in it".into());
-        return Err(format!(
-            "{} holds no usable certificate ({why}): point it at the CA's PEM file",
-            from_env.join(" / ")
+    let named = named_sources();
+    if named.is_empty() {
+        return Ok(assemble(
+            Vec::new(),
+            rustls_native_certs::load_native_certs().certs,
         ));
+    }
+    // Each place the variables name must hold a certificate: a mistyped SSL_CERT_DIR is not
+    // hidden by an SSL_CERT_FILE that loads (or the other way round).
+    let mut extra = Vec::new();
+    for (named, found) in named {
+        if found.certs.is_empty() {
+            let why = found
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "no PEM certificate in it".into());
+            return Err(format!(
+                "{named} holds no usable certificate ({why}): point it at the CA's PEM file (SSL_CERT_FILE) or a directory of them (SSL_CERT_DIR)"
+            ));
+        }
+        extra.extend(found.certs);
     }
     // The variables add to the system's store, as the README promises, never replace it.
     let system = openssl_probe::candidate_cert_dirs()
         .flat_map(|dir| rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs)
         .collect();
-    Ok(assemble(native.certs, system))
+    Ok(assemble(extra, system))
+}
+
+/// `SSL_CERT_FILE`, and each directory of `SSL_CERT_DIR` (a `:`-separated list, as OpenSSL
+/// reads it), each with what it holds.
+fn named_sources() -> Vec<(String, rustls_native_certs::CertificateResult)> {
+    let mut out = Vec::new();
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        let file = std::path::PathBuf::from(file);
+        out.push((
+            format!("SSL_CERT_FILE={}", file.display()),
+            rustls_native_certs::load_certs_from_paths(Some(&file), None),
+        ));
+    }
+    if let Some(dirs) = std::env::var_os("SSL_CERT_DIR") {
+        for dir in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+            out.push((
+                format!("SSL_CERT_DIR={}", dir.display()),
+                rustls_native_certs::load_certs_from_paths(None, Some(&dir)),
+            ));
+        }
+    }
+    out
 }
 
 /// The user's extra CAs and the system's roots; the bundled web roots only when the system
@@ -103,10 +131,10 @@ fn env_paths() -> Vec<String> {
         .collect()
 }
 
-/// When `e` is a certificate the client did not trust: what to say about it (the host, and how
-/// to trust a company CA).
+/// When `e` is a certificate the client did not trust: what to say about it (the host, and what
+/// to do).
 pub fn untrusted_certificate(e: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
-    certificate_error(e).map(|why| certificate_hint(host, &why))
+    certificate_error(e).map(|error| certificate_hint(host, error))
 }
 
 /// What rustls found wrong with the peer's certificate, in a reader's words.
@@ -132,6 +160,7 @@ pub fn why(e: &rustls::CertificateError) -> String {
             )
         }
         E::Expired | E::ExpiredContext { .. } => "expired (Expired)".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "not valid yet (NotValidYet)".into(),
         other => format!("{other:?}"),
     }
 }
@@ -144,14 +173,16 @@ fn unquoted(name: &str) -> &str {
 }
 
 /// Why rustls refused the peer's certificate, when that is what `e` (or a cause) says.
-pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub fn certificate_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::CertificateError> {
     let mut cause = Some(e);
     while let Some(err) = cause {
         // io::Error hides its inner error from `source()` (and may wrap another io::Error).
         let mut inner = Some(err);
         while let Some(i) = inner {
             if let Some(rustls::Error::InvalidCertificate(e)) = i.downcast_ref::<rustls::Error>() {
-                return Some(why(e));
+                return Some(e);
             }
             inner = i
                 .downcast_ref::<std::io::Error>()
@@ -163,16 +194,32 @@ pub fn certificate_error(e: &(dyn std::error::Error + 'static)) -> Option<String
     None
 }
 
-/// The one wording of an untrusted certificate, for HTTPS and PostgreSQL alike.
-pub fn certificate_hint(host: &str, why: &str) -> String {
-    let set = env_paths();
-    let tried = match set.is_empty() {
-        true => String::new(),
-        false => format!(" ({} is set: it does not hold that CA)", set.join(", ")),
-    };
-    format!(
-        "the certificate of {host} is not trusted: {why}{tried}; if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
-    )
+/// The one wording of a refused certificate, for HTTPS and PostgreSQL alike. Only a
+/// certificate no trusted CA signed is a matter of trusting a CA (`SSL_CERT_FILE`); a wrong
+/// name, an expired or not-yet-valid certificate is said as it is, with its own next step.
+pub fn certificate_hint(host: &str, error: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    let why = why(error);
+    match error {
+        E::NotValidForName | E::NotValidForNameContext { .. } => format!(
+            "the certificate of {host} is {why}: connect by a name the certificate holds, or have its administrator issue one for this name"
+        ),
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            format!(
+                "the certificate of {host} is {why}: its administrator must renew it, or this machine's clock is wrong (check `date`)"
+            )
+        }
+        _ => {
+            let set = env_paths();
+            let tried = match set.is_empty() {
+                true => String::new(),
+                false => format!(" ({} is set: it does not hold that CA)", set.join(", ")),
+            };
+            format!(
+                "the certificate of {host} is not trusted: {why}{tried}; if a company CA signed it, trust that CA with SSL_CERT_FILE=/path/to/ca.pem (its PEM file) or install it in the system's store (update-ca-certificates)"
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -193,5 +240,30 @@ mod tests {
         assert_eq!(assemble(vec![ca()], Vec::new()).len(), bundled + 1);
         // A system with a store: only its roots (and the extra CA), never the bundled ones.
         assert_eq!(assemble(vec![ca()], vec![ca()]).len(), 2);
+    }
+
+    /// SSL_CERT_FILE is advised only where a CA is what is missing.
+    #[test]
+    fn the_hint_says_what_is_wrong_with_the_certificate() {
+        use rustls::CertificateError as E;
+        let untrusted = certificate_hint("portal.example", &E::UnknownIssuer);
+        assert!(untrusted.contains("SSL_CERT_FILE"), "{untrusted}");
+        let name = E::NotValidForNameContext {
+            expected: rustls::pki_types::ServerName::try_from("db.example").unwrap(),
+            presented: vec!["DnsName(\"other.example\")".into()],
+        };
+        for (error, says) in [
+            (name, "issued for other.example, not for db.example"),
+            (E::Expired, "renew"),
+            (E::NotValidYet, "clock"),
+        ] {
+            let hint = certificate_hint("portal.example", &error);
+            assert!(
+                hint.contains(says)
+                    && !hint.contains("SSL_CERT_FILE")
+                    && !hint.contains("not trusted"),
+                "{hint}"
+            );
+        }
     }
 }

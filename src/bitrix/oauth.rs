@@ -94,6 +94,13 @@ impl Client {
                 ));
             }
         }
+        // Where a code exchange's or a refresh's values enter: checked before anything keeps them.
+        crate::profile::checks::fields(&body).map_err(|refused| {
+            anyhow!(
+                "the OAuth server at {} answered a pair b24auth does not store: {refused}",
+                self.server
+            )
+        })?;
         Ok(body)
     }
 

@@ -55,8 +55,16 @@ pub fn parse_body(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
-    let auth = parse_callback(content_type, body)?;
-    Ok(bitrix_fields(auth))
+    let auth = bitrix_fields(parse_callback(content_type, body)?);
+    // Where the callback's values enter: a token that is not printable ASCII, an endpoint that
+    // is not a URL or an identifier with a control character is never stored.
+    match crate::profile::checks::fields(&auth) {
+        Ok(()) => Ok(auth),
+        Err(_) => Err((
+            StatusCode::BAD_REQUEST,
+            "Auth data holds a value b24auth does not store (a token that is not printable ASCII, an endpoint that is not a URL, or a control character)",
+        )),
+    }
 }
 
 /// Drops every key that is not one of Bitrix24's `auth` fields.

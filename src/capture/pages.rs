@@ -181,6 +181,24 @@ pub fn install_listener(profile: &str, paste: &str) -> String {
     })
 }
 
+/// The browser's start page for `authorize`: it forwards at once to the portal's authorize
+/// `url` (which carries the `state`), so the browser's command line, which every local user can
+/// read with `ps`, names only this page's private file. A fixed inline script (it holds no data:
+/// it follows the page's one link) forwards while the page is still parsing, which headless
+/// browsers follow as surely as people's; the meta refresh and the link serve a browser without
+/// JavaScript.
+pub fn forward(url: &str) -> String {
+    let url = escape(url);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={url}\">\
+         <title>Opening the portal · b24auth</title></head><body>\
+         <p>Opening <a href=\"{url}\">the portal's sign-in page</a>…</p>\
+         <script>location.replace(document.links[0].href)</script></body></html>"
+    )
+}
+
 /// A long command as shell lines (` \` continuations before each option after the
 /// subcommand), so it fits a phone and still pastes as one command.
 fn shell_lines(cmd: &str) -> String {
@@ -237,6 +255,21 @@ mod tests {
         assert_eq!(
             shell_lines("b24auth --profile shop authorize --domain http://127.0.0.1:1 --force"),
             "b24auth --profile shop authorize \\\n  --domain http://127.0.0.1:1 \\\n  --force"
+        );
+    }
+
+    #[test]
+    fn the_start_page_forwards_to_the_escaped_address() {
+        let page = forward("https://p.example/oauth/authorize/?client_id=a&state=s\"><x");
+        assert!(page.contains(
+            "content=\"0;url=https://p.example/oauth/authorize/?client_id=a&amp;state=s&quot;&gt;&lt;x\""
+        ));
+        assert!(!page.contains("<x"));
+        let scripts: Vec<&str> = page.split("<script>").skip(1).collect();
+        assert_eq!(
+            scripts,
+            ["location.replace(document.links[0].href)</script></body></html>"],
+            "one fixed script, no data in it"
         );
     }
 

@@ -7,6 +7,7 @@ nothing usable. `authorize` decides what to do; this module only reads.
 use std::collections::HashMap;
 
 use crate::secret::{constant_time_eq, Secret};
+use crate::ui::sanitize::strip_controls;
 
 /// What the redirect (or a pasted address) carried.
 #[derive(Debug)]
@@ -139,24 +140,10 @@ fn refusal(query: &HashMap<String, String>) -> Option<Refusal> {
 }
 
 /// What a foreign party wrote, made safe for one terminal line and an HTML page (which
-/// escapes on its own): terminal escape sequences go, other control characters become
-/// spaces, runs of space collapse, and the text is cut at `max` characters.
+/// escapes on its own): the one sanitizer ([`strip_controls`]) takes escape sequences and
+/// control characters out, runs of space collapse, and the text is cut at `max` characters.
 pub fn sanitize(s: &str, max: usize) -> String {
-    let mut cleaned = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            // CSI: ESC [ parameters… final byte in @..~
-            chars.next();
-            for p in chars.by_ref() {
-                if ('@'..='~').contains(&p) {
-                    break;
-                }
-            }
-            continue;
-        }
-        cleaned.push(if c.is_control() { ' ' } else { c });
-    }
+    let cleaned = strip_controls(s);
     let words: Vec<&str> = cleaned.split_whitespace().collect();
     let joined = words.join(" ");
     if joined.chars().count() <= max {

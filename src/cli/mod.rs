@@ -270,7 +270,8 @@ pub struct BatchArgs {
     pub limit: LimitArgs,
 }
 
-/// The client-side leaky bucket: a plan's preset, or --rate and --burst (which win).
+/// The portal's pace: a plan's preset (or --rate and --burst, which win), the operating-time
+/// limit and the requests in flight.
 #[derive(Debug, Args)]
 pub struct LimitArgs {
     /// Requests per second at most, sustained [default: the plan's, 2/s]
@@ -279,15 +280,29 @@ pub struct LimitArgs {
     /// Requests allowed at once before --rate applies [default: the plan's, 50]
     #[arg(long, value_name = "N")]
     pub burst: Option<u32>,
-    /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250)
-    #[arg(long, value_enum, default_value = "standard")]
-    pub plan: crate::rest::limit::Plan,
+    /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default:
+    /// the one app.info's LICENSE_FAMILY names, else standard]
+    #[arg(long, value_enum)]
+    pub plan: Option<crate::rest::limit::Plan>,
+    /// Requests in flight at once for --all and batch; items still come out in order
+    #[arg(long, value_name = "N", default_value_t = crate::rest::pace::DEFAULT_CONCURRENCY,
+          value_parser = concurrency)]
+    pub concurrency: usize,
+    /// The portal's operating-time budget per method per 10 minutes; 0 = none, as on-premise
+    /// portals default to [default: 480s, the cloud's, or what the portal showed]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub operating_limit: Option<Duration>,
 }
 
 impl LimitArgs {
-    pub(crate) fn bucket(&self) -> crate::rest::Bucket {
-        let (rate, burst) = self.plan.limits();
-        crate::rest::Bucket::new(self.rate.unwrap_or(rate), self.burst.unwrap_or(burst))
+    pub(crate) fn options(&self) -> crate::rest::pace::Options {
+        crate::rest::pace::Options {
+            rate: self.rate,
+            burst: self.burst,
+            plan: self.plan,
+            operating_limit: self.operating_limit.map(|d| d.as_secs_f64()),
+            concurrency: Some(self.concurrency),
+        }
     }
 }
 
@@ -521,6 +536,14 @@ fn rest_method(s: &str) -> Result<String, String> {
 }
 
 /// `2/s`, `0.5/s` or a bare number.
+/// `--concurrency`: 1 to 64 requests in flight (more than the portal's burst cannot all go).
+fn concurrency(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number of requests from 1 to 64")),
+    }
+}
+
 fn rate(s: &str) -> Result<f64, String> {
     let n: f64 = s
         .trim_end_matches("/s")
@@ -619,16 +642,50 @@ mod tests {
         let limit = |args: &[&str]| {
             let cli = Cli::try_parse_from([&["b24auth", "call", "x"][..], args].concat()).unwrap();
             match cli.command {
-                Command::Call(a) => (a.limit.plan.limits(), a.limit.rate, a.limit.burst),
+                Command::Call(a) => (
+                    a.limit.plan.map(|p| p.limits()),
+                    a.limit.rate,
+                    a.limit.burst,
+                ),
                 _ => unreachable!(),
             }
         };
-        assert_eq!(limit(&[]), ((2.0, 50), None, None));
-        assert_eq!(limit(&["--plan", "enterprise"]), ((5.0, 250), None, None));
+        assert_eq!(
+            limit(&[]),
+            (None, None, None),
+            "no plan: app.info's decides"
+        );
+        assert_eq!(
+            limit(&["--plan", "enterprise"]),
+            (Some((5.0, 250)), None, None)
+        );
         assert_eq!(
             limit(&["--plan", "enterprise", "--rate", "3/s"]),
-            ((5.0, 250), Some(3.0), None)
+            (Some((5.0, 250)), Some(3.0), None)
         );
+        let options = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["b24auth", "batch"][..], args].concat()).unwrap();
+            match cli.command {
+                Command::Batch(a) => a.limit.options(),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(
+            options(&[]).concurrency,
+            Some(crate::rest::pace::DEFAULT_CONCURRENCY)
+        );
+        assert_eq!(options(&["--concurrency", "3"]).concurrency, Some(3));
+        assert_eq!(
+            options(&["--operating-limit", "0"]).operating_limit,
+            Some(0.0)
+        );
+        assert_eq!(
+            options(&["--operating-limit", "7m"]).operating_limit,
+            Some(420.0)
+        );
+        for bad in ["0", "65", "x"] {
+            assert!(Cli::try_parse_from(["b24auth", "batch", "--concurrency", bad]).is_err());
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub(crate) fn resolve(g: Global) -> Result<RunConfig> {
                 )
             })?,
     };
+    check_client(g.client_id.as_deref(), g.client_secret.as_ref())?;
     if let Some(server) = &g.oauth_server {
         crate::bitrix::server::check_oauth_server(server)
             .map_err(|e| exit::usage(format!("--oauth-server: {e}")))?;
@@ -51,4 +52,22 @@ pub(crate) fn resolve(g: Global) -> Result<RunConfig> {
         ui: Ui::new(g.quiet),
         on_refresh: g.on_refresh.filter(|s| !s.trim().is_empty()),
     })
+}
+
+/// The client credentials are stored with every new pair: the rules of
+/// [`crate::profile::checks`] apply to them as to any value from outside.
+fn check_client(id: Option<&str>, secret: Option<&crate::secret::Secret>) -> Result<()> {
+    use crate::profile::checks;
+    let refused = |e: checks::Refused, var: &str| {
+        exit::usage(format!("{var}: {e} (check the value you set)"))
+    };
+    if let Some(id) = id {
+        checks::identifier("client_id", id)
+            .map_err(|e| refused(e, "--client-id (B24AUTH_CLIENT_ID)"))?;
+    }
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        checks::token("client_secret", secret.expose())
+            .map_err(|e| refused(e, "--client-secret (B24AUTH_CLIENT_SECRET)"))?;
+    }
+    Ok(())
 }

@@ -5,12 +5,20 @@ Bind first, then print (and open) the portal's authorize URL; complete on whiche
 the redirect reaching the loopback listener with our `state`, or the user pasting the redirected
 address (or the bare code) on stdin. The one-time code lives 30 s, so the exchange starts the
 moment it arrives and the browser is answered with its outcome.
+
+The `state` is this run's only secret against another local user: the browser is opened on a
+private start page ([`StartPage`]) rather than on the URL itself, because a command line is
+readable by every user through `ps`, and whoever knows the `state` could complete the run with
+their own code or abort it with `error=access_denied`.
 */
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
 use hyper::{Method, StatusCode};
 use url::Url;
 
@@ -72,9 +80,11 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
          (or the code the portal shows) here and press Enter; a code expires 30 s after it is issued",
         args.redirect_uri
     ));
-    if !args.no_browser {
-        open_browser(&url, &cfg.ui);
-    }
+    // Held until the flow ends: the browser may read the page a moment after it starts.
+    let _start = match args.no_browser {
+        true => None,
+        false => open_browser(&url, &cfg.ui),
+    };
     cfg.ui.set_prompting();
     let flow = Flow {
         cfg,
@@ -112,7 +122,7 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
         &cfg.ui,
     )
     .await?;
-    cfg.ui.info(format_args!(
+    cfg.ui.info(crate::ui::sanitize::strip_controls(&format!(
         "authorized: profile `{}` for portal {} (user {}), saved to {}",
         cfg.profile,
         profile.portal().unwrap_or_default(),
@@ -121,7 +131,7 @@ async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()>
             .map(|v| v.to_string())
             .unwrap_or_else(|| "-".into()),
         store.location(&cfg.profile)
-    ));
+    )));
     Ok(())
 }
 
@@ -174,29 +184,88 @@ fn authorize_url(portal: &Url, client_id: &str, state: &str) -> String {
 }
 
 /// `$BROWSER` when set; otherwise the desktop's opener, unless there is no display to open on.
-fn open_browser(url: &str, ui: &ui::Ui) {
-    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
-        let spawned = std::process::Command::new(&browser)
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        if let Err(e) = spawned {
-            ui.warn(format_args!(
-                "could not start $BROWSER ({e}); open the address yourself"
-            ));
-        }
-        return;
-    }
+/// The browser is given the private start page, never `url` itself: its command line is
+/// readable by every local user (`ps`), and `url` carries the `state`.
+fn open_browser(url: &str, ui: &ui::Ui) -> Option<StartPage> {
     let headless = cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none();
-    if headless {
+    let browser = std::env::var_os("BROWSER").filter(|b| !b.is_empty());
+    if browser.is_none() && headless {
         ui.info("(no display here, e.g. over SSH: open the address on any machine's browser)");
-    } else if let Err(e) = open::that_detached(url) {
-        ui.warn(format_args!(
-            "could not open a browser ({e}); open the address yourself"
-        ));
+        return None;
+    }
+    let page = match StartPage::write(url) {
+        Ok(page) => page,
+        Err(e) => {
+            ui.warn(format_args!(
+                "could not write the browser's start page ({e:#}); open the address yourself"
+            ));
+            return None;
+        }
+    };
+    let opened = match browser {
+        Some(browser) => std::process::Command::new(&browser)
+            .arg(page.address())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            // Reaped when it exits, so no zombie waits for the end of the run.
+            .map(|mut child| drop(std::thread::spawn(move || child.wait())))
+            .map_err(|e| format!("could not start $BROWSER ({e})")),
+        None => open::that_detached(page.address())
+            .map_err(|e| format!("could not open a browser ({e})")),
+    };
+    if let Err(why) = opened {
+        ui.warn(format_args!("{why}; open the address yourself"));
+    }
+    Some(page)
+}
+
+/// A 0600 page in a fresh 0700 directory under the temp dir that forwards the browser to the
+/// authorize URL ([`pages::forward`]); removed when dropped. Another local user sees its path
+/// in `ps` but can read neither it nor the `state` inside.
+struct StartPage {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl StartPage {
+    fn write(url: &str) -> Result<StartPage> {
+        let dir = std::env::temp_dir().join(format!("b24auth-authorize-{}", random_hex(8)));
+        // `create` fails on anything already there (a planted symlink included).
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let page = StartPage {
+            file: dir.join("start.html"),
+            dir,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&page.file)
+            .with_context(|| format!("cannot create {}", page.file.display()))?;
+        file.write_all(pages::forward(url).as_bytes())
+            .with_context(|| format!("cannot write {}", page.file.display()))?;
+        Ok(page)
+    }
+
+    /// `file:///…/start.html`: what the browser is given.
+    fn address(&self) -> String {
+        Url::from_file_path(&self.file)
+            .map(String::from)
+            .unwrap_or_else(|()| self.file.display().to_string())
+    }
+}
+
+impl Drop for StartPage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

@@ -1,20 +1,24 @@
 /*!
 `b24auth batch`: REST calls read as JSON lines on stdin (`{"method": …, "params": {…}}` or
-`[method, params]`), sent 50 per `batch` request under the rate limiter, answered with one JSON
-line per input line in input order: `{"result": …}` (with `total`/`next` for list methods) or
-`{"error": …, "error_description": …}`. Blank lines are skipped. `--halt` stops at the first
-failure; exit 1 when any command failed, after all output.
+`[method, params]`), sent 50 per `batch` request under the portal's pace with up to
+`--concurrency` requests in flight, answered with one JSON line per input line in input order:
+`{"result": …}` (with `total`/`next` for list methods) or `{"error": …, "error_description": …}`.
+Blank lines are skipped. `--halt` stops at the first failure (one request at a time then, so
+nothing after it runs); exit 1 when any command failed, after all output.
 */
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 
 use anyhow::{anyhow, Result};
+use futures_util::stream::{self, TryStreamExt};
 use serde_json::{Map, Value};
+use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
 use crate::rest::batch::{self, Outcome, MAX_COMMANDS};
 use crate::rest::Caller;
 use crate::session::Session;
+use crate::ui::input::LINE_LIMIT;
 
 /// One input line: its number, and its command or why it is not one.
 struct Entry {
@@ -22,18 +26,38 @@ struct Entry {
     command: Result<(String, Map<String, Value>), String>,
 }
 
+/// Stdin as it is read: its lines and how many have been read.
+struct Input {
+    lines: BufReader<Stdin>,
+    read: usize,
+}
+
 pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
-    let mut caller = Caller::new(s, args.limit.bucket()).await?;
-    let mut input = std::io::stdin().lock().lines().enumerate();
+    let caller = Caller::new(s, args.limit.options(), true).await?;
+    let in_flight = match args.halt {
+        true => 1,
+        false => caller.concurrency(),
+    };
+    let input = Input {
+        lines: BufReader::new(tokio::io::stdin()),
+        read: 0,
+    };
+    let chunks = stream::try_unfold(input, |mut input| async move {
+        let chunk = read_chunk(&mut input).await?;
+        Ok::<_, anyhow::Error>((!chunk.is_empty()).then_some((chunk, input)))
+    });
+    let caller = &caller;
+    let answered = chunks
+        .map_ok(|chunk| async move {
+            let outcomes = run_chunk(caller, &chunk, args.halt).await?;
+            Ok::<_, anyhow::Error>((chunk, outcomes))
+        })
+        .try_buffered(in_flight);
+    let mut answered = std::pin::pin!(answered);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let (mut count, mut failed) = (0usize, 0usize);
-    loop {
-        let chunk = read_chunk(&mut input)?;
-        if chunk.is_empty() {
-            break;
-        }
+    while let Some((chunk, outcomes)) = answered.try_next().await? {
         count += chunk.len();
-        let outcomes = run_chunk(&mut caller, &chunk, args.halt).await?;
         for (entry, outcome) in chunk.iter().zip(outcomes) {
             if matches!(outcome, Outcome::NotRun) && args.halt {
                 break;
@@ -62,20 +86,20 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
 }
 
 /// Up to 50 non-blank input lines.
-fn read_chunk(
-    input: &mut impl Iterator<Item = (usize, std::io::Result<String>)>,
-) -> Result<Vec<Entry>> {
+async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
     let mut chunk = Vec::new();
     while chunk.len() < MAX_COMMANDS {
-        let Some((i, line)) = input.next() else {
+        let what = format!("stdin line {}", input.read + 1);
+        let line = crate::ui::input::next_line(&mut input.lines, LINE_LIMIT, &what).await?;
+        let Some(line) = line else {
             break;
         };
-        let line = line.map_err(|e| anyhow!("cannot read stdin ({e})"))?;
+        input.read += 1;
         if line.trim().is_empty() {
             continue;
         }
         chunk.push(Entry {
-            line: i + 1,
+            line: input.read,
             command: batch::parse_line(&line),
         });
     }
@@ -84,7 +108,7 @@ fn read_chunk(
 
 /// Sends the chunk's valid commands in one `batch` (with `halt`, only those before the first
 /// invalid line) and returns an outcome per entry.
-async fn run_chunk(caller: &mut Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<Outcome>> {
+async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<Outcome>> {
     let sendable = match halt {
         true => chunk.iter().take_while(|e| e.command.is_ok()).count(),
         false => chunk.len(),
@@ -100,7 +124,7 @@ async fn run_chunk(caller: &mut Caller<'_>, chunk: &[Entry], halt: bool) -> Resu
             let answer = caller
                 .call("batch", &batch::request(&commands, halt))
                 .await?;
-            batch::outcomes(answer, commands.len())?
+            batch::outcomes(answer, commands.len(), halt, &caller.secrets())?
         }
     }
     .into_iter();

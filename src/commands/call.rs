@@ -3,9 +3,9 @@
 printed as JSON; `--all` reads every page (`rest/export.rs`) under the rate limit.
 */
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 
 use crate::cli::CallArgs;
@@ -14,7 +14,7 @@ use crate::rest::export::{self, Sink};
 use crate::rest::{pairs_to_json, Caller};
 use crate::session::config::RunConfig;
 use crate::session::Session;
-use crate::ui;
+use crate::ui::{self, input};
 
 pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     let mut params = match &args.data {
@@ -22,9 +22,9 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
         None => Map::new(),
     };
     params.extend(pairs_to_json(&args.pairs)?);
-    let mut caller = Caller::new(s, args.limit.bucket()).await?;
+    let caller = Caller::new(s, args.limit.options(), args.all).await?;
     if args.all {
-        call_all(&s.cfg, &mut caller, args, params).await
+        call_all(&s.cfg, &caller, args, params).await
     } else {
         let response = caller.call(&args.method, &params).await?;
         let shown = match args.result {
@@ -38,7 +38,7 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
 /// Every page of a list method (see `rest/export.rs`), as JSON lines or one array.
 async fn call_all(
     cfg: &RunConfig,
-    caller: &mut Caller<'_>,
+    caller: &Caller<'_>,
     args: &CallArgs,
     params: Map<String, Value>,
 ) -> Result<()> {
@@ -48,29 +48,28 @@ async fn call_all(
         true => export::by_id(caller, &args.method, params, &mut sink).await,
         false => export::by_start(caller, &args.method, params, &mut sink).await,
     };
-    let collected = sink.finish()?;
-    done?;
-    if let Some(items) = collected {
-        print(&Value::Array(items))?;
+    // An array is closed only when every item is in it: a half export is no valid array.
+    match done {
+        Ok(()) => sink.finish(),
+        Err(e) => {
+            sink.abandon();
+            Err(e)
+        }
     }
-    Ok(())
 }
 
-/// The most pages `--all` follows (5,000,000 items at 50 a page): a portal whose `next` never
-/// ends stops with an error instead of running forever.
+/// The parameters of `--data`: the argument, `@FILE` or `@-` (stdin), a JSON object.
 pub fn read_data(data: &str) -> Result<Map<String, Value>> {
-    let text = match data.strip_prefix('@') {
-        Some("-") => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("cannot read --data from stdin")?;
-            s
-        }
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --data file {path}"))?,
-        None => data.to_string(),
+    let bytes = match data.strip_prefix('@') {
+        Some("-") => input::read_stdin(input::DATA_LIMIT, "--data @- (stdin)")?,
+        Some(path) => input::read_file(
+            std::path::Path::new(path),
+            input::DATA_LIMIT,
+            &format!("--data file {path}"),
+        )?,
+        None => data.as_bytes().to_vec(),
     };
+    let text = String::from_utf8(bytes).map_err(|_| exit::usage("--data is not UTF-8 text"))?;
     match serde_json::from_str(&text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(exit::usage("--data must be a JSON object")),

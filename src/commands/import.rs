@@ -8,10 +8,9 @@ pair is verified with `app.info` as an install callback is (`--no-verify` skips 
 saved under the profile lock (`--force` replaces).
 */
 
-use std::io::Read;
 use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use serde_json::Value;
 use url::Url;
 
@@ -20,25 +19,44 @@ use crate::bitrix::oauth::{self, ServerError};
 use crate::capture::install;
 use crate::cli::ImportArgs;
 use crate::exit;
-use crate::profile::{now, Profile, Source};
+use crate::profile::{checks, now, Profile, Source};
 use crate::session::Session;
+use crate::ui::input;
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
     let (bytes, name) = read_input(&args.file)?;
     let imported = parse_pair(&bytes).map_err(|e| anyhow!("cannot import {name}: {e:#}"))?;
+    check_values(&imported).map_err(|refused| {
+        exit::usage(format!(
+            "cannot import {name}: {refused}; nothing was saved (fix the file, or authorize again)"
+        ))
+    })?;
     adopt(s, args, imported).await
 }
 
+/// Where a file's values enter b24auth: the rules of [`crate::profile::checks`].
+fn check_values(imported: &Imported) -> Result<(), checks::Refused> {
+    checks::fields(&imported.fields)?;
+    if let Some(id) = &imported.client_id {
+        checks::identifier("client_id", id)?;
+    }
+    if let Some(secret) = &imported.client_secret {
+        checks::token("client_secret", secret.expose())?;
+    }
+    Ok(())
+}
+
+/// The file (a regular file only) or stdin, at most [`input::PAIR_LIMIT`] bytes.
 fn read_input(file: &Path) -> Result<(Vec<u8>, String)> {
     if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read the pair from stdin")?;
-        return Ok((buf, "stdin".into()));
+        return Ok((
+            input::read_stdin(input::PAIR_LIMIT, "stdin")?,
+            "stdin".into(),
+        ));
     }
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    Ok((bytes, file.display().to_string()))
+    let name = file.display().to_string();
+    let bytes = input::read_file(file, input::PAIR_LIMIT, &format!("the file {name}"))?;
+    Ok((bytes, name))
 }
 
 async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()> {
@@ -152,6 +170,8 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
         claimed.insert("member_id".into(), proven);
     }
     let identity = install::verify(&info, &claimed, profile.client_id(), false).map_err(failed)?;
+    // The member_id may come from the answer itself: it enters here, under the same rules.
+    checks::identifier("member_id", &identity.member_id).map_err(|e| failed(e.into()))?;
     profile.set_str("member_id", &identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())

@@ -22,6 +22,7 @@ use crate::secret::{random_hex, Secret};
 use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::store::{self, SaveMode, Store};
+use crate::ui::sanitize::strip_controls;
 
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -109,13 +110,13 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         &cfg.ui,
     )
     .await?;
-    cfg.ui.info(format_args!(
+    cfg.ui.info(strip_controls(&format!(
         "saved profile `{}` for portal {} (member_id {}) to {}",
         cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.str("member_id").unwrap_or("-"),
         store.location(&cfg.profile)
-    ));
+    )));
     Ok(())
 }
 
@@ -171,10 +172,10 @@ impl Handler<()> for Install<'_> {
         };
         let identity = proof.identity();
         if identity.insecure {
-            self.cfg.ui.warn(format_args!(
+            self.cfg.ui.warn(strip_controls(&format!(
                 "the portal {} is plain http:// (allowed by --allow-http)",
                 identity.domain
-            ));
+            )));
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Job {
@@ -287,9 +288,9 @@ impl Proof {
 struct Refused(anyhow::Error);
 
 fn refused(ui: &crate::ui::Ui, e: &anyhow::Error) -> Reply {
-    ui.warn(format_args!(
+    ui.warn(strip_controls(&format!(
         "refused a callback that failed verification ({e:#}); still waiting"
-    ));
+    )));
     Reply::text(StatusCode::FORBIDDEN, "Verification failed")
 }
 
@@ -369,10 +370,10 @@ impl Install<'_> {
                     success()
                 }
                 Err(e) if e.is::<NotKept>() => {
-                    self.cfg.ui.warn(format_args!(
+                    self.cfg.ui.warn(strip_controls(&format!(
                         "another unverified callback ({}) came while one is kept: the first is kept, this one was answered 409; still waiting for a confirmed callback",
                         e.downcast_ref::<NotKept>().map(|n| n.0.as_str()).unwrap_or("-")
-                    ));
+                    )));
                     Reply::text(
                         StatusCode::CONFLICT,
                         "An unverified install is already kept",
@@ -427,10 +428,10 @@ impl Install<'_> {
             Some(t) => crate::ui::human_duration(t.as_secs() as i64),
             None => crate::ui::human_duration(UNVERIFIED_GRACE.as_secs() as i64),
         };
-        self.cfg.ui.warn(format_args!(
+        self.cfg.ui.warn(strip_controls(&format!(
             "saved portal {} UNVERIFIED; still listening (for at most {until} in all) so that a confirmed callback can replace it",
             made.profile.portal().unwrap_or_default()
-        ));
+        )));
     }
 
     /// One save on the store's `save_new` road; a profile kept before is replaced.
@@ -542,29 +543,29 @@ impl Install<'_> {
             Err(e) => return Ok(self.keep_unverified(new, Worth::Rotated, &format!("{e:#}"))),
         };
         if named.domain != claimed.domain || named.member_id != claimed.member_id {
-            self.cfg.ui.warn(format_args!(
+            self.cfg.ui.warn(strip_controls(&format!(
                 "CONTRADICTION: the callback claimed portal {} (member_id {}) but the proving refresh at the OAuth server names {} (member_id {}): the rotated pair is kept UNVERIFIED under the callback's claim, and no command uses it; reinstall the app if this was your install",
                 claimed.domain, claimed.member_id, named.domain, named.member_id
-            ));
+            )));
             return Ok(self.keep_unverified(
                 new,
                 Worth::Rotated,
                 "the refresh named another portal",
             ));
         }
-        self.cfg.ui.info(format_args!(
+        self.cfg.ui.info(strip_controls(&format!(
             "app.info did not name the portal; a refresh at the OAuth server did: {}",
             named.domain
-        ));
+        )));
         Ok(Made::proven(new))
     }
 
     fn keep_unverified(&self, mut profile: Profile, worth: Worth, why: &str) -> Made {
         profile.mark_unverified();
-        self.cfg.ui.warn(format_args!(
+        self.cfg.ui.warn(strip_controls(&format!(
             "app.info neither confirmed nor contradicted the callback and {why}: saved it UNVERIFIED; no command hands out its token or endpoint before {} (with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET) proves it at the OAuth server",
             crate::ui::hint::cmd("refresh")
-        ));
+        )));
         Made { profile, worth }
     }
 }
@@ -582,9 +583,9 @@ impl Made {
 /// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
 /// Only the trusted server's word refuses a callback (README, Security).
 fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Reply {
-    ui.warn(format_args!(
+    ui.warn(strip_controls(&format!(
         "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
-    ));
+    )));
     Reply::text(
         StatusCode::SERVICE_UNAVAILABLE,
         "Verification unavailable; retry later",

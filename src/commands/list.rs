@@ -11,6 +11,7 @@ use crate::cli::ListArgs;
 use crate::profile::now;
 use crate::session::Session;
 use crate::ui;
+use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
     let store = &s.store;
@@ -40,12 +41,14 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
         s.cfg.ui.info("no profiles stored");
     }
     for (name, p) in &profiles {
+        // Row names (a PostgreSQL store's) and stored values reach the terminal sanitized.
+        let name = strip_controls(name);
         match p {
             Ok(p) => writeln!(
                 out,
                 "{name}\t{}\t{}\taccess token {}\trefresh token {}{}",
-                p.portal().unwrap_or_else(|| "-".into()),
-                p.member_id().unwrap_or("-"),
+                strip_controls(&p.portal().unwrap_or_else(|| "-".into())),
+                strip_controls(p.member_id().unwrap_or("-")),
                 p.expires()
                     .map(|e| format!("expires {}", ui::relative(e.saturating_sub(t))))
                     .unwrap_or_else(|| "expiry unknown".into()),
@@ -57,7 +60,11 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                     false => "",
                 },
             )?,
-            Err(e) => writeln!(out, "{name}\tdamaged: {e:#}")?,
+            Err(e) => writeln!(
+                out,
+                "{name}\tdamaged: {}",
+                strip_controls(&format!("{e:#}"))
+            )?,
         }
     }
     Ok(())

@@ -26,7 +26,7 @@ pub(crate) async fn run(s: &Session, args: &RefreshArgs) -> Result<()> {
         s.cfg.ui.info(format_args!(
             "refreshed profile `{}` ({}): access token valid until {}",
             s.profile_name(),
-            p.portal().unwrap_or_default(),
+            crate::ui::sanitize::strip_controls(&p.portal().unwrap_or_default()),
             p.expires().map(ui::utc).unwrap_or_else(|| "unknown".into())
         ));
     } else {

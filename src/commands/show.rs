@@ -13,9 +13,9 @@ use crate::bitrix::oauth;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
-use crate::session::config::RunConfig;
 use crate::session::Session;
-use crate::ui;
+use crate::ui::sanitize::strip_controls;
+use crate::ui::{self, hint};
 
 pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -31,15 +31,16 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         return Err(unverified_refusal(s));
     }
     if let Some(format) = args.format {
-        write!(out, "{}", export(&s.cfg, &p, format))?;
+        write!(out, "{}", export(s, &p, format)?)?;
     } else if args.json {
         out.write_all(&p.to_bytes())?;
     } else if let Some(name) = &args.field {
         let value = p
             .field(name)
             .ok_or_else(|| anyhow!("profile `{}` has no field `{name}`", s.profile_name()))?;
+        // Text from the store reaches a terminal only through the one sanitizer.
         match value {
-            Value::String(text) => writeln!(out, "{text}")?,
+            Value::String(text) => writeln!(out, "{}", strip_controls(&text))?,
             other => writeln!(out, "{other}")?,
         }
     } else {
@@ -77,15 +78,24 @@ fn unverified_refusal(s: &Session) -> anyhow::Error {
 }
 
 /// `--format crest|env`: the pair as another tool reads it.
-fn export(cfg: &RunConfig, p: &Profile, format: ShowFormat) -> String {
+fn export(s: &Session, p: &Profile, format: ShowFormat) -> Result<String> {
+    use crate::session::child_env::{env_file, exec_env};
     match format {
         ShowFormat::Crest => {
             let settings = Value::Object(crate::bitrix::formats::crest_settings(p));
-            format!("{settings:#}\n")
+            Ok(format!("{settings:#}\n"))
         }
-        ShowFormat::Env => {
-            crate::session::child_env::env_file(&crate::session::child_env::exec_env(p, cfg))
-        }
+        ShowFormat::Env => env_file(&exec_env(p, &s.cfg)).map_err(|why| {
+            anyhow!(
+                "cannot write profile `{}` as an env file: {why}; nothing was printed: replace the pair with {} or {}",
+                s.profile_name(),
+                hint::cmd(&format!(
+                    "authorize --domain {} --force",
+                    hint::domain_of(p.portal(), p.client_endpoint())
+                )),
+                hint::cmd("install-listen --force")
+            )
+        }),
     }
 }
 
@@ -122,11 +132,15 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
         _ => None,
     };
     let get = |m: &Map<String, Value>, k: &str| match m.get(k) {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => strip_controls(s),
         Some(v) => v.to_string(),
         None => "-".into(),
     };
-    writeln!(out, "works: portal {}", p.portal().unwrap_or_default())?;
+    writeln!(
+        out,
+        "works: portal {}",
+        strip_controls(&p.portal().unwrap_or_default())
+    )?;
     writeln!(out, "oauth_server       {server}")?;
     writeln!(out, "client_id          {}", get(&info, "client_id"))?;
     writeln!(out, "scope              {}", get(&info, "scope"))?;
@@ -246,7 +260,9 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         ("oauth_server", p.oauth_server().unwrap_or("-").to_string()),
         ("stored in", location.to_string()),
     ];
-    rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect()
+    rows.iter()
+        .map(|(k, v)| format!("{k:<18} {}\n", strip_controls(v)))
+        .collect()
 }
 
 /// The client secret is never shown masked-but-partial: it does not rotate, so even a few

@@ -6,9 +6,9 @@ Only a token expiring within `--min-ttl`, or one a client says the portal refuse
 (`--rejected`), takes the session's refresh road.
 */
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use anyhow::{Context as _, Result};
+use anyhow::{anyhow, Result};
 
 use crate::cli::TokenArgs;
 use crate::exit;
@@ -22,10 +22,18 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
+    let token = profile.access_token();
+    // Refused on entry; one stored by an older version is not printed as several lines.
+    crate::profile::checks::token("access_token", token.expose()).map_err(|refused| {
+        anyhow!(
+            "the stored access token is not printed ({refused}): run {} to replace it",
+            crate::ui::hint::cmd("refresh")
+        )
+    })?;
     let mut out = std::io::stdout().lock();
     match args.json {
         true => writeln!(out, "{}", helper_json(&profile))?,
-        false => writeln!(out, "{}", profile.access_token().expose())?,
+        false => writeln!(out, "{}", token.expose())?,
     }
     out.flush()?;
     Ok(())
@@ -55,11 +63,11 @@ async fn after_rejection(s: &Session, rejected: &Secret, min_ttl: i64) -> Result
 /// The rejected token from the argument, or from stdin for `-` (argv is visible to `ps`).
 fn rejected_token(arg: &Secret) -> Result<Secret> {
     let token = if arg.expose() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("cannot read the rejected token from stdin")?;
-        Secret::new(s.trim())
+        let bytes = crate::ui::input::read_stdin(
+            crate::ui::input::TOKEN_LIMIT,
+            "the rejected token on stdin",
+        )?;
+        Secret::new(String::from_utf8_lossy(&bytes).trim())
     } else {
         Secret::new(arg.expose().trim())
     };

@@ -148,8 +148,16 @@ impl Outcome {
 /// Splits a `batch` answer into one outcome per command, in the order the commands were sent.
 /// Each part (`result`, `result_error`, …) may be an object keyed by command, a list (when the
 /// keys were 0..n-1) or `[]` when empty: PHP's `json_encode` of an array. The answer is taken
-/// apart, not copied.
-pub fn outcomes(mut answer: Map<String, Value>, count: usize) -> Result<Vec<Outcome>> {
+/// apart, not copied. A command's error text is redacted of `sent` (the secrets b24auth sent)
+/// like any other error a server writes; a command the portal left out is [`Outcome::NotRun`]
+/// only under `halt` (which explains it), else a failure of its own.
+pub fn outcomes(
+    mut answer: Map<String, Value>,
+    count: usize,
+    halt: bool,
+    sent: &[String],
+) -> Result<Vec<Outcome>> {
+    let sent: Vec<&str> = sent.iter().map(String::as_str).collect();
     let Some(Value::Object(mut inner)) = answer.remove("result") else {
         return Err(anyhow!("batch: the portal's answer has no result object"));
     };
@@ -158,10 +166,12 @@ pub fn outcomes(mut answer: Map<String, Value>, count: usize) -> Result<Vec<Outc
         .map(|i| {
             if let Some(err) = part("result_error", i) {
                 let text = |k: &str| err.get(k).and_then(Value::as_str).map(String::from);
+                let error = text("error").unwrap_or_else(|| err.to_string());
+                let description =
+                    text("error_description").unwrap_or_else(|| "no description".into());
                 return Outcome::Failed {
-                    error: text("error").unwrap_or_else(|| err.to_string()),
-                    description: text("error_description")
-                        .unwrap_or_else(|| "no description".into()),
+                    error: crate::ui::sanitize::redact(&error, &sent),
+                    description: crate::ui::sanitize::redact(&description, &sent),
                 };
             }
             match part("result", i) {
@@ -170,7 +180,11 @@ pub fn outcomes(mut answer: Map<String, Value>, count: usize) -> Result<Vec<Outc
                     total: part("result_total", i),
                     next: part("result_next", i),
                 },
-                None => Outcome::NotRun,
+                None if halt => Outcome::NotRun,
+                None => Outcome::Failed {
+                    error: "NO_RESULT".into(),
+                    description: "the portal's batch answer has neither a result nor an error for this command".into(),
+                },
             }
         })
         .collect())
@@ -194,8 +208,8 @@ fn take(part: &mut Value, i: usize) -> Option<Value> {
 /// The `start=` of every page after the first, when the first page said `next` and `total`.
 pub fn remaining_starts(next: u64, step: u64, total: u64) -> Vec<u64> {
     let step = step.max(1);
-    (0..)
-        .map(|k| next + k * step)
+    (0u64..)
+        .map_while(|k| k.checked_mul(step).and_then(|o| next.checked_add(o)))
         .take_while(|s| *s < total)
         .collect()
 }
@@ -268,10 +282,17 @@ pub fn id_text(v: &Value) -> Option<String> {
 }
 
 impl Cursor {
-    /// The 50 chained commands of one batch: the first reads after `after` (from the start
-    /// when `None`), each next one after the last ID of the one before.
-    pub fn commands(&self, method: &str, after: Option<&str>) -> Vec<String> {
-        (0..MAX_COMMANDS)
+    /// `count` (at most 50) chained commands of one batch: the first reads after `after`
+    /// (from the start when `None`), each next one after the last ID of the one before; all
+    /// up to `upto` (`filter[<=ID]`) when given.
+    pub fn commands(
+        &self,
+        method: &str,
+        after: Option<&str>,
+        upto: Option<&str>,
+        count: usize,
+    ) -> Vec<String> {
+        (0..count.min(MAX_COMMANDS))
             .map(|i| {
                 let mut params = self.params.clone();
                 let from = match (i, after) {
@@ -279,17 +300,30 @@ impl Cursor {
                     (0, Some(id)) => Some(id.to_string()),
                     _ => Some(format!("$result[{}][{}][ID]", key(i - 1), PAGE - 1)),
                 };
-                if let Some(from) = from {
+                let bounds = [(">ID", from), ("<=ID", upto.map(String::from))];
+                for (op, id) in bounds {
+                    let Some(id) = id else { continue };
                     let filter = params
                         .entry("filter")
                         .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(f) = filter {
-                        f.insert(">ID".into(), Value::String(from));
+                        f.insert(op.into(), Value::String(id));
                     }
                 }
                 command(method, &params)
             })
             .collect()
+    }
+
+    /// Whether the ID space may be split into ranges: not when the user's filter already
+    /// says something else about `ID` (`<ID`, `=ID`, `@ID`, …), which a range bound would meet.
+    pub fn splittable(&self) -> bool {
+        let Some(Value::Object(filter)) = self.params.get("filter") else {
+            return true;
+        };
+        !filter
+            .keys()
+            .any(|k| k.trim_start_matches(['<', '>', '=', '!', '@', '%']) == "ID")
     }
 
     /// The output form of an item: without `ID` when only the cursor asked for it.
@@ -383,7 +417,7 @@ mod tests {
             "result_next": {"cmd0": 50},
             "result_time": {}
         }, "time": {}}));
-        let got = outcomes(answer, 4).unwrap();
+        let got = outcomes(answer.clone(), 4, true, &[]).unwrap();
         assert_eq!(
             got[0],
             Outcome::Done {
@@ -401,15 +435,33 @@ mod tests {
         );
         assert_eq!(got[2].to_line(), json!({"result": {"ID": "7"}}));
         assert_eq!(got[3], Outcome::NotRun);
+        let got = outcomes(answer, 4, false, &[]).unwrap();
+        assert!(
+            matches!(&got[3], Outcome::Failed { error, .. } if error == "NO_RESULT"),
+            "without halt, a command left out is not blamed on halt: {:?}",
+            got[3]
+        );
 
         // Keys 0..n-1 come back as lists; empty parts as [].
         let answer = obj(json!({"result": {
             "result": [[1], [2]], "result_error": [], "result_total": [],
             "result_next": [], "result_time": []
         }}));
-        let got = outcomes(answer, 2).unwrap();
+        let got = outcomes(answer, 2, false, &[]).unwrap();
         assert_eq!(got[1].to_line(), json!({"result": [2]}));
-        assert!(outcomes(obj(json!({"error": "x"})), 1).is_err());
+        assert!(outcomes(obj(json!({"error": "x"})), 1, false, &[]).is_err());
+
+        // A command's error that echoes a secret is redacted like any other server text.
+        let answer = obj(json!({"result": {"result": [], "result_error": {"cmd0": {
+            "error": "ERROR_CORE", "error_description": "bad auth=sEcReT-token\u{1b}[2J"}}}}));
+        let got = outcomes(answer, 1, false, &["sEcReT-token".into()]).unwrap();
+        assert_eq!(
+            got[0],
+            Outcome::Failed {
+                error: "ERROR_CORE".into(),
+                description: "bad auth=…".into()
+            }
+        );
     }
 
     #[test]
@@ -417,6 +469,10 @@ mod tests {
         assert_eq!(remaining_starts(50, 50, 120), vec![50, 100]);
         assert_eq!(remaining_starts(50, 50, 50), Vec::<u64>::new());
         assert_eq!(remaining_starts(50, 50, 10_000).len(), 199);
+        assert_eq!(
+            remaining_starts(u64::MAX - 60, 50, u64::MAX),
+            vec![u64::MAX - 60, u64::MAX - 10]
+        );
     }
 
     #[test]
@@ -462,7 +518,7 @@ mod tests {
     #[test]
     fn the_cursor_chains_each_command_to_the_one_before() {
         let c = cursor(obj(json!({"select": ["TITLE"]}))).unwrap();
-        let cmds = c.commands("crm.deal.list", None);
+        let cmds = c.commands("crm.deal.list", None, None, 99);
         assert_eq!(cmds.len(), MAX_COMMANDS);
         assert_eq!(
             cmds[0],
@@ -473,8 +529,20 @@ mod tests {
             "crm.deal.list?select[0]=TITLE&select[1]=ID&order[ID]=ASC&start=-1\
              &filter[%3EID]=%24result%5Bcmd48%5D%5B49%5D%5BID%5D"
         );
-        let cmds = c.commands("crm.deal.list", Some("2500"));
-        assert!(cmds[0].ends_with("&filter[%3EID]=2500"), "{}", cmds[0]);
+        let cmds = c.commands("crm.deal.list", Some("2500"), Some("5000"), 3);
+        assert_eq!(cmds.len(), 3);
+        assert!(
+            cmds[0].ends_with("&filter[%3EID]=2500&filter[%3C%3DID]=5000"),
+            "{}",
+            cmds[0]
+        );
+        assert!(c.splittable());
+        for no in [json!({"<ID": 9}), json!({"@ID": [1, 2]}), json!({"ID": 3})] {
+            assert!(!cursor(obj(json!({"filter": no}))).unwrap().splittable());
+        }
+        assert!(cursor(obj(json!({"filter": {"STAGE_ID": "WON"}})))
+            .unwrap()
+            .splittable());
     }
 
     #[test]

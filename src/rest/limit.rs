@@ -1,15 +1,18 @@
 /*!
-Bitrix24's limits beyond the request bucket (`rest::Bucket`): the plan presets of the bucket
-and the operating-time budget — each method may spend 480 s of the portal's processing time per
-10 minutes (which errors mean "slow down" is `bitrix::ErrorCode`'s call). Answers report what a method has spent
-(`time.operating`) and when the window releases it (`time.operating_reset_at`); the budget
-remembers both per method and says how long to wait before a call that would run it out.
+Bitrix24's limits beyond the request bucket: the plan presets of the bucket and the
+operating-time budget — each method may spend the portal's configured processing time per
+10 minutes (480 s is the cloud's example; on-premise portals have no limit unless switched on;
+which errors mean "slow down" is `bitrix::ErrorCode`'s call). Answers report what a method has
+spent (`time.operating`) and when the window releases it (`time.operating_reset_at`); the shared
+state (`budget.rs`) remembers both per method for every process on the host, and the functions
+here say how long to wait before a call that would run it out.
 */
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+
+use super::budget::State;
 
 /// The portal's plan: how fast its bucket drains and how much it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -28,27 +31,39 @@ impl Plan {
             Plan::Enterprise => (5.0, 250),
         }
     }
+
+    /// The plan `app.info`'s `LICENSE_FAMILY` names: `ent…` is Enterprise (README).
+    pub fn of_family(family: &str) -> Plan {
+        match family.to_ascii_lowercase().starts_with("ent") {
+            true => Plan::Enterprise,
+            false => Plan::Standard,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::Standard => "standard",
+            Plan::Enterprise => "enterprise",
+        }
+    }
 }
 
-/// A method's operating time per window, in seconds.
+/// A method's operating time per window when nobody said otherwise, in seconds: the cloud's.
 pub const OPERATING_LIMIT: f64 = 480.0;
 
-/// Headroom kept below the limit: a call that starts below it may still run long (a batch of
-/// 50 list pages costs seconds), and one that starts above it would be refused.
-pub const OPERATING_MARGIN: f64 = 60.0;
+/// Headroom kept below the limit, as a share of it: a call that starts below may still run long
+/// (a batch of 50 list pages costs seconds), and one that starts above would be refused.
+const OPERATING_MARGIN: f64 = 0.125;
 
-/// The per-method operating time the portal last reported.
-#[derive(Debug, Default)]
-pub struct Budget {
-    /// method → (seconds spent, unix time the window releases them).
-    spent: HashMap<String, (f64, f64)>,
-}
+/// The longest wait for a window to release a method: the window itself (10 min) and a second.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(601);
 
 /// A wait the budget asks for: which method, what it spent, how long.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Wait {
     pub method: String,
     pub spent: f64,
+    pub limit: f64,
     pub duration: Duration,
 }
 
@@ -56,94 +71,108 @@ impl std::fmt::Display for Wait {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} has used {:.0} s of its {OPERATING_LIMIT:.0} s per 10 min operating time; waiting {:.0} s for the portal to release it",
+            "{} has used {:.0} s of its {:.0} s per 10 min operating time; waiting {:.0} s for the portal to release it",
             self.method,
             self.spent,
+            self.limit,
             self.duration.as_secs_f64().ceil()
         )
     }
 }
 
-impl Budget {
-    /// Records the `time` of an answer to `method`; for `batch`, also each command's
-    /// `result_time` under the method its `cmd` names.
-    pub fn observe(
-        &mut self,
-        method: &str,
-        params: &Map<String, Value>,
-        answer: &Map<String, Value>,
-    ) {
-        if let Some(time) = answer.get("time") {
-            self.record(method, time);
-        }
-        if method != "batch" {
-            return;
-        }
-        let times = answer
-            .get("result")
-            .and_then(|r| r.get("result_time"))
-            .and_then(Value::as_object);
-        for (key, time) in times.into_iter().flatten() {
-            if let Some(inner) = inner_method(params, key) {
-                self.record(inner, time);
-            }
+/// Records the `time` of an answer to `method`; for `batch`, also each command's
+/// `result_time` under the method its `cmd` names.
+pub fn observe(
+    state: &mut State,
+    method: &str,
+    params: &Map<String, Value>,
+    answer: &Map<String, Value>,
+) {
+    if let Some(time) = answer.get("time") {
+        record(state, method, time);
+    }
+    if method != "batch" {
+        return;
+    }
+    let times = answer
+        .get("result")
+        .and_then(|r| r.get("result_time"))
+        .and_then(Value::as_object);
+    for (key, time) in times.into_iter().flatten() {
+        if let Some(inner) = inner_method(params, key) {
+            record(state, inner, time);
         }
     }
+}
 
-    fn record(&mut self, method: &str, time: &Value) {
-        let (Some(spent), Some(reset)) = (
-            time.get("operating").and_then(Value::as_f64),
-            time.get("operating_reset_at").and_then(Value::as_f64),
-        ) else {
-            return;
-        };
-        self.spent.insert(method.to_string(), (spent, reset));
+fn record(state: &mut State, method: &str, time: &Value) {
+    let number = |k: &str| {
+        time.get(k)
+            .and_then(Value::as_f64)
+            .filter(|x| x.is_finite())
+    };
+    let (Some(spent), Some(reset)) = (number("operating"), number("operating_reset_at")) else {
+        return;
+    };
+    if spent >= 0.0 && reset >= 0.0 {
+        state.operating.insert(method.to_string(), (spent, reset));
     }
+}
 
-    /// The portal refused `method` for its operating time: nothing is left until the reset.
-    pub fn exhausted(&mut self, method: &str) {
-        if let Some(entry) = self.spent.get_mut(method) {
-            entry.0 = entry.0.max(OPERATING_LIMIT);
+/// The portal refused `method` for its operating time: what it had spent is its limit (learned,
+/// for every process on the host), and nothing is left until the reset. Returns how long until
+/// the reset, when the portal has said when that is.
+pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> {
+    let entry = state.operating.get_mut(method)?;
+    if entry.0 > 0.0 {
+        let learned = state.learned_limit.map_or(entry.0, |l| l.min(entry.0));
+        state.learned_limit = Some(learned);
+        entry.0 = entry.0.max(learned);
+    }
+    let left = entry.1 - now;
+    (left > 0.0).then(|| Duration::from_secs_f64(left + 0.1).min(LONGEST_WAIT))
+}
+
+/// How long to wait before calling `method` (with `params`, for `batch`) at unix time `now`:
+/// until the window resets, when what is spent is within the margin of the limit. `limit` is
+/// `--operating-limit` (`Some(0)`: none), else what the portal showed, else the cloud's.
+pub fn wait(
+    state: &State,
+    limit: Option<f64>,
+    method: &str,
+    params: &Map<String, Value>,
+    now: f64,
+) -> Option<Wait> {
+    let limit = limit.or(state.learned_limit).unwrap_or(OPERATING_LIMIT);
+    if limit <= 0.0 {
+        return None;
+    }
+    let mut methods = vec![method];
+    if method == "batch" {
+        if let Some(Value::Object(cmd)) = params.get("cmd") {
+            methods.extend(cmd.keys().filter_map(|k| inner_method(params, k)));
         }
     }
-
-    /// How long to wait before calling `method` (with `params`, for `batch`) at unix time
-    /// `now`: until the window resets, when what is spent is within the margin of the limit.
-    pub fn wait(&self, method: &str, params: &Map<String, Value>, now: f64) -> Option<Wait> {
-        let mut methods = vec![method];
-        if method == "batch" {
-            if let Some(Value::Object(cmd)) = params.get("cmd") {
-                methods.extend(cmd.keys().filter_map(|k| inner_method(params, k)));
-            }
-        }
-        methods
-            .into_iter()
-            .filter_map(|m| {
-                let &(spent, reset) = self.spent.get(m)?;
-                let left = reset - now;
-                (spent >= OPERATING_LIMIT - OPERATING_MARGIN && left > 0.0).then(|| Wait {
-                    method: m.to_string(),
-                    spent,
-                    // A little past the reset: the portal's clock counts whole seconds.
-                    duration: Duration::from_secs_f64(left.min(600.0) + 0.1),
-                })
+    methods
+        .into_iter()
+        .filter_map(|m| {
+            let &(spent, reset) = state.operating.get(m)?;
+            let left = reset - now;
+            (spent >= limit * (1.0 - OPERATING_MARGIN) && left > 0.0).then(|| Wait {
+                method: m.to_string(),
+                spent,
+                limit,
+                // A little past the reset: the portal's clock counts whole seconds.
+                duration: Duration::from_secs_f64(left + 0.1).min(LONGEST_WAIT),
             })
-            .max_by(|a, b| a.duration.cmp(&b.duration))
-    }
+        })
+        .max_by(|a, b| a.duration.cmp(&b.duration))
 }
 
 /// The method of the batch command `key`: `cmd[key]` up to its `?`.
 fn inner_method<'a>(params: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     let cmd = params.get("cmd")?.get(key)?.as_str()?;
     Some(cmd.split('?').next().unwrap_or(cmd))
-}
-
-/// Seconds since the Unix epoch, as the portal's `operating_reset_at` counts.
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -159,43 +188,65 @@ mod tests {
     fn plans() {
         assert_eq!(Plan::Enterprise.limits(), (5.0, 250));
         assert_eq!(Plan::Standard.limits(), (2.0, 50));
+        assert_eq!(Plan::of_family("ent"), Plan::Enterprise);
+        assert_eq!(Plan::of_family("project"), Plan::Standard);
     }
 
     #[test]
     fn the_budget_waits_only_near_the_limit_and_until_the_reset() {
-        let mut b = Budget::default();
+        let mut b = State::default();
         let none = Map::new();
-        b.observe(
-            "crm.deal.list",
-            &none,
-            &obj(json!({"time": {"operating": 100.0, "operating_reset_at": 1000}})),
-        );
-        assert_eq!(b.wait("crm.deal.list", &none, 990.0), None);
-        b.observe(
-            "crm.deal.list",
-            &none,
-            &obj(json!({"time": {"operating": 430.5, "operating_reset_at": 1000}})),
-        );
-        let w = b.wait("crm.deal.list", &none, 990.0).unwrap();
+        let answer =
+            |spent: f64| obj(json!({"time": {"operating": spent, "operating_reset_at": 1000}}));
+        observe(&mut b, "crm.deal.list", &none, &answer(100.0));
+        assert_eq!(wait(&b, None, "crm.deal.list", &none, 990.0), None);
+        observe(&mut b, "crm.deal.list", &none, &answer(430.5));
+        let w = wait(&b, None, "crm.deal.list", &none, 990.0).unwrap();
         assert_eq!(w.method, "crm.deal.list");
         assert!((w.duration.as_secs_f64() - 10.1).abs() < 1e-6);
         assert!(w
             .to_string()
             .starts_with("crm.deal.list has used 430 s of its 480 s"));
         assert_eq!(
-            b.wait("crm.deal.list", &none, 1000.5),
+            wait(&b, None, "crm.deal.list", &none, 1000.5),
             None,
             "after the reset"
         );
-        assert_eq!(b.wait("user.current", &none, 990.0), None);
+        assert_eq!(wait(&b, None, "user.current", &none, 990.0), None);
+        assert_eq!(
+            wait(&b, Some(0.0), "crm.deal.list", &none, 990.0),
+            None,
+            "no limit"
+        );
+        assert!(wait(&b, Some(1000.0), "crm.deal.list", &none, 990.0).is_none());
+        assert!(wait(&b, Some(100.0), "crm.deal.list", &none, 990.0).is_some());
+    }
+
+    #[test]
+    fn a_refusal_teaches_the_limit() {
+        let mut b = State::default();
+        let none = Map::new();
+        observe(
+            &mut b,
+            "crm.deal.list",
+            &none,
+            &obj(json!({"time": {"operating": 200.0, "operating_reset_at": 1000}})),
+        );
+        assert!(wait(&b, None, "crm.deal.list", &none, 990.0).is_none());
+        let left = exhausted(&mut b, "crm.deal.list", 990.0).unwrap();
+        assert!((left.as_secs_f64() - 10.1).abs() < 1e-6);
+        assert_eq!(b.learned_limit, Some(200.0));
+        assert!(wait(&b, None, "crm.deal.list", &none, 990.0).is_some());
+        assert_eq!(exhausted(&mut b, "unknown", 990.0), None);
     }
 
     #[test]
     fn batch_answers_charge_each_commands_method() {
-        let mut b = Budget::default();
+        let mut b = State::default();
         let params =
             obj(json!({"cmd": {"cmd0": "crm.deal.list?start=50", "cmd1": "user.current"}}));
-        b.observe(
+        observe(
+            &mut b,
             "batch",
             &params,
             &obj(json!({"result": {"result_time": {
@@ -203,11 +254,9 @@ mod tests {
                 "cmd1": {"operating": 1.0, "operating_reset_at": 2000}
             }}, "time": {"operating": 0.1, "operating_reset_at": 2000}})),
         );
-        let w = b.wait("batch", &params, 1990.0).unwrap();
+        let w = wait(&b, None, "batch", &params, 1990.0).unwrap();
         assert_eq!(w.method, "crm.deal.list");
-        assert!(b.wait("crm.deal.list", &Map::new(), 1990.0).is_some());
-        assert!(b.wait("user.current", &Map::new(), 1990.0).is_none());
-        b.exhausted("user.current");
-        assert!(b.wait("user.current", &Map::new(), 1990.0).is_some());
+        assert!(wait(&b, None, "crm.deal.list", &Map::new(), 1990.0).is_some());
+        assert!(wait(&b, None, "user.current", &Map::new(), 1990.0).is_none());
     }
 }

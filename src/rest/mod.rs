@@ -1,21 +1,26 @@
 /*!
 Calling Bitrix24 REST methods with a stored authorization, the way Bitrix24 asks for it:
 POST JSON to `{client_endpoint}METHOD` with `auth` in the body; on `expired_token` refresh
-(single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED`,
-`OPERATION_TIME_LIMIT` or HTTP 429 back off and retry; before a call, wait when the
-operating-time budget (`limit.rs`) says the method is about to run out; on a renamed portal's
-302 repeat the same POST at the new address and remember it. `batch.rs` packs calls into
-Bitrix24's `batch`; `export.rs` reads whole lists through it.
+(single-flight, through the store) and repeat once; on `QUERY_LIMIT_EXCEEDED` or HTTP 429 back
+off and retry; on `OPERATION_TIME_LIMIT` wait until the window resets; on a gateway's page
+(non-JSON 502/503/504, HTML with any 5xx) back off and retry, bounded; before a call, wait for
+the portal's budget shared by every b24auth on the host (`pace.rs`, `budget.rs`, `limit.rs`);
+on a renamed portal's 302 repeat the same POST at the new address and remember it. A caller
+is shared by the requests one command keeps in flight. `batch.rs` packs calls into Bitrix24's
+`batch`; `export.rs` reads whole lists through it.
 */
 
 pub(crate) mod batch;
+pub(crate) mod budget;
 pub(crate) mod export;
 pub(crate) mod limit;
+pub(crate) mod pace;
 mod params;
 
 pub(crate) use params::pairs_to_json;
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
@@ -25,187 +30,291 @@ use crate::bitrix::errors::{self, Decision, ErrorCode, ServerError};
 use crate::bitrix::oauth::{describe, http_client};
 use crate::exit;
 use crate::profile::Profile;
+use crate::secret::Secret;
 use crate::session::Session;
-use limit::{unix_now, Budget};
+use limit::Plan;
+use pace::{Options, Pace};
 
 /// Retries of one request that meets a rate limit (`ErrorCode::is_rate_limit`), from 500 ms.
 const LIMIT_RETRIES: u32 = 5;
 
-/// A client-side leaky bucket: `burst` requests at once, then `rate` per second.
-pub(crate) struct Bucket {
-    rate: f64,
-    burst: f64,
-    level: f64,
-    last: tokio::time::Instant,
-}
+/// Waits for an operating-time window to reset, for one request.
+const OPERATING_RETRIES: u32 = 3;
 
-impl Bucket {
-    pub fn new(rate: f64, burst: u32) -> Bucket {
-        Bucket {
-            rate,
-            burst: f64::from(burst),
-            level: 0.0,
-            last: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Waits until one more request fits.
-    pub async fn admit(&mut self) {
-        let t = tokio::time::Instant::now();
-        self.level = (self.level - t.duration_since(self.last).as_secs_f64() * self.rate).max(0.0);
-        self.last = t;
-        if self.level + 1.0 > self.burst {
-            // A few ms past the exact moment: the portal's bucket counts a request when it
-            // arrives, and a later request can take less time to get there than the first did.
-            let wait = (self.level + 1.0 - self.burst) / self.rate + 0.005;
-            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-            self.level -= wait * self.rate;
-            self.last = tokio::time::Instant::now();
-        }
-        self.level += 1.0;
-    }
-}
+/// Retries of one request that a gateway answered with a page instead of the portal's JSON,
+/// from 1 s doubling up to 8 s, and never past [`GATEWAY_PATIENCE`] in all.
+const GATEWAY_RETRIES: u32 = 6;
+const GATEWAY_PATIENCE: Duration = Duration::from_secs(45);
 
 /// What one POST came back with.
 enum Answer {
     /// A redirect: the URL that was called and the `Location`.
     Moved(Url, Option<String>),
     Json(Map<String, Value>),
+    /// A gateway's page instead of the portal's answer: its HTTP status.
+    Gateway(reqwest::StatusCode),
 }
 
-/// One authorized caller: the current profile, the HTTP client and the rate limit.
+/// What a call has gone through so far (each kind of retry is bounded on its own).
+#[derive(Default)]
+struct Tries {
+    refreshed: bool,
+    limited: u32,
+    operating: u32,
+    gateway: u32,
+    /// A renamed portal's new endpoint: used at once, saved only once a call there worked.
+    moved: Option<String>,
+}
+
+/// One authorized caller: the current profile, the HTTP client and the portal's pace.
 pub(crate) struct Caller<'a> {
     session: &'a Session,
     http: reqwest::Client,
-    profile: Profile,
-    bucket: Bucket,
-    budget: Budget,
+    profile: Mutex<Profile>,
+    pace: Pace,
+    /// One refresh or rename at a time among the requests in flight.
+    renewing: tokio::sync::Mutex<()>,
+    /// The renamed portal's endpoint once saved.
+    saved_rename: tokio::sync::Mutex<Option<String>>,
+    pub options: Options,
 }
 
 impl<'a> Caller<'a> {
-    /// Loads the profile, refreshing first when the token has expired.
-    pub async fn new(session: &'a Session, bucket: Bucket) -> Result<Caller<'a>> {
+    /// Loads the profile (refreshing first when the token has expired) and the portal's shared
+    /// budget. `learn_plan`: with no `--plan`, ask `app.info` for the plan when nobody on the
+    /// host knows it yet (exports and `batch`; a single call makes do with the standard plan).
+    pub async fn new(
+        session: &'a Session,
+        options: Options,
+        learn_plan: bool,
+    ) -> Result<Caller<'a>> {
         let profile = session.valid_profile(0).await?;
         // --http-timeout bounds the whole request, body included (raise it for slow methods).
         let http = http_client(session.cfg.http_timeout)?;
-        Ok(Caller {
+        let portal = profile
+            .portal()
+            .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
+        let (_, burst) = options.plan.unwrap_or(Plan::Standard).limits();
+        let shared = budget::Shared::open(&session.cfg.config_dir, &portal, f64::from(burst))?;
+        let known = shared
+            .with(|s, now| pace::cached_plan(s, now))
+            .await?
+            .map(|(plan, _)| plan);
+        let plan = options.plan.or(known).unwrap_or(Plan::Standard);
+        let caller = Caller {
             session,
             http,
-            profile,
-            bucket,
-            budget: Budget::default(),
-        })
+            profile: Mutex::new(profile),
+            pace: Pace::new(shared, plan, &options),
+            renewing: tokio::sync::Mutex::new(()),
+            saved_rename: tokio::sync::Mutex::new(None),
+            options,
+        };
+        match (caller.options.plan, known, learn_plan) {
+            (None, None, true) => caller.learn_plan().await,
+            _ => Ok(caller),
+        }
+    }
+
+    /// Asks the portal's `app.info` for `LICENSE_FAMILY`, remembers it for the host, and
+    /// paces this run by the plan it names (saying so).
+    async fn learn_plan(mut self) -> Result<Caller<'a>> {
+        let answer = self.call("app.info", &Map::new()).await;
+        let family = answer.ok().and_then(|a| {
+            let f = a.get("result")?.get("LICENSE_FAMILY")?.as_str()?;
+            (!f.is_empty() && f.len() <= 64).then(|| crate::ui::sanitize::strip_controls(f))
+        });
+        let Some(family) = family else {
+            return Ok(self);
+        };
+        let remembered = family.clone();
+        self.pace
+            .shared
+            .with(|s, now| s.family = Some((remembered, now)))
+            .await?;
+        let plan = Plan::of_family(&family);
+        let (rate, burst) = plan.limits();
+        let said = format_args!(
+            "the portal's plan is {} (app.info LICENSE_FAMILY {family}): {rate}/s, burst {burst}; --plan chooses another",
+            plan.name()
+        );
+        // Said when it changes the pace from the standard one everybody starts from.
+        match plan {
+            Plan::Standard => crate::ui::log::note(said),
+            Plan::Enterprise => self.session.cfg.ui.info(format_args!("b24auth: {said}")),
+        }
+        self.pace.set_plan(plan, &self.options);
+        Ok(self)
+    }
+
+    /// The secrets this caller sends, which no portal text may show.
+    pub fn secrets(&self) -> Vec<String> {
+        sent_secrets(&self.current())
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Requests in flight at once (`--concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.options.concurrency()
     }
 
     /// Calls `method` with `params` (without `auth`) and returns the whole response object,
     /// following Bitrix24's recipe for expired tokens, rate limits and renamed portals.
     pub async fn call(
-        &mut self,
+        &self,
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
-        let (mut refreshed, mut limited) = (false, 0);
-        // A renamed portal's new endpoint: used at once, saved only once a call there worked.
-        let mut moved: Option<String> = None;
+        let mut tries = Tries::default();
+        let started = Instant::now();
         loop {
-            let err = match self.post(method, params).await? {
-                Answer::Moved(from, location) if moved.is_none() => {
+            let profile = self.current();
+            let err = match self.post(&profile, method, params).await? {
+                Answer::Moved(from, location) if tries.moved.is_none() => {
                     let endpoint = rename_target(&from, method, location.as_deref())?;
-                    self.profile.set_client_endpoint(&endpoint);
-                    moved = Some(endpoint);
+                    self.with_profile(|p| p.set_client_endpoint(&endpoint));
+                    tries.moved = Some(endpoint);
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                Answer::Json(object) => {
-                    match ServerError::from_json(&object).map(|e| e.redacted(&self.sent_secrets()))
-                    {
-                        None => {
-                            if let Some(endpoint) = moved {
-                                self.remember_rename(endpoint).await?;
-                            }
-                            return Ok(object);
+                Answer::Gateway(status) => {
+                    self.gateway_wait(method, status, &mut tries, started)
+                        .await?;
+                    continue;
+                }
+                Answer::Json(object) => match ServerError::from_json(&object) {
+                    None => {
+                        if let Some(endpoint) = tries.moved.take() {
+                            self.remember_rename(endpoint).await?;
                         }
-                        Some(err) => err,
+                        return Ok(object);
                     }
-                }
+                    Some(err) => err.redacted(&sent_secrets(&profile)),
+                },
             };
-            match &err.code {
-                code if code.token_refused() && !refreshed => {
-                    crate::ui::log::note(format_args!(
-                        "{method}: {code}; refreshing, then retrying once"
-                    ));
-                    self.renew(&err).await?;
-                    if let Some(endpoint) = &moved {
-                        self.profile.set_client_endpoint(endpoint);
-                    }
-                    refreshed = true;
-                }
-                code if code.is_rate_limit() && limited < LIMIT_RETRIES => {
-                    if *code == ErrorCode::OperationTimeLimit {
-                        self.budget.exhausted(method);
-                    }
-                    let wait = Duration::from_millis(500 << limited);
-                    if wait > Duration::from_secs(1) {
-                        self.session.cfg.ui.info(format_args!(
-                            "{method}: the portal's rate limit ({code}); waiting {} before retry {} of {LIMIT_RETRIES}",
-                            crate::ui::human_duration(wait.as_secs() as i64),
-                            limited + 1
-                        ));
-                    }
-                    crate::ui::log::note(format_args!(
-                        "{method}: {code}; backing off {} ms, retry {} of {LIMIT_RETRIES}",
-                        wait.as_millis(),
-                        limited + 1
-                    ));
-                    tokio::time::sleep(wait).await;
-                    limited += 1;
-                }
-                code if code.token_refused() => return Err(rejected(&err)),
-                // No refresh cures these: say what does.
-                code if code.app_removed() => {
-                    let portal = crate::ui::hint::domain_of(
-                        self.profile.portal(),
-                        self.profile.client_endpoint(),
-                    );
-                    return Err(errors::app_not_installed(&err, &portal));
-                }
-                code if code.decision() == Decision::Permission => {
-                    return Err(errors::not_permitted(&err))
-                }
-                _ => return Err(anyhow!("{err}")),
-            }
+            self.after_error(method, err, &profile, &mut tries).await?;
         }
     }
 
-    /// What a portal's error text must not show: the secrets this caller holds.
-    fn sent_secrets(&self) -> Vec<&str> {
-        [
-            "access_token",
-            "refresh_token",
-            "client_secret",
-            "application_token",
-        ]
-        .iter()
-        .filter_map(|k| self.profile.str(k))
-        .collect()
+    /// Decides what an error answer means: refresh and repeat, wait and repeat, or fail.
+    async fn after_error(
+        &self,
+        method: &str,
+        err: ServerError,
+        profile: &Profile,
+        tries: &mut Tries,
+    ) -> Result<()> {
+        match &err.code {
+            code if code.token_refused() && !tries.refreshed => {
+                crate::ui::log::note(format_args!(
+                    "{method}: {code}; refreshing, then retrying once"
+                ));
+                self.renew(&profile.access_token(), &err).await?;
+                if let Some(endpoint) = &tries.moved {
+                    self.with_profile(|p| p.set_client_endpoint(endpoint));
+                }
+                tries.refreshed = true;
+            }
+            ErrorCode::OperationTimeLimit if tries.operating < OPERATING_RETRIES => {
+                tries.operating += 1;
+                let wait = self.pace.exhausted(method).await?;
+                let wait = wait.unwrap_or(Duration::from_secs(1 << tries.operating));
+                self.session.cfg.ui.info(format_args!(
+                    "b24auth: {method}: the portal's operating-time limit (OPERATION_TIME_LIMIT); waiting {} for it to reset",
+                    crate::ui::human_duration(wait.as_secs_f64().ceil() as i64)
+                ));
+                tokio::time::sleep(wait).await;
+            }
+            code if code.is_rate_limit() && tries.limited < LIMIT_RETRIES => {
+                self.pace.congested().await?;
+                let wait = Duration::from_millis(500 << tries.limited);
+                if wait > Duration::from_secs(1) {
+                    self.session.cfg.ui.info(format_args!(
+                        "{method}: the portal's rate limit ({code}); waiting {} before retry {} of {LIMIT_RETRIES}",
+                        crate::ui::human_duration(wait.as_secs() as i64),
+                        tries.limited + 1
+                    ));
+                }
+                crate::ui::log::note(format_args!(
+                    "{method}: {code}; backing off {} ms, retry {} of {LIMIT_RETRIES}",
+                    wait.as_millis(),
+                    tries.limited + 1
+                ));
+                tokio::time::sleep(wait).await;
+                tries.limited += 1;
+            }
+            code if code.token_refused() => return Err(rejected(&err)),
+            // No refresh cures these: say what does.
+            code if code.app_removed() => {
+                let portal =
+                    crate::ui::hint::domain_of(profile.portal(), profile.client_endpoint());
+                return Err(errors::app_not_installed(&err, &portal));
+            }
+            code if code.decision() == Decision::Permission => {
+                return Err(errors::not_permitted(&err))
+            }
+            _ => return Err(anyhow!("{err}")),
+        }
+        Ok(())
     }
 
-    /// One POST of `method` with the current token, under the rate limit.
-    async fn post(&mut self, method: &str, params: &Map<String, Value>) -> Result<Answer> {
-        let endpoint = self
-            .profile
+    /// A gateway's page: back off and retry, until the count or the time runs out; then fail
+    /// naming the status (never the page).
+    async fn gateway_wait(
+        &self,
+        method: &str,
+        status: reqwest::StatusCode,
+        tries: &mut Tries,
+        started: Instant,
+    ) -> Result<()> {
+        let wait = Duration::from_secs(1 << tries.gateway.min(3));
+        if tries.gateway >= GATEWAY_RETRIES || started.elapsed() + wait > GATEWAY_PATIENCE {
+            return Err(anyhow!(
+                "{method}: the portal's gateway answered HTTP {status} with a page instead of the portal's JSON, {} times in {} s; the portal is unreachable behind it, try again later",
+                tries.gateway + 1,
+                started.elapsed().as_secs()
+            ));
+        }
+        tries.gateway += 1;
+        self.session.cfg.ui.info(format_args!(
+            "b24auth: {method}: the portal's gateway answered HTTP {status}; retry {} of {GATEWAY_RETRIES} in {} s",
+            tries.gateway,
+            wait.as_secs()
+        ));
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// A copy of the current profile (another request in flight may renew it meanwhile).
+    fn current(&self) -> Profile {
+        self.profile
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn with_profile(&self, change: impl FnOnce(&mut Profile)) {
+        change(&mut self.profile.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// One POST of `method` with `profile`'s token, under the portal's pace.
+    async fn post(
+        &self,
+        profile: &Profile,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Answer> {
+        let endpoint = profile
             .client_endpoint()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
         let url = Url::parse(endpoint)
             .and_then(|u| u.join(method))
             .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
         let mut body = params.clone();
-        body.insert("auth".into(), self.profile.access_token().expose().into());
-        if let Some(wait) = self.budget.wait(method, params, unix_now()) {
-            self.session.cfg.ui.info(format_args!("b24auth: {wait}"));
-            tokio::time::sleep(wait.duration).await;
-        }
-        self.bucket.admit().await;
+        body.insert("auth".into(), profile.access_token().expose().into());
+        self.pace.admit(method, params).await?;
         let started = std::time::Instant::now();
         let response = self
             .http
@@ -222,6 +331,7 @@ impl<'a> Caller<'a> {
                 )
             })
             .inspect_err(|e| crate::ui::log::failed("POST", &url, &e.to_string(), started))?;
+        drop(body);
         let status = response.status();
         if status.is_redirection() {
             crate::ui::log::exchange("POST", &url, status.as_u16(), 0, started);
@@ -238,9 +348,10 @@ impl<'a> Caller<'a> {
         crate::ui::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(object)) => {
-                self.budget.observe(method, params, &object);
+                self.pace.observe(method, params, &object).await?;
                 Ok(Answer::Json(object))
             }
+            _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(status)),
             // A proxy's 429 page: Bitrix24's own words for it would be QUERY_LIMIT_EXCEEDED.
             _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
                 let mut answer = Map::new();
@@ -260,35 +371,69 @@ impl<'a> Caller<'a> {
         }
     }
 
-    /// After the portal refused the token: refresh when the token that failed is still the
-    /// stored one; when another process rotated the pair meanwhile (which also kills our
-    /// token), the re-read under the lock hands us theirs instead.
-    async fn renew(&mut self, err: &ServerError) -> Result<()> {
-        let used = self.profile.access_token();
+    /// After the portal refused the token `used`: refresh when it is still the stored one;
+    /// when another process (or another request in flight) rotated the pair meanwhile, which
+    /// also kills our token, take theirs instead.
+    async fn renew(&self, used: &Secret, err: &ServerError) -> Result<()> {
+        let _one = self.renewing.lock().await;
+        if self.current().access_token() != *used {
+            return Ok(());
+        }
         let current = self
             .session
-            .refresh(|p| p.access_token() == used)
+            .refresh(|p| p.access_token() == *used)
             .await?
             .profile;
-        if current.access_token() == used {
+        if current.access_token() == *used {
             return Err(rejected(err));
         }
-        self.profile = current;
+        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = current;
         Ok(())
     }
 
-    /// Saves the renamed portal's endpoint (after a call there worked).
-    async fn remember_rename(&mut self, endpoint: String) -> Result<()> {
-        self.profile = self
+    /// Saves the renamed portal's endpoint (after a call there worked), once for all the
+    /// requests in flight that met the rename.
+    async fn remember_rename(&self, endpoint: String) -> Result<()> {
+        let _one = self.renewing.lock().await;
+        let mut saved = self.saved_rename.lock().await;
+        if saved.as_deref() == Some(endpoint.as_str()) {
+            return Ok(());
+        }
+        let profile = self
             .session
             .update(|p| p.set_client_endpoint(&endpoint))
             .await
             .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
+        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = profile;
         self.session.cfg.ui.info(format_args!(
             "the portal moved: saved the new client_endpoint {endpoint}"
         ));
+        *saved = Some(endpoint);
         Ok(())
     }
+}
+
+/// What a portal's error text must not show: the secrets this caller holds.
+fn sent_secrets(profile: &Profile) -> Vec<&str> {
+    [
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "application_token",
+    ]
+    .iter()
+    .filter_map(|k| profile.str(k))
+    .collect()
+}
+
+/// A gateway's answer rather than the portal's: a non-JSON 502, 503 or 504, or an HTML page
+/// with any 5xx (fast_bitrix24 issues 216 and 85: the portal behind it is down or slow).
+fn is_gateway_page(status: reqwest::StatusCode, body: &[u8]) -> bool {
+    let html = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'<');
+    matches!(status.as_u16(), 502..=504) || (status.is_server_error() && html)
 }
 
 /// A renamed portal answers 302 with its new address: the new `client_endpoint` is
@@ -421,6 +566,21 @@ mod tests {
             &local,
             &u("http://new.bitrix24.com/rest/")
         ));
+    }
+
+    #[test]
+    fn gateway_pages_are_told_from_portal_answers() {
+        let code = |n| reqwest::StatusCode::from_u16(n).unwrap();
+        for n in [502, 503, 504] {
+            assert!(is_gateway_page(code(n), b"Bad Gateway"), "{n}");
+        }
+        assert!(is_gateway_page(
+            code(500),
+            b"\r\n <html><body>500</body></html>"
+        ));
+        assert!(!is_gateway_page(code(500), b"Internal error"), "not a page");
+        assert!(!is_gateway_page(code(200), b"<html>"), "not an error");
+        assert!(!is_gateway_page(code(404), b"<html>"), "not a server error");
     }
 
     #[test]

@@ -43,10 +43,54 @@ pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
     vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// `KEY=value` lines, as `docker run --env-file` and systemd's `EnvironmentFile=` read them
-/// (no quoting: both take the rest of the line literally).
-pub fn env_file(vars: &[(String, String)]) -> String {
-    vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+/// `KEY=value` lines, one a variable, that a shell (`set -a; . FILE`) and systemd's
+/// `EnvironmentFile=` read back as exactly these values: a value made only of
+/// [`bare`] characters is written as it is (so `docker run --env-file`, which takes the rest of
+/// the line literally, reads it too), any other in double quotes with `\`, `"`, `$` and `` ` ``
+/// escaped by a backslash: the one quoting both read alike (systemd's parser, `env-file.c`,
+/// keeps a quote that follows other text literally, so the shell's `'\''` would not survive
+/// it). A value with
+/// a control character (refused on entry; one stored by an older version) is not written at
+/// all: the error names its variable.
+pub fn env_file(vars: &[(String, String)]) -> Result<String, String> {
+    let mut out = String::new();
+    for (k, v) in vars {
+        if v.chars().any(char::is_control) {
+            return Err(format!(
+                "{k} would hold a control character (a line break, an escape or a NUL)"
+            ));
+        }
+        let value = match v.chars().all(bare) {
+            true => v.clone(),
+            false => format!("\"{}\"", escape_double_quoted(v)),
+        };
+        out.push_str(&format!("{k}={value}\n"));
+    }
+    Ok(out)
+}
+
+/// `v` for the inside of a POSIX double-quoted string (systemd reads the same escapes).
+fn escape_double_quoted(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    for c in v.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Characters that mean nothing to a shell, to systemd or to docker in an assignment's value.
+fn bare(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_-.,/:@%+=?".contains(c)
+}
+
+/// The first variable whose value no environment can carry (a NUL byte), for `exec`'s error.
+pub fn unrepresentable(vars: &[(String, String)]) -> Option<&str> {
+    vars.iter()
+        .find(|(_, v)| v.contains('\0'))
+        .map(|(k, _)| k.as_str())
 }
 
 /// A child may change directory before it runs `b24auth`: hand it an absolute path.
@@ -94,10 +138,49 @@ mod tests {
 
     #[test]
     fn env_file_is_one_line_a_variable() {
-        let vars = vec![
-            ("A".to_string(), "1".to_string()),
-            ("B".to_string(), "x y".to_string()),
-        ];
-        assert_eq!(env_file(&vars), "A=1\nB=x y\n");
+        let vars = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            env_file(&vars(&[
+                ("A", "1"),
+                ("B", "x y"),
+                ("C", "https://p.example/rest/"),
+                ("D", "it's $HOME `id`"),
+            ]))
+            .unwrap(),
+            "A=1\nB=\"x y\"\nC=https://p.example/rest/\nD=\"it's \\$HOME \\`id\\`\"\n"
+        );
+        let e = env_file(&vars(&[(
+            "B24_APPLICATION_TOKEN",
+            "x\nLD_PRELOAD=./evil.so",
+        )]))
+        .unwrap_err();
+        assert!(e.contains("B24_APPLICATION_TOKEN"), "{e}");
+        assert_eq!(
+            unrepresentable(&vars(&[("A", "1"), ("B", "a\0b")])),
+            Some("B")
+        );
+    }
+
+    /// What a shell reads back from the file is exactly what was written.
+    #[test]
+    fn a_shell_reads_back_every_value() {
+        for value in [
+            "a'b\"c$d`e\\f g;h|i&j*k",
+            "postgres://u@db/x?sslmode=require",
+            "/tmp/it's ~ here",
+        ] {
+            let file = env_file(&[("V".to_string(), value.to_string())]).unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{file}printf %s \"$V\""))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), value, "{file}");
+        }
     }
 }

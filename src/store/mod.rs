@@ -14,9 +14,9 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
 
-mod disk;
+pub(crate) mod disk;
 mod file;
-mod guard;
+pub(crate) mod guard;
 mod postgres;
 mod rescue;
 

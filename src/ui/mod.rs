@@ -3,6 +3,7 @@ The terminal side: messages on stderr (silenced by `--quiet`), prompts, and huma
 */
 
 pub(crate) mod hint;
+pub(crate) mod input;
 pub(crate) mod log;
 pub(crate) mod password;
 pub(crate) mod sanitize;

@@ -281,8 +281,9 @@ fn a_taken_port_is_named() {
     );
 }
 
-/// The user's real tool: `$BROWSER` is a headless Chromium that opens the printed address, is
-/// redirected by the portal to the loopback listener (asking for a favicon on the way, as
+/// The user's real tool: `$BROWSER` is a headless Chromium that opens the private start page,
+/// follows it to the portal's authorize page (the virtual-time budget lets headless Chromium
+/// finish the whole chain before it dumps the page), is redirected by the portal to the loopback listener (asking for a favicon on the way, as
 /// browsers do) and dumps the page it lands on into a FIFO this test reads.
 #[test]
 fn a_real_browser_lands_on_the_success_page() {
@@ -307,7 +308,7 @@ fn a_real_browser_lands_on_the_success_page() {
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nexec {chromium} --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \\\n  --disable-background-networking --disable-component-update --disable-sync \\\n  --user-data-dir={dir}/chromium-profile --dump-dom \"$1\" > {fifo} 2> {dir}/chromium.log\n",
+            "#!/bin/sh\nexec {chromium} --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \\\n  --disable-background-networking --disable-component-update --disable-sync \\\n  --virtual-time-budget=30000 --user-data-dir={dir}/chromium-profile --dump-dom \"$1\" > {fifo} 2> {dir}/chromium.log\n",
             dir = dir.display(),
             fifo = fifo.display()
         ),
@@ -327,7 +328,8 @@ fn a_real_browser_lands_on_the_success_page() {
     run.assert_ok();
     assert!(
         page.contains("Authorized") && page.contains("You can close this tab"),
-        "{page}"
+        "{page:?}; Chromium said: {}",
+        std::fs::read_to_string(dir.join("chromium.log")).unwrap_or_default()
     );
     assert!(page.contains(&sess.s.host()));
     assert_saved(&sess);

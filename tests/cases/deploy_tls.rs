@@ -14,10 +14,10 @@ use crate::support::postgres::{shared, Cluster};
 use crate::support::stand_in::StandIn;
 use crate::support::tls::{Ca, Issued};
 
-const PASSWORD: &str = "pw-s3cret-only-in-pgpass";
+pub(super) const PASSWORD: &str = "pw-s3cret-only-in-pgpass";
 
-struct Deployed {
-    cluster: Cluster,
+pub(super) struct Deployed {
+    pub cluster: Cluster,
     /// The CA that signed the server's certificate (`DNS:localhost` only).
     ca: Ca,
     /// A CA that signed nothing of this server's.
@@ -28,7 +28,7 @@ struct Deployed {
 
 /// One `ssl = on` cluster for this file: TLS only on TCP (`hostssl`; no plain `host` line, so a
 /// connection that works was encrypted), `pwuser` by password only, `certuser` by certificate.
-fn deployed() -> &'static Deployed {
+pub(super) fn deployed() -> &'static Deployed {
     static D: OnceLock<Deployed> = OnceLock::new();
     D.get_or_init(|| {
         let ca = Ca::new("b24auth test company CA");
@@ -70,7 +70,7 @@ fn deployed() -> &'static Deployed {
     })
 }
 
-fn new_db(owner: &str) -> String {
+pub(super) fn new_db(owner: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let name = format!("d{}", N.fetch_add(1, Ordering::SeqCst));
@@ -81,7 +81,7 @@ fn new_db(owner: &str) -> String {
 }
 
 /// `psql URL -c 'SELECT 1'` with `envs`: whether psql connects.
-fn psql_connects(url: &str, envs: &[(&str, &str)]) -> bool {
+pub(super) fn psql_connects(url: &str, envs: &[(&str, &str)]) -> bool {
     Command::new("psql")
         .args(["-X", "-A", "-t", "-w", url, "-c", "SELECT 1"])
         .envs(envs.iter().copied())
@@ -92,24 +92,31 @@ fn psql_connects(url: &str, envs: &[(&str, &str)]) -> bool {
         .success()
 }
 
-/// `store copy` of a pair seeded against `s` into `url`, then `token`, with `envs`.
-fn copy_and_token(s: &StandIn, url: &str, envs: &[(&str, &str)]) -> (Run, Option<Run>) {
+/// `store copy` of a pair seeded against `s` into `url`, then `token`, with `envs` (and no
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR` but those `envs` set).
+pub(super) fn copy_and_token(s: &StandIn, url: &str, envs: &[(&str, &str)]) -> (Run, Option<Run>) {
     let env = Env::new();
     let doc = env.seed(s, 3600);
     let mut copy = env.cmd(&["store", "copy", "--from", "file", "--to", url, "--force"]);
-    copy.envs(envs.iter().copied());
+    copy.env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(envs.iter().copied());
     let copied = Env::run_cmd(&mut copy);
     if copied.code != 0 {
         return (copied, None);
     }
     let mut token = env.cmd(&["token"]);
-    token.env("B24AUTH_STORE", url).envs(envs.iter().copied());
+    token
+        .env("B24AUTH_STORE", url)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(envs.iter().copied());
     let token = Env::run_cmd(&mut token);
     assert_eq!(token.stdout.trim(), doc["access_token"].as_str().unwrap());
     (copied, Some(token))
 }
 
-fn works(url: &str, envs: &[(&str, &str)]) {
+pub(super) fn works(url: &str, envs: &[(&str, &str)]) {
     assert!(psql_connects(url, envs), "psql connects to {url}");
     let s = StandIn::start();
     let (copied, token) = copy_and_token(&s, url, envs);
@@ -118,14 +125,14 @@ fn works(url: &str, envs: &[(&str, &str)]) {
 }
 
 /// Refused by psql and by b24auth (exit 1); returns b24auth's message.
-fn refused(url: &str, envs: &[(&str, &str)]) -> String {
+pub(super) fn refused(url: &str, envs: &[(&str, &str)]) -> String {
     assert!(!psql_connects(url, envs), "psql refuses {url}");
     let s = StandIn::start();
     let (copied, _) = copy_and_token(&s, url, envs);
     copied.assert_final_error(1).to_string()
 }
 
-fn port() -> u16 {
+pub(super) fn port() -> u16 {
     deployed().cluster.port
 }
 
@@ -192,14 +199,30 @@ fn verify_full_checks_the_ca_and_the_host_name() {
         &format!("postgres://postgres@127.0.0.1:{p}/{db}?sslmode=verify-ca&sslrootcert={ca}"),
         &[],
     );
+    // verify-ca still checks the chain: another CA is refused, by name and by address alike.
+    for host in ["localhost", "127.0.0.1"] {
+        let msg = refused(
+            &format!("postgres://postgres@{host}:{p}/{db}?sslmode=verify-ca&sslrootcert={other}"),
+            &[],
+        );
+        assert!(
+            msg.contains(&format!("sslrootcert={other}")) && msg.contains("UnknownIssuer"),
+            "{msg}"
+        );
+    }
     // sslrootcert=system: the machine's store plus SSL_CERT_FILE, as for HTTPS.
+    let system = format!("postgres://postgres@localhost:{p}/{db}?sslrootcert=system");
     let s = StandIn::start();
-    let (copied, _) = copy_and_token(
-        &s,
-        &format!("postgres://postgres@localhost:{p}/{db}?sslrootcert=system"),
-        &[("SSL_CERT_FILE", &ca_s)],
-    );
+    let (copied, _) = copy_and_token(&s, &system, &[("SSL_CERT_FILE", &ca_s)]);
     copied.assert_ok();
+    // Without it the machine's store does not hold the test CA: refused, and the message
+    // says how to trust a company CA.
+    let (copied, _) = copy_and_token(&s, &system, &[]);
+    let msg = copied.assert_final_error(1);
+    assert!(
+        msg.contains("UnknownIssuer") && msg.contains("SSL_CERT_FILE="),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -274,6 +297,15 @@ fn a_client_certificate_is_sent_and_its_key_must_be_private() {
         msg.contains("group or world access") && msg.contains("chmod 0600"),
         "{msg}"
     );
+    // The other modes as libpq judges them for this key's owner (root's key may be
+    // group-readable): b24auth accepts exactly what psql accepts.
+    for mode in [0o640, 0o740, 0o660, 0o700] {
+        std::fs::set_permissions(&loose_key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let psql = psql_connects(&url, &[]);
+        let s = StandIn::start();
+        let (copied, _) = copy_and_token(&s, &url, &[]);
+        assert_eq!(copied.code == 0, psql, "mode {mode:o}: {}", copied.stderr);
+    }
 }
 
 /// `host=a,b` with `target_session_attrs=read-write`: the first host is a read-only standby
@@ -376,4 +408,39 @@ fn https_behind_a_company_ca_works_once_ssl_cert_file_names_it() {
     with_cert_file(&mut call, None);
     call.env("SSL_CERT_DIR", ca.cert.parent().unwrap());
     Env::run_cmd(&mut call).assert_ok();
+    // A mistyped SSL_CERT_DIR is named too, even when SSL_CERT_FILE loads.
+    let mut call = env.app_cmd(&s, &["call", "user.current"]);
+    with_cert_file(&mut call, Some(&ca.cert));
+    call.env("SSL_CERT_DIR", &missing);
+    let run = Env::run_cmd(&mut call);
+    assert!(
+        run.assert_error(1)
+            .contains(&format!("SSL_CERT_DIR={}", missing.display())),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A trusted CA but a certificate for another name: the message says so, and does not send the
+/// user to SSL_CERT_FILE (which cannot help).
+#[test]
+fn a_certificate_for_another_name_is_named_not_blamed_on_the_ca() {
+    let ca = Ca::new("b24auth test company CA");
+    let cert = ca.issue("portal", "DNS:portal.example");
+    let s = StandIn::start_https(cert.server_config());
+    let env = Env::new();
+    let before = env.seed(&s, 3600);
+    let mut refresh = env.app_cmd(&s, &["refresh"]);
+    with_cert_file(&mut refresh, Some(&ca.cert));
+    let run = Env::run_cmd(&mut refresh);
+    let msg = run.assert_error(1);
+    assert!(
+        msg.contains("portal.example")
+            && msg.contains("NotValidForName")
+            && !msg.contains("SSL_CERT_FILE")
+            && !msg.contains("not trusted"),
+        "{msg}"
+    );
+    assert_eq!(env.auth()["refresh_token"], before["refresh_token"]);
+    assert_eq!(s.counters().token_calls, 0);
 }

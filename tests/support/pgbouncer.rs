@@ -31,6 +31,29 @@ fn binary() -> &'static str {
         .expect("pgbouncer is needed for these tests: run scripts/install-test-deps")
 }
 
+/// pgbouncer's version from `pgbouncer --version` (`PgBouncer 1.18.0`).
+fn version() -> (u32, u32) {
+    let out = Command::new(binary()).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("pgbouncer --version: {text}"));
+    let mut parts = v.split('.').map(|n| n.parse::<u32>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// From 1.22 pgbouncer can track protocol-level named prepared statements and replay them on
+/// whichever server connection a transaction gets, which would hide b24auth relying on them:
+/// `max_prepared_statements = 0` turns that off (older versions have no tracking to turn off,
+/// and refuse the unknown setting).
+fn statement_tracking_off() -> &'static str {
+    match version() >= (1, 22) {
+        true => "max_prepared_statements = 0\n",
+        false => "",
+    }
+}
+
 impl Bouncer {
     /// pgbouncer in `pool_mode = transaction` with `pool` server connections per database.
     pub fn start(cluster: &Cluster, pool: usize) -> Bouncer {
@@ -46,10 +69,11 @@ impl Bouncer {
              auth_type = trust\nauth_file = {dir}/users.txt\nadmin_users = postgres\n\
              pool_mode = transaction\ndefault_pool_size = {pool}\nmin_pool_size = 0\n\
              reserve_pool_size = 0\nmax_client_conn = 500\nmax_db_connections = {pool}\n\
-             logfile = {dir}/log\npidfile = {dir}/pid\n",
+             logfile = {dir}/log\npidfile = {dir}/pid\n{tracking}",
             socket = cluster.dir.display(),
             pg = cluster.port,
             dir = dir.display(),
+            tracking = statement_tracking_off(),
         );
         std::fs::write(dir.join("pgbouncer.ini"), ini).unwrap();
         std::fs::write(dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
@@ -120,47 +144,20 @@ impl Bouncer {
             .unwrap();
     }
 
-    /// `SHOW POOLS` on the admin console for `db`: (pool_mode, server connections now open).
-    pub fn pool(&self, db: &str) -> (String, usize) {
+    /// `sql` through this pgbouncer on `db` (psql, one line per row).
+    pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new("psql")
-            .args([
-                "-X",
-                "-A",
-                "-t",
-                "-F",
-                "|",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-            ])
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-d",
-                "pgbouncer",
-                "-c",
-                "SHOW POOLS",
-            ])
+            .args(["-X", "-A", "-t", "-w", "-h", "127.0.0.1", "-U", "postgres"])
+            .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
+            .env_remove("PGPASSWORD")
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        // database|user|cl_active|cl_waiting|(cl_cancel_req|)sv_active|sv_idle|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode
-        let row = text
-            .lines()
-            .find(|l| l.starts_with(&format!("{db}|")))
-            .unwrap_or_else(|| panic!("no pool for {db}: {text}"));
-        let f: Vec<&str> = row.split('|').collect();
-        let servers: usize = f[f.len() - 8..f.len() - 3]
-            .iter()
-            .map(|n| n.parse::<usize>().unwrap())
-            .sum();
-        (f[f.len() - 1].to_string(), servers)
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// pgbouncer's own log (for a failing assertion's message).

@@ -61,7 +61,7 @@ pub enum RestFault {
     MovedTo(String),
     /// HTTP 429 with a proxy's HTML page.
     TooManyRequests,
-    /// HTTP 503 `OPERATION_TIME_LIMIT`.
+    /// HTTP 429 `OPERATION_TIME_LIMIT` (the status Bitrix24 documents).
     OperationTimeLimit,
 }
 
@@ -121,6 +121,8 @@ pub(super) struct State {
     refusal: Option<(String, String)>,
     /// Every code, access token and refresh token ever issued, used or not.
     issued: Vec<String>,
+    /// Work time, operating limit, gateway pages (`stand_in_pace.rs`).
+    pace: super::stand_in_pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
@@ -275,6 +277,13 @@ impl StandIn {
     /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
     pub fn rest_log(&self) -> Vec<(String, String, Value)> {
         self.state.lock().unwrap().rest_log.clone()
+    }
+
+    pub(super) fn with_pace<R>(
+        &self,
+        f: impl FnOnce(&mut super::stand_in_pace::PortalPace) -> R,
+    ) -> R {
+        f(&mut self.state.lock().unwrap().pace)
     }
 }
 
@@ -494,12 +503,34 @@ async fn handle(
     if let Some(method) = super::stand_in_sdk::portal_method(&path).filter(|m| m != "app.info") {
         // One `batch` is one request, answered by `rest` as Bitrix24 answers it.
         let body = super::stand_in_sdk::json_params(&query, &body);
-        return Ok(rest(&state, &host, &method, &body));
+        // The portal works for every command it runs, and serves other requests meanwhile.
+        let (response, work) = {
+            let (before, n, gateway) = {
+                let mut s = state.lock().unwrap();
+                let n = s.pace.arrive();
+                (s.pace.commands, n, s.pace.gateway())
+            };
+            let response = gateway.unwrap_or_else(|| rest(&state, &host, &method, &body));
+            let s = state.lock().unwrap();
+            (
+                response,
+                s.pace.cost(s.pace.commands - before) + s.pace.extra(n),
+            )
+        };
+        tokio::time::sleep(work).await;
+        state.lock().unwrap().pace.leave();
+        return Ok(response);
     }
     let mut params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
     params.extend(url::form_urlencoded::parse(&body).into_owned());
+    // A JSON body's `auth` (b24auth's REST caller asks the portal's app.info so).
+    if let Ok(Value::Object(json)) = serde_json::from_slice::<Value>(&body) {
+        if let Some(Value::String(auth)) = json.get("auth") {
+            params.insert("auth".into(), auth.clone());
+        }
+    }
     if path == "/rest/app.info" {
         hold_unknown(&state, params.get("auth").map(String::as_str).unwrap_or("")).await;
     }
@@ -738,7 +769,9 @@ fn app_info(
         Some(_) => json_reply(
             StatusCode::OK,
             json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",
-                "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null}}),
+                "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null,
+                "LICENSE": format!("de_{}", s.pace.license_family),
+                "LICENSE_FAMILY": s.pace.license_family}}),
         ),
     }
 }
@@ -780,7 +813,7 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             }
             RestFault::OperationTimeLimit => {
                 return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::TOO_MANY_REQUESTS,
                     "OPERATION_TIME_LIMIT",
                     "Method is blocked due to operation time limit.",
                 )
@@ -839,6 +872,7 @@ type Failure = (StatusCode, &'static str, &'static str);
 /// One method's whole answer (with `time`), or its error; charges its operating time.
 fn answer(s: &mut State, method: &str, params: &Value) -> Result<Map<String, Value>, Failure> {
     let time = charge(s, method)?;
+    s.pace.commands += 1;
     let mut object = dispatch(s, method, params)?;
     object.insert("time".into(), time);
     Ok(object)
@@ -854,15 +888,15 @@ fn charge(s: &mut State, method: &str) -> Result<Value, Failure> {
     if now >= entry.1 {
         *entry = (0.0, now + 600);
     }
-    if entry.0 >= 480.0 {
+    if entry.0 >= s.pace.operating_limit {
         s.counters.operation_time_limits += 1;
         return Err((
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
             "OPERATION_TIME_LIMIT",
             "Method is blocked due to operation time limit.",
         ));
     }
-    entry.0 += CALL_COST;
+    entry.0 += s.pace.charge(CALL_COST);
     Ok(
         json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1,
         "processing": 0.001, "date_start": "2024-10-08T21:48:17+03:00",
@@ -991,6 +1025,9 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
-        other => super::record::method(other),
+        other => match super::stand_in_pace::extra_method(other) {
+            Some(answer) => Ok(answer),
+            None => super::record::method(other),
+        },
     }
 }

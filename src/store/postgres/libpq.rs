@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use tokio_postgres::config::{Host, SslMode as WireMode};
+use tokio_postgres::config::{Host, LoadBalanceHosts, SslMode as WireMode};
 use tokio_postgres::Config;
 
 use crate::exit;
@@ -37,8 +37,8 @@ pub(super) enum RootCert {
     File(PathBuf),
     /// `sslrootcert=system`: the machine's trust store, as HTTPS uses it.
     System,
-    /// Nothing named, and no `~/.postgresql/root.crt`.
-    Missing(PathBuf),
+    /// Nothing named, and no `~/.postgresql/root.crt` (`None`: no home directory to hold one).
+    Missing(Option<PathBuf>),
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +50,9 @@ pub(super) struct Ssl {
 }
 
 pub(super) struct Options {
-    pub config: Config,
+    /// One configuration per host of the URL, in the URL's order, each with only the password
+    /// written for that host: libpq looks `.pgpass` up per host, so must we.
+    pub hosts: Vec<Config>,
     pub ssl: Ssl,
 }
 
@@ -72,28 +74,163 @@ impl Options {
             }
         }
         apply_env(&mut config);
-        config.connect_timeout(Duration::from_secs(10));
+        // libpq waits forever by default; a URL's `connect_timeout` is the user's to keep.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
         if config.get_application_name().is_none() {
             config.application_name("b24auth");
         }
         let param = |k: &str, var: &str| ours.get(k).cloned().or_else(|| env(var));
-        let ssl = ssl_settings(&param)?;
+        let ssl = ssl_settings(&param, home().as_deref())?;
         config.ssl_mode(match ssl.mode {
             SslMode::Disable => WireMode::Disable,
             // tokio-postgres has no "plain first, then TLS": try TLS first, as `prefer` does.
             SslMode::Allow | SslMode::Prefer => WireMode::Prefer,
             _ => WireMode::Require,
         });
-        if config.get_password().is_none() {
-            let file = param("passfile", "PGPASSFILE")
+        let passfile = match config.get_password() {
+            Some(_) => None,
+            None => param("passfile", "PGPASSFILE")
                 .map(PathBuf::from)
-                .or_else(|| home().map(|h| h.join(".pgpass")));
-            if let Some(pw) = file.and_then(|f| super::pgpass::lookup(&f, &config, ui)) {
-                config.password(pw);
+                .or_else(|| home().map(|h| h.join(".pgpass")))
+                .and_then(|f| super::pgpass::read(&f, ui)),
+        };
+        let hosts = split_hosts(&config)?
+            .into_iter()
+            .map(|mut one| {
+                if let Some(text) = &passfile {
+                    if let Some(pw) = super::pgpass::for_host(text, &one) {
+                        one.password(pw);
+                    }
+                }
+                one
+            })
+            .collect();
+        Ok(Options { hosts, ssl })
+    }
+}
+
+impl Options {
+    /// The hosts in the order to try them: the URL's, or shuffled with
+    /// `load_balance_hosts=random` (as libpq does, per connection).
+    pub(super) fn in_order(&self) -> Vec<&Config> {
+        let mut hosts: Vec<&Config> = self.hosts.iter().collect();
+        let random = hosts
+            .first()
+            .is_some_and(|c| c.get_load_balance_hosts() == LoadBalanceHosts::Random);
+        if random {
+            for i in (1..hosts.len()).rev() {
+                let mut r = [0u8; 4];
+                getrandom::fill(&mut r).expect("the OS random source failed");
+                hosts.swap(i, u32::from_le_bytes(r) as usize % (i + 1));
             }
         }
-        Ok(Options { config, ssl })
+        hosts
     }
+
+    /// The TLS settings for one host: none on a Unix socket, where libpq never uses TLS (so
+    /// neither `sslmode` nor a missing root certificate stops the connection).
+    pub(super) fn ssl_for(&self, one: &Config) -> Ssl {
+        match is_unix(one) {
+            true => Ssl {
+                mode: SslMode::Disable,
+                root: self.ssl.root.clone(),
+                client: None,
+            },
+            false => self.ssl.clone(),
+        }
+    }
+}
+
+/// Whether `config`'s (one) host is a Unix socket directory: libpq never uses TLS there, so
+/// `sslmode` and its root-certificate demand do not apply.
+pub(super) fn is_unix(config: &Config) -> bool {
+    matches!(config.get_hosts().first(), Some(Host::Unix(_))) && config.get_hostaddrs().is_empty()
+}
+
+/// One configuration per host (with its `hostaddr` and port), everything else as in `config`;
+/// the counts checked as tokio-postgres checks them.
+fn split_hosts(config: &Config) -> Result<Vec<Config>> {
+    let (hosts, addrs, ports) = (
+        config.get_hosts(),
+        config.get_hostaddrs(),
+        config.get_ports(),
+    );
+    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
+        return Err(exit::usage(format!(
+            "--store names {} hosts but {} hostaddrs: give one hostaddr per host",
+            hosts.len(),
+            addrs.len()
+        )));
+    }
+    let n = hosts.len().max(addrs.len());
+    if ports.len() > 1 && ports.len() != n {
+        return Err(exit::usage(format!(
+            "--store names {n} hosts but {} ports: give one port, or one per host",
+            ports.len()
+        )));
+    }
+    Ok((0..n).map(|i| one_host(config, i)).collect())
+}
+
+/// `config` with only its `i`-th host: every setting tokio-postgres has is copied.
+fn one_host(config: &Config, i: usize) -> Config {
+    let mut one = Config::new();
+    match config.get_hosts().get(i) {
+        Some(Host::Tcp(h)) => {
+            one.host(h);
+        }
+        Some(Host::Unix(p)) => {
+            one.host_path(p);
+        }
+        None => {}
+    }
+    if let Some(addr) = config.get_hostaddrs().get(i) {
+        one.hostaddr(*addr);
+    }
+    let ports = config.get_ports();
+    if let Some(p) = ports.get(i).or(ports.first()) {
+        one.port(*p);
+    }
+    if let Some(u) = config.get_user() {
+        one.user(u);
+    }
+    if let Some(p) = config.get_password() {
+        one.password(p);
+    }
+    if let Some(d) = config.get_dbname() {
+        one.dbname(d);
+    }
+    if let Some(o) = config.get_options() {
+        one.options(o);
+    }
+    if let Some(a) = config.get_application_name() {
+        one.application_name(a);
+    }
+    if let Some(t) = config.get_connect_timeout() {
+        one.connect_timeout(*t);
+    }
+    if let Some(t) = config.get_tcp_user_timeout() {
+        one.tcp_user_timeout(*t);
+    }
+    if let Some(t) = config.get_keepalives_interval() {
+        one.keepalives_interval(t);
+    }
+    if let Some(r) = config.get_keepalives_retries() {
+        one.keepalives_retries(r);
+    }
+    one.ssl_mode(match is_unix(&one) {
+        true => WireMode::Disable,
+        false => config.get_ssl_mode(),
+    })
+    .ssl_negotiation(config.get_ssl_negotiation())
+    .keepalives(config.get_keepalives())
+    .keepalives_idle(config.get_keepalives_idle())
+    .target_session_attrs(config.get_target_session_attrs())
+    .channel_binding(config.get_channel_binding())
+    .load_balance_hosts(config.get_load_balance_hosts());
+    one
 }
 
 fn env(k: &str) -> Option<String> {
@@ -135,16 +272,22 @@ fn split_params(url: &str) -> Result<(String, HashMap<String, String>)> {
 /// `require` with a root certificate file verifies the chain as `verify-ca` does (libpq keeps
 /// that for compatibility); `sslrootcert=system` means `verify-full` and refuses anything
 /// weaker.
-fn ssl_settings(param: &dyn Fn(&str, &str) -> Option<String>) -> Result<Ssl> {
+fn ssl_settings(
+    param: &dyn Fn(&str, &str) -> Option<String>,
+    home: Option<&std::path::Path>,
+) -> Result<Ssl> {
     let named_mode = param("sslmode", "PGSSLMODE")
         .map(|m| parse_mode(&m))
         .transpose()?;
-    let dot = home().map(|h| h.join(".postgresql")).unwrap_or_default();
+    // Without a home directory there are no default files (never a path relative to the cwd).
+    let dot = |file: &str| home.map(|h| h.join(".postgresql").join(file));
     let root = match param("sslrootcert", "PGSSLROOTCERT") {
         Some(s) if s == "system" => RootCert::System,
         Some(s) => RootCert::File(PathBuf::from(s)),
-        None if dot.join("root.crt").is_file() => RootCert::File(dot.join("root.crt")),
-        None => RootCert::Missing(dot.join("root.crt")),
+        None => match dot("root.crt") {
+            Some(f) if f.is_file() => RootCert::File(f),
+            other => RootCert::Missing(other),
+        },
     };
     let mode = match (named_mode, &root) {
         (None, RootCert::System) => SslMode::VerifyFull,
@@ -157,19 +300,22 @@ fn ssl_settings(param: &dyn Fn(&str, &str) -> Option<String>) -> Result<Ssl> {
         (Some(SslMode::Require), RootCert::File(f)) if f.is_file() => SslMode::VerifyCa,
         (m, _) => m.unwrap_or(SslMode::Prefer),
     };
-    let cert = param("sslcert", "PGSSLCERT");
-    let key = param("sslkey", "PGSSLKEY");
+    let cert = param("sslcert", "PGSSLCERT")
+        .map(PathBuf::from)
+        .or_else(|| dot("postgresql.crt").filter(|c| c.is_file()));
     let client = match cert {
-        Some(c) => Some((
-            PathBuf::from(c),
-            key.map(PathBuf::from)
-                .unwrap_or_else(|| dot.join("postgresql.key")),
-        )),
-        None if dot.join("postgresql.crt").is_file() => Some((
-            dot.join("postgresql.crt"),
-            key.map(PathBuf::from)
-                .unwrap_or_else(|| dot.join("postgresql.key")),
-        )),
+        Some(c) => {
+            let key = param("sslkey", "PGSSLKEY")
+                .map(PathBuf::from)
+                .or_else(|| dot("postgresql.key"))
+                .ok_or_else(|| {
+                    exit::usage(format!(
+                        "--store: sslcert={} has no key: there is no home directory for ~/.postgresql/postgresql.key; name it with sslkey=/path/client.key (or PGSSLKEY)",
+                        c.display()
+                    ))
+                })?;
+            Some((c, key))
+        }
         None => None,
     };
     Ok(Ssl { mode, root, client })
@@ -215,8 +361,8 @@ fn apply_env(config: &mut Config) {
                     };
                 }
             }
-            None if std::path::Path::new("/var/run/postgresql").exists() => {
-                config.host_path("/var/run/postgresql");
+            None if std::path::Path::new(DEFAULT_SOCKET_DIR).exists() => {
+                config.host_path(DEFAULT_SOCKET_DIR);
             }
             None => {
                 config.host("localhost");
@@ -245,27 +391,22 @@ fn apply_env(config: &mut Config) {
     }
 }
 
-/// The host names as libpq matches them in `.pgpass` (a socket directory counts as
-/// `localhost`), each with its port.
-pub(super) fn hosts_and_ports(config: &Config) -> Vec<(String, u16)> {
-    let ports = config.get_ports();
-    config
-        .get_hosts()
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let name = match h {
-                Host::Tcp(n) => n.clone(),
-                Host::Unix(_) => "localhost".to_string(),
-            };
-            let port = match ports.len() {
-                0 => 5432,
-                1 => ports[0],
-                _ => ports.get(i).copied().unwrap_or(5432),
-            };
-            (name, port)
-        })
-        .collect()
+/// Debian's libpq default socket directory (`DEFAULT_PGSOCKET_DIR`).
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// The host name as libpq matches it in `.pgpass`, and the port, for a one-host configuration:
+/// the host, or else the `hostaddr`; `localhost` for libpq's default socket directory (another
+/// socket directory is matched by its path).
+pub(super) fn pgpass_host(one: &Config) -> (String, u16) {
+    let name = match (one.get_hosts().first(), one.get_hostaddrs().first()) {
+        (Some(Host::Tcp(n)), _) => n.clone(),
+        (Some(Host::Unix(p)), _) if p.as_path() != std::path::Path::new(DEFAULT_SOCKET_DIR) => {
+            p.display().to_string()
+        }
+        (None, Some(addr)) => addr.to_string(),
+        _ => "localhost".to_string(),
+    };
+    (name, one.get_ports().first().copied().unwrap_or(5432))
 }
 
 #[cfg(test)]
@@ -287,21 +428,63 @@ mod tests {
         let (_, ours) = split_params("postgres:///d?host=/run/a,/run/b&port=1,2").unwrap();
         assert_eq!(ours["host"], "/run/a,/run/b");
         let config: Config = rest.parse().unwrap();
+        let hosts: Vec<_> = split_hosts(&config)
+            .unwrap()
+            .iter()
+            .map(pgpass_host)
+            .collect();
         assert_eq!(
-            hosts_and_ports(&config),
+            hosts,
             vec![("h1".to_string(), 5432), ("h2".to_string(), 5433)]
         );
     }
 
+    /// Each host gets its own configuration, and nothing else is lost on the way.
+    #[test]
+    fn one_configuration_per_host_keeps_every_setting() {
+        let url = "postgres://u:pw@h1:5432/db?application_name=x&connect_timeout=3&options=-c%20a%3Db\
+                   &target_session_attrs=read-write&keepalives=0&keepalives_idle=7&tcp_user_timeout=5\
+                   &load_balance_hosts=random&channel_binding=require&sslmode=require&hostaddr=127.0.0.2";
+        let config: Config = url.parse().unwrap();
+        assert_eq!(split_hosts(&config).unwrap(), vec![config.clone()]);
+        let two: Config = "postgres://u@h1:1,h2:2/db".parse().unwrap();
+        assert!(
+            split_hosts(two.clone().port(3)).is_err(),
+            "2 hosts, 3 ports"
+        );
+        let split = split_hosts(&two).unwrap();
+        assert_eq!(split.len(), 2);
+        assert_eq!(split[1].get_hosts(), &[Host::Tcp("h2".into())]);
+        assert_eq!(split[1].get_ports(), &[2]);
+        let sock: Config = "postgres:///db?host=/tmp/s&port=7&sslmode=require"
+            .parse()
+            .unwrap();
+        let sock = &split_hosts(&sock).unwrap()[0];
+        assert!(is_unix(sock));
+        assert_eq!(
+            sock.get_ssl_mode(),
+            WireMode::Disable,
+            "no TLS on a socket, as libpq"
+        );
+        assert_eq!(pgpass_host(sock), ("/tmp/s".to_string(), 7));
+        let deflt: Config = "postgres:///db?host=/var/run/postgresql".parse().unwrap();
+        assert_eq!(pgpass_host(&split_hosts(&deflt).unwrap()[0]).0, "localhost");
+    }
+
     #[test]
     fn sslmode_follows_libpq() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
         let with = |pairs: &'static [(&'static str, &'static str)]| {
-            ssl_settings(&move |k: &str, _: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            })
+            ssl_settings(
+                &move |k: &str, _: &str| {
+                    pairs
+                        .iter()
+                        .find(|(n, _)| *n == k)
+                        .map(|(_, v)| v.to_string())
+                },
+                Some(home),
+            )
         };
         let ca = std::env::temp_dir().join("b24auth-libpq-test-ca.pem");
         std::fs::write(&ca, "x").unwrap();
@@ -316,5 +499,39 @@ mod tests {
         assert!(with(&[("sslrootcert", "system"), ("sslmode", "require")]).is_err());
         assert!(with(&[("sslmode", "verify")]).is_err());
         assert_eq!(with(&[("sslmode", "allow")]).unwrap().mode, SslMode::Allow);
+    }
+
+    /// No home directory: no default file at all, never one relative to the working directory.
+    #[test]
+    fn without_a_home_no_default_files_are_used() {
+        let none = |_: &str, _: &str| None;
+        let ssl = ssl_settings(&none, None).unwrap();
+        assert_eq!(ssl.root, RootCert::Missing(None));
+        assert!(ssl.client.is_none());
+        let cert = |k: &str, _: &str| (k == "sslcert").then(|| "/etc/client.crt".to_string());
+        let e = ssl_settings(&cert, None).unwrap_err().to_string();
+        assert!(e.contains("sslkey="), "{e}");
+        let home = tempfile::tempdir().unwrap();
+        let ssl = ssl_settings(&cert, Some(home.path())).unwrap();
+        let (_, key) = ssl.client.unwrap();
+        assert_eq!(key, home.path().join(".postgresql/postgresql.key"));
+    }
+
+    /// A URL's `connect_timeout` is kept; without one, 10 s.
+    #[test]
+    fn a_url_connect_timeout_is_kept() {
+        let ui = Ui::new(true);
+        let timeout = |url: &str| {
+            let options = Options::resolve(url, &ui).unwrap();
+            *options.hosts[0].get_connect_timeout().unwrap()
+        };
+        assert_eq!(
+            timeout("postgres://u@h/db?connect_timeout=3&passfile=/nonexistent"),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            timeout("postgres://u@h/db?passfile=/nonexistent"),
+            Duration::from_secs(10)
+        );
     }
 }

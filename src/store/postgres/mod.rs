@@ -81,21 +81,30 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<&Client> {
-        self.client
-            .get_or_try_init(|| async {
-                let connector = tls::connector(&self.options.ssl)?;
-                let (client, connection) =
-                    self.options.config.connect(connector).await.map_err(|e| {
-                        anyhow!(
-                            "cannot connect to the PostgreSQL store {}: {}",
-                            self.display,
-                            self.connect_error(&e)
-                        )
-                    })?;
-                tokio::spawn(connection);
-                Ok::<_, anyhow::Error>(client)
-            })
-            .await
+        self.client.get_or_try_init(|| self.connect()).await
+    }
+
+    /// The URL's hosts in order (shuffled for `load_balance_hosts=random`), each with its own
+    /// password; the first that takes the connection (and, with `target_session_attrs`, has
+    /// the wanted kind of session — tokio-postgres checks that per host) is used.
+    async fn connect(&self) -> Result<Client> {
+        let mut last = None;
+        for one in self.options.in_order() {
+            let connector = tls::connector(&self.options.ssl_for(one))?;
+            match one.connect(connector).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(connection);
+                    return Ok(client);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let e = last.ok_or_else(|| anyhow!("--store names no host"))?;
+        Err(anyhow!(
+            "cannot connect to the PostgreSQL store {}: {}",
+            self.display,
+            self.connect_error(&e)
+        ))
     }
 
     /// A failed connection on one line, with what to do for the causes people meet.
@@ -106,6 +115,9 @@ impl PgStore {
         let text = exit::one_line(e);
         if text.contains("password missing") {
             return format!("{text}: the server asks for a password; put it in ~/.pgpass (mode 0600) or the file PGPASSFILE names, or set PGPASSWORD");
+        }
+        if text.contains("server does not support TLS") {
+            return format!("{text}: the server has ssl = off; connect without TLS with sslmode=prefer (or sslmode=disable), or turn ssl on in its postgresql.conf");
         }
         text
     }

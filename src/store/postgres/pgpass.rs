@@ -5,16 +5,24 @@ the first matching line winning. As libpq does, a file that is not a plain file,
 others may read or write, is ignored with a warning (`chmod 0600` is the fix).
 */
 
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use tokio_postgres::Config;
 
 use crate::ui::Ui;
 
-/// The password for the first of the URL's hosts that has a matching line.
-pub(super) fn lookup(file: &Path, config: &Config, ui: &Ui) -> Option<String> {
-    let meta = std::fs::metadata(file).ok()?;
+/// The file's text, when libpq would use it. Opened once and checked through that handle
+/// (`fstat`), so the file checked is the file read; non-blocking, so a FIFO put in its place
+/// cannot hang the open.
+pub(super) fn read(file: &Path, ui: &Ui) -> Option<String> {
+    let mut handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(file)
+        .ok()?;
+    let meta = handle.metadata().ok()?;
     if !meta.is_file() {
         ui.warn(format_args!(
             "password file {} is not a plain file: not used",
@@ -30,12 +38,17 @@ pub(super) fn lookup(file: &Path, config: &Config, ui: &Ui) -> Option<String> {
         ));
         return None;
     }
-    let text = std::fs::read_to_string(file).ok()?;
-    let user = config.get_user().unwrap_or_default();
-    let db = config.get_dbname().unwrap_or(user);
-    super::libpq::hosts_and_ports(config)
-        .into_iter()
-        .find_map(|(host, port)| find(&text, &host, &port.to_string(), db, user))
+    let mut text = String::new();
+    handle.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// The password written for `one`'s host (a one-host configuration), if a line matches.
+pub(super) fn for_host(text: &str, one: &Config) -> Option<String> {
+    let user = one.get_user().unwrap_or_default();
+    let db = one.get_dbname().unwrap_or(user);
+    let (host, port) = super::libpq::pgpass_host(one);
+    find(text, &host, &port.to_string(), db, user)
 }
 
 /// The password of the first line matching all four fields.
@@ -92,5 +105,34 @@ mod tests {
             find("h:5432:d:u:a:b\n", "h", "5432", "d", "u").as_deref(),
             Some("a")
         );
+    }
+
+    /// What was checked is what is read: the handle keeps the checked file even when the
+    /// path is replaced after the open (the check-then-open race).
+    #[test]
+    fn the_file_checked_is_the_file_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pgpass");
+        std::fs::write(&path, "*:*:*:*:private\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ui = Ui::new(true);
+        assert_eq!(read(&path, &ui).as_deref(), Some("*:*:*:*:private\n"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(read(&path, &ui), None, "group or world access");
+        // A FIFO in the file's place: refused at once, not waited on.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        assert_eq!(read(&fifo, &ui), None);
+    }
+
+    #[test]
+    fn each_host_gets_only_its_own_line() {
+        let text = "a.example:5432:db:u:for-a\nb.example:5432:db:u:for-b\n";
+        let one = |h: &str| -> Config { format!("postgres://u@{h}:5432/db").parse().unwrap() };
+        assert_eq!(for_host(text, &one("a.example")).as_deref(), Some("for-a"));
+        assert_eq!(for_host(text, &one("b.example")).as_deref(), Some("for-b"));
+        assert_eq!(for_host(text, &one("c.example")), None);
     }
 }

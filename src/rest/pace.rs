@@ -1,0 +1,168 @@
+/*!
+How fast this process may call the portal: the plan's bucket (`--plan`, `--rate`, `--burst`,
+else the plan `app.info`'s `LICENSE_FAMILY` names), the operating-time budget
+(`--operating-limit`), the number of requests in flight (`--concurrency`), all applied through
+the portal's state shared by every b24auth process on the host (`budget.rs`).
+*/
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+
+use super::budget::{Shared, State, PLAN_TTL, SAY_WAITING_AFTER};
+use super::limit::{self, Plan};
+
+/// Requests in flight at once for `--all` and `batch` when `--concurrency` is not given: enough
+/// to keep the portal busy at the standard bucket's pace (2 requests/s, each up to 50 commands
+/// that take the portal tens of milliseconds each), few enough to leave most of the burst to the
+/// host's other callers.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Slots of the portal's burst this host never counts on: a request admitted at its slot may
+/// reach the portal a little before one admitted earlier (another process, a slower start), and
+/// the portal counts arrivals.
+fn headroom(burst: f64) -> f64 {
+    (burst / 16.0).clamp(0.0, 3.0).floor()
+}
+
+/// What the user asked for (the command-line options, resolved by `cli`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    pub rate: Option<f64>,
+    pub burst: Option<u32>,
+    pub plan: Option<Plan>,
+    /// `--operating-limit` in seconds (`Some(0.0)`: the portal has none).
+    pub operating_limit: Option<f64>,
+    pub concurrency: Option<usize>,
+}
+
+impl Options {
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1)
+    }
+}
+
+/// The pace of one process towards one portal.
+pub(crate) struct Pace {
+    pub shared: Shared,
+    rate: f64,
+    burst: f64,
+    operating_limit: Option<f64>,
+    /// When this process last said it was waiting for the budget.
+    said: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Pace {
+    pub fn new(shared: Shared, plan: Plan, options: &Options) -> Pace {
+        let mut pace = Pace {
+            shared,
+            rate: 1.0,
+            burst: 1.0,
+            operating_limit: options.operating_limit,
+            said: std::sync::Mutex::new(None),
+        };
+        pace.set_plan(plan, options);
+        pace
+    }
+
+    /// Paces by `plan` from now on (learned after the start), the options still winning.
+    pub fn set_plan(&mut self, plan: Plan, options: &Options) {
+        let (rate, burst) = plan.limits();
+        let burst = f64::from(options.burst.unwrap_or(burst));
+        self.rate = options.rate.unwrap_or(rate);
+        self.burst = (burst - headroom(burst)).max(1.0);
+    }
+
+    /// Waits until `method` may be called: first for its operating-time window, then for a
+    /// slot in the bucket.
+    pub async fn admit(&self, method: &str, params: &Map<String, Value>) -> Result<()> {
+        let limit = self.operating_limit;
+        let wait = self
+            .shared
+            .with(|s, now| limit::wait(s, limit, method, params, now))
+            .await?;
+        if let Some(wait) = wait {
+            eprintln!("b24auth: {wait}");
+            tokio::time::sleep(wait.duration).await;
+        }
+        let (rate, burst) = (self.rate, self.burst);
+        let slot = self
+            .shared
+            .with(|s, now| s.reserve(rate, burst, now))
+            .await?;
+        if slot >= SAY_WAITING_AFTER {
+            self.say_waiting(slot);
+        }
+        tokio::time::sleep(slot).await;
+        Ok(())
+    }
+
+    /// Once every ten seconds at most: a caller that waits its turn says so.
+    fn say_waiting(&self, slot: Duration) {
+        let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+        if said.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+            return;
+        }
+        *said = Some(Instant::now());
+        eprintln!(
+            "b24auth: waiting {:.0} s for the portal's request budget (shared by every b24auth on this host)",
+            slot.as_secs_f64().ceil()
+        );
+    }
+
+    /// The portal said its bucket is full.
+    pub async fn congested(&self) -> Result<()> {
+        let (rate, burst) = (self.rate, self.burst);
+        self.shared
+            .with(|s, now| s.congested(rate, burst, now))
+            .await
+    }
+
+    /// Remembers what an answer says about the operating time.
+    pub async fn observe(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        answer: &Map<String, Value>,
+    ) -> Result<()> {
+        self.shared
+            .with(|s, _| limit::observe(s, method, params, answer))
+            .await
+    }
+
+    /// The portal refused `method` for its operating time: how long until it resets.
+    pub async fn exhausted(&self, method: &str) -> Result<Option<Duration>> {
+        self.shared
+            .with(|s, now| limit::exhausted(s, method, now))
+            .await
+    }
+}
+
+/// The plan a learned `LICENSE_FAMILY` names, while it is fresh.
+pub fn cached_plan(state: &State, now: f64) -> Option<(Plan, String)> {
+    let (family, at) = state.family.as_ref()?;
+    (now - at < PLAN_TTL && now >= *at).then(|| (Plan::of_family(family), family.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headroom_is_a_few_slots() {
+        assert_eq!(headroom(50.0), 3.0);
+        assert_eq!(headroom(250.0), 3.0);
+        assert_eq!(headroom(10.0), 0.0);
+        assert_eq!(headroom(1.0), 0.0);
+    }
+
+    #[test]
+    fn a_learned_plan_is_trusted_for_a_day() {
+        let mut s = State::default();
+        assert!(cached_plan(&s, 100.0).is_none());
+        s.family = Some(("ent".into(), 100.0));
+        assert_eq!(cached_plan(&s, 200.0).unwrap().0, Plan::Enterprise);
+        assert!(cached_plan(&s, 100.0 + PLAN_TTL).is_none());
+    }
+}
