@@ -564,7 +564,7 @@ impl Install<'_> {
         profile.mark_unverified();
         self.cfg.ui.warn(strip_controls(&format!(
             "app.info neither confirmed nor contradicted the callback and {why}: saved it UNVERIFIED; no command hands out its token or endpoint before {} (with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET) proves it at the OAuth server",
-            crate::ui::hint::cmd("refresh")
+            crate::ui::hint::cmd(&["refresh"])
         )));
         Made { profile, worth }
     }
