@@ -69,7 +69,12 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
     crate::bitrix::server::check_oauth_server(&server)?;
     let http = s.oauth_client(server.clone())?;
     let format = imported.format;
+    let unverified = imported.unverified;
     let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
+    // The mark goes only with a proof (a refresh naming the portal, or app.info below).
+    if unverified {
+        profile.mark_unverified();
+    }
     profile.set_client(
         cfg.client_id.as_deref().or(imported.client_id.as_deref()),
         cfg.client_secret
@@ -91,10 +96,18 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
         };
         if !args.no_verify {
             verify(&http, &server, &mut profile).await?;
-        } else if profile.member_id().is_none() {
+            profile.confirmed();
+        } else {
+            if profile.member_id().is_none() {
             cfg.ui.warn(
                 "the file names no member_id and --no-verify kept b24auth from asking app.info",
             );
+        }
+            if profile.is_unverified() {
+                cfg.ui.warn("the file is an UNVERIFIED b24auth profile and --no-verify proves nothing: it stays unverified");
+            } else {
+                profile.mark_not_checked();
+            }
         }
         Ok(Made { profile, rotated })
     })

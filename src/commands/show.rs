@@ -51,12 +51,16 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
 
 /// Whether this `show` would print the token, the endpoint or another secret in clear.
 fn hands_out_secrets(args: &ShowArgs) -> bool {
-    const WITHHELD: [&str; 5] = [
+    // The portal's name and the OAuth server are the callback's claim too until proven.
+    const WITHHELD: [&str; 8] = [
         "access_token",
         "refresh_token",
         "client_endpoint",
         "application_token",
         "client_secret",
+        "portal",
+        "domain",
+        "server_endpoint",
     ];
     args.format.is_some()
         || args.json
@@ -213,12 +217,13 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
-    let state = match p.is_unverified() {
-        true => format!(
+    let state = match (p.is_unverified(), p.is_not_checked()) {
+        (true, _) => format!(
             "UNVERIFIED: the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
             crate::ui::hint::cmd(&["refresh"])
         ),
-        false => "verified".to_string(),
+        (false, true) => "not checked (--no-verify)".to_string(),
+        (false, false) => "verified".to_string(),
     };
     let rows = [
         ("state", state),

@@ -11,6 +11,7 @@ mod gateways;
 mod hints;
 mod hostile;
 mod install_listen;
+mod install_proof;
 mod interop;
 mod layout;
 mod messages;
