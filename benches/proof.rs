@@ -158,7 +158,9 @@ fn post(addr: &str, path: &str, body: &str) -> (Duration, String) {
 }
 
 fn form(s: &StandIn) -> String {
-    let pair = s.issue_pair();
+    let mut pair = s.issue_pair();
+    // A callback names the portal in `auth[domain]` (a token answer names the OAuth server).
+    pair["domain"] = serde_json::Value::String(s.host());
     let mut f = url::form_urlencoded::Serializer::new(String::new());
     f.append_pair("event", "ONAPPINSTALL");
     for (k, v) in pair.as_object().unwrap() {

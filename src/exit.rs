@@ -1,12 +1,13 @@
 /*!
-Exit codes (the contract's table) and the one place that maps an error to a code.
+Exit codes (the README's "Exit codes" table) and the typed errors that carry them; `lib.rs`
+(`exit_code`) is the one place that maps an error to its code.
 
 Library code raises [`Error`] for the failures a script must tell apart; anything else that
 bubbles up (I/O, network, a server's error) is a plain failure, exit 1. This module imports
 nothing from the crate: everything else may depend on it.
 */
 
-/// The process exit codes of the command-line contract.
+/// The process exit codes, as the README's "Exit codes" lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub(crate) enum ExitCode {

@@ -1,8 +1,9 @@
 /*!
 b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
 
-[`run`] builds the one async runtime, dispatches one subcommand and turns its outcome into the
-process's exit code. A token travels one road: the listener or the OAuth client makes a
+[`run`] prints a fresh `token` with no runtime at all, else builds the one async runtime and
+dispatches one subcommand, and turns the outcome into the process's exit code (the one place that
+maps errors to codes: [`exit_code`]). A token travels one road: the listener or the OAuth client makes a
 [`profile::Profile`], the [`session::Session`] hands it to the store and refreshes it.
 */
 
@@ -23,23 +24,12 @@ use std::io::ErrorKind;
 
 use cli::{Cli, Command};
 use exit::ExitCode;
+use session::config::RunConfig;
 use session::Session;
 
 /// Runs one command line and returns the exit code; errors are printed here as one line.
 pub fn run(cli: Cli) -> i32 {
-    // Before the runtime starts threads of its own: see `signals`.
-    signals::install();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let outcome = match runtime {
-        // A stop deferred by a flow that answered its caller first ends the run here.
-        Ok(rt) => rt
-            .block_on(dispatch(cli))
-            .and_then(|()| Ok(signals::checkpoint()?)),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
-    };
-    match outcome {
+    match start(cli) {
         Ok(()) => 0,
         // A reader that went away (`| head -1`) is not an error: end quietly, as ripgrep does.
         Err(err) if is_closed_pipe(&err) => 0,
@@ -56,11 +46,31 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+/// A fresh `token` is printed before anything else exists (the README's "no async runtime, no
+/// signal handlers, no lock, no network"); every other run gets the signal handlers, then the
+/// runtime.
+fn start(cli: Cli) -> anyhow::Result<()> {
     ui::log::init(cli.global.verbose);
     let cfg = cli::resolve::resolve(cli.global)?;
+    if let Command::Token(args) = &cli.command {
+        if let Some(printed) = commands::token::fresh(&cfg, args) {
+            return printed;
+        }
+    }
+    // Before the runtime starts threads of its own: see `signals`.
+    signals::install();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::Error::new(e).context("cannot start the async runtime"))?;
+    rt.block_on(dispatch(cfg, cli.command))?;
+    // A stop deferred by a flow that answered its caller first ends the run here.
+    Ok(signals::checkpoint()?)
+}
+
+async fn dispatch(cfg: RunConfig, command: Command) -> anyhow::Result<()> {
     let session = || Session::open(cfg.clone());
-    match cli.command {
+    match command {
         Command::Completions { shell } => commands::generate::completions(shell),
         Command::Man { dir } => commands::generate::man(dir.as_deref()),
         Command::Store {

@@ -43,6 +43,8 @@ pub(crate) const SECRET_KEYS: [&str; 4] = [
 
 /// `b24auth.unverified`: see [`Profile::is_unverified`].
 const UNVERIFIED: &str = "unverified";
+/// `b24auth.not_checked`: see [`Profile::is_not_checked`].
+const NOT_CHECKED: &str = "not_checked";
 
 /// A token response names the portal when it carries both `client_endpoint` and `member_id`.
 fn response_names_portal(doc: &Map<String, Value>) -> bool {
@@ -132,18 +134,50 @@ impl Profile {
     /// The profile after a refresh: the response's fields replace the old ones, and what the
     /// response does not carry (`application_token`, unknown fields) stays. The client
     /// credentials are b24auth's alone: a token response never changes them.
+    ///
+    /// For an unverified profile, an answer naming the claimed portal (host and member_id) is
+    /// the proof it lacked: the mark goes, and so does what only the unproven callback said
+    /// (`application_token`); `domain` becomes the proven host. An answer naming another
+    /// portal contradicts the claim: the rotated tokens are kept, the claim and the mark stay.
     pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
-        let proven = response_names_portal(&response);
+        let unverified = self.is_unverified();
+        let contradicts = unverified && self.contradicted_by(&response);
+        let proven = unverified && !contradicts && response_names_portal(&response);
         let mut doc = self.doc.clone();
-        doc.extend(normalized(response, received_at));
+        for (k, v) in normalized(response, received_at) {
+            let claim = matches!(
+                k.as_str(),
+                key::CLIENT_ENDPOINT | key::MEMBER_ID | key::DOMAIN
+            );
+            if k != key::META && !(contradicts && claim) {
+                doc.insert(k, v);
+            }
+        }
         let mut p = Profile { doc };
         p.stamp(Source::Refresh, received_at);
-        // The trusted server's answer names the portal: that is the proof an unverified
-        // install lacked (only when it really names it).
         if proven {
-            p.set_meta(UNVERIFIED, None);
+            p.confirmed();
+            p.doc.shift_remove(key::APPLICATION_TOKEN);
+            if let Some(host) = p.portal_from_endpoints() {
+                p.set_str(key::DOMAIN, &host);
+            }
         }
         p
+    }
+
+    /// The answer names a portal other than the one this profile claims (host or member_id).
+    fn contradicted_by(&self, response: &Map<String, Value>) -> bool {
+        if !response_names_portal(response) {
+            return false;
+        }
+        let named = |k: &str| response.get(k).and_then(Value::as_str);
+        let host = named(key::CLIENT_ENDPOINT)
+            .and_then(|e| url::Url::parse(e).ok())
+            .as_ref()
+            .and_then(host_port)
+            .map(|h| h.to_ascii_lowercase());
+        let claimed = self.portal_from_endpoints().map(|h| h.to_ascii_lowercase());
+        host != claimed || named(key::MEMBER_ID) != self.str(key::MEMBER_ID)
     }
 
     /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
@@ -155,6 +189,21 @@ impl Profile {
 
     pub fn mark_unverified(&mut self) {
         self.set_meta(UNVERIFIED, Some(Value::Bool(true)));
+    }
+
+    /// Confirmed by the trusted server's `app.info`: no mark left.
+    pub fn confirmed(&mut self) {
+        self.set_meta(UNVERIFIED, None);
+        self.set_meta(NOT_CHECKED, None);
+    }
+
+    /// Saved by `install-listen --no-verify`: nothing was checked (README, "show").
+    pub fn is_not_checked(&self) -> bool {
+        self.meta().get(NOT_CHECKED) == Some(&Value::Bool(true))
+    }
+
+    pub fn mark_not_checked(&mut self) {
+        self.set_meta(NOT_CHECKED, Some(Value::Bool(true)));
     }
 
     fn set_meta(&mut self, key: &str, value: Option<Value>) {

@@ -207,9 +207,8 @@ impl fmt::Display for ErrorCode {
 /// touched.
 pub(crate) fn client_refused(e: &ServerError) -> anyhow::Error {
     ClientRefused(format!(
-        "the OAuth server refused the client credentials ({e}): either B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET are wrong (set them to the app's values), or the app was removed from the portal (reinstall it, then run {} or {}); the stored pair is unchanged",
-        hint::cmd("authorize --domain PORTAL --force"),
-        hint::cmd("install-listen --force")
+        "the OAuth server refused the client credentials ({e}): either B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET are wrong (set them to the app's values), or the app was removed from the portal (reinstall it, then {}); the stored pair is unchanged",
+        hint::authorize_again("PORTAL", true)
     ))
     .into()
 }
@@ -223,9 +222,8 @@ pub(crate) struct ClientRefused(pub String);
 /// Exit 3 for an app that is not installed on `portal` any more, with the reinstall step.
 pub(crate) fn app_not_installed(e: &ServerError, portal: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
-        "the app is not installed on {portal} (removed, or its payment expired) ({e}): reinstall it in the portal, then run {} or {}; the stored pair is unchanged",
-        hint::cmd(&format!("authorize --domain {portal} --force")),
-        hint::cmd("install-listen --force")
+        "the app is not installed on {portal} (removed, or its payment expired) ({e}): reinstall it in the portal, then {}; the stored pair is unchanged",
+        hint::authorize_again(portal, true)
     ))
 }
 

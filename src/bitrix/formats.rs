@@ -55,6 +55,8 @@ pub struct Imported {
     pub client_secret: Option<Secret>,
     /// The host of the OAuth server the file names (`server_endpoint` or `oauth_server_url`).
     pub server_hint: Option<String>,
+    /// A b24auth profile saved unverified: the mark travels with it (README, "import").
+    pub unverified: bool,
 }
 
 /// Reads a pair from any of the recognised formats.
@@ -91,7 +93,9 @@ pub fn parse_pair(bytes: &[u8]) -> Result<Imported> {
 fn flat(mut doc: Map<String, Value>) -> Imported {
     let crest_id = take_text(&mut doc, "C_REST_CLIENT_ID");
     let crest_secret = take_text(&mut doc, "C_REST_CLIENT_SECRET");
-    let ours = doc.remove("b24auth").is_some();
+    let meta = doc.remove("b24auth");
+    let ours = meta.is_some();
+    let unverified = meta.is_some_and(|m| m.get("unverified") == Some(&Value::Bool(true)));
     let id = take_text(&mut doc, "client_id");
     let secret = take_text(&mut doc, "client_secret");
     let format = if ours || secret.is_some() {
@@ -107,6 +111,7 @@ fn flat(mut doc: Map<String, Value>) -> Imported {
         client_id: id.or(crest_id),
         client_secret: secret.or(crest_secret).map(Secret::new),
         server_hint: None,
+        unverified,
     }
 }
 
@@ -141,6 +146,7 @@ fn php_sdk(token: Map<String, Value>, rest: Map<String, Value>) -> Result<Import
         client_id: None,
         client_secret: None,
         server_hint: None,
+        unverified: false,
     })
 }
 

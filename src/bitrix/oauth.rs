@@ -64,6 +64,11 @@ impl Client {
         .await
     }
 
+    /// The OAuth server this client speaks to.
+    pub fn server(&self) -> &Url {
+        &self.server
+    }
+
     pub async fn refresh(
         &self,
         creds: &Credentials,

@@ -210,7 +210,16 @@ async fn http<T, H: Handler<T>>(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(hyper_util::rt::TokioIo::new(watched), service);
-    let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+    tokio::pin!(conn);
+    // The lifetime bounds a client, not our own work: a request still with the handler (a
+    // verification, a save) is answered first.
+    if tokio::time::timeout(CONNECTION_LIFETIME, &mut conn)
+        .await
+        .is_err()
+        && seen.is_busy()
+    {
+        let _ = conn.await;
+    }
     slot.take()
 }
 
@@ -367,10 +376,11 @@ impl Interrupt {
 }
 
 /// Races `work` against the deadline, Ctrl-C and (on a terminal) a spinner with the time left.
+/// The deadline waits while a critical section is open: a pair being saved is saved first.
 pub async fn wait<T>(
     work: impl Future<Output = Result<T>>,
     timeout: Option<Duration>,
-    mut interrupt: Interrupt,
+    interrupt: Interrupt,
     what: &str,
     ui: &crate::ui::Ui,
 ) -> Result<T> {
@@ -381,12 +391,34 @@ pub async fn wait<T>(
             None => std::future::pending().await,
         }
     };
-    let result = tokio::select! {
-        r = work => r,
-        _ = expire => Err(crate::exit::Error::TimedOut(format!(
+    let bounded = async {
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => return r,
+            _ = expire => {}
+        }
+        if crate::signals::in_critical() {
+            return work.await;
+        }
+        Err(crate::exit::Error::TimedOut(format!(
             "{what} did not arrive within {}; nothing was written (raise --timeout to wait longer)",
             crate::ui::human_duration(timeout.unwrap_or_default().as_secs() as i64)
-        )).into()),
+        ))
+        .into())
+    };
+    watch(bounded, deadline, interrupt, what, ui).await
+}
+
+/// Races `work`, which keeps its own `deadline` (shown by the spinner), against Ctrl-C.
+pub async fn watch<T>(
+    work: impl Future<Output = Result<T>>,
+    deadline: Option<tokio::time::Instant>,
+    mut interrupt: Interrupt,
+    what: &str,
+    ui: &crate::ui::Ui,
+) -> Result<T> {
+    let result = tokio::select! {
+        r = work => r,
         _ = interrupt.recv() => Err(crate::signals::interrupted()),
         _ = ui.spinner(what, deadline) => Err(anyhow!("the spinner stopped")),
     };

@@ -7,7 +7,7 @@ nothing usable. `authorize` decides what to do; this module only reads.
 use std::collections::HashMap;
 
 use crate::secret::{constant_time_eq, Secret};
-use crate::ui::sanitize::strip_controls;
+use crate::ui::sanitize::clipped;
 
 /// What the redirect (or a pasted address) carried.
 #[derive(Debug)]
@@ -128,30 +128,15 @@ fn arrival(query: &HashMap<String, String>) -> Option<Arrival> {
 }
 
 fn refusal(query: &HashMap<String, String>) -> Option<Refusal> {
-    let error = sanitize(query.get("error")?, 64);
+    let error = clipped(query.get("error")?, 64);
     if error.is_empty() {
         return None;
     }
     let description = query
         .get("error_description")
-        .map(|d| sanitize(d, 200))
+        .map(|d| clipped(d, 200))
         .filter(|d| !d.is_empty());
     Some(Refusal { error, description })
-}
-
-/// What a foreign party wrote, made safe for one terminal line and an HTML page (which
-/// escapes on its own): the one sanitizer ([`strip_controls`]) takes escape sequences and
-/// control characters out, runs of space collapse, and the text is cut at `max` characters.
-pub fn sanitize(s: &str, max: usize) -> String {
-    let cleaned = strip_controls(s);
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
-    let joined = words.join(" ");
-    if joined.chars().count() <= max {
-        return joined;
-    }
-    let mut cut: String = joined.chars().take(max).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]
@@ -279,7 +264,7 @@ mod tests {
 
         #[test]
         fn sanitized_text_has_no_control_characters(input in "\\PC{0,300}|[\\x00-\\x1f]{0,50}") {
-            let s = sanitize(&input, 100);
+            let s = clipped(&input, 100);
             proptest::prop_assert!(!s.chars().any(char::is_control));
             proptest::prop_assert!(s.chars().count() <= 101);
         }

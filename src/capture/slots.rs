@@ -231,6 +231,11 @@ impl Slot {
         self.go.notified().await
     }
 
+    /// Its request is with the handler (or carries the reply that ends the flow).
+    pub fn is_busy(&self) -> bool {
+        self.busy.get()
+    }
+
     /// Marks the request as taken by the handler until the guard is dropped.
     pub fn busy(&self) -> Busy<'_> {
         self.busy.set(true);

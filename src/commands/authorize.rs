@@ -376,8 +376,10 @@ impl Flow<'_> {
             return Ok(());
         }
         Err(exit::usage(format!(
-            "the authorization is for portal {domain}, not {}: sign in to {} in the browser, or run again with --domain {domain}",
-            self.portal, self.portal
+            "the authorization is for portal {domain}, not {}: sign in to {} in the browser, or run again with --domain {}",
+            self.portal,
+            self.portal,
+            hint::quote(domain)
         )))
     }
 
@@ -402,20 +404,15 @@ impl Flow<'_> {
 
 /// `b24auth [options] authorize --domain … [--redirect-uri …] [--force]` as this run was started.
 fn again(args: &AuthorizeArgs, portal: &Url) -> String {
-    let mut rest = format!(
-        "authorize --domain {}",
-        hint::domain_arg(&host_port(portal).unwrap_or_default(), portal.scheme())
-    );
+    let domain = hint::domain_arg(&host_port(portal).unwrap_or_default(), portal.scheme());
+    let mut words = vec!["authorize", "--domain", &domain];
     if args.redirect_uri.as_str() != DEFAULT_REDIRECT_URI {
-        rest.push_str(&format!(
-            " --redirect-uri {}",
-            hint::quote(args.redirect_uri.as_str())
-        ));
+        words.extend(["--redirect-uri", args.redirect_uri.as_str()]);
     }
     if args.force {
-        rest.push_str(" --force");
+        words.push("--force");
     }
-    hint::cmd(&rest)
+    hint::cmd(&words)
 }
 
 fn explain_exchange_error(err: anyhow::Error, again: &str) -> anyhow::Error {

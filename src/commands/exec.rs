@@ -27,13 +27,12 @@ pub(crate) async fn run(s: &Session, args: &ExecArgs) -> Result<()> {
     // that error must not read as the command's fault.
     if let Some(var) = child_env::unrepresentable(&vars) {
         return Err(anyhow!(
-            "cannot run `{}`: {var} would hold a NUL byte, which no environment variable can carry; nothing was run: replace the stored pair with {} or {}",
+            "cannot run `{}`: {var} would hold a NUL byte, which no environment variable can carry; nothing was run: replace the stored pair: {}",
             program.to_string_lossy(),
-            hint::cmd(&format!(
-                "authorize --domain {} --force",
-                hint::domain_of(profile.portal(), profile.client_endpoint())
-            )),
-            hint::cmd("install-listen --force")
+            hint::authorize_again(
+                &hint::domain_of(profile.portal(), profile.client_endpoint()),
+                true
+            )
         ));
     }
     let mut cmd = Command::new(program);

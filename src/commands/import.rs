@@ -5,7 +5,8 @@ b24auth needs no new authorization.
 
 The file is not trusted: an expired pair is refreshed first at the trusted OAuth server, the
 pair is verified with `app.info` as an install callback is (`--no-verify` skips it), and it is
-saved under the profile lock (`--force` replaces).
+saved on the store's road for a pair brought in ([`store::save_adopted`]): refresh, verification
+and save under the profile's lock, in the store's critical section (`--force` replaces).
 */
 
 use std::path::Path;
@@ -15,13 +16,14 @@ use serde_json::Value;
 use url::Url;
 
 use crate::bitrix::formats::{parse_pair, Imported};
-use crate::bitrix::oauth::{self, ServerError};
+use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::capture::install;
 use crate::cli::ImportArgs;
 use crate::exit;
 use crate::profile::{checks, now, Profile, Source};
-use crate::session::Session;
-use crate::ui::input;
+use crate::session::{self, Session};
+use crate::store::{self, Made};
+use crate::ui::{hint, input};
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
     let (bytes, name) = read_input(&args.file)?;
@@ -67,7 +69,12 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
     crate::bitrix::server::check_oauth_server(&server)?;
     let http = s.oauth_client(server.clone())?;
     let format = imported.format;
+    let unverified = imported.unverified;
     let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
+    // The mark goes only with a proof (a refresh naming the portal, or app.info below).
+    if unverified {
+        profile.mark_unverified();
+    }
     profile.set_client(
         cfg.client_id.as_deref().or(imported.client_id.as_deref()),
         cfg.client_secret
@@ -75,32 +82,48 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
             .or(imported.client_secret.as_ref()),
     );
     profile.set_oauth_server(server.as_str());
-    let refreshed = !profile.is_fresh(0, now());
-    let critical = crate::signals::critical()?;
-    if refreshed {
-        profile = refresh(s, &http, profile).await?;
-    }
-    if !args.no_verify {
-        verify(&http, &server, &mut profile).await?;
-    } else if profile.member_id().is_none() {
-        cfg.ui
-            .warn("the file names no member_id and --no-verify kept b24auth from asking app.info");
-    }
-    if let Err(e) = s.store.save(&cfg.profile, &profile, mode).await {
-        // Once a refresh has rotated the pair the file's copy is dead: keep the new one.
-        return Err(match refreshed {
-            true => s.store.rescue(&cfg.profile, &profile, e),
-            false => e,
-        });
-    }
-    critical.saved()?;
+    // Credentials before the lock, so a prompt never holds it.
+    let creds = match profile.is_fresh(0, now()) {
+        true => None,
+        false => Some(s.credentials(Some(&profile))?),
+    };
+    // Refreshed and verified under the profile's lock, saved before it is let go.
+    let made = store::save_adopted(&*s.store, &cfg.profile, mode, || async {
+        let rotated = creds.is_some();
+        let mut profile = match &creds {
+            Some(creds) => refresh(&http, creds, &profile, args.force).await?,
+            None => profile,
+        };
+        if !args.no_verify {
+            verify(&http, &server, &mut profile).await?;
+            profile.confirmed();
+        } else {
+            if profile.member_id().is_none() {
+            cfg.ui.warn(
+                "the file names no member_id and --no-verify kept b24auth from asking app.info",
+            );
+        }
+            if profile.is_unverified() {
+                cfg.ui.warn("the file is an UNVERIFIED b24auth profile and --no-verify proves nothing: it stays unverified");
+            } else {
+                profile.mark_not_checked();
+            }
+        }
+        Ok(Made { profile, rotated })
+    })
+    .await?;
+    let profile = made.profile;
     cfg.ui.info(format_args!(
         "imported {} as profile `{}` for portal {} (member_id {}){} to {}",
         format.describe(),
         cfg.profile,
         profile.portal().unwrap_or_default(),
         profile.member_id().unwrap_or("-"),
-        if refreshed { ", refreshed first" } else { "" },
+        if made.rotated {
+            ", refreshed first"
+        } else {
+            ""
+        },
         s.location()
     ));
     if profile.client_id().is_none() || profile.client_secret().is_none() {
@@ -111,23 +134,24 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
     Ok(())
 }
 
-/// An expired pair is refreshed at the trusted server before anything else: its answer (the
-/// portal, member_id) comes from Bitrix24, not from the file.
-async fn refresh(s: &Session, http: &oauth::Client, profile: Profile) -> Result<Profile> {
-    let creds = s.credentials(Some(&profile))?;
-    let response = http
-        .refresh(&creds, &profile.refresh_token())
+/// An expired pair is refreshed at the trusted server before anything else, on the session's
+/// one refresh step ([`session::rotate`]): its answer (the portal, member_id) comes from
+/// Bitrix24, not from the file.
+async fn refresh(
+    http: &oauth::Client,
+    creds: &Credentials,
+    profile: &Profile,
+    force: bool,
+) -> Result<Profile> {
+    session::rotate(http, creds, profile)
         .await
         .map_err(|e| match e.downcast_ref::<ServerError>() {
             Some(se) if se.code.needs_reauthorization() => exit::auth_needed(format!(
-                "the imported access token has expired and the OAuth server refused its refresh token ({se}): the pair is dead; run `b24auth authorize --domain {}` or `b24auth install-listen`",
-                profile.portal().unwrap_or_else(|| "PORTAL".into())
+                "the imported access token has expired and the OAuth server refused its refresh token ({se}): the pair is dead; {}",
+                hint::authorize_again(&hint::domain_of(profile.portal(), profile.client_endpoint()), force)
             )),
             _ => e.context("the imported access token has expired and cannot be refreshed; nothing was saved"),
-        })?;
-    let mut new = profile.refreshed(response, now());
-    new.set_client(Some(&creds.id), Some(&creds.secret));
-    Ok(new)
+        })
 }
 
 /// `app.info` on the trusted server, with the install callback's rules ([`install::verify`]):

@@ -51,12 +51,16 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
 
 /// Whether this `show` would print the token, the endpoint or another secret in clear.
 fn hands_out_secrets(args: &ShowArgs) -> bool {
-    const WITHHELD: [&str; 5] = [
+    // The portal's name and the OAuth server are the callback's claim too until proven.
+    const WITHHELD: [&str; 8] = [
         "access_token",
         "refresh_token",
         "client_endpoint",
         "application_token",
         "client_secret",
+        "portal",
+        "domain",
+        "server_endpoint",
     ];
     args.format.is_some()
         || args.json
@@ -69,7 +73,7 @@ fn unverified_refusal(s: &Session) -> anyhow::Error {
     crate::exit::auth_needed(format!(
         "profile `{}` is unverified (the OAuth server has not confirmed its portal yet): its token and endpoint are not handed out; run {} with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set to prove it",
         s.profile_name(),
-        crate::ui::hint::cmd("refresh")
+        crate::ui::hint::cmd(&["refresh"])
     ))
 }
 
@@ -83,13 +87,9 @@ fn export(s: &Session, p: &Profile, format: ShowFormat) -> Result<String> {
         }
         ShowFormat::Env => env_file(&exec_env(p, &s.cfg)).map_err(|why| {
             anyhow!(
-                "cannot write profile `{}` as an env file: {why}; nothing was printed: replace the pair with {} or {}",
+                "cannot write profile `{}` as an env file: {why}; nothing was printed: replace the pair: {}",
                 s.profile_name(),
-                hint::cmd(&format!(
-                    "authorize --domain {} --force",
-                    hint::domain_of(p.portal(), p.client_endpoint())
-                )),
-                hint::cmd("install-listen --force")
+                hint::authorize_again(&hint::domain_of(p.portal(), p.client_endpoint()), true)
             )
         }),
     }
@@ -189,9 +189,8 @@ fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
         Some(se) if se.code.app_removed() => crate::bitrix::errors::app_not_installed(se, &portal),
         Some(se) if se.code.needs_reauthorization() || se.code.is_client_refusal() => {
             crate::exit::auth_needed(format!(
-                "the stored authorization does not work ({se}): run {} or {} again (reinstall the app first if it was removed)",
-                crate::ui::hint::cmd(&format!("authorize --domain {portal} --force")),
-                crate::ui::hint::cmd("install-listen --force")
+                "the stored authorization does not work ({se}): {} again (reinstall the app first if it was removed)",
+                crate::ui::hint::authorize_again(&portal, true)
             ))
         }
         _ => e.context("cannot tell whether the authorization works"),
@@ -218,12 +217,13 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
         Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
-    let state = match p.is_unverified() {
-        true => format!(
+    let state = match (p.is_unverified(), p.is_not_checked()) {
+        (true, _) => format!(
             "UNVERIFIED: the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
-            crate::ui::hint::cmd("refresh")
+            crate::ui::hint::cmd(&["refresh"])
         ),
-        false => "verified".to_string(),
+        (false, true) => "not checked (--no-verify)".to_string(),
+        (false, false) => "verified".to_string(),
     };
     let rows = [
         ("state", state),

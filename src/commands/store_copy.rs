@@ -32,7 +32,7 @@ pub(crate) async fn run(cfg: &RunConfig, args: &StoreCopyArgs) -> Result<()> {
     if args.from != args.to {
         cfg.ui.info(format_args!(
             "the pair now lives in both stores and rotates on every refresh: use only the new one from now on; delete the old copy with {}",
-            crate::ui::hint::cmd_in_store(&cfg.profile, &args.from, "forget")
+            crate::ui::hint::cmd_in_store(&cfg.profile, &args.from, &["forget"])
         ));
     }
     Ok(())

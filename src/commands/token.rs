@@ -1,7 +1,9 @@
 /*!
 `b24auth token`: print a valid access token for `$(b24auth token)`.
 
-The fresh path — the common one — reads the stored profile and prints: no lock, no network.
+The fresh path — the common one — reads the stored profile and prints: no lock, no network, and
+for the file store no async runtime and no signal handlers either ([`fresh`], before `lib::run`
+builds them).
 Only a token expiring within `--min-ttl`, or one a client says the portal refused
 (`--rejected`), takes the session's refresh road.
 */
@@ -14,6 +16,7 @@ use crate::cli::TokenArgs;
 use crate::exit;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
+use crate::session::config::RunConfig;
 use crate::session::Session;
 
 pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
@@ -22,18 +25,36 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
-    let token = profile.access_token();
+    print(&profile, args)
+}
+
+/// The fresh road, called before any runtime or signal handler exists: a stored pair valid for
+/// `--min-ttl` more seconds, read without a lock from a store that needs no connection, is
+/// printed. `None` leaves the run to [`run`] (a `--rejected` token, a pair due for a refresh,
+/// nothing stored, a read error, a database store), which decides and reports as always.
+pub(crate) fn fresh(cfg: &RunConfig, args: &TokenArgs) -> Option<Result<()>> {
+    if args.rejected.is_some() {
+        return None;
+    }
+    let session = Session::open(cfg.clone()).ok()?;
+    let profile = session.fresh_now(i64::from(args.min_ttl))?;
+    Some(print(&profile, args))
+}
+
+fn print(profile: &Profile, args: &TokenArgs) -> Result<()> {
     // Refused on entry; one stored by an older version is not printed as several lines.
-    crate::profile::checks::token("access_token", token.expose()).map_err(|refused| {
-        anyhow!(
-            "the stored access token is not printed ({refused}): run {} to replace it",
-            crate::ui::hint::cmd("refresh")
-        )
-    })?;
+    crate::profile::checks::token("access_token", profile.access_token().expose()).map_err(
+        |refused| {
+            anyhow!(
+                "the stored access token is not printed ({refused}): run {} to replace it",
+                crate::ui::hint::cmd(&["refresh"])
+            )
+        },
+    )?;
     let mut out = std::io::stdout().lock();
     match args.json {
-        true => writeln!(out, "{}", helper_json(&profile))?,
-        false => writeln!(out, "{}", token.expose())?,
+        true => writeln!(out, "{}", helper_json(profile))?,
+        false => writeln!(out, "{}", profile.access_token().expose())?,
     }
     out.flush()?;
     Ok(())

@@ -527,9 +527,8 @@ pub fn redirect_allowed(old: &Url, new: &Url) -> bool {
 
 fn rejected(err: &ServerError) -> anyhow::Error {
     exit::auth_needed(format!(
-        "{err}: the portal refused the stored token; run {} or {} again",
-        crate::ui::hint::cmd("authorize --domain PORTAL --force"),
-        crate::ui::hint::cmd("install-listen --force")
+        "{err}: the portal refused the stored token; {} again",
+        crate::ui::hint::authorize_again("PORTAL", true)
     ))
 }
 

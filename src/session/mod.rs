@@ -63,13 +63,21 @@ impl Session {
     /// single-flight when it is not. A fresh token costs one read: no lock, no network.
     pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
         let stored = self.load().await?;
-        if stored.is_fresh(min_ttl, now()) && !stored.is_unverified() {
+        if usable_as_stored(&stored, min_ttl) {
             return Ok(stored);
         }
         Ok(self
             .refresh_with(stored, |p| !p.is_fresh(min_ttl, now()))
             .await?
             .profile)
+    }
+
+    /// The stored profile when the store can read it with no runtime (the file store) and its
+    /// access token is valid for `min_ttl` more seconds; `None` otherwise (then
+    /// [`Session::valid_profile`] decides and reports).
+    pub fn fresh_now(&self, min_ttl: i64) -> Option<Profile> {
+        let stored = self.store.load_now(&self.cfg.profile)?.ok()??;
+        usable_as_stored(&stored, min_ttl).then_some(stored)
     }
 
     /// Refreshes the profile when `due` says so, single-flight through the store's lock.
@@ -105,15 +113,10 @@ impl Session {
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
                 let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
                 crate::bitrix::server::check_oauth_server(&server)?;
-                let client = self.oauth_client(server.clone())?;
-                let response = client
-                    .refresh(&creds, &old.refresh_token())
+                let client = self.oauth_client(server)?;
+                rotate(&client, &creds, &old)
                     .await
-                    .map_err(|e| explain_refresh_error(e, &old))?;
-                let mut new = old.refreshed(response, now());
-                new.set_client(Some(&creds.id), Some(&creds.secret));
-                new.set_oauth_server(server.as_str());
-                Ok(new)
+                    .map_err(|e| explain_refresh_error(e, &old))
             })
             .await?;
         if outcome.profile.is_unverified() {
@@ -193,12 +196,32 @@ impl Session {
     }
 }
 
+/// Whether the stored pair may be handed out as it is: valid for `min_ttl` more seconds and
+/// proven (an unverified install callback waits for its proving refresh).
+fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
+    p.is_fresh(min_ttl, now()) && !p.is_unverified()
+}
+
+/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
+/// from its answer with the credentials and server that made it. The one refresh step: the
+/// stored pair's road and `import`'s expired file both take it (each explains its errors).
+pub(crate) async fn rotate(
+    client: &oauth::Client,
+    creds: &Credentials,
+    old: &Profile,
+) -> Result<Profile> {
+    let response = client.refresh(creds, &old.refresh_token()).await?;
+    let mut new = old.refreshed(response, now());
+    new.set_client(Some(&creds.id), Some(&creds.secret));
+    new.set_oauth_server(client.server().as_str());
+    Ok(new)
+}
+
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.
 pub(crate) fn unproven(profile: &str) -> anyhow::Error {
     exit::auth_needed(format!(
-        "profile `{profile}` is unverified: the OAuth server has not named its portal, so b24auth will not hand out its token or endpoint; run {} or {} again",
-        hint::cmd("authorize --domain PORTAL --force"),
-        hint::cmd("install-listen --force")
+        "profile `{profile}` is unverified: the OAuth server has not named its portal, so b24auth will not hand out its token or endpoint; {} again",
+        hint::authorize_again("PORTAL", true)
     ))
 }
 
@@ -209,9 +232,8 @@ fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
         Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
         Some(e) if e.code.app_removed() => errors::app_not_installed(e, &portal),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
-            "the OAuth server refused the stored refresh token ({e}): run {} or {} again",
-            hint::cmd(&format!("authorize --domain {portal} --force")),
-            hint::cmd("install-listen --force")
+            "the OAuth server refused the stored refresh token ({e}): {} again",
+            hint::authorize_again(&portal, true)
         )),
         _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
     }

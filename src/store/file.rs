@@ -65,11 +65,12 @@ impl Store for FileStore {
         std::future::ready(Ok(self.path(name).exists())).boxed_local()
     }
 
-    /// Reads without locking: the rename in [`write_atomic`] means a reader never sees a
-    /// partial file.
     fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
-        let path = self.path(name);
-        std::future::ready(self.guard(&path).and_then(|()| read_profile(&path))).boxed_local()
+        std::future::ready(self.read_now(name)).boxed_local()
+    }
+
+    fn load_now(&self, name: &str) -> Option<Result<Option<Profile>>> {
+        Some(self.read_now(name))
     }
 
     fn save<'a>(
@@ -126,6 +127,13 @@ impl FileStore {
 
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         profile_path(&self.dir, name)
+    }
+
+    /// Reads without locking: the rename in [`write_atomic`] means a reader never sees a
+    /// partial file. Plain file I/O, so it needs no runtime.
+    fn read_now(&self, name: &str) -> Result<Option<Profile>> {
+        let path = self.path(name);
+        self.guard(&path).and_then(|()| read_profile(&path))
     }
 
     async fn delete_file(&self, name: &str) -> Result<bool> {
@@ -279,7 +287,7 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
             "{} is accessible by other users (mode {:o}): run `chmod 600 {}`",
             path.display(),
             mode & 0o777,
-            path.display()
+            crate::ui::hint::quote(&path.display().to_string())
         );
     }
     let mut bytes = Vec::new();

@@ -41,14 +41,16 @@ pub fn dir_verdict(dir: &Path, meta: &Metadata, me: u32) -> Result<()> {
     }
     if meta.uid() != me {
         bail!(
-            "{d} is owned by uid {}, not by you (uid {me}): run `chown {me} {d}` or choose another --config-dir",
-            meta.uid()
+            "{d} is owned by uid {}, not by you (uid {me}): run `chown {me} {}` or choose another --config-dir",
+            meta.uid(),
+            crate::ui::hint::quote(&d.to_string())
         );
     }
     if meta.mode() & 0o022 != 0 {
         bail!(
-            "{d} is writable by other users (mode {:o}): run `chmod 700 {d}`",
-            meta.mode() & 0o777
+            "{d} is writable by other users (mode {:o}): run `chmod 700 {}`",
+            meta.mode() & 0o777,
+            crate::ui::hint::quote(&d.to_string())
         );
     }
     Ok(())

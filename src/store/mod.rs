@@ -9,7 +9,8 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
   rescued (Bitrix24 has already rotated it), never dropped. From the refresh request to the
   durable save it is a [`crate::signals`] critical section: a stop signal waits for the save.
 - [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
-  no lock wait ever sits between Bitrix24's answer and the save.
+  no lock wait ever sits between Bitrix24's answer and the save. [`save_adopted`] is the same
+  road for a pair brought in from elsewhere (`import`), which may be refreshed on it.
 - [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
@@ -63,6 +64,12 @@ pub(crate) trait Store {
     /// Reads a profile without locking; a reader never sees a half-written one.
     fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>>;
 
+    /// [`Store::load`] when the backend can read with no async runtime (the file store); `None`
+    /// when it needs one (a database connection).
+    fn load_now(&self, _name: &str) -> Option<Result<Option<Profile>>> {
+        None
+    }
+
     /// Saves atomically and durably under the profile's lock.
     fn save<'a>(
         &'a self,
@@ -71,7 +78,7 @@ pub(crate) trait Store {
         mode: SaveMode,
     ) -> LocalBoxFuture<'a, Result<()>>;
 
-    /// Takes the profile's exclusive lock (waiting at most the contract's 30 s, then exit 4).
+    /// Takes the profile's exclusive lock (waiting at most the README's 30 s, then exit 4).
     fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>>;
 
     /// Deletes a profile under its lock; false when there was nothing to delete.
@@ -136,20 +143,8 @@ where
             refreshed: false,
         });
     }
-    let critical = match crate::signals::critical() {
-        Ok(c) => c,
-        Err(stop) => {
-            held.release().await;
-            return Err(stop.into());
-        }
-    };
-    let profile = match refresh(current).await {
-        Ok(p) => p,
-        Err(e) => {
-            held.release().await;
-            return Err(e);
-        }
-    };
+    let critical = or_release(held.as_mut(), critical()).await?;
+    let profile = or_release(held.as_mut(), refresh(current).await).await?;
     // Nothing between Bitrix24's answer and the durable save: that is the whole window a
     // SIGKILL can cost.
     if let Err(e) = held.write(&profile).await {
@@ -175,32 +170,69 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Profile>>,
 {
+    let rotated = |p: Profile| Made {
+        profile: p,
+        rotated: true,
+    };
+    let (made, critical) =
+        save_made(store, name, mode, || async { make().await.map(rotated) }).await?;
+    // The flow answers the browser first; `lib::run` reports the stop after it.
+    critical.saved_stop_later();
+    Ok(made.profile)
+}
+
+/// What [`save_adopted`]'s `adopt` made: the pair, and whether making it rotated the one it
+/// was given (then the given copy is dead and a failed save rescues the new one).
+pub(crate) struct Made {
+    pub profile: Profile,
+    pub rotated: bool,
+}
+
+/// [`save_new`] for a pair that exists already (`import`): `adopt` may refresh and verify it
+/// under the lock; a stop signal that came meanwhile ends the run as soon as it is saved.
+pub(crate) async fn save_adopted<F, Fut>(
+    store: &dyn Store,
+    name: &str,
+    mode: SaveMode,
+    adopt: F,
+) -> Result<Made>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Made>>,
+{
+    let (made, critical) = save_made(store, name, mode, adopt).await?;
+    critical.saved()?;
+    Ok(made)
+}
+
+/// The road under [`save_new`] and [`save_adopted`]: lock, `mode`, critical section, `make`,
+/// the durable write; the section is handed back open for the caller to close its way.
+async fn save_made<F, Fut>(
+    store: &dyn Store,
+    name: &str,
+    mode: SaveMode,
+    make: F,
+) -> Result<(Made, crate::signals::Critical)>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Made>>,
+{
     let mut held = store.lock(name).await?;
     // A damaged profile counts as existing: only `--force` replaces it.
     if mode == SaveMode::Create && !matches!(held.read().await, Ok(None)) {
         held.release().await;
         return Err(already_exists(name, &store.location(name)));
     }
-    let critical = match crate::signals::critical() {
-        Ok(c) => c,
-        Err(stop) => {
-            held.release().await;
-            return Err(stop.into());
-        }
-    };
-    let profile = match make().await {
-        Ok(p) => p,
-        Err(e) => {
-            held.release().await;
-            return Err(e);
-        }
-    };
-    if let Err(e) = held.write(&profile).await {
-        return Err(store.rescue(name, &profile, e));
+    let critical = or_release(held.as_mut(), critical()).await?;
+    let made = or_release(held.as_mut(), make().await).await?;
+    if let Err(e) = held.write(&made.profile).await {
+        // A pair nothing rotated is still valid where it came from: report the failure as is.
+        return Err(match made.rotated {
+            true => store.rescue(name, &made.profile, e),
+            false => e,
+        });
     }
-    // The flow answers the browser first; `lib::run` reports the stop after it.
-    critical.saved_stop_later();
-    Ok(profile)
+    Ok((made, critical))
 }
 
 /// Under the profile's lock: re-read, apply `update`, save. Nothing rotated, so a failed save
@@ -218,25 +250,33 @@ pub(crate) async fn update_locked(
 }
 
 async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Result<Profile> {
-    match held.read().await {
+    let read = match held.read().await {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => {
-            held.release().await;
-            Err(nothing_stored_at(name, &store.location(name)))
-        }
-        Err(e) => {
-            held.release().await;
-            Err(e)
-        }
+        Ok(None) => Err(nothing_stored_at(name, &store.location(name))),
+        Err(e) => Err(e),
+    };
+    or_release(held, read).await
+}
+
+/// Opens the stop-signal critical section: just before the request that rotates or spends the
+/// pair, only on these roads.
+fn critical() -> Result<crate::signals::Critical> {
+    Ok(crate::signals::critical()?)
+}
+
+/// `result`, with the lock let go first when it is an error (nothing was written).
+async fn or_release<T>(held: &mut dyn Locked, result: Result<T>) -> Result<T> {
+    if result.is_err() {
+        held.release().await;
     }
+    result
 }
 
 /// Exit 3: nothing is stored for the profile at `location`.
 pub(crate) fn nothing_stored_at(name: &str, location: &str) -> anyhow::Error {
     crate::exit::auth_needed(format!(
-        "nothing stored for profile `{name}` ({location}): run {} or {}",
-        crate::ui::hint::cmd("authorize --domain PORTAL"),
-        crate::ui::hint::cmd("install-listen")
+        "nothing stored for profile `{name}` ({location}): {}",
+        crate::ui::hint::authorize_again("PORTAL", false)
     ))
 }
 

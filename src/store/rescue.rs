@@ -36,9 +36,8 @@ pub(crate) fn lost_save(
             how_back(&path)
         )),
         Err(e) => cause.context(format!(
-            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): run {} or {} again (profile `{name}`)",
-            crate::ui::hint::cmd("authorize --domain PORTAL --force"),
-            crate::ui::hint::cmd("install-listen --force")
+            "Bitrix24 already rotated the pair and it could not be kept anywhere ({e:#}): {} again (profile `{name}`)",
+            crate::ui::hint::authorize_again("PORTAL", true)
         )),
     }
 }

@@ -3,14 +3,18 @@ The "run `b24auth …`" hints in messages and pages, exact for this run: they re
 that pick the same profile (`--profile` when not default, `--store` when not `file`,
 `--config-dir` when it was given on the command line), so the hint works when pasted as is.
 
-The prefix is set once from the parsed options ([`set`]); [`cmd`] is what messages call. The
-builder ([`prefix`]) is a pure function.
+The prefix is set once from the parsed options ([`set`]); [`cmd`] is what messages call, and
+[`authorize_again`] the one "authorize again" hint. Every word of a hint goes through [`quote`],
+so a value from outside cannot make the pasted line do anything else. The builder ([`prefix`]) is
+a pure function.
 */
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use url::Url;
+
+use super::password;
 
 static PREFIX: OnceLock<String> = OnceLock::new();
 static CONFIG_DIR_FLAG: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
@@ -39,30 +43,58 @@ pub fn store() -> String {
     STORE_ARG.get().cloned().unwrap_or_else(|| "file".into())
 }
 
+/// `--store`'s value for a hint: the variable's name when the URL came from `B24AUTH_STORE`,
+/// else the URL through the one password stripper ([`password::without_password`]), or a
+/// placeholder when that cannot tell.
 fn store_arg(o: &Origin<'_>) -> String {
     if o.store_from_env && o.store != "file" {
-        "\"$B24AUTH_STORE\"".to_string()
-    } else {
-        quote(&without_password(o.store))
+        return "\"$B24AUTH_STORE\"".to_string();
+    }
+    match password::without_password(o.store) {
+        Some(url) => quote(&url),
+        None => "STORE_URL".into(),
     }
 }
 
-/// Like [`cmd`], for the same profile in another store (named as the user wrote it).
-pub fn cmd_in_store(profile: &str, store: &str, rest: &str) -> String {
+/// Like [`cmd`], for the same profile in another store, which is always named (`--store file`
+/// too: a `B24AUTH_STORE` in the environment would otherwise pick the store the hint is not
+/// about).
+pub fn cmd_in_store(profile: &str, store: &str, words: &[&str]) -> String {
     let dir = CONFIG_DIR_FLAG.get().cloned().flatten();
-    let prefix = prefix(&Origin {
+    let origin = Origin {
         profile,
         config_dir_flag: dir.as_deref(),
         store,
         store_from_env: false,
-    });
-    format!("`b24auth {prefix}{rest}`")
+    };
+    let mut prefix = prefix(&origin);
+    if store == "file" {
+        prefix = format!("--store file {prefix}");
+    }
+    format!("`b24auth {prefix}{}`", words_of(words))
 }
 
-/// `` `b24auth [options] REST` `` with this run's options.
-pub fn cmd(rest: &str) -> String {
+/// `` `b24auth [options] WORDS…` `` with this run's options; every word is quoted for the
+/// shell ([`quote`]), so a value from outside (a portal, a URL) is pasted as one inert word.
+pub fn cmd(words: &[&str]) -> String {
     let prefix = PREFIX.get().map(String::as_str).unwrap_or("");
-    format!("`b24auth {prefix}{rest}`")
+    format!("`b24auth {prefix}{}`", words_of(words))
+}
+
+/// The one "authorize again" hint: `run `b24auth … authorize --domain DOMAIN` or `b24auth …
+/// install-listen``, with `--force` on both when the profile exists.
+pub fn authorize_again(domain: &str, force: bool) -> String {
+    let force: &[&str] = if force { &["--force"] } else { &[] };
+    format!(
+        "run {} or {}",
+        cmd(&[&["authorize", "--domain", domain][..], force].concat()),
+        cmd(&[&["install-listen"][..], force].concat())
+    )
+}
+
+fn words_of(words: &[&str]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| quote(w)).collect();
+    quoted.join(" ")
 }
 
 /// The global options a hint must repeat, each followed by a space.
@@ -100,17 +132,6 @@ pub fn domain_of(portal: Option<String>, client_endpoint: Option<&str>) -> Strin
     match portal {
         Some(p) if !p.is_empty() => domain_arg(&p, &scheme),
         _ => "PORTAL".into(),
-    }
-}
-
-/// A store URL fit to print: its password replaced by `PASSWORD`.
-pub fn without_password(store: &str) -> String {
-    match Url::parse(store) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("PASSWORD"));
-            u.to_string()
-        }
-        _ => store.to_string(),
     }
 }
 
@@ -163,7 +184,7 @@ mod tests {
                 "postgres://b24:s3cret@db.example/b24",
                 false
             )),
-            "--store postgres://b24:PASSWORD@db.example/b24 "
+            "--store postgres://b24@db.example/b24 "
         );
         assert_eq!(
             prefix(&origin("default", None, "postgres://x:y@h/d", true)),
@@ -183,6 +204,18 @@ mod tests {
             "http://127.0.0.1:9"
         );
         assert_eq!(domain_of(None, None), "PORTAL");
+    }
+
+    #[test]
+    fn every_word_of_a_hint_is_quoted() {
+        assert_eq!(
+            authorize_again("a$(touch x);b", true),
+            "run `b24auth authorize --domain 'a$(touch x);b' --force` or `b24auth install-listen --force`"
+        );
+        assert_eq!(
+            authorize_again("PORTAL", false),
+            "run `b24auth authorize --domain PORTAL` or `b24auth install-listen`"
+        );
     }
 
     #[test]

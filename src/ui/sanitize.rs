@@ -34,6 +34,21 @@ pub fn strip_controls(text: &str) -> String {
     out
 }
 
+/// What a foreign party wrote (a redirect's `error_description`), made safe for one terminal
+/// line and an HTML page (which escapes on its own): [`strip_controls`], runs of space
+/// collapsed, and the text cut at `max` characters (marked `…`).
+pub fn clipped(s: &str, max: usize) -> String {
+    let cleaned = strip_controls(s);
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= max {
+        return joined;
+    }
+    let mut cut: String = joined.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         // CSI: parameters and intermediates, then one final byte in @..~.
@@ -73,5 +88,13 @@ mod tests {
             "grant_type=refresh_token&client_secret=…&refresh_token=… red  next"
         );
         assert!(!shown.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn clipped_drops_csi_and_osc_and_cuts() {
+        let foreign =
+            "denied\u{1b}]8;;http://evil.example\u{7}click\u{1b}]8;;\u{1b}\\ \u{1b}[2J\r\n  now";
+        assert_eq!(clipped(foreign, 100), "deniedclick now");
+        assert_eq!(clipped("abcdef", 3), "abc…");
     }
 }

@@ -1,4 +1,4 @@
-//! One pair, many clients: `token --rejected`, `exec`'s variables, `import`, `show --format`,
+//! One pair, many clients: `exec`'s variables, `import`, `show --format`,
 //! `--on-refresh`, and the recipes in `examples/` run against the stand-in.
 
 use std::collections::HashMap;
@@ -23,69 +23,6 @@ fn env_lines(text: &str) -> HashMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-}
-
-#[test]
-fn sixteen_clients_rejecting_one_token_cause_one_refresh() {
-    let s = StandIn::start();
-    let env = Env::new();
-    let doc = env.seed(&s, 3600);
-    let dead = doc["access_token"].as_str().unwrap().to_string();
-    // The portal refuses the token although b24auth's clock says it has an hour left.
-    s.expire_access_tokens();
-    let children: Vec<_> = (0..16)
-        .map(|i| {
-            let mut c = if i % 2 == 0 {
-                env.cmd(&["token", "--rejected", &dead])
-            } else {
-                env.cmd(&["token", "--rejected", "-"])
-            };
-            c.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = c.spawn().unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            if i % 2 == 1 {
-                std::io::Write::write_all(&mut stdin, format!("{dead}\n").as_bytes()).unwrap();
-            }
-            drop(stdin);
-            child
-        })
-        .collect();
-    let outputs: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{err}");
-            String::from_utf8(out.stdout).unwrap()
-        })
-        .collect();
-    assert_eq!(
-        s.counters().refreshes,
-        1,
-        "one refresh for sixteen rejections"
-    );
-    let stored = env.auth()["access_token"].as_str().unwrap().to_string();
-    assert_ne!(stored, dead);
-    assert!(s.access_token_is_valid(&stored));
-    for out in outputs {
-        assert_eq!(
-            out,
-            format!("{stored}\n"),
-            "every client gets the new token"
-        );
-    }
-    // A late client rejecting the same dead token gets the stored one, with no refresh.
-    let late = env.run(&["token", "--rejected", &dead]);
-    assert_eq!(late.assert_ok().stdout, format!("{stored}\n"));
-    assert_eq!(s.counters().refreshes, 1);
-    let empty = env.run(&["token", "--rejected", "-"]);
-    assert!(
-        empty.assert_error(2).contains("--rejected"),
-        "{}",
-        empty.stderr
-    );
 }
 
 #[test]

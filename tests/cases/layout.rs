@@ -165,6 +165,11 @@ fn cycle_from(
 fn top_level_modules_depend_one_way() {
     let graph = module_graph();
     assert!(graph.len() >= 8, "the walk found the modules: {graph:?}");
+    // The map, for a reader (`cargo test --test integration layout -- --nocapture`).
+    for (module, edges) in &graph {
+        let names: Vec<&str> = edges.iter().map(String::as_str).collect();
+        println!("{module} → {}", names.join(", "));
+    }
     for start in graph.keys() {
         if let Some(cycle) = cycle_from(&graph, start, &mut vec![start.clone()]) {
             panic!(
@@ -206,4 +211,36 @@ fn few_files_sit_directly_in_src() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert!(flat.len() <= 8, "files directly in src/: {flat:?}");
+}
+
+/// Files outside `src/store/` that may name the critical section: only where it is defined.
+const CRITICAL_ALLOWED: [&str; 1] = ["signals.rs"];
+
+#[test]
+fn critical_sections_are_opened_only_on_the_stores_roads() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut outside = Vec::new();
+    let mut inside = 0;
+    for file in rust_files(&src) {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let code = without_tests(&code_only(&fs::read_to_string(&file).unwrap()));
+        let calls = code.matches("signals::critical").count();
+        if rel.starts_with("store/") {
+            inside += calls;
+        } else if calls > 0 && !CRITICAL_ALLOWED.contains(&rel.as_str()) {
+            outside.push(rel);
+        }
+    }
+    assert!(
+        inside >= 1,
+        "the walk found the store's own critical sections"
+    );
+    assert!(
+        outside.is_empty(),
+        "signals::critical outside src/store/ (save on a store road instead): {outside:?}"
+    );
 }

@@ -211,8 +211,9 @@ fn hints_repeat_the_options_of_the_run() {
     );
 }
 
-/// The `store copy` hint names the old copy's exact store and profile, and says nothing when
-/// the copy went onto itself.
+/// The `store copy` hint names the old copy's exact store (`--store file` too: a
+/// `B24AUTH_STORE` in the environment would pick the other one) and profile, and says nothing
+/// when the copy went onto itself.
 #[test]
 fn the_store_copy_hint_never_names_the_new_copy() {
     let s = StandIn::start();
@@ -233,7 +234,7 @@ fn the_store_copy_hint_never_names_the_new_copy() {
     run.assert_ok();
     assert!(
         run.stderr
-            .contains("delete the old copy with `b24auth forget`"),
+            .contains("delete the old copy with `b24auth --store file forget`"),
         "{}",
         run.stderr
     );
