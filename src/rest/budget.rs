@@ -276,7 +276,10 @@ mod tests {
         s.drain(2.0, 100.0);
         assert_eq!((s.level, s.at), (50.0, 100.0));
         s.drain(2.0, 110.0);
-        assert_eq!(s.level, 30.0, "drains from now on, not from the planted time");
+        assert_eq!(
+            s.level, 30.0,
+            "drains from now on, not from the planted time"
+        );
     }
 
     #[test]
