@@ -24,6 +24,7 @@ mod pgbouncer;
 mod postgres;
 mod postgres_libpq;
 mod profiles;
+mod quiet_pace;
 mod removed_apps;
 mod replay;
 mod security;
