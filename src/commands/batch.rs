@@ -10,7 +10,9 @@ nothing after it runs); exit 1 when any command failed, after all output.
 use std::io::{BufWriter, Write};
 
 use anyhow::{anyhow, Result};
-use futures_util::stream::{self, TryStreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use tokio::io::{BufReader, Stdin};
 
@@ -38,26 +40,44 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
         true => 1,
         false => caller.concurrency(),
     };
-    let input = Input {
+    let input = Some(Input {
         lines: BufReader::new(tokio::io::stdin()),
         read: 0,
-    };
-    let chunks = stream::try_unfold(input, |mut input| async move {
-        let chunk = read_chunk(&mut input).await?;
-        Ok::<_, anyhow::Error>((!chunk.is_empty()).then_some((chunk, input)))
+    });
+    // Set by a chunk that failed or input that could not be read: nothing more is read, and
+    // the chunks already in flight finish and print their lines.
+    let stop = &AtomicBool::new(false);
+    let chunks = stream::unfold(input, move |input| async move {
+        let mut input = input.filter(|_| !stop.load(Ordering::Relaxed))?;
+        match read_chunk(&mut input).await {
+            Ok(chunk) if chunk.is_empty() => None,
+            Ok(chunk) => Some((Ok(chunk), Some(input))),
+            Err(e) => Some((Err(e), None)),
+        }
     });
     let caller = &caller;
     let answered = chunks
-        .map_ok(|chunk| async move {
-            let outcomes = run_chunk(caller, &chunk, args.halt).await?;
-            Ok::<_, anyhow::Error>((chunk, outcomes))
+        .map(|chunk| async move {
+            let chunk = chunk?;
+            let outcomes = run_chunk(caller, &chunk, args.halt).await;
+            stop.fetch_or(outcomes.is_err(), Ordering::Relaxed);
+            Ok((chunk, outcomes))
         })
-        .try_buffered(in_flight);
+        .buffered(in_flight);
     let mut answered = std::pin::pin!(answered);
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let (mut count, mut failed) = (0usize, 0usize);
-    while let Some((chunk, outcomes)) = answered.try_next().await? {
-        count += chunk.len();
+    let mut report = Report::default();
+    while let Some(step) = answered.next().await {
+        let (chunk, outcomes) = match step {
+            Ok(step) => step,
+            Err(unreadable) => {
+                stop.store(true, Ordering::Relaxed);
+                report.note(unreadable);
+                continue;
+            }
+        };
+        report.count += chunk.len();
+        let outcomes = outcomes.unwrap_or_else(|e| report.chunk_failed(&chunk, e));
         for (entry, outcome) in chunk.iter().zip(outcomes) {
             if matches!(outcome, Outcome::NotRun) && args.halt {
                 break;
@@ -65,8 +85,8 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
             serde_json::to_writer(&mut out, &outcome.to_line())?;
             out.write_all(b"\n")?;
             if let Outcome::Failed { error, description } = &outcome {
-                failed += 1;
-                if args.halt {
+                report.failed += 1;
+                if args.halt && report.error.is_none() {
                     out.flush()?;
                     return Err(anyhow!(
                         "line {} failed: {error}: {description}; --halt stopped there",
@@ -77,11 +97,53 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
         }
         out.flush()?;
     }
-    match failed {
-        0 => Ok(()),
-        n => Err(anyhow!(
-            "{n} of {count} commands failed; their output lines say why"
-        )),
+    report.end()
+}
+
+/// What a `batch` run has come to: commands answered, failed, and the first request that
+/// failed or the input that could not be read.
+#[derive(Default)]
+struct Report {
+    count: usize,
+    failed: usize,
+    error: Option<anyhow::Error>,
+}
+
+impl Report {
+    /// Keeps the first error (the ones after it follow from the same cause, or are told by
+    /// their lines).
+    fn note(&mut self, e: anyhow::Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// A chunk's request failed: an error line for each of its commands, and the error kept
+    /// naming the chunk's input lines.
+    fn chunk_failed(&mut self, chunk: &[Entry], e: anyhow::Error) -> Vec<Outcome> {
+        let (first, last) = (chunk[0].line, chunk[chunk.len() - 1].line);
+        let description = format!("{e:#}");
+        self.note(e.context(format!(
+            "the batch request for stdin lines {first}-{last} failed, so nothing after them was read (their outcome is unknown: check them before running them again)"
+        )));
+        chunk
+            .iter()
+            .map(|_| Outcome::Failed {
+                error: "REQUEST_FAILED".into(),
+                description: description.clone(),
+            })
+            .collect()
+    }
+
+    fn end(self) -> Result<()> {
+        match (self.error, self.failed) {
+            (Some(e), _) => Err(e),
+            (None, 0) => Ok(()),
+            (None, n) => Err(anyhow!(
+                "{n} of {} commands failed; their output lines say why",
+                self.count
+            )),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::limit::{LARGEST_LIMIT, LONGEST_RESET};
 use crate::store::guard;
 
 /// How long a caller waits for another process's lock on the state file before giving up.
@@ -64,11 +65,12 @@ impl State {
             && self.level < 1e6
             && ok(self.at)
             && self.at <= now + 3600.0
+            && self.operating.values().all(|&(spent, reset)| {
+                ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
+            })
             && self
-                .operating
-                .values()
-                .all(|&(spent, reset)| ok(spent) && ok(reset))
-            && self.learned_limit.is_none_or(ok)
+                .learned_limit
+                .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
             && self
                 .family
                 .as_ref()
@@ -88,7 +90,9 @@ impl State {
     pub fn drain(&mut self, rate: f64, now: f64) {
         let elapsed = (now - self.at).max(0.0);
         self.level = (self.level - elapsed * rate).max(0.0);
-        self.at = self.at.max(now);
+        // A time ahead of ours (another host's clock, a planted file) would hold the bucket
+        // full until then: it counts as now.
+        self.at = now;
     }
 
     /// Takes the next slot of a bucket of `burst` draining at `rate`; returns how long to wait
@@ -118,11 +122,12 @@ pub struct Shared {
     local: tokio::sync::Mutex<()>,
     /// The burst assumed when the file is unreadable.
     burst: f64,
+    ui: crate::ui::Ui,
 }
 
 impl Shared {
     /// The state file of `portal` under `config_dir` (created private when missing).
-    pub fn open(config_dir: &Path, portal: &str, burst: f64) -> Result<Shared> {
+    pub fn open(config_dir: &Path, portal: &str, burst: f64, ui: crate::ui::Ui) -> Result<Shared> {
         guard::check_dir(config_dir)?;
         let dir = config_dir.join("budget");
         guard::check_dir(&dir)?;
@@ -132,6 +137,7 @@ impl Shared {
             path: dir.join(format!("{}.json", file_name(portal))),
             local: tokio::sync::Mutex::new(()),
             burst,
+            ui,
         })
     }
 
@@ -188,10 +194,10 @@ impl Shared {
                     "waiting for another b24auth process holding {}",
                     self.path.display()
                 ));
-                eprintln!(
+                self.ui.info(format_args!(
                     "b24auth: waiting for another b24auth process that holds the portal's request budget ({})",
                     self.path.display()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -261,6 +267,22 @@ mod tests {
     }
 
     #[test]
+    fn a_time_ahead_of_ours_counts_as_now() {
+        let mut s = State {
+            level: 50.0,
+            at: 1000.0,
+            ..State::default()
+        };
+        s.drain(2.0, 100.0);
+        assert_eq!((s.level, s.at), (50.0, 100.0));
+        s.drain(2.0, 110.0);
+        assert_eq!(
+            s.level, 30.0,
+            "drains from now on, not from the planted time"
+        );
+    }
+
+    #[test]
     fn nonsense_states_are_not_sane() {
         let now = 1000.0;
         assert!(State::default().sane(now));
@@ -297,7 +319,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_corrupt_file_means_a_full_bucket_and_is_rewritten() {
         let tmp = tempfile::tempdir().unwrap();
-        let shared = Shared::open(tmp.path(), "p.example", 50.0).unwrap();
+        let shared = Shared::open(tmp.path(), "p.example", 50.0, crate::ui::Ui::new(true)).unwrap();
         std::fs::write(shared.path(), b"{not json").unwrap();
         let wait = shared
             .with(|s, now| s.reserve(2.0, 50.0, now))

@@ -58,6 +58,19 @@ const OPERATING_MARGIN: f64 = 0.125;
 /// The longest wait for a window to release a method: the window itself (10 min) and a second.
 pub const LONGEST_WAIT: Duration = Duration::from_secs(601);
 
+/// The furthest a window's reset may lie past now, in seconds: the window itself (10 min) and a
+/// minute for clocks apart. A reset further off is a server's nonsense, not a window.
+pub const LONGEST_RESET: f64 = 660.0;
+
+/// The largest operating limit a refusal may teach, in seconds: a window's length.
+pub const LARGEST_LIMIT: f64 = 600.0;
+
+/// `left` seconds (and a little past, for the portal's whole-second clock) as a wait, never
+/// longer than `LONGEST_WAIT`; clamped before converting, so no server's number can panic it.
+fn wait_for(left: f64) -> Duration {
+    Duration::from_secs_f64((left + 0.1).clamp(0.0, LONGEST_WAIT.as_secs_f64()))
+}
+
 /// A wait the budget asks for: which method, what it spent, how long.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Wait {
@@ -84,12 +97,13 @@ impl std::fmt::Display for Wait {
 /// `result_time` under the method its `cmd` names.
 pub fn observe(
     state: &mut State,
+    now: f64,
     method: &str,
     params: &Map<String, Value>,
     answer: &Map<String, Value>,
 ) {
     if let Some(time) = answer.get("time") {
-        record(state, method, time);
+        record(state, now, method, time);
     }
     if method != "batch" {
         return;
@@ -100,12 +114,12 @@ pub fn observe(
         .and_then(Value::as_object);
     for (key, time) in times.into_iter().flatten() {
         if let Some(inner) = inner_method(params, key) {
-            record(state, inner, time);
+            record(state, now, inner, time);
         }
     }
 }
 
-fn record(state: &mut State, method: &str, time: &Value) {
+fn record(state: &mut State, now: f64, method: &str, time: &Value) {
     let number = |k: &str| {
         time.get(k)
             .and_then(Value::as_f64)
@@ -114,7 +128,9 @@ fn record(state: &mut State, method: &str, time: &Value) {
     let (Some(spent), Some(reset)) = (number("operating"), number("operating_reset_at")) else {
         return;
     };
-    if spent >= 0.0 && reset >= 0.0 {
+    // A window is 10 minutes: a reset further off than that (or an absurd spend) is refused,
+    // never kept for every process on the host to wait on.
+    if (0.0..=1e6).contains(&spent) && reset >= 0.0 && reset <= now + LONGEST_RESET {
         state.operating.insert(method.to_string(), (spent, reset));
     }
 }
@@ -125,12 +141,13 @@ fn record(state: &mut State, method: &str, time: &Value) {
 pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> {
     let entry = state.operating.get_mut(method)?;
     if entry.0 > 0.0 {
-        let learned = state.learned_limit.map_or(entry.0, |l| l.min(entry.0));
+        let spent = entry.0.min(LARGEST_LIMIT);
+        let learned = state.learned_limit.map_or(spent, |l| l.min(spent));
         state.learned_limit = Some(learned);
         entry.0 = entry.0.max(learned);
     }
     let left = entry.1 - now;
-    (left > 0.0).then(|| Duration::from_secs_f64(left + 0.1).min(LONGEST_WAIT))
+    (left > 0.0).then(|| wait_for(left))
 }
 
 /// How long to wait before calling `method` (with `params`, for `batch`) at unix time `now`:
@@ -162,8 +179,7 @@ pub fn wait(
                 method: m.to_string(),
                 spent,
                 limit,
-                // A little past the reset: the portal's clock counts whole seconds.
-                duration: Duration::from_secs_f64(left + 0.1).min(LONGEST_WAIT),
+                duration: wait_for(left),
             })
         })
         .max_by(|a, b| a.duration.cmp(&b.duration))
@@ -198,9 +214,9 @@ mod tests {
         let none = Map::new();
         let answer =
             |spent: f64| obj(json!({"time": {"operating": spent, "operating_reset_at": 1000}}));
-        observe(&mut b, "crm.deal.list", &none, &answer(100.0));
+        observe(&mut b, 990.0, "crm.deal.list", &none, &answer(100.0));
         assert_eq!(wait(&b, None, "crm.deal.list", &none, 990.0), None);
-        observe(&mut b, "crm.deal.list", &none, &answer(430.5));
+        observe(&mut b, 990.0, "crm.deal.list", &none, &answer(430.5));
         let w = wait(&b, None, "crm.deal.list", &none, 990.0).unwrap();
         assert_eq!(w.method, "crm.deal.list");
         assert!((w.duration.as_secs_f64() - 10.1).abs() < 1e-6);
@@ -228,6 +244,7 @@ mod tests {
         let none = Map::new();
         observe(
             &mut b,
+            990.0,
             "crm.deal.list",
             &none,
             &obj(json!({"time": {"operating": 200.0, "operating_reset_at": 1000}})),
@@ -247,6 +264,7 @@ mod tests {
             obj(json!({"cmd": {"cmd0": "crm.deal.list?start=50", "cmd1": "user.current"}}));
         observe(
             &mut b,
+            1990.0,
             "batch",
             &params,
             &obj(json!({"result": {"result_time": {
@@ -258,5 +276,23 @@ mod tests {
         assert_eq!(w.method, "crm.deal.list");
         assert!(wait(&b, None, "crm.deal.list", &Map::new(), 1990.0).is_some());
         assert!(wait(&b, None, "user.current", &Map::new(), 1990.0).is_none());
+    }
+
+    #[test]
+    fn a_servers_absurd_numbers_neither_panic_nor_stay() {
+        let mut b = State::default();
+        let none = Map::new();
+        let far = obj(json!({"time": {"operating": 479.0, "operating_reset_at": 1e20}}));
+        observe(&mut b, 1000.0, "crm.deal.list", &none, &far);
+        assert!(b.operating.is_empty(), "a reset past the window is refused");
+        // A planted entry still waits no longer than the window, and no panic.
+        b.operating.insert("crm.deal.list".into(), (1e9, 1e20));
+        let w = wait(&b, None, "crm.deal.list", &none, 1000.0).unwrap();
+        assert_eq!(w.duration, LONGEST_WAIT);
+        assert_eq!(
+            exhausted(&mut b, "crm.deal.list", 1000.0),
+            Some(LONGEST_WAIT)
+        );
+        assert_eq!(b.learned_limit, Some(LARGEST_LIMIT));
     }
 }

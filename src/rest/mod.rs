@@ -16,6 +16,7 @@ pub(crate) mod export;
 pub(crate) mod limit;
 pub(crate) mod pace;
 mod params;
+mod reads;
 
 pub(crate) use params::pairs_to_json;
 
@@ -51,8 +52,15 @@ enum Answer {
     /// A redirect: the URL that was called and the `Location`.
     Moved(Url, Option<String>),
     Json(Map<String, Value>),
-    /// A gateway's page instead of the portal's answer: its HTTP status.
-    Gateway(reqwest::StatusCode),
+    /// A gateway's page (or JSON that is no Bitrix24 answer) instead of the portal's answer:
+    /// its HTTP status, and what came instead.
+    Gateway(reqwest::StatusCode, &'static str),
+}
+
+/// A gateway's answer: its status and what came instead of the portal's JSON.
+struct Failure {
+    status: reqwest::StatusCode,
+    what: &'static str,
 }
 
 /// What a call has gone through so far (each kind of retry is bounded on its own).
@@ -71,6 +79,9 @@ pub(crate) struct Caller<'a> {
     session: &'a Session,
     http: reqwest::Client,
     profile: Mutex<Profile>,
+    /// The secrets of the profiles this caller held before the current one: an answer to a
+    /// request sent with an older token may echo it after another request renewed the pair.
+    held: Mutex<Vec<String>>,
     pace: Pace,
     /// One refresh or rename at a time among the requests in flight.
     renewing: tokio::sync::Mutex<()>,
@@ -95,7 +106,12 @@ impl<'a> Caller<'a> {
             .portal()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
         let (_, burst) = options.plan.unwrap_or(Plan::Standard).limits();
-        let shared = budget::Shared::open(&session.cfg.config_dir, &portal, f64::from(burst))?;
+        let shared = budget::Shared::open(
+            &session.cfg.config_dir,
+            &portal,
+            f64::from(burst),
+            session.cfg.ui,
+        )?;
         let known = shared
             .with(|s, now| pace::cached_plan(s, now))
             .await?
@@ -105,7 +121,8 @@ impl<'a> Caller<'a> {
             session,
             http,
             profile: Mutex::new(profile),
-            pace: Pace::new(shared, plan, &options),
+            held: Mutex::new(Vec::new()),
+            pace: Pace::new(shared, plan, &options, session.cfg.ui),
             renewing: tokio::sync::Mutex::new(()),
             saved_rename: tokio::sync::Mutex::new(None),
             options,
@@ -147,12 +164,24 @@ impl<'a> Caller<'a> {
         Ok(self)
     }
 
-    /// The secrets this caller sends, which no portal text may show.
+    /// The secrets this caller sends or has sent (every token it held), which no portal text
+    /// may show.
     pub fn secrets(&self) -> Vec<String> {
-        sent_secrets(&self.current())
-            .into_iter()
-            .map(String::from)
-            .collect()
+        let mut all = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        all.extend(sent_secrets(&self.current()).into_iter().map(String::from));
+        all
+    }
+
+    /// Makes `new` the current profile, keeping the old one's secrets among those held.
+    fn replace_profile(&self, new: Profile) {
+        let mut profile = self.profile.lock().unwrap_or_else(|e| e.into_inner());
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        for secret in sent_secrets(&profile) {
+            if !held.iter().any(|h| h == secret) {
+                held.push(secret.to_string());
+            }
+        }
+        *profile = new;
     }
 
     /// Requests in flight at once (`--concurrency`).
@@ -179,8 +208,9 @@ impl<'a> Caller<'a> {
                     continue;
                 }
                 Answer::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                Answer::Gateway(status) => {
-                    self.gateway_wait(method, status, &mut tries, started)
+                Answer::Gateway(status, what) => {
+                    let failure = Failure { status, what };
+                    self.gateway_wait(method, params, failure, &mut tries, started)
                         .await?;
                     continue;
                 }
@@ -260,19 +290,31 @@ impl<'a> Caller<'a> {
         Ok(())
     }
 
-    /// A gateway's page: back off and retry, until the count or the time runs out; then fail
-    /// naming the status (never the page).
+    /// A gateway's page: back off and retry a call that only reads (any call on 503, the
+    /// portal's "not done"), until the count or the time runs out; then fail naming the status
+    /// (never the page). A write is never repeated: the portal may have run it.
     async fn gateway_wait(
         &self,
         method: &str,
-        status: reqwest::StatusCode,
+        params: &Map<String, Value>,
+        Failure { status, what }: Failure,
         tries: &mut Tries,
         started: Instant,
     ) -> Result<()> {
+        if !status.is_server_error() {
+            return Err(anyhow!(
+                "{method}: the portal answered HTTP {status} with {what}; check the method's name and parameters"
+            ));
+        }
+        if status != reqwest::StatusCode::SERVICE_UNAVAILABLE && !reads::is_read(method, params) {
+            return Err(anyhow!(
+                "{method}: the portal's gateway answered HTTP {status} with {what}; the outcome is unknown (the portal may have done it), so b24auth did not repeat it: check on the portal before running it again"
+            ));
+        }
         let wait = Duration::from_secs(1 << tries.gateway.min(3));
         if tries.gateway >= GATEWAY_RETRIES || started.elapsed() + wait > GATEWAY_PATIENCE {
             return Err(anyhow!(
-                "{method}: the portal's gateway answered HTTP {status} with a page instead of the portal's JSON, {} times in {} s; the portal is unreachable behind it, try again later",
+                "{method}: the portal's gateway answered HTTP {status} with {what}, {} times in {} s; the portal is unreachable behind it, try again later",
                 tries.gateway + 1,
                 started.elapsed().as_secs()
             ));
@@ -347,21 +389,28 @@ impl<'a> Caller<'a> {
                 .await?;
         crate::ui::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(o))
+                if status == reqwest::StatusCode::TOO_MANY_REQUESTS && !o.contains_key("error") =>
+            {
+                Ok(too_many_requests())
+            }
+            // Not the portal's answer, whatever it says: Bitrix24 answers a failure with `error`.
+            Ok(Value::Object(object)) if !status.is_success() && !object.contains_key("error") => {
+                Ok(Answer::Gateway(
+                    status,
+                    "JSON that is not a Bitrix24 answer",
+                ))
+            }
             Ok(Value::Object(object)) => {
-                self.pace.observe(method, params, &object).await?;
+                self.pace.observe(method, params, &object).await;
                 Ok(Answer::Json(object))
             }
-            _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(status)),
+            _ if is_gateway_page(status, &bytes) => Ok(Answer::Gateway(
+                status,
+                "a page instead of the portal's JSON",
+            )),
             // A proxy's 429 page: Bitrix24's own words for it would be QUERY_LIMIT_EXCEEDED.
-            _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                let mut answer = Map::new();
-                answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
-                answer.insert(
-                    "error_description".into(),
-                    "the portal answered HTTP 429 Too Many Requests".into(),
-                );
-                Ok(Answer::Json(answer))
-            }
+            _ if status == reqwest::StatusCode::TOO_MANY_REQUESTS => Ok(too_many_requests()),
             Ok(_) => Err(anyhow!(
                 "{method}: the portal answered JSON that is not an object"
             )),
@@ -387,7 +436,7 @@ impl<'a> Caller<'a> {
         if current.access_token() == *used {
             return Err(rejected(err));
         }
-        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = current;
+        self.replace_profile(current);
         Ok(())
     }
 
@@ -404,7 +453,7 @@ impl<'a> Caller<'a> {
             .update(|p| p.set_client_endpoint(&endpoint))
             .await
             .map_err(|e| e.context("cannot save the portal's new address; the stored pair is unchanged and still valid"))?;
-        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = profile;
+        self.replace_profile(profile);
         self.session.cfg.ui.info(format_args!(
             "the portal moved: saved the new client_endpoint {endpoint}"
         ));
@@ -424,6 +473,17 @@ fn sent_secrets(profile: &Profile) -> Vec<&str> {
     .iter()
     .filter_map(|k| profile.str(k))
     .collect()
+}
+
+/// A proxy's 429 in Bitrix24's own words for it: QUERY_LIMIT_EXCEEDED.
+fn too_many_requests() -> Answer {
+    let mut answer = Map::new();
+    answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
+    answer.insert(
+        "error_description".into(),
+        "the portal answered HTTP 429 Too Many Requests".into(),
+    );
+    Answer::Json(answer)
 }
 
 /// A gateway's answer rather than the portal's: a non-JSON 502, 503 or 504, or an HTML page

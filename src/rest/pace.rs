@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::budget::{Shared, State, PLAN_TTL, SAY_WAITING_AFTER};
 use super::limit::{self, Plan};
+use crate::ui::Ui;
 
 /// Requests in flight at once for `--all` and `batch` when `--concurrency` is not given: enough
 /// to keep the portal busy at the standard bucket's pace (2 requests/s, each up to 50 commands
@@ -51,16 +52,21 @@ pub(crate) struct Pace {
     operating_limit: Option<f64>,
     /// When this process last said it was waiting for the budget.
     said: std::sync::Mutex<Option<Instant>>,
+    /// Whether this process has warned that it could not record what an answer said.
+    warned: std::sync::atomic::AtomicBool,
+    ui: Ui,
 }
 
 impl Pace {
-    pub fn new(shared: Shared, plan: Plan, options: &Options) -> Pace {
+    pub fn new(shared: Shared, plan: Plan, options: &Options, ui: Ui) -> Pace {
         let mut pace = Pace {
             shared,
             rate: 1.0,
             burst: 1.0,
             operating_limit: options.operating_limit,
             said: std::sync::Mutex::new(None),
+            warned: std::sync::atomic::AtomicBool::new(false),
+            ui,
         };
         pace.set_plan(plan, options);
         pace
@@ -83,7 +89,7 @@ impl Pace {
             .with(|s, now| limit::wait(s, limit, method, params, now))
             .await?;
         if let Some(wait) = wait {
-            eprintln!("b24auth: {wait}");
+            self.ui.info(format_args!("b24auth: {wait}"));
             tokio::time::sleep(wait.duration).await;
         }
         let (rate, burst) = (self.rate, self.burst);
@@ -105,10 +111,10 @@ impl Pace {
             return;
         }
         *said = Some(Instant::now());
-        eprintln!(
+        self.ui.info(format_args!(
             "b24auth: waiting {:.0} s for the portal's request budget (shared by every b24auth on this host)",
             slot.as_secs_f64().ceil()
-        );
+        ));
     }
 
     /// The portal said its bucket is full.
@@ -119,16 +125,32 @@ impl Pace {
             .await
     }
 
-    /// Remembers what an answer says about the operating time.
+    /// Remembers what an answer says about the operating time, as far as it can: the portal
+    /// has already run the call, so a budget file that cannot be locked or written (another
+    /// holder past the patience, a full disk) must not fail it. Says so once per process;
+    /// returns whether it was recorded.
     pub async fn observe(
         &self,
         method: &str,
         params: &Map<String, Value>,
         answer: &Map<String, Value>,
-    ) -> Result<()> {
-        self.shared
-            .with(|s, _| limit::observe(s, method, params, answer))
-            .await
+    ) -> bool {
+        let recorded = self
+            .shared
+            .with(|s, now| limit::observe(s, now, method, params, answer))
+            .await;
+        let Err(e) = recorded else {
+            return true;
+        };
+        crate::ui::log::note(format_args!(
+            "{method}: the answer's operating time is not recorded: {e:#}"
+        ));
+        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.ui.warn(format_args!(
+                "cannot record the portal's operating time in the shared budget ({e:#}); the calls go on"
+            ));
+        }
+        false
     }
 
     /// The portal refused `method` for its operating time: how long until it resets.
@@ -155,6 +177,19 @@ mod tests {
         assert_eq!(headroom(250.0), 3.0);
         assert_eq!(headroom(10.0), 0.0);
         assert_eq!(headroom(1.0), 0.0);
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_budget_does_not_fail_a_call_the_portal_ran() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shared = Shared::open(tmp.path(), "p.example", 50.0, Ui::new(true)).unwrap();
+        let pace = Pace::new(shared, Plan::Standard, &Options::default(), Ui::new(true));
+        let answer = serde_json::json!({"time": {"operating": 1.0, "operating_reset_at": 1.0}});
+        let answer = answer.as_object().unwrap();
+        assert!(pace.observe("profile", &Map::new(), answer).await);
+        std::fs::remove_dir_all(tmp.path().join("budget")).unwrap();
+        assert!(!pace.observe("profile", &Map::new(), answer).await);
+        assert!(pace.warned.load(std::sync::atomic::Ordering::Relaxed));
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub enum RestFault {
     TooManyRequests,
     /// HTTP 429 `OPERATION_TIME_LIMIT` (the status Bitrix24 documents).
     OperationTimeLimit,
+    /// HTTP 401 `expired_token`, whatever the token.
+    ExpiredToken,
+    /// HTTP 504 with a gateway's HTML page (the portal may have run the request).
+    GatewayTimeout,
 }
 
 /// Deals in the stand-in's `crm.deal.list` unless a test sets another count.
@@ -100,7 +104,7 @@ pub(super) struct State {
     faults: VecDeque<Fault>,
     redirect_uri: String,
     token_delay: Duration,
-    counters: Counters,
+    pub(super) counters: Counters,
     token_call_seen: Arc<std::sync::Condvar>,
     last_token_call: Option<Instant>,
     /// (REST call number, fault): the call with that number fails so.
@@ -122,7 +126,7 @@ pub(super) struct State {
     /// Every code, access token and refresh token ever issued, used or not.
     issued: Vec<String>,
     /// Work time, operating limit, gateway pages (`stand_in_pace.rs`).
-    pace: super::stand_in_pace::PortalPace,
+    pub(super) pace: super::stand_in_pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
@@ -504,20 +508,29 @@ async fn handle(
         // One `batch` is one request, answered by `rest` as Bitrix24 answers it.
         let body = super::stand_in_sdk::json_params(&query, &body);
         // The portal works for every command it runs, and serves other requests meanwhile.
-        let (response, work) = {
-            let (before, n, gateway) = {
+        let (response, work, n) = {
+            let (before, n, gateway, late) = {
                 let mut s = state.lock().unwrap();
                 let n = s.pace.arrive();
-                (s.pace.commands, n, s.pace.gateway())
+                (s.pace.commands, n, s.pace.gateway(), s.pace.gateway_late)
             };
-            let response = gateway.unwrap_or_else(|| rest(&state, &host, &method, &body));
+            let response = match gateway {
+                Some(page) if late => {
+                    drop(rest(&state, &host, &method, &body));
+                    page
+                }
+                Some(page) => page,
+                None => rest(&state, &host, &method, &body),
+            };
             let s = state.lock().unwrap();
             (
                 response,
                 s.pace.cost(s.pace.commands - before) + s.pace.extra(n),
+                n,
             )
         };
         tokio::time::sleep(work).await;
+        super::stand_in_pace::hold_for_refresh(&state, n).await;
         state.lock().unwrap().pace.leave();
         return Ok(response);
     }
@@ -811,6 +824,20 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                     "<html><body><h1>429 Too Many Requests</h1></body></html>".into(),
                 )
             }
+            RestFault::GatewayTimeout => {
+                return reply(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "text/html",
+                    "<html><body><h1>504 Gateway Time-out</h1></body></html>".into(),
+                )
+            }
+            RestFault::ExpiredToken => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "expired_token",
+                    "The access token provided has expired",
+                )
+            }
             RestFault::OperationTimeLimit => {
                 return error(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -851,7 +878,7 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
         Some(_) => {}
     }
     if method == "batch" {
-        return batch(&mut s, &params);
+        return batch(&mut s, &params, &token);
     }
     // A portal error that echoes the whole request body, `auth` included.
     if method == "echo.fail" {
@@ -897,16 +924,20 @@ fn charge(s: &mut State, method: &str) -> Result<Value, Failure> {
         ));
     }
     entry.0 += s.pace.charge(CALL_COST);
+    let (operating, reset_at) = match s.pace.claimed_time {
+        Some((spent, at)) => (json!(spent), json!(at)),
+        None => (json!(entry.0), json!(entry.1)),
+    };
     Ok(
         json!({"start": 1728413297.1, "finish": 1728413297.2, "duration": 0.1,
         "processing": 0.001, "date_start": "2024-10-08T21:48:17+03:00",
         "date_finish": "2024-10-08T21:48:17+03:00",
-        "operating_reset_at": entry.1, "operating": entry.0}),
+        "operating_reset_at": reset_at, "operating": operating}),
     )
 }
 
 /// `batch`: each `cmd` in order, references resolved against the ones before, `halt` obeyed.
-fn batch(s: &mut State, params: &Value) -> Response<Full<Bytes>> {
+fn batch(s: &mut State, params: &Value, token: &str) -> Response<Full<Bytes>> {
     let halt = matches!(params.get("halt"), Some(v) if v == &json!(1) || v == &json!("1") || v == &json!(true));
     let commands: Vec<(String, String)> = match params.get("cmd") {
         Some(Value::Object(m)) => m
@@ -965,6 +996,11 @@ fn batch(s: &mut State, params: &Value) -> Response<Full<Bytes>> {
                 }
                 times.push((key, a.remove("time").unwrap_or(Value::Null)));
             }
+            // A portal error that echoes the request's token.
+            Err(_) if method == "echo.fail" => errors.push((
+                key,
+                json!({"error": "ERROR_CORE", "error_description": format!("cannot handle auth={token}")}),
+            )),
             Err((_, code, description)) => {
                 errors.push((
                     key,

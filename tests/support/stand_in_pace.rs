@@ -39,6 +39,15 @@ pub struct PortalPace {
     pub slow: Vec<(usize, Duration)>,
     pub in_flight: usize,
     pub max_in_flight: usize,
+    /// The gateway's pages come after the portal ran the request (its answer lost: a 504
+    /// timeout), not instead of it.
+    pub gateway_late: bool,
+    /// The gateway answers JSON without Bitrix24's `error` (`{"message":"bad gateway"}`).
+    pub gateway_json: bool,
+    /// (request number, refreshes when it arrived): that request's answer waits for a refresh.
+    pub held: Option<(usize, usize)>,
+    /// What answers claim as `time.operating` and `operating_reset_at`, whatever was spent.
+    pub claimed_time: Option<(f64, f64)>,
 }
 
 impl Default for PortalPace {
@@ -55,6 +64,10 @@ impl Default for PortalPace {
             slow: Vec::new(),
             in_flight: 0,
             max_in_flight: 0,
+            claimed_time: None,
+            held: None,
+            gateway_late: false,
+            gateway_json: false,
         }
     }
 }
@@ -104,6 +117,15 @@ impl PortalPace {
         }
         self.gateway_served += 1;
         let status = StatusCode::from_u16(self.gateway_status).unwrap();
+        if self.gateway_json {
+            return Some(
+                Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(r#"{"message":"bad gateway"}"#)))
+                    .unwrap(),
+            );
+        }
         let page = format!(
             "<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         );
@@ -123,12 +145,38 @@ pub fn extra_method(method: &str) -> Option<Map<String, Value>> {
     let answer = match method {
         "crm.huge.list" => json!({"result": page, "total": u64::MAX, "next": i64::MAX}),
         "crm.endless.list" => json!({"result": page, "total": u64::MAX, "next": 50}),
+        "crm.deal.add" => json!({"result": 1}),
         _ => return None,
     };
     answer.as_object().cloned()
 }
 
+/// Request `n`'s answer, when a test held it, waits until the token endpoint has refreshed a
+/// pair since it arrived (at most 10 s): an answer that comes back after another request in
+/// flight renewed the token.
+pub(super) async fn hold_for_refresh(state: &std::sync::Mutex<super::stand_in::State>, n: usize) {
+    let since = {
+        let s = state.lock().unwrap();
+        match s.pace.held {
+            Some((at, since)) if at == n => since,
+            _ => return,
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline && state.lock().unwrap().counters.refreshes <= since
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 impl StandIn {
+    /// REST request `n`'s answer (counting from 1) waits until a pair has been refreshed after
+    /// now.
+    pub fn hold_until_refresh(&self, n: usize) {
+        let refreshes = self.counters().refreshes;
+        self.with_pace(|p| p.held = Some((n, refreshes)));
+    }
+
     /// REST request `n` (counting from 1, gateway pages included) takes `extra` longer.
     pub fn slow_request(&self, n: usize, extra: Duration) {
         self.with_pace(|p| p.slow.push((n, extra)));
@@ -157,6 +205,19 @@ impl StandIn {
         });
     }
 
+    /// The next `n` REST requests run on the portal, but the gateway answers its page with
+    /// `status` instead of the portal's answer (a 504 timeout: the outcome unknown to the caller).
+    pub fn late_gateway_pages(&self, n: usize, status: u16) {
+        self.gateway_pages(n, status);
+        self.with_pace(|p| p.gateway_late = true);
+    }
+
+    /// The next `n` REST requests get the gateway's JSON without Bitrix24's `error`.
+    pub fn json_gateway_pages(&self, n: usize, status: u16) {
+        self.gateway_pages(n, status);
+        self.with_pace(|p| p.gateway_json = true);
+    }
+
     /// Every REST request from now on gets the gateway's HTML page with `status`.
     pub fn dead_gateway(&self, status: u16) {
         self.gateway_pages(usize::MAX, status);
@@ -168,6 +229,12 @@ impl StandIn {
 
     pub fn commands_run(&self) -> usize {
         self.with_pace(|p| p.commands)
+    }
+
+    /// Answers claim `operating` seconds spent and a reset at unix time `reset_at` (a server's
+    /// nonsense, for the tests of what b24auth believes).
+    pub fn claim_time(&self, operating: f64, reset_at: f64) {
+        self.with_pace(|p| p.claimed_time = Some((operating, reset_at)));
     }
 
     /// What the portal's `app.info` says in `LICENSE_FAMILY` (`ent` on Enterprise plans).
