@@ -38,17 +38,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-impl Cli {
-    /// Parses argv: a `token` line on its short roads ([`fast_token`]), everything else (and a
-    /// `token` line those leave, `--help` or a typo) through clap's full command, so behaviour
-    /// and messages stay the same.
-    pub fn parse_args() -> Cli {
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        fast_token::parse(&args)
-            .unwrap_or_else(|| Cli::try_parse_from(args).unwrap_or_else(|e| exit_on(e)))
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct Global {
     /// Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)
@@ -214,9 +203,9 @@ pub struct LimitArgs {
     /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default:
     /// the one app.info's LICENSE_FAMILY names, else standard]
     #[arg(long, value_enum)]
-    pub plan: Option<crate::rest::limit::Plan>,
+    pub plan: Option<crate::rest::rate::Plan>,
     /// Requests in flight at once for --all and batch; items still come out in order
-    #[arg(long, value_name = "N", default_value_t = crate::rest::pace::DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = crate::rest::rate::DEFAULT_CONCURRENCY,
           value_parser = concurrency)]
     pub concurrency: usize,
     /// The portal's operating-time budget per method per 10 minutes; 0 = none, as on-premise
@@ -226,8 +215,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    pub(crate) fn options(&self) -> crate::rest::pace::Options {
-        crate::rest::pace::Options {
+    pub(crate) fn options(&self) -> crate::rest::rate::PaceOptions {
+        crate::rest::rate::PaceOptions {
             rate: self.rate,
             burst: self.burst,
             plan: self.plan,
@@ -603,7 +592,7 @@ mod tests {
         };
         assert_eq!(
             options(&[]).concurrency,
-            Some(crate::rest::pace::DEFAULT_CONCURRENCY)
+            Some(crate::rest::rate::DEFAULT_CONCURRENCY)
         );
         assert_eq!(options(&["--concurrency", "3"]).concurrency, Some(3));
         assert_eq!(

@@ -2,7 +2,7 @@
 How fast this process may call the portal: the plan's bucket (`--plan`, `--rate`, `--burst`,
 else the plan `app.info`'s `LICENSE_FAMILY` names), the operating-time budget
 (`--operating-limit`), the number of requests in flight (`--concurrency`), all applied through
-the portal's state shared by every b24auth process on the host (`budget.rs`).
+the portal's state shared by every b24auth process on the host (`bucket.rs`).
 */
 
 use std::time::{Duration, Instant};
@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use super::budget::{Shared, State, PLAN_TTL, SAY_WAITING_AFTER};
-use super::limit::{self, Plan};
+use super::bucket::{BudgetFile, State, PLAN_TTL, SAY_WAITING_AFTER};
+use super::operating;
+use super::plans::Plan;
 use crate::ui::Ui;
 
 /// Requests in flight at once for `--all` and `batch` when `--concurrency` is not given: enough
@@ -29,7 +30,7 @@ fn headroom(burst: f64) -> f64 {
 
 /// What the user asked for (the command-line options, resolved by `cli`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Options {
+pub(crate) struct PaceOptions {
     pub rate: Option<f64>,
     pub burst: Option<u32>,
     pub plan: Option<Plan>,
@@ -38,7 +39,7 @@ pub(crate) struct Options {
     pub concurrency: Option<usize>,
 }
 
-impl Options {
+impl PaceOptions {
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1)
     }
@@ -46,7 +47,7 @@ impl Options {
 
 /// The pace of one process towards one portal.
 pub(crate) struct Pace {
-    pub shared: Shared,
+    pub shared: BudgetFile,
     rate: f64,
     burst: f64,
     operating_limit: Option<f64>,
@@ -58,7 +59,7 @@ pub(crate) struct Pace {
 }
 
 impl Pace {
-    pub fn new(shared: Shared, plan: Plan, options: &Options, ui: Ui) -> Pace {
+    pub fn new(shared: BudgetFile, plan: Plan, options: &PaceOptions, ui: Ui) -> Pace {
         let mut pace = Pace {
             shared,
             rate: 1.0,
@@ -73,7 +74,7 @@ impl Pace {
     }
 
     /// Paces by `plan` from now on (learned after the start), the options still winning.
-    pub fn set_plan(&mut self, plan: Plan, options: &Options) {
+    pub fn set_plan(&mut self, plan: Plan, options: &PaceOptions) {
         let (rate, burst) = plan.limits();
         let burst = f64::from(options.burst.unwrap_or(burst));
         self.rate = options.rate.unwrap_or(rate);
@@ -86,7 +87,7 @@ impl Pace {
         let limit = self.operating_limit;
         let wait = self
             .shared
-            .with(|s, now| limit::wait(s, limit, method, params, now))
+            .with(|s, now| operating::wait(&s.window, limit, method, params, now))
             .await?;
         if let Some(wait) = wait {
             self.ui.info(format_args!("b24auth: {wait}"));
@@ -137,7 +138,7 @@ impl Pace {
     ) -> bool {
         let recorded = self
             .shared
-            .with(|s, now| limit::observe(s, now, method, params, answer))
+            .with(|s, now| operating::observe(&mut s.window, now, method, params, answer))
             .await;
         let Err(e) = recorded else {
             return true;
@@ -156,7 +157,7 @@ impl Pace {
     /// The portal refused `method` for its operating time: how long until it resets.
     pub async fn exhausted(&self, method: &str) -> Result<Option<Duration>> {
         self.shared
-            .with(|s, now| limit::exhausted(s, method, now))
+            .with(|s, now| operating::exhausted(&mut s.window, method, now))
             .await
     }
 }
@@ -182,8 +183,13 @@ mod tests {
     #[tokio::test]
     async fn an_unwritable_budget_does_not_fail_a_call_the_portal_ran() {
         let tmp = tempfile::tempdir().unwrap();
-        let shared = Shared::open(tmp.path(), "p.example", 50.0, Ui::new(true)).unwrap();
-        let pace = Pace::new(shared, Plan::Standard, &Options::default(), Ui::new(true));
+        let shared = BudgetFile::open(tmp.path(), "p.example", 50.0, Ui::new(true)).unwrap();
+        let pace = Pace::new(
+            shared,
+            Plan::Standard,
+            &PaceOptions::default(),
+            Ui::new(true),
+        );
         let answer = serde_json::json!({"time": {"operating": 1.0, "operating_reset_at": 1.0}});
         let answer = answer.as_object().unwrap();
         assert!(pace.observe("profile", &Map::new(), answer).await);

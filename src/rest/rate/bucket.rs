@@ -1,6 +1,6 @@
 /*!
 The portal's request budget, shared by every b24auth process on this host: Bitrix24 counts its
-leaky bucket per portal and source IP (README, "One budget per portal per host"), so two cron
+leaky bucket per portal and source IP , so two cron
 jobs, or two profiles of one portal, must not each spend a full burst of their own.
 
 The state lives in `<config-dir>/budget/<portal>.json` (keyed by the portal's `host[:port]`,
@@ -13,10 +13,9 @@ crash mid-write, a planted text) is replaced by the most cautious state: a full 
 The bucket is kept as a level with reservations: a caller that finds it full takes the next
 free slot at once (the level may exceed the burst) and sleeps until that slot comes, so callers
 leave in the order they came without locking again. The PostgreSQL store keeps this file per
-host too: hosts have their own addresses; hosts behind one NAT share one (README).
+host too: hosts have their own addresses; hosts behind one NAT share one.
 */
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +24,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::limit::{LARGEST_LIMIT, LONGEST_RESET};
+use super::operating::Window;
 use crate::store::guard;
 
 /// How long a caller waits for another process's lock on the state file before giving up.
@@ -48,10 +47,9 @@ pub struct State {
     pub level: f64,
     /// Unix time of `level`.
     pub at: f64,
-    /// method → (operating seconds spent, unix time the window releases them).
-    pub operating: BTreeMap<String, (f64, f64)>,
-    /// The operating limit the portal showed by refusing a method (seconds), if it did.
-    pub learned_limit: Option<f64>,
+    /// The operating-time window of each method (its fields sit at the top level of the file).
+    #[serde(flatten)]
+    pub window: Window,
     /// `LICENSE_FAMILY` from the portal's `app.info`, and when it was read.
     pub family: Option<(String, f64)>,
 }
@@ -65,12 +63,7 @@ impl State {
             && self.level < 1e6
             && ok(self.at)
             && self.at <= now + 3600.0
-            && self.operating.values().all(|&(spent, reset)| {
-                ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
-            })
-            && self
-                .learned_limit
-                .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
+            && self.window.sane(now)
             && self
                 .family
                 .as_ref()
@@ -115,7 +108,7 @@ impl State {
 }
 
 /// The shared state file of one portal.
-pub struct Shared {
+pub struct BudgetFile {
     path: PathBuf,
     /// One use of the file at a time within this process (a `flock` per open file would also
     /// serialize them, but would block the runtime's one thread).
@@ -125,15 +118,20 @@ pub struct Shared {
     ui: crate::ui::Ui,
 }
 
-impl Shared {
+impl BudgetFile {
     /// The state file of `portal` under `config_dir` (created private when missing).
-    pub fn open(config_dir: &Path, portal: &str, burst: f64, ui: crate::ui::Ui) -> Result<Shared> {
+    pub fn open(
+        config_dir: &Path,
+        portal: &str,
+        burst: f64,
+        ui: crate::ui::Ui,
+    ) -> Result<BudgetFile> {
         guard::check_dir(config_dir)?;
         let dir = config_dir.join("budget");
         guard::check_dir(&dir)?;
         crate::store::disk::create_private_dir(&dir)?;
         guard::check_dir(&dir)?;
-        Ok(Shared {
+        Ok(BudgetFile {
             path: dir.join(format!("{}.json", file_name(portal))),
             local: tokio::sync::Mutex::new(()),
             burst,
@@ -300,7 +298,10 @@ mod tests {
                 ..State::default()
             },
             State {
-                operating: [("x".into(), (f64::INFINITY, 0.0))].into(),
+                window: Window {
+                    operating: [("x".into(), (f64::INFINITY, 0.0))].into(),
+                    ..Window::default()
+                },
                 ..State::default()
             },
         ] {
@@ -319,7 +320,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_corrupt_file_means_a_full_bucket_and_is_rewritten() {
         let tmp = tempfile::tempdir().unwrap();
-        let shared = Shared::open(tmp.path(), "p.example", 50.0, crate::ui::Ui::new(true)).unwrap();
+        let shared =
+            BudgetFile::open(tmp.path(), "p.example", 50.0, crate::ui::Ui::new(true)).unwrap();
         std::fs::write(shared.path(), b"{not json").unwrap();
         let wait = shared
             .with(|s, now| s.reserve(2.0, 50.0, now))

@@ -1,50 +1,38 @@
 /*!
-Bitrix24's limits beyond the request bucket: the plan presets of the bucket and the
-operating-time budget — each method may spend the portal's configured processing time per
-10 minutes (480 s is the cloud's example; on-premise portals have no limit unless switched on;
+The portal's operating-time window — each method may spend the portal's configured processing
+time per 10 minutes (480 s is the cloud's example; on-premise portals have no limit unless switched on;
 which errors mean "slow down" is `bitrix::ErrorCode`'s call). Answers report what a method has
-spent (`time.operating`) and when the window releases it (`time.operating_reset_at`); the shared
-state (`budget.rs`) remembers both per method for every process on the host, and the functions
-here say how long to wait before a call that would run it out.
+spent (`time.operating`) and when the window releases it (`time.operating_reset_at`); the
+[`Window`] (kept in the shared state of `bucket.rs`) remembers both per method for every process
+on the host, and the functions here say how long to wait before a call that would run it out.
 */
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::budget::State;
-
-/// The portal's plan: how fast its bucket drains and how much it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Plan {
-    /// 2 requests/s, burst 50 (every cloud plan but Enterprise)
-    Standard,
-    /// 5 requests/s, burst 250
-    Enterprise,
+/// What every process on the host knows about the portal's operating-time window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Window {
+    /// method → (operating seconds spent, unix time the window releases them).
+    pub operating: BTreeMap<String, (f64, f64)>,
+    /// The operating limit the portal showed by refusing a method (seconds), if it did.
+    pub learned_limit: Option<f64>,
 }
 
-impl Plan {
-    /// (requests per second, burst).
-    pub fn limits(self) -> (f64, u32) {
-        match self {
-            Plan::Standard => (2.0, 50),
-            Plan::Enterprise => (5.0, 250),
-        }
-    }
-
-    /// The plan `app.info`'s `LICENSE_FAMILY` names: `ent…` is Enterprise (README).
-    pub fn of_family(family: &str) -> Plan {
-        match family.to_ascii_lowercase().starts_with("ent") {
-            true => Plan::Enterprise,
-            false => Plan::Standard,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Plan::Standard => "standard",
-            Plan::Enterprise => "enterprise",
-        }
+impl Window {
+    /// Whether every number is one the window can work with (finite, not negative, not
+    /// absurd) as of `now`.
+    pub fn sane(&self, now: f64) -> bool {
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        self.operating.values().all(|&(spent, reset)| {
+            ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
+        }) && self
+            .learned_limit
+            .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
     }
 }
 
@@ -96,7 +84,7 @@ impl std::fmt::Display for Wait {
 /// Records the `time` of an answer to `method`; for `batch`, also each command's
 /// `result_time` under the method its `cmd` names.
 pub fn observe(
-    state: &mut State,
+    state: &mut Window,
     now: f64,
     method: &str,
     params: &Map<String, Value>,
@@ -119,7 +107,7 @@ pub fn observe(
     }
 }
 
-fn record(state: &mut State, now: f64, method: &str, time: &Value) {
+fn record(state: &mut Window, now: f64, method: &str, time: &Value) {
     let number = |k: &str| {
         time.get(k)
             .and_then(Value::as_f64)
@@ -131,14 +119,17 @@ fn record(state: &mut State, now: f64, method: &str, time: &Value) {
     // A window is 10 minutes: a reset further off than that (or an absurd spend) is refused,
     // never kept for every process on the host to wait on.
     if (0.0..=1e6).contains(&spent) && reset >= 0.0 && reset <= now + LONGEST_RESET {
-        state.operating.insert(method.to_string(), (spent, reset));
+        // The portal counts a method in any case as one (it lower-cases the name).
+        state
+            .operating
+            .insert(method.to_ascii_lowercase(), (spent, reset));
     }
 }
 
 /// The portal refused `method` for its operating time: what it had spent is its limit (learned,
 /// for every process on the host), and nothing is left until the reset. Returns how long until
 /// the reset, when the portal has said when that is.
-pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> {
+pub fn exhausted(state: &mut Window, method: &str, now: f64) -> Option<Duration> {
     let entry = state.operating.get_mut(method)?;
     if entry.0 > 0.0 {
         let spent = entry.0.min(LARGEST_LIMIT);
@@ -154,7 +145,7 @@ pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> 
 /// until the window resets, when what is spent is within the margin of the limit. `limit` is
 /// `--operating-limit` (`Some(0)`: none), else what the portal showed, else the cloud's.
 pub fn wait(
-    state: &State,
+    state: &Window,
     limit: Option<f64>,
     method: &str,
     params: &Map<String, Value>,
@@ -201,16 +192,8 @@ mod tests {
     }
 
     #[test]
-    fn plans() {
-        assert_eq!(Plan::Enterprise.limits(), (5.0, 250));
-        assert_eq!(Plan::Standard.limits(), (2.0, 50));
-        assert_eq!(Plan::of_family("ent"), Plan::Enterprise);
-        assert_eq!(Plan::of_family("project"), Plan::Standard);
-    }
-
-    #[test]
     fn the_budget_waits_only_near_the_limit_and_until_the_reset() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         let answer =
             |spent: f64| obj(json!({"time": {"operating": spent, "operating_reset_at": 1000}}));
@@ -240,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_refusal_teaches_the_limit() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         observe(
             &mut b,
@@ -259,7 +242,7 @@ mod tests {
 
     #[test]
     fn batch_answers_charge_each_commands_method() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let params =
             obj(json!({"cmd": {"cmd0": "crm.deal.list?start=50", "cmd1": "user.current"}}));
         observe(
@@ -280,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_servers_absurd_numbers_neither_panic_nor_stay() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         let far = obj(json!({"time": {"operating": 479.0, "operating_reset_at": 1e20}}));
         observe(&mut b, 1000.0, "crm.deal.list", &none, &far);
