@@ -5,9 +5,10 @@ refusal waits for its window; a gateway's page instead of the portal's answer is
 1 s, bounded in count and time.
 
 Only a call that reads may be repeated when the outcome is unknown. A write (`crm.deal.add`, a
-`batch` with one write in it) that met a 502 or 504 may have run on the portal behind the
-gateway, and running it again would do it twice; 503 is the portal's own "overloaded, not done"
-answer and is repeated for every method.
+`batch` with one write in it) that met a gateway's page — a 502, 503 or 504 alike: a gateway may
+answer 503 after the portal ran the request — may have run on the portal behind it, and running
+it again would do it twice. A write is repeated only after an answer that proves the portal did
+not run it: Bitrix24's own JSON error (`QUERY_LIMIT_EXCEEDED`, `expired_token`, …).
 */
 
 use std::time::{Duration, Instant};
@@ -81,10 +82,9 @@ impl Tries {
         }
     }
 
-    /// A gateway's page: how long to back off before repeating a call that only reads (any
-    /// call on 503, the portal's "not done"), until the count or the time runs out; else the
-    /// error naming the status (never the page). A write is never repeated: the portal may
-    /// have run it.
+    /// A gateway's page: how long to back off before repeating a call that only reads, until
+    /// the count or the time runs out; else the error naming the status (never the page). A
+    /// write is never repeated: the portal may have run it.
     pub fn after_gateway(
         &mut self,
         method: &str,
@@ -97,7 +97,7 @@ impl Tries {
                 "{method}: the portal answered HTTP {status} with {what}; check the method's name and parameters"
             ));
         }
-        if status != reqwest::StatusCode::SERVICE_UNAVAILABLE && !is_read(method, params) {
+        if !is_read(method, params) {
             return Err(anyhow!(
                 "{method}: the portal's gateway answered HTTP {status} with {what}; the outcome is unknown (the portal may have done it), so b24auth did not repeat it: check on the portal before running it again"
             ));

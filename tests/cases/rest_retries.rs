@@ -1,7 +1,7 @@
 //! What b24auth repeats, and when: a gateway's HTML pages (non-JSON 502, 503, 504, HTML with any
 //! 5xx) are retried with back-off, bounded, for calls that read; a dead gateway ends with exit 1
 //! naming the status, never the page; `OPERATION_TIME_LIMIT` (HTTP 429) waits for the reset. A
-//! gateway's answer leaves a write's outcome unknown: a write is not repeated and ends with
+//! gateway's answer (503 included) leaves a write's outcome unknown: a write is not repeated and ends with
 //! exit 1 saying to check before running it again. JSON without Bitrix24's `error` on a failure
 //! status is no answer of the portal's.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::cli::Env;
-use crate::support::stand_in::StandIn;
+use crate::support::stand_in::{RestFault, StandIn};
 
 fn ready() -> (StandIn, Env) {
     let s = StandIn::start();
@@ -123,9 +123,19 @@ fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
 }
 
 #[test]
-fn a_503_is_repeated_even_for_a_write() {
+fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
+    // A gateway may answer 503 after the portal ran the request: the write is sent once.
     let (s, env) = ready();
     s.gateway_pages(1, 503);
+    let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
+    let line = run.assert_final_error(1);
+    assert!(line.contains("HTTP 503"), "{line}");
+    assert!(line.contains("outcome is unknown"), "{line}");
+    assert_eq!(s.gateway_served(), 1, "sent once, not repeated");
+    assert_eq!(run.stdout, "");
+    // Bitrix24's own JSON QUERY_LIMIT_EXCEEDED proves the write did not run: repeated.
+    let (s, env) = ready();
+    s.fail_rest_call(1, RestFault::QueryLimit);
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
     run.assert_ok();
     assert_eq!(run.stdout.trim(), "1");

@@ -89,9 +89,13 @@ impl State {
     }
 
     /// Takes the next slot of a bucket of `burst` draining at `rate`; returns how long to wait
-    /// for it (zero when it is free now).
+    /// for it (zero when it is free now), never longer than the bucket takes to drain once.
     pub fn reserve(&mut self, rate: f64, burst: f64, now: f64) -> Duration {
         self.drain(rate, now);
+        // A level no set of waiters could have reached (a planted or stale file, another
+        // plan's bucket) would hold every caller for days: the bucket holds at most its burst
+        // and as many slots again promised to waiters.
+        self.level = self.level.min(capacity(burst));
         let over = self.level + 1.0 - burst;
         self.level += 1.0;
         match over > 0.0 {
@@ -105,6 +109,12 @@ impl State {
         self.drain(rate, now);
         self.level = self.level.max(burst);
     }
+}
+
+/// The most a bucket of `burst` may hold: the burst and as many slots again promised to
+/// waiters, so a wait for a slot is at most one burst's drain (25 s on the standard plan).
+fn capacity(burst: f64) -> f64 {
+    2.0 * burst
 }
 
 /// The shared state file of one portal.
@@ -262,6 +272,23 @@ mod tests {
         assert_eq!(s.reserve(2.0, 50.0, 101.0), Duration::from_millis(500));
         s.congested(2.0, 50.0, 200.0);
         assert_eq!(s.level, 50.0);
+    }
+
+    #[test]
+    fn a_level_past_the_buckets_capacity_waits_one_drain_at_most() {
+        // A budget file just under the sanity bound: not days of waiting, one drain at most.
+        let mut s = State {
+            level: 999_990.0,
+            at: 100.0,
+            ..State::default()
+        };
+        assert!(s.sane(100.0));
+        let wait = s.reserve(2.0, 47.0, 100.0);
+        assert!(wait <= Duration::from_secs_f64(48.0 / 2.0), "{wait:?}");
+        assert!(s.level <= 2.0 * 47.0 + 1.0, "{}", s.level);
+        // Waiters still queue behind a full bucket, each a slot after the one before.
+        let next = s.reserve(2.0, 47.0, 100.0);
+        assert!(next >= wait, "{next:?} after {wait:?}");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct Window {
     pub operating: BTreeMap<String, (f64, f64)>,
     /// The operating limit the portal showed by refusing a method (seconds), if it did.
     pub learned_limit: Option<f64>,
+    /// Unix time the window it was shown in ends: the limit is forgotten then (a limit learned
+    /// from a stale spend must not slow every later window).
+    pub learned_until: Option<f64>,
 }
 
 impl Window {
@@ -33,6 +36,17 @@ impl Window {
         }) && self
             .learned_limit
             .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
+            && self
+                .learned_until
+                .is_none_or(|u| ok(u) && u <= now + LONGEST_RESET)
+    }
+
+    /// The limit the portal showed, while the window it was shown in lasts, never below
+    /// [`SMALLEST_LIMIT`].
+    pub fn learned(&self, now: f64) -> Option<f64> {
+        let until = self.learned_until?;
+        let limit = self.learned_limit?;
+        (now < until).then_some(limit.max(SMALLEST_LIMIT))
     }
 }
 
@@ -49,6 +63,14 @@ pub const LONGEST_WAIT: Duration = Duration::from_secs(601);
 /// The furthest a window's reset may lie past now, in seconds: the window itself (10 min) and a
 /// minute for clocks apart. A reset further off is a server's nonsense, not a window.
 pub const LONGEST_RESET: f64 = 660.0;
+
+/// The smallest operating limit a refusal may teach, in seconds: a spend recorded before the
+/// window turned (0.01 s, say) is no limit, and taken for one it would hold every call of the
+/// method for a whole window. A portal set lower is told with `--operating-limit`.
+pub const SMALLEST_LIMIT: f64 = 60.0;
+
+/// A window's length, in seconds.
+const WINDOW: f64 = 600.0;
 
 /// The largest operating limit a refusal may teach, in seconds: a window's length.
 pub const LARGEST_LIMIT: f64 = 600.0;
@@ -130,11 +152,14 @@ fn record(state: &mut Window, now: f64, method: &str, time: &Value) {
 /// for every process on the host), and nothing is left until the reset. Returns how long until
 /// the reset, when the portal has said when that is.
 pub fn exhausted(state: &mut Window, method: &str, now: f64) -> Option<Duration> {
-    let entry = state.operating.get_mut(method)?;
+    let before = state.learned(now);
+    let entry = state.operating.get_mut(&method.to_ascii_lowercase())?;
     if entry.0 > 0.0 {
-        let spent = entry.0.min(LARGEST_LIMIT);
-        let learned = state.learned_limit.map_or(spent, |l| l.min(spent));
+        let spent = entry.0.clamp(SMALLEST_LIMIT, LARGEST_LIMIT);
+        let learned = before.map_or(spent, |l| l.min(spent));
         state.learned_limit = Some(learned);
+        let ends = if entry.1 > now { entry.1 } else { now + WINDOW };
+        state.learned_until = Some(ends.min(now + LONGEST_RESET));
         entry.0 = entry.0.max(learned);
     }
     let left = entry.1 - now;
@@ -151,7 +176,7 @@ pub fn wait(
     params: &Map<String, Value>,
     now: f64,
 ) -> Option<Wait> {
-    let limit = limit.or(state.learned_limit).unwrap_or(OPERATING_LIMIT);
+    let limit = limit.or(state.learned(now)).unwrap_or(OPERATING_LIMIT);
     if limit <= 0.0 {
         return None;
     }
@@ -164,7 +189,7 @@ pub fn wait(
     methods
         .into_iter()
         .filter_map(|m| {
-            let &(spent, reset) = state.operating.get(m)?;
+            let &(spent, reset) = state.operating.get(&m.to_ascii_lowercase())?;
             let left = reset - now;
             (spent >= limit * (1.0 - OPERATING_MARGIN) && left > 0.0).then(|| Wait {
                 method: m.to_string(),
@@ -238,6 +263,40 @@ mod tests {
         assert_eq!(b.learned_limit, Some(200.0));
         assert!(wait(&b, None, "crm.deal.list", &none, 990.0).is_some());
         assert_eq!(exhausted(&mut b, "unknown", 990.0), None);
+    }
+
+    #[test]
+    fn a_learned_limit_is_floored_and_forgotten_with_its_window() {
+        let mut b = Window::default();
+        let none = Map::new();
+        let spent = |s: f64, reset: f64| {
+            obj(json!({"time": {"operating": s, "operating_reset_at": reset}}))
+        };
+        observe(&mut b, 990.0, "crm.deal.list", &none, &spent(0.01, 1000.0));
+        exhausted(&mut b, "crm.deal.list", 990.0).unwrap();
+        assert_eq!(b.learned_limit, Some(SMALLEST_LIMIT), "floored");
+        assert_eq!(b.learned(990.0), Some(SMALLEST_LIMIT));
+        // The next window: a few seconds spent is far from any limit.
+        observe(&mut b, 1001.0, "crm.deal.list", &none, &spent(5.0, 1600.0));
+        assert_eq!(wait(&b, None, "crm.deal.list", &none, 1001.0), None);
+        assert_eq!(b.learned(1001.0), None, "forgotten with its window");
+        // A planted tiny limit with no window is no limit either.
+        let planted = Window {
+            learned_limit: Some(0.01),
+            ..Window::default()
+        };
+        assert_eq!(planted.learned(1001.0), None);
+    }
+
+    #[test]
+    fn method_names_are_counted_in_lower_case() {
+        let mut b = Window::default();
+        let none = Map::new();
+        let answer = obj(json!({"time": {"operating": 470.0, "operating_reset_at": 1000}}));
+        observe(&mut b, 990.0, "crm.Deal.List", &none, &answer);
+        assert!(wait(&b, None, "crm.deal.list", &none, 990.0).is_some());
+        assert!(wait(&b, None, "CRM.DEAL.LIST", &none, 990.0).is_some());
+        assert!(exhausted(&mut b, "Crm.Deal.List", 990.0).is_some());
     }
 
     #[test]
