@@ -120,9 +120,25 @@ pub enum Command {
     /// Print a valid access token, refreshing only when it is due
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
+    ///
+    /// With --v3 the method is called on REST 3.0 (<portal>/rest/api/METHOD): a JSON POST with
+    /// auth in the body; its errors ({"error":{"code","message","validation"}}) are printed
+    /// `CODE: message (field: message; …)` with exit 1. A write (a method whose name does not
+    /// end in get, list, fields, search, …) carries an Idempotency-Key, the same on each
+    /// repeat, so a write behind a gateway's 502/503/504 page is repeated and runs once. REST
+    /// 3.0 answers every auth failure "access denied": when the stored token is past its expiry,
+    /// b24auth refreshes it once and repeats the call once.
+    ///
+    /// A read that gets no answer within --http-timeout is repeated (at most 6 times, 45 s in
+    /// all); a write never is. A self-hosted portal (app.info LICENSE naming selfhosted) has no
+    /// cloud request bucket: b24auth paces it only when --rate is given.
     Call(CallArgs),
     /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
     /// line in
+    ///
+    /// A line {"method": …, "params": {…}, "v3": true} is a REST 3.0 call (see `call --v3`),
+    /// sent on its own rather than in a `batch`; its answer line is {"result": …} or
+    /// {"error": CODE, "error_description": message}, in input order like the others.
     Batch(BatchArgs),
     /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
     Exec(ExecArgs),
@@ -177,6 +193,9 @@ pub struct CallArgs {
     /// Print only the `result` of the answer
     #[arg(long)]
     pub result: bool,
+    /// Call REST 3.0 (<portal>/rest/api/METHOD) instead of the classic REST
+    #[arg(long, conflicts_with = "all")]
+    pub v3: bool,
     #[command(flatten)]
     pub limit: LimitArgs,
 }

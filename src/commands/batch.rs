@@ -13,19 +13,18 @@ use anyhow::{anyhow, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{self, StreamExt};
-use serde_json::{Map, Value};
 use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
-use crate::rest::packing::{self, CommandResult, MAX_COMMANDS};
-use crate::rest::Caller;
+use crate::rest::packing::{self, CommandResult, Line, MAX_COMMANDS};
+use crate::rest::{v3, Caller};
 use crate::session::Session;
 use crate::ui::input::LINE_LIMIT;
 
 /// One input line: its number, and its command or why it is not one.
 struct Entry {
     line: usize,
-    command: Result<(String, Map<String, Value>), String>,
+    command: Result<Line, String>,
 }
 
 /// Stdin as it is read: its lines and how many have been read.
@@ -169,7 +168,7 @@ async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
 }
 
 /// Sends the chunk's valid commands in one `batch` (with `halt`, only those before the first
-/// invalid line) and returns an outcome per entry.
+/// invalid line), each REST 3.0 line on its own, and returns an outcome per entry.
 async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<CommandResult>> {
     let sendable = match halt {
         true => chunk.iter().take_while(|e| e.command.is_ok()).count(),
@@ -178,7 +177,8 @@ async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<V
     let commands: Vec<String> = chunk[..sendable]
         .iter()
         .filter_map(|e| e.command.as_ref().ok())
-        .map(|(m, p)| packing::command(m, p))
+        .filter(|line| !line.v3)
+        .map(|line| packing::command(&line.method, &line.params))
         .collect();
     let mut answered = match commands.is_empty() {
         true => Vec::new(),
@@ -198,8 +198,14 @@ async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<V
                 description: format!("stdin line {}: {why}", entry.line),
             },
             Ok(_) if i >= sendable => CommandResult::NotRun,
+            Ok(line) if line.v3 && halt && outcomes.iter().any(failed) => CommandResult::NotRun,
+            Ok(line) if line.v3 => v3::outcome(caller.call_v3(&line.method, &line.params).await),
             Ok(_) => answered.next().unwrap_or(CommandResult::NotRun),
         });
     }
     Ok(outcomes)
+}
+
+fn failed(outcome: &CommandResult) -> bool {
+    !matches!(outcome, CommandResult::Done { .. })
 }

@@ -17,9 +17,12 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::rate::{cached_plan, BudgetFile, Pace, PaceOptions, Plan};
+use super::rate::{cached_plan, cached_selfhosted, BudgetFile, Pace, PaceOptions, Plan};
 use super::rename::rename_target;
-use super::retry::{is_gateway_page, Failure, Step, Tries, GATEWAY_RETRIES, LIMIT_RETRIES};
+use super::retry::{
+    is_gateway_page, is_read, Failure, Step, Tries, GATEWAY_RETRIES, LIMIT_RETRIES,
+};
+use super::v3;
 use crate::bitrix::errors::{self, Decision, ErrorCode, ServerError};
 use crate::bitrix::oauth::{describe, http_client};
 use crate::exit;
@@ -35,6 +38,32 @@ enum Reply {
     /// A gateway's page (or JSON that is no Bitrix24 answer) instead of the portal's answer:
     /// its HTTP status, and what came instead.
     Gateway(reqwest::StatusCode, &'static str),
+    /// No answer within `--http-timeout`: the error saying so.
+    TimedOut(anyhow::Error),
+}
+
+/// Which REST a call goes to: the classic one, or REST 3.0 with a write's `Idempotency-Key`.
+enum Shape {
+    Classic,
+    V3 { key: Option<String> },
+}
+
+impl Shape {
+    /// The error an answer of this shape carries, if any.
+    fn error(&self, answer: &Map<String, Value>) -> Option<ServerError> {
+        match self {
+            Shape::V3 { .. } => v3::error(answer).or_else(|| ServerError::from_json(answer)),
+            Shape::Classic => ServerError::from_json(answer),
+        }
+    }
+}
+
+/// The stored access token is past its expiry (REST 3.0 says only "access denied").
+fn past_expiry(profile: &Profile) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    profile.expires().is_some_and(|e| e <= now)
 }
 
 /// One authorized caller: the current profile, the HTTP client and the portal's pace.
@@ -75,12 +104,16 @@ impl<'a> Caller<'a> {
             f64::from(burst),
             session.cfg.ui,
         )?;
-        let known = shared
-            .with(|s, now| cached_plan(s, now))
-            .await?
-            .map(|(plan, _)| plan);
+        let (known, selfhosted) = shared
+            .with(|s, now| {
+                (
+                    cached_plan(s, now).map(|(p, _)| p),
+                    cached_selfhosted(s, now),
+                )
+            })
+            .await?;
         let plan = options.plan.or(known).unwrap_or(Plan::Standard);
-        let caller = Caller {
+        let mut caller = Caller {
             session,
             http,
             profile: Mutex::new(profile),
@@ -90,6 +123,9 @@ impl<'a> Caller<'a> {
             saved_rename: tokio::sync::Mutex::new(None),
             options,
         };
+        if selfhosted && caller.options.plan.is_none() {
+            caller.pace.set_selfhosted(&caller.options);
+        }
         match (caller.options.plan, known, learn_plan) {
             (None, None, true) => caller.learn_plan().await,
             _ => Ok(caller),
@@ -99,19 +135,34 @@ impl<'a> Caller<'a> {
     /// Asks the portal's `app.info` for `LICENSE_FAMILY`, remembers it for the host, and
     /// paces this run by the plan it names (saying so).
     async fn learn_plan(mut self) -> Result<Caller<'a>> {
-        let answer = self.call("app.info", &Map::new()).await;
-        let family = answer.ok().and_then(|a| {
-            let f = a.get("result")?.get("LICENSE_FAMILY")?.as_str()?;
+        let answer = self.call("app.info", &Map::new()).await.ok();
+        let field = |key: &str| {
+            let f = answer.as_ref()?.get("result")?.get(key)?.as_str()?;
             (!f.is_empty() && f.len() <= 64).then(|| crate::ui::sanitize::strip_controls(f))
-        });
-        let Some(family) = family else {
+        };
+        let (Some(family), license) = (field("LICENSE_FAMILY"), field("LICENSE")) else {
             return Ok(self);
         };
-        let remembered = family.clone();
-        self.pace
+        let remembered = (family.clone(), license.clone());
+        let selfhosted = self
+            .pace
             .shared
-            .with(|s, now| s.family = Some((remembered, now)))
+            .with(|s, now| {
+                (s.family, s.license) = (Some((remembered.0, now)), remembered.1);
+                cached_selfhosted(s, now)
+            })
             .await?;
+        if selfhosted {
+            self.pace.set_selfhosted(&self.options);
+            if self.options.rate.is_some() {
+                return Ok(self);
+            }
+            self.session.cfg.ui.info(format_args!(
+                "b24auth: the portal is self-hosted (app.info LICENSE {}): it has no cloud request bucket, so none is kept; --rate sets one",
+                license.unwrap_or_default()
+            ));
+            return Ok(self);
+        }
         let plan = Plan::of_family(&family);
         let (rate, burst) = plan.limits();
         let said = format_args!(
@@ -159,11 +210,34 @@ impl<'a> Caller<'a> {
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
+        self.send(method, params, &Shape::Classic).await
+    }
+
+    /// Calls REST 3.0's `method` (`<portal>/rest/api/<method>`) with `params` and returns the
+    /// whole response object; a write carries an `Idempotency-Key`, the same on every repeat.
+    pub async fn call_v3(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
+        let key = match is_read(method, params) {
+            true => None,
+            false => Some(v3::idempotency_key()?),
+        };
+        self.send(method, params, &Shape::V3 { key }).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        shape: &Shape,
+    ) -> Result<Map<String, Value>> {
         let mut tries = Tries::default();
         let started = Instant::now();
         loop {
             let profile = self.current();
-            let err = match self.post(&profile, method, params).await? {
+            let err = match self.post(&profile, method, params, shape).await? {
                 Reply::Moved(from, location) if tries.moved.is_none() => {
                     let endpoint = rename_target(&from, method, location.as_deref())?;
                     self.with_profile(|p| p.set_client_endpoint(&endpoint));
@@ -173,11 +247,24 @@ impl<'a> Caller<'a> {
                 Reply::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
                 Reply::Gateway(status, what) => {
                     let failure = Failure { status, what };
-                    self.gateway_wait(method, params, failure, &mut tries, started)
-                        .await?;
+                    let keyed = matches!(shape, Shape::V3 { key: Some(_) });
+                    let wait = tries.after_gateway(method, params, failure, started, keyed)?;
+                    self.say_retry(
+                        method,
+                        &format!("the portal's gateway answered HTTP {status}"),
+                        &tries,
+                        wait,
+                    );
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
-                Reply::Json(object) => match ServerError::from_json(&object) {
+                Reply::TimedOut(error) => {
+                    let wait = tries.after_timeout(method, params, error, started)?;
+                    self.say_retry(method, "no answer in time", &tries, wait);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Reply::Json(object) => match shape.error(&object) {
                     None => {
                         if let Some(endpoint) = tries.moved.take() {
                             self.remember_rename(endpoint).await?;
@@ -187,8 +274,23 @@ impl<'a> Caller<'a> {
                     Some(err) => err.redacted(&sent_secrets(&profile)),
                 },
             };
-            self.after_error(method, err, &profile, &mut tries).await?;
+            let refused = err.code.token_refused()
+                || (matches!(shape, Shape::V3 { .. })
+                    && v3::access_denied(&err.code)
+                    && past_expiry(&profile));
+            let v3 = matches!(shape, Shape::V3 { .. });
+            self.after_error(method, err, (refused, v3), &profile, &mut tries)
+                .await?;
         }
+    }
+
+    /// Says on stderr that `method` is repeated after `why`, and when.
+    fn say_retry(&self, method: &str, why: &str, tries: &Tries, wait: Duration) {
+        self.session.cfg.ui.info(format_args!(
+            "b24auth: {method}: {why}; retry {} of {GATEWAY_RETRIES} in {} s",
+            tries.gateway_retries(),
+            wait.as_secs()
+        ));
     }
 
     /// Decides what an error answer means: refresh and repeat, wait and repeat, or fail.
@@ -196,10 +298,11 @@ impl<'a> Caller<'a> {
         &self,
         method: &str,
         err: ServerError,
+        (refused, v3): (bool, bool),
         profile: &Profile,
         tries: &mut Tries,
     ) -> Result<()> {
-        match tries.after_error(&err.code) {
+        match tries.after_error(&err.code, refused) {
             Step::Refresh => {
                 crate::ui::log::note(format_args!(
                     "{method}: {}; refreshing, then retrying once",
@@ -233,29 +336,11 @@ impl<'a> Caller<'a> {
                 ));
                 tokio::time::sleep(wait).await;
             }
+            Step::Fail if refused => return Err(rejected(&err)),
+            // REST 3.0's codes are its own: said as they came (`CODE: message`), exit 1.
+            Step::Fail if v3 => return Err(err.into()),
             Step::Fail => return Err(failed(err, profile)),
         }
-        Ok(())
-    }
-
-    /// A gateway's page: back off and retry when [`Tries::after_gateway`] allows, saying so.
-    async fn gateway_wait(
-        &self,
-        method: &str,
-        params: &Map<String, Value>,
-        failure: Failure,
-        tries: &mut Tries,
-        started: Instant,
-    ) -> Result<()> {
-        let status = failure.status;
-        let wait = tries.after_gateway(method, params, failure, started)?;
-        self.session.cfg.ui.info(format_args!(
-            "b24auth: {method}: the portal's gateway answered HTTP {status}; retry {} of {} in {} s",
-            tries.gateway_retries(),
-            GATEWAY_RETRIES,
-            wait.as_secs()
-        ));
-        tokio::time::sleep(wait).await;
         Ok(())
     }
 
@@ -277,32 +362,45 @@ impl<'a> Caller<'a> {
         profile: &Profile,
         method: &str,
         params: &Map<String, Value>,
+        shape: &Shape,
     ) -> Result<Reply> {
         let endpoint = profile
             .client_endpoint()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
-        let url = Url::parse(endpoint)
-            .and_then(|u| u.join(method))
-            .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
+        let url = match shape {
+            Shape::Classic => Url::parse(endpoint)
+                .and_then(|u| u.join(method))
+                .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?,
+            Shape::V3 { .. } => v3::url(endpoint, method)?,
+        };
         let mut body = params.clone();
         body.insert("auth".into(), profile.access_token().expose().into());
         self.pace.admit(method, params).await?;
         let started = std::time::Instant::now();
-        let response = self
+        let mut request = self
             .http
             .post(url.clone())
-            .header("accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
+            .header("accept", "application/json");
+        if let Shape::V3 { key: Some(key) } = shape {
+            request = request.header("idempotency-key", key);
+        }
+        let sent = request.json(&body).send().await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let timed_out = e.is_timeout();
+                let e = anyhow!(
                     "cannot reach {}: {}",
                     url.origin().ascii_serialization(),
                     describe(e)
-                )
-            })
-            .inspect_err(|e| crate::ui::log::failed("POST", &url, &e.to_string(), started))?;
+                );
+                crate::ui::log::failed("POST", &url, &e.to_string(), started);
+                return match timed_out {
+                    true => Ok(Reply::TimedOut(e)),
+                    false => Err(e),
+                };
+            }
+        };
         drop(body);
         let status = response.status();
         if status.is_redirection() {

@@ -10,6 +10,7 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
   window, the plans;
 - [`packing`]: many calls packed into one Bitrix24 `batch` request, and its answer split back;
 - [`export`]: `call --all`, by `start=` or by ID, into an ordered sink;
+- [`v3`]: REST 3.0's address, error shape and `Idempotency-Key`;
 - [`pages`]: the items of a list page; [`params`]: `key=value` pairs as JSON.
 */
 
@@ -21,6 +22,7 @@ mod params;
 pub(crate) mod rate;
 mod rename;
 mod retry;
+pub(crate) mod v3;
 
 pub(crate) use caller::Caller;
 pub(crate) use params::pairs_to_json;

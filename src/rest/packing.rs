@@ -347,8 +347,18 @@ pub fn valid_method(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._".contains(&b))
 }
 
-/// One input line of `b24auth batch`: `{"method": …, "params": {…}}` or `[method, params]`.
-pub fn parse_line(line: &str) -> Result<(String, Map<String, Value>), String> {
+/// One input line of `b24auth batch`: a method, its parameters, and whether it is a REST 3.0
+/// call (sent on its own, not in a `batch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub method: String,
+    pub params: Map<String, Value>,
+    pub v3: bool,
+}
+
+/// One input line of `b24auth batch`: `{"method": …, "params": {…}}` (with `"v3": true` for
+/// REST 3.0) or `[method, params]`.
+pub fn parse_line(line: &str) -> Result<Line, String> {
     let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
     let (method, params) = match &v {
         Value::Object(o) => (o.get("method"), o.get("params")),
@@ -364,7 +374,16 @@ pub fn parse_line(line: &str) -> Result<(String, Map<String, Value>), String> {
         Some(Value::Object(p)) => p.clone(),
         Some(_) => return Err("params must be a JSON object".into()),
     };
-    Ok((method.to_string(), params))
+    let v3 = match v.get("v3") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return Err("v3 must be true or false".into()),
+    };
+    Ok(Line {
+        method: method.to_string(),
+        params,
+        v3,
+    })
 }
 
 #[cfg(test)]
@@ -548,14 +567,24 @@ mod tests {
 
     #[test]
     fn batch_input_lines() {
+        let line = |method: &str, params: Map<String, Value>, v3| Line {
+            method: method.into(),
+            params,
+            v3,
+        };
         assert_eq!(
             parse_line(r#"{"method": "crm.deal.get", "params": {"id": 1}}"#),
-            Ok(("crm.deal.get".into(), obj(json!({"id": 1}))))
+            Ok(line("crm.deal.get", obj(json!({"id": 1})), false))
         );
         assert_eq!(
             parse_line(r#"["user.current"]"#),
-            Ok(("user.current".into(), Map::new()))
+            Ok(line("user.current", Map::new(), false))
         );
+        assert_eq!(
+            parse_line(r#"{"method": "tasks.task.get", "params": {"id": 1}, "v3": true}"#),
+            Ok(line("tasks.task.get", obj(json!({"id": 1})), true))
+        );
+        assert!(parse_line(r#"{"method": "tasks.task.get", "v3": "yes"}"#).is_err());
         for bad in [
             "nope",
             "1",

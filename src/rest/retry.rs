@@ -8,7 +8,9 @@ Only a call that reads may be repeated when the outcome is unknown. A write (`cr
 `batch` with one write in it) that met a gateway's page — a 502, 503 or 504 alike: a gateway may
 answer 503 after the portal ran the request — may have run on the portal behind it, and running
 it again would do it twice. A write is repeated only after an answer that proves the portal did
-not run it: Bitrix24's own JSON error (`QUERY_LIMIT_EXCEEDED`, `expired_token`, …).
+not run it: Bitrix24's own JSON error (`QUERY_LIMIT_EXCEEDED`, `expired_token`, …), or, for a
+REST 3.0 write, under its `Idempotency-Key`. A read that got no answer in time is repeated within
+the same bounds as a gateway's page; a write is not.
 */
 
 use std::time::{Duration, Instant};
@@ -59,10 +61,11 @@ pub struct Failure {
 }
 
 impl Tries {
-    /// What to do about an error answer with `code`, counting the try.
-    pub fn after_error(&mut self, code: &ErrorCode) -> Step {
+    /// What to do about an error answer with `code`, counting the try; `refused`: the answer
+    /// means the portal refused the token (a refresh may cure it).
+    pub fn after_error(&mut self, code: &ErrorCode, refused: bool) -> Step {
         match code {
-            code if code.token_refused() && !self.refreshed => {
+            _ if refused && !self.refreshed => {
                 self.refreshed = true;
                 Step::Refresh
             }
@@ -84,34 +87,60 @@ impl Tries {
 
     /// A gateway's page: how long to back off before repeating a call that only reads, until
     /// the count or the time runs out; else the error naming the status (never the page). A
-    /// write is never repeated: the portal may have run it.
+    /// write is never repeated (the portal may have run it) unless it carries an
+    /// `Idempotency-Key` (`keyed`), under which the portal runs it once.
     pub fn after_gateway(
         &mut self,
         method: &str,
         params: &Map<String, Value>,
         Failure { status, what }: Failure,
         started: Instant,
+        keyed: bool,
     ) -> Result<Duration> {
         if !status.is_server_error() {
             return Err(anyhow!(
                 "{method}: the portal answered HTTP {status} with {what}; check the method's name and parameters"
             ));
         }
-        if !is_read(method, params) {
+        if !is_read(method, params) && !keyed {
             return Err(anyhow!(
                 "{method}: the portal's gateway answered HTTP {status} with {what}; the outcome is unknown (the portal may have done it), so b24auth did not repeat it: check on the portal before running it again"
             ));
         }
-        let wait = Duration::from_secs(1 << self.gateway.min(3));
-        if self.gateway >= GATEWAY_RETRIES || started.elapsed() + wait > GATEWAY_PATIENCE {
-            return Err(anyhow!(
+        self.next_wait(started).ok_or_else(|| {
+            anyhow!(
                 "{method}: the portal's gateway answered HTTP {status} with {what}, {} times in {} s; the portal is unreachable behind it, try again later",
                 self.gateway + 1,
                 started.elapsed().as_secs()
-            ));
+            )
+        })
+    }
+
+    /// A request that got no answer in time (`--http-timeout`): how long to back off before
+    /// repeating a call that only reads, within the gateway's bounds; else `error` as it was. A
+    /// write is never repeated: the portal may be running it still.
+    pub fn after_timeout(
+        &mut self,
+        method: &str,
+        params: &Map<String, Value>,
+        error: anyhow::Error,
+        started: Instant,
+    ) -> Result<Duration> {
+        if !is_read(method, params) {
+            return Err(error);
+        }
+        self.next_wait(started).ok_or(error)
+    }
+
+    /// The next back-off (from 1 s doubling up to 8 s), counted, while the count and the
+    /// patience last.
+    fn next_wait(&mut self, started: Instant) -> Option<Duration> {
+        let wait = Duration::from_secs(1 << self.gateway.min(3));
+        if self.gateway >= GATEWAY_RETRIES || started.elapsed() + wait > GATEWAY_PATIENCE {
+            return None;
         }
         self.gateway += 1;
-        Ok(wait)
+        Some(wait)
     }
 
     /// Gateway retries made so far.

@@ -22,6 +22,7 @@ mod rate_limits;
 mod removed_apps;
 mod replay;
 mod rest_retries;
+mod rest_v3;
 mod security;
 mod signals;
 mod stdout;

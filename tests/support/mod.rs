@@ -18,4 +18,5 @@ pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_pace;
 pub mod stand_in_sdk;
+pub mod stand_in_v3;
 pub mod tls;

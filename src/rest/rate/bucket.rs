@@ -52,6 +52,8 @@ pub struct State {
     pub window: Window,
     /// `LICENSE_FAMILY` from the portal's `app.info`, and when it was read.
     pub family: Option<(String, f64)>,
+    /// `LICENSE` from the same `app.info` (`…selfhosted` on a portal of its own).
+    pub license: Option<String>,
 }
 
 impl State {
@@ -68,6 +70,7 @@ impl State {
                 .family
                 .as_ref()
                 .is_none_or(|(f, t)| f.len() <= 64 && ok(*t))
+            && self.license.as_ref().is_none_or(|l| l.len() <= 64)
     }
 
     /// The most cautious state: the bucket full as of `now`.

@@ -11,5 +11,5 @@ pub(crate) mod pace;
 pub(crate) mod plans;
 
 pub(crate) use bucket::BudgetFile;
-pub(crate) use pace::{cached_plan, Pace, PaceOptions, DEFAULT_CONCURRENCY};
+pub(crate) use pace::{cached_plan, cached_selfhosted, Pace, PaceOptions, DEFAULT_CONCURRENCY};
 pub(crate) use plans::Plan;

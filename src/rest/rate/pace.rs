@@ -51,6 +51,8 @@ pub(crate) struct Pace {
     rate: f64,
     burst: f64,
     operating_limit: Option<f64>,
+    /// A self-hosted portal without `--rate`: no request bucket to wait for.
+    unlimited: bool,
     /// When this process last said it was waiting for the budget.
     said: std::sync::Mutex<Option<Instant>>,
     /// Whether this process has warned that it could not record what an answer said.
@@ -65,6 +67,7 @@ impl Pace {
             rate: 1.0,
             burst: 1.0,
             operating_limit: options.operating_limit,
+            unlimited: false,
             said: std::sync::Mutex::new(None),
             warned: std::sync::atomic::AtomicBool::new(false),
             ui,
@@ -81,6 +84,12 @@ impl Pace {
         self.burst = (burst - headroom(burst)).max(1.0);
     }
 
+    /// The portal is self-hosted: it has no cloud request bucket, so none is kept unless
+    /// `--rate` asks for one.
+    pub fn set_selfhosted(&mut self, options: &PaceOptions) {
+        self.unlimited = options.rate.is_none();
+    }
+
     /// Waits until `method` may be called: first for its operating-time window, then for a
     /// slot in the bucket.
     pub async fn admit(&self, method: &str, params: &Map<String, Value>) -> Result<()> {
@@ -92,6 +101,9 @@ impl Pace {
         if let Some(wait) = wait {
             self.ui.info(format_args!("b24auth: {wait}"));
             tokio::time::sleep(wait.duration).await;
+        }
+        if self.unlimited {
+            return Ok(());
         }
         let (rate, burst) = (self.rate, self.burst);
         let slot = self
@@ -166,6 +178,15 @@ impl Pace {
 pub fn cached_plan(state: &State, now: f64) -> Option<(Plan, String)> {
     let (family, at) = state.family.as_ref()?;
     (now - at < PLAN_TTL && now >= *at).then(|| (Plan::of_family(family), family.clone()))
+}
+
+/// Whether the learned `LICENSE`, while fresh, names a self-hosted portal.
+pub fn cached_selfhosted(state: &State, now: f64) -> bool {
+    cached_plan(state, now).is_some()
+        && state
+            .license
+            .as_ref()
+            .is_some_and(|l| l.to_ascii_lowercase().contains("selfhosted"))
 }
 
 #[cfg(test)]
