@@ -31,7 +31,7 @@ use crate::secret::Secret;
 use crate::session::Session;
 
 /// What one POST came back with.
-enum Reply {
+enum Posted {
     /// A redirect: the URL that was called and the `Location`.
     Moved(Url, Option<String>),
     Json(Map<String, Value>),
@@ -238,14 +238,14 @@ impl<'a> Caller<'a> {
         loop {
             let profile = self.current();
             let err = match self.post(&profile, method, params, shape).await? {
-                Reply::Moved(from, location) if tries.moved.is_none() => {
+                Posted::Moved(from, location) if tries.moved.is_none() => {
                     let endpoint = rename_target(&from, method, location.as_deref())?;
                     self.with_profile(|p| p.set_client_endpoint(&endpoint));
                     tries.moved = Some(endpoint);
                     continue;
                 }
-                Reply::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
-                Reply::Gateway(status, what) => {
+                Posted::Moved(..) => return Err(anyhow!("{method}: the portal redirected twice")),
+                Posted::Gateway(status, what) => {
                     let failure = Failure { status, what };
                     let keyed = matches!(shape, Shape::V3 { key: Some(_) });
                     let wait = tries.after_gateway(method, params, failure, started, keyed)?;
@@ -258,13 +258,13 @@ impl<'a> Caller<'a> {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                Reply::TimedOut(error) => {
+                Posted::TimedOut(error) => {
                     let wait = tries.after_timeout(method, params, error, started)?;
                     self.say_retry(method, "no answer in time", &tries, wait);
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                Reply::Json(object) => match shape.error(&object) {
+                Posted::Json(object) => match shape.error(&object) {
                     None => {
                         if let Some(endpoint) = tries.moved.take() {
                             self.remember_rename(endpoint).await?;
@@ -363,7 +363,7 @@ impl<'a> Caller<'a> {
         method: &str,
         params: &Map<String, Value>,
         shape: &Shape,
-    ) -> Result<Reply> {
+    ) -> Result<Posted> {
         let endpoint = profile
             .client_endpoint()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
@@ -396,7 +396,7 @@ impl<'a> Caller<'a> {
                 );
                 crate::ui::log::failed("POST", &url, &e.to_string(), started);
                 return match timed_out {
-                    true => Ok(Reply::TimedOut(e)),
+                    true => Ok(Posted::TimedOut(e)),
                     false => Err(e),
                 };
             }
@@ -409,7 +409,7 @@ impl<'a> Caller<'a> {
                 .headers()
                 .get("location")
                 .and_then(|v| v.to_str().ok());
-            return Ok(Reply::Moved(url.clone(), location.map(String::from)));
+            return Ok(Posted::Moved(url.clone(), location.map(String::from)));
         }
         let from = url.origin().ascii_serialization();
         let bytes =
@@ -424,13 +424,16 @@ impl<'a> Caller<'a> {
             }
             // Not the portal's answer, whatever it says: Bitrix24 answers a failure with `error`.
             Ok(Value::Object(object)) if !status.is_success() && !object.contains_key("error") => {
-                Ok(Reply::Gateway(status, "JSON that is not a Bitrix24 answer"))
+                Ok(Posted::Gateway(
+                    status,
+                    "JSON that is not a Bitrix24 answer",
+                ))
             }
             Ok(Value::Object(object)) => {
                 self.pace.observe(method, params, &object).await;
-                Ok(Reply::Json(object))
+                Ok(Posted::Json(object))
             }
-            _ if is_gateway_page(status, &bytes) => Ok(Reply::Gateway(
+            _ if is_gateway_page(status, &bytes) => Ok(Posted::Gateway(
                 status,
                 "a page instead of the portal's JSON",
             )),
@@ -501,14 +504,14 @@ fn sent_secrets(profile: &Profile) -> Vec<&str> {
 }
 
 /// A proxy's 429 in Bitrix24's own words for it: QUERY_LIMIT_EXCEEDED.
-fn too_many_requests() -> Reply {
+fn too_many_requests() -> Posted {
     let mut answer = Map::new();
     answer.insert("error".into(), ErrorCode::TooManyRequests.as_str().into());
     answer.insert(
         "error_description".into(),
         "the portal answered HTTP 429 Too Many Requests".into(),
     );
-    Reply::Json(answer)
+    Posted::Json(answer)
 }
 
 /// The error for an answer no retry cures, saying what does.
