@@ -811,3 +811,46 @@ fn the_stand_in_answers_as_the_record_shows() {
         "{line}"
     );
 }
+
+/// A pair whose `server_endpoint` names an OAuth server outside Bitrix24's two (an on-premise
+/// administrator's `rest/oauth_server`) is not refreshed at a guessed server, nor at the named
+/// one unasked: the command says exactly which host it named and the `--oauth-server` to pass,
+/// sends nothing anywhere, keeps the pair; with the server named, the refresh goes there.
+#[test]
+fn a_pair_naming_another_oauth_server_says_so_and_waits_to_be_told() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, -10);
+    doc["server_endpoint"] = "https://oauth.corp.example/rest/".into();
+    doc["b24auth"]
+        .as_object_mut()
+        .unwrap()
+        .remove("oauth_server");
+    env.write_auth(&serde_json::to_vec_pretty(&doc).unwrap());
+    let before = env.auth_bytes();
+    let mut token = env.app_cmd(&s, &["token"]);
+    token.env_remove("B24AUTH_OAUTH_SERVER");
+    let run = Env::run_cmd(&mut token);
+    let line = run.assert_error(2);
+    assert!(
+        line.contains("names the OAuth server https://oauth.corp.example, which is not one of Bitrix24's (oauth.bitrix.info, oauth.bitrix24.tech)"),
+        "{line}"
+    );
+    assert!(
+        line.contains("run `b24auth --oauth-server https://oauth.corp.example refresh`"),
+        "{line}"
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(s.counters().token_calls, 0, "the secret went nowhere");
+    assert_eq!(env.auth_bytes(), before, "the stored pair is unchanged");
+
+    // Named by the user (here: the stand-in), the server is used, and kept with the profile.
+    let mut named = env.app_cmd(&s, &["--oauth-server", &s.base, "refresh"]);
+    named.env_remove("B24AUTH_OAUTH_SERVER");
+    Env::run_cmd(&mut named).assert_ok();
+    assert_eq!(s.counters().refreshes, 1);
+    let mut again = env.app_cmd(&s, &["refresh"]);
+    again.env_remove("B24AUTH_OAUTH_SERVER");
+    Env::run_cmd(&mut again).assert_ok();
+    assert_eq!(s.counters().refreshes, 2, "the named server was kept");
+}
