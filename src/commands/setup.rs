@@ -18,7 +18,8 @@ use crate::setup::{self, Answers, Keys, Way};
 use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
-    let Answers { portal, way, keys } = setup::ask(&cfg.ui, &|d| authorize::portal_url(d))?;
+    let Answers { portal, way, keys } =
+        setup::ask(&cfg.ui, &|d| crate::capture::authorize::portal_url(d))?;
     let mut cfg = cfg.clone();
     let domain = portal.origin().ascii_serialization();
     let webhook = matches!(way, Way::Webhook { .. });
