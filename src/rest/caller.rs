@@ -336,8 +336,9 @@ impl<'a> Caller<'a> {
                 ));
                 tokio::time::sleep(wait).await;
             }
-            Step::Fail if refused => return Err(rejected(&err)),
-            // REST 3.0's codes are its own: said as they came (`CODE: message`), exit 1.
+            // REST 3.0's codes are its own: said as they came (`CODE: message`), exit 1; a
+            // token still refused past its expiry after the refresh means authorizing again.
+            Step::Fail if v3 && refused => return Err(rejected(&err)),
             Step::Fail if v3 => return Err(err.into()),
             Step::Fail => return Err(failed(err, profile)),
         }
@@ -517,13 +518,13 @@ fn too_many_requests() -> Posted {
 /// The error for an answer no retry cures, saying what does.
 fn failed(err: ServerError, profile: &Profile) -> anyhow::Error {
     match &err.code {
-        code if code.token_refused() => rejected(&err),
+        code if code.token_refused() => errors::explained(err, profile),
         code if code.app_removed() => {
             let portal = crate::ui::hint::domain_of(profile.portal(), profile.client_endpoint());
             errors::app_not_installed(&err, &portal)
         }
         code if code.decision() == Decision::Permission => errors::not_permitted(&err),
-        _ => anyhow!("{err}"),
+        _ => errors::explained(err, profile),
     }
 }
 

@@ -111,7 +111,8 @@ impl Session {
             })?;
         let outcome =
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
-                let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
+                let server =
+                    crate::bitrix::server::for_refresh(self.cfg.oauth_server.as_ref(), &old)?;
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
                 rotate(&client, &creds, &old)
@@ -171,24 +172,27 @@ impl Session {
     /// terminal; with no terminal a missing one is a usage error naming the variable.
     pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
         let ui = &self.cfg.ui;
-        let id = match self
+        let id = self
             .cfg
             .client_id
             .clone()
-            .or_else(|| stored.and_then(Profile::client_id).map(String::from))
-        {
+            .or_else(|| stored.and_then(Profile::client_id).map(String::from));
+        let secret = self
+            .cfg
+            .client_secret
+            .clone()
+            .or_else(|| stored.and_then(Profile::client_secret));
+        if let Some(e) = crate::ui::missing_credentials(id.is_none(), secret.is_none()) {
+            return Err(e);
+        }
+        let id = match id {
             Some(id) => id,
             None => ui
                 .prompt("client_id", false, "B24AUTH_CLIENT_ID")?
                 .expose()
                 .to_string(),
         };
-        let secret = match self
-            .cfg
-            .client_secret
-            .clone()
-            .or_else(|| stored.and_then(Profile::client_secret))
-        {
+        let secret = match secret {
             Some(s) => s,
             None => ui.prompt("client_secret", true, "B24AUTH_CLIENT_SECRET")?,
         };
@@ -235,6 +239,7 @@ fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
             "the OAuth server refused the stored refresh token ({e}): {} again",
             hint::authorize_again(&portal, true)
         )),
-        _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
+        _ => errors::with_next_step(err)
+            .context("cannot refresh the token pair; the stored pair is unchanged"),
     }
 }
