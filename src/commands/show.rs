@@ -26,7 +26,17 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
     if args.check {
         return check(s, &mut out).await;
     }
-    let p = s.load().await?;
+    let human = args.format.is_none() && !args.json && args.field.is_none();
+    let p = match s.load().await {
+        Ok(p) => p,
+        Err(e) => {
+            // Nothing proven: the candidates are still named (claimed portal, arrival time).
+            if human {
+                write!(out, "{}", candidates(s).await)?;
+            }
+            return Err(e);
+        }
+    };
     if p.is_unverified() && hands_out_secrets(args) {
         return Err(unverified_refusal(s));
     }
@@ -45,8 +55,34 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
         }
     } else {
         write!(out, "{}", summary(&p, args.reveal, &s.location()))?;
+        write!(out, "{}", candidates(s).await)?;
     }
     Ok(())
+}
+
+/// The install callbacks kept for the profile and not yet proven: one line each.
+async fn candidates(s: &Session) -> String {
+    let kept = match s.store.candidates(s.profile_name()).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            return format!(
+                "{:<18} cannot be read: {}\n",
+                "candidates",
+                strip_controls(&format!("{e:#}"))
+            )
+        }
+    };
+    kept.iter()
+        .map(|c| {
+            let line = format!(
+                "candidate claiming portal {}, arrived {}, not yet proven (no command uses it before {} proves it)",
+                c.claimed_portal(),
+                ui::utc(c.received_at()),
+                crate::ui::hint::cmd(&["refresh"])
+            );
+            format!("{:<18} {}\n", "candidate", strip_controls(&line))
+        })
+        .collect()
 }
 
 /// Whether this `show` would print the token, the endpoint or another secret in clear.
@@ -219,7 +255,7 @@ fn summary(p: &Profile, reveal: bool, location: &str) -> String {
     };
     let state = match (p.is_unverified(), p.is_not_checked()) {
         (true, _) => format!(
-            "UNVERIFIED: the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
+            "UNVERIFIED (a candidate saved by an older b24auth): the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
             crate::ui::hint::cmd(&["refresh"])
         ),
         (false, true) => "not checked (--no-verify)".to_string(),

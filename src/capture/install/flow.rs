@@ -7,12 +7,13 @@ use anyhow::Result;
 use hyper::Method;
 use url::Url;
 
+use super::candidates::Keeper;
 use super::handler::{Install, MAX_BODY};
-use super::saver::{saved_and_answered, Saver};
+use super::saver::{saved_and_answered, Ended, Saver};
 use super::verify::Checks;
 use crate::bitrix::oauth;
 use crate::capture::listener::{self, Rules};
-use crate::profile::{host_port, Profile};
+use crate::profile::host_port;
 use crate::secret::random_hex;
 use crate::session::Session;
 
@@ -27,8 +28,9 @@ pub(crate) struct Options {
     pub allow_http: bool,
 }
 
-/// Listens until a callback's pair is saved; returns it.
-pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
+/// Listens until a callback's pair is proven and saved, or the deadline passes with
+/// candidates kept.
+pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
     let (cfg, store) = (&s.cfg, &*s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
@@ -101,10 +103,12 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
         paste: public_url.or(guessed).unwrap_or(local_url),
     };
     let saver = Saver {
-        cfg,
-        store,
-        mode,
-        checks: &checks,
+        keeper: Keeper {
+            cfg,
+            store,
+            mode,
+            checks: &checks,
+        },
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);

@@ -3,9 +3,9 @@ The HTTP side of an installation callback: parse the request, ask the trusted se
 pair to the saver and answer with its word.
 
 The event is sent once and never retried, so every rejected request is answered and the listener
-keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved. A
-callback is never lost to b24auth's own doubt: only an answer of the trusted OAuth server that
-contradicts it is refused.
+keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably kept, as the
+profile (proven) or as a candidate. A callback is never lost to b24auth's own doubt (never 409,
+never 503): only an answer of the trusted OAuth server that contradicts it is refused (403).
 */
 
 use hyper::{Method, StatusCode};
@@ -63,10 +63,7 @@ impl Handler<()> for Install<'_> {
         );
         let proof = match self.checks.identify(&server, &auth).await {
             Ok(proof) => proof,
-            Err(e) if oauth::no_verdict(&e) => {
-                return Outcome::Continue(unverifiable(&self.cfg.ui, &e))
-            }
-            Err(e) => return Outcome::Continue(refused(&self.cfg.ui, &e)),
+            Err(e) => return Outcome::Continue(refused(&self.cfg.ui, &format!("{e:#}"))),
         };
         let identity = proof.identity();
         if identity.insecure {
@@ -92,19 +89,6 @@ impl Handler<()> for Install<'_> {
             Err(_) => Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed")),
         }
     }
-}
-
-/// A verification that failed for a local reason (no descriptor, a connect error, a timeout,
-/// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
-/// Only the trusted server's word refuses a callback.
-fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Reply {
-    ui.warn(strip_controls(&format!(
-        "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
-    )));
-    Reply::text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Verification unavailable; retry later",
-    )
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -8,7 +8,7 @@ answer (`install.domain`, `install.member_id`), and the POST's `member_id`, `dom
 `client_endpoint` host must equal it — the check the official Python SDK makes
 (`validate_against_app_info`). An answer without those fields neither confirms nor
 contradicts ([`assess`]); then a refresh at the trusted server names the portal
-([`named_by_refresh`]). Without verification, the POST must at least agree with itself.
+(`session::proof`). Without verification, the POST must at least agree with itself.
 Either way `client_endpoint` must be `https://`, or `http://` on a loopback portal, or on an
 on-premise one the user allowed with `--allow-http`.
 */
@@ -126,30 +126,6 @@ pub fn assess(
     }))
 }
 
-/// The identity a refresh at the trusted OAuth server names (its answer's `client_endpoint`
-/// and `member_id`), under the same scheme rule as a callback's.
-pub fn named_by_refresh(response: &Map<String, Value>, allow_http: bool) -> Result<Identity> {
-    let raw = text(response, "client_endpoint")
-        .ok_or_else(|| anyhow!("the refresh answer names no client_endpoint"))?;
-    let url = Url::parse(raw)
-        .map_err(|_| anyhow!("the refresh answer's client_endpoint is not a URL"))?;
-    let domain = host_port(&url)
-        .map(|h| h.to_ascii_lowercase())
-        .ok_or_else(|| anyhow!("the refresh answer's client_endpoint has no host"))?;
-    let member_id = text(response, "member_id")
-        .ok_or_else(|| anyhow!("the refresh answer names no member_id"))?
-        .to_string();
-    let mut named = Map::new();
-    named.insert("client_endpoint".into(), raw.into());
-    let (client_endpoint, insecure) = endpoint(&named, &domain, allow_http)?;
-    Ok(Identity {
-        domain,
-        member_id,
-        client_endpoint,
-        insecure,
-    })
-}
-
 /// `--no-verify`: nothing is proven, but the POST must agree with itself: its
 /// `client_endpoint` host is its `domain`, under the same scheme rule.
 pub fn unverified(auth: &Map<String, Value>, allow_http: bool) -> Result<Identity> {
@@ -205,22 +181,17 @@ pub(crate) enum Proof {
     Confirmed(Identity),
     /// `--no-verify`: the POST agrees with itself, nothing more was checked.
     NotChecked(Identity),
-    /// `app.info` neither confirmed nor contradicted it: the POST's own, self-consistent claim.
-    Unproven(Identity),
+    /// No verdict yet (why): the POST's own, self-consistent claim, kept as a candidate.
+    Unproven(Identity, String),
 }
 
 impl Proof {
     pub(crate) fn identity(&self) -> &Identity {
         match self {
-            Proof::Confirmed(id) | Proof::NotChecked(id) | Proof::Unproven(id) => id,
+            Proof::Confirmed(id) | Proof::NotChecked(id) | Proof::Unproven(id, _) => id,
         }
     }
 }
-
-/// The trusted server contradicted the callback: answered 403, and the listener keeps waiting.
-#[derive(Debug, thiserror::Error)]
-#[error("{0:#}")]
-pub(crate) struct Refused(pub anyhow::Error);
 
 /// How callbacks are checked: set once before listening.
 pub(crate) struct Checks {
@@ -234,20 +205,43 @@ pub(crate) struct Checks {
 
 impl Checks {
     /// The portal the callback belongs to, as far as the trusted OAuth server's `app.info`
-    /// says (see [`assess`]); with `--no-verify` only checked for consistency.
+    /// says (see [`assess`]); with `--no-verify` only checked for consistency. `Err` is the
+    /// server's contradiction. No answer, a "not now" answer or an expired access token (a
+    /// late callback, whose refresh token may be good) is no verdict: the pair is kept.
     pub(crate) async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<Proof> {
         if !self.verify {
             return Ok(Proof::NotChecked(unverified(auth, self.allow_http)?));
         }
         let token = crate::secret::Secret::new(text(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
-        let info = self.http.app_info(&rest, &token).await?;
+        let info = match self.http.app_info(&rest, &token).await {
+            Ok(info) => info,
+            Err(e) if crate::bitrix::oauth::no_verdict(&e) || late(&e) => {
+                let claim = unverified(auth, self.allow_http)?;
+                return Ok(Proof::Unproven(
+                    claim,
+                    format!("app.info gave no verdict ({e:#})"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let client_id = self.client_id.as_deref();
         Ok(match assess(&info, auth, client_id, self.allow_http)? {
             Some(identity) => Proof::Confirmed(identity),
-            None => Proof::Unproven(unverified(auth, self.allow_http)?),
+            None => Proof::Unproven(
+                unverified(auth, self.allow_http)?,
+                "app.info neither confirmed nor contradicted it".into(),
+            ),
         })
     }
+}
+
+/// `expired_token`: the callback came after its access token's hour.
+fn late(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::bitrix::oauth::ServerError>()
+            .is_some_and(|s| s.code == crate::bitrix::errors::ErrorCode::ExpiredToken)
+    })
 }
 
 #[derive(Deserialize)]
@@ -517,21 +511,6 @@ mod tests {
             "another member"
         );
         assert!(assess(&info(), &auth(), None, false).unwrap().is_some());
-    }
-
-    #[test]
-    fn a_refresh_answer_names_the_portal() {
-        let r = map(json!({"client_endpoint": "https://p.bitrix24.com/rest/", "member_id": "m1"}));
-        let id = named_by_refresh(&r, false).unwrap();
-        assert_eq!(
-            (id.domain.as_str(), id.member_id.as_str()),
-            ("p.bitrix24.com", "m1")
-        );
-        let plain =
-            map(json!({"client_endpoint": "http://p.example.com/rest/", "member_id": "m1"}));
-        assert!(named_by_refresh(&plain, false).is_err());
-        assert!(named_by_refresh(&plain, true).unwrap().insecure);
-        assert!(named_by_refresh(&map(json!({"member_id": "m1"})), false).is_err());
     }
 
     #[test]
