@@ -67,8 +67,10 @@ impl Prover<'_> {
             new.set_client(Some(&self.creds.id), Some(&self.creds.secret));
             new.set_oauth_server(client.server().as_str());
             match self.names_claim(&candidate.profile, &response) {
-                Ok(()) => {
-                    // Only the unproven callback said it: not kept once the pair is proven.
+                Ok(host) => {
+                    // `domain` names the proven portal (a token answer puts the OAuth server
+                    // there); `application_token` was only the unproven callback's word.
+                    new.set_str("domain", &host);
                     without_application_token(new)
                 }
                 Err(NotProven(why, true)) => Err(NotProven(why, true).into()),
@@ -119,7 +121,7 @@ impl Prover<'_> {
         &self,
         claim: &Profile,
         response: &serde_json::Map<String, serde_json::Value>,
-    ) -> std::result::Result<(), NotProven> {
+    ) -> std::result::Result<String, NotProven> {
         let text = |k: &str| {
             response
                 .get(k)
@@ -154,7 +156,7 @@ impl Prover<'_> {
                     && (self.allow_http || crate::bitrix::server::is_loopback(u)))
         });
         match scheme_ok {
-            true => Ok(()),
+            true => Ok(claimed.unwrap_or_default()),
             false => Err(NotProven(
                 "the refresh answer's client_endpoint is not https (allow an on-premise portal with --allow-http)".into(),
                 false,

@@ -37,7 +37,8 @@ pub(crate) const MAX_BYTES: u64 = 64 * 1024;
 /// the portal it claims, and when it arrived.
 #[derive(Clone)]
 pub(crate) struct Candidate {
-    /// `<arrival unix time>-<12 hex>`: unique, sortable by arrival.
+    /// `<arrival unix time, 12 digits>-<nanoseconds, 9 digits><6 hex>`: unique, sorted by
+    /// arrival.
     pub id: String,
     pub profile: Profile,
 }
@@ -45,7 +46,7 @@ pub(crate) struct Candidate {
 impl Candidate {
     pub(crate) fn new(profile: Profile, received_at: i64) -> Candidate {
         Candidate {
-            id: format!("{received_at:012}-{}", random_hex(6)),
+            id: format!("{received_at:012}-{:09}{}", subsec_nanos(), random_hex(3)),
             profile,
         }
     }
@@ -71,9 +72,17 @@ impl Candidate {
         };
         time.len() == 12
             && time.bytes().all(|b| b.is_ascii_digit())
-            && hex.len() == 12
+            && hex.len() == 15
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
     }
+}
+
+/// Orders candidates that arrived within one second.
+fn subsec_nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default()
 }
 
 /// The folder beside `profile_file` that holds its candidates.
@@ -171,7 +180,7 @@ mod tests {
         );
         assert!(Candidate::valid_id(&c.id), "{}", c.id);
         assert_eq!(c.received_at(), 1700000000);
-        for bad in ["../x", "1-2", "000000000001-zzzzzzzzzzzz", ""] {
+        for bad in ["../x", "1-2", "000000000001-zzzzzzzzzzzzzzz", ""] {
             assert!(!Candidate::valid_id(bad), "{bad}");
         }
         assert_eq!(
