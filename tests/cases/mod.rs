@@ -14,6 +14,7 @@ mod gateways;
 mod hints;
 mod hostile;
 mod install_candidates;
+mod install_frame;
 mod install_listen;
 mod interop;
 mod layout;

@@ -109,6 +109,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
             mode,
             checks: &checks,
         },
+        library: bx24_library()?,
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -124,4 +125,22 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
         &cfg.ui,
     )
     .await
+}
+
+/// Where the finishing page loads `BX24` from: Bitrix24's library, or `B24AUTH_BX24_LIBRARY`
+/// (an https URL, or http on a loopback host: a test portal's copy).
+fn bx24_library() -> Result<String> {
+    let Ok(url) = std::env::var("B24AUTH_BX24_LIBRARY") else {
+        return Ok(super::page::BX24_LIBRARY.to_string());
+    };
+    let parsed = Url::parse(&url).ok();
+    let fine = parsed.as_ref().is_some_and(|u| {
+        u.scheme() == "https" || (u.scheme() == "http" && crate::bitrix::server::is_loopback(u))
+    });
+    match fine {
+        true => Ok(url),
+        false => Err(crate::exit::usage(
+            "B24AUTH_BX24_LIBRARY takes an https:// URL (or http:// on a loopback host); unset it to use Bitrix24's library",
+        )),
+    }
 }

@@ -45,8 +45,10 @@ impl Handler<()> for Install<'_> {
             return Outcome::Continue(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
         }
         let received = now();
-        let auth = match verify::parse_body(req.content_type.as_deref(), &req.body) {
-            Ok(auth) => auth,
+        let parsed =
+            verify::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
+        let (auth, form) = match parsed {
+            Ok(parsed) => parsed,
             Err((status, why)) => {
                 self.cfg
                     .ui
@@ -74,6 +76,7 @@ impl Handler<()> for Install<'_> {
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Job {
+            form,
             server,
             auth,
             proof,

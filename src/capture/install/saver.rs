@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::candidates::{Keeper, Kept};
-use super::verify::Proof;
+use super::page;
+use super::verify::{Form, Proof};
 use crate::capture::listener::Reply;
 use crate::profile::{Profile, Source};
 use crate::store::{self, candidates::Candidate, candidates::Full};
@@ -19,6 +20,8 @@ use crate::ui::sanitize::strip_controls;
 
 /// A verified callback on its way to the saver, with where its answer goes.
 pub(crate) struct Job {
+    /// Which install form carried it: the answer's shape (JSON, or the finishing page).
+    pub form: Form,
     pub server: Url,
     pub auth: Map<String, Value>,
     pub proof: Proof,
@@ -77,19 +80,27 @@ pub(crate) fn refused(ui: &crate::ui::Ui, e: &dyn std::fmt::Display) -> Reply {
     Reply::text(StatusCode::FORBIDDEN, "Verification failed")
 }
 
-fn success() -> Reply {
-    Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into())
+/// The answer once the pair is kept: `{"status":"success"}` to the server's POST, the page
+/// that finishes the installation to the frame form.
+fn success(form: Form, library: &str, what: &str) -> Reply {
+    match form {
+        Form::Server => Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
+        Form::Frame => Reply::html(StatusCode::OK, page::finish(library, what)),
+    }
 }
 
 /// What the saver needs: set once before listening.
 pub(crate) struct Saver<'a> {
     pub keeper: Keeper<'a>,
+    /// Where the finishing page loads `BX24` from ([`page::BX24_LIBRARY`]).
+    pub library: String,
 }
 
 /// One callback's outcome, for its answer and for the flow.
 enum Taken {
     Saved(Profile),
-    Kept,
+    /// Kept as a candidate (the portal it claims).
+    Kept(String),
     Refused(String),
     Full,
 }
@@ -115,23 +126,28 @@ impl Saver<'_> {
                 Some(job) = queue.recv() => job,
                 _ = expire => return (self.expired(timeout).await, false),
             };
-            let answer = job.answer;
-            let reply = match self
+            let (answer, form) = (job.answer, job.form);
+            let taken = self
                 .take(&job.server, job.auth, job.proof, job.received)
-                .await
-            {
+                .await;
+            let reply = match taken {
                 Ok(Taken::Saved(profile)) => {
-                    let _ = answer.send(Answer::Final(success()));
+                    let what = self.saved_text(&profile);
+                    let _ = answer.send(Answer::Final(success(form, &self.library, &what)));
                     return (Ok(Ended::Saved(profile)), true);
                 }
-                Ok(Taken::Kept) => {
+                Ok(Taken::Kept(portal)) => {
+                    let what = format!(
+                        "b24auth kept the tokens of portal {portal} as a candidate: they are used once `b24auth refresh`, run with the app's client credentials, proves them at the OAuth server."
+                    );
+                    let reply = success(form, &self.library, &what);
                     // A stop signal that came during the save ends the wait with what was kept.
                     if crate::signals::checkpoint().is_err() {
-                        let _ = answer.send(Answer::Final(success()));
+                        let _ = answer.send(Answer::Final(reply));
                         return (self.expired(timeout).await, true);
                     }
                     deadline.get_or_insert_with(|| tokio::time::Instant::now() + CANDIDATE_GRACE);
-                    success()
+                    reply
                 }
                 Ok(Taken::Refused(why)) => refused(&self.keeper.cfg.ui, &why),
                 Ok(Taken::Full) => {
@@ -158,6 +174,14 @@ impl Saver<'_> {
             };
             let _ = answer.send(Answer::Continue(reply));
         }
+    }
+
+    fn saved_text(&self, profile: &Profile) -> String {
+        format!(
+            "b24auth saved the tokens of portal {} as profile `{}`.",
+            profile.portal().unwrap_or_default(),
+            self.keeper.cfg.profile
+        )
     }
 
     /// The deadline came between saves: the candidates kept, else nothing arrived (exit 4).
@@ -226,7 +250,7 @@ impl Saver<'_> {
                     "kept the install callback claiming portal {portal} as a CANDIDATE ({why}; {also}): nothing uses it until {} with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set proves it; still listening",
                     crate::ui::hint::cmd(&["refresh"])
                 )));
-                Taken::Kept
+                Taken::Kept(portal)
             }
             Kept::Contradicted(why) => Taken::Refused(why),
             Kept::Full => Taken::Full,

@@ -67,6 +67,106 @@ pub fn parse_body(
     }
 }
 
+/// Which of Bitrix24's two install forms a request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The server's POST to a "Uses API only" app (`auth[…]`, form or JSON).
+    Server,
+    /// The form POSTed into a frame of the user's browser for an app with a UI (`AUTH_ID`,
+    /// `REFRESH_ID`, `member_id`, … with `DOMAIN`, `PROTOCOL`, `APP_SID` in the query).
+    Frame,
+}
+
+/// A request that is no install callback: the status to answer and why.
+pub type Rejected = (StatusCode, &'static str);
+
+/// Parses either install form into Bitrix24's `auth` fields (see [`parse_body`]).
+pub fn parse_request(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(Map<String, Value>, Form), Rejected> {
+    let Some(auth) = parse_frame(content_type, query, body)? else {
+        return parse_body(content_type, body).map(|auth| (auth, Form::Server));
+    };
+    let auth = bitrix_fields(auth);
+    match crate::profile::checks::fields(&auth) {
+        Ok(()) => Ok((auth, Form::Frame)),
+        Err(_) => Err((
+            StatusCode::BAD_REQUEST,
+            "Auth data holds a value b24auth does not store",
+        )),
+    }
+}
+
+/// The frame form as the `rest` module's `app.layout` template submits it: `None` when the
+/// body is not that form (no `AUTH_ID`). The portal is `DOMAIN` (query first, as sent), its
+/// REST at `<PROTOCOL>://<DOMAIN>/rest/` (`PROTOCOL=1` https, `0` http).
+fn parse_frame(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Map<String, Value>>, (StatusCode, &'static str)> {
+    const REQUIRED: &str = "Auth data is required";
+    let mime = content_type.unwrap_or("").split(';').next().unwrap_or("");
+    if !mime
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Ok(None);
+    }
+    let first = |bytes: &[u8]| {
+        let mut m = std::collections::HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            m.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        m
+    };
+    let fields = first(body);
+    if !fields.contains_key("AUTH_ID") {
+        return Ok(None);
+    }
+    let query = first(query.unwrap_or("").as_bytes());
+    let get = |k: &str| {
+        query
+            .get(k)
+            .or_else(|| fields.get(k))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(access), Some(refresh), Some(member), Some(domain)) = (
+        get("AUTH_ID"),
+        get("REFRESH_ID"),
+        get("member_id"),
+        get("DOMAIN"),
+    ) else {
+        return Err((StatusCode::BAD_REQUEST, REQUIRED));
+    };
+    let domain = normalize_domain(domain);
+    let scheme = match get("PROTOCOL") {
+        Some("0") => "http",
+        _ => "https",
+    };
+    let mut auth = Map::new();
+    for (k, v) in [
+        ("access_token", Some(access)),
+        ("refresh_token", Some(refresh)),
+        ("expires_in", get("AUTH_EXPIRES")),
+        ("member_id", Some(member)),
+        ("status", get("status")),
+        ("domain", Some(domain.as_str())),
+    ] {
+        if let Some(v) = v {
+            auth.insert(k.into(), v.into());
+        }
+    }
+    auth.insert(
+        "client_endpoint".into(),
+        format!("{scheme}://{domain}/rest/").into(),
+    );
+    Ok(Some(auth))
+}
+
 /// Drops every key that is not one of Bitrix24's `auth` fields.
 pub fn bitrix_fields(auth: Map<String, Value>) -> Map<String, Value> {
     auth.into_iter()
@@ -344,6 +444,26 @@ pub(crate) mod callback_tests {
         );
         let deep = format!("auth{}=1", "%5Ba%5D".repeat(10_000));
         assert_eq!(status(FORM, deep.as_bytes()), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn reads_the_frame_form_of_an_app_with_a_ui() {
+        let frame = "AUTH_ID=at1&AUTH_EXPIRES=3600&REFRESH_ID=rt1&member_id=m1&status=L&PLACEMENT=DEFAULT&PLACEMENT_OPTIONS=%7B%7D";
+        let query = "DOMAIN=P.bitrix24.com&PROTOCOL=1&LANG=en&APP_SID=abc";
+        let (auth, form) = parse_request(Some(FORM), Some(query), frame.as_bytes()).unwrap();
+        assert_eq!(form, Form::Frame);
+        assert_eq!(auth["access_token"], "at1");
+        assert_eq!(auth["refresh_token"], "rt1");
+        assert_eq!(auth["domain"], "p.bitrix24.com");
+        assert_eq!(auth["client_endpoint"], "https://p.bitrix24.com/rest/");
+        assert!(auth.get("PLACEMENT").is_none());
+        let plain = query.replace("PROTOCOL=1", "PROTOCOL=0");
+        let (auth, _) = parse_request(Some(FORM), Some(&plain), frame.as_bytes()).unwrap();
+        assert_eq!(auth["client_endpoint"], "http://p.bitrix24.com/rest/");
+        let no_domain = parse_request(Some(FORM), None, frame.as_bytes()).unwrap_err();
+        assert_eq!(no_domain.0, StatusCode::BAD_REQUEST);
+        let (_, form) = parse_request(Some(FORM), Some(query), body().as_bytes()).unwrap();
+        assert_eq!(form, Form::Server);
     }
 
     #[test]
