@@ -85,4 +85,24 @@ impl Keeper<'_> {
             }
         })
     }
+
+    /// After `saved` became the profile: a candidate holding the same pair (the callback
+    /// posted again while its verification had no verdict) is the profile now, not a claim.
+    pub(crate) async fn forget_copies(&self, saved: &Profile) {
+        let name = &self.cfg.profile;
+        let Ok(kept) = self.store.candidates(name).await else {
+            return;
+        };
+        let same = saved.refresh_token();
+        for c in kept
+            .iter()
+            .filter(|c| c.profile.refresh_token().expose() == same.expose())
+        {
+            if let Err(e) = self.store.drop_candidate(name, &c.id).await {
+                self.cfg.ui.warn(format_args!(
+                    "could not remove a candidate now saved as the profile: {e:#}"
+                ));
+            }
+        }
+    }
 }

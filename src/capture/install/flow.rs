@@ -62,6 +62,10 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
             .or(guessed.as_deref())
             .unwrap_or(&local_url)
     ));
+    // What else the form needs, also under -q: the one chance to register it right.
+    cfg.ui.always(
+        "in the app's form: \"Your handler path\" may be the same URL; \"Uses API only\" ticked or not (both install forms are taken); after Save the form shows the client_id and client_secret: set B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET, they prove the pair",
+    );
     if guessed.is_some() {
         cfg.ui.always(
             "(that is this host's primary address or name: check that Bitrix24's servers reach it, or pass --public-url)",

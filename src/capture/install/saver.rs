@@ -226,6 +226,7 @@ impl Saver<'_> {
         }
         let make = || async { Ok(profile) };
         let saved = store::save_new(store, &cfg.profile, self.keeper.mode, make).await?;
+        self.keeper.forget_copies(&saved).await;
         Ok(Taken::Saved(saved))
     }
 
