@@ -498,3 +498,53 @@ fn an_older_unverified_profile_is_a_candidate_and_no_verify_is_its_own_state() {
     let show = third.run(&["show"]).stdout;
     assert!(show.contains("not checked (--no-verify)"), "{show}");
 }
+
+/// In a PostgreSQL store a candidate is a sealed row of its own, never the profile's row;
+/// `list` names it and the first command with the credentials proves it.
+#[test]
+fn a_candidate_in_postgres_is_its_own_sealed_row_until_proven() {
+    use crate::support::postgres::{db_of, shared};
+    const KEY: &str = "q0K8gJ3yq1dO4mYl2o0v9m7Xw5b3c1e2f4a6b8d0e2c=";
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let url = shared().database();
+    let in_pg = |mut c: std::process::Command| {
+        c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", KEY);
+        c
+    };
+    let args = [
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ];
+    let mut cmd = in_pg(env.cmd(&args));
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    let pair = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
+    p.finish().assert_ok();
+    let count = |table: &str| shared().psql(db_of(&url), &format!("SELECT count(*) FROM {table}"));
+    assert_eq!(count("b24auth_candidates").trim(), "1");
+    let sealed = shared().psql(db_of(&url), "SELECT document FROM b24auth_candidates");
+    assert!(
+        !sealed.contains(pair["refresh_token"].as_str().unwrap()),
+        "sealed: {sealed}"
+    );
+    let list = Env::run_cmd(&mut in_pg(env.cmd(&["list"])));
+    assert!(
+        list.stdout.contains("candidate, arrived"),
+        "{}",
+        list.stdout
+    );
+    Env::run_cmd(&mut in_pg(env.cmd(&["token"]))).assert_error(3);
+    Env::run_cmd(&mut in_pg(env.app_cmd(&s, &["refresh"]))).assert_ok();
+    assert_eq!(count("b24auth_candidates").trim(), "0");
+    assert_eq!(count("b24auth_profiles").trim(), "1");
+    Env::run_cmd(&mut in_pg(env.cmd(&["token"]))).assert_ok();
+}
