@@ -18,15 +18,31 @@ use crate::profile::{Profile, Source};
 use crate::store::{self, candidates::Candidate, candidates::Full};
 use crate::ui::sanitize::strip_controls;
 
-/// A verified callback on its way to the saver, with where its answer goes.
-pub(crate) struct Job {
+/// A callback as the handler verified it.
+pub(crate) struct Callback {
     /// Which install form carried it: the answer's shape (JSON, or the finishing page).
     pub form: Form,
+    /// The trusted OAuth server it was checked at (and is proven at).
     pub server: Url,
     pub auth: Map<String, Value>,
     pub proof: Proof,
     pub received: i64,
+}
+
+/// A verified callback on its way to the saver, with where its answer goes.
+pub(crate) struct Job {
+    pub callback: Callback,
     pub answer: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// What the saver decided about one callback, with the reply that says so.
+pub(crate) enum Decided {
+    /// Saved as the profile (install-listen ends).
+    Saved(Reply, Profile),
+    /// Answered, and the listener waits on: kept as a candidate (true), or refused.
+    Answered(Reply, bool),
+    /// Nothing could be kept (a local failure or a stop signal): the reply, and the error.
+    Failed(Reply, anyhow::Error),
 }
 
 /// The saver's word to the connection that carried the callback.
@@ -126,53 +142,69 @@ impl Saver<'_> {
                 Some(job) = queue.recv() => job,
                 _ = expire => return (self.expired(timeout).await, false),
             };
-            let (answer, form) = (job.answer, job.form);
-            let taken = self
-                .take(&job.server, job.auth, job.proof, job.received)
-                .await;
-            let reply = match taken {
-                Ok(Taken::Saved(profile)) => {
-                    let what = self.saved_text(&profile);
-                    let _ = answer.send(Answer::Final(success(form, &self.library, &what)));
+            let answer = job.answer;
+            match self.decide(job.callback).await {
+                Decided::Saved(reply, profile) => {
+                    let _ = answer.send(Answer::Final(reply));
                     return (Ok(Ended::Saved(profile)), true);
                 }
-                Ok(Taken::Kept(portal)) => {
-                    let what = format!(
-                        "b24auth kept the tokens of portal {portal} as a candidate: they are used once `b24auth refresh`, run with the app's client credentials, proves them at the OAuth server."
-                    );
-                    let reply = success(form, &self.library, &what);
+                Decided::Answered(reply, kept) => {
                     // A stop signal that came during the save ends the wait with what was kept.
-                    if crate::signals::checkpoint().is_err() {
+                    if kept && crate::signals::checkpoint().is_err() {
                         let _ = answer.send(Answer::Final(reply));
                         return (self.expired(timeout).await, true);
                     }
-                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + CANDIDATE_GRACE);
-                    reply
+                    if kept {
+                        deadline
+                            .get_or_insert_with(|| tokio::time::Instant::now() + CANDIDATE_GRACE);
+                    }
+                    let _ = answer.send(Answer::Continue(reply));
                 }
-                Ok(Taken::Refused(why)) => refused(&self.keeper.cfg.ui, &why),
-                Ok(Taken::Full) => {
-                    self.keeper.cfg.ui.warn(format_args!(
-                        "{:#}; a callback was answered 507 and NOT kept",
-                        anyhow::Error::from(Full)
-                    ));
-                    Reply::text(
-                        StatusCode::INSUFFICIENT_STORAGE,
-                        "Too many unproven installs are kept",
-                    )
-                }
-                Err(e) => {
-                    let reply = match crate::signals::is_stop(&e) {
-                        true => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"),
-                        false => Reply::text(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Could not save the tokens",
-                        ),
-                    };
+                Decided::Failed(reply, e) => {
                     let _ = answer.send(Answer::Final(reply));
                     return (Err(e), true);
                 }
-            };
-            let _ = answer.send(Answer::Continue(reply));
+            }
+        }
+    }
+
+    /// One verified callback, kept durably (as the profile or a candidate) before the reply
+    /// that says so is made. The entry point for a server that routes requests itself.
+    pub(crate) async fn decide(&self, cb: Callback) -> Decided {
+        let form = cb.form;
+        match self.take(&cb.server, cb.auth, cb.proof, cb.received).await {
+            Ok(Taken::Saved(profile)) => {
+                let what = self.saved_text(&profile);
+                Decided::Saved(success(form, &self.library, &what), profile)
+            }
+            Ok(Taken::Kept(portal)) => {
+                let what = format!(
+                    "b24auth kept the tokens of portal {portal} as a candidate: they are used once `b24auth refresh`, run with the app's client credentials, proves them at the OAuth server."
+                );
+                Decided::Answered(success(form, &self.library, &what), true)
+            }
+            Ok(Taken::Refused(why)) => Decided::Answered(refused(&self.keeper.cfg.ui, &why), false),
+            Ok(Taken::Full) => {
+                self.keeper.cfg.ui.warn(format_args!(
+                    "{:#}; a callback was answered 507 and NOT kept",
+                    anyhow::Error::from(Full)
+                ));
+                let reply = Reply::text(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "Too many unproven installs are kept",
+                );
+                Decided::Answered(reply, false)
+            }
+            Err(e) => {
+                let reply = match crate::signals::is_stop(&e) {
+                    true => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"),
+                    false => Reply::text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Could not save the tokens",
+                    ),
+                };
+                Decided::Failed(reply, e)
+            }
         }
     }
 
