@@ -165,7 +165,7 @@ fn read_one(path: &Path) -> Result<Profile> {
 
 /// The profile already keeps [`MAX_CANDIDATES`] candidates.
 #[derive(Debug, thiserror::Error)]
-#[error("{MAX_CANDIDATES} unproven install callbacks are kept already; prove them with `b24auth refresh` (B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set) or remove them with `b24auth forget`")]
+#[error("{MAX_CANDIDATES} unproven install callbacks are kept already: prove them with `b24auth refresh` (B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set); the OAuth server's contradiction drops the forged ones")]
 pub(crate) struct Full;
 
 #[cfg(test)]
