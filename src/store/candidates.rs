@@ -188,4 +188,33 @@ mod tests {
             Path::new("/c/auth.candidates")
         );
     }
+
+    #[test]
+    fn past_the_bound_a_new_candidate_is_refused_and_none_is_displaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("auth.candidates");
+        let pair = |i: usize| {
+            Profile::parse(
+                format!(r#"{{"access_token":"a{i}","refresh_token":"r{i}"}}"#).as_bytes(),
+            )
+            .unwrap()
+        };
+        let mut first = None;
+        for i in 0..MAX_CANDIDATES {
+            let c = Candidate::new(pair(i), 1_700_000_000 + i as i64);
+            keep_file(&dir, &c).unwrap();
+            first.get_or_insert(c);
+        }
+        let over = Candidate::new(pair(MAX_CANDIDATES), 1_800_000_000);
+        assert!(keep_file(&dir, &over).unwrap_err().is::<Full>());
+        // A kept one may still be rewritten (its rotated pair).
+        let mut first = first.unwrap();
+        first.profile = pair(999);
+        keep_file(&dir, &first).unwrap();
+        let kept = list_files(&dir).unwrap();
+        assert_eq!(kept.len(), MAX_CANDIDATES);
+        assert_eq!(kept[0].profile.refresh_token().expose(), "r999");
+        drop_file(&dir, &kept[0].id).unwrap();
+        assert_eq!(list_files(&dir).unwrap().len(), MAX_CANDIDATES - 1);
+    }
 }
