@@ -126,8 +126,14 @@ fn chromium() -> &'static str {
 /// `addr` and stays until the stand-in has seen `BX24.installFinish()` (at most 60 s); returns
 /// the finish count and what Chromium logged.
 fn open_portal_page(env: &Env, s: &StandIn, addr: &str) -> (usize, String) {
+    open_portal_page_at(env, s, &format!("http://{addr}"), &[])
+}
+
+/// [`open_portal_page`] with the installation path at `base`, Chromium given `extra` flags;
+/// it also ends when Chromium logs that it blocked the form.
+fn open_portal_page_at(env: &Env, s: &StandIn, base: &str, extra: &[&str]) -> (usize, String) {
     let dir = env.tmp.path();
-    let target = format!("http://{addr}{PATH}");
+    let target = format!("{base}{PATH}");
     let page = format!(
         "{}/install-frame?target={}",
         s.base,
@@ -147,17 +153,23 @@ fn open_portal_page(env: &Env, s: &StandIn, addr: &str) -> (usize, String) {
             "--ignore-certificate-errors",
             "--enable-logging=stderr",
             &format!("--user-data-dir={}/chromium-profile", dir.display()),
-            &page,
         ])
+        .args(extra)
+        .arg(&page)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("chromium.log")).unwrap())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let log_path = dir.join("chromium.log");
+    let blocked = || {
+        std::fs::read_to_string(&log_path)
+            .is_ok_and(|l| l.contains("This request has been blocked"))
+    };
     let finished = loop {
         let n = s.counters().install_finished;
         let exited = child.try_wait().unwrap().is_some();
-        if n > 0 || exited || std::time::Instant::now() > deadline {
+        if n > 0 || exited || blocked() || std::time::Instant::now() > deadline {
             break n;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -200,4 +212,59 @@ fn a_loopback_http_install_path_loads_in_an_https_portal_frame() {
     drop(p);
     let kept = env.auth_path().exists() || env.dir.join("auth.candidates").exists();
     assert!(kept, "the frame's pair was kept");
+}
+
+/// The control for the finding above: the same https portal page framing an installation path
+/// at a *named* http host (mapped to loopback) is blocked as mixed content, while an http portal
+/// page reaches it. So the loopback literal `127.0.0.1` is what lets a local installation path
+/// work inside an https portal; a LAN or tunnel name over http does not.
+#[test]
+fn a_named_http_install_path_is_blocked_in_an_https_portal_frame() {
+    for https in [false, true] {
+        let ca = Ca::new("b24auth test portal CA");
+        let cert = ca.issue("portal", "IP:127.0.0.1,DNS:localhost");
+        let s = match https {
+            true => StandIn::start_https(cert.server_config()),
+            false => StandIn::start(),
+        };
+        let env = Env::new();
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let (listen, public) = (
+            format!("127.0.0.1:{port}"),
+            format!("http://install.test:{port}"),
+        );
+        let args = [
+            "install-listen",
+            "--listen",
+            &listen,
+            "--path",
+            PATH,
+            "--timeout",
+            "60s",
+            "--public-url",
+            &public,
+        ];
+        let mut cmd = env.cmd(&args);
+        cmd.env("B24AUTH_OAUTH_SERVER", &s.base)
+            .env("B24AUTH_BX24_LIBRARY", format!("{}/bx24.js", s.base));
+        let mut p = env.spawn(&mut cmd);
+        p.wait_listening();
+        let rules = "--host-resolver-rules=MAP install.test 127.0.0.1";
+        let (finished, log) = open_portal_page_at(&env, &s, &public, &[rules]);
+        drop(p);
+        match https {
+            false => assert_eq!(finished, 1, "the mapped name works over http: {log}"),
+            true => {
+                assert_eq!(finished, 0, "{log}");
+                assert!(
+                    log.contains("Mixed Content") && log.contains("has been blocked"),
+                    "{log}"
+                );
+                assert!(!env.auth_path().exists() && !env.dir.join("auth.candidates").exists());
+            }
+        }
+    }
 }
