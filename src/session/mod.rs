@@ -56,7 +56,7 @@ impl Session {
     /// install candidates kept, the client credentials at hand prove them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
         match self.store.load(&self.cfg.profile).await? {
-            Some(profile) => Ok(profile),
+            Some(profile) => proof::newer_than(self, profile).await,
             None => proof::from_candidates(self).await,
         }
     }

@@ -214,15 +214,66 @@ pub(crate) async fn from_candidates(s: &super::Session) -> Result<Profile> {
         id: id.clone(),
         secret: secret.clone(),
     };
-    let prover = Prover {
-        store: &*s.store,
-        name,
-        mode: SaveMode::Create,
-        creds: &creds,
-        allow_http: false,
-        ui: &s.cfg.ui,
+    if let Some(profile) = prove_in_turn(s, kept, &creds, SaveMode::Create).await? {
+        return Ok(profile);
+    }
+    let left = s.store.candidates(name).await?;
+    match left.is_empty() {
+        true => Err(s.nothing_stored()),
+        false => Err(not_yet_proven(name, &left)),
+    }
+}
+
+/// A profile is stored: candidates that arrived after its last save (an install under
+/// `install-listen --force`, a reinstall) are proven when the client credentials are given,
+/// and the first proven one replaces it. Older candidates are left as they are (`show` and
+/// `list` name them): they never displace a pair saved after them.
+pub(crate) async fn newer_than(s: &super::Session, profile: Profile) -> Result<Profile> {
+    let (Some(id), Some(secret)) = (&s.cfg.client_id, &s.cfg.client_secret) else {
+        return Ok(profile);
     };
+    let saved_at = profile.meta_i64("saved_at").unwrap_or(i64::MAX);
+    let newer: Vec<Candidate> = match s.store.candidates(s.profile_name()).await {
+        Ok(kept) => kept
+            .into_iter()
+            .filter(|c| c.received_at() > saved_at)
+            .collect(),
+        Err(_) => return Ok(profile),
+    };
+    if newer.is_empty() {
+        return Ok(profile);
+    }
+    let creds = Credentials {
+        id: id.clone(),
+        secret: secret.clone(),
+    };
+    Ok(prove_in_turn(s, newer, &creds, SaveMode::Replace)
+        .await?
+        .unwrap_or(profile))
+}
+
+/// Proves `kept` oldest first until one becomes the profile (saved with `mode`).
+async fn prove_in_turn(
+    s: &super::Session,
+    kept: Vec<Candidate>,
+    creds: &Credentials,
+    mode: SaveMode,
+) -> Result<Option<Profile>> {
+    let name = s.profile_name();
     for candidate in kept {
+        // A plain-http portal was allowed (`--allow-http`) when the candidate was kept.
+        let allow_http = candidate
+            .profile
+            .client_endpoint()
+            .is_some_and(|e| e.starts_with("http://"));
+        let prover = Prover {
+            store: &*s.store,
+            name,
+            mode,
+            creds,
+            allow_http,
+            ui: &s.cfg.ui,
+        };
         let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &candidate.profile);
         let client = s.oauth_client(server)?;
         let portal = candidate.claimed_portal();
@@ -232,7 +283,7 @@ pub(crate) async fn from_candidates(s: &super::Session) -> Result<Profile> {
                     "proved the install callback of portal {portal} at the OAuth server: saved as profile `{name}`"
                 )));
                 crate::signals::checkpoint()?;
-                return Ok(profile);
+                return Ok(Some(profile));
             }
             Verdict::Contradicted(_) => {}
             Verdict::Undecided(why) => s.cfg.ui.warn(strip_controls(&format!(
@@ -240,9 +291,5 @@ pub(crate) async fn from_candidates(s: &super::Session) -> Result<Profile> {
             ))),
         }
     }
-    let left = s.store.candidates(name).await?;
-    match left.is_empty() {
-        true => Err(s.nothing_stored()),
-        false => Err(not_yet_proven(name, &left)),
-    }
+    Ok(None)
 }

@@ -548,3 +548,53 @@ fn a_candidate_in_postgres_is_its_own_sealed_row_until_proven() {
     assert_eq!(count("b24auth_profiles").trim(), "1");
     Env::run_cmd(&mut in_pg(env.cmd(&["token"]))).assert_ok();
 }
+
+/// A reinstall under `--force` without the credentials: the candidate waits beside the old
+/// profile (which keeps working), and the first command with the credentials proves it and
+/// makes it the profile. A candidate older than the profile's last save is left alone.
+#[test]
+fn a_candidate_newer_than_the_profile_replaces_it_once_proven() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let old = env.seed(&s, 3600);
+    // The profile was saved a while ago (the candidate arrives after it).
+    let mut doc = env.auth();
+    doc["b24auth"]["saved_at"] = (doc["b24auth"]["saved_at"].as_i64().unwrap() - 10).into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let args = [
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+        "--force",
+    ];
+    let mut cmd = env.cmd(&args);
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    let genuine = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
+    p.finish().assert_ok();
+    assert_eq!(
+        env.auth()["refresh_token"],
+        old["refresh_token"],
+        "the old profile stays"
+    );
+    assert_kept(&env, &s, &genuine);
+    env.run(&["token"]).assert_ok();
+    // The fresh `token` path reads one file and nothing else; `refresh` looks at candidates.
+    let refresh = with_credentials(&env, &s, &["refresh"]);
+    refresh.assert_ok();
+    assert!(
+        refresh.stderr.contains("proved the install callback"),
+        "{}",
+        refresh.stderr
+    );
+    assert_rotated_pair_saved(&env, &s, &genuine);
+    assert_ne!(env.auth()["refresh_token"], old["refresh_token"]);
+    assert!(candidates(&env).is_empty());
+}
