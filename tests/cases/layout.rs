@@ -377,9 +377,11 @@ fn declared_children(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Folders allowed a circle between their files for now, each with why (none today; a
-/// re-export in an index is no edge: see [`without_reexports`]).
-const CIRCLES_ALLOWED_IN: [&str; 0] = [];
+/// Folders allowed a circle between their files for now, each with why (a re-export in an
+/// index is no edge: see [`without_reexports`]).
+/// `session`: `mod.rs` calls `proof::newer_than`/`from_candidates`, which take `super::Session`
+/// (landed with the candidates' proof while the layout test grew; its owner untangles it).
+const CIRCLES_ALLOWED_IN: [&str; 1] = ["session"];
 
 /// Each folder under `src/` → its files' edges: file → the files of the same folder it names.
 fn folder_graphs() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
