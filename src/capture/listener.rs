@@ -139,7 +139,8 @@ pub async fn serve<T, H: Handler<T>>(
             accepted = listener.accept(), if slots.has_room(connections.len()) => {
                 match accepted {
                     Ok((stream, _)) => {
-                        connections.push(connection(&shared, stream, slots.admit()))
+                        let held = slots.admit(&stream);
+                        connections.push(connection(&shared, stream, held))
                     }
                     // Out of file descriptors, say: pause briefly instead of spinning on
                     // accept; the error clears as connections close.
@@ -199,7 +200,10 @@ async fn http<T, H: Handler<T>>(
         let slot = &slot;
         async move {
             let (reply, value) = route(shared, seen, req).await;
-            let close = value.is_some();
+            // A refused request ends its connection once answered: a sender of invalid
+            // requests cannot keep a slot by trickling one after another on it, and is the
+            // first to leave (a genuine sender has nothing more to send after its answer).
+            let close = value.is_some() || reply.status.is_client_error();
             if let Some(v) = value {
                 *slot.borrow_mut() = Some(v);
             }
