@@ -29,6 +29,8 @@ use crate::capture::slots::{self, Held, Slot, Slots};
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+/// The longest the requests still with the handler are waited for once the flow is done.
+const DRAIN: Duration = Duration::from_secs(30);
 /// The longest a single connection may stay open, keep-alive included.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -149,6 +151,7 @@ pub async fn serve<T, H: Handler<T>>(
             }
             Some(done) = connections.next(), if !connections.is_empty() => {
                 if let Some(value) = done {
+                    finish(&slots, connections).await;
                     return Ok(value);
                 }
             }
@@ -157,6 +160,14 @@ pub async fn serve<T, H: Handler<T>>(
             }
         }
     }
+}
+
+/// Once the flow is done: requests already complete are answered (the handler's verdict, or
+/// "already completed"), for at most [`DRAIN`]; the other connections close at once.
+async fn finish<F: Future>(slots: &Slots, mut connections: FuturesUnordered<F>) {
+    slots.dismiss_idle();
+    let drained = async { while connections.next().await.is_some() {} };
+    let _ = tokio::time::timeout(DRAIN, drained).await;
 }
 
 struct Shared<'h, H> {

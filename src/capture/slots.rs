@@ -206,6 +206,17 @@ impl Slots {
         false
     }
 
+    /// Tells every connection to go but those whose request is with the handler.
+    pub fn dismiss_idle(&self) {
+        for (_, slot) in self.queue.borrow().iter() {
+            if !slot.closed.get() && !slot.told.get() && !slot.busy.get() {
+                slot.told.set(true);
+                slot.go.notify_one();
+                self.leaving.set(self.leaving.get() + 1);
+            }
+        }
+    }
+
     /// Drops the entries of closed connections once they are half the queue.
     fn compact(&self) {
         let mut queue = self.queue.borrow_mut();
