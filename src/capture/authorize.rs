@@ -146,8 +146,12 @@ pub fn portal_url(domain: &str) -> Result<Url> {
         return Err(bad());
     }
     if let Some(why) = crate::capture::address::domain_problem(&url) {
+        let example = match why {
+            "holds a path" | "holds a query" => url.origin().ascii_serialization(),
+            _ => "portal.bitrix24.com".into(),
+        };
         return Err(exit::usage(format!(
-            "--domain `{domain}` {why}: pass the portal's address, e.g. portal.bitrix24.com or https://portal.example.com"
+            "--domain `{domain}` {why}: pass only the portal's address, e.g. --domain {example}"
         )));
     }
     Url::parse(&url.origin().ascii_serialization()).map_err(|_| bad())
