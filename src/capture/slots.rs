@@ -8,7 +8,10 @@ save. Anyone who reaches the port can open connections, so they never get the de
 need: the soft `RLIMIT_NOFILE` is raised to the hard one, and connections are bounded below it
 with [`RESERVE`] descriptors kept free. At the bound, each new connection pushes out the one
 that has been quiet longest (it sent nothing, or nothing lately): a sender in the middle of its
-request has just sent bytes, and a request the handler has taken is never pushed out.
+request has just sent bytes, and a request the handler has taken, or bytes that wait unread in
+the kernel (a flood can keep the listener from reading a connection it accepted), are never
+pushed out. A connection whose request was refused is closed once answered (see `listener`),
+so trickling invalid requests keeps no slot.
 */
 
 use std::cell::{Cell, RefCell};
@@ -172,7 +175,8 @@ impl Slots {
     }
 
     /// Tells the connection quiet longest to go, looking at each once, longest queued first:
-    /// one busy, or sending and not yet [`SLOW`], is queued again as looked at now; one quiet
+    /// one busy, with bytes not yet read, or sending and not yet [`SLOW`], is queued again as
+    /// looked at now; one quiet
     /// (nothing received since it was queued) for less than [`GRACE`] is left where it was;
     /// the first other one goes. Each connection is looked at about once per connection shed.
     fn shed_quietest(&self) -> bool {
@@ -185,8 +189,13 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
+            // Bytes we have not read yet may complete a request: it is answered first (a
+            // slow sender is shed once we have read what it sent; hyper's header timeout
+            // bounds one we keep reading).
             if slot.has_unread() {
                 slot.active.set(now);
+                queue.push_back((now, slot));
+                continue;
             }
             let quiet = slot.active.get() <= queued;
             let slow = now.duration_since(slot.since.get()) >= SLOW;
