@@ -189,14 +189,6 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
-            // Bytes we have not read yet may complete a request: it is answered first (a
-            // slow sender is shed once we have read what it sent; hyper's header timeout
-            // bounds one we keep reading).
-            if slot.has_unread() {
-                slot.active.set(now);
-                queue.push_back((now, slot));
-                continue;
-            }
             let quiet = slot.active.get() <= queued;
             let slow = now.duration_since(slot.since.get()) >= SLOW;
             if slot.busy.get() || (!quiet && !slow) {
@@ -205,6 +197,14 @@ impl Slots {
             }
             if quiet && !slow && now.duration_since(queued) < GRACE {
                 queue.push_back((queued, slot));
+                continue;
+            }
+            // Bytes we have not read yet may complete a request: it is answered first (a
+            // slow sender is shed once we have read what it sent; hyper's header timeout
+            // bounds one we keep reading). Asked last: it costs a system call.
+            if slot.has_unread() {
+                slot.active.set(now);
+                queue.push_back((now, slot));
                 continue;
             }
             slot.told.set(true);
