@@ -94,8 +94,8 @@ fn one_run(s: &StandIn, kind: Kind, flow: Flow) -> (Duration, bool) {
     let flood = Flood::start(kind, &addr, path, bounds);
     flood.wait_all_started(30);
     if kind == Kind::Trickle {
-        // The held sockets have had answers: the trickle is at full swing.
-        flood.wait_answered(bounds.sockets / 4, 30);
+        // Each socket has had about two answers: the trickle is at full swing.
+        flood.wait_answered(2 * bounds.sockets, 60);
     }
     let unanswered = flood.counts.get(&flood.counts.unanswered);
     let sent = Instant::now();

@@ -86,7 +86,7 @@ impl Flood {
             rt.block_on(async move {
                 let deadline = tokio::time::Instant::now() + bounds.lifetime;
                 let tasks: Vec<_> = (0..bounds.sockets)
-                    .map(|_| {
+                    .map(|i| {
                         let socket = Socket {
                             addr: addr.clone(),
                             path: path.clone(),
@@ -94,6 +94,12 @@ impl Flood {
                             stop: stopped.clone(),
                             deadline,
                             sockets: bounds.sockets,
+                            // Trickles start spread over a second, as an attacker's would
+                            // drift apart: not all finishing (and freeing slots) at once.
+                            stagger: match kind {
+                                Kind::Idle => Duration::ZERO,
+                                Kind::Trickle => Duration::from_millis((i as u64 * 997) % 1000),
+                            },
                         };
                         tokio::spawn(socket.run(kind, bounds.rounds))
                     })
@@ -149,10 +155,12 @@ struct Socket {
     stop: tokio::sync::watch::Receiver<bool>,
     deadline: tokio::time::Instant,
     sockets: usize,
+    stagger: Duration,
 }
 
 impl Socket {
     async fn run(mut self, kind: Kind, rounds: usize) {
+        tokio::time::sleep(self.stagger).await;
         let mut started = false;
         for _ in 0..rounds {
             let connect =

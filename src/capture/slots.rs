@@ -41,8 +41,9 @@ pub const BACKLOG: u32 = 4096;
 /// previous reply) is slow: it may be pushed out even while it still trickles in. Bitrix24's
 /// servers send the whole callback, about 1 KiB, at once.
 const SLOW: Duration = Duration::from_secs(2);
-/// A connection quiet for less than this is not pushed out: a sender's first bytes follow its
-/// connection at once (a proxy or tunnel connects when it has the request).
+/// A connection that has sent nothing for less than this since it opened (or was last
+/// answered) is not pushed out: a sender's first bytes follow its connection at once (a proxy
+/// or tunnel connects when it has the request).
 const GRACE: Duration = Duration::from_millis(100);
 /// How often the quietest are looked for again while the bound keeps new connections out.
 pub const RECHECK: Duration = GRACE;
@@ -175,10 +176,10 @@ impl Slots {
     }
 
     /// Tells the connection quiet longest to go, looking at each once, longest queued first:
-    /// one busy, with bytes not yet read, or sending and not yet [`SLOW`], is queued again as
-    /// looked at now; one quiet
-    /// (nothing received since it was queued) for less than [`GRACE`] is left where it was;
-    /// the first other one goes. Each connection is looked at about once per connection shed.
+    /// one busy, with bytes not yet read, or in the middle of a request begun less than
+    /// [`SLOW`] ago, is queued again as looked at now; one that has sent nothing since it
+    /// opened or was last answered is left where it was for [`GRACE`]; the first other one
+    /// goes. Each connection is looked at about once per connection shed.
     fn shed_quietest(&self) -> bool {
         let mut queue = self.queue.borrow_mut();
         let now = Instant::now();
@@ -189,13 +190,15 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
-            let quiet = slot.active.get() <= queued;
-            let slow = now.duration_since(slot.since.get()) >= SLOW;
-            if slot.busy.get() || (!quiet && !slow) {
+            // A request begun (a byte since the connection or its last reply) keeps its slot
+            // until it is slow: shedding it mid-request would close it just as it completes.
+            let begun = slot.active.get() > slot.since.get();
+            let waited = now.duration_since(slot.since.get());
+            if slot.busy.get() || (begun && waited < SLOW) {
                 queue.push_back((now, slot));
                 continue;
             }
-            if quiet && !slow && now.duration_since(queued) < GRACE {
+            if !begun && waited < GRACE {
                 queue.push_back((queued, slot));
                 continue;
             }

@@ -292,8 +292,8 @@ fn trickled_invalid_requests_make_way_for_the_redirect() {
     };
     let flood = Flood::start(Kind::Trickle, &addr, "/callback", bounds);
     let full_swing = flood.wait_all_started(30);
-    // Each socket the listener holds has had an answer: the flood is at full swing.
-    let answering = flood.wait_answered(TRICKLERS / 4, 30);
+    // Each socket has had about two answers: the flood is at full swing.
+    let answering = flood.wait_answered(2 * TRICKLERS, 60);
     let c = &flood.counts;
     let before = (c.get(&c.answered), c.get(&c.unanswered));
     let r = http::get(&location);
