@@ -417,10 +417,11 @@ pub async fn watch<T>(
     what: &str,
     ui: &crate::ui::Ui,
 ) -> Result<T> {
-    // The spinner's line is cleared as its future is dropped, whichever branch wins.
-    tokio::select! {
+    let result = tokio::select! {
         r = work => r,
         _ = interrupt.recv() => Err(crate::signals::interrupted()),
         _ = ui.spinner(what, deadline) => Err(anyhow!("the spinner stopped")),
-    }
+    };
+    ui.clear_spinner();
+    result
 }

@@ -60,40 +60,44 @@ impl Ui {
         }
     }
 
-    /// Draws `⠋ waiting for WHAT… 4m 59s left` on stderr until dropped, which clears the line;
-    /// only on a terminal, never under `-q`. No colour, so nothing for `NO_COLOR` to turn off.
+    /// Draws `⠋ waiting for WHAT… 4m 59s left` on stderr until dropped; only on a terminal.
     pub async fn spinner(&self, what: &str, deadline: Option<tokio::time::Instant>) {
         if self.quiet || !stderr_is_terminal() {
             return std::future::pending().await;
         }
-        let left = |d: tokio::time::Instant| {
-            human_duration(
-                d.saturating_duration_since(tokio::time::Instant::now())
-                    .as_secs() as i64,
-            )
-        };
         if self.is_prompting() {
             // One still line instead of an animation: the cursor stays where the user types.
             let until = deadline
-                .map(|d| format!(" (up to {})", left(d)))
+                .map(|d| {
+                    let left = d.saturating_duration_since(tokio::time::Instant::now());
+                    format!(" (up to {})", human_duration(left.as_secs() as i64))
+                })
                 .unwrap_or_default();
             eprintln!("waiting for {what}{until}; paste here and press Enter:");
             return std::future::pending().await;
         }
-        let style = indicatif::ProgressStyle::with_template("{spinner} waiting for {msg}")
-            .expect("a fixed template parses")
-            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
-        let bar = indicatif::ProgressBar::new_spinner()
-            .with_style(style)
-            .with_finish(indicatif::ProgressFinish::AndClear);
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-        loop {
+        for i in 0.. {
             tick.tick().await;
-            let until = deadline
-                .map(|d| format!(" {} left", left(d)))
+            let left = deadline
+                .map(|d| {
+                    let s = d
+                        .saturating_duration_since(tokio::time::Instant::now())
+                        .as_secs();
+                    format!(" {} left", human_duration(s as i64))
+                })
                 .unwrap_or_default();
-            bar.set_message(format!("{what}…{until}"));
-            bar.tick();
+            eprint!(
+                "\r\x1b[2K{} waiting for {what}…{left}",
+                FRAMES[i % FRAMES.len()]
+            );
+        }
+    }
+
+    pub fn clear_spinner(&self) {
+        if !self.quiet && stderr_is_terminal() && !self.is_prompting() {
+            eprint!("\r\x1b[2K");
         }
     }
 
