@@ -148,6 +148,12 @@ pub enum Command {
     /// the command that proves them); 4 when nothing arrived.
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
+    ///
+    /// In the portal, the app's form (a local application) must name this run's handler path:
+    /// `--redirect-uri`, by default http://127.0.0.1:8787/callback (no public address is
+    /// needed: the browser, not the portal, comes back to it). `authorize` prints it when it
+    /// starts, under -q too. The browser gets a private start page, and none of b24auth's
+    /// secrets in its environment; the page is removed when the run ends or is stopped.
     Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
     Refresh(RefreshArgs),
