@@ -288,7 +288,7 @@ fn a_refresh_token_the_trusted_server_does_not_know_is_refused_and_the_listener_
 fn a_contradicting_app_info_is_still_refused() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &s, false, "2s");
+    let (p, addr) = listen(&env, &s, true, "2s");
     let pair = s.issue_pair();
     let body = callback(&pair, &s.base).replace(MEMBER_ID, "0000000000000000000000000000dead");
     let r = post(&addr, &body);
@@ -382,9 +382,11 @@ fn a_forged_candidate_first_does_not_cost_the_genuine_callback() {
 fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &s, false, "20s");
+    // Confirmation needs the client_id; the late one's proving refresh fails once.
+    let (p, addr) = listen(&env, &s, true, "20s");
     let late = s.issue_pair();
     s.expire_access_tokens();
+    s.fail_next(Fault::Http500Html);
     let r = post(&addr, &callback(&late, &s.base));
     assert_eq!(r.status, 200, "a late callback is kept: {r:?}");
     assert_kept(&env, &s, &late);
@@ -392,7 +394,7 @@ fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
     let r = post(&addr, &callback(&confirmed, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
-    assert_eq!(env.auth()["refresh_token"], confirmed["refresh_token"]);
+    assert_eq!(env.auth()["access_token"], confirmed["access_token"]);
     assert_kept(&env, &s, &late);
     let show = env.run(&["show"]).stdout;
     assert!(show.contains("candidate claiming portal"), "{show}");
@@ -597,4 +599,27 @@ fn a_candidate_newer_than_the_profile_replaces_it_once_proven() {
     assert_rotated_pair_saved(&env, &s, &genuine);
     assert_ne!(env.auth()["refresh_token"], old["refresh_token"]);
     assert!(candidates(&env).is_empty());
+}
+
+/// Without the client credentials there is no client_id to tell the app by: an `app.info`
+/// answer naming a portal (any app's token gets one) is no proof. The callback is a
+/// candidate, the listener waits on, and a later callback is still taken.
+#[test]
+fn without_credentials_an_app_info_naming_a_portal_is_no_proof() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let first = s.issue_pair();
+    let r = post(&addr, &callback(&first, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(!env.auth_path().exists(), "no proof, no profile");
+    let second = s.issue_pair();
+    let r = post(&addr, &callback(&second, &s.base));
+    assert_eq!(r.status, 200, "the listener still takes callbacks: {r:?}");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    assert_kept(&env, &s, &first);
+    assert_kept(&env, &s, &second);
+    assert!(!env.auth_path().exists());
 }

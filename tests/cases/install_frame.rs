@@ -59,7 +59,8 @@ fn frame_form(pair: &Value, host: &str) -> (String, String) {
 fn the_frame_form_is_a_callback_answered_with_the_finishing_page() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &s, false);
+    // With the credentials: app.info's client_id tells the app, so it confirms.
+    let (p, addr) = listen(&env, &s, true);
     let pair = s.issue_pair();
     let (body, query) = frame_form(&pair, &s.host());
     let r = http::post(

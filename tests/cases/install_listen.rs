@@ -279,10 +279,18 @@ fn the_public_url_is_what_to_paste_and_an_accepted_host() {
 }
 
 #[test]
-fn without_client_credentials_it_warns_and_saves_the_tokens() {
+fn without_client_credentials_it_warns_and_keeps_a_candidate() {
     let s = StandIn::start();
     let env = Env::new();
-    let mut cmd = env.cmd(&["install-listen", "--listen", "127.0.0.1:0", "--path", PATH]);
+    let mut cmd = env.cmd(&[
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ]);
     cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
     let mut p = env.spawn(&mut cmd);
     let addr = p.wait_listening();
@@ -293,8 +301,21 @@ fn without_client_credentials_it_warns_and_saves_the_tokens() {
     let r = http::post(&addr, PATH, FORM, bitrix_form(&pair, &s.host()).as_bytes());
     assert_eq!(r.status, 200);
     p.finish().assert_ok();
-    let auth = env.auth();
+    // No client_id to tell the app by: app.info's answer is no proof, the pair a candidate.
+    assert!(!env.auth_path().exists());
+    let auth = only_candidate(&env);
     assert!(auth.get("client_id").is_none() && auth.get("client_secret").is_none());
-    let line = env.run(&["refresh"]).assert_error(2).to_string();
+    let line = env.run(&["refresh"]).assert_error(3).to_string();
     assert!(line.contains("B24AUTH_CLIENT_ID"), "{line}");
+}
+
+/// The one candidate kept beside the default profile.
+pub(super) fn only_candidate(env: &Env) -> Value {
+    let dir = env.dir.join("auth.candidates");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap()
 }

@@ -327,7 +327,15 @@ impl Checks {
         };
         let client_id = self.client_id.as_deref();
         Ok(match assess(&info, auth, client_id, self.allow_http)? {
-            Some(identity) => Proof::Confirmed(identity),
+            // An answer names the portal of whichever app the token belongs to: it proves this
+            // app's install only when it names this app's client_id.
+            Some(identity) if client_id.is_some() && text(&info, "client_id") == client_id => {
+                Proof::Confirmed(identity)
+            }
+            Some(identity) => Proof::Unproven(
+                identity,
+                "app.info named the portal but not this app's client_id (none given, or none in the answer)".into(),
+            ),
             None => Proof::Unproven(
                 unverified(auth, self.allow_http)?,
                 "app.info neither confirmed nor contradicted it".into(),
