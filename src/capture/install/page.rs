@@ -5,8 +5,9 @@ library and calls `BX24.installFinish()` (the app counts as installed only then)
 what b24auth kept. It carries no token: only the portal's name and where the pair went.
 */
 
-/// Where the page loads `BX24` from: the library CRest and the docs name.
-pub const BX24_LIBRARY: &str = "//api.bitrix24.com/api/v1/";
+/// Where the page loads `BX24` from: the library CRest and the docs name. Spelled with
+/// `https:` as the page is served over plain http (a scheme-relative address would be http).
+pub const BX24_LIBRARY: &str = "https://api.bitrix24.com/api/v1/";
 
 /// The finishing page; `what` says what was kept (plain text, escaped here).
 pub fn finish(library: &str, what: &str) -> String {
@@ -56,7 +57,7 @@ mod tests {
     #[test]
     fn the_page_finishes_and_escapes_what_it_says() {
         let page = finish(BX24_LIBRARY, "portal <script>x</script>");
-        assert!(page.contains(r#"<script src="//api.bitrix24.com/api/v1/">"#));
+        assert!(page.contains(r#"<script src="https://api.bitrix24.com/api/v1/">"#));
         assert!(page.contains("BX24.installFinish()"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(!page.contains("<script>x"));
