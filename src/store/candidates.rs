@@ -24,11 +24,17 @@ use super::guard;
 use crate::profile::Profile;
 use crate::secret::random_hex;
 
-/// How many candidates one profile keeps. Each costs the sender a live pair the trusted server
-/// did not contradict (a forged token is refused before it is kept, and with the client
-/// credentials each is proven or contradicted at once), so only an install without credentials
-/// during a flood of genuine foreign pairs reaches it.
+/// How many senders' candidates one profile keeps: distinct access tokens. A sender with one
+/// access token (even an expired one, which `app.info` cannot judge) can post any number of
+/// refresh tokens beside it; those count as one sender, at most [`PER_ACCESS_TOKEN`] each, so
+/// one token cannot fill the bound. A forged access token is refused before it is kept; with
+/// the client credentials each candidate is proven or contradicted at once. Whoever holds a
+/// hundred live or once-live access tokens can still fill it: then a later callback is refused
+/// (507), named on stderr.
 pub(crate) const MAX_CANDIDATES: usize = 100;
+
+/// Candidates kept per access token (the same sender posting other refresh tokens).
+pub(crate) const PER_ACCESS_TOKEN: usize = 3;
 
 /// The largest candidate document read back (the callback body is bounded to 64 KiB).
 pub(crate) const MAX_BYTES: u64 = 64 * 1024;
@@ -94,15 +100,52 @@ pub(crate) fn dir_beside(profile_file: &Path) -> PathBuf {
     profile_file.with_file_name(format!("{stem}.candidates"))
 }
 
-/// Keeps `candidate` durably in `dir` (created 0700). Refused past [`MAX_CANDIDATES`].
+/// Keeps `candidate` durably in `dir` (created 0700). Refused past the bounds ([`Full`]) or
+/// over [`MAX_BYTES`] ([`TooLarge`]); a kept one (same id) may always be rewritten.
 pub(crate) fn keep_file(dir: &Path, candidate: &Candidate) -> Result<()> {
+    let bytes = candidate.profile.to_bytes();
+    // What is written is read back: a document `read_one` would refuse is never written.
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(TooLarge.into());
+    }
     create_private_dir(dir)?;
     guard::check_dir(dir)?;
+    // The count and the write under one lock: two callbacks at once never pass the bound.
+    let lock = guard::open_lock(&dir.join(".lock"))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", dir.display()))?;
     let path = dir.join(format!("{}.json", candidate.id));
-    if !path.exists() && list_files(dir)?.len() >= MAX_CANDIDATES {
+    if !path.exists() {
+        within_bounds(dir, candidate)?;
+    }
+    write_atomic(&path, &bytes)
+}
+
+/// Whether one more candidate fits: every `*.json` file counts (read or not), and the access
+/// tokens kept name the senders.
+fn within_bounds(dir: &Path, candidate: &Candidate) -> Result<()> {
+    let files = fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
+    if files >= MAX_CANDIDATES * PER_ACCESS_TOKEN {
         return Err(Full.into());
     }
-    write_atomic(&path, &candidate.profile.to_bytes())
+    let kept = list_files(dir)?;
+    let access = candidate.profile.access_token();
+    let same = kept
+        .iter()
+        .filter(|c| c.profile.access_token().expose() == access.expose())
+        .count();
+    let senders: std::collections::HashSet<String> = kept
+        .iter()
+        .map(|c| c.profile.access_token().expose().to_string())
+        .collect();
+    match same {
+        0 if senders.len() >= MAX_CANDIDATES => Err(Full.into()),
+        n if n >= PER_ACCESS_TOKEN => Err(Full.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Every candidate in `dir`, oldest first; an unreadable one is skipped with its error named
@@ -163,6 +206,12 @@ fn read_one(path: &Path) -> Result<Profile> {
     Profile::parse(&bytes)
 }
 
+/// A candidate whose document would be over [`MAX_BYTES`] (a callback padded with characters
+/// JSON escapes): never a pair Bitrix24 sent.
+#[derive(Debug, thiserror::Error)]
+#[error("the callback's pair would take over {MAX_BYTES} bytes once stored")]
+pub(crate) struct TooLarge;
+
 /// The profile already keeps [`MAX_CANDIDATES`] candidates.
 #[derive(Debug, thiserror::Error)]
 #[error("{MAX_CANDIDATES} unproven install callbacks are kept already: prove them with `b24auth refresh` (B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set); the OAuth server's contradiction drops the forged ones")]
@@ -187,6 +236,31 @@ mod tests {
             dir_beside(Path::new("/c/auth.json")),
             Path::new("/c/auth.candidates")
         );
+    }
+
+    #[test]
+    fn one_access_token_cannot_fill_the_bound_and_nothing_unreadable_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("auth.candidates");
+        let pair = |at: &str, rt: &str| {
+            let doc = format!(r#"{{"access_token":"{at}","refresh_token":"{rt}"}}"#);
+            Profile::parse(doc.as_bytes()).unwrap()
+        };
+        for i in 0..PER_ACCESS_TOKEN {
+            keep_file(&dir, &Candidate::new(pair("same", &format!("r{i}")), 1)).unwrap();
+        }
+        let more = Candidate::new(pair("same", "forged"), 2);
+        assert!(keep_file(&dir, &more).unwrap_err().is::<Full>());
+        keep_file(&dir, &Candidate::new(pair("other", "r"), 3)).unwrap();
+        // Characters JSON escapes double in size: refused before anything is written.
+        let mut padded = pair("big", "r");
+        padded.set_str("scope", &"\"".repeat(60_000));
+        let padded = Candidate::new(padded, 4);
+        assert!(keep_file(&dir, &padded).unwrap_err().is::<TooLarge>());
+        let files = fs::read_dir(&dir).unwrap().flatten();
+        let json = files.filter(|e| e.file_name().to_string_lossy().ends_with(".json"));
+        assert_eq!(json.count(), PER_ACCESS_TOKEN + 1);
+        assert_eq!(list_files(&dir).unwrap().len(), PER_ACCESS_TOKEN + 1);
     }
 
     #[test]

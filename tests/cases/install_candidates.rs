@@ -623,3 +623,50 @@ fn without_credentials_an_app_info_naming_a_portal_is_no_proof() {
     assert_kept(&env, &s, &second);
     assert!(!env.auth_path().exists());
 }
+
+/// A body under the request bound whose stored form is over the candidate bound (characters
+/// JSON escapes) is refused 413 and leaves no file; a genuine callback after it is kept.
+#[test]
+fn a_callback_padded_past_the_stored_bound_is_refused_and_leaves_no_file() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let padded = format!(
+        "{}&auth[scope]={}",
+        callback(&s.issue_pair(), &s.base).replace("auth%5Bscope%5D=crm%2Cuser", ""),
+        "\"".repeat(60_000)
+    );
+    assert!(padded.len() < 64 * 1024);
+    let r = post(&addr, &padded);
+    assert_eq!(r.status, 413, "{r:?}");
+    assert!(candidates(&env).is_empty());
+    let genuine = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
+    p.finish().assert_ok();
+    assert_eq!(candidates(&env).len(), 1);
+    assert_kept(&env, &s, &genuine);
+}
+
+/// One access token posted with many refresh tokens is one sender: at most a few of its
+/// candidates are kept, and a genuine late callback after them is still kept.
+#[test]
+fn one_access_token_with_many_refresh_tokens_cannot_fill_the_bound() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "5s");
+    let mut forged = s.issue_pair();
+    let genuine = s.issue_pair();
+    s.expire_access_tokens();
+    let mut kept = 0;
+    for i in 0..8 {
+        forged["refresh_token"] = format!("f0f0f0f0f0f0f0f0f0f0f0f0f0f0f{i:03}").into();
+        kept += (post(&addr, &callback(&forged, &s.base)).status == 200) as usize;
+    }
+    assert_eq!(kept, 3, "at most three per access token");
+    let r = post(&addr, &callback(&genuine, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_kept(&env, &s, &genuine);
+    assert_eq!(candidates(&env).len(), 4);
+}

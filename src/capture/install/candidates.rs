@@ -14,7 +14,7 @@ use crate::bitrix::oauth::{self, Credentials};
 use crate::profile::Profile;
 use crate::session::config::RunConfig;
 use crate::session::proof::{Prover, Verdict};
-use crate::store::candidates::{Candidate, Full};
+use crate::store::candidates::{Candidate, Full, TooLarge};
 use crate::store::{SaveMode, Store};
 
 /// What became of an unproven callback.
@@ -27,6 +27,8 @@ pub(crate) enum Kept {
     Contradicted(String),
     /// [`crate::store::candidates::MAX_CANDIDATES`] are kept already: not kept.
     Full,
+    /// Its stored form would be over the candidate bound: never a pair Bitrix24 sent.
+    TooLarge,
 }
 
 /// Where candidates go and how they are proven: set once before listening.
@@ -55,27 +57,24 @@ impl Keeper<'_> {
             None => {
                 let candidate = Candidate::new(profile, received);
                 match self.store.keep_candidate(name, &candidate).await {
-                    Err(e) if e.is::<Full>() => return Ok(Kept::Full),
+                    Err(e) if e.is::<TooLarge>() => return Ok(Kept::TooLarge),
+                    // Full: with the credentials, the kept ones are proven or dropped first.
+                    Err(e) if e.is::<Full>() => match self.sweep(server).await? {
+                        true => match self.store.keep_candidate(name, &candidate).await {
+                            Err(e) if e.is::<Full>() => return Ok(Kept::Full),
+                            other => other?,
+                        },
+                        false => return Ok(Kept::Full),
+                    },
                     other => other?,
                 }
                 candidate
             }
         };
-        let (Some(id), Some(secret)) = (&self.cfg.client_id, &self.cfg.client_secret) else {
+        let Some(creds) = self.credentials() else {
             return Ok(Kept::Candidate("no client credentials were given".into()));
         };
-        let creds = Credentials {
-            id: id.clone(),
-            secret: secret.clone(),
-        };
-        let prover = Prover {
-            store: self.store,
-            name,
-            mode: self.mode,
-            creds: &creds,
-            allow_http: self.checks.allow_http,
-            ui: &self.cfg.ui,
-        };
+        let prover = self.prover(&creds);
         let client: oauth::Client = self.checks.http.with_server(server.clone());
         Ok(match prover.prove(&client, candidate).await? {
             Verdict::Proven(profile) => Kept::Proven(profile),
@@ -84,6 +83,42 @@ impl Keeper<'_> {
                 Kept::Candidate(format!("the proving refresh did not decide ({why})"))
             }
         })
+    }
+
+    fn credentials(&self) -> Option<Credentials> {
+        let (Some(id), Some(secret)) = (&self.cfg.client_id, &self.cfg.client_secret) else {
+            return None;
+        };
+        Some(Credentials {
+            id: id.clone(),
+            secret: secret.clone(),
+        })
+    }
+
+    fn prover<'b>(&'b self, creds: &'b Credentials) -> Prover<'b> {
+        Prover {
+            store: self.store,
+            name: &self.cfg.profile,
+            mode: self.mode,
+            creds,
+            allow_http: self.checks.allow_http,
+            ui: &self.cfg.ui,
+        }
+    }
+
+    /// The bound is reached: with the credentials, each kept candidate is proven (promoted)
+    /// or contradicted (dropped) before a new one is refused. Whether any room was made.
+    async fn sweep(&self, server: &Url) -> Result<bool> {
+        let Some(creds) = self.credentials() else {
+            return Ok(false);
+        };
+        let prover = self.prover(&creds);
+        let client: oauth::Client = self.checks.http.with_server(server.clone());
+        let mut room = false;
+        for kept in self.store.candidates(&self.cfg.profile).await? {
+            room |= !matches!(prover.prove(&client, kept).await?, Verdict::Undecided(_));
+        }
+        Ok(room)
     }
 
     /// After `saved` became the profile: a candidate holding the same pair (the callback

@@ -15,7 +15,7 @@ use super::page;
 use super::verify::{Form, Proof};
 use crate::capture::listener::Reply;
 use crate::profile::{Profile, Source};
-use crate::store::{self, candidates::Candidate, candidates::Full};
+use crate::store::{self, candidates::Candidate, candidates::Full, candidates::TooLarge};
 use crate::ui::sanitize::strip_controls;
 
 /// A callback as the handler verified it.
@@ -119,6 +119,7 @@ enum Taken {
     Kept(String),
     Refused(String),
     Full,
+    TooLarge,
 }
 
 impl Saver<'_> {
@@ -193,6 +194,14 @@ impl Saver<'_> {
                     StatusCode::INSUFFICIENT_STORAGE,
                     "Too many unproven installs are kept",
                 );
+                Decided::Answered(reply, false)
+            }
+            Ok(Taken::TooLarge) => {
+                self.keeper.cfg.ui.warn(format_args!(
+                    "refused a callback: {:#}; still waiting",
+                    anyhow::Error::from(TooLarge)
+                ));
+                let reply = Reply::text(StatusCode::PAYLOAD_TOO_LARGE, "Auth data is too large");
                 Decided::Answered(reply, false)
             }
             Err(e) => {
@@ -287,6 +296,7 @@ impl Saver<'_> {
             }
             Kept::Contradicted(why) => Taken::Refused(why),
             Kept::Full => Taken::Full,
+            Kept::TooLarge => Taken::TooLarge,
         })
     }
 }

@@ -8,7 +8,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use super::PgStore;
-use crate::store::candidates::{Candidate, Full, MAX_BYTES, MAX_CANDIDATES};
+use crate::store::candidates::{Candidate, Full, TooLarge, MAX_BYTES, MAX_CANDIDATES};
 
 /// Created with the other tables ([`super::migrate`]), and here before the first write.
 pub(super) const CREATE: &str = "CREATE TABLE IF NOT EXISTS b24auth_candidates (
@@ -56,6 +56,9 @@ impl PgStore {
             .batch_execute(CREATE)
             .await
             .map_err(|e| self.db_error("cannot create the candidates table", e))?;
+        if c.profile.to_bytes().len() as u64 > MAX_BYTES {
+            return Err(TooLarge.into());
+        }
         let doc = self.seal_document(&sealed_name(name, &c.id), &c.profile)?;
         let limit = MAX_CANDIDATES as i64;
         // One statement: the bound is checked where the row goes in.
