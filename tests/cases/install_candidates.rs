@@ -670,3 +670,31 @@ fn one_access_token_with_many_refresh_tokens_cannot_fill_the_bound() {
     assert_kept(&env, &s, &genuine);
     assert_eq!(candidates(&env).len(), 4);
 }
+
+/// The deadline comes while `app.info` is still being asked: the callback was kept as a
+/// candidate before the question went out, so the run ends with it, not "nothing was written".
+#[test]
+fn a_deadline_while_app_info_is_asked_leaves_the_callback_kept() {
+    let s = StandIn::start();
+    s.hold_unknown_app_info();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let mut pair = s.issue_pair();
+    // An access token app.info does not know is held at the gate; the refresh token is good.
+    pair["access_token"] = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0".into();
+    let body = callback(&pair, &s.base);
+    let sender = std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(|| post(&addr, &body));
+    });
+    s.wait_held(1, 10);
+    let run = p.finish();
+    s.open_gate();
+    let _ = sender.join();
+    run.assert_ok();
+    assert!(
+        !run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert_kept(&env, &s, &pair);
+}

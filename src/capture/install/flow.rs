@@ -103,6 +103,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
     let handler = Install {
         cfg,
         checks: &checks,
+        store,
         jobs,
         paste: public_url.or(guessed).unwrap_or(local_url),
     };

@@ -16,8 +16,10 @@ use super::saver::{refused, Answer, Callback, Decided, Job, Saver};
 use super::verify::{self, Checks};
 use crate::bitrix::oauth;
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
-use crate::profile::{now, Profile};
+use crate::profile::{now, Profile, Source};
 use crate::session::config::RunConfig;
+use crate::store::candidates::{Candidate, TooLarge};
+use crate::store::Store;
 use crate::ui::sanitize::strip_controls;
 
 /// The largest callback body taken (413 above it).
@@ -26,6 +28,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub(crate) struct Install<'a> {
     pub cfg: &'a RunConfig,
     pub checks: &'a Checks,
+    /// Where a callback is kept as a candidate before the trusted server is asked.
+    pub store: &'a dyn Store,
     /// Verifications run side by side; saving is one at a time, in the saver: a task no
     /// connection owns, so a sender that hangs up cannot drop a rotated pair.
     pub jobs: tokio::sync::mpsc::UnboundedSender<Job>,
@@ -39,7 +43,7 @@ impl Handler<()> for Install<'_> {
     }
 
     async fn handle(&self, req: Request) -> Outcome<()> {
-        let callback = match prepare(self.cfg, self.checks, &self.paste, req).await {
+        let callback = match prepare(self.cfg, self.checks, self.store, &self.paste, req).await {
             Ok(callback) => callback,
             Err(reply) => return Outcome::Continue(reply),
         };
@@ -65,7 +69,8 @@ pub(crate) async fn answer(
     paste: &str,
     req: Request,
 ) -> (Reply, Option<Profile>) {
-    let callback = match prepare(saver.keeper.cfg, checks, paste, req).await {
+    let (cfg, store) = (saver.keeper.cfg, saver.keeper.store);
+    let callback = match prepare(cfg, checks, store, paste, req).await {
         Ok(callback) => callback,
         Err(reply) => return (reply, None),
     };
@@ -84,6 +89,7 @@ pub(crate) async fn answer(
 async fn prepare(
     cfg: &RunConfig,
     checks: &Checks,
+    store: &dyn Store,
     paste: &str,
     req: Request,
 ) -> Result<Callback, Reply> {
@@ -107,10 +113,24 @@ async fn prepare(
             .as_ref()
             .and_then(Url::host_str),
     );
-    let proof = checks
-        .identify(&server, &auth)
-        .await
-        .map_err(|e| refused(&cfg.ui, &format!("{e:#}")))?;
+    // Kept durably before the trusted server is asked (up to the HTTP timeout): a stop or
+    // the deadline meanwhile leaves the candidate, not nothing.
+    let early = match checks.verify {
+        true => keep_early(cfg, store, &server, &auth, received).await?,
+        false => None,
+    };
+    let proof = match checks.identify(&server, &auth).await {
+        Ok(proof) => proof,
+        Err(e) => {
+            if let Some(id) = early {
+                if let Err(e) = store.drop_candidate(&cfg.profile, &id).await {
+                    cfg.ui
+                        .warn(format_args!("could not drop a refused callback: {e:#}"));
+                }
+            }
+            return Err(refused(&cfg.ui, &format!("{e:#}")));
+        }
+    };
     let identity = proof.identity();
     if identity.insecure {
         cfg.ui.warn(strip_controls(&format!(
@@ -131,4 +151,37 @@ fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     auth.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
+}
+
+/// The callback as posted, kept as a candidate (its id); the saver then finds it by its refresh
+/// token and promotes, proves or keeps it. Not kept (full, or a local failure: said on
+/// stderr) it still goes on to the trusted server; a stored form over the bound is refused.
+async fn keep_early(
+    cfg: &RunConfig,
+    store: &dyn Store,
+    server: &Url,
+    auth: &Map<String, Value>,
+    received: i64,
+) -> Result<Option<String>, Reply> {
+    let mut profile = Profile::from_bitrix(auth.clone(), Source::Install, received);
+    profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
+    profile.set_oauth_server(server.as_str());
+    let candidate = Candidate::new(profile, received);
+    match store.keep_candidate(&cfg.profile, &candidate).await {
+        Ok(()) => Ok(Some(candidate.id)),
+        Err(e) if e.is::<TooLarge>() => {
+            cfg.ui
+                .warn(format_args!("refused a callback: {e:#}; still waiting"));
+            Err(Reply::text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Auth data is too large",
+            ))
+        }
+        Err(e) => {
+            cfg.ui.warn(strip_controls(&format!(
+                "could not keep the callback before verifying it: {e:#}"
+            )));
+            Ok(None)
+        }
+    }
 }
