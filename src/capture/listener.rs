@@ -98,6 +98,12 @@ pub trait Handler<T> {
     fn concurrent(&self) -> bool {
         false
     }
+
+    /// True when requests that complete after the flow is done still reach the handler (it
+    /// keeps what they carry) instead of "already completed".
+    fn after_done(&self) -> bool {
+        false
+    }
 }
 
 /// Binds `addr`; a failure names the address and the options that choose another. The
@@ -294,7 +300,7 @@ async fn route<T, H: Handler<T>>(
         true => (None, shared.handling.acquire().await.ok()),
         false => (Some(shared.turn.lock().await), None),
     };
-    if shared.finished.get() {
+    if shared.finished.get() && !shared.handler.after_done() {
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
     }
     let request = Request {

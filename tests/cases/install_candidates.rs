@@ -698,3 +698,21 @@ fn a_deadline_while_app_info_is_asked_leaves_the_callback_kept() {
     );
     assert_kept(&env, &s, &pair);
 }
+
+/// A profile saved while the listener waits (`refresh` in another terminal promoted a
+/// candidate): a confirmed callback after it is kept as a candidate, not answered 500.
+#[test]
+fn a_confirmed_callback_after_a_profile_appeared_is_kept_as_a_candidate() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "2s");
+    let old = env.seed(&s, 3600);
+    let genuine = s.issue_pair();
+    let r = post(&addr, &callback(&genuine, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    assert_eq!(env.auth()["refresh_token"], old["refresh_token"]);
+    assert_kept(&env, &s, &genuine);
+}

@@ -43,6 +43,32 @@ impl Keeper<'_> {
     /// Keeps `profile` (a callback's pair, its claim checked for consistency only) as a
     /// candidate, durably, then proves it when the client credentials are at hand.
     pub(crate) async fn keep(&self, profile: Profile, received: i64, server: &Url) -> Result<Kept> {
+        let candidate = match self.hold(profile, received, server).await? {
+            Ok(candidate) => candidate,
+            Err(kept) => return Ok(kept),
+        };
+        let Some(creds) = self.credentials() else {
+            return Ok(Kept::Candidate("no client credentials were given".into()));
+        };
+        let prover = self.prover(&creds);
+        let client: oauth::Client = self.checks.http.with_server(server.clone());
+        Ok(match prover.prove(&client, candidate).await? {
+            Verdict::Proven(profile) => Kept::Proven(profile),
+            Verdict::Contradicted(why) => Kept::Contradicted(why),
+            Verdict::Undecided(why) => {
+                Kept::Candidate(format!("the proving refresh did not decide ({why})"))
+            }
+        })
+    }
+
+    /// Keeps `profile` as a candidate durably (once: the same pair kept before is that one),
+    /// or says why not (`Err`: full, too large).
+    pub(crate) async fn hold(
+        &self,
+        profile: Profile,
+        received: i64,
+        server: &Url,
+    ) -> Result<std::result::Result<Candidate, Kept>> {
         let name = &self.cfg.profile;
         let same_pair =
             |c: &Candidate| c.profile.refresh_token().expose() == profile.refresh_token().expose();
@@ -57,32 +83,21 @@ impl Keeper<'_> {
             None => {
                 let candidate = Candidate::new(profile, received);
                 match self.store.keep_candidate(name, &candidate).await {
-                    Err(e) if e.is::<TooLarge>() => return Ok(Kept::TooLarge),
+                    Err(e) if e.is::<TooLarge>() => return Ok(Err(Kept::TooLarge)),
                     // Full: with the credentials, the kept ones are proven or dropped first.
                     Err(e) if e.is::<Full>() => match self.sweep(server).await? {
                         true => match self.store.keep_candidate(name, &candidate).await {
-                            Err(e) if e.is::<Full>() => return Ok(Kept::Full),
+                            Err(e) if e.is::<Full>() => return Ok(Err(Kept::Full)),
                             other => other?,
                         },
-                        false => return Ok(Kept::Full),
+                        false => return Ok(Err(Kept::Full)),
                     },
                     other => other?,
                 }
                 candidate
             }
         };
-        let Some(creds) = self.credentials() else {
-            return Ok(Kept::Candidate("no client credentials were given".into()));
-        };
-        let prover = self.prover(&creds);
-        let client: oauth::Client = self.checks.http.with_server(server.clone());
-        Ok(match prover.prove(&client, candidate).await? {
-            Verdict::Proven(profile) => Kept::Proven(profile),
-            Verdict::Contradicted(why) => Kept::Contradicted(why),
-            Verdict::Undecided(why) => {
-                Kept::Candidate(format!("the proving refresh did not decide ({why})"))
-            }
-        })
+        Ok(Ok(candidate))
     }
 
     fn credentials(&self) -> Option<Credentials> {

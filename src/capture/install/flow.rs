@@ -105,6 +105,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
         checks: &checks,
         store,
         jobs,
+        library: bx24_library()?,
         paste: public_url.or(guessed).unwrap_or(local_url),
     };
     let saver = Saver {

@@ -12,7 +12,8 @@ use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::saver::{refused, Answer, Callback, Decided, Job, Saver};
+use super::saver::{refused, success, Answer, Callback, Decided, Job, Saver};
+use super::verify::Form;
 use super::verify::{self, Checks};
 use crate::bitrix::oauth;
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
@@ -33,6 +34,8 @@ pub(crate) struct Install<'a> {
     /// Verifications run side by side; saving is one at a time, in the saver: a task no
     /// connection owns, so a sender that hangs up cannot drop a rotated pair.
     pub jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    /// Where the finishing page loads `BX24` from.
+    pub library: String,
     /// The address to paste into the app's settings, for a browser that opens it.
     pub paste: String,
 }
@@ -42,19 +45,38 @@ impl Handler<()> for Install<'_> {
         true
     }
 
+    fn after_done(&self) -> bool {
+        true
+    }
+
     async fn handle(&self, req: Request) -> Outcome<()> {
-        let callback = match prepare(self.cfg, self.checks, self.store, &self.paste, req).await {
-            Ok(callback) => callback,
-            Err(reply) => return Outcome::Continue(reply),
-        };
+        // Once a pair is saved the saver is gone: a later callback is kept as a candidate.
+        let done = self.jobs.is_closed().then_some(self.library.as_str());
+        let callback =
+            match prepare(self.cfg, self.checks, self.store, &self.paste, req, done).await {
+                Ok(callback) => callback,
+                Err(reply) => return Outcome::Continue(reply),
+            };
+        let (form, kept) = (callback.form, callback.kept_early);
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let after = || Outcome::Continue(self.after_the_save(form, kept));
         if self.jobs.send(Job { callback, answer }).is_err() {
-            return Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed"));
+            return after();
         }
         match answered.await {
             Ok(Answer::Final(reply)) => Outcome::Done(reply, ()),
             Ok(Answer::Continue(reply)) => Outcome::Continue(reply),
-            Err(_) => Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed")),
+            Err(_) => after(),
+        }
+    }
+}
+
+impl Install<'_> {
+    /// The answer to a callback the saver did not take because a pair was saved meanwhile.
+    fn after_the_save(&self, form: Form, kept: bool) -> Reply {
+        match kept {
+            true => kept_reply(self.cfg, form, &self.library),
+            false => Reply::text(StatusCode::GONE, "Already completed"),
         }
     }
 }
@@ -70,7 +92,7 @@ pub(crate) async fn answer(
     req: Request,
 ) -> (Reply, Option<Profile>) {
     let (cfg, store) = (saver.keeper.cfg, saver.keeper.store);
-    let callback = match prepare(cfg, checks, store, paste, req).await {
+    let callback = match prepare(cfg, checks, store, paste, req, None).await {
         Ok(callback) => callback,
         Err(reply) => return (reply, None),
     };
@@ -92,6 +114,7 @@ async fn prepare(
     store: &dyn Store,
     paste: &str,
     req: Request,
+    done: Option<&str>,
 ) -> Result<Callback, Reply> {
     if req.method == Method::GET {
         // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
@@ -119,6 +142,9 @@ async fn prepare(
         true => keep_early(cfg, store, &server, &auth, received).await?,
         false => None,
     };
+    if let (Some(library), Some(_)) = (done, &early) {
+        return Err(kept_reply(cfg, form, library));
+    }
     let proof = match checks.identify(&server, &auth).await {
         Ok(proof) => proof,
         Err(e) => {
@@ -144,7 +170,17 @@ async fn prepare(
         auth,
         proof,
         received,
+        kept_early: early.is_some(),
     })
+}
+
+/// Kept as a candidate after the flow saved a pair: said on stderr, answered as kept.
+fn kept_reply(cfg: &RunConfig, form: Form, library: &str) -> Reply {
+    cfg.ui.warn(format_args!(
+        "a callback arrived after the pair was saved: kept it as a CANDIDATE ({} proves it)",
+        crate::ui::hint::cmd(&["refresh"])
+    ));
+    success(form, library, "b24auth kept the tokens as a candidate: they are used once `b24auth refresh`, run with the app's client credentials, proves them at the OAuth server.")
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -27,6 +27,8 @@ pub(crate) struct Callback {
     pub auth: Map<String, Value>,
     pub proof: Proof,
     pub received: i64,
+    /// Kept as a candidate before the trusted server was asked.
+    pub kept_early: bool,
 }
 
 /// A verified callback on its way to the saver, with where its answer goes.
@@ -98,7 +100,7 @@ pub(crate) fn refused(ui: &crate::ui::Ui, e: &dyn std::fmt::Display) -> Reply {
 
 /// The answer once the pair is kept: `{"status":"success"}` to the server's POST, the page
 /// that finishes the installation to the frame form.
-fn success(form: Form, library: &str, what: &str) -> Reply {
+pub(crate) fn success(form: Form, library: &str, what: &str) -> Reply {
     match form {
         Form::Server => Reply::json(StatusCode::OK, r#"{"status":"success"}"#.into()),
         Form::Frame => Reply::html(StatusCode::OK, page::finish(library, what)),
@@ -265,10 +267,43 @@ impl Saver<'_> {
                 return self.candidate(profile, received, server, &why).await
             }
         }
-        let make = || async { Ok(profile) };
-        let saved = store::save_new(store, &cfg.profile, self.keeper.mode, make).await?;
-        self.keeper.forget_copies(&saved).await;
-        Ok(Taken::Saved(saved))
+        let copy = profile.clone();
+        let made = std::cell::Cell::new(false);
+        let make = || async {
+            made.set(true);
+            Ok(profile)
+        };
+        match store::save_new(store, &cfg.profile, self.keeper.mode, make).await {
+            Ok(saved) => {
+                self.keeper.forget_copies(&saved).await;
+                Ok(Taken::Saved(saved))
+            }
+            // Refused before the pair was looked at (a profile saved meanwhile, say by
+            // `refresh` in another terminal, without --force): the pair stays a candidate.
+            Err(e) if !made.get() => self.hold_after(copy, received, server, &e).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn hold_after(
+        &self,
+        profile: Profile,
+        received: i64,
+        server: &Url,
+        why: &anyhow::Error,
+    ) -> Result<Taken> {
+        let portal = profile.portal().unwrap_or_default();
+        Ok(match self.keeper.hold(profile, received, server).await? {
+            Ok(_) => {
+                self.keeper.cfg.ui.warn(strip_controls(&format!(
+                    "kept the confirmed callback of portal {portal} as a CANDIDATE ({why:#}); {} with the client credentials proves it and makes it the profile; still listening",
+                    crate::ui::hint::cmd(&["refresh"])
+                )));
+                Taken::Kept(portal)
+            }
+            Err(Kept::TooLarge) => Taken::TooLarge,
+            Err(_) => Taken::Full,
+        })
     }
 
     async fn candidate(
