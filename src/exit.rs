@@ -47,6 +47,9 @@ pub(crate) enum Error {
     TimedOut(String),
     #[error("interrupted; nothing was written")]
     Interrupted,
+    /// Stopped by a signal after something was kept (what, and the signal's exit code).
+    #[error("{0}")]
+    StoppedAfter(String, i32),
     #[error("{0}")]
     NotExecutable(String),
     #[error("{0}")]
@@ -60,6 +63,7 @@ impl Error {
             Error::AuthNeeded(_) => ExitCode::AuthNeeded as i32,
             Error::TimedOut(_) => ExitCode::TimedOut as i32,
             Error::Interrupted => ExitCode::Interrupted as i32,
+            Error::StoppedAfter(_, code) => *code,
             Error::NotExecutable(_) => ExitCode::NotExecutable as i32,
             Error::CommandNotFound(_) => ExitCode::CommandNotFound as i32,
         }

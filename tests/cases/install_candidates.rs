@@ -716,3 +716,31 @@ fn a_confirmed_callback_after_a_profile_appeared_is_kept_as_a_candidate() {
     assert_eq!(env.auth()["refresh_token"], old["refresh_token"]);
     assert_kept(&env, &s, &genuine);
 }
+
+/// Ctrl-C after a candidate was kept: not "nothing was written", but the candidates kept and
+/// the command that proves them (exit 130 as for any Ctrl-C).
+#[test]
+fn ctrl_c_after_a_candidate_names_it_and_the_proving_command() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "60s");
+    let pair = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
+    // SAFETY: a plain kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(p.child.id() as i32, libc::SIGINT) }, 0);
+    let run = p.finish();
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("1 install callback(s) kept"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`b24auth refresh`"), "{}", run.stderr);
+    assert_kept(&env, &s, &pair);
+}

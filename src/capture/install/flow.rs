@@ -123,14 +123,44 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
         listener::serve(tcp, rules, &handler),
         saver.run(queue, deadline, timeout),
     );
-    listener::watch(
+    let ended = listener::watch(
         work,
         deadline,
         interrupt,
         "the installation callback",
         &cfg.ui,
     )
-    .await
+    .await;
+    match ended {
+        Err(e) => Err(stopped_with_candidates(s, e).await),
+        fine => fine,
+    }
+}
+
+/// A stop after candidates were kept says so, and names the command that proves them, instead
+/// of "nothing was written" (the signal's exit code stays).
+async fn stopped_with_candidates(s: &Session, e: anyhow::Error) -> anyhow::Error {
+    let code = e.chain().find_map(|c| {
+        if let Some(crate::exit::Error::Interrupted) = c.downcast_ref::<crate::exit::Error>() {
+            return Some(crate::exit::ExitCode::Interrupted as i32);
+        }
+        c.downcast_ref::<crate::signals::Stopped>()
+            .filter(|stop| !stop.saved)
+            .map(|stop| stop.code() as i32)
+    });
+    let Some(code) = code else {
+        return e;
+    };
+    let kept = match s.store.candidates(&s.cfg.profile).await {
+        Ok(kept) if !kept.is_empty() => kept,
+        _ => return e,
+    };
+    let why = crate::session::proof::not_yet_proven(&s.cfg.profile, &kept);
+    crate::exit::Error::StoppedAfter(
+        format!("stopped; nothing saved as the profile, but {why:#}"),
+        code,
+    )
+    .into()
 }
 
 /// Where the finishing page loads `BX24` from: Bitrix24's library, or `B24AUTH_BX24_LIBRARY`
