@@ -744,3 +744,21 @@ fn ctrl_c_after_a_candidate_names_it_and_the_proving_command() {
     assert!(run.stderr.contains("`b24auth refresh`"), "{}", run.stderr);
     assert_kept(&env, &s, &pair);
 }
+
+/// An on-premise portal on plain http without `--allow-http`: the callback is kept as a
+/// candidate (it is never sent again), and the run says what accepts such a portal.
+#[test]
+fn a_plain_http_portal_without_allow_http_is_kept_as_a_candidate() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let pair = s.issue_pair();
+    let r = post(&addr, &callback(&pair, "http://portal.example.com"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("--allow-http"), "{}", run.stderr);
+    assert!(!env.auth_path().exists());
+    assert_kept(&env, &s, &pair);
+}

@@ -158,7 +158,7 @@ async fn prepare(
         }
     };
     let identity = proof.identity();
-    if identity.insecure {
+    if identity.insecure && checks.allow_http {
         cfg.ui.warn(strip_controls(&format!(
             "the portal {} is plain http:// (allowed by --allow-http)",
             identity.domain

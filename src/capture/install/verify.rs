@@ -256,7 +256,7 @@ fn endpoint(auth: &Map<String, Value>, domain: &str, allow_http: bool) -> Result
         "http" if crate::bitrix::server::is_loopback(&url) => Ok((url, false)),
         "http" if allow_http => Ok((url, true)),
         "http" => {
-            bail!("client_endpoint is plain http:// (allow an on-premise portal with --allow-http)")
+            bail!("{PLAIN_HTTP} (allow an on-premise portal with --allow-http)")
         }
         other => bail!("client_endpoint has the scheme {other}:"),
     }
@@ -309,15 +309,35 @@ impl Checks {
     /// server's contradiction. No answer, a "not now" answer or an expired access token (a
     /// late callback, whose refresh token may be good) is no verdict: the pair is kept.
     pub(crate) async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<Proof> {
+        match self.identify_as(server, auth, self.allow_http).await {
+            // A plain-http portal without --allow-http: the user's own callback is never sent
+            // again, so it is kept (never used until proven), not refused.
+            Err(e) if !self.allow_http && plain_http(&e) => {
+                let claim = unverified(auth, true)?;
+                Ok(Proof::Unproven(
+                    claim,
+                    "its client_endpoint is plain http://: `b24auth install-listen --allow-http` accepts such a portal; `b24auth refresh` with the client credentials proves this candidate and accepts its plain http".into(),
+                ))
+            }
+            other => other,
+        }
+    }
+
+    async fn identify_as(
+        &self,
+        server: &Url,
+        auth: &Map<String, Value>,
+        allow_http: bool,
+    ) -> Result<Proof> {
         if !self.verify {
-            return Ok(Proof::NotChecked(unverified(auth, self.allow_http)?));
+            return Ok(Proof::NotChecked(unverified(auth, allow_http)?));
         }
         let token = crate::secret::Secret::new(text(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
         let info = match self.http.app_info(&rest, &token).await {
             Ok(info) => info,
             Err(e) if crate::bitrix::oauth::no_verdict(&e) || late(&e) => {
-                let claim = unverified(auth, self.allow_http)?;
+                let claim = unverified(auth, allow_http)?;
                 return Ok(Proof::Unproven(
                     claim,
                     format!("app.info gave no verdict ({e:#})"),
@@ -326,7 +346,7 @@ impl Checks {
             Err(e) => return Err(e),
         };
         let client_id = self.client_id.as_deref();
-        Ok(match assess(&info, auth, client_id, self.allow_http)? {
+        Ok(match assess(&info, auth, client_id, allow_http)? {
             // An answer names the portal of whichever app the token belongs to: it proves this
             // app's install only when it names this app's client_id.
             Some(identity) if client_id.is_some() && text(&info, "client_id") == client_id => {
@@ -337,12 +357,19 @@ impl Checks {
                 "app.info named the portal but not this app's client_id (none given, or none in the answer)".into(),
             ),
             None => Proof::Unproven(
-                unverified(auth, self.allow_http)?,
+                unverified(auth, allow_http)?,
                 "app.info neither confirmed nor contradicted it".into(),
             ),
         })
     }
 }
+
+/// The refusal of a plain `http://` endpoint (allowed by `--allow-http`).
+fn plain_http(e: &anyhow::Error) -> bool {
+    e.to_string().starts_with(PLAIN_HTTP)
+}
+
+const PLAIN_HTTP: &str = "client_endpoint is plain http://";
 
 /// `expired_token`: the callback came after its access token's hour.
 fn late(e: &anyhow::Error) -> bool {
