@@ -94,3 +94,37 @@ fn the_debug_log_shows_every_exchange_and_no_secret() {
     let quiet = Env::run_cmd(&mut f.env.app_cmd(&f.s, &["call", "user.current"]));
     assert!(!quiet.stderr.contains("POST "), "{}", quiet.stderr);
 }
+
+/// A test whose tool (PostgreSQL, pgbouncer, Chromium) is missing says so in one line and
+/// passes on a developer's machine, and fails in CI.
+#[test]
+fn a_missing_test_tool_skips_loudly_and_fails_in_ci() {
+    use crate::support::deps::{decide, Dep};
+    assert_eq!(decide(Dep::Postgres, true, true, "t"), Ok(true));
+    assert_eq!(decide(Dep::Chromium, false, false, "t"), Ok(false));
+    let e = decide(Dep::Pgbouncer, false, true, "pgbouncer::x").unwrap_err();
+    assert!(
+        e.starts_with(
+            "SKIPPED pgbouncer::x: pgbouncer not found (install with scripts/install-test-deps)"
+        ),
+        "{e}"
+    );
+}
+
+/// No skip hides behind `eprintln!`, which the harness captures: skips go through
+/// `support::deps`, whose line reaches the terminal.
+#[test]
+fn no_test_skips_silently() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(char::is_whitespace, "");
+        assert!(
+            !text.contains("eprintln!(\"SKIPPED"),
+            "{} skips with eprintln!: use crate::support::deps",
+            path.display()
+        );
+    }
+}

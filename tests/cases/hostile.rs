@@ -298,6 +298,12 @@ fn a_callback_with_control_characters_is_refused_and_the_listener_waits() {
 /// or `list`, file store and PostgreSQL row names alike.
 #[test]
 fn stored_escapes_never_reach_the_terminal() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "hostile::stored_escapes_never_reach_the_terminal",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let env = Env::new();
     plant(&env, &s, "member_id", &format!("m{OSC52}"));

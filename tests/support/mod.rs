@@ -6,6 +6,7 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 
 pub mod batch;
 pub mod cli;
+pub mod deps;
 pub mod hostile;
 pub mod http;
 pub mod outage;
