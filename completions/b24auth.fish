@@ -64,7 +64,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -l http-timeout -
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
@@ -84,7 +84,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l redirect-uri -d 'The handler path registered for the app, where the portal sends the browser back' -r
@@ -103,7 +103,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -118,7 +118,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l on-refresh -
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l format -d 'Print the pair for another tool: `crest` (a CRest settings.json object) or `env` (the `exec` variables as KEY=value lines)' -r -f -a "crest\t'A CRest settings.json object'
@@ -154,7 +154,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l on-refresh -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l json -d 'Print {"access_token","expires","client_endpoint","member_id","domain"} for credential helpers that cache tokens (never the refresh token or the client secret)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
@@ -212,7 +212,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -227,7 +227,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l no-verify -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -241,7 +241,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l on-refresh -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -255,7 +255,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l on-refresh -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -286,7 +286,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -301,7 +301,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-tim
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l dir -d 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -315,7 +315,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "setup" -d 'A guided first run on a terminal: the portal, the way in, what to enter in the portal\'s form, the keys, the first token and a first call'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'

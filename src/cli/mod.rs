@@ -125,30 +125,42 @@ pub struct Global {
 pub enum Command {
     /// A guided first run on a terminal: the portal, the way in, what to enter in the portal's
     /// form, the keys, the first token and a first call
+    #[command(long_about = include_str!("help/setup.txt"))]
     Setup,
     /// Catch the installation callback of a "Uses API only" local app and save its tokens
+    #[command(long_about = include_str!("help/install_listen.txt"))]
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
+    #[command(long_about = include_str!("help/authorize.txt"))]
     Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
+    #[command(long_about = include_str!("help/refresh.txt"))]
     Refresh(RefreshArgs),
     /// Show what is stored (secrets masked unless asked for)
+    #[command(long_about = include_str!("help/show.txt"))]
     Show(ShowArgs),
     /// Print a valid access token, refreshing only when it is due
+    #[command(long_about = include_str!("help/token.txt"))]
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
+    #[command(long_about = include_str!("help/call.txt"))]
     Call(CallArgs),
     /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
     /// line in
+    #[command(long_about = include_str!("help/batch.txt"))]
     Batch(BatchArgs),
     /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
+    #[command(long_about = include_str!("help/exec.txt"))]
     Exec(ExecArgs),
     /// Adopt an existing pair: the PHP examples' auth.json, CRest's settings.json, the PHP
     /// SDK's file or b24auth's own JSON
+    #[command(long_about = include_str!("help/import.txt"))]
     Import(ImportArgs),
     /// List the stored profiles
+    #[command(long_about = include_str!("help/list_forget.txt"))]
     List(ListArgs),
     /// Delete a stored profile
+    #[command(long_about = include_str!("help/list_forget.txt"))]
     Forget(ForgetArgs),
     /// Move profiles between stores
     Store {
@@ -156,11 +168,13 @@ pub enum Command {
         action: StoreCommand,
     },
     /// Print shell completions
+    #[command(long_about = include_str!("help/generate.txt"))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff), or write every page to a directory
+    #[command(long_about = include_str!("help/generate.txt"))]
     Man {
         /// Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR
         #[arg(long, value_name = "DIR")]
@@ -288,6 +302,7 @@ pub struct ForgetArgs {
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Copy the profile (--profile) from one store to another, e.g. file → postgres://…
+    #[command(long_about = include_str!("help/store_copy.txt"))]
     Copy(StoreCopyArgs),
 }
 

@@ -128,3 +128,99 @@ fn no_test_skips_silently() {
         );
     }
 }
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+}
+
+/// The README is a guide, not a specification: short, with the two set-up lines CI runs.
+#[test]
+fn the_readme_is_short_and_keeps_the_set_up_commands() {
+    let readme = read("README.md");
+    assert!(readme.lines().count() <= 250, "README.md is over 250 lines");
+    for line in [
+        "cargo install --locked --path . && b24auth --help",
+        "scripts/install-test-deps && cargo test --locked",
+    ] {
+        assert!(
+            readme.lines().any(|l| l == line),
+            "the README lost `{line}`"
+        );
+    }
+    assert!(read(".ci/run").contains("\ncargo test --locked\n"));
+    assert!(
+        readme.find("cargo install --locked").unwrap() < readme.find("cargo deb").unwrap(),
+        "cargo comes first: the .deb needs Rust to build"
+    );
+    // The opening example never puts a token into another program's arguments.
+    assert!(!readme.contains("auth=$(b24auth token)"));
+}
+
+/// Every relative link in the README and docs/ names a file that exists.
+#[test]
+fn readme_and_docs_links_point_at_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![("README.md".to_string(), root.to_path_buf())];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        pages.push((
+            format!("docs/{}", p.file_name().unwrap().to_string_lossy()),
+            root.join("docs"),
+        ));
+    }
+    for (page, base) in pages {
+        let text = read(&page);
+        for (at, _) in text.match_indices("](") {
+            let rest = &text[at + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            let file = target.split('#').next().unwrap();
+            if file.is_empty() || target.starts_with("http") {
+                continue;
+            }
+            assert!(
+                base.join(file).exists(),
+                "{page} links to {target}, which is missing"
+            );
+        }
+    }
+}
+
+/// Every `b24auth …` line in the README's shell blocks names a real subcommand and only options
+/// that subcommand takes.
+#[test]
+fn readme_commands_are_real() {
+    let readme = read("README.md");
+    let mut checked = 0;
+    for block in readme.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        for line in block.lines() {
+            for part in line.split(['|', ';', '&', '{', '(', '"']) {
+                let part = part.split('#').next().unwrap().trim();
+                let Some(args) = part.strip_prefix("b24auth ") else {
+                    continue;
+                };
+                let words: Vec<&str> = args.split_whitespace().collect();
+                let sub: Vec<&str> = words
+                    .iter()
+                    .take_while(|w| !w.starts_with('-'))
+                    .take(1)
+                    .copied()
+                    .collect();
+                let mut help = std::process::Command::new(BIN);
+                help.args(&sub).arg("--help");
+                let out = help.output().unwrap();
+                assert!(out.status.success(), "README: `{part}`: no such subcommand");
+                let text = String::from_utf8_lossy(&out.stdout);
+                for flag in words.iter().filter(|w| w.starts_with("--")) {
+                    let flag = flag.split('=').next().unwrap();
+                    assert!(
+                        text.contains(flag),
+                        "README: `{part}`: {flag} is not an option of it"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} commands found");
+}

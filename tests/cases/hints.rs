@@ -165,7 +165,8 @@ fn the_readmes_migration_recipe_works_with_the_store_exported() {
     let env = Env::new();
     let seeded = env.seed(&s, 3600);
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deployment.md"))
+            .unwrap();
     let section = &readme[readme.find("## Running on several hosts").unwrap()..];
     let block = &section[section.find("```sh\n").unwrap() + 6..];
     let recipe = &block[..block.find("```").unwrap()];

@@ -414,7 +414,8 @@ fn endless_inputs_are_refused_quickly() {
 #[test]
 fn the_readme_names_the_rescue_directory_as_written() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reliability.md"))
+            .unwrap();
     assert!(
         !readme.contains("b24auth-rescue-"),
         "the code writes `rescue-…`"
