@@ -287,6 +287,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--store-key', '--store-key', [CompletionResultType]::ParameterName, 'Seals the secrets in a postgres:// store: 32 random bytes in base64')
             [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Timeout of each HTTP request to Bitrix24')
             [CompletionResult]::new('--on-refresh', '--on-refresh', [CompletionResultType]::ParameterName, 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning')
+            [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its address read from stdin or a hidden prompt — never from the command line')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without asking the OAuth server''s app.info whether the token is genuine')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing profile')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')

@@ -800,7 +800,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__import)
-            opts="-q -v -h -V --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version"
+            opts="-q -v -h -V --webhook --no-verify --force --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

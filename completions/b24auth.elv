@@ -274,6 +274,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --webhook 'Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its address read from stdin or a hidden prompt — never from the command line'
             cand --no-verify 'Save without asking the OAuth server''s app.info whether the token is genuine'
             cand --force 'Replace an existing profile'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'

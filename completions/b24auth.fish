@@ -223,6 +223,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store -d 'Whe
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l webhook -d 'Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its address read from stdin or a hidden prompt — never from the command line'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'

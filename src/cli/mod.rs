@@ -277,6 +277,10 @@ pub struct ImportArgs {
     /// The file holding the pair; `-` (the default) reads stdin
     #[arg(value_name = "FILE|-", default_value = "-")]
     pub file: PathBuf,
+    /// Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its
+    /// address read from stdin or a hidden prompt — never from the command line
+    #[arg(long, conflicts_with = "no_verify")]
+    pub webhook: bool,
     /// Save without asking the OAuth server's app.info whether the token is genuine
     #[arg(long)]
     pub no_verify: bool,

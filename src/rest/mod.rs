@@ -17,6 +17,7 @@ pub(crate) mod limit;
 pub(crate) mod pace;
 mod params;
 mod reads;
+pub(crate) mod webhook;
 
 pub(crate) use params::pairs_to_json;
 
@@ -237,6 +238,9 @@ impl<'a> Caller<'a> {
         tries: &mut Tries,
     ) -> Result<()> {
         match &err.code {
+            _ if profile.is_webhook() && err.code == ErrorCode::InvalidCredentials => {
+                return Err(webhook::refused(err))
+            }
             code if code.token_refused() && !tries.refreshed => {
                 crate::ui::log::note(format_args!(
                     "{method}: {code}; refreshing, then retrying once"
@@ -349,13 +353,15 @@ impl<'a> Caller<'a> {
         params: &Map<String, Value>,
     ) -> Result<Answer> {
         let endpoint = profile
-            .client_endpoint()
+            .rest_base()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
-        let url = Url::parse(endpoint)
+        let url = Url::parse(&endpoint)
             .and_then(|u| u.join(method))
             .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?;
         let mut body = params.clone();
-        body.insert("auth".into(), profile.access_token().expose().into());
+        if let Some(auth) = profile.rest_auth() {
+            body.insert("auth".into(), auth.expose().into());
+        }
         self.pace.admit(method, params).await?;
         let started = std::time::Instant::now();
         let response = self
@@ -469,6 +475,7 @@ fn sent_secrets(profile: &Profile) -> Vec<&str> {
         "refresh_token",
         "client_secret",
         "application_token",
+        "webhook_url",
     ]
     .iter()
     .filter_map(|k| profile.str(k))

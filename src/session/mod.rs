@@ -63,7 +63,8 @@ impl Session {
     /// single-flight when it is not. A fresh token costs one read: no lock, no network.
     pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
         let stored = self.load().await?;
-        if usable_as_stored(&stored, min_ttl) {
+        // A webhook's address does not expire; there is nothing to refresh.
+        if usable_as_stored(&stored, min_ttl) || stored.is_webhook() {
             return Ok(stored);
         }
         Ok(self
@@ -93,6 +94,9 @@ impl Session {
         stored: Profile,
         due: impl Fn(&Profile) -> bool,
     ) -> Result<Refreshed> {
+        if stored.is_webhook() {
+            return Err(webhook_has_no_token(&self.cfg.profile, "refresh"));
+        }
         let due = |p: &Profile| p.is_unverified() || due(p);
         if !due(&stored) {
             return Ok(Refreshed {
@@ -218,6 +222,13 @@ pub(crate) async fn rotate(
     new.set_client(Some(&creds.id), Some(&creds.secret));
     new.set_oauth_server(client.server().as_str());
     Ok(new)
+}
+
+/// Exit 2: `token` and `refresh` have nothing to do for a webhook profile.
+pub(crate) fn webhook_has_no_token(profile: &str, command: &str) -> anyhow::Error {
+    exit::usage(format!(
+        "profile `{profile}` is an incoming webhook: it has no token to {command} — its address is the credential; use `b24auth call`, `batch` or `exec` (which sets B24_WEBHOOK_URL)"
+    ))
 }
 
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.

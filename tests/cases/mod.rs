@@ -35,3 +35,4 @@ mod stores;
 mod terminal;
 mod token;
 mod unverified_install;
+mod webhooks;

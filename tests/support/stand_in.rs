@@ -30,6 +30,8 @@ use super::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 pub const CLIENT_ID: &str = "local.5f1b2c3d4e5f60.12345678";
 pub const CLIENT_SECRET: &str = "Zq8sTandInClientSecret0123456789abcdefghijkLMNOP";
 pub const MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
+/// The stand-in portal's one incoming webhook: `<base>/portal/rest/` + this (§8).
+pub const WEBHOOK: &str = "1/wh5ecret0123456789abcd/";
 pub const CODE_LIFETIME: Duration = Duration::from_secs(30);
 
 /// A way the next token-endpoint call fails.
@@ -131,6 +133,8 @@ pub(super) struct State {
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
+    /// The incoming webhook ([`WEBHOOK`]) was deleted on the portal.
+    webhook_revoked: bool,
 }
 
 impl State {
@@ -256,6 +260,16 @@ impl StandIn {
         let mut s = self.state.lock().unwrap();
         s.access_tokens.clear();
         s.refresh_tokens.clear();
+    }
+
+    /// The incoming webhook's address, as the portal's form shows it.
+    pub fn webhook_url(&self) -> String {
+        format!("{}/portal/rest/{WEBHOOK}", self.base)
+    }
+
+    /// The webhook is deleted on the portal: its calls get `INVALID_CREDENTIALS`.
+    pub fn revoke_webhook(&self) {
+        self.state.lock().unwrap().webhook_revoked = true;
     }
 
     /// `crm.deal.list` holds deals `1..=count`.
@@ -860,7 +874,26 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             );
         }
     }
+    // An incoming webhook: `USER_ID/SECRET/METHOD`, no `auth` (the address is the credential).
+    let hook = method
+        .split_once('/')
+        .and_then(|(user, rest)| Some((user, rest.split_once('/')?)))
+        .map(|(user, (secret, m))| (format!("{user}/{secret}/"), m.to_string()));
+    let method = match &hook {
+        Some((path, m)) => {
+            if path != WEBHOOK || s.webhook_revoked {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "INVALID_CREDENTIALS",
+                    "Invalid request credentials",
+                );
+            }
+            m.as_str()
+        }
+        None => method,
+    };
     match s.access_tokens.get(&token) {
+        _ if hook.is_some() => {}
         None => {
             return error(
                 StatusCode::UNAUTHORIZED,
