@@ -213,3 +213,30 @@ fn setup_without_a_terminal_names_the_three_commands() {
         assert!(err.contains(&format!("`b24auth {cmd}")), "{err}");
     }
 }
+
+/// `setup`'s webhook way: where the form is, the address taken hidden, the first call, and next
+/// commands without `token` (a webhook has none).
+#[test]
+fn setup_saves_an_incoming_webhook_typed_at_a_hidden_prompt() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    // Down twice: the third way.
+    t.send("\x1b[B\x1b[B\r");
+    t.expect("What may your scripts reach?", 10);
+    t.send("\r");
+    let form = t.expect("Webhook address (hidden)", 10);
+    assert!(form.contains("Incoming webhook"), "{form}");
+    t.wait_echo_off(10);
+    t.send(&format!("{}\r", s.webhook_url()));
+    t.expect("First call: `profile` answers — you act as Stand In", 20);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    let secret = crate::support::stand_in::WEBHOOK.trim_end_matches('/');
+    assert!(!shown.contains(secret), "the address was echoed: {shown}");
+    assert!(!shown.contains("b24auth token"), "{shown}");
+    assert_eq!(env.auth()["webhook_url"], s.webhook_url());
+}

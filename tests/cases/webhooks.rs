@@ -146,3 +146,36 @@ fn a_revoked_webhook_names_the_fix() {
     assert_eq!(code, 3, "{err}");
     assert!(!other.auth_path().exists());
 }
+
+/// In PostgreSQL, a webhook profile is sealed like a pair: the row never holds the address.
+#[test]
+fn a_webhook_in_postgres_is_sealed() {
+    use crate::support::deps::{require, Dep};
+    use crate::support::postgres::{db_of, shared};
+    if !require(Dep::Postgres, "webhooks::a_webhook_in_postgres_is_sealed") {
+        return;
+    }
+    let s = StandIn::start();
+    let env = Env::new();
+    let url = shared().database();
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let pg = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", key);
+        c
+    };
+    let (code, _, err) = with_stdin(
+        pg(&["import", "--webhook"]),
+        &format!("{}\n", s.webhook_url()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let row = shared().psql(db_of(&url), "SELECT document FROM b24auth_profiles");
+    assert!(row.contains("sealed-document:v2:"), "{row}");
+    assert!(!row.contains(secret()), "{row}");
+    let out = pg(&["call", "profile", "--result"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
