@@ -224,3 +224,29 @@ fn readme_commands_are_real() {
     }
     assert!(checked >= 10, "only {checked} commands found");
 }
+
+/// The README's opening curl line works as written, the token travelling on stdin.
+#[test]
+fn the_readmes_curl_line_works() {
+    let s = crate::support::stand_in::StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let readme = read("README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.contains("printf 'auth='"))
+        .expect("the opening curl line");
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("B24AUTH_CONFIG_DIR", &env.dir)
+        .env("B24AUTH_OAUTH_SERVER", &s.base)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"NAME\":\"Stand\""), "{line}: {stdout}");
+}
