@@ -20,9 +20,7 @@ use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::capture::install;
 use crate::cli::ImportArgs;
 use crate::exit;
-use crate::profile::webhook::Webhook;
 use crate::profile::{checks, now, Profile, Source};
-use crate::secret::Secret;
 use crate::session::{self, Session};
 use crate::store::{self, Made};
 use crate::ui::{hint, input};
@@ -34,7 +32,7 @@ pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
                 "import --webhook reads the address from stdin or a hidden prompt, never from the command line or a file argument: drop the argument",
             ));
         }
-        return save_webhook(s, read_webhook(&s.cfg.ui)?, args.force).await;
+        return super::webhook::save(s, super::webhook::read(&s.cfg.ui)?, args.force).await;
     }
     let (bytes, name) = read_input(&args.file)?;
     let imported = parse_pair(&bytes).map_err(|e| anyhow!("cannot import {name}: {e:#}"))?;
@@ -194,48 +192,5 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
     checks::identifier("member_id", &identity.member_id).map_err(|e| failed(e.into()))?;
     profile.set_str("member_id", &identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
-    Ok(())
-}
-
-/// The webhook's address: a hidden prompt on a terminal, else the first line of stdin.
-fn read_webhook(ui: &crate::ui::Ui) -> Result<Secret> {
-    if crate::ui::can_ask() {
-        return ui.prompt("webhook address (hidden)", true, "stdin");
-    }
-    let bytes = input::read_stdin(input::TOKEN_LIMIT, "stdin")?;
-    let text = String::from_utf8(bytes).map_err(|_| exit::usage("stdin is not UTF-8 text"))?;
-    Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
-}
-
-/// `import --webhook`: an incoming webhook's address, checked with one `profile` call, saved as
-/// the profile on the store's road for a credential brought in.
-pub(crate) async fn save_webhook(s: &Session, url: Secret, force: bool) -> Result<()> {
-    let hook =
-        Webhook::parse(url.expose()).map_err(|why| exit::usage(format!("not saved: {why}")))?;
-    let mode = s.save_mode(force).await?;
-    let me = crate::rest::webhook::check(&hook, s.cfg.http_timeout).await?;
-    let profile = Profile::from_webhook(&hook, now());
-    store::save_adopted(&*s.store, &s.cfg.profile, mode, || async {
-        Ok(Made {
-            profile,
-            rotated: false,
-        })
-    })
-    .await?;
-    let name = |k: &str| {
-        me.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
-    s.cfg.ui.info(crate::ui::sanitize::strip_controls(&format!(
-        "saved incoming webhook {hook} as profile `{}` (acts as {} {}, user {}) to {}",
-        s.cfg.profile,
-        name("NAME"),
-        name("LAST_NAME"),
-        hook.user_id(),
-        s.location()
-    )));
     Ok(())
 }

@@ -17,3 +17,4 @@ pub(crate) mod setup;
 pub(crate) mod show;
 pub(crate) mod store_copy;
 pub(crate) mod token;
+pub(crate) mod webhook;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use crate::cli::{AuthorizeArgs, InstallListenArgs};
-use crate::commands::{authorize, import, install_listen};
+use crate::commands::{authorize, install_listen, webhook};
 use crate::rest::Caller;
 use crate::session::config::RunConfig;
 use crate::session::Session;
@@ -56,7 +56,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
             cfg = with_keys(&cfg, Some(setup::keys()?));
         }
         Way::Webhook { url } => {
-            import::save_webhook(&Session::open(cfg.clone())?, url, false).await?;
+            webhook::save(&Session::open(cfg.clone())?, url, false).await?;
         }
     }
     first_call(&Session::open(cfg.clone())?).await?;
