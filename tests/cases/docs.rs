@@ -100,8 +100,13 @@ fn the_debug_log_shows_every_exchange_and_no_secret() {
 #[test]
 fn a_missing_test_tool_skips_loudly_and_fails_in_ci() {
     use crate::support::deps::{decide, Dep};
-    assert_eq!(decide(Dep::Postgres, true, true, "t"), Ok(true));
-    assert_eq!(decide(Dep::Chromium, false, false, "t"), Ok(false));
+    assert_eq!(decide(Dep::Postgres, true, true, "t"), Ok(None));
+    assert_eq!(
+        decide(Dep::Chromium, false, false, "t"),
+        Ok(Some(
+            "SKIPPED t: Chromium not found (install with scripts/install-test-deps)".into()
+        ))
+    );
     let e = decide(Dep::Pgbouncer, false, true, "pgbouncer::x").unwrap_err();
     assert!(
         e.starts_with(

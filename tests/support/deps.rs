@@ -39,29 +39,32 @@ impl Dep {
 pub fn require(dep: Dep, test: &str) -> bool {
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     match decide(dep, found(dep), ci, test) {
-        Ok(go) => go,
+        Ok(None) => true,
+        Ok(Some(line)) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
+            false
+        }
         Err(line) => panic!("{line}"),
     }
 }
 
-/// The decision, apart from the environment: `Ok(true)` run, `Ok(false)` skipped (the line is
-/// printed), `Err` fail.
-pub fn decide(dep: Dep, found: bool, ci: bool, test: &str) -> Result<bool, String> {
+/// The decision, apart from the environment: `Ok(None)` run, `Ok(Some(line))` skip with that
+/// line, `Err` fail.
+pub fn decide(dep: Dep, found: bool, ci: bool, test: &str) -> Result<Option<String>, String> {
     if found {
-        return Ok(true);
+        return Ok(None);
     }
     let line = format!(
         "SKIPPED {test}: {} not found (install with scripts/install-test-deps)",
         dep.name()
     );
-    if ci {
-        return Err(format!(
+    match ci {
+        true => Err(format!(
             "{line} — CI is set, so a missing test dependency fails"
-        ));
+        )),
+        false => Ok(Some(line)),
     }
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-    Ok(false)
 }
 
 fn pretended_missing(dep: Dep) -> bool {
