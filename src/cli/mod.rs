@@ -1,6 +1,6 @@
 /*!
 The command-line definition in clap's derive form: the options, variables and subcommands the
-README documents ("Global options" and each subcommand's section).
+docs/reference.md documents ("Global options"; each subcommand's long help is in `help/`).
 
 Every global option has its `B24AUTH_*` variable here. Values that could be secret never echo
 their environment value in `--help`.
