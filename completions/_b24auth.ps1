@@ -39,7 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
-            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
+            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show what is stored (secrets masked unless asked for)')
@@ -442,7 +442,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;help' {
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
-            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
+            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show what is stored (secrets masked unless asked for)')

@@ -127,7 +127,7 @@ pub enum Command {
     /// form, the keys, the first token and a first call
     #[command(long_about = include_str!("help/setup.txt"))]
     Setup,
-    /// Catch the installation callback of a "Uses API only" local app and save its tokens
+    /// Catch the installation callback of a local app and save its tokens
     #[command(long_about = include_str!("help/install_listen.txt"))]
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once

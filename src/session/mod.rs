@@ -10,6 +10,7 @@ store and the OAuth client, never a command.
 pub(crate) mod child_env;
 pub(crate) mod config;
 pub(crate) mod hook;
+pub(crate) mod proof;
 
 use anyhow::Result;
 use url::Url;
@@ -51,12 +52,13 @@ impl Session {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
     }
 
-    /// The stored profile, or the exit-3 error when there is none.
+    /// The stored profile, or the exit-3 error when there is none. With nothing stored but
+    /// install candidates kept, the client credentials at hand prove them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
-        self.store
-            .load(&self.cfg.profile)
-            .await?
-            .ok_or_else(|| self.nothing_stored())
+        match self.store.load(&self.cfg.profile).await? {
+            Some(profile) => proof::newer_than(self, profile).await,
+            None => proof::from_candidates(self).await,
+        }
     }
 
     /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
