@@ -240,3 +240,53 @@ fn setup_saves_an_incoming_webhook_typed_at_a_hidden_prompt() {
     assert!(!shown.contains("b24auth token"), "{shown}");
     assert_eq!(env.auth()["webhook_url"], s.webhook_url());
 }
+
+/// `setup`'s "Uses API only" way: the tunnel's address, the local port, the form with the
+/// installation path, the callback as Bitrix24 sends it, then the keys (asked only after it:
+/// the form shows them after Save), saved with the profile.
+#[test]
+fn setup_catches_the_installation_callback_then_takes_the_keys() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    t.send("\x1b[B\r");
+    t.expect("How will Bitrix24's servers reach this machine?", 10);
+    t.send("\r");
+    t.expect("Its public https address", 10);
+    t.send("https://hooks.example.com\r");
+    t.expect("The local address it forwards to", 10);
+    t.send("127.0.0.1:0\r");
+    t.expect("What may your scripts reach?", 10);
+    t.send("\r");
+    let form = t.expect("listening for the installation callback on http://", 20);
+    assert!(
+        form.contains("Initial installation path:  https://hooks.example.com/install/"),
+        "{form}"
+    );
+    let at = t.expect("\n", 10);
+    let (addr, path) = at.trim().split_once('/').unwrap();
+    let pair = s.issue_pair();
+    let body = super::install_listen::bitrix_form(&pair, &s.host());
+    let r = crate::support::http::post(
+        addr,
+        &format!("/{path}"),
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    t.expect("Application ID (client_id)", 20);
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("Application key", 10);
+    t.wait_echo_off(10);
+    t.send(&format!("{CLIENT_SECRET}\r"));
+    t.expect("First call: `profile` answers — you act as Stand In", 20);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET), "the secret was echoed");
+    let saved = env.auth();
+    assert_eq!(saved["client_id"], CLIENT_ID);
+    assert_eq!(saved["client_secret"], CLIENT_SECRET);
+}
