@@ -2,7 +2,7 @@
 //! the paste prompt, Ctrl-C and `--all` progress.
 
 use super::messages::{state_of, Flow};
-use crate::support::cli::Env;
+use crate::support::cli::{Env, BIN};
 use crate::support::http::free_port;
 use crate::support::pty::Pty;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
@@ -289,4 +289,52 @@ fn setup_catches_the_installation_callback_then_takes_the_keys() {
     let saved = env.auth();
     assert_eq!(saved["client_id"], CLIENT_ID);
     assert_eq!(saved["client_secret"], CLIENT_SECRET);
+}
+
+/// `batch` on a terminal, its answers going to a file, shows how many commands are answered,
+/// their rate and the time, and clears the line; with NO_COLOR no colour codes. Under `-q`, or
+/// with the answers on the same terminal, nothing is drawn.
+#[test]
+fn batch_shows_progress_on_a_terminal() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let out = env.tmp.path().join("answers.jsonl");
+    let run = |flags: &str, to_file: bool| {
+        let redirect = match to_file {
+            true => format!("> '{}'", out.display()),
+            false => String::new(),
+        };
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", &format!("'{BIN}' {flags} batch {redirect}")])
+            .env("B24AUTH_CONFIG_DIR", &env.dir)
+            .env("B24AUTH_OAUTH_SERVER", &s.base)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        let mut t = Pty::spawn(sh, "");
+        for _ in 0..3 {
+            t.send("{\"method\":\"profile\",\"params\":{}}\r");
+        }
+        // Ctrl-D twice: a terminal's end of input holds for one read, and batch reads on.
+        t.send("\x04\x04");
+        let (code, shown) = t.finish();
+        assert_eq!(code, 0, "{shown:?}");
+        shown
+    };
+    let shown = run("", true);
+    // The count itself is redrawn at most ten times a second: a quick run may end before a
+    // redraw (the unit test counts); the line shows and is cleared.
+    assert!(shown.contains(" commands · "), "{shown:?}");
+    assert!(shown.contains("/s · "), "{shown:?}");
+    assert!(
+        shown.trim_end().ends_with("\x1b[2K"),
+        "not cleared: {shown:?}"
+    );
+    assert!(
+        !shown.contains("\x1b[1m"),
+        "bold despite NO_COLOR: {shown:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+    assert!(!run("-q", true).contains("commands ·"));
+    assert!(!run("", false).contains("commands ·"));
 }
