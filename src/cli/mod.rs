@@ -39,17 +39,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-impl Cli {
-    /// Parses argv: a `token` line on its short roads ([`fast_token`]), everything else (and a
-    /// `token` line those leave, `--help` or a typo) through clap's full command, so behaviour
-    /// and messages stay the same.
-    pub fn parse_args() -> Cli {
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        fast_token::parse(&args)
-            .unwrap_or_else(|| Cli::try_parse_from(args).unwrap_or_else(|e| exit_on(e)))
-    }
-}
-
 /// Every subcommand's help lists these after its own options, under their own heading.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
@@ -208,6 +197,9 @@ pub struct CallArgs {
     /// Print only the `result` of the answer
     #[arg(long)]
     pub result: bool,
+    /// Call REST 3.0 (<portal>/rest/api/METHOD) instead of the classic REST
+    #[arg(long, conflicts_with = "all")]
+    pub v3: bool,
     #[command(flatten)]
     pub limit: LimitArgs,
 }
@@ -234,9 +226,9 @@ pub struct LimitArgs {
     /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default:
     /// the one app.info's LICENSE_FAMILY names, else standard]
     #[arg(long, value_enum)]
-    pub plan: Option<crate::rest::limit::Plan>,
+    pub plan: Option<crate::rest::rate::Plan>,
     /// Requests in flight at once for --all and batch; items still come out in order
-    #[arg(long, value_name = "N", default_value_t = crate::rest::pace::DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = crate::rest::rate::DEFAULT_CONCURRENCY,
           value_parser = concurrency)]
     pub concurrency: usize,
     /// The portal's operating-time budget per method per 10 minutes; 0 = none, as on-premise
@@ -246,8 +238,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    pub(crate) fn options(&self) -> crate::rest::pace::Options {
-        crate::rest::pace::Options {
+    pub(crate) fn options(&self) -> crate::rest::rate::PaceOptions {
+        crate::rest::rate::PaceOptions {
             rate: self.rate,
             burst: self.burst,
             plan: self.plan,
@@ -542,28 +534,31 @@ pub(crate) fn http_url(s: &str) -> Result<Url, String> {
 /// The longest duration any option takes (a deadline beyond it would overflow the clock).
 const MAX_DAYS: u64 = 3650;
 
-/// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`; `0` means none where an option allows it.
+/// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`, `1h 30m` (humantime's units); `0` means none
+/// where an option allows it.
 pub fn duration(s: &str) -> Result<Duration, String> {
+    use humantime::DurationError;
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"))?;
     let too_long = || format!("`{s}` is too long: at most {MAX_DAYS}d");
-    let millis = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        _ => return Err(format!("`{s}` has an unknown unit; use ms, s, m, h or d")),
-    }
-    .ok_or_else(too_long)?;
-    if millis > MAX_DAYS * 86_400_000 {
+    // A bare number counts seconds, as `timeout 90` does; humantime wants a unit.
+    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse()
+            .map(Duration::from_secs)
+            .map_err(|_| DurationError::NumberOverflow)
+    } else {
+        humantime::parse_duration(s)
+    };
+    let d = parsed.map_err(|e| match e {
+        DurationError::NumberOverflow => too_long(),
+        DurationError::UnknownUnit { .. } => {
+            format!("`{s}` has an unknown unit; use ms, s, m, h or d")
+        }
+        _ => format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"),
+    })?;
+    if d > Duration::from_secs(MAX_DAYS * 86_400) {
         return Err(too_long());
     }
-    Ok(Duration::from_millis(millis))
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -581,6 +576,16 @@ mod tests {
         assert!(duration("18446744073709551615d").is_err());
         assert!(duration("3651d").is_err());
         assert_eq!(duration("3650d"), Ok(Duration::from_secs(3650 * 86400)));
+        assert_eq!(duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration(" 30s "), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        let said = |s| duration(s).unwrap_err();
+        assert!(said("10x").contains("unknown unit"), "{}", said("10x"));
+        assert!(said("m").contains("not a duration"), "{}", said("m"));
+        assert!(said("").contains("not a duration"), "{}", said(""));
+        assert!(said("99999999999999999999").contains("too long"));
+        assert!(said("18446744073709551615d").contains("too long"));
+        assert!(said("3651d").contains("at most 3650d"), "{}", said("3651d"));
     }
 
     #[test]
@@ -634,7 +639,7 @@ mod tests {
         };
         assert_eq!(
             options(&[]).concurrency,
-            Some(crate::rest::pace::DEFAULT_CONCURRENCY)
+            Some(crate::rest::rate::DEFAULT_CONCURRENCY)
         );
         assert_eq!(options(&["--concurrency", "3"]).concurrency, Some(3));
         assert_eq!(
