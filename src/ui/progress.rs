@@ -1,6 +1,6 @@
 /*!
-Progress for long work on a terminal (`batch` now; `call --all` and the waits for the
-portal's shared budget once `rest/` takes it): items so far (of the total when known), their
+Progress for long work on a terminal (`batch`, `call --all`; the waits for the portal's
+shared budget are still plain lines): items so far (of the total when known), their
 rate and the time elapsed, redrawn at most ten times a second on stderr. Never on a pipe or a
 file, nor over data on the same terminal, never under `-q`; plain text (no colour) when
 `NO_COLOR` is set. Cleared when done, so what the run prints after it stands alone.
@@ -34,6 +34,18 @@ impl Progress {
         let visible =
             !ui.is_quiet() && super::stderr_is_terminal() && !std::io::stdout().is_terminal();
         Progress::new(visible, what, total)
+    }
+
+    pub fn set_total(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
+    pub fn set_position(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(n);
+        }
     }
 
     pub fn add(&self, n: u64) {
