@@ -125,6 +125,11 @@ pub enum Command {
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
     Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
+    ///
+    /// A rotated pair is never discarded: a field of the answer that b24auth refuses is left
+    /// out (named on stderr) and the tokens kept. An answer naming another portal, member_id or
+    /// scheme than the stored pair is not applied: the new pair is kept apart and every command
+    /// exits 3 naming the change, until `b24auth refresh --accept-change` applies it.
     Refresh(RefreshArgs),
     /// Show what is stored (secrets masked unless asked for)
     Show(ShowArgs),
@@ -356,6 +361,10 @@ pub struct RefreshArgs {
     /// Refresh only when the stored refresh token is older than this (cron keep-alive)
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub if_older_than: Option<Duration>,
+    /// Apply the portal, member_id or scheme the last refresh answer named instead of the
+    /// stored one (until then every command exits 3 naming the change); nothing is sent
+    #[arg(long, conflicts_with = "if_older_than")]
+    pub accept_change: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,12 +51,39 @@ impl Session {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
     }
 
-    /// The stored profile, or the exit-3 error when there is none.
+    /// The stored profile, or the exit-3 error when there is none or when it holds a refresh
+    /// answer that named another portal (nothing uses it before `refresh --accept-change`).
     pub async fn load(&self) -> Result<Profile> {
-        self.store
+        let profile = self
+            .store
             .load(&self.cfg.profile)
             .await?
-            .ok_or_else(|| self.nothing_stored())
+            .ok_or_else(|| self.nothing_stored())?;
+        match profile.contradiction() {
+            Some(changes) => Err(self.contradicted(&changes)),
+            None => Ok(profile),
+        }
+    }
+
+    /// Exit 3: the last refresh answer named another portal, `member_id` or scheme.
+    fn contradicted(&self, changes: &[String]) -> anyhow::Error {
+        exit::auth_needed(crate::ui::sanitize::strip_controls(&format!(
+            "profile `{}`: the OAuth server's refresh answer named another portal ({}); the new pair is kept but nothing uses it: if the app moved on purpose, run {} to apply the change, else authorize again",
+            self.cfg.profile,
+            changes.join(", "),
+            hint::cmd(&["refresh", "--accept-change"])
+        )))
+    }
+
+    /// `refresh --accept-change`: applies, under the lock, the identity a refresh answer named;
+    /// `None` when no answer was waiting to be accepted.
+    pub async fn accept_change(&self) -> Result<Option<Profile>> {
+        let mut accepted = false;
+        let profile = store::update_locked(&*self.store, &self.cfg.profile, |p| {
+            accepted = p.accept_change();
+        })
+        .await?;
+        Ok(accepted.then_some(profile))
     }
 
     /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
@@ -87,13 +114,15 @@ impl Session {
     }
 
     /// Credentials are resolved before the lock, so a prompt never holds it. An unverified
-    /// pair is always due: the refresh at the trusted server is what proves it.
+    /// pair is always due: the refresh at the trusted server is what proves it. A pair kept
+    /// apart because its answer named another portal is never due: one refresh made that
+    /// decision, and only the user undoes it.
     async fn refresh_with(
         &self,
         stored: Profile,
         due: impl Fn(&Profile) -> bool,
     ) -> Result<Refreshed> {
-        let due = |p: &Profile| p.is_unverified() || due(p);
+        let due = |p: &Profile| p.contradiction().is_none() && (p.is_unverified() || due(p));
         if !due(&stored) {
             return Ok(Refreshed {
                 profile: stored,
@@ -109,16 +138,35 @@ impl Session {
                 )),
                 false => e,
             })?;
+        let kept_notes = std::cell::RefCell::new(Vec::new());
+        let notes = &kept_notes;
         let outcome =
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
                 let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
-                rotate(&client, &creds, &old)
+                let rotated = rotate_noting(&client, &creds, &old)
                     .await
-                    .map_err(|e| explain_refresh_error(e, &old))
+                    .map_err(|e| explain_refresh_error(e, &old))?;
+                *notes.borrow_mut() = rotated.notes;
+                Ok(rotated.profile)
             })
             .await?;
+        // Said once the pair is saved: nothing stands between the answer and the save.
+        let notes = kept_notes.take();
+        if outcome.profile.access_token().is_empty() {
+            return Err(anyhow::anyhow!(
+                "{}; the OAuth server's answer held no access token b24auth keeps, but its new refresh token is saved: run {} for an access token",
+                notes.join("; "),
+                hint::cmd(&["refresh"])
+            ));
+        }
+        for note in notes {
+            self.cfg.ui.warn(note);
+        }
+        if let Some(changes) = outcome.profile.contradiction() {
+            return Err(self.contradicted(&changes));
+        }
         if outcome.profile.is_unverified() {
             // Saved (the rotation is kept), but still not proven: nothing may use it.
             return Err(unproven(&self.cfg.profile));
@@ -197,24 +245,61 @@ impl Session {
 }
 
 /// Whether the stored pair may be handed out as it is: valid for `min_ttl` more seconds and
-/// proven (an unverified install callback waits for its proving refresh).
+/// proven (an unverified install callback waits for its proving refresh) and not kept apart
+/// for naming another portal.
 fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
-    p.is_fresh(min_ttl, now()) && !p.is_unverified()
+    p.is_fresh(min_ttl, now()) && !p.is_unverified() && p.contradiction().is_none()
 }
 
 /// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
 /// from its answer with the credentials and server that made it. The one refresh step: the
-/// stored pair's road and `import`'s expired file both take it (each explains its errors).
+/// stored pair's flow and `import`'s expired file both take it (each explains its errors).
 pub(crate) async fn rotate(
     client: &oauth::Client,
     creds: &Credentials,
     old: &Profile,
 ) -> Result<Profile> {
-    let response = client.refresh(creds, &old.refresh_token()).await?;
-    let mut new = old.refreshed(response, now());
+    Ok(rotate_noting(client, creds, old).await?.profile)
+}
+
+/// A rotation's new pair, and what of the answer was left out, to say once the pair is saved.
+pub(crate) struct Rotated {
+    pub profile: Profile,
+    pub notes: Vec<String>,
+}
+
+/// [`rotate`], keeping the notes on what the answer held that b24auth left out.
+pub(crate) async fn rotate_noting(
+    client: &oauth::Client,
+    creds: &Credentials,
+    old: &Profile,
+) -> Result<Rotated> {
+    let answer = client.refresh(creds, &old.refresh_token()).await?;
+    let notes = left_out(&answer);
+    let mut new = old.refreshed(answer, now());
     new.set_client(Some(&creds.id), Some(&creds.secret));
     new.set_oauth_server(client.server().as_str());
-    Ok(new)
+    Ok(Rotated {
+        profile: new,
+        notes,
+    })
+}
+
+/// What a token answer held that b24auth did not keep, one line each, for stderr.
+pub(crate) fn left_out(answer: &oauth::TokenAnswer) -> Vec<String> {
+    let mut notes: Vec<String> = answer
+        .dropped
+        .iter()
+        .map(|refused| {
+            format!("{refused}: left out of the OAuth server's answer; the rotated pair is saved")
+        })
+        .collect();
+    if let Some(why) = &answer.only_tokens {
+        notes.push(format!(
+            "only the tokens of the OAuth server's answer were kept: {why}; the access token counts as expired, so the next command refreshes again"
+        ));
+    }
+    notes
 }
 
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.

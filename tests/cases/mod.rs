@@ -25,6 +25,7 @@ mod postgres;
 mod postgres_libpq;
 mod profiles;
 mod quiet_pace;
+mod refresh_answers;
 mod removed_apps;
 mod replay;
 mod security;

@@ -131,7 +131,12 @@ pub(super) struct State {
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
+    /// Bodies for the next refresh answers, each made from the genuine rotated answer.
+    refresh_bodies: VecDeque<AnswerBody>,
 }
+
+/// Writes the body of a refresh answer from the genuine one (the pair has rotated).
+pub type AnswerBody = Box<dyn FnOnce(Value) -> String + Send>;
 
 impl State {
     fn scheme(&self) -> &'static str {
@@ -397,6 +402,16 @@ impl StandIn {
             guard.counters.token_answers,
             guard.counters.token_calls
         );
+    }
+
+    /// The next refresh rotates the pair as always and answers 200 with the body `write` makes
+    /// from the genuine answer: a field b24auth refuses, a body too large or too deep to read.
+    pub fn answer_next_refresh(&self, write: impl FnOnce(Value) -> String + Send + 'static) {
+        self.state
+            .lock()
+            .unwrap()
+            .refresh_bodies
+            .push_back(Box::new(write));
     }
 
     pub fn fail_next(&self, fault: Fault) {
@@ -681,7 +696,11 @@ async fn token_endpoint(
             }
             // Rotation: the used refresh token is gone; so are the access tokens issued before.
             s.access_tokens.clear();
-            json_reply(StatusCode::OK, token_response(&mut s, host))
+            let answer = token_response(&mut s, host);
+            match s.refresh_bodies.pop_front() {
+                Some(write) => reply(StatusCode::OK, "application/json", write(answer)),
+                None => json_reply(StatusCode::OK, answer),
+            }
         }
         _ => error(
             StatusCode::BAD_REQUEST,

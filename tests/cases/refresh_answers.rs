@@ -1,0 +1,185 @@
+//! A refresh answer is read so that the rotated pair is never lost: what b24auth refuses in it
+//! is left out and named, an answer too large or too deep to read gives up its tokens alone,
+//! and an answer naming another portal is kept apart until the user accepts it.
+
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::support::cli::Env;
+use crate::support::stand_in::StandIn;
+
+/// The genuine rotated answer with `field` set to `value`.
+fn with(field: &'static str, value: Value) -> impl FnOnce(Value) -> String + Send {
+    move |mut answer| {
+        answer[field] = value;
+        answer.to_string()
+    }
+}
+
+/// The stored refresh token is the one the stand-in rotated to, not the dead one.
+fn assert_rotated_pair_kept(env: &Env, s: &StandIn, before: &Value) -> Value {
+    let auth = env.auth();
+    assert_ne!(auth["refresh_token"], before["refresh_token"]);
+    let rt = auth["refresh_token"].as_str().unwrap();
+    assert!(
+        s.refresh_token_is_valid(rt),
+        "the stored refresh token is the live one"
+    );
+    auth
+}
+
+#[test]
+fn a_refused_field_is_left_out_named_and_the_pair_kept() {
+    let s = StandIn::start();
+    let env = Env::new();
+    for (field, value) in [
+        ("scope", json!("crm\u{1b}]0;owned\u{7}")),
+        ("note", json!("line\nbreak")),
+        (
+            "client_endpoint",
+            json!(format!("{}/portal/ rest/", s.base)),
+        ),
+    ] {
+        let before = env.seed(&s, -10);
+        s.answer_next_refresh(with(field, value));
+        let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
+        run.assert_ok();
+        assert!(
+            run.stderr.contains(&format!("`{field}`")) && run.stderr.contains("left out"),
+            "{}",
+            run.stderr
+        );
+        let auth = assert_rotated_pair_kept(&env, &s, &before);
+        assert_eq!(
+            auth.get(field),
+            before.get(field),
+            "the refused value is not stored"
+        );
+        assert!(s.access_token_is_valid(auth["access_token"].as_str().unwrap()));
+        Env::run_cmd(&mut env.app_cmd(&s, &["refresh"])).assert_ok();
+    }
+}
+
+#[test]
+fn a_refused_access_token_leaves_the_refresh_token_kept() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let before = env.seed(&s, -10);
+    s.answer_next_refresh(with("access_token", json!("a".repeat(3000))));
+    let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
+    let line = run.assert_error(1).to_string();
+    assert!(line.contains("refresh token is saved"), "{line}");
+    assert!(run.stderr.contains("`access_token`"), "{}", run.stderr);
+    let auth = assert_rotated_pair_kept(&env, &s, &before);
+    assert!(
+        auth.get("access_token").is_none(),
+        "a refused token is not stored"
+    );
+    // The next command gets an access token with the kept refresh token.
+    let run = Env::run_cmd(&mut env.app_cmd(&s, &["token"]));
+    run.assert_ok();
+    assert!(s.access_token_is_valid(run.stdout.trim()));
+}
+
+#[test]
+fn an_answer_too_large_or_too_deep_gives_up_its_tokens() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let rest = |answer: &Value| answer.to_string()[1..].to_string();
+    let bodies: [Box<dyn Fn(Value) -> String + Send + Sync>; 2] = [
+        Box::new(move |a| format!(r#"{{"padding":"{}",{}"#, "x".repeat(70_000), rest(&a))),
+        Box::new(move |a| {
+            let deep = "[".repeat(200) + &"]".repeat(200);
+            format!(r#"{{"deep":{deep},{}"#, rest(&a))
+        }),
+    ];
+    for body in bodies {
+        let before = env.seed(&s, -10);
+        s.answer_next_refresh(body);
+        let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
+        run.assert_ok();
+        assert!(run.stderr.contains("only the tokens"), "{}", run.stderr);
+        let auth = assert_rotated_pair_kept(&env, &s, &before);
+        assert!(s.access_token_is_valid(auth["access_token"].as_str().unwrap()));
+        // Nothing else of the answer was trusted: its access token counts as expired.
+        let refreshes = s.counters().refreshes;
+        Env::run_cmd(&mut env.app_cmd(&s, &["token"])).assert_ok();
+        assert_eq!(s.counters().refreshes, refreshes + 1);
+    }
+}
+
+#[test]
+fn an_answer_naming_another_portal_is_kept_apart_until_accepted() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let cases = [
+        (
+            "client_endpoint",
+            json!("http://evil.example/rest/"),
+            "portal",
+        ),
+        ("member_id", json!("0000ffff0000ffff"), "member_id"),
+        (
+            "client_endpoint",
+            json!(format!("https://{}/portal/rest/", s.host())),
+            "scheme",
+        ),
+    ];
+    for (field, value, named) in cases {
+        let before = env.seed(&s, -10);
+        s.answer_next_refresh(with(field, value.clone()));
+        // Eight callers of an expired pair: one refresh decides, every one exits 3.
+        let refreshes = s.counters().refreshes;
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                env.app_cmd(&s, &["token"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for caller in callers {
+            let out = caller.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(3), "{err}");
+            assert!(out.stdout.is_empty());
+            assert!(
+                err.contains(named) && err.contains("refresh --accept-change"),
+                "{err}"
+            );
+        }
+        assert_eq!(s.counters().refreshes, refreshes + 1);
+        let auth = assert_rotated_pair_kept(&env, &s, &before);
+        assert_eq!(auth[field], before[field], "the change is not applied");
+        for args in [
+            &["show"][..],
+            &["call", "profile"],
+            &["exec", "--", "true"],
+            &["refresh"],
+        ] {
+            let line = Env::run_cmd(&mut env.app_cmd(&s, args))
+                .assert_error(3)
+                .to_string();
+            assert!(line.contains("--accept-change"), "{args:?}: {line}");
+        }
+        assert_eq!(
+            s.counters().refreshes,
+            refreshes + 1,
+            "no refresh after the decision"
+        );
+        Env::run_cmd(&mut env.app_cmd(&s, &["refresh", "--accept-change"])).assert_ok();
+        let accepted = env.auth();
+        assert_eq!(accepted[field], value);
+        assert_eq!(accepted["refresh_token"], auth["refresh_token"]);
+        // The kept pair is handed out as it is, without another refresh.
+        let run = Env::run_cmd(&mut env.app_cmd(&s, &["token"]));
+        run.assert_ok();
+        assert_eq!(
+            run.stdout.trim(),
+            accepted["access_token"].as_str().unwrap()
+        );
+        assert_eq!(s.counters().refreshes, refreshes + 1);
+    }
+}
