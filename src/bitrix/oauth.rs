@@ -16,7 +16,7 @@ pub(crate) use crate::bitrix::body::describe;
 use crate::bitrix::body::{human_bytes, too_large, TOKEN_LIMIT};
 pub(crate) use crate::bitrix::errors::{client_refused, no_verdict, NoAnswer, ServerError};
 pub(crate) use crate::bitrix::http::http_client;
-use crate::profile::token_answer::NoPair;
+use crate::profile::token_answer::{NoPair, UnstorableRefreshToken};
 use crate::profile::Profile;
 pub(crate) use crate::profile::TokenAnswer;
 use crate::secret::Secret;
@@ -101,32 +101,30 @@ impl Client {
             (true, true) => Err(format!("it is larger than {}", human_bytes(TOKEN_LIMIT))),
             (true, false) => return Err(too_large(&origin(&url), TOKEN_LIMIT)),
         };
-        let doc = match whole {
-            Ok(value) => decode(&url, status, Some(value), form)?,
-            Err(why) => {
-                let why = format!("the answer was not read whole ({why})");
-                return match status.is_success() {
-                    true => TokenAnswer::scanned(&bytes, why),
-                    false => None,
-                }
-                .ok_or_else(|| {
-                    if cut || bytes.len() > TOKEN_LIMIT {
-                        return too_large(&origin(&url), TOKEN_LIMIT);
-                    }
-                    decode(&url, status, None, form).expect_err("no JSON is no answer")
-                });
+        let whole_failed = whole.is_err();
+        let read = match whole {
+            Ok(value) => TokenAnswer::checked(decode(&url, status, Some(value), form)?),
+            Err(why) if status.is_success() => {
+                TokenAnswer::scanned(&bytes, format!("the answer was not read whole ({why})"))
             }
+            Err(_) => return Err(decode(&url, status, None, form).expect_err("no JSON, no answer")),
         };
-        TokenAnswer::checked(doc).map_err(|no_pair| match no_pair {
+        read.map_err(|no_pair| match no_pair {
+            NoPair::Missing if cut || bytes.len() > TOKEN_LIMIT => {
+                too_large(&origin(&url), TOKEN_LIMIT)
+            }
+            NoPair::Missing if whole_failed => {
+                decode(&url, status, None, form).expect_err("no JSON, no answer")
+            }
             NoPair::Missing => anyhow!(
                 "the OAuth server at {} answered without `refresh_token`",
                 self.server
             ),
-            // Where a code exchange's or a refresh's values enter: checked before anything keeps them.
-            NoPair::Refused(refused) => anyhow!(
-                "the OAuth server at {} answered a pair b24auth does not store: {refused}",
-                self.server
-            ),
+            // Where a code exchange's or a refresh's values enter: a refresh token that breaks
+            // the rule for tokens is not stored, but the pair has rotated: it is rescued.
+            NoPair::Refused(refused, tokens) => {
+                UnstorableRefreshToken::new(self.server.to_string(), refused, tokens).into()
+            }
         })
     }
 

@@ -35,8 +35,54 @@ pub(crate) struct TokenAnswer {
 pub(crate) enum NoPair {
     /// No `refresh_token` (nor an `access_token`): nothing was handed over.
     Missing,
-    /// A `refresh_token` b24auth cannot keep (it broke this rule).
-    Refused(Refused),
+    /// A `refresh_token` b24auth cannot keep in a profile (it broke this rule); the tokens as
+    /// received, for a rescue copy.
+    Refused(Refused, Map<String, Value>),
+}
+
+/// A rotation whose `refresh_token` breaks b24auth's rule for tokens: the pair cannot be stored
+/// as a profile, so it is rescued (the server has killed the one it was sent).
+pub(crate) struct UnstorableRefreshToken {
+    pub server: String,
+    pub refused: Refused,
+    tokens: Map<String, Value>,
+}
+
+impl std::fmt::Display for UnstorableRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the OAuth server at {} answered a pair b24auth does not store: {}",
+            self.server, self.refused
+        )
+    }
+}
+
+impl std::fmt::Debug for UnstorableRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UnstorableRefreshToken({self})")
+    }
+}
+
+impl std::error::Error for UnstorableRefreshToken {}
+
+impl UnstorableRefreshToken {
+    pub fn new(server: String, refused: Refused, tokens: Map<String, Value>) -> Self {
+        UnstorableRefreshToken {
+            server,
+            refused,
+            tokens,
+        }
+    }
+
+    /// The tokens as received, unchecked: only for the rescue copy.
+    pub fn answer(&self) -> TokenAnswer {
+        TokenAnswer {
+            fields: self.tokens.clone(),
+            dropped: Vec::new(),
+            only_tokens: Some("its refresh token breaks b24auth's rule for tokens".into()),
+        }
+    }
 }
 
 impl TokenAnswer {
@@ -47,6 +93,7 @@ impl TokenAnswer {
             dropped: Vec::new(),
             only_tokens: None,
         };
+        let raw = tokens_of(&doc);
         for (name, value) in doc {
             match checks::field(&name, &value) {
                 Ok(()) => {
@@ -55,30 +102,35 @@ impl TokenAnswer {
                 Err(refused) => answer.dropped.push(refused),
             }
         }
-        answer.usable()
+        answer.usable(raw)
     }
 
     /// An answer that could not be read whole (`why`): only its top-level tokens, found by a
-    /// bounded scan of `bytes`; `None` when the scan finds no refresh token.
-    pub fn scanned(bytes: &[u8], why: String) -> Option<TokenAnswer> {
+    /// bounded scan of `bytes`.
+    pub fn scanned(bytes: &[u8], why: String) -> Result<TokenAnswer, NoPair> {
         let mut answer = TokenAnswer {
             fields: Map::new(),
             dropped: Vec::new(),
             only_tokens: Some(why),
         };
-        for (name, value) in top_level_tokens(bytes) {
-            match checks::token(&name, &value) {
+        let found: Map<String, Value> = top_level_tokens(bytes)
+            .into_iter()
+            .map(|(name, value)| (name, value.into()))
+            .collect();
+        for (name, value) in &found {
+            match checks::field(name, value) {
                 Ok(()) => {
-                    answer.fields.insert(name, value.into());
+                    answer.fields.insert(name.clone(), value.clone());
                 }
                 Err(refused) => answer.dropped.push(refused),
             }
         }
-        answer.usable().ok()
+        answer.usable(found)
     }
 
-    /// A pair is kept only with its refresh token; an empty one counts as missing.
-    fn usable(mut self) -> Result<TokenAnswer, NoPair> {
+    /// A pair is kept only with its refresh token; an empty one counts as missing. `raw`: the
+    /// tokens as received, handed back when the refresh token was refused.
+    fn usable(mut self, raw: Map<String, Value>) -> Result<TokenAnswer, NoPair> {
         for name in [key::ACCESS_TOKEN, key::REFRESH_TOKEN] {
             if self.fields.get(name).is_some_and(empty_or_null) {
                 self.fields.shift_remove(name);
@@ -88,7 +140,7 @@ impl TokenAnswer {
             return Ok(self);
         }
         match self.dropped.iter().find(|r| r.field == key::REFRESH_TOKEN) {
-            Some(refused) => Err(NoPair::Refused(refused.clone())),
+            Some(refused) => Err(NoPair::Refused(refused.clone(), raw)),
             None => Err(NoPair::Missing),
         }
     }
@@ -116,6 +168,13 @@ impl From<TokenAnswer> for Map<String, Value> {
     fn from(answer: TokenAnswer) -> Map<String, Value> {
         answer.fields
     }
+}
+
+fn tokens_of(doc: &Map<String, Value>) -> Map<String, Value> {
+    [key::ACCESS_TOKEN, key::REFRESH_TOKEN]
+        .into_iter()
+        .filter_map(|k| Some((k.to_string(), doc.get(k)?.clone())))
+        .collect()
 }
 
 fn empty_or_null(v: &Value) -> bool {
@@ -245,7 +304,7 @@ mod tests {
         let doc = json!({"access_token":"a1","refresh_token":"r\n1"});
         assert!(matches!(
             TokenAnswer::checked(doc.as_object().unwrap().clone()),
-            Err(NoPair::Refused(r)) if r.field == "refresh_token"
+            Err(NoPair::Refused(r, _)) if r.field == "refresh_token"
         ));
         let doc = json!({"access_token":"a1","refresh_token":""});
         assert!(matches!(
@@ -262,17 +321,19 @@ mod tests {
             "access_token":"a\u0031","refresh_token":"r1","pad":"{}"}}"#,
             "x".repeat(70_000)
         );
-        let answer = TokenAnswer::scanned(text.as_bytes(), "too big".into()).unwrap();
+        let answer = TokenAnswer::scanned(text.as_bytes(), "too big".into())
+            .ok()
+            .unwrap();
         assert_eq!(answer.len(), 2);
         assert_eq!(answer["access_token"], "a1");
         assert_eq!(answer["refresh_token"], "r1");
         // Cut off after the tokens: they are kept; cut off before the refresh token: nothing.
         let cut = &text.as_bytes()[..text.find("\"pad\"").unwrap() + 8];
-        assert!(TokenAnswer::scanned(cut, "cut".into()).is_some());
+        assert!(TokenAnswer::scanned(cut, "cut".into()).is_ok());
         let cut = &text.as_bytes()[..text.find("\"r1\"").unwrap() + 2];
-        assert!(TokenAnswer::scanned(cut, "cut".into()).is_none());
-        assert!(TokenAnswer::scanned(b"[\"refresh_token\",\"r\"]", "x".into()).is_none());
-        assert!(TokenAnswer::scanned(b"{\"access_token\":", "x".into()).is_none());
+        assert!(TokenAnswer::scanned(cut, "cut".into()).is_err());
+        assert!(TokenAnswer::scanned(b"[\"refresh_token\",\"r\"]", "x".into()).is_err());
+        assert!(TokenAnswer::scanned(b"{\"access_token\":", "x".into()).is_err());
     }
 
     proptest::proptest! {

@@ -17,6 +17,7 @@ use url::Url;
 use crate::bitrix::errors;
 use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::exit;
+use crate::profile::token_answer::UnstorableRefreshToken;
 use crate::profile::{now, Profile};
 use crate::session::config::RunConfig;
 use crate::store::{self, Refreshed, SaveMode, Store};
@@ -274,7 +275,17 @@ pub(crate) async fn rotate_noting(
     creds: &Credentials,
     old: &Profile,
 ) -> Result<Rotated> {
-    let answer = client.refresh(creds, &old.refresh_token()).await?;
+    let answer = match client.refresh(creds, &old.refresh_token()).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let Some(unstorable) = e.downcast_ref::<UnstorableRefreshToken>() else {
+                return Err(e);
+            };
+            // The rotated pair as received, for the rescue copy only.
+            let profile = old.refreshed(unstorable.answer(), now());
+            return Err(e.context(store::Unstorable { profile }));
+        }
+    };
     let notes = left_out(&answer);
     let mut new = old.refreshed(answer, now());
     new.set_client(Some(&creds.id), Some(&creds.secret));
@@ -312,6 +323,10 @@ pub(crate) fn unproven(profile: &str) -> anyhow::Error {
 
 /// The refresh's failure as the user needs it: which exit code, and what to run next.
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
+    if err.is::<store::Unstorable>() {
+        // Not unchanged: the server rotated; the store rescues the new pair and says where.
+        return err;
+    }
     let portal = hint::domain_of(old.portal(), old.client_endpoint());
     match err.downcast_ref::<ServerError>() {
         Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),

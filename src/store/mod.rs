@@ -46,6 +46,22 @@ pub(crate) enum SaveMode {
     Replace,
 }
 
+/// A refresh's error when the server rotated the pair but its new one cannot be stored as a
+/// profile (a refresh token that breaks b24auth's rule for tokens): [`refresh_locked`] rescues
+/// `profile` as it rescues a pair the backend could not take.
+#[derive(Debug)]
+pub(crate) struct Unstorable {
+    pub profile: Profile,
+}
+
+impl std::fmt::Display for Unstorable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the rotated pair cannot be stored as a profile")
+    }
+}
+
+impl std::error::Error for Unstorable {}
+
 /// What [`refresh_locked`] ended with.
 pub(crate) struct Refreshed {
     pub profile: Profile,
@@ -144,7 +160,19 @@ where
         });
     }
     let critical = or_release(held.as_mut(), critical()).await?;
-    let profile = or_release(held.as_mut(), refresh(current).await).await?;
+    let profile = match refresh(current).await {
+        Ok(profile) => profile,
+        Err(e) => {
+            held.release().await;
+            return Err(match e.downcast_ref::<Unstorable>() {
+                Some(unstorable) => {
+                    let profile = unstorable.profile.clone();
+                    store.rescue(name, &profile, e)
+                }
+                None => e,
+            });
+        }
+    };
     // Nothing between Bitrix24's answer and the durable save: that is the whole window a
     // SIGKILL can cost.
     if let Err(e) = held.write(&profile).await {

@@ -183,3 +183,38 @@ fn an_answer_naming_another_portal_is_kept_apart_until_accepted() {
         assert_eq!(s.counters().refreshes, refreshes + 1);
     }
 }
+
+/// A refresh token b24auth cannot store in a profile (it breaks the rule for tokens) is still
+/// the only live one: it is rescued to a private file, and the profile is left as it was.
+#[test]
+fn a_refresh_token_that_cannot_be_stored_is_rescued() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, -10);
+    let before = env.auth_bytes();
+    let odd = format!("{}\u{7f}", "r".repeat(40));
+    s.answer_next_refresh(with("refresh_token", json!(odd.clone())));
+    let tmp = env.tmp.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let run = Env::run_cmd(env.app_cmd(&s, &["refresh"]).env("TMPDIR", &tmp));
+    let line = run.assert_error(1).to_string();
+    assert!(
+        line.contains("kept in") && line.contains("refresh_token"),
+        "{line}"
+    );
+    let kept = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("auth.json");
+    assert_eq!(crate::support::cli::mode(&kept), 0o600);
+    let rescued: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(rescued["refresh_token"], odd.as_str());
+    assert_eq!(
+        env.auth_bytes(),
+        before,
+        "the profile holds no unstorable token"
+    );
+}
