@@ -56,7 +56,7 @@ pub(crate) async fn run(s: &Session, args: &AuthorizeArgs) -> Result<()> {
 }
 
 async fn authorize(s: &Session, args: &AuthorizeArgs, portal: Url) -> Result<()> {
-    let (cfg, store) = (&s.cfg, &*s.store);
+    let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let previous = if mode == SaveMode::Replace {
         store.load(&cfg.profile).await.ok().flatten()
@@ -271,7 +271,7 @@ impl Drop for StartPage {
 
 struct Flow<'a> {
     cfg: &'a RunConfig,
-    store: &'a dyn Store,
+    store: &'a Store,
     mode: SaveMode,
     creds: Credentials,
     state: String,

@@ -27,7 +27,7 @@ use crate::ui::sanitize::strip_controls;
 pub const MAX_BODY: usize = 64 * 1024;
 
 pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
-    let (cfg, store) = (&s.cfg, &*s.store);
+    let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
         .path
@@ -122,7 +122,7 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
 
 struct Install<'a> {
     cfg: &'a RunConfig,
-    store: &'a dyn Store,
+    store: &'a Store,
     mode: SaveMode,
     verify: bool,
     allow_http: bool,

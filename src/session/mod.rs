@@ -25,7 +25,7 @@ use crate::ui::hint;
 
 pub(crate) struct Session {
     pub cfg: RunConfig,
-    pub store: Box<dyn Store>,
+    pub store: Store,
 }
 
 impl Session {
@@ -80,7 +80,7 @@ impl Session {
     /// `None` when no answer was waiting to be accepted.
     pub async fn accept_change(&self) -> Result<Option<Profile>> {
         let mut accepted = false;
-        let profile = store::update_locked(&*self.store, &self.cfg.profile, |p| {
+        let profile = store::update_locked(&self.store, &self.cfg.profile, |p| {
             accepted = p.accept_change();
         })
         .await?;
@@ -142,7 +142,7 @@ impl Session {
         let kept_notes = std::cell::RefCell::new(Vec::new());
         let notes = &kept_notes;
         let outcome =
-            store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
+            store::refresh_locked(&self.store, &self.cfg.profile, due, |old| async move {
                 let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
@@ -182,7 +182,7 @@ impl Session {
     /// Changes the stored profile under its lock without rotating anything (a renamed portal's
     /// new `client_endpoint`); a failed save leaves the stored pair valid.
     pub async fn update(&self, change: impl FnOnce(&mut Profile)) -> Result<Profile> {
-        store::update_locked(&*self.store, &self.cfg.profile, change).await
+        store::update_locked(&self.store, &self.cfg.profile, change).await
     }
 
     /// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
