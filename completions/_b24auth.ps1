@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
             [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
@@ -53,6 +54,26 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or write every page to a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'b24auth;setup' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]')
+            [CompletionResult]::new('--oauth-server', '--oauth-server', [CompletionResultType]::ParameterName, 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'The app''s client_id (local.… / app.…) [default: the stored value]')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where profiles live: `file` or a postgres:// URL')
+            [CompletionResult]::new('--store-key', '--store-key', [CompletionResultType]::ParameterName, 'Seals the secrets in a postgres:// store: 32 random bytes in base64')
+            [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Timeout of each HTTP request to Bitrix24')
+            [CompletionResult]::new('--on-refresh', '--on-refresh', [CompletionResultType]::ParameterName, 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'b24auth;install-listen' {
@@ -420,6 +441,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             break
         }
         'b24auth;help' {
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
             [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
@@ -435,6 +457,9 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff), or write every page to a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'b24auth;help;setup' {
             break
         }
         'b24auth;help;install-listen' {

@@ -52,6 +52,9 @@ _b24auth() {
             b24auth,refresh)
                 cmd="b24auth__subcmd__refresh"
                 ;;
+            b24auth,setup)
+                cmd="b24auth__subcmd__setup"
+                ;;
             b24auth,show)
                 cmd="b24auth__subcmd__show"
                 ;;
@@ -97,6 +100,9 @@ _b24auth() {
             b24auth__subcmd__help,refresh)
                 cmd="b24auth__subcmd__help__subcmd__refresh"
                 ;;
+            b24auth__subcmd__help,setup)
+                cmd="b24auth__subcmd__help__subcmd__setup"
+                ;;
             b24auth__subcmd__help,show)
                 cmd="b24auth__subcmd__help__subcmd__show"
                 ;;
@@ -128,7 +134,7 @@ _b24auth() {
 
     case "${cmd}" in
         b24auth)
-            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version install-listen authorize refresh show token call batch exec import list forget store completions man help"
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version setup install-listen authorize refresh show token call batch exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,7 +548,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help)
-            opts="install-listen authorize refresh show token call batch exec import list forget store completions man help"
+            opts="setup install-listen authorize refresh show token call batch exec import list forget store completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,6 +716,20 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        b24auth__subcmd__help__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1010,6 +1030,56 @@ _b24auth() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-refresh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        b24auth__subcmd__setup)
+            opts="-q -v -h -V --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

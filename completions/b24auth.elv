@@ -35,6 +35,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand setup 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call'
             cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
             cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
@@ -50,6 +51,25 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or write every page to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;setup'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'b24auth;install-listen'= {
             cand --listen 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)'
@@ -398,6 +418,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --version 'Print version'
         }
         &'b24auth;help'= {
+            cand setup 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call'
             cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
             cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
@@ -413,6 +434,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or write every page to a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;help;setup'= {
         }
         &'b24auth;help;install-listen'= {
         }

@@ -13,6 +13,7 @@ pub(crate) mod import;
 pub(crate) mod install_listen;
 pub(crate) mod list;
 pub(crate) mod refresh;
+pub(crate) mod setup;
 pub(crate) mod show;
 pub(crate) mod store_copy;
 pub(crate) mod token;

@@ -150,6 +150,26 @@ impl TokenAnswer {
         self.fields.contains_key(key::ACCESS_TOKEN)
     }
 
+    /// What the answer held that b24auth did not keep, one line each, to say on stderr once
+    /// the pair is saved.
+    pub fn left_out(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .dropped
+            .iter()
+            .map(|refused| {
+                format!(
+                    "{refused}: left out of the OAuth server's answer; the rotated pair is saved"
+                )
+            })
+            .collect();
+        if let Some(why) = &self.only_tokens {
+            notes.push(format!(
+                "only the tokens of the OAuth server's answer were kept: {why}; the access token counts as expired, so the next command refreshes again"
+            ));
+        }
+        notes
+    }
+
     pub fn into_fields(self) -> Map<String, Value> {
         self.fields
     }

@@ -143,7 +143,8 @@ impl Session {
         let notes = &kept_notes;
         let outcome =
             store::refresh_locked(&self.store, &self.cfg.profile, due, |old| async move {
-                let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
+                let server =
+                    crate::bitrix::server::for_refresh(self.cfg.oauth_server.as_ref(), &old)?;
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
                 let rotated = rotate_noting(&client, &creds, &old)
@@ -220,24 +221,27 @@ impl Session {
     /// terminal; with no terminal a missing one is a usage error naming the variable.
     pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
         let ui = &self.cfg.ui;
-        let id = match self
+        let id = self
             .cfg
             .client_id
             .clone()
-            .or_else(|| stored.and_then(Profile::client_id).map(String::from))
-        {
+            .or_else(|| stored.and_then(Profile::client_id).map(String::from));
+        let secret = self
+            .cfg
+            .client_secret
+            .clone()
+            .or_else(|| stored.and_then(Profile::client_secret));
+        if let Some(e) = crate::ui::missing_credentials(id.is_none(), secret.is_none()) {
+            return Err(e);
+        }
+        let id = match id {
             Some(id) => id,
             None => ui
                 .prompt("client_id", false, "B24AUTH_CLIENT_ID")?
                 .expose()
                 .to_string(),
         };
-        let secret = match self
-            .cfg
-            .client_secret
-            .clone()
-            .or_else(|| stored.and_then(Profile::client_secret))
-        {
+        let secret = match secret {
             Some(s) => s,
             None => ui.prompt("client_secret", true, "B24AUTH_CLIENT_SECRET")?,
         };
@@ -286,7 +290,7 @@ pub(crate) async fn rotate_noting(
             return Err(e.context(store::Unstorable { profile }));
         }
     };
-    let notes = left_out(&answer);
+    let notes = answer.left_out();
     let mut new = old.refreshed(answer, now());
     new.set_client(Some(&creds.id), Some(&creds.secret));
     new.set_oauth_server(client.server().as_str());
@@ -294,23 +298,6 @@ pub(crate) async fn rotate_noting(
         profile: new,
         notes,
     })
-}
-
-/// What a token answer held that b24auth did not keep, one line each, for stderr.
-pub(crate) fn left_out(answer: &oauth::TokenAnswer) -> Vec<String> {
-    let mut notes: Vec<String> = answer
-        .dropped
-        .iter()
-        .map(|refused| {
-            format!("{refused}: left out of the OAuth server's answer; the rotated pair is saved")
-        })
-        .collect();
-    if let Some(why) = &answer.only_tokens {
-        notes.push(format!(
-            "only the tokens of the OAuth server's answer were kept: {why}; the access token counts as expired, so the next command refreshes again"
-        ));
-    }
-    notes
 }
 
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.
@@ -335,6 +322,7 @@ fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
             "the OAuth server refused the stored refresh token ({e}): {} again",
             hint::authorize_again(&portal, true)
         )),
-        _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
+        _ => errors::with_next_step(err)
+            .context("cannot refresh the token pair; the stored pair is unchanged"),
     }
 }
