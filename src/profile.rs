@@ -154,7 +154,8 @@ impl Profile {
     /// For an unverified profile, an answer naming the claimed portal (host and member_id) is
     /// the proof it lacked: the mark goes, and so does what only the unproven callback said
     /// (`application_token`); `domain` becomes the proven host. An answer naming another
-    /// portal contradicts the claim: the rotated tokens are kept, the claim and the mark stay.
+    /// portal contradicts the claim: the rotated tokens are kept, the claim and the mark stay,
+    /// and the answer's identity is kept apart as for a proven profile (below).
     ///
     /// For a proven profile, an answer naming another portal, `member_id` or scheme is not
     /// applied: the rotated tokens are kept, the stored identity stays, and the answer's is
@@ -164,7 +165,9 @@ impl Profile {
         let response = answer.into_fields();
         let unverified = self.is_unverified();
         let contradicts = unverified && self.contradicted_by(&response);
-        let changed = !unverified && !self.identity_changes(&response).is_empty();
+        // Either way the answer's identity is kept beside the pair, marked, so that one
+        // refresh decides and every later command says why instead of refreshing again.
+        let changed = contradicts || (!unverified && !self.identity_changes(&response).is_empty());
         let proven = unverified && !contradicts && response_names_portal(&response);
         let mut doc = self.doc.clone();
         let mut claimed = Map::new();
@@ -172,7 +175,7 @@ impl Profile {
             let claim = IDENTITY.contains(&k.as_str());
             if changed && claim {
                 claimed.insert(k, v);
-            } else if k != key::META && !(contradicts && claim) {
+            } else if k != key::META {
                 doc.insert(k, v);
             }
         }
@@ -244,6 +247,12 @@ impl Profile {
             }
         }
         self.set_meta(CONTRADICTED, None);
+        if self.is_unverified() {
+            // The trusted server's answer named this portal: the proof the callback lacked;
+            // what only the callback said goes.
+            self.confirmed();
+            self.doc.shift_remove(key::APPLICATION_TOKEN);
+        }
         if let Some(portal) = self.portal_from_endpoints() {
             self.set_meta("portal", Some(portal.into()));
         }

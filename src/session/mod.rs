@@ -71,7 +71,10 @@ impl Session {
         exit::auth_needed(crate::ui::sanitize::strip_controls(&format!(
             "profile `{}`: the OAuth server's refresh answer named another portal ({}); the new pair is kept but nothing uses it: if the app moved on purpose, run {} to apply the change, else authorize again",
             self.cfg.profile,
-            changes.join(", "),
+            match changes.is_empty() {
+                true => "not the one stored".to_string(),
+                false => changes.join(", "),
+            },
             hint::cmd(&["refresh", "--accept-change"])
         )))
     }

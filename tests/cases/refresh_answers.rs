@@ -218,3 +218,56 @@ fn a_refresh_token_that_cannot_be_stored_is_rescued() {
         "the profile holds no unstorable token"
     );
 }
+
+/// An unverified install callback whose proving refresh names another portal: one refresh
+/// decides, later commands say why (exit 3) without refreshing again, and accepting the
+/// trusted server's word proves the pair for the portal it named.
+#[test]
+fn a_contradicted_unverified_pair_is_refreshed_once() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, 3600);
+    doc["client_endpoint"] = "https://claimed.example/rest/".into();
+    doc["domain"] = "claimed.example".into();
+    doc["application_token"] = "51856fefc120afa4b628cc82d3935cce".into();
+    doc["b24auth"]["unverified"] = true.into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let line = Env::run_cmd(&mut env.app_cmd(&s, &["token"]))
+        .assert_error(3)
+        .to_string();
+    assert!(
+        line.contains("claimed.example") && line.contains("--accept-change"),
+        "{line}"
+    );
+    let refreshes = s.counters().refreshes;
+    assert_eq!(refreshes, 1);
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            env.app_cmd(&s, &["token"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut caller in callers {
+        assert_eq!(caller.wait().unwrap().code(), Some(3));
+    }
+    assert_eq!(s.counters().refreshes, refreshes, "no refresh per command");
+    assert_eq!(
+        env.auth()["client_endpoint"],
+        "https://claimed.example/rest/"
+    );
+    Env::run_cmd(&mut env.app_cmd(&s, &["refresh", "--accept-change"])).assert_ok();
+    let accepted = env.auth();
+    assert_eq!(
+        accepted["client_endpoint"],
+        format!("{}/portal/rest/", s.base)
+    );
+    assert!(
+        accepted["b24auth"].get("unverified").is_none(),
+        "{accepted}"
+    );
+    assert!(accepted.get("application_token").is_none());
+    Env::run_cmd(&mut env.app_cmd(&s, &["call", "user.current"])).assert_ok();
+}
