@@ -259,15 +259,19 @@ fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
     p.is_fresh(min_ttl, now()) && !p.is_unverified() && p.contradiction().is_none()
 }
 
-/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
-/// from its answer with the credentials and server that made it. The one refresh step: the
-/// stored pair's flow and `import`'s expired file both take it (each explains its errors).
+/// One rotation of a pair brought in from elsewhere (`import`'s expired file): the file's
+/// portal is only its claim, so the identity the trusted server's answer names is applied
+/// (import then verifies it with `app.info`). Explains no error: the caller does.
 pub(crate) async fn rotate(
     client: &oauth::Client,
     creds: &Credentials,
     old: &Profile,
 ) -> Result<Profile> {
-    Ok(rotate_noting(client, creds, old).await?.profile)
+    let mut new = rotate_noting(client, creds, old).await?.profile;
+    if !new.is_unverified() {
+        new.accept_change();
+    }
+    Ok(new)
 }
 
 /// A rotation's new pair, and what of the answer was left out, to say once the pair is saved.
@@ -276,7 +280,10 @@ pub(crate) struct Rotated {
     pub notes: Vec<String>,
 }
 
-/// [`rotate`], keeping the notes on what the answer held that b24auth left out.
+/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
+/// from its answer with the credentials and server that made it; an answer naming another
+/// portal is kept apart ([`Profile::refreshed`]). With the notes on what the answer held that
+/// b24auth left out, to say once the pair is saved.
 pub(crate) async fn rotate_noting(
     client: &oauth::Client,
     creds: &Credentials,

@@ -271,3 +271,25 @@ fn a_contradicted_unverified_pair_is_refreshed_once() {
     assert!(accepted.get("application_token").is_none());
     Env::run_cmd(&mut env.app_cmd(&s, &["call", "user.current"])).assert_ok();
 }
+
+/// `import` of an expired file: the file's portal is only its claim, so the identity the
+/// trusted server's refresh names is the one saved, not kept apart.
+#[test]
+fn an_imported_expired_pair_takes_the_identity_its_refresh_names() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = s.issue_pair();
+    doc["expires"] = 1.into();
+    doc["client_endpoint"] = "https://old-name.example/rest/".into();
+    let file = env.tmp.path().join("php-auth.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    Env::run_cmd(&mut env.app_cmd(&s, &["import", "--no-verify", file.to_str().unwrap()]))
+        .assert_ok();
+    let stored = env.auth();
+    assert_eq!(
+        stored["client_endpoint"],
+        format!("{}/portal/rest/", s.base)
+    );
+    assert!(stored["b24auth"].get("contradicted").is_none(), "{stored}");
+    Env::run_cmd(&mut env.app_cmd(&s, &["token"])).assert_ok();
+}
