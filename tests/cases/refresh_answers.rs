@@ -293,3 +293,40 @@ fn an_imported_expired_pair_takes_the_identity_its_refresh_names() {
     assert!(stored["b24auth"].get("contradicted").is_none(), "{stored}");
     Env::run_cmd(&mut env.app_cmd(&s, &["token"])).assert_ok();
 }
+
+/// The install callback's proving refresh reads its answer the same way: the rotated pair is
+/// saved (proven when the answer still names the portal), never the callback's dead one.
+#[test]
+fn the_proving_refresh_of_an_install_keeps_the_rotated_pair() {
+    let writers: [Box<dyn FnOnce(Value) -> String + Send>; 2] = [
+        Box::new(with("scope", json!("crm\u{1b}[2J"))),
+        Box::new(|a: Value| {
+            let deep = "[".repeat(200) + &"]".repeat(200);
+            format!(r#"{{"deep":{deep},{}"#, &a.to_string()[1..])
+        }),
+    ];
+    for (n, write) in writers.into_iter().enumerate() {
+        let s = StandIn::start();
+        s.app_info_without_identity();
+        let env = Env::new();
+        let path = super::unverified_install::PATH;
+        let args = ["install-listen", "--listen", "127.0.0.1:0", "--path", path];
+        let mut p = env.spawn(&mut env.app_cmd(&s, &[&args[..], &["--timeout", "2s"]].concat()));
+        let addr = p.wait_listening();
+        let pair = s.issue_pair();
+        s.answer_next_refresh(write);
+        let body = super::unverified_install::callback(&pair, &s.base);
+        let form = "application/x-www-form-urlencoded";
+        let r = crate::support::http::post(&addr, path, form, body.as_bytes());
+        assert_eq!(r.status, 200, "{r:?}");
+        p.finish().assert_ok();
+        assert_eq!(s.counters().refreshes, 1);
+        let stored = env.auth();
+        assert_ne!(stored["refresh_token"], pair["refresh_token"], "case {n}");
+        let rt = stored["refresh_token"].as_str().unwrap();
+        assert!(
+            s.refresh_token_is_valid(rt),
+            "case {n}: the live pair is saved"
+        );
+    }
+}
