@@ -1,7 +1,7 @@
 /*!
 `Session`: the token lifecycle of one profile, for every command that needs a pair.
 
-It owns the store and the one refresh road: a valid profile for `token`/`exec`/`call`, a refresh
+It owns the store and the one refresh path: a valid profile for `token`/`exec`/`call`, a refresh
 under the store's lock (single-flight; the rotation is saved before the lock is let go), the save
 mode of a new pair, and the client credentials. `rest` and the commands call it; it calls the
 store and the OAuth client, never a command.

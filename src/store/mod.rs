@@ -5,12 +5,13 @@ Commands and the session speak only to [`Store`]. Its promise: a save is atomic 
 the locked flows written once here on top of a backend's [`Store::lock`]:
 
 - [`refresh_locked`]: take the profile's lock, re-read, decide, refresh, save before letting go,
-  so racing processes cause one refresh, never two. A refreshed pair the backend cannot take is
-  rescued (Bitrix24 has already rotated it), never dropped. From the refresh request to the
+  so racing processes cause one refresh, never two. A refreshed pair the backend cannot take,
+  or one that cannot be a profile at all ([`Unstorable`]), is rescued (Bitrix24 has already
+  rotated it), never dropped. From the refresh request to the
   durable save it is a [`crate::signals`] critical section: a stop signal waits for the save.
 - [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
   no lock wait ever sits between Bitrix24's answer and the save. [`save_adopted`] is the same
-  road for a pair brought in from elsewhere (`import`), which may be refreshed on it.
+  flow for a pair brought in from elsewhere (`import`), which may be refreshed on it.
 - [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
@@ -291,7 +292,7 @@ where
     Ok(made)
 }
 
-/// The road under [`save_new`] and [`save_adopted`]: lock, `mode`, critical section, `make`,
+/// The steps under [`save_new`] and [`save_adopted`]: lock, `mode`, critical section, `make`,
 /// the durable write; the section is handed back open for the caller to close its way.
 async fn save_made<F, Fut>(
     store: &Store,
@@ -345,7 +346,7 @@ async fn read_locked(store: &Store, held: &mut Locked<'_>, name: &str) -> Result
 }
 
 /// Opens the stop-signal critical section: just before the request that rotates or spends the
-/// pair, only on these roads.
+/// pair, only in these flows.
 fn critical() -> Result<crate::signals::Critical> {
     Ok(crate::signals::critical()?)
 }
