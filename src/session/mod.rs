@@ -10,6 +10,7 @@ store and the OAuth client, never a command.
 pub(crate) mod child_env;
 pub(crate) mod config;
 pub(crate) mod hook;
+pub(crate) mod proof;
 
 use anyhow::Result;
 use url::Url;
@@ -54,12 +55,13 @@ impl Session {
 
     /// The stored profile, or the exit-3 error when there is none or when it holds a refresh
     /// answer that named another portal (nothing uses it before `refresh --accept-change`).
+    /// With nothing stored but install candidates kept, the client credentials at hand prove
+    /// them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
-        let profile = self
-            .store
-            .load(&self.cfg.profile)
-            .await?
-            .ok_or_else(|| self.nothing_stored())?;
+        let profile = match self.store.load(&self.cfg.profile).await? {
+            Some(profile) => proof::newer_than(self, profile).await?,
+            None => proof::from_candidates(self).await?,
+        };
         match profile.contradiction() {
             Some(changes) => Err(self.contradicted(&changes)),
             None => Ok(profile),

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::candidates::{self, Candidate};
 use super::disk::{create_private_dir, is_temp_of, lock_path, profile_path, write_atomic};
 use super::{guard, Listing, SaveMode};
 use crate::exit::Error;
@@ -80,6 +81,24 @@ impl FileStore {
             path,
             file: Some(file),
         })
+    }
+
+    pub(super) fn candidates(&self, name: &str) -> Result<Vec<Candidate>> {
+        let path = self.path(name);
+        self.guard(&path)
+            .and_then(|()| candidates::list_files(&candidates::dir_beside(&path)))
+    }
+
+    pub(super) fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
+        let path = self.path(name);
+        self.guard(&path)
+            .and_then(|()| candidates::keep_file(&candidates::dir_beside(&path), candidate))
+    }
+
+    pub(super) fn drop_candidate(&self, name: &str, id: &str) -> Result<()> {
+        let path = self.path(name);
+        self.guard(&path)
+            .and_then(|()| candidates::drop_file(&candidates::dir_beside(&path), id))
     }
 
     /// Keeps the pair under the temp dir (often another filesystem than a full config dir).

@@ -16,6 +16,7 @@ the locked flows written once here on top of a backend's [`Store::lock`]:
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
 
+pub(crate) mod candidates;
 pub(crate) mod disk;
 mod file;
 pub(crate) mod guard;
@@ -30,6 +31,7 @@ use anyhow::Result;
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::ui::Ui;
+use candidates::Candidate;
 
 pub(crate) use file::{FileLock, FileStore};
 pub(crate) use postgres::{PgLock, PgStore};
@@ -139,6 +141,32 @@ impl Store {
         match self {
             Store::File(s) => s.list(),
             Store::Postgres(s) => s.list_rows().await,
+        }
+    }
+
+    /// The install callbacks kept for this profile until the trusted server decides
+    /// ([`candidates`]), oldest first.
+    pub async fn candidates(&self, name: &str) -> Result<Vec<Candidate>> {
+        match self {
+            Store::File(s) => s.candidates(name),
+            Store::Postgres(s) => s.candidate_rows(name).await,
+        }
+    }
+
+    /// Keeps one candidate durably (the same id replaces it: a rotation of that candidate);
+    /// refused past [`candidates::MAX_CANDIDATES`].
+    pub async fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
+        match self {
+            Store::File(s) => s.keep_candidate(name, candidate),
+            Store::Postgres(s) => s.keep_candidate_row(name, candidate).await,
+        }
+    }
+
+    /// Removes one candidate (promoted, or contradicted by the trusted server).
+    pub async fn drop_candidate(&self, name: &str, id: &str) -> Result<()> {
+        match self {
+            Store::File(s) => s.drop_candidate(name, id),
+            Store::Postgres(s) => s.drop_candidate_row(name, id).await,
         }
     }
 

@@ -16,6 +16,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 [`migrate`]'s.
 */
 
+mod candidates;
 mod libpq;
 mod migrate;
 mod pgpass;
