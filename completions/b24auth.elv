@@ -117,8 +117,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -211,6 +211,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --by-id 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
             cand --array 'With --all: print one JSON array instead of lines'
             cand --result 'Print only the `result` of the answer'
+            cand --v3 'Call REST 3.0 (<portal>/rest/api/METHOD) instead of the classic REST'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'

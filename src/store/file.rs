@@ -332,5 +332,28 @@ mod tests {
         assert!(!is_temp_of(".a.json.0123456789ab.tmp", "a.json.x.json"));
         assert!(!is_temp_of(".a.json.zz.tmp", "a.json"));
         assert!(!is_temp_of("a.json.0123456789ab.tmp", "a.json"));
+        assert!(is_temp_of(".a.json.Zq09xYbB12cd.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.Zq09xYbB12c-.tmp", "a.json"));
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_file_0600_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A rename that fails (a directory holds the name) removes the temp file it wrote.
+        let taken = tmp.path().join("b.json");
+        fs::create_dir(&taken).unwrap();
+        fs::write(taken.join("x"), b"").unwrap();
+        let err = write_atomic(&taken, b"x").unwrap_err();
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 2);
+        assert!(format!("{err:#}").contains("cannot save"), "{err:#}");
     }
 }

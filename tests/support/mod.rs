@@ -20,4 +20,5 @@ pub mod stand_in_errors;
 pub mod stand_in_frame;
 pub mod stand_in_pace;
 pub mod stand_in_sdk;
+pub mod stand_in_v3;
 pub mod tls;

@@ -17,6 +17,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 */
 
 mod candidates;
+mod key;
 mod libpq;
 mod migrate;
 mod pgpass;
@@ -48,7 +49,7 @@ struct Unsealed {
 }
 
 pub(crate) struct PgStore {
-    options: libpq::Options,
+    options: libpq::ConnectOptions,
     /// The store URL as `without_password` prints it: for messages.
     display: String,
     key: Option<ChaCha20Poly1305>,
@@ -68,8 +69,8 @@ impl PgStore {
     ) -> Result<PgStore> {
         let display = crate::ui::password::without_password(url)
             .unwrap_or_else(|| "the PostgreSQL store".into());
-        let options = libpq::Options::resolve(url, &ui)?;
-        let key = key.map(seal::store_key).transpose()?;
+        let options = libpq::ConnectOptions::resolve(url, &ui)?;
+        let key = key.map(key::store_key).transpose()?;
         Ok(PgStore {
             options,
             display,
