@@ -182,7 +182,7 @@ impl Profile {
 
     /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
     /// contradicted it: no command hands out its token or endpoint, or calls REST with it,
-    /// before a refresh at the trusted server has proved them (README, "show").
+    /// before a refresh at the trusted server has proved them (`show` and `list` say so).
     pub fn is_unverified(&self) -> bool {
         self.meta().get(UNVERIFIED) == Some(&Value::Bool(true))
     }
@@ -197,7 +197,7 @@ impl Profile {
         self.set_meta(NOT_CHECKED, None);
     }
 
-    /// Saved by `install-listen --no-verify`: nothing was checked (README, "show").
+    /// Saved by `install-listen --no-verify`: nothing was checked (`show` says so).
     pub fn is_not_checked(&self) -> bool {
         self.meta().get(NOT_CHECKED) == Some(&Value::Bool(true))
     }

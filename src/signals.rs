@@ -27,7 +27,7 @@ The handler shares signal-hook-registry with tokio, so a listener's Ctrl-C strea
 while a listener catches SIGINT ([`CatchInterrupt`]), a SIGINT outside a critical section is left
 to it (exit 130, "interrupted; nothing was written").
 
-SIGKILL cannot be caught: it is what remains of the window (README, Reliability).
+SIGKILL cannot be caught: it is what remains of the window (from Bitrix24's answer to the save).
 */
 
 use std::ffi::CString;
