@@ -1,6 +1,6 @@
 /*!
 `b24auth refresh`: trade the stored refresh token for a new pair now (or when it is older than
-`--if-older-than`), through the session's one refresh.
+`--if-older-than`), through the session's one refresh path.
 */
 
 use std::io::Write;

@@ -80,8 +80,7 @@ pub(crate) trait Store {
         mode: SaveMode,
     ) -> LocalBoxFuture<'a, Result<()>>;
 
-    /// Takes the profile's exclusive lock (waiting at most 30 s, then exit 4: a stuck holder is
-    /// reported, not waited on forever).
+    /// Takes the profile's exclusive lock (waiting at most the README's 30 s, then exit 4).
     fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>>;
 
     /// Deletes a profile under its lock; false when there was nothing to delete.
