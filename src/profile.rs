@@ -180,9 +180,10 @@ impl Profile {
         host != claimed || named(key::MEMBER_ID) != self.str(key::MEMBER_ID)
     }
 
-    /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
-    /// contradicted it: no command hands out its token or endpoint, or calls REST with it,
-    /// before a refresh at the trusted server has proved them (`show` and `list` say so).
+    /// A pair no proof has named yet (an install callback an older b24auth saved unconfirmed,
+    /// or a b24auth file imported with the mark): no command hands out its token or endpoint, or
+    /// calls REST with it, before a refresh at the trusted server has proved them (`show` and
+    /// `list` say so).
     pub fn is_unverified(&self) -> bool {
         self.meta().get(UNVERIFIED) == Some(&Value::Bool(true))
     }
