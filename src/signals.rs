@@ -13,7 +13,7 @@ default back and sends the signal again, so a parent still sees a death by that 
 
 Races, and why each is closed:
 - A signal before [`install`]: the default disposition kills — right, nothing is in flight yet.
-  `main` installs first thing, while the process has one thread, with the four signals blocked,
+  `lib::start` installs before the runtime, while the process has one thread, with the four signals blocked,
   so no signal meets a half-installed handler.
 - A signal racing the entry to a section: the handler records the signal *then* reads the depth;
   the entry raises the depth *then* reads the record (all `SeqCst`). One of them sees the other:
@@ -74,8 +74,8 @@ fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Verdict {
     }
 }
 
-/// Installs the handler for the four stop signals. Call first thing in `main`, before any
-/// thread exists; [`critical`] calls it too, for library use. Idempotent.
+/// Installs the handler for the four stop signals. Call before any thread exists (`lib::start`,
+/// before the runtime; a fresh `token` never needs it); [`critical`] calls it too, for library use. Idempotent.
 pub fn install() {
     INSTALL.call_once(|| {
         // SAFETY: plain libc calls on a zeroed sigset and on stack-allocated arguments.
