@@ -13,8 +13,8 @@ default back and sends the signal again, so a parent still sees a death by that 
 
 Races, and why each is closed:
 - A signal before [`install`]: the default disposition kills — right, nothing is in flight yet.
-  `lib::start` installs before the runtime, while the process has one thread, with the four signals blocked,
-  so no signal meets a half-installed handler.
+  `lib::start` installs before the runtime, while the process has one thread, with the four
+  signals blocked, so no signal meets a half-installed handler.
 - A signal racing the entry to a section: the handler records the signal *then* reads the depth;
   the entry raises the depth *then* reads the record (all `SeqCst`). One of them sees the other:
   either the handler defers, or the entry refuses to start (nothing sent) while the handler kills.
@@ -75,7 +75,8 @@ fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Verdict {
 }
 
 /// Installs the handler for the four stop signals. Call before any thread exists (`lib::start`,
-/// before the runtime; a fresh `token` never needs it); [`critical`] calls it too, for library use. Idempotent.
+/// before the runtime; a fresh `token` never needs it); [`critical`] calls it too, for library
+/// use. Idempotent.
 pub fn install() {
     INSTALL.call_once(|| {
         // SAFETY: plain libc calls on a zeroed sigset and on stack-allocated arguments.
