@@ -274,9 +274,10 @@ impl Profile {
         host != claimed || named(key::MEMBER_ID) != self.str(key::MEMBER_ID)
     }
 
-    /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
-    /// contradicted it: no command hands out its token or endpoint, or calls REST with it,
-    /// before a refresh at the trusted server has proved them (README, "show").
+    /// A pair no proof has named yet (an install callback an older b24auth saved unconfirmed,
+    /// or a b24auth file imported with the mark): no command hands out its token or endpoint, or
+    /// calls REST with it, before a refresh at the trusted server has proved them (`show` and
+    /// `list` say so).
     pub fn is_unverified(&self) -> bool {
         self.meta().get(UNVERIFIED) == Some(&Value::Bool(true))
     }
@@ -291,7 +292,7 @@ impl Profile {
         self.set_meta(NOT_CHECKED, None);
     }
 
-    /// Saved by `install-listen --no-verify`: nothing was checked (README, "show").
+    /// Saved by `install-listen --no-verify`: nothing was checked (`show` says so).
     pub fn is_not_checked(&self) -> bool {
         self.meta().get(NOT_CHECKED) == Some(&Value::Bool(true))
     }

@@ -10,7 +10,8 @@ use crate::bitrix::errors::NoAnswer;
 
 /// The token endpoint's and `app.info`'s answers: a few hundred bytes in practice.
 pub const TOKEN_LIMIT: usize = 64 * 1024;
-/// A REST answer (a page of a list, a `batch` of 50): documented in the README.
+/// A REST answer (a page of a list, a `batch` of 50): bounded so a runaway answer cannot take
+/// all memory.
 pub const REST_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads `response`'s body, failing as soon as it is known to exceed `limit` bytes.

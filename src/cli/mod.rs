@@ -514,7 +514,6 @@ fn rest_method(s: &str) -> Result<String, String> {
     }
 }
 
-/// `2/s`, `0.5/s` or a bare number.
 /// `--concurrency`: 1 to 64 requests in flight (more than the portal's burst cannot all go).
 fn concurrency(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -523,6 +522,7 @@ fn concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--rate`: `2/s`, `0.5/s` or a bare number.
 fn rate(s: &str) -> Result<f64, String> {
     let n: f64 = s
         .trim_end_matches("/s")

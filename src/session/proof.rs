@@ -41,7 +41,7 @@ pub(crate) struct Prover<'a> {
     pub ui: &'a Ui,
 }
 
-/// The refresh did not decide; carried out of the locked road so nothing is written there.
+/// The refresh did not decide; carried out of the locked save so nothing is written there.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct NotProven(String, bool);

@@ -774,7 +774,7 @@ fn a_real_refresh_answer_and_a_start_minus_1_page_are_read() {
     let mut doc = env.seed(&s, 3600);
     doc["client_endpoint"] = format!("{portal}/rest/").into();
     env.write_auth(&serde_json::to_vec(&doc).unwrap());
-    // --plan: no app.info for the plan (issue 22), so every request counted here is a page.
+    // --plan: no app.info call to learn the plan, so every request counted here is a page.
     let run = env.run(&[
         "call",
         "crm.deal.list",

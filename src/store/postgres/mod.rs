@@ -7,7 +7,7 @@ transaction, bounded by `lock_timeout`, released by the server if the holder die
 
 The connection is made as libpq would make it ([`libpq`]: the URL, then the `PG*` variables and
 `.pgpass`; [`tls`]: `sslmode`, `sslrootcert`, client certificates), so a URL that works with
-`psql` works here (README, "Deploying"). Every statement keeps no state past its transaction —
+`psql` works here, on every host. Every statement keeps no state past its transaction —
 no named prepared statement (only unnamed ones, `query_typed`), no session advisory lock, no
 `SET` outside a transaction — so the store works through pgbouncer in transaction pooling, where
 each transaction may get another server connection.
