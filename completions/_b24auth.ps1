@@ -141,6 +141,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--http-timeout', '--http-timeout', [CompletionResultType]::ParameterName, 'Timeout of each HTTP request to Bitrix24')
             [CompletionResult]::new('--on-refresh', '--on-refresh', [CompletionResultType]::ParameterName, 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the saved profile as JSON on stdout (secrets included)')
+            [CompletionResult]::new('--accept-change', '--accept-change', [CompletionResultType]::ParameterName, 'Apply the portal, member_id or scheme the last refresh answer named instead of the stored one (until then every command exits 3 naming the change); nothing is sent')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')

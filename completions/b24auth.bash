@@ -1020,7 +1020,7 @@ _b24auth() {
             return 0
             ;;
         b24auth__subcmd__refresh)
-            opts="-q -v -h -V --json --if-older-than --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version"
+            opts="-q -v -h -V --json --if-older-than --accept-change --profile --config-dir --oauth-server --client-id --client-secret --store --store-key --http-timeout --quiet --on-refresh --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -134,6 +134,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
             cand --json 'Print the saved profile as JSON on stdout (secrets included)'
+            cand --accept-change 'Apply the portal, member_id or scheme the last refresh answer named instead of the stored one (until then every command exits 3 naming the change); nothing is sent'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'

@@ -116,6 +116,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store-key -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l accept-change -d 'Apply the portal, member_id or scheme the last refresh answer named instead of the stored one (until then every command exits 3 naming the change); nothing is sent'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -13,8 +13,8 @@ default back and sends the signal again, so a parent still sees a death by that 
 
 Races, and why each is closed:
 - A signal before [`install`]: the default disposition kills — right, nothing is in flight yet.
-  `main` installs first thing, while the process has one thread, with the four signals blocked,
-  so no signal meets a half-installed handler.
+  `lib::start` installs before the runtime, while the process has one thread, with the four
+  signals blocked, so no signal meets a half-installed handler.
 - A signal racing the entry to a section: the handler records the signal *then* reads the depth;
   the entry raises the depth *then* reads the record (all `SeqCst`). One of them sees the other:
   either the handler defers, or the entry refuses to start (nothing sent) while the handler kills.
@@ -27,7 +27,7 @@ The handler shares signal-hook-registry with tokio, so a listener's Ctrl-C strea
 while a listener catches SIGINT ([`CatchInterrupt`]), a SIGINT outside a critical section is left
 to it (exit 130, "interrupted; nothing was written").
 
-SIGKILL cannot be caught: it is what remains of the window (README, Reliability).
+SIGKILL cannot be caught: it is what remains of the window (from Bitrix24's answer to the save).
 */
 
 use std::ffi::CString;
@@ -74,8 +74,9 @@ fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Verdict {
     }
 }
 
-/// Installs the handler for the four stop signals. Call first thing in `main`, before any
-/// thread exists; [`critical`] calls it too, for library use. Idempotent.
+/// Installs the handler for the four stop signals. Call before any thread exists (`lib::start`,
+/// before the runtime; a fresh `token` never needs it); [`critical`] calls it too, for library
+/// use. Idempotent.
 pub fn install() {
     INSTALL.call_once(|| {
         // SAFETY: plain libc calls on a zeroed sigset and on stack-allocated arguments.

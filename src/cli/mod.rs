@@ -373,6 +373,10 @@ pub struct RefreshArgs {
     /// Refresh only when the stored refresh token is older than this (cron keep-alive)
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub if_older_than: Option<Duration>,
+    /// Apply the portal, member_id or scheme the last refresh answer named instead of the
+    /// stored one (until then every command exits 3 naming the change); nothing is sent
+    #[arg(long, conflicts_with = "if_older_than")]
+    pub accept_change: bool,
 }
 
 #[derive(Debug, Args)]
@@ -483,7 +487,6 @@ fn rest_method(s: &str) -> Result<String, String> {
     }
 }
 
-/// `2/s`, `0.5/s` or a bare number.
 /// `--concurrency`: 1 to 64 requests in flight (more than the portal's burst cannot all go).
 fn concurrency(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -492,6 +495,7 @@ fn concurrency(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--rate`: `2/s`, `0.5/s` or a bare number.
 fn rate(s: &str) -> Result<f64, String> {
     let n: f64 = s
         .trim_end_matches("/s")

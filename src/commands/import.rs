@@ -5,7 +5,7 @@ b24auth needs no new authorization.
 
 The file is not trusted: an expired pair is refreshed first at the trusted OAuth server, the
 pair is verified with `app.info` as an install callback is (`--no-verify` skips it), and it is
-saved on the store's road for a pair brought in ([`store::save_adopted`]): refresh, verification
+saved by the store's flow for a pair brought in ([`store::save_adopted`]): refresh, verification
 and save under the profile's lock, in the store's critical section (`--force` replaces).
 */
 
@@ -96,7 +96,7 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
         false => Some(s.credentials(Some(&profile))?),
     };
     // Refreshed and verified under the profile's lock, saved before it is let go.
-    let made = store::save_adopted(&*s.store, &cfg.profile, mode, || async {
+    let made = store::save_adopted(&s.store, &cfg.profile, mode, || async {
         let rotated = creds.is_some();
         let mut profile = match &creds {
             Some(creds) => refresh(&http, creds, &profile, args.force).await?,

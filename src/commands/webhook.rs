@@ -33,7 +33,7 @@ pub(crate) async fn save(s: &Session, url: Secret, force: bool) -> Result<()> {
     let mode = s.save_mode(force).await?;
     let me = crate::rest::webhook::check(&hook, s.cfg.http_timeout).await?;
     let profile = Profile::from_webhook(&hook, now());
-    store::save_adopted(&*s.store, &s.cfg.profile, mode, || async {
+    store::save_adopted(&s.store, &s.cfg.profile, mode, || async {
         Ok(Made {
             profile,
             rotated: false,

@@ -1,4 +1,4 @@
-//! Deployed as people deploy it (issue 21's table, rerun with real servers on loopback): a
+//! Deployed as people deploy it (the ways a libpq user reaches a server, on loopback): a
 //! PostgreSQL with `ssl = on` and a certificate from a private CA, reached with libpq's
 //! `sslmode`s, `sslrootcert`, a `.pgpass`, a client certificate and a multi-host URL — each
 //! row checked against `psql` with the same URL — and a portal and OAuth server over HTTPS

@@ -1,4 +1,4 @@
-//! Failure paths lead to the right next step (issue 13): refused consent, refused client
+//! Failure paths lead to the right next step: refused consent, refused client
 //! credentials, `show --check` refreshing first, exact hints.
 
 use std::collections::HashMap;

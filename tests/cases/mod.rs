@@ -20,6 +20,7 @@ mod postgres;
 mod postgres_libpq;
 mod profiles;
 mod rate_limits;
+mod refresh_answers;
 mod removed_apps;
 mod replay;
 mod rest_retries;

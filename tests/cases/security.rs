@@ -1,4 +1,4 @@
-//! Trust boundaries (issue 11): nothing a caller sends or plants is believed without proof.
+//! Trust boundaries: nothing a caller sends or plants is believed without proof.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

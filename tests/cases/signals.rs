@@ -257,7 +257,7 @@ fn a_signal_during_the_request_is_deferred_until_the_save() {
     }
 }
 
-/// The PostgreSQL store's road too: the signal waits for the commit.
+/// The PostgreSQL store's save too: the signal waits for the commit.
 #[test]
 fn a_signal_during_a_postgres_refresh_waits_for_the_commit() {
     if !crate::support::deps::require(

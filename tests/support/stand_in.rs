@@ -139,11 +139,16 @@ pub(super) struct State {
     https: bool,
     /// The incoming webhook ([`WEBHOOK`]) was deleted on the portal.
     webhook_revoked: bool,
+    /// Bodies for the next refresh answers, each made from the genuine rotated answer.
+    refresh_bodies: VecDeque<AnswerBody>,
     /// REST 3.0 (`stand_in_v3.rs`).
     pub(super) v3: super::stand_in_v3::V3,
     /// The pair the last `/install-frame` page posted into its frame.
     frame_pair: Option<Value>,
 }
+
+/// Writes the body of a refresh answer from the genuine one (the pair has rotated).
+pub type AnswerBody = Box<dyn FnOnce(Value) -> String + Send>;
 
 impl State {
     /// Whether `token` is an access token the portal issued and still honours.
@@ -444,6 +449,16 @@ impl StandIn {
             guard.counters.token_answers,
             guard.counters.token_calls
         );
+    }
+
+    /// The next refresh rotates the pair as always and answers 200 with the body `write` makes
+    /// from the genuine answer: a field b24auth refuses, a body too large or too deep to read.
+    pub fn answer_next_refresh(&self, write: impl FnOnce(Value) -> String + Send + 'static) {
+        self.state
+            .lock()
+            .unwrap()
+            .refresh_bodies
+            .push_back(Box::new(write));
     }
 
     pub fn fail_next(&self, fault: Fault) {
@@ -772,7 +787,11 @@ async fn token_endpoint(
             }
             // Rotation: the used refresh token is gone; so are the access tokens issued before.
             s.access_tokens.clear();
-            json_reply(StatusCode::OK, token_response(&mut s, host))
+            let answer = token_response(&mut s, host);
+            match s.refresh_bodies.pop_front() {
+                Some(write) => reply(StatusCode::OK, "application/json", write(answer)),
+                None => json_reply(StatusCode::OK, answer),
+            }
         }
         _ => error(
             StatusCode::BAD_REQUEST,
