@@ -53,10 +53,9 @@ impl Session {
 
     /// The stored profile, or the exit-3 error when there is none.
     pub async fn load(&self) -> Result<Profile> {
-        self.store
-            .load(&self.cfg.profile)
-            .await?
-            .ok_or_else(|| self.nothing_stored())
+        let stored = self.store.load(&self.cfg.profile).await?;
+        let stored = stored.ok_or_else(|| self.nothing_stored())?;
+        store::marks::refuse_uninstalled(&self.cfg.profile, stored)
     }
 
     /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
@@ -199,7 +198,7 @@ impl Session {
 /// Whether the stored pair may be handed out as it is: valid for `min_ttl` more seconds and
 /// proven (an unverified install callback waits for its proving refresh).
 fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
-    p.is_fresh(min_ttl, now()) && !p.is_unverified()
+    p.is_fresh(min_ttl, now()) && !p.is_unverified() && store::marks::uninstalled_at(p).is_none()
 }
 
 /// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made

@@ -18,6 +18,7 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
 pub(crate) mod disk;
 mod file;
 pub(crate) mod guard;
+pub(crate) mod marks;
 mod postgres;
 mod rescue;
 

@@ -131,6 +131,8 @@ pub(super) struct State {
     pub(super) record: super::record::Record,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
+    /// The offline event queue and the bound handlers (`stand_in_events.rs`).
+    pub(super) events: super::stand_in_events::Events,
 }
 
 impl State {
@@ -281,6 +283,13 @@ impl StandIn {
     /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
     pub fn rest_log(&self) -> Vec<(String, String, Value)> {
         self.state.lock().unwrap().rest_log.clone()
+    }
+
+    pub(super) fn with_events<R>(
+        &self,
+        f: impl FnOnce(&mut super::stand_in_events::Events) -> R,
+    ) -> R {
+        f(&mut self.state.lock().unwrap().events)
     }
 
     pub(super) fn with_pace<R>(
@@ -1061,6 +1070,8 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
+        m if m.starts_with("event.") => super::stand_in_events::method(&mut s.events, m, params)
+            .unwrap_or_else(|| super::record::method(m)),
         other => match super::stand_in_pace::extra_method(other) {
             Some(answer) => Ok(answer),
             None => super::record::method(other),

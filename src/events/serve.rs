@@ -1,0 +1,228 @@
+/*!
+`serve`: one app, any number of portals, long-running. The shared listener serves the routes
+under the prefix (`/event`, `/install`, `GET /healthz`); [`receive`](super::receive) decides
+which event POSTs are believed and keeps them; the dispatcher hands each kept event to `--exec`
+(bounded concurrency, `--tries` with back-off, then `failed/`), or without `--exec` prints it as
+a JSON line. Events left pending by a stopped run are handed out first, so an event accepted
+(answered 200) is handled at least once whatever happens to the process.
+*/
+
+use std::ffi::CString;
+use std::net::SocketAddr;
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::Result;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use hyper::{Method, StatusCode};
+use tokio::sync::mpsc;
+
+use super::dispatch::{Delivery, Handler};
+use super::queue::{Entry, Spool};
+use super::receive::Door;
+use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
+use crate::session::Session;
+
+const MAX_BODY: usize = 64 * 1024;
+/// The spool's queue name for `serve`.
+pub(crate) const QUEUE: &str = "serve";
+
+pub(crate) struct Options {
+    pub listen: SocketAddr,
+    pub public_url: Option<url::Url>,
+    pub prefix: String,
+    pub handler: Option<Handler>,
+    pub concurrency: usize,
+}
+
+/// A pending file and its entries, for the dispatcher.
+type Job = (String, Vec<Entry>);
+
+struct Web<'a> {
+    door: Door<'a>,
+    prefix: String,
+    spool: Spool,
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
+    let spool = Spool::open(&session.cfg.config_dir, QUEUE)?;
+    let door = Door::new(session, spool.clone());
+    let portals = door.load().await?;
+    let tcp = listener::bind(opts.listen, "choose another address with --listen").await?;
+    let local = tcp.local_addr()?;
+    tell(session, local, &opts, portals);
+    let (jobs, queue) = mpsc::unbounded_channel();
+    for job in spool.pending()? {
+        let _ = jobs.send(job);
+    }
+    let extra: Vec<String> = opts
+        .public_url
+        .iter()
+        .filter_map(crate::profile::host_port)
+        .collect();
+    let rules = Rules {
+        path: format!("{}/", opts.prefix),
+        methods: &[Method::GET, Method::POST],
+        max_body: MAX_BODY,
+        hosts: listener::hosts_for(local, &extra),
+    };
+    let web = Web {
+        door,
+        prefix: opts.prefix.clone(),
+        spool: spool.clone(),
+        jobs,
+    };
+    let dispatcher = dispatch(session, queue, &opts, &spool);
+    tokio::select! {
+        served = listener::serve(tcp, rules, &web) => served,
+        () = dispatcher => Ok(()),
+    }
+}
+
+/// The URLs to register, on stderr (also under `-q`: they are what the user must act on).
+fn tell(session: &Session, local: SocketAddr, opts: &Options, portals: usize) {
+    let ui = &session.cfg.ui;
+    let base = match &opts.public_url {
+        Some(u) => u.as_str().trim_end_matches('/').to_string(),
+        None => format!("http://{local}"),
+    };
+    ui.always(format_args!(
+        "serving events on http://{local}{}/event",
+        opts.prefix
+    ));
+    ui.always(format_args!(
+        "event handler URL to bind (`b24auth events bind EVENT --handler URL`): {base}{}/event",
+        opts.prefix
+    ));
+    ui.always(format_args!(
+        "installation path: {base}{}/install",
+        opts.prefix
+    ));
+    ui.info(format_args!(
+        "b24auth: {portals} installed portal(s) known; health at {base}{}/healthz",
+        opts.prefix
+    ));
+}
+
+impl listener::Handler<()> for Web<'_> {
+    fn concurrent(&self) -> bool {
+        true
+    }
+
+    async fn handle(&self, req: Request) -> Outcome<()> {
+        let route = req
+            .path
+            .strip_prefix(&self.prefix)
+            .unwrap_or("")
+            .to_string();
+        let reply = match (route.as_str(), &req.method) {
+            ("/event", &Method::POST) => match self.door.event(req).await {
+                Ok(accepted) => {
+                    let _ = self.jobs.send((accepted.file, vec![accepted.entry]));
+                    Reply::json(StatusCode::OK, "{\"status\":\"ok\"}".into())
+                }
+                Err(reply) => reply,
+            },
+            ("/healthz", &Method::GET) => match writable(&self.spool) {
+                true => Reply::text(StatusCode::OK, "ok"),
+                false => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "the event queue is not writable"),
+            },
+            // TODO(install): the install flow is moving to capture/install/ with a handler entry
+            // point; this route calls it once that lands on main.
+            ("/install", _) => Reply::text(
+                StatusCode::NOT_IMPLEMENTED,
+                "serve does not take installs yet: install the app with `b24auth install-listen --profile NAME` (one profile per portal), then restart serve",
+            ),
+            ("/event" | "/healthz", _) => {
+                Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+            }
+            _ => Reply::text(StatusCode::NOT_FOUND, "Not found"),
+        };
+        Outcome::Continue(reply)
+    }
+}
+
+/// True while the spool's pending directory accepts new files.
+fn writable(spool: &Spool) -> bool {
+    let Ok(path) = CString::new(spool.dir().join("pending").as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Hands out kept events, at most `--concurrency` at once, forever.
+async fn dispatch(
+    session: &Session,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    opts: &Options,
+    spool: &Spool,
+) {
+    let mut running = FuturesUnordered::new();
+    let limit = opts.concurrency.max(1);
+    loop {
+        tokio::select! {
+            job = queue.recv(), if running.len() < limit => match job {
+                Some(job) => running.push(settle(session, job, opts.handler.as_ref(), spool)),
+                None => return,
+            },
+            Some(()) = running.next(), if !running.is_empty() => {}
+        }
+    }
+}
+
+/// Runs one pending file's events; failures go to `failed/`; then the file goes.
+async fn settle(session: &Session, (file, entries): Job, handler: Option<&Handler>, spool: &Spool) {
+    for entry in &entries {
+        let handled = match handler {
+            None => print_line(&entry.payload),
+            Some(h) => {
+                let env = env_for(session, &entry.profile).await;
+                let d = Delivery {
+                    name: &entry.event,
+                    id: &entry.id,
+                    json: &entry.payload,
+                    env: &env,
+                };
+                h.deliver(&d).await
+            }
+        };
+        if !handled {
+            session.cfg.ui.warn(format_args!(
+                "b24auth: event {} ({}) failed its handler's tries; kept as failed (`b24auth events failed`)",
+                entry.id, entry.event
+            ));
+            if let Err(e) = spool.fail(entry) {
+                // Left pending: handled again at the next start rather than lost.
+                session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
+                return;
+            }
+        }
+    }
+    if let Err(e) = spool.done(&file) {
+        session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
+    }
+}
+
+/// The `exec` variables of `profile`, refreshed when due; none when it cannot be used (an
+/// uninstalled portal's events still reach the handler, without a token).
+async fn env_for(session: &Session, profile: &str) -> Vec<(String, String)> {
+    let mut cfg = session.cfg.clone();
+    cfg.profile = profile.to_string();
+    let Ok(other) = Session::open(cfg) else {
+        return Vec::new();
+    };
+    match other.valid_profile(60).await {
+        Ok(p) => crate::session::child_env::exec_env(&p, &other.cfg),
+        Err(e) => {
+            crate::ui::log::note(format_args!("profile `{profile}`: {e:#}"));
+            Vec::new()
+        }
+    }
+}
+
+fn print_line(v: &serde_json::Value) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{v}").and_then(|()| out.flush()).is_ok()
+}
