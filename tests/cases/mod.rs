@@ -8,6 +8,7 @@ mod credential_helper;
 mod deploy_tls;
 mod docs;
 mod durability;
+mod events;
 mod flood;
 mod gateway_writes;
 mod gateways;

@@ -162,6 +162,7 @@ fn get(e: &mut Events, params: &Value) -> Result<Value, Failure> {
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty());
     let errored = flag(params, "error", false);
+    let only: Vec<String> = strings(params.get("filter").and_then(|f| f.get("ID")));
     let picked: Vec<usize> = e
         .rows
         .iter()
@@ -170,6 +171,7 @@ fn get(e: &mut Events, params: &Value) -> Result<Value, Failure> {
             Some(p) => r.process_id.as_deref() == Some(p),
             None => r.process_id.is_none() && r.error == errored,
         })
+        .filter(|(_, r)| only.is_empty() || only.contains(&r.id.to_string()))
         .map(|(i, _)| i)
         .take(limit)
         .collect();
