@@ -173,9 +173,7 @@ fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, 
         .to_ascii_lowercase();
     let bad = || Reply::text(StatusCode::BAD_REQUEST, "Not an event");
     let value: Value = match mime.as_str() {
-        "application/x-www-form-urlencoded" => serde_qs::Config::new(6, false)
-            .deserialize_bytes(body)
-            .map_err(|_| bad())?,
+        "application/x-www-form-urlencoded" => form(body).ok_or_else(bad)?,
         "application/json" => serde_json::from_slice(body).map_err(|_| bad())?,
         _ => {
             return Err(Reply::text(
@@ -188,6 +186,55 @@ fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, 
         Value::Object(m) => Ok(m),
         _ => Err(bad()),
     }
+}
+
+/// Keys nest at most this deep (`data[FIELDS][UF_CRM_1][0]`); deeper brackets stay in the key.
+const FORM_DEPTH: usize = 6;
+
+/// A PHP bracket form as nested JSON objects (`a[b][c]=v`; `a[]=v` numbers the items), every
+/// value a string, as PHP reads it.
+fn form(body: &[u8]) -> Option<Value> {
+    let mut root = Map::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        let mut parts = key_path(&key);
+        let last = parts.pop()?;
+        let mut node = &mut root;
+        for part in parts {
+            let next = node
+                .entry(part)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !next.is_object() {
+                *next = Value::Object(Map::new());
+            }
+            node = next.as_object_mut()?;
+        }
+        let last = match last.is_empty() {
+            true => node.len().to_string(),
+            false => last,
+        };
+        node.insert(last, Value::String(value.into_owned()));
+    }
+    Some(Value::Object(root))
+}
+
+/// `a[b][c]` → `["a", "b", "c"]`, at most [`FORM_DEPTH`] parts (the rest stays in the last).
+fn key_path(key: &str) -> Vec<String> {
+    let Some(open) = key.find('[').filter(|&i| i > 0 && key.ends_with(']')) else {
+        return vec![key.to_string()];
+    };
+    let mut parts = vec![key[..open].to_string()];
+    let mut rest = &key[open..];
+    while let Some(inner) = rest.strip_prefix('[') {
+        let Some(close) = inner.find(']') else { break };
+        if parts.len() == FORM_DEPTH {
+            let last = parts.pop().unwrap_or_default();
+            parts.push(format!("{last}{rest}"));
+            return parts;
+        }
+        parts.push(inner[..close].to_string());
+        rest = &inner[close + 1..];
+    }
+    parts
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ mod quiet_pace;
 mod removed_apps;
 mod replay;
 mod security;
+mod serve;
 mod server_numbers;
 mod signals;
 mod stdout;

@@ -1,0 +1,200 @@
+//! `b24auth serve`: the application_token check, durable acceptance, uninstalls, crashes.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::events::{instants, kills, seed_app, APP_TOKEN};
+use crate::support::cli::{Env, Spawned};
+use crate::support::stand_in::{StandIn, MEMBER_ID};
+use crate::support::stand_in_events::{event_form, uninstall_form};
+
+const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+struct Serving {
+    p: Spawned,
+    addr: String,
+    /// The serve's stdout lines (the handler's output, or the events without --exec).
+    out: mpsc::Receiver<String>,
+}
+
+/// A handler that prints the deal's ID and whether it saw the application_token, and logs the
+/// ID to `log`.
+fn handler(log: &std::path::Path) -> String {
+    format!(
+        "id=$(sed -n 's/.*\"FIELDS\":{{\"ID\":\"\\([0-9]*\\)\"}}.*/\\1/p'); echo \"$id\" >> '{}'; echo \"deal $id app ${{B24_APPLICATION_TOKEN:-none}} event $B24_EVENT\"",
+        log.display()
+    )
+}
+
+fn start(env: &Env, s: &StandIn, script: &str) -> Serving {
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PREFIX,
+        "--tries",
+        "2",
+        "--exec",
+        "sh",
+        "-c",
+        script,
+    ];
+    let mut p = env.spawn(&mut env.app_cmd(s, &args));
+    let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
+    let addr = line
+        .trim_start_matches("serving events on http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let stdout = p.child.stdout.take().unwrap();
+    let (tx, out) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Serving { p, addr, out }
+}
+
+/// POSTs `body` to the event route; the status, or `None` when the connection failed.
+fn send(addr: &str, body: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let head = format!(
+        "POST {PREFIX}/event HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {FORM}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let r = crate::support::http::parse(&buf);
+    (r.status != 0).then_some(r.status)
+}
+
+fn deal(s: &StandIn, id: u64, token: &str) -> String {
+    event_form("ONCRMDEALADD", id, MEMBER_ID, token, &s.host())
+}
+
+#[test]
+fn only_the_stored_application_token_is_believed() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(
+        send(&sv.addr, &deal(&s, 1, "forged0forged0forged0forged0ffff")),
+        Some(401)
+    );
+    let missing = deal(&s, 2, "").replace("&auth%5Bapplication_token%5D=", "");
+    assert_eq!(send(&sv.addr, &missing), Some(401));
+    let stranger = event_form(
+        "ONCRMDEALADD",
+        3,
+        "0000aaaa0000aaaa0000aaaa0000aaaa",
+        APP_TOKEN,
+        &s.host(),
+    );
+    assert_eq!(send(&sv.addr, &stranger), Some(401));
+    assert_eq!(send(&sv.addr, &deal(&s, 4, APP_TOKEN)), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 4 app none event ONCRMDEALADD");
+    let health = crate::support::http::get(&format!("http://{}{PREFIX}/healthz", sv.addr));
+    assert_eq!(health.status, 200);
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let handled = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        handled, "4\n",
+        "no handler ran for a forged or missing token"
+    );
+}
+
+#[test]
+fn an_uninstall_marks_the_profile_and_every_command_exits_3_without_refreshing() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let forged = uninstall_form(MEMBER_ID, "forged0forged0forged0forged0ffff", &s.host());
+    assert_eq!(send(&sv.addr, &forged), Some(401));
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let before = s.counters().refreshes;
+    for args in [
+        &["token", "--min-ttl", "999999"][..],
+        &["refresh"],
+        &["call", "profile"],
+    ] {
+        let run = Env::run_cmd(&mut env.app_cmd(&s, args));
+        let line = run.assert_error(3);
+        assert!(
+            line.contains("uninstalled") && line.contains("UTC"),
+            "{line}"
+        );
+    }
+    assert_eq!(s.counters().refreshes, before, "nothing refreshed it");
+}
+
+#[test]
+fn serve_killed_at_random_instants_runs_every_accepted_event() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let script = handler(&log);
+    let mut accepted: HashSet<u64> = HashSet::new();
+    let mut next = 1u64;
+    for at in instants(kills(), 300) {
+        let mut sv = start(&env, &s, &script);
+        let addr = sv.addr.clone();
+        let first = next;
+        let sender = std::thread::spawn(move || {
+            let mut ok = Vec::new();
+            for id in first..first + 400 {
+                let body = event_form("ONCRMDEALADD", id, MEMBER_ID, APP_TOKEN, "portal.example");
+                match send(&addr, &body) {
+                    Some(200) => ok.push(id),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            ok
+        });
+        // The instant of the crash, not a synchronisation: any instant must be survivable.
+        std::thread::sleep(at);
+        let _ = sv.p.child.kill();
+        sv.p.child.wait().unwrap();
+        accepted.extend(sender.join().unwrap());
+        next += 400;
+    }
+    // A last run hands out what is still pending; the handler's output says when it is done.
+    let mut sv = start(&env, &s, &script);
+    let handled = |log: &std::path::Path| -> HashSet<u64> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    while !accepted.is_subset(&handled(&log)) {
+        sv.out
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the pending events were handled");
+    }
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    assert!(!accepted.is_empty(), "some events were accepted");
+}
