@@ -17,6 +17,7 @@ mod profile;
 mod rest;
 mod secret;
 mod session;
+mod setup;
 mod signals;
 mod store;
 mod ui;
@@ -73,10 +74,11 @@ async fn dispatch(cfg: RunConfig, command: Command) -> anyhow::Result<()> {
     let session = || Session::open(cfg.clone());
     match command {
         Command::Completions { shell } => commands::generate::completions(shell),
-        Command::Man { dir } => commands::generate::man(dir.as_deref()),
+        Command::Man { dir } => commands::generate::man(dir.as_deref(), &cfg.ui),
         Command::Store {
             action: cli::StoreCommand::Copy(args),
         } => commands::store_copy::run(&cfg, &args).await,
+        Command::Setup => commands::setup::run(&cfg).await,
         Command::InstallListen(args) => commands::install_listen::run(&session()?, &args).await,
         Command::Authorize(args) => commands::authorize::run(&session()?, &args).await,
         Command::Refresh(args) => commands::refresh::run(&session()?, &args).await,

@@ -61,6 +61,15 @@ pub(crate) fn describe(e: reqwest::Error) -> String {
     if let Some(hint) = crate::bitrix::http::untrusted_certificate(&e, host) {
         return hint;
     }
+    if e.is_connect() {
+        // The innermost cause says it ("Connection refused"); the layers above it only repeat
+        // that a request was being sent.
+        let mut last: &(dyn std::error::Error + 'static) = &e;
+        while let Some(inner) = last.source() {
+            last = inner;
+        }
+        return last.to_string().replace('\n', " ");
+    }
     crate::exit::one_line(&e.without_url())
 }
 

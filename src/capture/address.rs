@@ -68,10 +68,10 @@ pub fn domain_problem(url: &Url) -> Option<&'static str> {
         return Some("holds a user name or password");
     }
     if url.path() != "/" && !url.path().is_empty() {
-        return Some("holds a path; give only the portal's address");
+        return Some("holds a path");
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Some("holds a query; give only the portal's address");
+        return Some("holds a query");
     }
     match url.host() {
         Some(url::Host::Domain(d)) if !d.contains('.') && !d.eq_ignore_ascii_case("localhost") => {

@@ -9,6 +9,7 @@ their environment value in `--help`.
 mod fast_token;
 pub(crate) mod man;
 pub(crate) mod resolve;
+mod suggest;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +50,9 @@ impl Cli {
     }
 }
 
+/// Every subcommand's help lists these after its own options, under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)
     #[arg(long, global = true, env = "B24AUTH_PROFILE", default_value = DEFAULT_PROFILE, value_parser = profile_name)]
@@ -120,6 +123,9 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A guided first run on a terminal: the portal, the way in, what to enter in the portal's
+    /// form, the keys, the first token and a first call
+    Setup,
     /// Catch the installation callback of a "Uses API only" local app and save its tokens
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
@@ -527,7 +533,7 @@ pub fn exit_on(e: clap::Error) -> ! {
     ) {
         e.exit()
     }
-    let text = e.render().to_string();
+    let text = suggest::closest_first(&e, e.render().to_string());
     let text = text.strip_prefix("error: ").unwrap_or(&text);
     eprint!("b24auth: error: {text}");
     std::process::exit(crate::exit::ExitCode::Usage as i32)
@@ -597,8 +603,14 @@ fn url_path(s: &str) -> Result<String, String> {
     }
 }
 
-fn http_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+pub(crate) fn http_url(s: &str) -> Result<Url, String> {
+    let url = match Url::parse(s) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(format!("add https:// in front: https://{s}"))
+        }
+        Err(e) => return Err(format!("not a URL ({e})")),
+    };
     match url.scheme() {
         "http" | "https" if url.host().is_some() => Ok(url),
         _ => Err("expected an http:// or https:// URL".into()),

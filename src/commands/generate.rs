@@ -20,7 +20,7 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
 }
 
 /// The main page on stdout; with `--dir`, every page written into DIR.
-pub(crate) fn man(dir: Option<&std::path::Path>) -> Result<()> {
+pub(crate) fn man(dir: Option<&std::path::Path>, ui: &crate::ui::Ui) -> Result<()> {
     let pages = crate::cli::man::pages()?;
     let Some(dir) = dir else {
         std::io::Write::write_all(&mut std::io::stdout(), &pages[0].1)?;
@@ -31,5 +31,12 @@ pub(crate) fn man(dir: Option<&std::path::Path>) -> Result<()> {
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    ui.info(format_args!(
+        "wrote {} man pages to {} ({}, {}, …)",
+        pages.len(),
+        dir.display(),
+        pages[0].0,
+        pages.get(1).map_or("", |p| p.0.as_str())
+    ));
     Ok(())
 }

@@ -186,3 +186,12 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())
 }
+
+/// `import --webhook`: an incoming webhook's address as the profile.
+pub(crate) async fn save_webhook(
+    _s: &Session,
+    _url: crate::secret::Secret,
+    _force: bool,
+) -> Result<()> {
+    Err(exit::usage("webhook profiles are not ready yet"))
+}

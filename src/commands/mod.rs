@@ -15,6 +15,7 @@ pub(crate) mod install_listen;
 pub(crate) mod list;
 pub(crate) mod refresh;
 pub(crate) mod serve;
+pub(crate) mod setup;
 pub(crate) mod show;
 pub(crate) mod store_copy;
 pub(crate) mod token;

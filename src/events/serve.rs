@@ -127,8 +127,10 @@ impl listener::Handler<()> for Web<'_> {
                 true => Reply::text(StatusCode::OK, "ok"),
                 false => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "the event queue is not writable"),
             },
-            // TODO(install): the install flow is moving to capture/install/ with a handler entry
-            // point; this route calls it once that lands on main.
+            // TODO(install): capture/install/ has landed, but its saver keeps one profile
+            // (`cfg.profile`) and ends the flow at the first proven save; serve needs it per
+            // portal (profile named after the host) and forever. Until the saver takes the
+            // profile name per job, installs go through `install-listen`.
             ("/install", _) => Reply::text(
                 StatusCode::NOT_IMPLEMENTED,
                 "serve does not take installs yet: install the app with `b24auth install-listen --profile NAME` (one profile per portal), then restart serve",

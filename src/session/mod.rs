@@ -170,24 +170,27 @@ impl Session {
     /// terminal; with no terminal a missing one is a usage error naming the variable.
     pub fn credentials(&self, stored: Option<&Profile>) -> Result<Credentials> {
         let ui = &self.cfg.ui;
-        let id = match self
+        let id = self
             .cfg
             .client_id
             .clone()
-            .or_else(|| stored.and_then(Profile::client_id).map(String::from))
-        {
+            .or_else(|| stored.and_then(Profile::client_id).map(String::from));
+        let secret = self
+            .cfg
+            .client_secret
+            .clone()
+            .or_else(|| stored.and_then(Profile::client_secret));
+        if let Some(e) = crate::ui::missing_credentials(id.is_none(), secret.is_none()) {
+            return Err(e);
+        }
+        let id = match id {
             Some(id) => id,
             None => ui
                 .prompt("client_id", false, "B24AUTH_CLIENT_ID")?
                 .expose()
                 .to_string(),
         };
-        let secret = match self
-            .cfg
-            .client_secret
-            .clone()
-            .or_else(|| stored.and_then(Profile::client_secret))
-        {
+        let secret = match secret {
             Some(s) => s,
             None => ui.prompt("client_secret", true, "B24AUTH_CLIENT_SECRET")?,
         };

@@ -135,6 +135,28 @@ impl Ui {
     }
 }
 
+/// Exit 2 for client credentials that are missing with nobody to ask: every missing one at
+/// once, and where each can come from.
+pub fn missing_credentials(id: bool, secret: bool) -> Option<anyhow::Error> {
+    let missing: Vec<&str> = [
+        (id, "the client_id (B24AUTH_CLIENT_ID or --client-id)"),
+        (
+            secret,
+            "the client_secret (B24AUTH_CLIENT_SECRET; --client-secret shows it to `ps`)",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(gone, what)| gone.then_some(what))
+    .collect();
+    if missing.is_empty() || can_ask() {
+        return None;
+    }
+    Some(exit::usage(format!(
+        "missing {}, and no terminal to ask on: set them from the local app's form (Application ID, Application key), or run on a terminal to be asked",
+        missing.join(" and ")
+    )))
+}
+
 /// A person can be asked: stdin and stderr are a terminal.
 pub fn can_ask() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

@@ -344,8 +344,106 @@ fn domain_refuses_userinfo_paths_and_bare_words() {
         cmd.env("B24AUTH_CLIENT_ID", CLIENT_ID)
             .env("B24AUTH_CLIENT_SECRET", "x");
         let line = Env::run_cmd(&mut cmd).assert_error(2).to_string();
-        assert!(line.contains("e.g. portal.bitrix24.com"), "{line}");
+        let example = match bad {
+            "https://portal.bitrix24.com/crm/deal/" => "e.g. --domain https://portal.bitrix24.com",
+            _ => "e.g. --domain portal.bitrix24.com",
+        };
+        assert!(line.contains(example), "{line}");
+        // Said once: the reason, then the fix.
+        assert_eq!(line.matches("portal's address").count(), 1, "{line}");
     }
+}
+
+#[test]
+fn a_typo_of_token_suggests_token_first() {
+    let run = Env::new().run(&["tokne"]);
+    assert_eq!(run.code, 2);
+    let line = run.stderr;
+    let tip = line
+        .lines()
+        .find(|l| l.contains("tip:"))
+        .unwrap_or_default();
+    let token = tip.find("'token'").expect(&line);
+    assert!(
+        tip.find("'store'").is_none_or(|store| token < store),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_public_url_without_a_scheme_says_add_https() {
+    let run = Env::new().run(&["install-listen", "--public-url", "hooks.example.com"]);
+    assert_eq!(run.code, 2);
+    let line = run.stderr;
+    assert!(
+        line.contains("add https:// in front: https://hooks.example.com"),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_client_credentials_are_named_together_with_their_sources() {
+    let env = Env::new();
+    let run = env.run(&[
+        "authorize",
+        "--no-browser",
+        "--domain",
+        "portal.bitrix24.com",
+    ]);
+    let line = run.assert_error(2);
+    for part in [
+        "B24AUTH_CLIENT_ID",
+        "--client-id",
+        "B24AUTH_CLIENT_SECRET",
+        "terminal",
+    ] {
+        assert!(line.contains(part), "{line}");
+    }
+}
+
+#[test]
+fn a_refused_connection_is_one_plain_reason() {
+    let env = Env::new();
+    let port = http::free_port();
+    let file = env.dir.with_file_name("expired.json");
+    std::fs::write(
+        &file,
+        r#"{"access_token":"a1","refresh_token":"r1","client_endpoint":"https://p.bitrix24.com/rest/","member_id":"m1","expires":1}"#,
+    )
+    .unwrap();
+    let mut cmd = env.cmd(&["import", file.to_str().unwrap()]);
+    cmd.env("B24AUTH_CLIENT_ID", CLIENT_ID)
+        .env("B24AUTH_CLIENT_SECRET", "x")
+        .env("B24AUTH_OAUTH_SERVER", format!("http://127.0.0.1:{port}"));
+    let run = Env::run_cmd(&mut cmd);
+    let line = run.assert_error(1);
+    assert!(line.contains("Connection refused"), "{line}");
+    assert!(!line.contains("error sending request"), "{line}");
+    assert!(!line.contains("client error (Connect)"), "{line}");
+}
+
+#[test]
+fn man_dir_says_what_it_wrote() {
+    let env = Env::new();
+    let dir = env.dir.join("man1");
+    let run = env.run(&["man", "--dir", dir.to_str().unwrap()]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("wrote 17 man pages to"),
+        "{}",
+        run.stderr
+    );
+    assert!(dir.join("b24auth-setup.1").exists());
+}
+
+#[test]
+fn a_subcommands_help_shows_its_own_options_before_the_global_ones() {
+    let run = Env::new().run(&["token", "--help"]);
+    run.assert_ok();
+    let own = run.stdout.find("--min-ttl").unwrap();
+    let heading = run.stdout.find("Global options:").expect(&run.stdout);
+    let global = run.stdout.find("--profile").unwrap();
+    assert!(own < heading && heading < global, "{}", run.stdout);
 }
 
 /// `-q` silences notes, never the address the user must open or paste.

@@ -3,6 +3,7 @@
 
 use super::messages::{state_of, Flow};
 use crate::support::cli::Env;
+use crate::support::http::free_port;
 use crate::support::pty::Pty;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
@@ -143,4 +144,72 @@ fn all_shows_progress_on_a_terminal_and_clears_it() {
         shown.trim_end().ends_with("\x1b[2K") || shown.contains("\r\x1b[2K"),
         "{shown:?}"
     );
+}
+
+/// `setup` end to end on a terminal: the portal, the browser way, the handler path b24auth
+/// listens on, the keys (the secret not echoed), the loopback redirect from the "browser", the
+/// first `profile` call and the next commands.
+#[test]
+fn setup_walks_a_newcomer_to_a_first_token_and_a_first_call() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    s.set_redirect_uri(&redirect);
+    let mut cmd = bare(&env, &s, &["--profile", "first", "setup"]);
+    cmd.env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("BROWSER");
+    let mut t = Pty::spawn(cmd, "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    t.send("\r");
+    t.expect("The handler path b24auth listens on", 10);
+    t.send(&format!("{redirect}\r"));
+    t.expect("What may your scripts reach?", 10);
+    t.send("\r");
+    let form = t.expect("Application ID (client_id)", 10);
+    assert!(form.contains("Local application"), "{form}");
+    assert!(
+        form.contains(&format!("Your handler path:          {redirect}")),
+        "{form}"
+    );
+    assert!(
+        form.contains("Assign permissions:         crm, user"),
+        "{form}"
+    );
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("Application key", 10);
+    t.wait_echo_off(10);
+    t.send(&format!("{CLIENT_SECRET}\r"));
+    t.expect("/oauth/authorize/?", 20);
+    let query = t.expect("\n", 10);
+    let url = format!("http://{}/oauth/authorize/?{}", s.host(), query.trim());
+    // The "browser": the portal's redirect, then the GET of the handler path it names.
+    let location = crate::support::http::get(&url)
+        .header("location")
+        .unwrap()
+        .to_string();
+    assert!(location.starts_with(&redirect), "{location}");
+    let page = crate::support::http::get(&location);
+    assert_eq!(page.status, 200, "{}", page.body);
+    t.expect("First call: `profile` answers — you act as Stand In", 20);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("b24auth --profile first token"), "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET), "the secret was echoed");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.dir.join("profiles/first.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["client_id"], CLIENT_ID);
+}
+
+#[test]
+fn setup_without_a_terminal_names_the_three_commands() {
+    let env = Env::new();
+    let run = env.run(&["setup"]);
+    let err = run.assert_error(2);
+    for cmd in ["authorize", "install-listen", "import --webhook"] {
+        assert!(err.contains(&format!("`b24auth {cmd}")), "{err}");
+    }
 }

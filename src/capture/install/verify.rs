@@ -1,6 +1,6 @@
 /*!
-The trust decision for an installation callback, as pure functions: which fields of the POSTed
-`auth` object are taken at all, and which portal the pair belongs to.
+The trusted server's word on an installation callback: which fields of the POSTed `auth` object
+are taken at all, and which portal the pair belongs to.
 
 The POST is written by whoever reaches the listener, so nothing in it names the portal on its
 own word. With verification, the identity comes from the trusted OAuth server's `app.info`
@@ -197,6 +197,57 @@ fn normalize_domain(d: &str) -> String {
 
 fn text<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     m.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// How far the trusted OAuth server vouched for a callback.
+pub(crate) enum Proof {
+    /// `app.info` named the portal.
+    Confirmed(Identity),
+    /// `--no-verify`: the POST agrees with itself, nothing more was checked.
+    NotChecked(Identity),
+    /// `app.info` neither confirmed nor contradicted it: the POST's own, self-consistent claim.
+    Unproven(Identity),
+}
+
+impl Proof {
+    pub(crate) fn identity(&self) -> &Identity {
+        match self {
+            Proof::Confirmed(id) | Proof::NotChecked(id) | Proof::Unproven(id) => id,
+        }
+    }
+}
+
+/// The trusted server contradicted the callback: answered 403, and the listener keeps waiting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub(crate) struct Refused(pub anyhow::Error);
+
+/// How callbacks are checked: set once before listening.
+pub(crate) struct Checks {
+    /// False under `--no-verify`.
+    pub verify: bool,
+    pub allow_http: bool,
+    pub client_id: Option<String>,
+    /// Built once before listening: a callback must not wait for TLS set-up.
+    pub http: crate::bitrix::oauth::Client,
+}
+
+impl Checks {
+    /// The portal the callback belongs to, as far as the trusted OAuth server's `app.info`
+    /// says (see [`assess`]); with `--no-verify` only checked for consistency.
+    pub(crate) async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<Proof> {
+        if !self.verify {
+            return Ok(Proof::NotChecked(unverified(auth, self.allow_http)?));
+        }
+        let token = crate::secret::Secret::new(text(auth, "access_token").unwrap_or_default());
+        let rest = server.join("rest/")?;
+        let info = self.http.app_info(&rest, &token).await?;
+        let client_id = self.client_id.as_deref();
+        Ok(match assess(&info, auth, client_id, self.allow_http)? {
+            Some(identity) => Proof::Confirmed(identity),
+            None => Proof::Unproven(unverified(auth, self.allow_http)?),
+        })
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,106 @@
+/*!
+`b24auth setup`: the guided first run. The questions and texts live in `setup/`; this file runs
+the flow the answers chose — the same `authorize`, `install-listen` or `import --webhook` a user
+would run by hand — then a first `profile` call and the next commands.
+*/
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+
+use crate::cli::{AuthorizeArgs, InstallListenArgs};
+use crate::commands::{authorize, import, install_listen};
+use crate::rest::Caller;
+use crate::session::config::RunConfig;
+use crate::session::Session;
+use crate::setup::{self, Answers, Keys, Way};
+use crate::ui::sanitize::strip_controls;
+
+pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
+    let Answers { portal, way, keys } =
+        setup::ask(&cfg.ui, &|d| crate::capture::authorize::portal_url(d))?;
+    let mut cfg = cfg.clone();
+    let domain = portal.origin().ascii_serialization();
+    let webhook = matches!(way, Way::Webhook { .. });
+    match way {
+        Way::Browser { redirect_uri } => {
+            let s = Session::open(with_keys(&cfg, keys))?;
+            let args = AuthorizeArgs {
+                domain,
+                redirect_uri,
+                listen: None,
+                no_browser: false,
+                timeout: Duration::from_secs(300),
+                force: false,
+            };
+            authorize::run(&s, &args).await?;
+        }
+        Way::Install {
+            listen,
+            public_url,
+            path,
+        } => {
+            let args = InstallListenArgs {
+                listen,
+                path: Some(path),
+                public_url,
+                timeout: Duration::from_secs(600),
+                no_verify: false,
+                allow_http: false,
+                force: false,
+            };
+            install_listen::run(&Session::open(cfg.clone())?, &args).await?;
+            cfg.ui
+                .always("The form shows the keys now; they are kept with the profile.");
+            cfg = with_keys(&cfg, Some(setup::keys()?));
+        }
+        Way::Webhook { url } => {
+            import::save_webhook(&Session::open(cfg.clone())?, url, false).await?;
+        }
+    }
+    first_call(&Session::open(cfg.clone())?).await?;
+    cfg.ui.always(format_args!(
+        "\n{}",
+        setup::next_commands(&cfg.profile, webhook)
+    ));
+    Ok(())
+}
+
+fn with_keys(cfg: &RunConfig, keys: Option<Keys>) -> RunConfig {
+    let mut cfg = cfg.clone();
+    if let Some(k) = keys {
+        cfg.client_id = Some(k.client_id);
+        cfg.client_secret = Some(k.client_secret);
+    }
+    cfg
+}
+
+/// `profile`: proves the stored authorization works end to end and says who it acts as.
+async fn first_call(s: &Session) -> Result<()> {
+    let caller = Caller::new(s, Default::default(), false).await?;
+    let answer = caller.call("profile", &Map::new()).await?;
+    let me = answer.get("result").cloned().unwrap_or(Value::Null);
+    let text = |k: &str| {
+        me.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let name = format!("{} {}", text("NAME"), text("LAST_NAME"));
+    let id = me
+        .get("ID")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "-".into());
+    s.cfg.ui.always(strip_controls(&format!(
+        "First call: `profile` answers — you act as {} (user {}). Profile `{}` is ready.",
+        match name.trim() {
+            "" => "a user without a name",
+            n => n,
+        },
+        id.trim_matches('"'),
+        s.cfg.profile
+    )));
+    Ok(())
+}
