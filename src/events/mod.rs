@@ -4,10 +4,12 @@ online events `serve` receives and believes only from a proven sender ([`receive
 the spool that keeps every event until its handler is done ([`queue`]), and the handler runs
 with their retries ([`dispatch`]).
 
-One direction inside: `serve` → `receive` → `queue`/`dispatch`; `pull` → `queue`/`dispatch`.
+One direction inside: `serve` → `installs` (the install callbacks, per portal), `receive` →
+`queue`/`dispatch`; `pull` → `queue`/`dispatch`.
 */
 
 pub(crate) mod dispatch;
+pub(crate) mod installs;
 pub(crate) mod pull;
 pub(crate) mod queue;
 pub(crate) mod receive;

@@ -17,6 +17,7 @@ use hyper::{Method, StatusCode};
 use tokio::sync::mpsc;
 
 use super::dispatch::{Delivery, Handler};
+use super::installs::{self, Callback};
 use super::queue::{Entry, Spool};
 use super::receive::Door;
 use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
@@ -42,6 +43,7 @@ struct Web<'a> {
     prefix: String,
     spool: Spool,
     jobs: mpsc::UnboundedSender<Job>,
+    installs: mpsc::UnboundedSender<Callback>,
 }
 
 pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
@@ -66,16 +68,30 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
         max_body: MAX_BODY,
         hosts: listener::hosts_for(local, &extra),
     };
+    let checks = installs::checks(session)?;
+    let (callbacks, arrived) = mpsc::unbounded_channel();
     let web = Web {
         door,
         prefix: opts.prefix.clone(),
         spool: spool.clone(),
         jobs,
+        installs: callbacks,
     };
     let dispatcher = dispatch(session, queue, &opts, &spool);
+    // A new or replaced install is believed for its events at once.
+    let reread = async || {
+        if let Err(e) = web.door.load().await {
+            session
+                .cfg
+                .ui
+                .warn(format_args!("b24auth: cannot re-read the installs: {e:#}"));
+        }
+    };
+    let installer = installs::run(session, &checks, arrived, reread);
     tokio::select! {
         served = listener::serve(tcp, rules, &web) => served,
         () = dispatcher => Ok(()),
+        () = installer => Ok(()),
     }
 }
 
@@ -125,22 +141,43 @@ impl listener::Handler<()> for Web<'_> {
             },
             ("/healthz", &Method::GET) => match writable(&self.spool) {
                 true => Reply::text(StatusCode::OK, "ok"),
-                false => Reply::text(StatusCode::SERVICE_UNAVAILABLE, "the event queue is not writable"),
+                false => Reply::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the event queue is not writable",
+                ),
             },
-            // TODO(install): capture/install/ has landed, but its saver keeps one profile
-            // (`cfg.profile`) and ends the flow at the first proven save; serve needs it per
-            // portal (profile named after the host) and forever. Until the saver takes the
-            // profile name per job, installs go through `install-listen`.
-            ("/install", _) => Reply::text(
-                StatusCode::NOT_IMPLEMENTED,
-                "serve does not take installs yet: install the app with `b24auth install-listen --profile NAME` (one profile per portal), then restart serve",
-            ),
-            ("/event" | "/healthz", _) => {
+            ("/install", &Method::POST) => self.install(req).await,
+            ("/event" | "/healthz" | "/install", _) => {
                 Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
             }
             _ => Reply::text(StatusCode::NOT_FOUND, "Not found"),
         };
         Outcome::Continue(reply)
+    }
+}
+
+impl Web<'_> {
+    /// An installation callback, handed to the installer (which no connection owns).
+    async fn install(&self, req: Request) -> Reply {
+        let profile = match installs::profile_for(&req) {
+            Ok(profile) => profile,
+            Err(reply) => return reply,
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let callback = Callback {
+            request: req,
+            profile,
+            reply,
+        };
+        if self.installs.send(callback).is_err() {
+            return Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping");
+        }
+        answer.await.unwrap_or_else(|_| {
+            Reply::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not save the tokens",
+            )
+        })
     }
 }
 

@@ -198,3 +198,72 @@ fn serve_killed_at_random_instants_runs_every_accepted_event() {
     sv.p.child.wait().unwrap();
     assert!(!accepted.is_empty(), "some events were accepted");
 }
+
+/// An install callback as Bitrix24 POSTs it for a "Uses API only" app.
+fn install_form(pair: &serde_json::Value, host: &str, app_token: &str) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("event", "ONAPPINSTALL")
+        .append_pair("data[VERSION]", "1")
+        .append_pair("data[LANGUAGE_ID]", "en")
+        .append_pair("ts", "1728413297");
+    for k in [
+        "access_token",
+        "refresh_token",
+        "member_id",
+        "client_endpoint",
+    ] {
+        form.append_pair(&format!("auth[{k}]"), pair[k].as_str().unwrap());
+    }
+    form.append_pair("auth[expires_in]", "3600")
+        .append_pair("auth[scope]", "crm,user")
+        .append_pair("auth[domain]", host)
+        .append_pair("auth[server_endpoint]", &format!("http://{host}/rest/"))
+        .append_pair("auth[status]", "L")
+        .append_pair("auth[user_id]", "1")
+        .append_pair("auth[application_token]", app_token);
+    form.finish()
+}
+
+#[test]
+fn two_portals_make_two_profiles_and_each_portal_proves_only_its_own_events() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let other = s.second_address();
+    let other_host = other.trim_start_matches("http://").to_string();
+    let member2 = "b334d7c4821f96e033f0488e7d5f8664";
+    let token2 = "62967f0fd231bfb5c739dd93e4a46ddf";
+    let installs = [
+        (s.issue_pair(), s.host(), APP_TOKEN),
+        (
+            s.issue_pair_for(&other_host, member2),
+            other_host.clone(),
+            token2,
+        ),
+    ];
+    for (pair, host, app_token) in &installs {
+        let r = crate::support::http::post(
+            &sv.addr,
+            &format!("{PREFIX}/install"),
+            FORM,
+            install_form(pair, host, app_token).as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for (pair, host, _) in &installs {
+        let name = host.replace(':', "-");
+        let path = env.dir.join("profiles").join(format!("{name}.json"));
+        let stored: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(stored["member_id"], pair["member_id"]);
+    }
+    // The second portal's member_id with the first portal's token: not its sender.
+    let crossed = event_form("ONCRMDEALADD", 8, member2, APP_TOKEN, &other_host);
+    assert_eq!(send(&sv.addr, &crossed), Some(401));
+    let own = event_form("ONCRMDEALADD", 9, member2, token2, &other_host);
+    assert_eq!(send(&sv.addr, &own), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 9 app none event ONCRMDEALADD");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}

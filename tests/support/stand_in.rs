@@ -776,18 +776,22 @@ fn app_info(
             "expired_token",
             "The access token provided has expired",
         ),
-        Some(&expires) if server => json_reply(
-            StatusCode::OK,
-            super::record::server_app_info(
-                &s.record,
-                json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
+        Some(&expires) if server => {
+            // A token issued for another portal of the same app (`stand_in_events.rs`).
+            let (host, member_id) = s.events.portal_of(token).unwrap_or((host, MEMBER_ID));
+            json_reply(
+                StatusCode::OK,
+                super::record::server_app_info(
+                    &s.record,
+                    json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
                 "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
                     "domain": host, "uri": format!("{}://{host}/", s.scheme()),
                     "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
-                    "member_id": MEMBER_ID, "member_type": "PORTAL"},
+                    "member_id": member_id, "member_type": "PORTAL"},
                 "user_id": 1}}),
-            ),
-        ),
+                ),
+            )
+        }
         Some(_) => json_reply(
             StatusCode::OK,
             json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",

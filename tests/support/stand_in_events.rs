@@ -51,6 +51,18 @@ pub struct Events {
     pub cleared: HashSet<u64>,
     /// `event.offline.*` calls, by method.
     pub calls: Vec<String>,
+    /// access token → (portal host, member_id) of pairs issued for another portal.
+    pub portals: Vec<(String, String, String)>,
+}
+
+impl Events {
+    /// The portal a token was issued for by [`StandIn::issue_pair_for`], if any.
+    pub fn portal_of<'a>(&'a self, token: &str) -> Option<(&'a str, &'a str)> {
+        self.portals
+            .iter()
+            .find(|(t, _, _)| t == token)
+            .map(|(_, h, m)| (h.as_str(), m.as_str()))
+    }
 }
 
 impl Default for Events {
@@ -64,6 +76,7 @@ impl Default for Events {
             delivered: HashSet::new(),
             cleared: HashSet::new(),
             calls: Vec::new(),
+            portals: Vec::new(),
         }
     }
 }
@@ -356,6 +369,17 @@ impl StandIn {
 
     pub fn bindings(&self) -> Vec<(String, String, String)> {
         self.with_events(|e| e.bound.clone())
+    }
+
+    /// A pair of the same app installed on another portal, `host` with `member_id` (the OAuth
+    /// server's `app.info` names that portal for its token).
+    pub fn issue_pair_for(&self, host: &str, member_id: &str) -> Value {
+        let mut pair = self.issue_pair();
+        pair["member_id"] = member_id.into();
+        pair["client_endpoint"] = format!("http://{host}/portal/rest/").into();
+        let token = pair["access_token"].as_str().unwrap().to_string();
+        self.with_events(|e| e.portals.push((token, host.into(), member_id.into())));
+        pair
     }
 
     /// The `event.offline.*` and `event.bind` calls so far.
