@@ -14,3 +14,4 @@ pub(crate) mod pull;
 pub(crate) mod queue;
 pub(crate) mod receive;
 pub(crate) mod serve;
+pub(crate) mod stop;

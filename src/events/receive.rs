@@ -59,6 +59,10 @@ impl<'a> Door<'a> {
         let mut table = HashMap::new();
         for (name, profile) in listing {
             let Ok(p) = profile else { continue };
+            // An uninstalled portal sends nothing any more; whatever claims to is no sender.
+            if crate::store::marks::uninstalled_at(&p).is_some() {
+                continue;
+            }
             let (Some(member), Some(token)) = (p.member_id(), p.secret("application_token")) else {
                 continue;
             };

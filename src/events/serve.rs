@@ -20,6 +20,7 @@ use super::dispatch::{Delivery, Handler};
 use super::installs::{self, Callback};
 use super::queue::{Entry, Spool};
 use super::receive::Door;
+use super::stop::{Stopping, GRACE};
 use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
 use crate::session::Session;
 
@@ -44,9 +45,13 @@ struct Web<'a> {
     spool: Spool,
     jobs: mpsc::UnboundedSender<Job>,
     installs: mpsc::UnboundedSender<Callback>,
+    stop: Stopping,
 }
 
 pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
+    // Caught before anyone is told where to send: a SIGTERM from then on is an orderly stop.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let _caught = crate::signals::catch_terminate();
     let spool = Spool::open(&session.cfg.config_dir, QUEUE)?;
     let door = Door::new(session, spool.clone());
     let portals = door.load().await?;
@@ -76,8 +81,9 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
         spool: spool.clone(),
         jobs,
         installs: callbacks,
+        stop: Stopping::default(),
     };
-    let dispatcher = dispatch(session, queue, &opts, &spool);
+    let dispatcher = dispatch(session, queue, &opts, &spool, &web.stop);
     // A new or replaced install is believed for its events at once.
     let reread = async || {
         if let Err(e) = web.door.load().await {
@@ -88,10 +94,27 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
         }
     };
     let installer = installs::run(session, &checks, arrived, reread);
+    let served = listener::serve(tcp, rules, &web);
+    tokio::pin!(served, dispatcher, installer);
     tokio::select! {
-        served = listener::serve(tcp, rules, &web) => served,
-        () = dispatcher => Ok(()),
-        () = installer => Ok(()),
+        served = &mut served => return served,
+        () = &mut dispatcher => return Ok(()),
+        () = &mut installer => return Ok(()),
+        _ = term.recv() => {}
+    }
+    session.cfg.ui.info(
+        "b24auth: SIGTERM: taking no new request; finishing the ones in flight (what is left stays kept for the next start)",
+    );
+    web.stop.begin();
+    // The listener keeps answering (503 to newcomers) while the requests in flight finish,
+    // then the handlers running do.
+    let finished = async {
+        let _ = tokio::time::timeout(GRACE, web.stop.drained()).await;
+        let _ = tokio::time::timeout(GRACE, &mut dispatcher).await;
+    };
+    tokio::select! {
+        served = &mut served => served,
+        () = finished => Ok(()),
     }
 }
 
@@ -126,6 +149,9 @@ impl listener::Handler<()> for Web<'_> {
     }
 
     async fn handle(&self, req: Request) -> Outcome<()> {
+        let Some(_in_flight) = self.stop.enter() else {
+            return Outcome::Continue(Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"));
+        };
         let route = req
             .path
             .strip_prefix(&self.prefix)
@@ -196,12 +222,17 @@ async fn dispatch(
     mut queue: mpsc::UnboundedReceiver<Job>,
     opts: &Options,
     spool: &Spool,
+    stop: &Stopping,
 ) {
     let mut running = FuturesUnordered::new();
     let limit = opts.concurrency.max(1);
     loop {
+        if stop.is_stopping() && running.is_empty() {
+            return;
+        }
         tokio::select! {
-            job = queue.recv(), if running.len() < limit => match job {
+            () = stop.begun(), if !stop.is_stopping() => {}
+            job = queue.recv(), if running.len() < limit && !stop.is_stopping() => match job {
                 Some(job) => running.push(settle(session, job, opts.handler.as_ref(), spool)),
                 None => return,
             },

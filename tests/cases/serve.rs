@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -131,6 +132,8 @@ fn an_uninstall_marks_the_profile_and_every_command_exits_3_without_refreshing()
     assert_eq!(send(&sv.addr, &body), Some(200));
     let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    // The uninstalled portal sends nothing any more: whatever claims to is no sender.
+    assert_eq!(send(&sv.addr, &deal(&s, 5, APP_TOKEN)), Some(401));
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
     let before = s.counters().refreshes;
@@ -266,4 +269,48 @@ fn two_portals_make_two_profiles_and_each_portal_proves_only_its_own_events() {
     assert_eq!(line, "deal 9 app none event ONCRMDEALADD");
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
+}
+
+#[test]
+fn sigterm_stops_taking_events_and_finishes_the_handler_in_flight() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let fifo = env.tmp.path().join("go");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let script = format!(
+        "echo started; cat '{}' > /dev/null; echo finished",
+        fifo.display()
+    );
+    let mut sv = start(&env, &s, &script);
+    assert_eq!(send(&sv.addr, &deal(&s, 1, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "started"
+    );
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    sv.p.wait_line(10, |l| l.contains("SIGTERM: taking no new request"));
+    assert_eq!(send(&sv.addr, &deal(&s, 2, APP_TOKEN)), Some(503));
+    // Let the handler in flight finish: it ends, then serve does.
+    std::fs::write(&fifo, b"go\n").unwrap();
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "finished"
+    );
+    let code = sv.p.child.wait().unwrap().code();
+    assert_eq!(code, Some(143));
+    let pending = env.dir.join("events/serve/pending");
+    assert_eq!(
+        std::fs::read_dir(pending).unwrap().count(),
+        0,
+        "handled, not left"
+    );
 }
