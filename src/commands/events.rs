@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::cli::{
     EventsBindArgs, EventsCommand, EventsFailedArgs, EventsPullArgs, EventsRetryArgs,
 };
+use crate::events::backlog::Backlog;
 use crate::events::dispatch::Handler;
 use crate::events::queue::{Entry, Spool};
 use crate::events::{pull, serve};
@@ -66,19 +67,36 @@ async fn bind(s: &Session, args: &EventsBindArgs) -> Result<()> {
     Ok(())
 }
 
-/// The spools that may hold failed events for this profile: `serve`'s and its pulls'.
-fn spools(s: &Session) -> Result<Vec<Spool>> {
-    let dir = &s.cfg.config_dir;
-    Ok(vec![
-        Spool::open(dir, serve::QUEUE)?,
-        Spool::open(dir, &pull::queue_name(s.profile_name()))?,
-    ])
+/// Where failed events may be kept for this profile: `serve`'s backlog (its spool, or the
+/// store's shared queue) and the profile's `events pull` spool.
+struct Kept {
+    serve: Spool,
+    pull: Spool,
+}
+
+impl Kept {
+    fn open(s: &Session) -> Result<Kept> {
+        let dir = &s.cfg.config_dir;
+        Ok(Kept {
+            serve: Spool::open(dir, serve::QUEUE)?,
+            pull: Spool::open(dir, &pull::queue_name(s.profile_name()))?,
+        })
+    }
+
+    fn backlogs<'a>(&'a self, s: &'a Session) -> [Backlog<'a>; 2] {
+        let serve = match s.store.event_queue() {
+            Some(shared) => Backlog::Shared(shared),
+            None => Backlog::Spool(&self.serve),
+        };
+        [serve, Backlog::Spool(&self.pull)]
+    }
 }
 
 async fn failed(s: &Session, args: &EventsFailedArgs) -> Result<()> {
     let mut rows: Vec<Value> = Vec::new();
-    for spool in spools(s)? {
-        rows.extend(spool.failed()?.iter().map(local_row));
+    let kept = Kept::open(s)?;
+    for backlog in kept.backlogs(s) {
+        rows.extend(backlog.failed().await?.iter().map(local_row));
     }
     if let Some(caller) = portal_caller(s).await? {
         for row in pull::failed_on_portal(&caller).await? {
@@ -127,13 +145,14 @@ async fn portal_caller(s: &Session) -> Result<Option<Caller<'_>>> {
 async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
     let mut moved = 0;
     let mut left: Vec<String> = args.ids.clone();
-    for spool in spools(s)? {
+    let kept = Kept::open(s)?;
+    for backlog in kept.backlogs(s) {
         let ids: Vec<String> = match args.all {
-            true => spool.failed()?.into_iter().map(|e| e.id).collect(),
+            true => backlog.failed().await?.into_iter().map(|e| e.id).collect(),
             false => left.clone(),
         };
         for id in ids {
-            if spool.retry(&id)? {
+            if backlog.retry(&id).await? {
                 moved += 1;
                 left.retain(|l| l != &id);
             }

@@ -8,7 +8,9 @@ One direction inside: `serve` → `installs` (the install callbacks, per portal)
 `queue`/`dispatch`; `pull` → `queue`/`dispatch`.
 */
 
+pub(crate) mod backlog;
 pub(crate) mod dispatch;
+pub(crate) mod dispatcher;
 pub(crate) mod installs;
 pub(crate) mod pull;
 pub(crate) mod queue;

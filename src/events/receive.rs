@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use serde_json::{Map, Value};
 
+use super::backlog::Backlog;
 use super::dispatch::handler_json;
-use super::queue::{new_id, Entry, Spool};
+use super::queue::{new_id, Entry};
 use crate::capture::listener::{Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
@@ -32,7 +33,7 @@ struct Install {
 
 pub(crate) struct Door<'a> {
     session: &'a Session,
-    spool: Spool,
+    backlog: Backlog<'a>,
     installs: RefCell<HashMap<String, Install>>,
     loaded_at: RefCell<Option<Instant>>,
 }
@@ -44,10 +45,10 @@ pub(crate) struct Accepted {
 }
 
 impl<'a> Door<'a> {
-    pub fn new(session: &'a Session, spool: Spool) -> Door<'a> {
+    pub fn new(session: &'a Session, backlog: Backlog<'a>) -> Door<'a> {
         Door {
             session,
-            spool,
+            backlog,
             installs: RefCell::new(HashMap::new()),
             loaded_at: RefCell::new(None),
         }
@@ -119,7 +120,7 @@ impl<'a> Door<'a> {
             payload: handler_json(&post),
         };
         let file = entry.id.clone();
-        self.keep(&file, &entry).await?;
+        self.keep(&entry).await?;
         Ok(Accepted { file, entry })
     }
 
@@ -140,21 +141,15 @@ impl<'a> Door<'a> {
             .is_none_or(|at| at.elapsed() >= RELOAD_EVERY)
     }
 
-    /// The durable write, off the async thread so writes of concurrent events overlap.
-    async fn keep(&self, file: &str, entry: &Entry) -> Result<(), Reply> {
-        let (spool, file, entry) = (self.spool.clone(), file.to_string(), entry.clone());
-        let kept = tokio::task::spawn_blocking(move || spool.put(&file, &[entry])).await;
-        match kept {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                self.session
-                    .cfg
-                    .ui
-                    .warn(format_args!("b24auth: cannot keep an event: {e:#}"));
-                Err(Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept"))
-            }
-            Err(_) => Err(Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept")),
-        }
+    /// The durable write (fsync, or a commit) before any answer.
+    async fn keep(&self, entry: &Entry) -> Result<(), Reply> {
+        self.backlog.keep(entry).await.map_err(|e| {
+            self.session
+                .cfg
+                .ui
+                .warn(format_args!("b24auth: cannot keep an event: {e:#}"));
+            Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept")
+        })
     }
 }
 

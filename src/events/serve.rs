@@ -12,13 +12,14 @@ use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 
 use anyhow::Result;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::{Method, StatusCode};
 use tokio::sync::mpsc;
 
-use super::dispatch::{Delivery, Handler};
+use super::backlog::Backlog;
+use super::dispatch::Handler;
+use super::dispatcher::{Dispatcher, Job};
 use super::installs::{self, Callback};
-use super::queue::{Entry, Spool};
+use super::queue::Spool;
 use super::receive::Door;
 use super::stop::{Stopping, GRACE};
 use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
@@ -36,16 +37,13 @@ pub(crate) struct Options {
     pub concurrency: usize,
 }
 
-/// A pending file and its entries, for the dispatcher.
-type Job = (String, Vec<Entry>);
-
 struct Web<'a> {
     door: Door<'a>,
     prefix: String,
-    spool: Spool,
+    backlog: Backlog<'a>,
     jobs: mpsc::UnboundedSender<Job>,
     installs: mpsc::UnboundedSender<Callback>,
-    stop: Stopping,
+    stop: &'a Stopping,
 }
 
 pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
@@ -53,14 +51,20 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let _caught = crate::signals::catch_terminate();
     let spool = Spool::open(&session.cfg.config_dir, QUEUE)?;
-    let door = Door::new(session, spool.clone());
+    let backlog = match session.store.event_queue() {
+        Some(shared) => Backlog::Shared(shared),
+        None => Backlog::Spool(&spool),
+    };
+    let door = Door::new(session, backlog);
     let portals = door.load().await?;
     let tcp = listener::bind(opts.listen, "choose another address with --listen").await?;
     let local = tcp.local_addr()?;
     tell(session, local, &opts, portals);
     let (jobs, queue) = mpsc::unbounded_channel();
-    for job in spool.pending()? {
-        let _ = jobs.send(job);
+    if let Backlog::Spool(spool) = backlog {
+        for job in spool.pending()? {
+            let _ = jobs.send(job);
+        }
     }
     let extra: Vec<String> = opts
         .public_url
@@ -75,15 +79,22 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
     };
     let checks = installs::checks(session)?;
     let (callbacks, arrived) = mpsc::unbounded_channel();
+    let stop = Stopping::default();
     let web = Web {
         door,
         prefix: opts.prefix.clone(),
-        spool: spool.clone(),
+        backlog,
         jobs,
         installs: callbacks,
-        stop: Stopping::default(),
+        stop: &stop,
     };
-    let dispatcher = dispatch(session, queue, &opts, &spool, &web.stop);
+    let dispatcher = Dispatcher::new(session, opts.handler.clone(), opts.concurrency, &stop);
+    let dispatching = async {
+        match backlog {
+            Backlog::Spool(spool) => dispatcher.drain_spool(queue, spool).await,
+            Backlog::Shared(shared) => dispatcher.drain_queue(queue, shared).await,
+        }
+    };
     // A new or replaced install is believed for its events at once.
     let reread = async || {
         if let Err(e) = web.door.load().await {
@@ -95,22 +106,22 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
     };
     let installer = installs::run(session, &checks, arrived, reread);
     let served = listener::serve(tcp, rules, &web);
-    tokio::pin!(served, dispatcher, installer);
+    tokio::pin!(served, dispatching, installer);
     tokio::select! {
         served = &mut served => return served,
-        () = &mut dispatcher => return Ok(()),
+        () = &mut dispatching => return Ok(()),
         () = &mut installer => return Ok(()),
         _ = term.recv() => {}
     }
     session.cfg.ui.info(
         "b24auth: SIGTERM: taking no new request; finishing the ones in flight (what is left stays kept for the next start)",
     );
-    web.stop.begin();
+    stop.begin();
     // The listener keeps answering (503 to newcomers) while the requests in flight finish,
     // then the handlers running do.
     let finished = async {
-        let _ = tokio::time::timeout(GRACE, web.stop.drained()).await;
-        let _ = tokio::time::timeout(GRACE, &mut dispatcher).await;
+        let _ = tokio::time::timeout(GRACE, stop.drained()).await;
+        let _ = tokio::time::timeout(GRACE, &mut dispatching).await;
     };
     tokio::select! {
         served = &mut served => served,
@@ -165,7 +176,7 @@ impl listener::Handler<()> for Web<'_> {
                 }
                 Err(reply) => reply,
             },
-            ("/healthz", &Method::GET) => match writable(&self.spool) {
+            ("/healthz", &Method::GET) => match writable(&self.backlog) {
                 true => Reply::text(StatusCode::OK, "ok"),
                 false => Reply::text(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -207,92 +218,15 @@ impl Web<'_> {
     }
 }
 
-/// True while the spool's pending directory accepts new files.
-fn writable(spool: &Spool) -> bool {
+/// True while the spool's pending directory accepts new files (a shared queue answers for
+/// itself on each event).
+fn writable(backlog: &Backlog) -> bool {
+    let Backlog::Spool(spool) = backlog else {
+        return true;
+    };
     let Ok(path) = CString::new(spool.dir().join("pending").as_os_str().as_bytes()) else {
         return false;
     };
     // SAFETY: a valid NUL-terminated path; access(2) only reads it.
     unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
-}
-
-/// Hands out kept events, at most `--concurrency` at once, forever.
-async fn dispatch(
-    session: &Session,
-    mut queue: mpsc::UnboundedReceiver<Job>,
-    opts: &Options,
-    spool: &Spool,
-    stop: &Stopping,
-) {
-    let mut running = FuturesUnordered::new();
-    let limit = opts.concurrency.max(1);
-    loop {
-        if stop.is_stopping() && running.is_empty() {
-            return;
-        }
-        tokio::select! {
-            () = stop.begun(), if !stop.is_stopping() => {}
-            job = queue.recv(), if running.len() < limit && !stop.is_stopping() => match job {
-                Some(job) => running.push(settle(session, job, opts.handler.as_ref(), spool)),
-                None => return,
-            },
-            Some(()) = running.next(), if !running.is_empty() => {}
-        }
-    }
-}
-
-/// Runs one pending file's events; failures go to `failed/`; then the file goes.
-async fn settle(session: &Session, (file, entries): Job, handler: Option<&Handler>, spool: &Spool) {
-    for entry in &entries {
-        let handled = match handler {
-            None => print_line(&entry.payload),
-            Some(h) => {
-                let env = env_for(session, &entry.profile).await;
-                let d = Delivery {
-                    name: &entry.event,
-                    id: &entry.id,
-                    json: &entry.payload,
-                    env: &env,
-                };
-                h.deliver(&d).await
-            }
-        };
-        if !handled {
-            session.cfg.ui.warn(format_args!(
-                "b24auth: event {} ({}) failed its handler's tries; kept as failed (`b24auth events failed`)",
-                entry.id, entry.event
-            ));
-            if let Err(e) = spool.fail(entry) {
-                // Left pending: handled again at the next start rather than lost.
-                session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
-                return;
-            }
-        }
-    }
-    if let Err(e) = spool.done(&file) {
-        session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
-    }
-}
-
-/// The `exec` variables of `profile`, refreshed when due; none when it cannot be used (an
-/// uninstalled portal's events still reach the handler, without a token).
-async fn env_for(session: &Session, profile: &str) -> Vec<(String, String)> {
-    let mut cfg = session.cfg.clone();
-    cfg.profile = profile.to_string();
-    let Ok(other) = Session::open(cfg) else {
-        return Vec::new();
-    };
-    match other.valid_profile(60).await {
-        Ok(p) => crate::session::child_env::exec_env(&p, &other.cfg),
-        Err(e) => {
-            crate::ui::log::note(format_args!("profile `{profile}`: {e:#}"));
-            Vec::new()
-        }
-    }
-}
-
-fn print_line(v: &serde_json::Value) -> bool {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{v}").and_then(|()| out.flush()).is_ok()
 }

@@ -20,6 +20,7 @@ mod file;
 pub(crate) mod guard;
 pub(crate) mod marks;
 mod postgres;
+pub(crate) mod queue;
 mod rescue;
 
 use std::future::Future;
@@ -87,6 +88,12 @@ pub(crate) trait Store {
 
     /// Every stored profile by name; a damaged one is listed with its error.
     fn list(&self) -> LocalBoxFuture<'_, Result<Listing>>;
+
+    /// The event queue shared by every host of this store (`serve`); `None` for a store one
+    /// host owns (the files: `serve` keeps its spool beside them).
+    fn event_queue(&self) -> Option<&dyn queue::EventQueue> {
+        None
+    }
 
     /// After a rotated pair could not be saved: keep it somewhere and say how to put it back.
     fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error;

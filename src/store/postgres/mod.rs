@@ -16,6 +16,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 [`migrate`]'s.
 */
 
+mod events;
 mod libpq;
 mod migrate;
 mod pgpass;
@@ -159,6 +160,10 @@ impl Store for PgStore {
 
     fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
         self.list_rows().boxed_local()
+    }
+
+    fn event_queue(&self) -> Option<&dyn super::queue::EventQueue> {
+        Some(self)
     }
 
     /// The database's copy is dead: the new pair is kept in a 0600 file rather than lost, and
