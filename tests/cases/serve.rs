@@ -32,6 +32,11 @@ fn handler(log: &std::path::Path) -> String {
 }
 
 fn start(env: &Env, s: &StandIn, script: &str) -> Serving {
+    start_on(env, s, script, None)
+}
+
+/// [`start`] with the profiles (and the event queue) in the store `store`.
+fn start_on(env: &Env, s: &StandIn, script: &str, store: Option<&str>) -> Serving {
     let args = [
         "serve",
         "--listen",
@@ -45,7 +50,11 @@ fn start(env: &Env, s: &StandIn, script: &str) -> Serving {
         "-c",
         script,
     ];
-    let mut p = env.spawn(&mut env.app_cmd(s, &args));
+    let mut cmd = env.app_cmd(s, &args);
+    if let Some(store) = store {
+        cmd.env("B24AUTH_STORE", store);
+    }
+    let mut p = env.spawn(&mut cmd);
     let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
     let addr = line
         .trim_start_matches("serving events on http://")
@@ -313,4 +322,77 @@ fn sigterm_stops_taking_events_and_finishes_the_handler_in_flight() {
         0,
         "handled, not left"
     );
+}
+
+/// Two `serve` hosts on one PostgreSQL store: 100 events sent to both in turn, each handled
+/// exactly once.
+fn two_hosts_handle_each_event_once(url_for: impl Fn(&str) -> String) {
+    let s = StandIn::start();
+    let seeded = Env::new();
+    seed_app(&seeded, &s);
+    let direct = crate::support::postgres::shared().database();
+    Env::run_cmd(&mut seeded.cmd(&["store", "copy", "--from", "file", "--to", &direct]))
+        .assert_ok();
+    let url = url_for(&direct);
+    let log = seeded.tmp.path().join("handled.log");
+    let mut hosts: Vec<(Env, Serving)> = (0..2)
+        .map(|_| {
+            let env = Env::new();
+            let sv = start_on(&env, &s, &handler(&log), Some(&url));
+            (env, sv)
+        })
+        .collect();
+    for (_, sv) in &hosts {
+        let forged = deal(&s, 0, "forged0forged0forged0forged0ffff");
+        assert_eq!(send(&sv.addr, &forged), Some(401));
+    }
+    for id in 1..=100u64 {
+        let (_, sv) = &hosts[id as usize % 2];
+        assert_eq!(send(&sv.addr, &deal(&s, id, APP_TOKEN)), Some(200));
+    }
+    let (tx, lines) = mpsc::channel();
+    for (_, sv) in &mut hosts {
+        let out = std::mem::replace(&mut sv.out, mpsc::channel().1);
+        let tx = tx.clone();
+        std::thread::spawn(move || out.iter().for_each(|l| drop(tx.send(l))));
+    }
+    for _ in 0..100 {
+        lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("every event handled");
+    }
+    for (_, sv) in &mut hosts {
+        let _ = sv.p.child.kill();
+        sv.p.child.wait().unwrap();
+    }
+    let mut handled: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    handled.sort();
+    assert_eq!(
+        handled,
+        (1..=100).collect::<Vec<_>>(),
+        "each event handled once"
+    );
+    // They went through the shared queue (and left it), not through each host's own spool.
+    let db = crate::support::postgres::db_of(&direct);
+    let left = crate::support::postgres::shared().psql(db, "SELECT count(*) FROM b24auth_events");
+    assert_eq!(left.trim(), "0");
+}
+
+#[test]
+fn two_serve_hosts_on_one_postgresql_handle_each_event_once() {
+    two_hosts_handle_each_event_once(|direct| direct.to_string());
+}
+
+#[test]
+fn two_serve_hosts_through_pgbouncer_handle_each_event_once() {
+    static BOUNCER: std::sync::OnceLock<crate::support::pgbouncer::Bouncer> =
+        std::sync::OnceLock::new();
+    let bouncer = BOUNCER.get_or_init(|| {
+        crate::support::pgbouncer::Bouncer::start(crate::support::postgres::shared(), 3)
+    });
+    two_hosts_handle_each_event_once(|direct| bouncer.url(crate::support::postgres::db_of(direct)));
 }
