@@ -27,13 +27,29 @@ pub(crate) struct Callback {
     pub reply: oneshot::Sender<Reply>,
 }
 
-/// The profile a callback installs into, from the portal it claims; the 400 reply when it
-/// names none b24auth can use.
-pub(crate) fn profile_for(req: &Request) -> Result<String, Reply> {
+/// The profile a callback installs into: the one `--profile` names (`only`), which takes no
+/// other portal than the one it holds (403), or else the one named after the portal it claims;
+/// the 400 reply when it names none b24auth can use.
+pub(crate) async fn profile_for(
+    session: &Session,
+    only: Option<&str>,
+    req: &Request,
+) -> Result<String, Reply> {
     let auth = verify::parse_body(req.content_type.as_deref(), &req.body)
         .map_err(|(status, why)| Reply::text(status, why))?;
     let claimed = verify::unverified(&auth, true)
         .map_err(|_| Reply::text(StatusCode::BAD_REQUEST, "Auth data is required"))?;
+    if let Some(only) = only {
+        let stored = session.store.load(only).await.ok().flatten();
+        let holds = stored.and_then(|p| p.portal());
+        return match holds {
+            Some(portal) if !portal.eq_ignore_ascii_case(&claimed.domain) => Err(Reply::text(
+                StatusCode::FORBIDDEN,
+                "This serve keeps one profile, of another portal",
+            )),
+            _ => Ok(only.to_string()),
+        };
+    }
     let name: String = claimed.domain.replace(':', "-");
     let plain = !name.is_empty()
         && name.len() <= 64

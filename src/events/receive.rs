@@ -54,11 +54,25 @@ impl<'a> Door<'a> {
         }
     }
 
+    pub fn session(&self) -> &'a Session {
+        self.session
+    }
+
+    /// With `--profile NAME` (or `B24AUTH_PROFILE`), serve keeps that one profile; else every
+    /// profile, one per portal.
+    pub fn only(&self) -> Option<&'a str> {
+        let name = self.session.profile_name();
+        (name != "default").then_some(name)
+    }
+
     /// Reads every profile's `member_id` and `application_token` from the store.
     pub async fn load(&self) -> anyhow::Result<usize> {
         let listing = self.session.store.list().await?;
         let mut table = HashMap::new();
         for (name, profile) in listing {
+            if self.only().is_some_and(|only| only != name) {
+                continue;
+            }
             let Ok(p) = profile else { continue };
             // An uninstalled portal sends nothing any more; whatever claims to is no sender.
             if crate::store::marks::uninstalled_at(&p).is_some() {

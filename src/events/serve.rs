@@ -194,9 +194,14 @@ impl listener::Handler<()> for Web<'_> {
 }
 
 impl Web<'_> {
+    /// The one profile `--profile` names, if it was given (else one profile per portal).
+    fn only(&self) -> Option<&str> {
+        self.door.only()
+    }
+
     /// An installation callback, handed to the installer (which no connection owns).
     async fn install(&self, req: Request) -> Reply {
-        let profile = match installs::profile_for(&req) {
+        let profile = match installs::profile_for(self.door.session(), self.only(), &req).await {
             Ok(profile) => profile,
             Err(reply) => return reply,
         };

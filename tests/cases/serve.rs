@@ -32,11 +32,11 @@ fn handler(log: &std::path::Path) -> String {
 }
 
 fn start(env: &Env, s: &StandIn, script: &str) -> Serving {
-    start_on(env, s, script, None)
+    start_on(env, s, script, &[])
 }
 
-/// [`start`] with the profiles (and the event queue) in the store `store`.
-fn start_on(env: &Env, s: &StandIn, script: &str, store: Option<&str>) -> Serving {
+/// [`start`] with more variables, e.g. `B24AUTH_STORE` (the profiles and the event queue).
+fn start_on(env: &Env, s: &StandIn, script: &str, vars: &[(&str, &str)]) -> Serving {
     let args = [
         "serve",
         "--listen",
@@ -51,9 +51,7 @@ fn start_on(env: &Env, s: &StandIn, script: &str, store: Option<&str>) -> Servin
         script,
     ];
     let mut cmd = env.app_cmd(s, &args);
-    if let Some(store) = store {
-        cmd.env("B24AUTH_STORE", store);
-    }
+    cmd.envs(vars.iter().copied());
     let mut p = env.spawn(&mut cmd);
     let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
     let addr = line
@@ -338,7 +336,7 @@ fn two_hosts_handle_each_event_once(url_for: impl Fn(&str) -> String) {
     let mut hosts: Vec<(Env, Serving)> = (0..2)
         .map(|_| {
             let env = Env::new();
-            let sv = start_on(&env, &s, &handler(&log), Some(&url));
+            let sv = start_on(&env, &s, &handler(&log), &[("B24AUTH_STORE", &url)]);
             (env, sv)
         })
         .collect();
@@ -376,9 +374,14 @@ fn two_hosts_handle_each_event_once(url_for: impl Fn(&str) -> String) {
         (1..=100).collect::<Vec<_>>(),
         "each event handled once"
     );
-    // They went through the shared queue (and left it), not through each host's own spool.
+    // They went through the shared queue, not each host's own spool: none is left unclaimed
+    // (a row may still be there while its host, killed after the handler's line, was about
+    // to delete it).
     let db = crate::support::postgres::db_of(&direct);
-    let left = crate::support::postgres::shared().psql(db, "SELECT count(*) FROM b24auth_events");
+    let left = crate::support::postgres::shared().psql(
+        db,
+        "SELECT count(*) FROM b24auth_events WHERE claimed_until IS NULL OR failed",
+    );
     assert_eq!(left.trim(), "0");
 }
 
@@ -395,4 +398,32 @@ fn two_serve_hosts_through_pgbouncer_handle_each_event_once() {
         crate::support::pgbouncer::Bouncer::start(crate::support::postgres::shared(), 3)
     });
     two_hosts_handle_each_event_once(|direct| bouncer.url(crate::support::postgres::db_of(direct)));
+}
+
+#[test]
+fn with_profile_serve_keeps_one_portal_and_refuses_another_with_403() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start_on(&env, &s, &handler(&log), &[("B24AUTH_PROFILE", "shop")]);
+    let other = s.second_address();
+    let other_host = other.trim_start_matches("http://").to_string();
+    let first = install_form(&s.issue_pair(), &s.host(), APP_TOKEN);
+    let path = format!("{PREFIX}/install");
+    let r = crate::support::http::post(&sv.addr, &path, FORM, first.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let pair = s.issue_pair_for(&other_host, "b334d7c4821f96e033f0488e7d5f8664");
+    let second = install_form(&pair, &other_host, "62967f0fd231bfb5c739dd93e4a46ddf");
+    let r = crate::support::http::post(&sv.addr, &path, FORM, second.as_bytes());
+    assert_eq!(r.status, 403, "{}", r.body);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.dir.join("profiles/shop.json")).unwrap())
+            .unwrap();
+    assert_eq!(stored["member_id"], MEMBER_ID);
+    assert_eq!(send(&sv.addr, &deal(&s, 3, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 3 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
 }
