@@ -78,6 +78,10 @@ impl<'a> Door<'a> {
             if crate::store::marks::uninstalled_at(&p).is_some() {
                 continue;
             }
+            // An install the trusted server has not proven proves no sender either.
+            if p.is_unverified() {
+                continue;
+            }
             let (Some(member), Some(token)) = (p.member_id(), p.secret("application_token")) else {
                 continue;
             };
