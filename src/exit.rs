@@ -11,11 +11,14 @@ nothing from the crate: everything else may depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub(crate) enum ExitCode {
-    /// Network, a server's error answer, I/O, a corrupt or insecure file.
+    /// Network, a server's error answer, I/O, a corrupt or insecure file; also every answer a
+    /// re-authorization cannot cure (a closed portal, an ended payment, a method awaiting an
+    /// administrator), with its fix (`bitrix::errors::RULES`).
     Failure = 1,
     /// Bad flags or values, missing credentials without a terminal, profile exists.
     Usage = 2,
-    /// Nothing stored, or the refresh token / code was rejected: authorize again.
+    /// Nothing stored, the refresh token / code was rejected, the token refused after its one
+    /// refresh, or the app removed: authorize (or reinstall) again.
     AuthNeeded = 3,
     /// No callback in time, or the profile lock was held too long.
     TimedOut = 4,

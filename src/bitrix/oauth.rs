@@ -187,19 +187,12 @@ fn trusted_url(host: &str) -> Option<Url> {
         .then(|| Url::parse(&format!("https://{host}")).expect("known hosts parse"))
 }
 
-/// The server for `refresh`/`token`: the flag or env; else the stored `server_endpoint`'s host
-/// when it is one of Bitrix24's; else the server stored with the profile; else the default.
+/// The server to show or check for a stored pair: as [`crate::bitrix::server::for_refresh`]
+/// picks it, or the portal's region's when the pair names a host outside the known set.
 pub fn server_for_refresh(explicit: Option<&Url>, profile: &Profile) -> Url {
-    if let Some(u) = explicit {
-        return u.clone();
-    }
-    let from_endpoint = profile
-        .server_endpoint()
-        .and_then(|s| Url::parse(s).ok())
-        .and_then(|u| u.host_str().and_then(trusted_url));
-    from_endpoint
-        .or_else(|| profile.oauth_server().and_then(|s| Url::parse(s).ok()))
-        .unwrap_or_else(default_server)
+    crate::bitrix::server::for_refresh(explicit, profile).unwrap_or_else(|_| {
+        crate::bitrix::server::for_region(&profile.portal().unwrap_or_default())
+    })
 }
 
 /// The server for `authorize` and `install-listen`: the flag or env; else the redirect's
@@ -220,38 +213,6 @@ fn default_server() -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Source;
-    use serde_json::json;
-
-    fn profile(server_endpoint: &str, stored: Option<&str>) -> Profile {
-        let m = json!({"access_token":"a","refresh_token":"r","server_endpoint":server_endpoint});
-        let mut p = Profile::from_bitrix(m.as_object().unwrap().clone(), Source::Install, 0);
-        if let Some(s) = stored {
-            p.set_oauth_server(s);
-        }
-        p
-    }
-
-    #[test]
-    fn refresh_server_choice() {
-        let p = profile(
-            "https://oauth.bitrix24.tech/rest/",
-            Some("http://127.0.0.1:9"),
-        );
-        assert_eq!(
-            server_for_refresh(None, &p).as_str(),
-            "https://oauth.bitrix24.tech/"
-        );
-        let p = profile("https://evil.example/rest/", None);
-        assert_eq!(
-            server_for_refresh(None, &p).as_str(),
-            "https://oauth.bitrix.info/"
-        );
-        let p = profile("https://evil.example/rest/", Some("http://127.0.0.1:9"));
-        assert_eq!(server_for_refresh(None, &p).as_str(), "http://127.0.0.1:9/");
-        let flag = Url::parse("http://127.0.0.1:1").unwrap();
-        assert_eq!(server_for_refresh(Some(&flag), &p), flag);
-    }
 
     #[test]
     fn new_pair_server_choice() {

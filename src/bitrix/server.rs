@@ -1,12 +1,97 @@
 /*!
-The rule for where the client secret may go: an OAuth server must be `https://` (plain `http://`
-only on a loopback address, the tests' stand-in). Servers never choose where secrets go.
+Which OAuth server gets the client secret, and the rule for where it may go.
+
+Bitrix24 runs two OAuth servers and picks one by the portal's region: ru, by, kz, uz →
+`oauth.bitrix24.tech`, every other → `oauth.bitrix.info` (the rest module's
+`Internal/Service/OAuth/AuthorizationServerUrlResolver.php`); an on-premise administrator may set
+another (`rest/oauth_server`, `BITRIX_OAUTH_URL`). Bitrix24 names the one it chose in every pair
+(`server_endpoint`), and that name wins. b24auth cannot read the portal's region setting, so
+where nothing names the server it reads the region from the portal host's top-level domain.
+A host outside the known set is used only when the user named it (`--oauth-server`, its variable,
+or stored from such a choice); a pair that names one says so, with the option to pass.
+
+An OAuth server must be `https://` (plain `http://` only on a loopback address, the tests'
+stand-in). Servers never choose where secrets go.
 */
 
 use std::net::IpAddr;
 
 use anyhow::Result;
 use url::Url;
+
+use crate::profile::Profile;
+use crate::ui::hint;
+
+/// The OAuth servers Bitrix24 runs.
+pub const KNOWN: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
+
+/// Top-level domains of the region `oauth.bitrix24.tech` serves (`рф` is `xn--p1ai`).
+const EAST: [&str; 5] = ["ru", "by", "kz", "uz", "xn--p1ai"];
+
+/// `https://HOST` for a known server's host (any case); `None` for any other host.
+pub fn known_url(host: &str) -> Option<Url> {
+    KNOWN
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(host))
+        .map(|k| Url::parse(&format!("https://{k}")).expect("known hosts parse"))
+}
+
+/// The known server for `portal` (`host[:port]`) by its region, read from its top-level
+/// domain: the server Bitrix24 picks for a portal of that region.
+pub fn for_region(portal: &str) -> Url {
+    let host = Url::parse(&format!("https://{portal}"))
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let tld = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    let east = host.contains('.') && EAST.contains(&tld);
+    known_url(KNOWN[usize::from(east)]).expect("a known server")
+}
+
+/// The server for a refresh: the user's (flag or env); else the host the pair's
+/// `server_endpoint` names when it is a known one; else the server stored with the profile (an
+/// earlier explicit choice, or the one that last refreshed it); else the known server for the
+/// portal's region. A `server_endpoint` naming another host, with nothing else to go by, is
+/// refused (exit 2) naming that host and the `--oauth-server` to pass.
+pub fn for_refresh(explicit: Option<&Url>, profile: &Profile) -> Result<Url> {
+    if let Some(u) = explicit {
+        return Ok(u.clone());
+    }
+    let named = profile.server_endpoint().and_then(|s| Url::parse(s).ok());
+    if let Some(known) = named
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .and_then(known_url)
+    {
+        return Ok(known);
+    }
+    if let Some(stored) = profile.oauth_server().and_then(|s| Url::parse(s).ok()) {
+        return Ok(stored);
+    }
+    match named {
+        Some(endpoint) => Err(outside_known_set(&endpoint)),
+        None => Ok(for_region(&profile.portal().unwrap_or_default())),
+    }
+}
+
+/// Exit 2: the pair names an OAuth server b24auth does not send secrets to unasked; the exact
+/// host, and the command that names it.
+pub fn outside_known_set(endpoint: &Url) -> anyhow::Error {
+    let base = server_base(endpoint);
+    crate::exit::usage(format!(
+        "the pair's server_endpoint names the OAuth server {base}, which is not one of Bitrix24's ({}); b24auth sends the client secret to another server only when you name it: if the portal's administrator set that server (rest/oauth_server), run {} (or set B24AUTH_OAUTH_SERVER={}); the stored pair is unchanged",
+        KNOWN.join(", "),
+        hint::cmd(&["--oauth-server", &base, "refresh"]),
+        hint::quote(&base)
+    ))
+}
+
+/// The `--oauth-server` value for a server's REST base (`https://host/rest/` → `https://host`).
+fn server_base(endpoint: &Url) -> String {
+    let path = endpoint.path().trim_end_matches('/');
+    let path = path.strip_suffix("/rest").unwrap_or(path);
+    format!("{}{path}", endpoint.origin().ascii_serialization())
+}
 
 /// An OAuth server must be `https://`, or `http://` on a loopback address (a local stand-in).
 pub fn check_oauth_server(url: &Url) -> Result<()> {
@@ -32,6 +117,20 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::Source;
+    use serde_json::json;
+
+    fn profile(fields: serde_json::Value, stored: Option<&str>) -> Profile {
+        let mut m = json!({"access_token":"a","refresh_token":"r"});
+        m.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        let mut p = Profile::from_bitrix(m.as_object().unwrap().clone(), Source::Install, 0);
+        if let Some(s) = stored {
+            p.set_oauth_server(s);
+        }
+        p
+    }
 
     #[test]
     fn oauth_servers_are_https_or_loopback() {
@@ -43,5 +142,88 @@ mod tests {
         assert!(!ok("http://oauth.example.com"));
         assert!(!ok("http://10.0.0.1"));
         assert!(!ok("ftp://oauth.bitrix.info"));
+    }
+
+    #[test]
+    fn the_region_picks_the_known_server() {
+        let server = |p: &str| for_region(p).host_str().unwrap().to_string();
+        for east in [
+            "b24-ar17wx.bitrix24.by",
+            "x.bitrix24.ru",
+            "crm.example.kz:8443",
+            "corp.uz",
+            "CRM.EXAMPLE.RU.",
+            "xn--80ak6aa92e.xn--p1ai",
+        ] {
+            assert_eq!(server(east), "oauth.bitrix24.tech", "{east}");
+        }
+        for west in [
+            "x.bitrix24.com",
+            "x.bitrix24.de",
+            "rubble.com",
+            "ru",
+            "127.0.0.1:9",
+            "",
+        ] {
+            assert_eq!(server(west), "oauth.bitrix.info", "{west:?}");
+        }
+    }
+
+    #[test]
+    fn refresh_server_choice() {
+        let tech = json!({"server_endpoint": "https://oauth.bitrix24.tech/rest/"});
+        let p = profile(tech, Some("http://127.0.0.1:9"));
+        let chosen = |p: &Profile| for_refresh(None, p).unwrap().to_string();
+        assert_eq!(
+            chosen(&p),
+            "https://oauth.bitrix24.tech/",
+            "Bitrix24's name wins"
+        );
+        let upper = profile(
+            json!({"server_endpoint": "https://OAUTH.BITRIX.INFO/rest/"}),
+            None,
+        );
+        assert_eq!(chosen(&upper), "https://oauth.bitrix.info/");
+        let foreign = json!({"server_endpoint": "https://oauth.corp.example/rest/"});
+        let stored = profile(foreign.clone(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            chosen(&stored),
+            "http://127.0.0.1:9/",
+            "an earlier choice is kept"
+        );
+        let flag = Url::parse("http://127.0.0.1:1").unwrap();
+        assert_eq!(for_refresh(Some(&flag), &stored).unwrap(), flag);
+        let by = profile(
+            json!({"client_endpoint": "https://b24-x.bitrix24.by/rest/"}),
+            None,
+        );
+        assert_eq!(chosen(&by), "https://oauth.bitrix24.tech/", "by region");
+        assert_eq!(
+            chosen(&profile(json!({}), None)),
+            "https://oauth.bitrix.info/"
+        );
+    }
+
+    #[test]
+    fn a_foreign_server_endpoint_is_named_with_the_option_to_pass() {
+        let p = profile(
+            json!({"server_endpoint": "https://oauth.corp.example:8443/b24/rest/",
+                   "client_endpoint": "https://crm.corp.ru/rest/"}),
+            None,
+        );
+        let e = for_refresh(None, &p).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("names the OAuth server https://oauth.corp.example:8443/b24,"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("`b24auth --oauth-server https://oauth.corp.example:8443/b24 refresh`"),
+            "{msg}"
+        );
+        assert!(matches!(
+            e.downcast_ref::<crate::exit::Error>(),
+            Some(crate::exit::Error::Usage(_))
+        ));
     }
 }

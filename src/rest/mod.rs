@@ -275,7 +275,7 @@ impl<'a> Caller<'a> {
                 tokio::time::sleep(wait).await;
                 tries.limited += 1;
             }
-            code if code.token_refused() => return Err(rejected(&err)),
+            code if code.token_refused() => return Err(errors::explained(err, profile)),
             // No refresh cures these: say what does.
             code if code.app_removed() => {
                 let portal =
@@ -285,7 +285,7 @@ impl<'a> Caller<'a> {
             code if code.decision() == Decision::Permission => {
                 return Err(errors::not_permitted(&err))
             }
-            _ => return Err(anyhow!("{err}")),
+            _ => return Err(errors::explained(err, profile)),
         }
         Ok(())
     }

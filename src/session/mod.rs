@@ -110,7 +110,8 @@ impl Session {
             })?;
         let outcome =
             store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
-                let server = oauth::server_for_refresh(self.cfg.oauth_server.as_ref(), &old);
+                let server =
+                    crate::bitrix::server::for_refresh(self.cfg.oauth_server.as_ref(), &old)?;
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
                 rotate(&client, &creds, &old)
@@ -237,6 +238,7 @@ fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
             "the OAuth server refused the stored refresh token ({e}): {} again",
             hint::authorize_again(&portal, true)
         )),
-        _ => err.context("cannot refresh the token pair; the stored pair is unchanged"),
+        _ => errors::with_next_step(err)
+            .context("cannot refresh the token pair; the stored pair is unchanged"),
     }
 }

@@ -212,3 +212,49 @@ fn the_readmes_migration_recipe_works_with_the_store_exported() {
         "{stderr}"
     );
 }
+
+/// The `--oauth-server` hint for a pair naming a server outside Bitrix24's two repeats the
+/// run's profile, and a server path holding shell syntax pastes as one inert word.
+#[test]
+fn the_oauth_server_hint_pastes_as_the_server_named() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = s.issue_pair();
+    doc["expires"] = 0.into();
+    doc["client_id"] = crate::support::stand_in::CLIENT_ID.into();
+    doc["client_secret"] = crate::support::stand_in::CLIENT_SECRET.into();
+    doc["server_endpoint"] = "https://oauth.corp.example/b24$(touch pwned);x/rest/".into();
+    let profiles = env.dir.join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("prod.json"),
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(m));
+    mode(&env.dir, 0o700).unwrap();
+    mode(&profiles, 0o700).unwrap();
+    mode(&profiles.join("prod.json"), 0o600).unwrap();
+    let run = env.run(&["--profile", "prod", "token"]);
+    let line = run.assert_error(2).to_string();
+    assert!(line.contains("not one of Bitrix24's"), "{line}");
+    let hint = first_hint(&line);
+    let words = pasted_words(hint, env.tmp.path());
+    assert_eq!(
+        words,
+        [
+            "--profile",
+            "prod",
+            "--oauth-server",
+            "https://oauth.corp.example/b24$(touch%20pwned);x",
+            "refresh"
+        ],
+        "{hint}"
+    );
+    assert!(
+        !env.tmp.path().join("pwned").exists(),
+        "{hint} ran something"
+    );
+    assert_eq!(s.counters().token_calls, 0);
+}

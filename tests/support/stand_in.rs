@@ -129,6 +129,8 @@ pub(super) struct State {
     pub(super) pace: super::stand_in_pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
     pub(super) record: super::record::Record,
+    /// A recorded error answer portal REST gives instead of its own (`stand_in_errors.rs`).
+    pub(super) errors: super::stand_in_errors::RecordedErrors,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
     /// The offline event queue and the bound handlers (`stand_in_events.rs`).
@@ -169,6 +171,13 @@ impl StandIn {
     /// Changes which recorded behaviours are on (`record.rs`).
     pub(super) fn record(&self, change: impl FnOnce(&mut super::record::Record)) {
         change(&mut self.state.lock().unwrap().record);
+    }
+
+    pub(super) fn recorded_errors(
+        &self,
+        change: impl FnOnce(&mut super::stand_in_errors::RecordedErrors),
+    ) {
+        change(&mut self.state.lock().unwrap().errors);
     }
 
     pub fn start() -> StandIn {
@@ -859,6 +868,9 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
                 )
             }
         }
+    }
+    if let Some(answer) = super::stand_in_errors::next(&mut s.errors) {
+        return recorded(answer);
     }
     if let Some(answer) = super::record::rest(&s.record) {
         return recorded(answer);
