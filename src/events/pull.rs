@@ -13,7 +13,8 @@ batch `event.offline.list` shows reserved (only a stopped consumer can have left
 Where the portal answers `WRONG_LICENSE` to `clear=0` (no `rest_offline_extended`), the fallback
 is `clear=1`: the answer is the events' only copy, so each batch is written to the spool durably
 before its first handler runs, and a failed one is kept in the spool's `failed/`. The window in
-which a stop loses events is the portal's: between its deleting the batch and b24auth's fsync.
+which a stop loses events is the portal's: between its deleting the batch and b24auth's fsync
+(a SIGTERM waits for the batch boundary; SIGKILL, a crash or a lost answer do not).
 */
 
 use std::io::Write;
@@ -82,8 +83,12 @@ pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: Options) -
         kept_path,
         kept,
     };
+    // A SIGTERM (a supervisor stopping a `--follow`) ends the run between batches, never
+    // between the portal's answer and the spool (where `clear=1` would lose the batch).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let _caught = crate::signals::catch_terminate();
     pull.recover().await?;
-    pull.drain().await
+    pull.drain(&mut term).await
 }
 
 impl Pull<'_> {
@@ -117,9 +122,13 @@ impl Pull<'_> {
     }
 
     /// Fetches and handles batches until the queue is empty (or forever with `--follow`).
-    async fn drain(&mut self) -> Result<()> {
+    async fn drain(&mut self, term: &mut tokio::signal::unix::Signal) -> Result<()> {
+        use futures_util::FutureExt;
         let mut idle = IDLE_FIRST;
         loop {
+            if term.recv().now_or_never().is_some() {
+                return Ok(());
+            }
             let handled = match self.kept.no_extended {
                 true => self.one_cleared_batch().await?,
                 false => self.one_reserved_batch().await?,
@@ -131,7 +140,10 @@ impl Pull<'_> {
             if !self.opts.follow {
                 return Ok(());
             }
-            tokio::time::sleep(idle).await;
+            tokio::select! {
+                () = tokio::time::sleep(idle) => {}
+                _ = term.recv() => return Ok(()),
+            }
             idle = (idle * 2).min(IDLE_MAX);
         }
     }

@@ -210,3 +210,37 @@ impl Env {
         Env::run_cmd(&mut self.app_cmd(s, args))
     }
 }
+
+#[test]
+fn follow_ends_on_sigterm_between_batches_with_143() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    s.queue_offline(5);
+    let args: Vec<String> = [
+        "--follow",
+        "--exec",
+        "sh",
+        "-c",
+        "echo \"handled $B24_EVENT_ID\"",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut child = pull(&env, &s, &args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..5 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(line.starts_with("handled "), "{line}");
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert!(s.offline_rows().is_empty(), "every handled event cleared");
+}
