@@ -4,9 +4,10 @@ or the store's own queue (PostgreSQL: every host behind one address shares it, e
 claimed by one host at a time). The dispatcher and the door speak only to this.
 */
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
-use super::queue::{Entry, Spool};
+use super::queue::{Entry, GroupWriter, Spool};
+
 use crate::store::queue::{EventQueue, Queued};
 
 #[derive(Clone, Copy)]
@@ -16,17 +17,21 @@ pub(crate) enum Backlog<'a> {
 }
 
 impl Backlog<'_> {
-    /// Keeps `entry` durably: fsynced in the spool, or committed in the database.
-    pub async fn keep(&self, entry: &Entry) -> Result<()> {
-        match self {
-            Backlog::Spool(spool) => {
-                // Off the async thread, so the writes of concurrent events overlap.
-                let (spool, entry) = ((*spool).clone(), entry.clone());
-                tokio::task::spawn_blocking(move || spool.put(&entry.id.clone(), &[entry]))
-                    .await
-                    .map_err(|e| anyhow!("the write stopped: {e}"))?
+    /// Keeps `entry` durably: fsynced in the spool by `writer` (with the events of the
+    /// requests beside it: the pending file and how many it holds), or committed in the
+    /// database.
+    pub async fn keep(
+        &self,
+        writer: Option<&GroupWriter>,
+        entry: &Entry,
+    ) -> Result<Option<(String, usize)>> {
+        match (self, writer) {
+            (Backlog::Spool(_), Some(writer)) => writer.keep(entry.clone()).await.map(Some),
+            (Backlog::Spool(spool), None) => {
+                spool.put(&entry.id, std::slice::from_ref(entry))?;
+                Ok(Some((entry.id.clone(), 1)))
             }
-            Backlog::Shared(queue) => queue.push(&to_queued(entry)).await,
+            (Backlog::Shared(queue), _) => queue.push(&to_queued(entry)).await.map(|()| None),
         }
     }
 

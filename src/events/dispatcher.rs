@@ -7,7 +7,7 @@ claims early.
 */
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -21,8 +21,13 @@ use super::stop::Stopping;
 use crate::session::Session;
 use crate::store::queue::EventQueue;
 
-/// A pending spool file and its entries.
-pub(crate) type Job = (String, Vec<Entry>);
+/// Events of a pending spool file (`total` in all: a file holds the events written together,
+/// which may come as several jobs); for a shared queue, only a wake-up.
+pub(crate) struct Job {
+    pub file: String,
+    pub entries: Vec<Entry>,
+    pub total: usize,
+}
 
 /// Pauses between claims while a shared queue is empty: from 50 ms, doubling, at most 1 s.
 const IDLE_FIRST: Duration = Duration::from_millis(50);
@@ -53,18 +58,29 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Events from the spool, as the channel brings them.
+    /// Events from the spool, as the channel brings them; a file goes once all its events are
+    /// settled.
     pub async fn drain_spool(&self, mut jobs: mpsc::UnboundedReceiver<Job>, spool: &Spool) {
+        let remaining: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+        let mut waiting: VecDeque<(String, Entry)> = VecDeque::new();
         let mut running = FuturesUnordered::new();
         loop {
+            while running.len() < self.concurrency && !self.stop.is_stopping() {
+                let Some((file, entry)) = waiting.pop_front() else {
+                    break;
+                };
+                running.push(self.settle_spooled(file, entry, spool, &remaining));
+            }
             if self.stop.is_stopping() && running.is_empty() {
                 return;
             }
-            let room = running.len() < self.concurrency && !self.stop.is_stopping();
             tokio::select! {
                 () = self.stop.begun(), if !self.stop.is_stopping() => {}
-                job = jobs.recv(), if room => match job {
-                    Some(job) => running.push(self.settle_file(job, spool)),
+                job = jobs.recv(), if !self.stop.is_stopping() => match job {
+                    Some(job) => {
+                        remaining.borrow_mut().entry(job.file.clone()).or_insert(job.total);
+                        waiting.extend(job.entries.into_iter().map(|e| (job.file.clone(), e)));
+                    }
                     None => return,
                 },
                 Some(()) = running.next(), if !running.is_empty() => {}
@@ -130,20 +146,33 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// One pending file: failures go to `failed/`; then the file goes.
-    async fn settle_file(&self, (file, entries): Job, spool: &Spool) {
-        for entry in &entries {
-            if !self.run(entry).await {
-                self.said_failed(entry);
-                if let Err(e) = spool.fail(entry) {
-                    // Left pending: handled again at the next start rather than lost.
-                    self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
-                    return;
-                }
+    /// One spooled event: a failure goes to `failed/`; the file goes with its last event.
+    async fn settle_spooled(
+        &self,
+        file: String,
+        entry: Entry,
+        spool: &Spool,
+        remaining: &RefCell<HashMap<String, usize>>,
+    ) {
+        if !self.run(&entry).await {
+            self.said_failed(&entry);
+            if let Err(e) = spool.fail(&entry) {
+                // Its file stays pending: handled again at the next start rather than lost.
+                self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
+                return;
             }
         }
-        if let Err(e) = spool.done(&file) {
-            self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
+        let last = {
+            let mut left = remaining.borrow_mut();
+            let n = left.entry(file.clone()).or_insert(1);
+            *n = n.saturating_sub(1);
+            *n == 0
+        };
+        if last {
+            remaining.borrow_mut().remove(&file);
+            if let Err(e) = spool.done_lazily(&file) {
+                self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
+            }
         }
     }
 

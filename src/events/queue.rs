@@ -89,6 +89,17 @@ impl Spool {
         remove_durably(&self.pending_path(file))
     }
 
+    /// The pending file `file` is handled: removed, the directory not synced (a removal a
+    /// crash undoes only runs its handlers again: at least once still holds).
+    pub fn done_lazily(&self, file: &str) -> Result<()> {
+        match fs::remove_file(self.pending_path(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove the handled spool file {file}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Keeps `entry` as failed for good.
     pub fn fail(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec(&[entry]).map_err(|e| anyhow!("cannot encode ({e})"))?;
@@ -127,6 +138,57 @@ impl Spool {
 
     fn failed_path(&self, id: &str) -> PathBuf {
         self.dir.join("failed").join(format!("{id}.json"))
+    }
+}
+
+/// Writes the events of concurrent requests together: each batch the writer finds waiting
+/// becomes one pending file, so one fsync (and one directory sync) answers them all. Every
+/// caller hears back only once its batch is on disk.
+pub(crate) struct GroupWriter {
+    tx: std::sync::mpsc::Sender<Write>,
+}
+
+/// One event to write, and where to say which file took it (and how many it holds).
+type Write = (Entry, tokio::sync::oneshot::Sender<Result<(String, usize)>>);
+
+/// The most events one pending file takes.
+const GROUP_MAX: usize = 256;
+
+impl GroupWriter {
+    pub fn start(spool: Spool) -> GroupWriter {
+        let (tx, rx) = std::sync::mpsc::channel::<Write>();
+        std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                let file = new_id();
+                let (entries, answers): (Vec<Entry>, Vec<_>) = batch.into_iter().unzip();
+                let written = spool.put(&file, &entries).map(|()| (file, entries.len()));
+                for answer in answers {
+                    let _ = answer.send(match &written {
+                        Ok(w) => Ok(w.clone()),
+                        Err(e) => Err(anyhow!("{e:#}")),
+                    });
+                }
+            }
+        });
+        GroupWriter { tx }
+    }
+
+    /// Keeps `entry` durably; the pending file it is in and how many events that file holds.
+    pub async fn keep(&self, entry: Entry) -> Result<(String, usize)> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((entry, answer))
+            .map_err(|_| anyhow!("the spool writer stopped"))?;
+        answered
+            .await
+            .map_err(|_| anyhow!("the spool writer stopped"))?
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::backlog::Backlog;
 use super::dispatch::handler_json;
-use super::queue::{new_id, Entry};
+use super::queue::{new_id, Entry, GroupWriter};
 use crate::capture::listener::{Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
@@ -34,21 +34,29 @@ struct Install {
 pub(crate) struct Door<'a> {
     session: &'a Session,
     backlog: Backlog<'a>,
+    /// Groups the spool's writes of concurrent events (none for a shared queue).
+    writer: Option<GroupWriter>,
     installs: RefCell<HashMap<String, Install>>,
     loaded_at: RefCell<Option<Instant>>,
 }
 
 /// What an accepted event leaves for the dispatcher.
 pub(crate) struct Accepted {
-    pub file: String,
+    /// The spool file it is in and how many events that file holds (none: a shared queue).
+    pub file: Option<(String, usize)>,
     pub entry: Entry,
 }
 
 impl<'a> Door<'a> {
     pub fn new(session: &'a Session, backlog: Backlog<'a>) -> Door<'a> {
+        let writer = match backlog {
+            Backlog::Spool(spool) => Some(GroupWriter::start(spool.clone())),
+            Backlog::Shared(_) => None,
+        };
         Door {
             session,
             backlog,
+            writer,
             installs: RefCell::new(HashMap::new()),
             loaded_at: RefCell::new(None),
         }
@@ -137,8 +145,7 @@ impl<'a> Door<'a> {
             received_at: crate::profile::now(),
             payload: handler_json(&post),
         };
-        let file = entry.id.clone();
-        self.keep(&entry).await?;
+        let file = self.keep(&entry).await?;
         Ok(Accepted { file, entry })
     }
 
@@ -160,14 +167,17 @@ impl<'a> Door<'a> {
     }
 
     /// The durable write (fsync, or a commit) before any answer.
-    async fn keep(&self, entry: &Entry) -> Result<(), Reply> {
-        self.backlog.keep(entry).await.map_err(|e| {
-            self.session
-                .cfg
-                .ui
-                .warn(format_args!("b24auth: cannot keep an event: {e:#}"));
-            Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept")
-        })
+    async fn keep(&self, entry: &Entry) -> Result<Option<(String, usize)>, Reply> {
+        self.backlog
+            .keep(self.writer.as_ref(), entry)
+            .await
+            .map_err(|e| {
+                self.session
+                    .cfg
+                    .ui
+                    .warn(format_args!("b24auth: cannot keep an event: {e:#}"));
+                Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept")
+            })
     }
 }
 

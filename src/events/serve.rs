@@ -62,8 +62,13 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
     tell(session, local, &opts, portals);
     let (jobs, queue) = mpsc::unbounded_channel();
     if let Backlog::Spool(spool) = backlog {
-        for job in spool.pending()? {
-            let _ = jobs.send(job);
+        for (file, entries) in spool.pending()? {
+            let total = entries.len();
+            let _ = jobs.send(Job {
+                file,
+                entries,
+                total,
+            });
         }
     }
     let extra: Vec<String> = opts
@@ -171,7 +176,12 @@ impl listener::Handler<()> for Web<'_> {
         let reply = match (route.as_str(), &req.method) {
             ("/event", &Method::POST) => match self.door.event(req).await {
                 Ok(accepted) => {
-                    let _ = self.jobs.send((accepted.file, vec![accepted.entry]));
+                    let (file, total) = accepted.file.unwrap_or_default();
+                    let _ = self.jobs.send(Job {
+                        file,
+                        entries: vec![accepted.entry],
+                        total,
+                    });
                     Reply::json(StatusCode::OK, "{\"status\":\"ok\"}".into())
                 }
                 Err(reply) => reply,

@@ -171,23 +171,32 @@ fn serve_killed_at_random_instants_runs_every_accepted_event() {
         let mut sv = start(&env, &s, &script);
         let addr = sv.addr.clone();
         let first = next;
-        let sender = std::thread::spawn(move || {
-            let mut ok = Vec::new();
-            for id in first..first + 400 {
-                let body = event_form("ONCRMDEALADD", id, MEMBER_ID, APP_TOKEN, "portal.example");
-                match send(&addr, &body) {
-                    Some(200) => ok.push(id),
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-            ok
-        });
+        // Four senders at once, so that events are written in groups.
+        let senders: Vec<_> = (0..4u64)
+            .map(|k| {
+                let addr = addr.clone();
+                std::thread::spawn(move || {
+                    let mut ok = Vec::new();
+                    for id in (first + k * 100)..(first + k * 100 + 100) {
+                        let body =
+                            event_form("ONCRMDEALADD", id, MEMBER_ID, APP_TOKEN, "portal.example");
+                        match send(&addr, &body) {
+                            Some(200) => ok.push(id),
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
         // The instant of the crash, not a synchronisation: any instant must be survivable.
         std::thread::sleep(at);
         let _ = sv.p.child.kill();
         sv.p.child.wait().unwrap();
-        accepted.extend(sender.join().unwrap());
+        for sender in senders {
+            accepted.extend(sender.join().unwrap());
+        }
         next += 400;
     }
     // A last run hands out what is still pending; the handler's output says when it is done.
