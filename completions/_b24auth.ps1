@@ -39,7 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
-            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
+            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show what is stored (secrets masked unless asked for)')
@@ -99,8 +99,8 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No messages on stderr except errors (the addresses to open or paste still show)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -606,7 +606,7 @@ Register-ArgumentCompleter -Native -CommandName 'b24auth' -ScriptBlock {
         }
         'b24auth;help' {
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call')
-            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a "Uses API only" local app and save its tokens')
+            [CompletionResult]::new('install-listen', 'install-listen', [CompletionResultType]::ParameterValue, 'Catch the installation callback of a local app and save its tokens')
             [CompletionResult]::new('authorize', 'authorize', [CompletionResultType]::ParameterValue, 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Trade the stored refresh token for a new pair and save it')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show what is stored (secrets masked unless asked for)')

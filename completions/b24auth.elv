@@ -36,7 +36,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand setup 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call'
-            cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+            cand install-listen 'Catch the installation callback of a local app and save its tokens'
             cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'
@@ -94,8 +94,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -571,7 +571,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         }
         &'b24auth;help'= {
             cand setup 'A guided first run on a terminal: the portal, the way in, what to enter in the portal''s form, the keys, the first token and a first call'
-            cand install-listen 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+            cand install-listen 'Catch the installation callback of a local app and save its tokens'
             cand authorize 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
             cand refresh 'Trade the stored refresh token for a new pair and save it'
             cand show 'Show what is stored (secrets masked unless asked for)'

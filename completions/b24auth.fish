@@ -38,7 +38,7 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -s v -l verbose -d 'One li
 complete -c b24auth -n "__fish_b24auth_needs_command" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_needs_command" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "setup" -d 'A guided first run on a terminal: the portal, the way in, what to enter in the portal\'s form, the keys, the first token and a first call'
-complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "install-listen" -d 'Catch the installation callback of a local app and save its tokens'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
@@ -86,7 +86,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l allow
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l domain -d 'The portal: portal.bitrix24.com, https://portal.example.com or http://127.0.0.1:PORT' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l redirect-uri -d 'The handler path registered for the app, where the portal sends the browser back' -r
@@ -423,7 +423,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s v -l verbose -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "setup" -d 'A guided first run on a terminal: the portal, the way in, what to enter in the portal\'s form, the keys, the first token and a first call'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a "Uses API only" local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a local app and save its tokens'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'

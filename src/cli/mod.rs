@@ -126,7 +126,26 @@ pub enum Command {
     /// A guided first run on a terminal: the portal, the way in, what to enter in the portal's
     /// form, the keys, the first token and a first call
     Setup,
-    /// Catch the installation callback of a "Uses API only" local app and save its tokens
+    /// Catch the installation callback of a local app and save its tokens
+    ///
+    /// Both install forms are taken: the server's POST of a "Uses API only" app (answered
+    /// `{"status":"success"}`), and the form an app with a UI gets in a frame of the portal
+    /// (answered with a page that loads Bitrix24's BX24 library and calls
+    /// `BX24.installFinish()`).
+    ///
+    /// A callback the trusted OAuth server confirms (its `app.info`, or a refresh with the
+    /// app's client credentials naming the same portal and member_id) becomes the profile. One
+    /// it neither confirms nor contradicts (no credentials yet — the form shows them only after
+    /// Save —, the server down, a late callback whose access token expired) is kept as a
+    /// candidate beside the profile (`auth.candidates/`, files 0600; a table in PostgreSQL),
+    /// answered 200, never used by any command, and named by `show` and `list`. The first
+    /// command run with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set (`b24auth refresh`)
+    /// proves the candidates; one the server contradicts is dropped with a note. A callback is
+    /// never answered 409 or 503. At most 100 candidates per profile, each at most 64 KiB;
+    /// past that a new unproven callback is answered 507 and not kept.
+    ///
+    /// Exits 0 once a pair is proven and saved, or at --timeout with candidates kept (naming
+    /// the command that proves them); 4 when nothing arrived.
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
     Authorize(AuthorizeArgs),

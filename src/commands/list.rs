@@ -10,16 +10,18 @@ use serde_json::{json, Value};
 use crate::cli::ListArgs;
 use crate::profile::now;
 use crate::session::Session;
+use crate::store::candidates::Candidate;
 use crate::ui;
 use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
     let store = &s.store;
     let profiles = store.list().await?;
+    let kept = candidates(s, &profiles).await;
     let mut out = std::io::stdout().lock();
     let t = now();
     if args.json {
-        let rows: Vec<Value> = profiles
+        let mut rows: Vec<Value> = profiles
             .iter()
             .map(|(name, p)| match p {
                 Ok(p) => json!({
@@ -34,10 +36,15 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                 Err(e) => json!({"profile": name, "error": format!("{e:#}"), "location": store.location(name)}),
             })
             .collect();
+        rows.extend(kept.iter().map(|(name, c)| {
+            json!({"profile": name, "candidate": true, "portal": c.claimed_portal(),
+                   "member_id": c.profile.member_id(), "received_at": c.received_at(),
+                   "location": store.location(name)})
+        }));
         writeln!(out, "{}", Value::Array(rows))?;
         return Ok(());
     }
-    if profiles.is_empty() {
+    if profiles.is_empty() && kept.is_empty() {
         s.cfg.ui.info("no profiles stored");
     }
     for (name, p) in &profiles {
@@ -67,5 +74,34 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
             )?,
         }
     }
+    for (name, c) in &kept {
+        writeln!(
+            out,
+            "{}\t{}\tcandidate, arrived {}, not yet proven ({} proves it)",
+            strip_controls(name),
+            strip_controls(&c.claimed_portal()),
+            ui::utc(c.received_at()),
+            crate::ui::hint::cmd(&["refresh"])
+        )?;
+    }
     Ok(())
+}
+
+/// The candidates of every listed profile and of the selected one (which may hold only
+/// candidates), by profile name.
+async fn candidates(s: &Session, profiles: &crate::store::Listing) -> Vec<(String, Candidate)> {
+    let mut names: Vec<&str> = profiles.iter().map(|(n, _)| n.as_str()).collect();
+    if !names.contains(&s.profile_name()) {
+        names.push(s.profile_name());
+    }
+    let mut kept = Vec::new();
+    for name in names {
+        match s.store.candidates(name).await {
+            Ok(found) => kept.extend(found.into_iter().map(|c| (name.to_string(), c))),
+            Err(e) => s.cfg.ui.warn(strip_controls(&format!(
+                "cannot read the candidates of profile `{name}`: {e:#}"
+            ))),
+        }
+    }
+    kept
 }

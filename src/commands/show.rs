@@ -12,7 +12,6 @@ use crate::bitrix::errors::ErrorCode;
 use crate::bitrix::oauth;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::profile::{now, Profile};
-use crate::secret::Secret;
 use crate::session::Session;
 use crate::ui::sanitize::strip_controls;
 use crate::ui::{self, hint};
@@ -26,7 +25,17 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
     if args.check {
         return check(s, &mut out).await;
     }
-    let p = s.load().await?;
+    let human = args.format.is_none() && !args.json && args.field.is_none();
+    let p = match s.load().await {
+        Ok(p) => p,
+        Err(e) => {
+            // Nothing proven: the candidates are still named (claimed portal, arrival time).
+            if human {
+                write!(out, "{}", candidates(s).await)?;
+            }
+            return Err(e);
+        }
+    };
     if p.is_unverified() && hands_out_secrets(args) {
         return Err(unverified_refusal(s));
     }
@@ -44,9 +53,39 @@ pub(crate) async fn run(s: &Session, args: &ShowArgs) -> Result<()> {
             other => writeln!(out, "{other}")?,
         }
     } else {
-        write!(out, "{}", summary(&p, args.reveal, &s.location()))?;
+        write!(
+            out,
+            "{}",
+            ui::summary::profile(&p, args.reveal, &s.location())
+        )?;
+        write!(out, "{}", candidates(s).await)?;
     }
     Ok(())
+}
+
+/// The install callbacks kept for the profile and not yet proven: one line each.
+async fn candidates(s: &Session) -> String {
+    let kept = match s.store.candidates(s.profile_name()).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            return format!(
+                "{:<18} cannot be read: {}\n",
+                "candidates",
+                strip_controls(&format!("{e:#}"))
+            )
+        }
+    };
+    kept.iter()
+        .map(|c| {
+            let line = format!(
+                "candidate claiming portal {}, arrived {}, not yet proven (no command uses it before {} proves it)",
+                c.claimed_portal(),
+                ui::utc(c.received_at()),
+                crate::ui::hint::cmd(&["refresh"])
+            );
+            format!("{:<18} {}\n", "candidate", strip_controls(&line))
+        })
+        .collect()
 }
 
 /// Whether this `show` would print the token, the endpoint or another secret in clear.
@@ -194,78 +233,5 @@ fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
             ))
         }
         _ => e.context("cannot tell whether the authorization works"),
-    }
-}
-
-fn summary(p: &Profile, reveal: bool, location: &str) -> String {
-    let t = now();
-    let secret = |key: &str| match p.secret(key) {
-        Some(s) if reveal => s.expose().to_string(),
-        Some(s) => s.masked(),
-        None => "-".into(),
-    };
-    let text = |key: &str| match p.as_map().get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".into(),
-        Some(v) => v.to_string(),
-    };
-    let expiry = match p.expires() {
-        Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e.saturating_sub(t))),
-        None => "unknown".into(),
-    };
-    let issued = match p.meta_i64("refresh_token_issued_at") {
-        Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
-        None => "unknown".into(),
-    };
-    let state = match (p.is_unverified(), p.is_not_checked()) {
-        (true, _) => format!(
-            "UNVERIFIED: the OAuth server has not confirmed this portal; no command uses the pair before {} proves it",
-            crate::ui::hint::cmd(&["refresh"])
-        ),
-        (false, true) => "not checked (--no-verify)".to_string(),
-        (false, false) => "verified".to_string(),
-    };
-    let rows = [
-        ("state", state),
-        ("portal", p.portal().unwrap_or_else(|| "-".into())),
-        ("member_id", text("member_id")),
-        ("user_id", text("user_id")),
-        ("scope", text("scope")),
-        ("status", text("status")),
-        (
-            "client_endpoint",
-            match p.is_unverified() {
-                true => format!(
-                    "{} (the callback's claim, unproven)",
-                    text("client_endpoint")
-                ),
-                false => text("client_endpoint"),
-            },
-        ),
-        ("access_token", secret("access_token")),
-        ("  expires", expiry),
-        ("refresh_token", secret("refresh_token")),
-        ("  issued", issued),
-        ("application_token", secret("application_token")),
-        ("client_id", text("client_id")),
-        (
-            "client_secret",
-            mask_presence(p.secret("client_secret"), reveal),
-        ),
-        ("oauth_server", p.oauth_server().unwrap_or("-").to_string()),
-        ("stored in", location.to_string()),
-    ];
-    rows.iter()
-        .map(|(k, v)| format!("{k:<18} {}\n", strip_controls(v)))
-        .collect()
-}
-
-/// The client secret is never shown masked-but-partial: it does not rotate, so even a few
-/// characters help an attacker more than a token's would.
-fn mask_presence(s: Option<Secret>, reveal: bool) -> String {
-    match s {
-        Some(s) if reveal => s.expose().to_string(),
-        Some(_) => "(stored)".into(),
-        None => "-".into(),
     }
 }

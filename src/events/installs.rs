@@ -13,6 +13,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::StatusCode;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::capture::install::candidates::Keeper;
 use crate::capture::install::handler::Install;
 use crate::capture::install::saver::Saver;
 use crate::capture::install::verify::{self, Checks};
@@ -99,10 +100,13 @@ async fn one(session: &Session, checks: &Checks, cb: Callback) {
         paste: String::new(),
     };
     let saver = Saver {
-        cfg: &cfg,
-        store: &*session.store,
-        mode: SaveMode::Replace,
-        checks,
+        keeper: Keeper {
+            cfg: &cfg,
+            store: &*session.store,
+            mode: SaveMode::Replace,
+            checks,
+        },
+        library: crate::capture::install::page::BX24_LIBRARY.to_string(),
     };
     let handled = install.handle(cb.request);
     let saving = saver.run(queue, None, None);

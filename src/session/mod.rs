@@ -10,6 +10,7 @@ store and the OAuth client, never a command.
 pub(crate) mod child_env;
 pub(crate) mod config;
 pub(crate) mod hook;
+pub(crate) mod proof;
 
 use anyhow::Result;
 use url::Url;
@@ -51,11 +52,14 @@ impl Session {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
     }
 
-    /// The stored profile, or the exit-3 error when there is none.
+    /// The stored profile, or the exit-3 error when there is none. With nothing stored but
+    /// install candidates kept, the client credentials at hand prove them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
-        let stored = self.store.load(&self.cfg.profile).await?;
-        let stored = stored.ok_or_else(|| self.nothing_stored())?;
-        store::marks::refuse_uninstalled(&self.cfg.profile, stored)
+        let profile = match self.store.load(&self.cfg.profile).await? {
+            Some(profile) => proof::newer_than(self, profile).await?,
+            None => proof::from_candidates(self).await?,
+        };
+        store::marks::refuse_uninstalled(&self.cfg.profile, profile)
     }
 
     /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::future::{FutureExt, LocalBoxFuture};
 
+use super::candidates::{self, Candidate};
 use super::disk::{create_private_dir, is_temp_of, lock_path, profile_path, write_atomic};
 use super::{guard, Listing, Locked, SaveMode, Store};
 use crate::exit::Error;
@@ -108,6 +109,34 @@ impl Store for FileStore {
 
     fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
         std::future::ready(self.list_files()).boxed_local()
+    }
+
+    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+        let path = self.path(name);
+        let listed = self
+            .guard(&path)
+            .and_then(|()| candidates::list_files(&candidates::dir_beside(&path)));
+        std::future::ready(listed).boxed_local()
+    }
+
+    fn keep_candidate<'a>(
+        &'a self,
+        name: &'a str,
+        candidate: &'a Candidate,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        let path = self.path(name);
+        let kept = self
+            .guard(&path)
+            .and_then(|()| candidates::keep_file(&candidates::dir_beside(&path), candidate));
+        std::future::ready(kept).boxed_local()
+    }
+
+    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>> {
+        let path = self.path(name);
+        let dropped = self
+            .guard(&path)
+            .and_then(|()| candidates::drop_file(&candidates::dir_beside(&path), id));
+        std::future::ready(dropped).boxed_local()
     }
 
     /// Keeps the pair under the temp dir (often another filesystem than a full config dir).

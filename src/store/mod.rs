@@ -15,6 +15,7 @@ the two locked roads written once here on top of a backend's [`Store::lock`]:
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
 
+pub(crate) mod candidates;
 pub(crate) mod disk;
 mod file;
 pub(crate) mod guard;
@@ -32,6 +33,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::ui::Ui;
+use candidates::Candidate;
 
 pub(crate) use file::FileStore;
 pub(crate) use postgres::PgStore;
@@ -94,6 +96,21 @@ pub(crate) trait Store {
     fn event_queue(&self) -> Option<&dyn queue::EventQueue> {
         None
     }
+
+    /// The install callbacks kept for this profile until the trusted server decides
+    /// ([`candidates`]), oldest first.
+    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>>;
+
+    /// Keeps one candidate durably (the same id replaces it: a rotation of that candidate);
+    /// refused past [`candidates::MAX_CANDIDATES`].
+    fn keep_candidate<'a>(
+        &'a self,
+        name: &'a str,
+        candidate: &'a Candidate,
+    ) -> LocalBoxFuture<'a, Result<()>>;
+
+    /// Removes one candidate (promoted, or contradicted by the trusted server).
+    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>>;
 
     /// After a rotated pair could not be saved: keep it somewhere and say how to put it back.
     fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error;

@@ -7,6 +7,7 @@ pub(crate) mod input;
 pub(crate) mod log;
 pub(crate) mod password;
 pub(crate) mod sanitize;
+pub(crate) mod summary;
 
 use std::io::IsTerminal;
 

@@ -299,10 +299,11 @@ fn the_listener_raises_its_soft_descriptor_limit() {
     let _ = p.finish();
 }
 
-/// The OAuth server refuses connections, then never answers: both callbacks are answered 503
-/// and the listener keeps waiting; the retry once the server is back is verified and saved.
+/// The OAuth server refuses connections, then never answers: no verdict, so the callback is
+/// kept as a candidate and answered 200 (never 503: Bitrix24 does not send it again), and the
+/// listener keeps waiting; the retry once the server is back is verified and saved.
 #[test]
-fn a_verification_that_fails_locally_answers_503_and_a_retry_is_saved() {
+fn a_verification_that_fails_locally_keeps_a_candidate_and_a_retry_is_saved() {
     let s = StandIn::start();
     let env = Env::new();
     let mut outage = Outage::refusing();
@@ -317,22 +318,23 @@ fn a_verification_that_fails_locally_answers_503_and_a_retry_is_saved() {
     let good = bitrix_form(&pair, &s.host());
 
     let r = http::post(&addr, PATH, FORM, good.as_bytes());
-    assert_eq!(r.status, 503, "connection refused: {r:?}");
-    let line = p.wait_line(5, |l| l.contains("could not verify"));
-    assert!(
-        line.contains("503") && line.contains("still waiting"),
-        "{line}"
-    );
+    assert_eq!(r.status, 200, "connection refused: {r:?}");
+    let line = p.wait_line(5, |l| l.contains("CANDIDATE"));
+    assert!(line.contains("still listening"), "{line}");
     assert!(line.contains("Connection refused"), "{line}");
 
     outage.hang();
     let r = http::post(&addr, PATH, FORM, good.as_bytes());
-    assert_eq!(r.status, 503, "no answer in time: {r:?}");
-    let line = p.wait_line(10, |l| l.contains("could not verify"));
+    assert_eq!(r.status, 200, "no answer in time: {r:?}");
+    let line = p.wait_line(30, |l| l.contains("CANDIDATE"));
     assert!(line.contains("timed out"), "{line}");
     assert!(
         !env.auth_path().exists(),
-        "nothing saved without a verification"
+        "no profile without a verification"
+    );
+    assert!(
+        env.dir.join("auth.candidates").exists(),
+        "kept as a candidate"
     );
     assert_eq!(s.counters().app_info_server, 0);
 
@@ -350,4 +352,8 @@ fn a_verification_that_fails_locally_answers_503_and_a_retry_is_saved() {
     let auth = env.auth();
     assert_eq!(auth["refresh_token"], pair["refresh_token"]);
     assert!(!run.stderr.contains(pair["access_token"].as_str().unwrap()));
+    assert!(
+        !env.run(&["show"]).stdout.contains("candidate"),
+        "the candidate holding the saved pair is gone"
+    );
 }

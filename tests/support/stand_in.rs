@@ -94,6 +94,8 @@ pub struct Counters {
     pub query_limits: usize,
     /// `OPERATION_TIME_LIMIT` answers (whole calls or batch commands).
     pub operation_time_limits: usize,
+    /// `BX24.installFinish()` calls of an install page (`stand_in_frame.rs`).
+    pub install_finished: usize,
 }
 
 #[derive(Default)]
@@ -135,6 +137,8 @@ pub(super) struct State {
     https: bool,
     /// The offline event queue and the bound handlers (`stand_in_events.rs`).
     pub(super) events: super::stand_in_events::Events,
+    /// The pair the last `/install-frame` page posted into its frame.
+    frame_pair: Option<Value>,
 }
 
 impl State {
@@ -452,6 +456,11 @@ impl StandIn {
         token_response(&mut s, &self.host())
     }
 
+    /// The pair the last install-frame page (`/install-frame?target=URL`) handed its frame.
+    pub fn frame_pair(&self) -> Option<Value> {
+        self.state.lock().unwrap().frame_pair.clone()
+    }
+
     pub fn refresh_token_is_valid(&self, rt: &str) -> bool {
         self.state.lock().unwrap().refresh_tokens.contains(rt)
     }
@@ -581,6 +590,27 @@ async fn handle(
             .expect("the token endpoint does not panic")
         }
         "/oauth/authorize/" => authorize_page(&state, &host, &params),
+        "/install-frame" => {
+            let mut s = state.lock().unwrap();
+            let pair = token_response(&mut s, &host);
+            s.frame_pair = Some(pair.clone());
+            let target = params.get("target").cloned().unwrap_or_default();
+            let page =
+                super::stand_in_frame::portal_page(&target, &pair, &host, s.https, MEMBER_ID);
+            reply(StatusCode::OK, "text/html; charset=utf-8", page)
+        }
+        "/bx24.js" => {
+            let base = format!("{}://{host}", state.lock().unwrap().scheme());
+            reply(
+                StatusCode::OK,
+                "application/javascript",
+                super::stand_in_frame::library(&base),
+            )
+        }
+        "/bx24/finished" => {
+            state.lock().unwrap().counters.install_finished += 1;
+            reply(StatusCode::OK, "image/gif", String::new())
+        }
         "/rest/app.info" => app_info(&state, &host, &params, true),
         "/portal/rest/app.info" => app_info(&state, &host, &params, false),
         _ => {

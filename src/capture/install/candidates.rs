@@ -1,37 +1,108 @@
 /*!
-What a kept pair is worth while the listener waits on for a better one.
+Callbacks kept until proven: a callback the trusted server neither confirmed nor contradicted is
+kept durably as a candidate beside the profile ([`crate::store::candidates`]) before it is
+answered, then proven at once by a refresh when the client credentials are at hand
+([`crate::session::proof`]). Candidates never displace one another; the same pair posted twice
+is kept once.
 */
 
+use anyhow::Result;
+use url::Url;
+
+use super::verify::Checks;
+use crate::bitrix::oauth::{self, Credentials};
 use crate::profile::Profile;
+use crate::session::config::RunConfig;
+use crate::session::proof::{Prover, Verdict};
+use crate::store::candidates::{Candidate, Full};
+use crate::store::{SaveMode, Store};
 
-/// How much a saved pair is worth: a later callback replaces a kept one only when it is worth
-/// more, or when it has rotated (a rotated pair is never dropped).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub(crate) enum Worth {
-    /// Unverified, the callback's pair as received.
-    Unproven,
-    /// Unverified, but rotated by the proving refresh.
-    Rotated,
-    /// Confirmed by `app.info`, proven by a refresh, or `--no-verify`: ends the flow.
-    Proven,
+/// What became of an unproven callback.
+pub(crate) enum Kept {
+    /// Proven at once by a refresh: saved as the profile.
+    Proven(Profile),
+    /// Kept as a candidate (why it is not proven yet).
+    Candidate(String),
+    /// The trusted server contradicted it: dropped (why).
+    Contradicted(String),
+    /// [`crate::store::candidates::MAX_CANDIDATES`] are kept already: not kept.
+    Full,
 }
 
-/// A pair made under the lock, with its worth.
-pub(crate) struct Made {
-    pub profile: Profile,
-    pub worth: Worth,
+/// Where candidates go and how they are proven: set once before listening.
+pub(crate) struct Keeper<'a> {
+    pub cfg: &'a RunConfig,
+    pub store: &'a dyn Store,
+    pub mode: SaveMode,
+    pub checks: &'a Checks,
 }
 
-impl Made {
-    pub(crate) fn proven(profile: Profile) -> Made {
-        Made {
-            profile,
-            worth: Worth::Proven,
+impl Keeper<'_> {
+    /// Keeps `profile` (a callback's pair, its claim checked for consistency only) as a
+    /// candidate, durably, then proves it when the client credentials are at hand.
+    pub(crate) async fn keep(&self, profile: Profile, received: i64, server: &Url) -> Result<Kept> {
+        let name = &self.cfg.profile;
+        let same_pair =
+            |c: &Candidate| c.profile.refresh_token().expose() == profile.refresh_token().expose();
+        let candidate = match self
+            .store
+            .candidates(name)
+            .await?
+            .into_iter()
+            .find(same_pair)
+        {
+            Some(kept) => kept,
+            None => {
+                let candidate = Candidate::new(profile, received);
+                match self.store.keep_candidate(name, &candidate).await {
+                    Err(e) if e.is::<Full>() => return Ok(Kept::Full),
+                    other => other?,
+                }
+                candidate
+            }
+        };
+        let (Some(id), Some(secret)) = (&self.cfg.client_id, &self.cfg.client_secret) else {
+            return Ok(Kept::Candidate("no client credentials were given".into()));
+        };
+        let creds = Credentials {
+            id: id.clone(),
+            secret: secret.clone(),
+        };
+        let prover = Prover {
+            store: self.store,
+            name,
+            mode: self.mode,
+            creds: &creds,
+            allow_http: self.checks.allow_http,
+            ui: &self.cfg.ui,
+        };
+        let client: oauth::Client = self.checks.http.with_server(server.clone());
+        Ok(match prover.prove(&client, candidate).await? {
+            Verdict::Proven(profile) => Kept::Proven(profile),
+            Verdict::Contradicted(why) => Kept::Contradicted(why),
+            Verdict::Undecided(why) => {
+                Kept::Candidate(format!("the proving refresh did not decide ({why})"))
+            }
+        })
+    }
+
+    /// After `saved` became the profile: a candidate holding the same pair (the callback
+    /// posted again while its verification had no verdict) is the profile now, not a claim.
+    pub(crate) async fn forget_copies(&self, saved: &Profile) {
+        let name = &self.cfg.profile;
+        let Ok(kept) = self.store.candidates(name).await else {
+            return;
+        };
+        let same = saved.refresh_token();
+        for c in kept
+            .iter()
+            .filter(|c| c.profile.refresh_token().expose() == same.expose())
+        {
+            if let Err(e) = self.store.drop_candidate(name, &c.id).await {
+                self.cfg.ui.warn(format_args!(
+                    "could not remove a candidate now saved as the profile: {e:#}"
+                ));
+            }
         }
     }
 }
-
-/// A later callback worth no more than the kept one, with a pair that did not rotate.
-#[derive(Debug, thiserror::Error)]
-#[error("an unverified install is already kept (this one names {0})")]
-pub(crate) struct NotKept(pub String);

@@ -7,12 +7,13 @@ use anyhow::Result;
 use hyper::Method;
 use url::Url;
 
+use super::candidates::Keeper;
 use super::handler::{Install, MAX_BODY};
-use super::saver::{saved_and_answered, Saver};
+use super::saver::{saved_and_answered, Ended, Saver};
 use super::verify::Checks;
 use crate::bitrix::oauth;
 use crate::capture::listener::{self, Rules};
-use crate::profile::{host_port, Profile};
+use crate::profile::host_port;
 use crate::secret::random_hex;
 use crate::session::Session;
 
@@ -27,8 +28,9 @@ pub(crate) struct Options {
     pub allow_http: bool,
 }
 
-/// Listens until a callback's pair is saved; returns it.
-pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
+/// Listens until a callback's pair is proven and saved, or the deadline passes with
+/// candidates kept.
+pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
     let (cfg, store) = (&s.cfg, &*s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
@@ -60,6 +62,10 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
             .or(guessed.as_deref())
             .unwrap_or(&local_url)
     ));
+    // What else the form needs, also under -q: the one chance to register it right.
+    cfg.ui.always(
+        "in the app's form: \"Your handler path\" may be the same URL; \"Uses API only\" ticked or not (both install forms are taken); after Save the form shows the client_id and client_secret: set B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET, they prove the pair",
+    );
     if guessed.is_some() {
         cfg.ui.always(
             "(that is this host's primary address or name: check that Bitrix24's servers reach it, or pass --public-url)",
@@ -101,10 +107,13 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
         paste: public_url.or(guessed).unwrap_or(local_url),
     };
     let saver = Saver {
-        cfg,
-        store,
-        mode,
-        checks: &checks,
+        keeper: Keeper {
+            cfg,
+            store,
+            mode,
+            checks: &checks,
+        },
+        library: bx24_library()?,
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -120,4 +129,22 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Profile> {
         &cfg.ui,
     )
     .await
+}
+
+/// Where the finishing page loads `BX24` from: Bitrix24's library, or `B24AUTH_BX24_LIBRARY`
+/// (an https URL, or http on a loopback host: a test portal's copy).
+fn bx24_library() -> Result<String> {
+    let Ok(url) = std::env::var("B24AUTH_BX24_LIBRARY") else {
+        return Ok(super::page::BX24_LIBRARY.to_string());
+    };
+    let parsed = Url::parse(&url).ok();
+    let fine = parsed.as_ref().is_some_and(|u| {
+        u.scheme() == "https" || (u.scheme() == "http" && crate::bitrix::server::is_loopback(u))
+    });
+    match fine {
+        true => Ok(url),
+        false => Err(crate::exit::usage(
+            "B24AUTH_BX24_LIBRARY takes an https:// URL (or http:// on a loopback host); unset it to use Bitrix24's library",
+        )),
+    }
 }

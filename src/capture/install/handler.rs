@@ -3,20 +3,20 @@ The HTTP side of an installation callback: parse the request, ask the trusted se
 pair to the saver and answer with its word.
 
 The event is sent once and never retried, so every rejected request is answered and the listener
-keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably saved. A
-callback is never lost to b24auth's own doubt: only an answer of the trusted OAuth server that
-contradicts it is refused.
+keeps waiting; `200 {"status":"success"}` goes out only after the pair is durably kept, as the
+profile (proven) or as a candidate. A callback is never lost to b24auth's own doubt (never 409,
+never 503): only an answer of the trusted OAuth server that contradicts it is refused (403).
 */
 
 use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::saver::{refused, Answer, Job};
+use super::saver::{refused, Answer, Callback, Decided, Job, Saver};
 use super::verify::{self, Checks};
 use crate::bitrix::oauth;
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
-use crate::profile::now;
+use crate::profile::{now, Profile};
 use crate::session::config::RunConfig;
 use crate::ui::sanitize::strip_controls;
 
@@ -39,51 +39,12 @@ impl Handler<()> for Install<'_> {
     }
 
     async fn handle(&self, req: Request) -> Outcome<()> {
-        if req.method == Method::GET {
-            // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
-            let page = crate::capture::pages::install_listener(&self.cfg.profile, &self.paste);
-            return Outcome::Continue(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
-        }
-        let received = now();
-        let auth = match verify::parse_body(req.content_type.as_deref(), &req.body) {
-            Ok(auth) => auth,
-            Err((status, why)) => {
-                self.cfg
-                    .ui
-                    .warn(format_args!("refused a request: {why}; still waiting"));
-                return Outcome::Continue(Reply::text(status, why));
-            }
+        let callback = match prepare(self.cfg, self.checks, &self.paste, req).await {
+            Ok(callback) => callback,
+            Err(reply) => return Outcome::Continue(reply),
         };
-        let server = oauth::server_for_new_pair(
-            self.cfg.oauth_server.as_ref(),
-            auth_str(&auth, "server_endpoint")
-                .and_then(|s| Url::parse(s).ok())
-                .as_ref()
-                .and_then(Url::host_str),
-        );
-        let proof = match self.checks.identify(&server, &auth).await {
-            Ok(proof) => proof,
-            Err(e) if oauth::no_verdict(&e) => {
-                return Outcome::Continue(unverifiable(&self.cfg.ui, &e))
-            }
-            Err(e) => return Outcome::Continue(refused(&self.cfg.ui, &e)),
-        };
-        let identity = proof.identity();
-        if identity.insecure {
-            self.cfg.ui.warn(strip_controls(&format!(
-                "the portal {} is plain http:// (allowed by --allow-http)",
-                identity.domain
-            )));
-        }
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = Job {
-            server,
-            auth,
-            proof,
-            received,
-            answer,
-        };
-        if self.jobs.send(job).is_err() {
+        if self.jobs.send(Job { callback, answer }).is_err() {
             return Outcome::Continue(Reply::text(StatusCode::GONE, "Already completed"));
         }
         match answered.await {
@@ -94,17 +55,76 @@ impl Handler<()> for Install<'_> {
     }
 }
 
-/// A verification that failed for a local reason (no descriptor, a connect error, a timeout,
-/// the server busy) is not a forgery: answer 503 so the sender may retry, and keep waiting.
-/// Only the trusted server's word refuses a callback.
-fn unverifiable(ui: &crate::ui::Ui, e: &anyhow::Error) -> Reply {
-    ui.warn(strip_controls(&format!(
-        "could not verify a callback ({e:#}): that is no verdict on it, so it was answered 503 (retry later), not refused; still waiting"
-    )));
-    Reply::text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Verification unavailable; retry later",
-    )
+/// One install request start to end, for a server that routes its own requests (`serve`):
+/// parsed, verified, kept durably (as the profile or a candidate), then answered. Saves go
+/// through the store's locked roads, so requests may be handled side by side.
+#[allow(dead_code)] // `serve` (the events branch) is its first caller.
+pub(crate) async fn answer(
+    saver: &Saver<'_>,
+    checks: &Checks,
+    paste: &str,
+    req: Request,
+) -> (Reply, Option<Profile>) {
+    let callback = match prepare(saver.keeper.cfg, checks, paste, req).await {
+        Ok(callback) => callback,
+        Err(reply) => return (reply, None),
+    };
+    match saver.decide(callback).await {
+        Decided::Saved(reply, profile) => (reply, Some(profile)),
+        Decided::Answered(reply, _) => (reply, None),
+        Decided::Failed(reply, e) => {
+            saver.keeper.cfg.ui.warn(strip_controls(&format!("{e:#}")));
+            (reply, None)
+        }
+    }
+}
+
+/// Parses either install form and asks the trusted server about it: the verified callback,
+/// or the reply for a request that is none (400/405/415) or that the server contradicted (403).
+async fn prepare(
+    cfg: &RunConfig,
+    checks: &Checks,
+    paste: &str,
+    req: Request,
+) -> Result<Callback, Reply> {
+    if req.method == Method::GET {
+        // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
+        let page = crate::capture::pages::install_listener(&cfg.profile, paste);
+        return Err(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
+    }
+    let received = now();
+    let parsed =
+        verify::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
+    let (auth, form) = parsed.map_err(|(status, why)| {
+        cfg.ui
+            .warn(format_args!("refused a request: {why}; still waiting"));
+        Reply::text(status, why)
+    })?;
+    let server = oauth::server_for_new_pair(
+        cfg.oauth_server.as_ref(),
+        auth_str(&auth, "server_endpoint")
+            .and_then(|s| Url::parse(s).ok())
+            .as_ref()
+            .and_then(Url::host_str),
+    );
+    let proof = checks
+        .identify(&server, &auth)
+        .await
+        .map_err(|e| refused(&cfg.ui, &format!("{e:#}")))?;
+    let identity = proof.identity();
+    if identity.insecure {
+        cfg.ui.warn(strip_controls(&format!(
+            "the portal {} is plain http:// (allowed by --allow-http)",
+            identity.domain
+        )));
+    }
+    Ok(Callback {
+        form,
+        server,
+        auth,
+        proof,
+        received,
+    })
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

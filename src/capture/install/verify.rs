@@ -8,7 +8,7 @@ answer (`install.domain`, `install.member_id`), and the POST's `member_id`, `dom
 `client_endpoint` host must equal it — the check the official Python SDK makes
 (`validate_against_app_info`). An answer without those fields neither confirms nor
 contradicts ([`assess`]); then a refresh at the trusted server names the portal
-([`named_by_refresh`]). Without verification, the POST must at least agree with itself.
+(`session::proof`). Without verification, the POST must at least agree with itself.
 Either way `client_endpoint` must be `https://`, or `http://` on a loopback portal, or on an
 on-premise one the user allowed with `--allow-http`.
 */
@@ -65,6 +65,106 @@ pub fn parse_body(
             "Auth data holds a value b24auth does not store (a token that is not printable ASCII, an endpoint that is not a URL, or a control character)",
         )),
     }
+}
+
+/// Which of Bitrix24's two install forms a request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The server's POST to a "Uses API only" app (`auth[…]`, form or JSON).
+    Server,
+    /// The form POSTed into a frame of the user's browser for an app with a UI (`AUTH_ID`,
+    /// `REFRESH_ID`, `member_id`, … with `DOMAIN`, `PROTOCOL`, `APP_SID` in the query).
+    Frame,
+}
+
+/// A request that is no install callback: the status to answer and why.
+pub type Rejected = (StatusCode, &'static str);
+
+/// Parses either install form into Bitrix24's `auth` fields (see [`parse_body`]).
+pub fn parse_request(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(Map<String, Value>, Form), Rejected> {
+    let Some(auth) = parse_frame(content_type, query, body)? else {
+        return parse_body(content_type, body).map(|auth| (auth, Form::Server));
+    };
+    let auth = bitrix_fields(auth);
+    match crate::profile::checks::fields(&auth) {
+        Ok(()) => Ok((auth, Form::Frame)),
+        Err(_) => Err((
+            StatusCode::BAD_REQUEST,
+            "Auth data holds a value b24auth does not store",
+        )),
+    }
+}
+
+/// The frame form as the `rest` module's `app.layout` template submits it: `None` when the
+/// body is not that form (no `AUTH_ID`). The portal is `DOMAIN` (query first, as sent), its
+/// REST at `<PROTOCOL>://<DOMAIN>/rest/` (`PROTOCOL=1` https, `0` http).
+fn parse_frame(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Map<String, Value>>, (StatusCode, &'static str)> {
+    const REQUIRED: &str = "Auth data is required";
+    let mime = content_type.unwrap_or("").split(';').next().unwrap_or("");
+    if !mime
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Ok(None);
+    }
+    let first = |bytes: &[u8]| {
+        let mut m = std::collections::HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            m.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        m
+    };
+    let fields = first(body);
+    if !fields.contains_key("AUTH_ID") {
+        return Ok(None);
+    }
+    let query = first(query.unwrap_or("").as_bytes());
+    let get = |k: &str| {
+        query
+            .get(k)
+            .or_else(|| fields.get(k))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(access), Some(refresh), Some(member), Some(domain)) = (
+        get("AUTH_ID"),
+        get("REFRESH_ID"),
+        get("member_id"),
+        get("DOMAIN"),
+    ) else {
+        return Err((StatusCode::BAD_REQUEST, REQUIRED));
+    };
+    let domain = normalize_domain(domain);
+    let scheme = match get("PROTOCOL") {
+        Some("0") => "http",
+        _ => "https",
+    };
+    let mut auth = Map::new();
+    for (k, v) in [
+        ("access_token", Some(access)),
+        ("refresh_token", Some(refresh)),
+        ("expires_in", get("AUTH_EXPIRES")),
+        ("member_id", Some(member)),
+        ("status", get("status")),
+        ("domain", Some(domain.as_str())),
+    ] {
+        if let Some(v) = v {
+            auth.insert(k.into(), v.into());
+        }
+    }
+    auth.insert(
+        "client_endpoint".into(),
+        format!("{scheme}://{domain}/rest/").into(),
+    );
+    Ok(Some(auth))
 }
 
 /// Drops every key that is not one of Bitrix24's `auth` fields.
@@ -126,30 +226,6 @@ pub fn assess(
     }))
 }
 
-/// The identity a refresh at the trusted OAuth server names (its answer's `client_endpoint`
-/// and `member_id`), under the same scheme rule as a callback's.
-pub fn named_by_refresh(response: &Map<String, Value>, allow_http: bool) -> Result<Identity> {
-    let raw = text(response, "client_endpoint")
-        .ok_or_else(|| anyhow!("the refresh answer names no client_endpoint"))?;
-    let url = Url::parse(raw)
-        .map_err(|_| anyhow!("the refresh answer's client_endpoint is not a URL"))?;
-    let domain = host_port(&url)
-        .map(|h| h.to_ascii_lowercase())
-        .ok_or_else(|| anyhow!("the refresh answer's client_endpoint has no host"))?;
-    let member_id = text(response, "member_id")
-        .ok_or_else(|| anyhow!("the refresh answer names no member_id"))?
-        .to_string();
-    let mut named = Map::new();
-    named.insert("client_endpoint".into(), raw.into());
-    let (client_endpoint, insecure) = endpoint(&named, &domain, allow_http)?;
-    Ok(Identity {
-        domain,
-        member_id,
-        client_endpoint,
-        insecure,
-    })
-}
-
 /// `--no-verify`: nothing is proven, but the POST must agree with itself: its
 /// `client_endpoint` host is its `domain`, under the same scheme rule.
 pub fn unverified(auth: &Map<String, Value>, allow_http: bool) -> Result<Identity> {
@@ -205,22 +281,17 @@ pub(crate) enum Proof {
     Confirmed(Identity),
     /// `--no-verify`: the POST agrees with itself, nothing more was checked.
     NotChecked(Identity),
-    /// `app.info` neither confirmed nor contradicted it: the POST's own, self-consistent claim.
-    Unproven(Identity),
+    /// No verdict yet (why): the POST's own, self-consistent claim, kept as a candidate.
+    Unproven(Identity, String),
 }
 
 impl Proof {
     pub(crate) fn identity(&self) -> &Identity {
         match self {
-            Proof::Confirmed(id) | Proof::NotChecked(id) | Proof::Unproven(id) => id,
+            Proof::Confirmed(id) | Proof::NotChecked(id) | Proof::Unproven(id, _) => id,
         }
     }
 }
-
-/// The trusted server contradicted the callback: answered 403, and the listener keeps waiting.
-#[derive(Debug, thiserror::Error)]
-#[error("{0:#}")]
-pub(crate) struct Refused(pub anyhow::Error);
 
 /// How callbacks are checked: set once before listening.
 pub(crate) struct Checks {
@@ -234,20 +305,43 @@ pub(crate) struct Checks {
 
 impl Checks {
     /// The portal the callback belongs to, as far as the trusted OAuth server's `app.info`
-    /// says (see [`assess`]); with `--no-verify` only checked for consistency.
+    /// says (see [`assess`]); with `--no-verify` only checked for consistency. `Err` is the
+    /// server's contradiction. No answer, a "not now" answer or an expired access token (a
+    /// late callback, whose refresh token may be good) is no verdict: the pair is kept.
     pub(crate) async fn identify(&self, server: &Url, auth: &Map<String, Value>) -> Result<Proof> {
         if !self.verify {
             return Ok(Proof::NotChecked(unverified(auth, self.allow_http)?));
         }
         let token = crate::secret::Secret::new(text(auth, "access_token").unwrap_or_default());
         let rest = server.join("rest/")?;
-        let info = self.http.app_info(&rest, &token).await?;
+        let info = match self.http.app_info(&rest, &token).await {
+            Ok(info) => info,
+            Err(e) if crate::bitrix::oauth::no_verdict(&e) || late(&e) => {
+                let claim = unverified(auth, self.allow_http)?;
+                return Ok(Proof::Unproven(
+                    claim,
+                    format!("app.info gave no verdict ({e:#})"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let client_id = self.client_id.as_deref();
         Ok(match assess(&info, auth, client_id, self.allow_http)? {
             Some(identity) => Proof::Confirmed(identity),
-            None => Proof::Unproven(unverified(auth, self.allow_http)?),
+            None => Proof::Unproven(
+                unverified(auth, self.allow_http)?,
+                "app.info neither confirmed nor contradicted it".into(),
+            ),
         })
     }
+}
+
+/// `expired_token`: the callback came after its access token's hour.
+fn late(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::bitrix::oauth::ServerError>()
+            .is_some_and(|s| s.code == crate::bitrix::errors::ErrorCode::ExpiredToken)
+    })
 }
 
 #[derive(Deserialize)]
@@ -350,6 +444,26 @@ pub(crate) mod callback_tests {
         );
         let deep = format!("auth{}=1", "%5Ba%5D".repeat(10_000));
         assert_eq!(status(FORM, deep.as_bytes()), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn reads_the_frame_form_of_an_app_with_a_ui() {
+        let frame = "AUTH_ID=at1&AUTH_EXPIRES=3600&REFRESH_ID=rt1&member_id=m1&status=L&PLACEMENT=DEFAULT&PLACEMENT_OPTIONS=%7B%7D";
+        let query = "DOMAIN=P.bitrix24.com&PROTOCOL=1&LANG=en&APP_SID=abc";
+        let (auth, form) = parse_request(Some(FORM), Some(query), frame.as_bytes()).unwrap();
+        assert_eq!(form, Form::Frame);
+        assert_eq!(auth["access_token"], "at1");
+        assert_eq!(auth["refresh_token"], "rt1");
+        assert_eq!(auth["domain"], "p.bitrix24.com");
+        assert_eq!(auth["client_endpoint"], "https://p.bitrix24.com/rest/");
+        assert!(auth.get("PLACEMENT").is_none());
+        let plain = query.replace("PROTOCOL=1", "PROTOCOL=0");
+        let (auth, _) = parse_request(Some(FORM), Some(&plain), frame.as_bytes()).unwrap();
+        assert_eq!(auth["client_endpoint"], "http://p.bitrix24.com/rest/");
+        let no_domain = parse_request(Some(FORM), None, frame.as_bytes()).unwrap_err();
+        assert_eq!(no_domain.0, StatusCode::BAD_REQUEST);
+        let (_, form) = parse_request(Some(FORM), Some(query), body().as_bytes()).unwrap();
+        assert_eq!(form, Form::Server);
     }
 
     #[test]
@@ -517,21 +631,6 @@ mod tests {
             "another member"
         );
         assert!(assess(&info(), &auth(), None, false).unwrap().is_some());
-    }
-
-    #[test]
-    fn a_refresh_answer_names_the_portal() {
-        let r = map(json!({"client_endpoint": "https://p.bitrix24.com/rest/", "member_id": "m1"}));
-        let id = named_by_refresh(&r, false).unwrap();
-        assert_eq!(
-            (id.domain.as_str(), id.member_id.as_str()),
-            ("p.bitrix24.com", "m1")
-        );
-        let plain =
-            map(json!({"client_endpoint": "http://p.example.com/rest/", "member_id": "m1"}));
-        assert!(named_by_refresh(&plain, false).is_err());
-        assert!(named_by_refresh(&plain, true).unwrap().insecure);
-        assert!(named_by_refresh(&map(json!({"member_id": "m1"})), false).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 [`migrate`]'s.
 */
 
+mod candidates;
 mod events;
 mod libpq;
 mod migrate;
@@ -32,6 +33,7 @@ use futures_util::future::{FutureExt, LocalBoxFuture};
 use tokio::sync::OnceCell;
 use tokio_postgres::Client;
 
+use super::candidates::Candidate;
 use super::{Listing, Locked, SaveMode, Store};
 use crate::exit;
 use crate::profile::Profile;
@@ -164,6 +166,22 @@ impl Store for PgStore {
 
     fn event_queue(&self) -> Option<&dyn super::queue::EventQueue> {
         Some(self)
+    }
+
+    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+        self.candidate_rows(name).boxed_local()
+    }
+
+    fn keep_candidate<'a>(
+        &'a self,
+        name: &'a str,
+        candidate: &'a Candidate,
+    ) -> LocalBoxFuture<'a, Result<()>> {
+        self.keep_candidate_row(name, candidate).boxed_local()
+    }
+
+    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>> {
+        self.drop_candidate_row(name, id).boxed_local()
     }
 
     /// The database's copy is dead: the new pair is kept in a 0600 file rather than lost, and

@@ -1,0 +1,600 @@
+//! An install callback is never lost to b24auth's own doubt: when the trusted OAuth server
+//! neither confirms nor contradicts it, it is kept durably as a candidate beside the profile
+//! (never in `auth.json`), answered 200, proven by a refresh at the trusted server (at once
+//! with the client credentials, else by the first command that has them), and only the
+//! server's contradiction drops it. Candidates never displace one another. Each ordering the
+//! never-lose issue found losing a genuine callback has its test here.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::cli::{Env, Spawned};
+use crate::support::http;
+use crate::support::record::answering;
+use crate::support::stand_in::{Fault, StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
+
+pub(super) const PATH: &str = "/install/00112233445566778899aabbccddeeff";
+
+/// `install-listen` against the stand-in, with or without the app's client credentials.
+fn listen(env: &Env, s: &StandIn, with_credentials: bool, timeout: &str) -> (Spawned, String) {
+    let args = [
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        timeout,
+    ];
+    let mut cmd = match with_credentials {
+        true => env.app_cmd(s, &args),
+        false => {
+            let mut c = env.cmd(&args);
+            c.env("B24AUTH_OAUTH_SERVER", &s.base);
+            c
+        }
+    };
+    // Longer than the stand-in's delayed token answers below.
+    cmd.env("B24AUTH_HTTP_TIMEOUT", "10s");
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    (p, addr)
+}
+
+/// The callback as Bitrix24 posts it (numbers as strings), naming `portal` as its REST.
+pub(super) fn callback(pair: &Value, portal: &str) -> String {
+    let host = portal.trim_start_matches("http://");
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("event", "ONAPPINSTALL");
+    for (k, v) in [
+        ("access_token", pair["access_token"].as_str().unwrap()),
+        ("refresh_token", pair["refresh_token"].as_str().unwrap()),
+        ("expires_in", "3600"),
+        ("user_id", "1"),
+        ("scope", "crm,user"),
+        ("domain", host),
+        ("member_id", MEMBER_ID),
+        ("client_endpoint", &format!("{portal}/portal/rest/")),
+        ("server_endpoint", pair["server_endpoint"].as_str().unwrap()),
+        ("application_token", "51856fefc120afa4b628cc82d3935cce"),
+    ] {
+        form.append_pair(&format!("auth[{k}]"), v);
+    }
+    form.finish()
+}
+
+fn post(addr: &str, body: &str) -> http::Response {
+    http::post(
+        addr,
+        PATH,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    )
+}
+
+fn with_credentials(env: &Env, s: &StandIn, args: &[&str]) -> crate::support::cli::Run {
+    Env::run_cmd(&mut env.app_cmd(s, args))
+}
+
+/// The candidates kept beside the default profile, oldest first; each file 0600 in a 0700
+/// directory.
+fn candidates(env: &Env) -> Vec<Value> {
+    let dir = env.dir.join("auth.candidates");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    let mut files: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            assert_eq!(mode(p), 0o600, "{}", p.display());
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+        })
+        .collect()
+}
+
+/// The stored pair is the one the stand-in issued last, and nothing else is alive.
+fn assert_rotated_pair_saved(env: &Env, s: &StandIn, sent: &Value) {
+    let stored = env.auth();
+    assert_ne!(stored["refresh_token"], sent["refresh_token"], "{stored}");
+    assert!(s.refresh_token_is_valid(stored["refresh_token"].as_str().unwrap()));
+    assert!(stored["b24auth"].get("unverified").is_none(), "{stored}");
+}
+
+/// A candidate holding `pair` as it was sent, still alive at the trusted server.
+fn assert_kept(env: &Env, s: &StandIn, pair: &Value) {
+    let kept = candidates(env);
+    let found = kept
+        .iter()
+        .find(|c| c["refresh_token"] == pair["refresh_token"]);
+    assert!(found.is_some(), "{pair} not among {kept:?}");
+    assert!(s.refresh_token_is_valid(pair["refresh_token"].as_str().unwrap()));
+}
+
+#[test]
+fn without_credentials_a_genuine_callback_is_kept_as_a_candidate_and_the_next_command_with_credentials_proves_it(
+) {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let pair = s.issue_pair();
+    let r = post(&addr, &callback(&pair, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, r#"{"status":"success"}"#);
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    assert!(run.stderr.contains("b24auth refresh"), "{}", run.stderr);
+    assert!(
+        !env.auth_path().exists(),
+        "auth.json never holds an unproven claim"
+    );
+    let kept = candidates(&env);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["access_token"], pair["access_token"]);
+    assert_eq!(kept[0]["expires_in"], 3600, "string numbers are read");
+
+    // Nothing hands out the unproven token or endpoint; show and list name the candidate.
+    let show = env.run(&["show"]);
+    show.assert_error(3);
+    assert!(
+        show.stdout.contains("candidate claiming portal"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains(&s.host()), "{}", show.stdout);
+    assert!(env.run(&["list"]).stdout.contains("candidate, arrived"));
+    let listed: Value = serde_json::from_str(&env.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["candidate"], true, "{listed}");
+    assert_eq!(listed[0]["portal"], s.host());
+    let token = env.run(&["token"]);
+    token.assert_error(3);
+    assert!(
+        token.stderr.contains("candidates not yet proven"),
+        "{}",
+        token.stderr
+    );
+    assert!(token.stderr.contains("b24auth refresh"), "{}", token.stderr);
+    assert!(token.stdout.is_empty());
+    for args in [
+        &["show", "--field", "access_token"][..],
+        &["show", "--field", "client_endpoint"],
+        &["show", "--json"],
+        &["show", "--format", "env"],
+    ] {
+        let r = env.run(args);
+        r.assert_error(3);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+    let exec = env.run(&["exec", "--", "sh", "-c", "echo ran"]);
+    exec.assert_error(3);
+    assert!(exec.stdout.is_empty(), "the command never ran");
+    assert_eq!(
+        s.counters().rest_calls,
+        0,
+        "no REST call with the unproven pair"
+    );
+
+    // With the client credentials, the first command proves the pair and works.
+    let call = with_credentials(&env, &s, &["call", "user.current", "--result"]);
+    call.assert_ok();
+    assert_eq!(
+        serde_json::from_str::<Value>(&call.stdout).unwrap()["ID"],
+        "1"
+    );
+    assert_eq!(s.counters().refreshes, 1);
+    assert_rotated_pair_saved(&env, &s, &pair);
+    assert!(
+        candidates(&env).is_empty(),
+        "the proven candidate is promoted"
+    );
+    let show = env.run(&["show"]).stdout;
+    assert!(
+        show.contains("verified") && !show.contains("candidate"),
+        "{show}"
+    );
+    env.run(&["token"]).assert_ok();
+}
+
+#[test]
+fn with_credentials_an_unconfirmed_callback_is_proven_by_a_refresh_at_once() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "2s");
+    let pair = s.issue_pair();
+    let r = post(&addr, &callback(&pair, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_eq!(s.counters().refreshes, 1, "proven by one refresh");
+    assert_rotated_pair_saved(&env, &s, &pair);
+    let stored = env.auth();
+    assert!(
+        stored.get("application_token").is_none(),
+        "the unproven callback's application_token is not kept: {stored}"
+    );
+    assert_eq!(stored["domain"], s.host(), "domain is the proven host");
+    assert!(candidates(&env).is_empty());
+    env.run(&["call", "user.current"]).assert_ok();
+}
+
+#[test]
+fn a_forged_client_endpoint_never_receives_a_request() {
+    for credentials in [false, true] {
+        let s = StandIn::start();
+        s.app_info_without_identity();
+        let env = Env::new();
+        let (attacker, seen) = answering(200, &json!({"result": {"ID": "666"}}));
+        let (p, addr) = listen(&env, &s, credentials, "2s");
+        let pair = s.issue_pair();
+        let r = post(&addr, &callback(&pair, &attacker));
+        // With the credentials the proving refresh names the stand-in, not the claim: the
+        // trusted server's contradiction (403). Without them it is kept as a candidate.
+        assert_eq!(r.status, if credentials { 403 } else { 200 }, "{r:?}");
+        // Nothing kept with the credentials: "nothing received" (4); else the candidate (0).
+        let run = p.finish();
+        assert_eq!(run.code, if credentials { 4 } else { 0 }, "{}", run.stderr);
+        let call = with_credentials(&env, &s, &["call", "user.current", "--result"]);
+        assert_eq!(call.code, 3, "{}", call.stderr);
+        assert!(call.stdout.is_empty());
+        assert_ne!(env.run(&["exec", "--", "true"]).code, 0);
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "credentials at install: {credentials}"
+        );
+        assert!(!env.auth_path().exists());
+        assert!(
+            candidates(&env).is_empty(),
+            "the contradicted claim is dropped"
+        );
+    }
+}
+
+#[test]
+fn a_refresh_token_the_trusted_server_does_not_know_is_refused_and_the_listener_waits() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "2s");
+    let mut forged = s.issue_pair();
+    forged["refresh_token"] = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0".into();
+    let r = post(&addr, &callback(&forged, &s.base));
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(!env.auth_path().exists(), "nothing saved");
+    assert!(
+        candidates(&env).is_empty(),
+        "the contradicted candidate is dropped"
+    );
+    let genuine = s.issue_pair();
+    let r = post(&addr, &callback(&genuine, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_eq!(env.auth()["client_id"], CLIENT_ID);
+    assert_eq!(env.auth()["client_secret"], CLIENT_SECRET);
+}
+
+#[test]
+fn a_contradicting_app_info_is_still_refused() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let pair = s.issue_pair();
+    let body = callback(&pair, &s.base).replace(MEMBER_ID, "0000000000000000000000000000dead");
+    let r = post(&addr, &body);
+    assert_eq!(r.status, 403, "{r:?}");
+    let r = post(&addr, &callback(&pair, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert!(env.auth()["b24auth"].get("unverified").is_none());
+}
+
+#[test]
+fn a_sender_that_hangs_up_during_the_proving_refresh_loses_no_pair() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    s.set_token_delay(Duration::from_secs(2));
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "20s");
+    let pair = s.issue_pair();
+    let body = callback(&pair, &s.base);
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        raw,
+        "POST {PATH} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // The refresh request is out: the sender goes away before its answer.
+    s.wait_token_calls(1, 10);
+    drop(raw);
+    let run = p.finish();
+    run.assert_ok();
+    assert_rotated_pair_saved(&env, &s, &pair);
+}
+
+#[test]
+fn a_deadline_during_the_proving_refresh_waits_for_the_save() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    s.set_token_delay(Duration::from_secs(3));
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "1s");
+    let pair = s.issue_pair();
+    let r = post(&addr, &callback(&pair, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(
+        !run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+    assert_rotated_pair_saved(&env, &s, &pair);
+}
+
+/// Ordering 1: a forged candidate first, then the genuine callback: both kept (the genuine
+/// one is not answered 409); the first command with the credentials proves the genuine one
+/// and drops the forged claim.
+#[test]
+fn a_forged_candidate_first_does_not_cost_the_genuine_callback() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "2s");
+    let attacker = s.issue_pair();
+    let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let genuine = s.issue_pair();
+    let r = post(&addr, &callback(&genuine, &s.base));
+    assert_eq!(
+        r.status, 200,
+        "the genuine callback is kept, not refused: {r:?}"
+    );
+    p.finish().assert_ok();
+    assert_eq!(candidates(&env).len(), 2);
+    assert_kept(&env, &s, &genuine);
+    let refresh = with_credentials(&env, &s, &["refresh"]);
+    refresh.assert_ok();
+    assert!(refresh.stderr.contains("dropped"), "{}", refresh.stderr);
+    assert_rotated_pair_saved(&env, &s, &genuine);
+    assert_eq!(
+        env.auth()["client_endpoint"],
+        format!("{}/portal/rest/", s.base)
+    );
+    assert!(candidates(&env).is_empty());
+}
+
+/// Ordering 2 and the late callback: a genuine callback whose access token's hour is over
+/// (`expired_token` at app.info) is kept as a candidate; a confirmed callback after it becomes
+/// the profile and does not displace the candidate.
+#[test]
+fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, false, "20s");
+    let late = s.issue_pair();
+    s.expire_access_tokens();
+    let r = post(&addr, &callback(&late, &s.base));
+    assert_eq!(r.status, 200, "a late callback is kept: {r:?}");
+    assert_kept(&env, &s, &late);
+    let confirmed = s.issue_pair();
+    let r = post(&addr, &callback(&confirmed, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_eq!(env.auth()["refresh_token"], confirmed["refresh_token"]);
+    assert_kept(&env, &s, &late);
+    let show = env.run(&["show"]).stdout;
+    assert!(show.contains("candidate claiming portal"), "{show}");
+}
+
+/// The late callback with the credentials at hand: proven by a refresh at once.
+#[test]
+fn a_late_callback_is_proven_by_a_refresh() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "20s");
+    let late = s.issue_pair();
+    s.expire_access_tokens();
+    let r = post(&addr, &callback(&late, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_rotated_pair_saved(&env, &s, &late);
+    assert!(candidates(&env).is_empty());
+}
+
+/// Ordering 3: the proving refresh fails once (500); the callback stays a candidate, and a
+/// later proven callback does not replace it.
+#[test]
+fn a_proving_refresh_that_fails_once_keeps_the_candidate_beside_a_later_proof() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "20s");
+    s.fail_next(Fault::Http500Html);
+    let first = s.issue_pair();
+    let r = post(&addr, &callback(&first, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(!env.auth_path().exists());
+    assert_kept(&env, &s, &first);
+    let second = s.issue_pair();
+    let r = post(&addr, &callback(&second, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert_rotated_pair_saved(&env, &s, &second);
+    assert_kept(&env, &s, &first);
+}
+
+/// Ordering 4: a contradicted attacker, then the genuine callback while the token server
+/// hiccups: the genuine one is kept (200, never 409 or 503) and proven later.
+#[test]
+fn a_genuine_callback_during_a_token_server_hiccup_is_kept() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let (p, addr) = listen(&env, &s, true, "2s");
+    let attacker = s.issue_pair();
+    let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
+    assert_eq!(r.status, 403, "{r:?}");
+    s.fail_next(Fault::Http500Html);
+    let genuine = s.issue_pair();
+    let r = post(&addr, &callback(&genuine, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("b24auth refresh"), "{}", run.stderr);
+    assert_kept(&env, &s, &genuine);
+    with_credentials(&env, &s, &["refresh"]).assert_ok();
+    assert_rotated_pair_saved(&env, &s, &genuine);
+}
+
+/// A profile an older b24auth saved `"unverified": true` is read as a candidate: never handed
+/// out, proven by a refresh; the mark travels with `import`; `--no-verify` is its own state.
+#[test]
+fn an_older_unverified_profile_is_a_candidate_and_no_verify_is_its_own_state() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, 3600);
+    doc["b24auth"]["unverified"] = true.into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    for field in ["portal", "domain", "server_endpoint"] {
+        let r = env.run(&["show", "--field", field]);
+        r.assert_error(3);
+        assert!(r.stdout.is_empty(), "{field}: {}", r.stdout);
+    }
+    let file = env.dir.join("exported.json");
+    std::fs::write(&file, std::fs::read(env.auth_path()).unwrap()).unwrap();
+    let other = Env::new();
+    let mut import = other.cmd(&["import", "--no-verify", file.to_str().unwrap()]);
+    import.env("B24AUTH_OAUTH_SERVER", &s.base);
+    Env::run_cmd(&mut import).assert_ok();
+    assert_eq!(other.auth()["b24auth"]["unverified"], true);
+    assert!(other.run(&["show"]).stdout.contains("UNVERIFIED"));
+
+    let third = Env::new();
+    let mut cmd = third.cmd(&[
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--no-verify",
+    ]);
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = third.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    assert_eq!(post(&addr, &callback(&s.issue_pair(), &s.base)).status, 200);
+    p.finish().assert_ok();
+    let show = third.run(&["show"]).stdout;
+    assert!(show.contains("not checked (--no-verify)"), "{show}");
+}
+
+/// In a PostgreSQL store a candidate is a sealed row of its own, never the profile's row;
+/// `list` names it and the first command with the credentials proves it.
+#[test]
+fn a_candidate_in_postgres_is_its_own_sealed_row_until_proven() {
+    use crate::support::postgres::{db_of, shared};
+    const KEY: &str = "q0K8gJ3yq1dO4mYl2o0v9m7Xw5b3c1e2f4a6b8d0e2c=";
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let url = shared().database();
+    let in_pg = |mut c: std::process::Command| {
+        c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", KEY);
+        c
+    };
+    let args = [
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ];
+    let mut cmd = in_pg(env.cmd(&args));
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    let pair = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
+    p.finish().assert_ok();
+    let count = |table: &str| shared().psql(db_of(&url), &format!("SELECT count(*) FROM {table}"));
+    assert_eq!(count("b24auth_candidates").trim(), "1");
+    let sealed = shared().psql(db_of(&url), "SELECT document FROM b24auth_candidates");
+    assert!(
+        !sealed.contains(pair["refresh_token"].as_str().unwrap()),
+        "sealed: {sealed}"
+    );
+    let list = Env::run_cmd(&mut in_pg(env.cmd(&["list"])));
+    assert!(
+        list.stdout.contains("candidate, arrived"),
+        "{}",
+        list.stdout
+    );
+    Env::run_cmd(&mut in_pg(env.cmd(&["token"]))).assert_error(3);
+    Env::run_cmd(&mut in_pg(env.app_cmd(&s, &["refresh"]))).assert_ok();
+    assert_eq!(count("b24auth_candidates").trim(), "0");
+    assert_eq!(count("b24auth_profiles").trim(), "1");
+    Env::run_cmd(&mut in_pg(env.cmd(&["token"]))).assert_ok();
+}
+
+/// A reinstall under `--force` without the credentials: the candidate waits beside the old
+/// profile (which keeps working), and the first command with the credentials proves it and
+/// makes it the profile. A candidate older than the profile's last save is left alone.
+#[test]
+fn a_candidate_newer_than_the_profile_replaces_it_once_proven() {
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let old = env.seed(&s, 3600);
+    // The profile was saved a while ago (the candidate arrives after it).
+    let mut doc = env.auth();
+    doc["b24auth"]["saved_at"] = (doc["b24auth"]["saved_at"].as_i64().unwrap() - 10).into();
+    env.write_auth(&serde_json::to_vec(&doc).unwrap());
+    let args = [
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+        "--force",
+    ];
+    let mut cmd = env.cmd(&args);
+    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    let genuine = s.issue_pair();
+    assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
+    p.finish().assert_ok();
+    assert_eq!(
+        env.auth()["refresh_token"],
+        old["refresh_token"],
+        "the old profile stays"
+    );
+    assert_kept(&env, &s, &genuine);
+    env.run(&["token"]).assert_ok();
+    // The fresh `token` path reads one file and nothing else; `refresh` looks at candidates.
+    let refresh = with_credentials(&env, &s, &["refresh"]);
+    refresh.assert_ok();
+    assert!(
+        refresh.stderr.contains("proved the install callback"),
+        "{}",
+        refresh.stderr
+    );
+    assert_rotated_pair_saved(&env, &s, &genuine);
+    assert_ne!(env.auth()["refresh_token"], old["refresh_token"]);
+    assert!(candidates(&env).is_empty());
+}

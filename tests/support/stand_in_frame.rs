@@ -1,0 +1,54 @@
+//! The portal side of installing an app with a UI (PROTOCOL.md §6): the portal page that
+//! submits the install form into a frame (the `rest` module's `app.layout` template), and a
+//! `BX24` library stub whose `installFinish()` the stand-in records.
+
+use serde_json::Value;
+
+/// The portal page: a form POSTed into a frame at `target` (the installation path), with the
+/// pair as `AUTH_ID`/`REFRESH_ID` and the portal in the query, submitted on load.
+pub fn portal_page(target: &str, pair: &Value, host: &str, https: bool, member: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("DOMAIN", host)
+        .append_pair("PROTOCOL", if https { "1" } else { "0" })
+        .append_pair("LANG", "en")
+        .append_pair("APP_SID", "5a0c0dd3e1d7b7f45ac6b5d6c3a5f2d1")
+        .finish();
+    let field = |name: &str, value: &str| {
+        format!(
+            r#"<input type="hidden" name="{name}" value="{}">"#,
+            attr(value)
+        )
+    };
+    let fields = [
+        field("AUTH_ID", pair["access_token"].as_str().unwrap()),
+        field("AUTH_EXPIRES", "3600"),
+        field("REFRESH_ID", pair["refresh_token"].as_str().unwrap()),
+        field("member_id", member),
+        field("status", "L"),
+        field("PLACEMENT", "DEFAULT"),
+        field("PLACEMENT_OPTIONS", "{}"),
+    ]
+    .concat();
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Portal</title></head><body>
+<form id="install" method="post" target="app" action="{}?{query}">{fields}</form>
+<iframe name="app" id="app" width="800" height="300"></iframe>
+<script>document.getElementById('install').submit();</script>
+</body></html>"#,
+        attr(target)
+    )
+}
+
+/// The `BX24` library as far as an install page uses it; `installFinish()` reports to the
+/// stand-in at `base`.
+pub fn library(base: &str) -> String {
+    format!(
+        "var BX24 = {{ init: function (cb) {{ cb(); }}, installFinish: function () {{ new Image().src = '{base}/bx24/finished'; }} }};\n"
+    )
+}
+
+fn attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+}
