@@ -105,7 +105,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l no-browser
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand authorize" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l if-older-than -d 'Refresh only when the stored refresh token is older than this (cron keep-alive)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -118,9 +118,10 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l store-key -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l json -d 'Print the saved profile as JSON on stdout (secrets included)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -l accept-change -d 'Apply the portal, member_id or scheme the last refresh answer named instead of the stored one (until then every command exits 3 naming the change); nothing is sent'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l field -d 'Print one raw value (access_token, client_endpoint, member_id, portal, …)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand show" -l format -d 'Print the pair for another tool: `crest` (a CRest settings.json object) or `env` (the `exec` variables as KEY=value lines)' -r -f -a "crest\t'A CRest settings.json object'
@@ -178,6 +179,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l all -d 'Follow 
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l by-id -d 'With --all: page by ID (order[ID]=ASC, filter[>ID], start=-1, 2,500 items a request) instead of counting; for tables too large to count'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l array -d 'With --all: print one JSON array instead of lines'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l result -d 'Print only the `result` of the answer'
+complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l v3 -d 'Call REST 3.0 (<portal>/rest/api/METHOD) instead of the classic REST'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -30,7 +30,10 @@ to it (exit 130, "interrupted; nothing was written").
 SIGKILL cannot be caught: it is what remains of the window (README, Reliability).
 */
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering::SeqCst};
 use std::sync::Once;
 
 use libc::c_int;
@@ -107,16 +110,50 @@ fn ignored(signal: c_int) -> bool {
     }
 }
 
-/// Runs inside the signal handler: atomics, `signal` and `kill` only (async-signal-safe).
+/// A file and its directory to remove when a stop signal ends the process (the run's private
+/// start page): the handler may only call `unlink` and `rmdir`, so the paths wait ready as C
+/// strings. A registration is never freed — the handler may be reading it on another thread
+/// while it is replaced — which costs two short strings per run.
+static ON_STOP: AtomicPtr<[CString; 2]> = AtomicPtr::new(std::ptr::null_mut());
+
+/// While held, a stop signal that ends the process removes the file and directory given to
+/// [`remove_on_stop`] first.
+#[must_use = "the removal is armed as long as the guard lives"]
+pub struct RemoveOnStop(());
+
+/// Arms the removal of `file`, then `dir` (if empty), on a stop signal; one at a time.
+pub fn remove_on_stop(file: &Path, dir: &Path) -> RemoveOnStop {
+    install();
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).ok();
+    if let (Some(file), Some(dir)) = (c(file), c(dir)) {
+        ON_STOP.store(Box::into_raw(Box::new([file, dir])), SeqCst);
+    }
+    RemoveOnStop(())
+}
+
+impl Drop for RemoveOnStop {
+    fn drop(&mut self) {
+        ON_STOP.store(std::ptr::null_mut(), SeqCst);
+    }
+}
+
+/// Runs inside the signal handler: atomics, `signal`, `kill`, `unlink` and `rmdir` only
+/// (async-signal-safe).
 fn on_signal(signal: c_int) {
     let _ = PENDING.compare_exchange(0, signal, SeqCst, SeqCst);
     let left_to_server = signal == libc::SIGTERM && CAUGHT_TERM.load(SeqCst) > 0;
     if !left_to_server
         && verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Verdict::StopNow
     {
-        // SAFETY: async-signal-safe calls. The signal is blocked while this handler runs, so
-        // it is delivered — now with the default action — as soon as the handler returns.
+        let paths = ON_STOP.load(SeqCst);
+        // SAFETY: async-signal-safe calls; a registration is never freed, so `paths` is valid.
+        // The signal is blocked while this handler runs, so it is delivered — now with the
+        // default action — as soon as the handler returns.
         unsafe {
+            if let Some([file, dir]) = paths.as_ref() {
+                libc::unlink(file.as_ptr());
+                libc::rmdir(dir.as_ptr());
+            }
             libc::signal(signal, libc::SIG_DFL);
             libc::kill(libc::getpid(), signal);
         }

@@ -36,14 +36,14 @@ pub async fn read_limited(
     Ok(body)
 }
 
-fn too_large(from: &str, limit: usize) -> anyhow::Error {
+pub(crate) fn too_large(from: &str, limit: usize) -> anyhow::Error {
     anyhow!(
         "{from} answered more than {} (b24auth's limit for this answer); nothing was used",
         human_bytes(limit)
     )
 }
 
-fn human_bytes(n: usize) -> String {
+pub(crate) fn human_bytes(n: usize) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),

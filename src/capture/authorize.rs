@@ -54,7 +54,7 @@ pub struct Choices {
 
 /// Runs the flow against `portal` (see [`portal_url`]) and returns the saved profile.
 pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profile> {
-    let (cfg, store) = (&s.cfg, &*s.store);
+    let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let previous = if mode == SaveMode::Replace {
         store.load(&cfg.profile).await.ok().flatten()
@@ -69,6 +69,12 @@ pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profi
     let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
+    // Said first and even under -q: a handler path in the app's form that differs from ours
+    // is the usual reason the portal never sends the browser back.
+    cfg.ui.always(format_args!(
+        "the app's handler path (in its form in the portal) must be: {}",
+        args.redirect_uri
+    ));
     cfg.ui.always(format_args!(
         "open this address in a browser signed in to {}:\n  {url}",
         portal.origin().ascii_serialization()
@@ -197,16 +203,16 @@ fn open_browser(url: &str, ui: &ui::Ui) -> Option<StartPage> {
         }
     };
     let opened = match browser {
-        Some(browser) => std::process::Command::new(&browser)
-            .arg(page.address())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            // Reaped when it exits, so no zombie waits for the end of the run.
-            .map(|mut child| drop(std::thread::spawn(move || child.wait())))
-            .map_err(|e| format!("could not start $BROWSER ({e})")),
-        None => open::that_detached(page.address())
-            .map_err(|e| format!("could not open a browser ({e})")),
+        Some(browser) => {
+            let mut cmd = std::process::Command::new(&browser);
+            cmd.arg(page.address());
+            start_browser(cmd).map_err(|e| format!("could not start $BROWSER ({e})"))
+        }
+        None => open::commands(page.address())
+            .into_iter()
+            .map(start_browser)
+            .find_map(Result::ok)
+            .ok_or_else(|| "could not open a browser".to_string()),
     };
     if let Err(why) = opened {
         ui.warn(format_args!("{why}; open the address yourself"));
@@ -214,12 +220,27 @@ fn open_browser(url: &str, ui: &ui::Ui) -> Option<StartPage> {
     Some(page)
 }
 
+/// Starts a browser (or the desktop's opener) with none of b24auth's secrets in its
+/// environment, as `exec`'s child: a browser outlives the run and starts helpers of its own.
+fn start_browser(mut cmd: std::process::Command) -> std::io::Result<()> {
+    crate::session::child_env::scrub_child_env(&mut cmd);
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    // Reaped when it exits, so no zombie waits for the end of the run.
+    drop(std::thread::spawn(move || child.wait()));
+    Ok(())
+}
+
 /// A 0600 page in a fresh 0700 directory under the temp dir that forwards the browser to the
-/// authorize URL ([`pages::forward`]); removed when dropped. Another local user sees its path
-/// in `ps` but can read neither it nor the `state` inside.
+/// authorize URL ([`pages::forward`]); removed when dropped, and by the signal handler on a
+/// stop signal (which ends the run without dropping anything). Another local user sees its
+/// path in `ps` but can read neither it nor the `state` inside.
 struct StartPage {
     dir: PathBuf,
     file: PathBuf,
+    _on_stop: Option<crate::signals::RemoveOnStop>,
 }
 
 impl StartPage {
@@ -230,8 +251,10 @@ impl StartPage {
             .mode(0o700)
             .create(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = dir.join("start.html");
         let page = StartPage {
-            file: dir.join("start.html"),
+            _on_stop: Some(crate::signals::remove_on_stop(&file, &dir)),
+            file,
             dir,
         };
         let mut file = std::fs::OpenOptions::new()
@@ -263,7 +286,7 @@ impl Drop for StartPage {
 
 struct Flow<'a> {
     cfg: &'a RunConfig,
-    store: &'a dyn Store,
+    store: &'a Store,
     mode: SaveMode,
     creds: Credentials,
     state: String,

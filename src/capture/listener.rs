@@ -29,6 +29,8 @@ use crate::capture::slots::{self, Held, Slot, Slots};
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+/// The longest the requests still with the handler are waited for once the flow is done.
+const DRAIN: Duration = Duration::from_secs(30);
 /// The longest a single connection may stay open, keep-alive included.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -142,7 +144,8 @@ pub async fn serve<T, H: Handler<T>>(
             accepted = listener.accept(), if slots.has_room(connections.len()) => {
                 match accepted {
                     Ok((stream, _)) => {
-                        connections.push(connection(&shared, stream, slots.admit()))
+                        let held = slots.admit(&stream);
+                        connections.push(connection(&shared, stream, held))
                     }
                     // Out of file descriptors, say: pause briefly instead of spinning on
                     // accept; the error clears as connections close.
@@ -151,6 +154,7 @@ pub async fn serve<T, H: Handler<T>>(
             }
             Some(done) = connections.next(), if !connections.is_empty() => {
                 if let Some(value) = done {
+                    finish(&slots, connections).await;
                     return Ok(value);
                 }
             }
@@ -159,6 +163,14 @@ pub async fn serve<T, H: Handler<T>>(
             }
         }
     }
+}
+
+/// Once the flow is done: requests already complete are answered (the handler's verdict, or
+/// "already completed"), for at most [`DRAIN`]; the other connections close at once.
+async fn finish<F: Future>(slots: &Slots, mut connections: FuturesUnordered<F>) {
+    slots.dismiss_idle();
+    let drained = async { while connections.next().await.is_some() {} };
+    let _ = tokio::time::timeout(DRAIN, drained).await;
 }
 
 struct Shared<'h, H> {
@@ -202,7 +214,10 @@ async fn http<T, H: Handler<T>>(
         let slot = &slot;
         async move {
             let (reply, value) = route(shared, seen, req).await;
-            let close = value.is_some();
+            // A refused request ends its connection once answered: a sender of invalid
+            // requests cannot keep a slot by trickling one after another on it, and is the
+            // first to leave (a genuine sender has nothing more to send after its answer).
+            let close = value.is_some() || reply.status.is_client_error();
             if let Some(v) = value {
                 *slot.borrow_mut() = Some(v);
             }

@@ -8,12 +8,16 @@ save. Anyone who reaches the port can open connections, so they never get the de
 need: the soft `RLIMIT_NOFILE` is raised to the hard one, and connections are bounded below it
 with [`RESERVE`] descriptors kept free. At the bound, each new connection pushes out the one
 that has been quiet longest (it sent nothing, or nothing lately): a sender in the middle of its
-request has just sent bytes, and a request the handler has taken is never pushed out.
+request has just sent bytes, and a request the handler has taken, or bytes that wait unread in
+the kernel (a flood can keep the listener from reading a connection it accepted), are never
+pushed out. A connection whose request was refused is closed once answered (see `listener`),
+so trickling invalid requests keeps no slot.
 */
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -37,8 +41,9 @@ pub const BACKLOG: u32 = 4096;
 /// previous reply) is slow: it may be pushed out even while it still trickles in. Bitrix24's
 /// servers send the whole callback, about 1 KiB, at once.
 const SLOW: Duration = Duration::from_secs(2);
-/// A connection quiet for less than this is not pushed out: a sender's first bytes follow its
-/// connection at once (a proxy or tunnel connects when it has the request).
+/// A connection that has sent nothing for less than this since it opened (or was last
+/// answered) is not pushed out: a sender's first bytes follow its connection at once (a proxy
+/// or tunnel connects when it has the request).
 const GRACE: Duration = Duration::from_millis(100);
 /// How often the quietest are looked for again while the bound keeps new connections out.
 pub const RECHECK: Duration = GRACE;
@@ -107,6 +112,9 @@ pub struct Slot {
     since: Cell<Instant>,
     /// Its request is complete and with the handler.
     busy: Cell<bool>,
+    /// Its socket, to ask the kernel whether bytes wait unread (-1 in unit tests): a connection
+    /// accepted but not yet polled looks quiet here while its whole request waits for us.
+    fd: RawFd,
     told: Cell<bool>,
     closed: Cell<bool>,
     go: Notify,
@@ -135,12 +143,17 @@ impl Slots {
 
     /// Registers a connection just accepted and, past the bound less the headroom, tells the
     /// quietest one to go.
-    pub fn admit(&self) -> Held<'_> {
+    pub fn admit(&self, stream: &TcpStream) -> Held<'_> {
+        self.admit_fd(stream.as_raw_fd())
+    }
+
+    fn admit_fd(&self, fd: RawFd) -> Held<'_> {
         let now = Instant::now();
         let slot = Rc::new(Slot {
             active: Cell::new(now),
             since: Cell::new(now),
             busy: Cell::new(false),
+            fd,
             told: Cell::new(false),
             closed: Cell::new(false),
             go: Notify::new(),
@@ -163,9 +176,10 @@ impl Slots {
     }
 
     /// Tells the connection quiet longest to go, looking at each once, longest queued first:
-    /// one busy, or sending and not yet [`SLOW`], is queued again as looked at now; one quiet
-    /// (nothing received since it was queued) for less than [`GRACE`] is left where it was;
-    /// the first other one goes. Each connection is looked at about once per connection shed.
+    /// one busy, with bytes not yet read, or in the middle of a request begun less than
+    /// [`SLOW`] ago, is queued again as looked at now; one that has sent nothing since it
+    /// opened or was last answered is left where it was for [`GRACE`]; the first other one
+    /// goes. Each connection is looked at about once per connection shed.
     fn shed_quietest(&self) -> bool {
         let mut queue = self.queue.borrow_mut();
         let now = Instant::now();
@@ -176,14 +190,24 @@ impl Slots {
             if slot.closed.get() || slot.told.get() {
                 continue;
             }
-            let quiet = slot.active.get() <= queued;
-            let slow = now.duration_since(slot.since.get()) >= SLOW;
-            if slot.busy.get() || (!quiet && !slow) {
+            // A request begun (a byte since the connection or its last reply) keeps its slot
+            // until it is slow: shedding it mid-request would close it just as it completes.
+            let begun = slot.active.get() > slot.since.get();
+            let waited = now.duration_since(slot.since.get());
+            if slot.busy.get() || (begun && waited < SLOW) {
                 queue.push_back((now, slot));
                 continue;
             }
-            if quiet && !slow && now.duration_since(queued) < GRACE {
+            if !begun && waited < GRACE {
                 queue.push_back((queued, slot));
+                continue;
+            }
+            // Bytes we have not read yet may complete a request: it is answered first (a
+            // slow sender is shed once we have read what it sent; hyper's header timeout
+            // bounds one we keep reading). Asked last: it costs a system call.
+            if slot.has_unread() {
+                slot.active.set(now);
+                queue.push_back((now, slot));
                 continue;
             }
             slot.told.set(true);
@@ -192,6 +216,17 @@ impl Slots {
             return true;
         }
         false
+    }
+
+    /// Tells every connection to go but those whose request is with the handler.
+    pub fn dismiss_idle(&self) {
+        for (_, slot) in self.queue.borrow().iter() {
+            if !slot.closed.get() && !slot.told.get() && !slot.busy.get() {
+                slot.told.set(true);
+                slot.go.notify_one();
+                self.leaving.set(self.leaving.get() + 1);
+            }
+        }
     }
 
     /// Drops the entries of closed connections once they are half the queue.
@@ -234,6 +269,18 @@ impl Slot {
     /// Its request is with the handler (or carries the reply that ends the flow).
     pub fn is_busy(&self) -> bool {
         self.busy.get()
+    }
+
+    /// Bytes wait in the kernel for this connection: it is sending, whether or not we have
+    /// read them yet. Asked only while the connection is open, so the descriptor is its own.
+    fn has_unread(&self) -> bool {
+        if self.fd < 0 || self.closed.get() {
+            return false;
+        }
+        let mut waiting: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int; the descriptor is this open connection's.
+        let asked = unsafe { libc::ioctl(self.fd, libc::FIONREAD, &mut waiting) };
+        asked == 0 && waiting > 0
     }
 
     /// Marks the request as taken by the handler until the guard is dropped.
@@ -357,11 +404,11 @@ mod tests {
     #[test]
     fn the_quietest_goes_first_and_the_busy_never() {
         let slots = Slots::new(HEADROOM + 3);
-        let (a, b, c) = (slots.admit(), slots.admit(), slots.admit());
+        let (a, b, c) = (slots.admit_fd(-1), slots.admit_fd(-1), slots.admit_fd(-1));
         age(&slots, GRACE);
         let busy = a.slot().busy();
         // `a` is queued longest but busy, so a fourth connection pushes out `b`.
-        let d = slots.admit();
+        let d = slots.admit_fd(-1);
         assert!(b.slot().told.get());
         assert!(!a.slot().told.get() && !c.slot().told.get() && !d.slot().told.get());
         assert_eq!(slots.leaving.get(), 1);
@@ -369,20 +416,20 @@ mod tests {
         assert_eq!(slots.leaving.get(), 0);
         // Its reply sent, `a` has just been active: `c` is next.
         drop(busy);
-        let _e = slots.admit();
+        let _e = slots.admit_fd(-1);
         assert!(c.slot().told.get() && !a.slot().told.get());
     }
 
     #[test]
     fn a_new_connection_has_its_grace_and_a_trickle_turns_slow() {
         let slots = Slots::new(HEADROOM + 1);
-        let trickle = slots.admit();
+        let trickle = slots.admit_fd(-1);
         trickle
             .slot()
             .active
             .set(Instant::now() + Duration::from_millis(1));
         // The trickle is sending, the newcomer has had no time to: neither goes.
-        let newcomer = slots.admit();
+        let newcomer = slots.admit_fd(-1);
         assert_eq!(slots.leaving.get(), 0);
         // Still sending, but its request began SLOW ago.
         trickle
@@ -397,10 +444,33 @@ mod tests {
     #[test]
     fn a_connection_quiet_past_its_grace_goes() {
         let slots = Slots::new(HEADROOM + 1);
-        let (idle, _next) = (slots.admit(), slots.admit());
+        let (idle, _next) = (slots.admit_fd(-1), slots.admit_fd(-1));
         assert_eq!(slots.leaving.get(), 0, "both within their grace");
         age(&slots, GRACE);
         slots.make_room();
         assert!(idle.slot().told.get());
+    }
+
+    /// A connection accepted while its whole request already waits in the kernel, not yet read
+    /// because the listener was busy with a flood: it has sent, so it stays while quieter
+    /// ones go.
+    #[test]
+    fn a_request_waiting_unread_is_never_pushed_out() {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (genuine, _) = listener.accept().unwrap();
+        let idle_sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (idle, _) = listener.accept().unwrap();
+        sender.write_all(b"GET /callback HTTP/1.1\r\n\r\n").unwrap();
+        let slots = Slots::new(HEADROOM + 1);
+        let waiting = slots.admit_fd(genuine.as_raw_fd());
+        let quiet = slots.admit_fd(idle.as_raw_fd());
+        age(&slots, GRACE);
+        // Bytes sent on loopback are in the peer's queue once `write` returns.
+        slots.make_room();
+        assert!(!waiting.slot().told.get(), "its request waits unread");
+        assert!(quiet.slot().told.get());
+        drop(idle_sender);
     }
 }

@@ -1,5 +1,5 @@
 /*!
-The short roads for `b24auth token`, kept apart because they exist only for speed: the README's
+The short paths for `b24auth token`, kept apart because they exist only for speed: the README's
 "Performance" figure (`token` within 1.25× `cat`, whole process, in `bench/run`) is not met by
 clap, whose short command alone costs about a fifth of a fresh `token`.
 
@@ -14,16 +14,26 @@ below holds both to the full command's result.
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use super::{
-    duration, http_url, profile_name, Cli, Command, Global, TokenArgs, DEFAULT_HTTP_TIMEOUT,
-    DEFAULT_MIN_TTL, DEFAULT_PROFILE, DEFAULT_STORE,
+    duration, exit_on, http_url, profile_name, Cli, Command, Global, TokenArgs,
+    DEFAULT_HTTP_TIMEOUT, DEFAULT_MIN_TTL, DEFAULT_PROFILE, DEFAULT_STORE,
 };
 use crate::secret::Secret;
 
-/// A `token` line parsed on a short road, or `None` for the full command.
-pub(super) fn parse(args: &[std::ffi::OsString]) -> Option<Cli> {
+impl Cli {
+    /// Parses argv: a `token` line on its short paths (this file), everything else (and a
+    /// `token` line those leave, `--help` or a typo) through clap's full command, so behaviour
+    /// and messages stay the same.
+    pub fn parse_args() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        parse(&args).unwrap_or_else(|| Cli::try_parse_from(args).unwrap_or_else(|e| exit_on(e)))
+    }
+}
+
+/// A `token` line parsed on a short path, or `None` for the full command.
+fn parse(args: &[std::ffi::OsString]) -> Option<Cli> {
     if args.len() == 2 && args[1] == "token" {
         if let Some(cli) = bare_token(|k| std::env::var_os(k)) {
             return Some(cli);
@@ -101,7 +111,7 @@ mod tests {
     use clap::Parser;
 
     #[test]
-    fn token_parses_alike_on_its_short_road() {
+    fn token_parses_alike_on_its_short_path() {
         let argv = |s: &str| -> Vec<std::ffi::OsString> { s.split(' ').map(Into::into).collect() };
         for line in [
             "b24auth token",

@@ -39,17 +39,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-impl Cli {
-    /// Parses argv: a `token` line on its short roads ([`fast_token`]), everything else (and a
-    /// `token` line those leave, `--help` or a typo) through clap's full command, so behaviour
-    /// and messages stay the same.
-    pub fn parse_args() -> Cli {
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        fast_token::parse(&args)
-            .unwrap_or_else(|| Cli::try_parse_from(args).unwrap_or_else(|e| exit_on(e)))
-    }
-}
-
 /// Every subcommand's help lists these after its own options, under their own heading.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
@@ -148,17 +137,44 @@ pub enum Command {
     /// the command that proves them); 4 when nothing arrived.
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
+    ///
+    /// In the portal, the app's form (a local application) must name this run's handler path:
+    /// `--redirect-uri`, by default http://127.0.0.1:8787/callback (no public address is
+    /// needed: the browser, not the portal, comes back to it). `authorize` prints it when it
+    /// starts, under -q too. The browser gets a private start page, and none of b24auth's
+    /// secrets in its environment; the page is removed when the run ends or is stopped.
     Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
+    ///
+    /// A rotated pair is never discarded: a field of the answer that b24auth refuses is left
+    /// out (named on stderr) and the tokens kept. An answer naming another portal, member_id or
+    /// scheme than the stored pair is not applied: the new pair is kept apart and every command
+    /// exits 3 naming the change, until `b24auth refresh --accept-change` applies it.
     Refresh(RefreshArgs),
     /// Show what is stored (secrets masked unless asked for)
     Show(ShowArgs),
     /// Print a valid access token, refreshing only when it is due
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
+    ///
+    /// With --v3 the method is called on REST 3.0 (<portal>/rest/api/METHOD): a JSON POST with
+    /// auth in the body; its errors ({"error":{"code","message","validation"}}) are printed
+    /// `CODE: message (field: message; …)` with exit 1. A write (a method whose name does not
+    /// end in get, list, fields, search, …) carries an Idempotency-Key, the same on each
+    /// repeat, so a write behind a gateway's 502/503/504 page is repeated and runs once. REST
+    /// 3.0 answers every auth failure "access denied": when the stored token is past its expiry,
+    /// b24auth refreshes it once and repeats the call once.
+    ///
+    /// A read that gets no answer within --http-timeout is repeated (at most 6 times, 45 s in
+    /// all); a write never is. A self-hosted portal (app.info LICENSE naming selfhosted) has no
+    /// cloud request bucket: b24auth paces it only when --rate is given.
     Call(CallArgs),
     /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
     /// line in
+    ///
+    /// A line {"method": …, "params": {…}, "v3": true} is a REST 3.0 call (see `call --v3`),
+    /// sent on its own rather than in a `batch`; its answer line is {"result": …} or
+    /// {"error": CODE, "error_description": message}, in input order like the others.
     Batch(BatchArgs),
     /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
     Exec(ExecArgs),
@@ -221,6 +237,9 @@ pub struct CallArgs {
     /// Print only the `result` of the answer
     #[arg(long)]
     pub result: bool,
+    /// Call REST 3.0 (<portal>/rest/api/METHOD) instead of the classic REST
+    #[arg(long, conflicts_with = "all")]
+    pub v3: bool,
     #[command(flatten)]
     pub limit: LimitArgs,
 }
@@ -247,9 +266,9 @@ pub struct LimitArgs {
     /// The portal's plan: standard (2/s, burst 50) or enterprise (5/s, burst 250) [default:
     /// the one app.info's LICENSE_FAMILY names, else standard]
     #[arg(long, value_enum)]
-    pub plan: Option<crate::rest::limit::Plan>,
+    pub plan: Option<crate::rest::rate::Plan>,
     /// Requests in flight at once for --all and batch; items still come out in order
-    #[arg(long, value_name = "N", default_value_t = crate::rest::pace::DEFAULT_CONCURRENCY,
+    #[arg(long, value_name = "N", default_value_t = crate::rest::rate::DEFAULT_CONCURRENCY,
           value_parser = concurrency)]
     pub concurrency: usize,
     /// The portal's operating-time budget per method per 10 minutes; 0 = none, as on-premise
@@ -259,8 +278,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    pub(crate) fn options(&self) -> crate::rest::pace::Options {
-        crate::rest::pace::Options {
+    pub(crate) fn options(&self) -> crate::rest::rate::PaceOptions {
+        crate::rest::rate::PaceOptions {
             rate: self.rate,
             burst: self.burst,
             plan: self.plan,
@@ -478,6 +497,10 @@ pub struct RefreshArgs {
     /// Refresh only when the stored refresh token is older than this (cron keep-alive)
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub if_older_than: Option<Duration>,
+    /// Apply the portal, member_id or scheme the last refresh answer named instead of the
+    /// stored one (until then every command exits 3 naming the change); nothing is sent
+    #[arg(long, conflicts_with = "if_older_than")]
+    pub accept_change: bool,
 }
 
 #[derive(Debug, Args)]
@@ -639,28 +662,31 @@ pub(crate) fn http_url(s: &str) -> Result<Url, String> {
 /// The longest duration any option takes (a deadline beyond it would overflow the clock).
 const MAX_DAYS: u64 = 3650;
 
-/// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`; `0` means none where an option allows it.
+/// `90`, `90s`, `1500ms`, `10m`, `2h`, `180d`, `1h 30m` (humantime's units); `0` means none
+/// where an option allows it.
 pub fn duration(s: &str) -> Result<Duration, String> {
+    use humantime::DurationError;
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"))?;
     let too_long = || format!("`{s}` is too long: at most {MAX_DAYS}d");
-    let millis = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        _ => return Err(format!("`{s}` has an unknown unit; use ms, s, m, h or d")),
-    }
-    .ok_or_else(too_long)?;
-    if millis > MAX_DAYS * 86_400_000 {
+    // A bare number counts seconds, as `timeout 90` does; humantime wants a unit.
+    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse()
+            .map(Duration::from_secs)
+            .map_err(|_| DurationError::NumberOverflow)
+    } else {
+        humantime::parse_duration(s)
+    };
+    let d = parsed.map_err(|e| match e {
+        DurationError::NumberOverflow => too_long(),
+        DurationError::UnknownUnit { .. } => {
+            format!("`{s}` has an unknown unit; use ms, s, m, h or d")
+        }
+        _ => format!("`{s}` is not a duration like 30s, 10m, 2h or 7d"),
+    })?;
+    if d > Duration::from_secs(MAX_DAYS * 86_400) {
         return Err(too_long());
     }
-    Ok(Duration::from_millis(millis))
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -678,6 +704,16 @@ mod tests {
         assert!(duration("18446744073709551615d").is_err());
         assert!(duration("3651d").is_err());
         assert_eq!(duration("3650d"), Ok(Duration::from_secs(3650 * 86400)));
+        assert_eq!(duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration(" 30s "), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        let said = |s| duration(s).unwrap_err();
+        assert!(said("10x").contains("unknown unit"), "{}", said("10x"));
+        assert!(said("m").contains("not a duration"), "{}", said("m"));
+        assert!(said("").contains("not a duration"), "{}", said(""));
+        assert!(said("99999999999999999999").contains("too long"));
+        assert!(said("18446744073709551615d").contains("too long"));
+        assert!(said("3651d").contains("at most 3650d"), "{}", said("3651d"));
     }
 
     #[test]
@@ -731,7 +767,7 @@ mod tests {
         };
         assert_eq!(
             options(&[]).concurrency,
-            Some(crate::rest::pace::DEFAULT_CONCURRENCY)
+            Some(crate::rest::rate::DEFAULT_CONCURRENCY)
         );
         assert_eq!(options(&["--concurrency", "3"]).concurrency, Some(3));
         assert_eq!(

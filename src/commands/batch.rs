@@ -13,19 +13,18 @@ use anyhow::{anyhow, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{self, StreamExt};
-use serde_json::{Map, Value};
 use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
-use crate::rest::batch::{self, Outcome, MAX_COMMANDS};
-use crate::rest::Caller;
+use crate::rest::packing::{self, CommandResult, Line, MAX_COMMANDS};
+use crate::rest::{v3, Caller};
 use crate::session::Session;
 use crate::ui::input::LINE_LIMIT;
 
 /// One input line: its number, and its command or why it is not one.
 struct Entry {
     line: usize,
-    command: Result<(String, Map<String, Value>), String>,
+    command: Result<Line, String>,
 }
 
 /// Stdin as it is read: its lines and how many have been read.
@@ -79,12 +78,12 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
         report.count += chunk.len();
         let outcomes = outcomes.unwrap_or_else(|e| report.chunk_failed(&chunk, e));
         for (entry, outcome) in chunk.iter().zip(outcomes) {
-            if matches!(outcome, Outcome::NotRun) && args.halt {
+            if matches!(outcome, CommandResult::NotRun) && args.halt {
                 break;
             }
             serde_json::to_writer(&mut out, &outcome.to_line())?;
             out.write_all(b"\n")?;
-            if let Outcome::Failed { error, description } = &outcome {
+            if let CommandResult::Failed { error, description } = &outcome {
                 report.failed += 1;
                 if args.halt && report.error.is_none() {
                     out.flush()?;
@@ -120,7 +119,7 @@ impl Report {
 
     /// A chunk's request failed: an error line for each of its commands, and the error kept
     /// naming the chunk's input lines.
-    fn chunk_failed(&mut self, chunk: &[Entry], e: anyhow::Error) -> Vec<Outcome> {
+    fn chunk_failed(&mut self, chunk: &[Entry], e: anyhow::Error) -> Vec<CommandResult> {
         let (first, last) = (chunk[0].line, chunk[chunk.len() - 1].line);
         let description = format!("{e:#}");
         self.note(e.context(format!(
@@ -128,7 +127,7 @@ impl Report {
         )));
         chunk
             .iter()
-            .map(|_| Outcome::Failed {
+            .map(|_| CommandResult::Failed {
                 error: "REQUEST_FAILED".into(),
                 description: description.clone(),
             })
@@ -162,15 +161,15 @@ async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
         }
         chunk.push(Entry {
             line: input.read,
-            command: batch::parse_line(&line),
+            command: packing::parse_line(&line),
         });
     }
     Ok(chunk)
 }
 
 /// Sends the chunk's valid commands in one `batch` (with `halt`, only those before the first
-/// invalid line) and returns an outcome per entry.
-async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<Outcome>> {
+/// invalid line), each REST 3.0 line on its own, and returns an outcome per entry.
+async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<CommandResult>> {
     let sendable = match halt {
         true => chunk.iter().take_while(|e| e.command.is_ok()).count(),
         false => chunk.len(),
@@ -178,28 +177,35 @@ async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<V
     let commands: Vec<String> = chunk[..sendable]
         .iter()
         .filter_map(|e| e.command.as_ref().ok())
-        .map(|(m, p)| batch::command(m, p))
+        .filter(|line| !line.v3)
+        .map(|line| packing::command(&line.method, &line.params))
         .collect();
     let mut answered = match commands.is_empty() {
         true => Vec::new(),
         false => {
             let answer = caller
-                .call("batch", &batch::request(&commands, halt))
+                .call("batch", &packing::request(&commands, halt))
                 .await?;
-            batch::outcomes(answer, commands.len(), halt, &caller.secrets())?
+            packing::outcomes(answer, commands.len(), halt, &caller.secrets())?
         }
     }
     .into_iter();
     let mut outcomes = Vec::with_capacity(chunk.len());
     for (i, entry) in chunk.iter().enumerate() {
         outcomes.push(match &entry.command {
-            Err(why) => Outcome::Failed {
+            Err(why) => CommandResult::Failed {
                 error: "INVALID_LINE".into(),
                 description: format!("stdin line {}: {why}", entry.line),
             },
-            Ok(_) if i >= sendable => Outcome::NotRun,
-            Ok(_) => answered.next().unwrap_or(Outcome::NotRun),
+            Ok(_) if i >= sendable => CommandResult::NotRun,
+            Ok(line) if line.v3 && halt && outcomes.iter().any(failed) => CommandResult::NotRun,
+            Ok(line) if line.v3 => v3::outcome(caller.call_v3(&line.method, &line.params).await),
+            Ok(_) => answered.next().unwrap_or(CommandResult::NotRun),
         });
     }
     Ok(outcomes)
+}
+
+fn failed(outcome: &CommandResult) -> bool {
+    !matches!(outcome, CommandResult::Done { .. })
 }

@@ -1,6 +1,7 @@
 /*!
 `b24auth call METHOD [KEY=VALUE | KEY:=JSON …]`: a REST call with the stored authorization,
-printed as JSON; `--all` reads every page (`rest/export.rs`) under the rate limit.
+printed as JSON (`--v3`: on REST 3.0); `--all` reads every page (`rest/export/`) under the rate
+limit.
 */
 
 use std::io::{IsTerminal, Write};
@@ -26,7 +27,10 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     if args.all {
         call_all(&s.cfg, &caller, args, params).await
     } else {
-        let response = caller.call(&args.method, &params).await?;
+        let response = match args.v3 {
+            true => caller.call_v3(&args.method, &params).await?,
+            false => caller.call(&args.method, &params).await?,
+        };
         let shown = match args.result {
             true => response.get("result").cloned().unwrap_or(Value::Null),
             false => Value::Object(response),
@@ -35,7 +39,7 @@ pub(crate) async fn run(s: &Session, args: &CallArgs) -> Result<()> {
     }
 }
 
-/// Every page of a list method (see `rest/export.rs`), as JSON lines or one array.
+/// Every page of a list method (see `rest/export/`), as JSON lines or one array.
 async fn call_all(
     cfg: &RunConfig,
     caller: &Caller<'_>,

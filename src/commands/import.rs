@@ -88,7 +88,7 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
         false => Some(s.credentials(Some(&profile))?),
     };
     // Refreshed and verified under the profile's lock, saved before it is let go.
-    let made = store::save_adopted(&*s.store, &cfg.profile, mode, || async {
+    let made = store::save_adopted(&s.store, &cfg.profile, mode, || async {
         let rotated = creds.is_some();
         let mut profile = match &creds {
             Some(creds) => refresh(&http, creds, &profile, args.force).await?,

@@ -102,7 +102,7 @@ async fn one(session: &Session, checks: &Checks, cb: Callback) {
     let saver = Saver {
         keeper: Keeper {
             cfg: &cfg,
-            store: &*session.store,
+            store: &session.store,
             mode: SaveMode::Replace,
             checks,
         },

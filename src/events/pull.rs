@@ -296,7 +296,7 @@ impl Pull<'_> {
                 .caller
                 .call("event.offline.list", &object(params))
                 .await?;
-            let rows = crate::rest::page_items(&answer);
+            let rows = list_rows(&answer);
             for row in &rows {
                 if let Some(p) = row.get("PROCESS_ID").and_then(Value::as_str) {
                     if plain(p) && !found.iter().any(|f| f == p) {
@@ -382,6 +382,14 @@ fn plain(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
+/// The rows of an `event.offline.list` page (`result`, a list).
+fn list_rows(answer: &Map<String, Value>) -> Vec<Value> {
+    match answer.get("result") {
+        Some(Value::Array(rows)) => rows.clone(),
+        _ => Vec::new(),
+    }
+}
+
 fn object(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -460,7 +468,7 @@ pub(crate) async fn failed_on_portal(caller: &Caller<'_>) -> Result<Vec<Value>> 
     for _ in 0..LIST_PAGES {
         let params = json!({"filter": {"ERROR": 1}, "start": start});
         let answer = caller.call("event.offline.list", &object(params)).await?;
-        let rows = crate::rest::page_items(&answer);
+        let rows = list_rows(&answer);
         let empty = rows.is_empty();
         out.extend(rows);
         match answer.get("next").and_then(Value::as_u64) {

@@ -124,7 +124,7 @@ impl<'a> Door<'a> {
             .ok_or_else(|| Reply::text(StatusCode::BAD_REQUEST, "No event name"))?
             .to_ascii_uppercase();
         if event == "ONAPPUNINSTALL" {
-            let store = &*self.session.store;
+            let store = &self.session.store;
             if let Err(e) =
                 crate::store::marks::mark_uninstalled(store, &profile, crate::profile::now()).await
             {

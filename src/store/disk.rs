@@ -4,7 +4,8 @@ profile's file lives, private directories (0700 from creation), and the atomic d
 (temp → fsync → rename → fsync directory) whose temp names the store sweeps.
 */
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::ffi::OsString;
+use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::guard;
-use crate::secret::random_hex;
 
 /// `<dir>/auth.json` for the default profile, `<dir>/profiles/<NAME>.json` for the others.
 pub(crate) fn profile_path(dir: &Path, name: &str) -> PathBuf {
@@ -29,15 +29,18 @@ pub(crate) fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 hex>.tmp`, exactly (so
-/// profile `a` never sweeps the temp file of profile `a.json.x`).
+/// How many random letters and digits tempfile puts in a temp name.
+const TEMP_RANDOM: usize = 12;
+
+/// True for the temp names [`write_atomic`] gives `file`: `.<file>.<12 letters or digits>.tmp`,
+/// exactly (so profile `a` never sweeps the temp file of profile `a.json.x`).
 pub(crate) fn is_temp_of(candidate: &str, file: &str) -> bool {
     candidate
         .strip_prefix('.')
         .and_then(|c| c.strip_prefix(file))
         .and_then(|c| c.strip_prefix('.'))
         .and_then(|c| c.strip_suffix(".tmp"))
-        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|r| r.len() == TEMP_RANDOM && r.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
@@ -53,19 +56,24 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
 /// The directory must exist (the lock that guards every write creates it).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().expect("profile paths have a parent");
-    let name = path.file_name().expect("profile paths have a file name");
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(6)));
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().expect("profile paths have a file name"));
+    prefix.push(".");
     let result = (|| -> std::io::Result<()> {
-        let mut f = guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
+        // Our own open: 0600 and no symlink followed from the first moment. tempfile picks a
+        // free name and removes the file when dropped unpersisted (any failure below).
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .rand_bytes(TEMP_RANDOM)
+            .make_in(dir, |p| {
+                guard::no_follow(OpenOptions::new().write(true).create_new(true).mode(0o600))
+                    .open(p)
+            })?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
         File::open(dir)?.sync_all()
     })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot save {}", path.display()));
-    }
-    Ok(())
+    result.with_context(|| format!("cannot save {}", path.display()))
 }

@@ -32,7 +32,7 @@ pub(crate) fn refuse_uninstalled(name: &str, p: Profile) -> Result<Profile> {
 }
 
 /// Marks profile `name` uninstalled at `at`, under its lock; the first mark's time is kept.
-pub(crate) async fn mark_uninstalled(store: &dyn Store, name: &str, at: i64) -> Result<()> {
+pub(crate) async fn mark_uninstalled(store: &Store, name: &str, at: i64) -> Result<()> {
     super::update_locked(store, name, |p| {
         if uninstalled_at(p).is_none() {
             *p = with_meta(p, UNINSTALLED_AT, at.into());

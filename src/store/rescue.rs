@@ -1,7 +1,7 @@
 /*!
 The rescue of a rotated pair: when a refreshed pair cannot be saved where it belongs, Bitrix24 has
 already killed the old one, so the new pair is written to a private directory laid out as a config
-dir, and the error says how to put it back. Used by every backend's refresh road.
+dir, and the error says how to put it back. Used by every backend's refresh.
 */
 
 use std::path::{Path, PathBuf};

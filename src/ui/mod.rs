@@ -223,26 +223,21 @@ pub fn relative(delta: i64) -> String {
     }
 }
 
-/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC` (no time-zone database needed).
+/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`; one outside the years -9999..=9999 (a number
+/// read from a profile may be anything) as `Unix time N`.
 pub fn utc(ts: i64) -> String {
-    let days = ts.div_euclid(86400);
-    let secs = ts.rem_euclid(86400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("Unix time {ts}"),
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +248,10 @@ mod tests {
     fn formats() {
         assert_eq!(utc(1728413297), "2024-10-08 18:48:17 UTC");
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951782400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(utc(i64::MAX), "Unix time 9223372036854775807");
+        assert_eq!(utc(i64::MIN), "Unix time -9223372036854775808");
         assert_eq!(human_duration(3661), "1h 1m");
         assert_eq!(human_duration(45), "45s");
         assert_eq!(relative(-90061), "1d 1h ago");

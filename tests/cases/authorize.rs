@@ -385,3 +385,103 @@ fn timeout_acts_while_the_profile_lock_is_held() {
     assert_eq!(sess.s.counters().code_exchanges, 0, "the lock comes first");
     assert!(!sess.env.auth_path().exists());
 }
+
+/// A `$BROWSER` that writes what it was given into a FIFO (`$1`, then its environment when
+/// `with_env`) and exits; returns the script and the FIFO.
+fn fifo_browser(sess: &Session, with_env: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sess.env.tmp.path();
+    let fifo = dir.join("browser.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let script = dir.join("browser.sh");
+    let env = if with_env { "; env" } else { "" };
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{{ echo \"$1\"{env}; }} > {}\n", fifo.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, fifo)
+}
+
+/// Reads the FIFO the browser writes (at most 30 s).
+fn read_fifo(fifo: &std::path::Path) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = fifo.to_path_buf();
+    std::thread::spawn(move || tx.send(std::fs::read_to_string(reader).unwrap_or_default()));
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the browser was not started within 30 s")
+}
+
+/// The browser is a child like `exec`'s: none of b24auth's secrets reach its environment.
+#[test]
+fn the_browser_gets_no_secret() {
+    let sess = Session::new();
+    let (script, fifo) = fifo_browser(&sess, true);
+    let mut cmd = sess.cmd(&[]);
+    cmd.env("BROWSER", &script)
+        .env("B24AUTH_STORE_KEY", "store-key-not-for-the-browser")
+        .env("PGPASSWORD", "pg-password-not-for-the-browser");
+    let mut p = sess.env.spawn(&mut cmd);
+    let seen = read_fifo(&fifo);
+    let _ = p.child.kill();
+    let _ = p.finish();
+    assert!(seen.starts_with("file://"), "{seen}");
+    assert!(
+        seen.contains("NO_COLOR=1"),
+        "the environment was written: {seen}"
+    );
+    for secret in [
+        CLIENT_SECRET,
+        "store-key-not-for-the-browser",
+        "pg-password-not-for-the-browser",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the browser: {seen}"
+        );
+    }
+}
+
+/// The private start page goes with the run, however the run is stopped.
+#[test]
+fn the_start_page_is_removed_on_every_stop_signal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        let sess = Session::new();
+        let (script, fifo) = fifo_browser(&sess, false);
+        let mut p = sess.env.spawn(sess.cmd(&[]).env("BROWSER", &script));
+        let address = read_fifo(&fifo);
+        let page = url::Url::parse(address.trim())
+            .unwrap()
+            .to_file_path()
+            .unwrap();
+        assert!(page.exists(), "{}", page.display());
+        assert_eq!(unsafe { libc::kill(p.child.id() as i32, signal) }, 0);
+        let status = p.child.wait().unwrap();
+        assert!(!status.success());
+        assert!(
+            !page.exists() && !page.parent().unwrap().exists(),
+            "{} stayed after signal {signal}",
+            page.display()
+        );
+    }
+}
+
+/// What to register in the app's form is said at the start, under -q as well.
+#[test]
+fn the_handler_path_to_register_is_printed_even_quiet() {
+    let sess = Session::new();
+    let (p, _url) = sess.start(&["-q"]);
+    let mut p = p;
+    let _ = p.child.kill();
+    let run = p.finish();
+    let expected = format!(
+        "handler path (in its form in the portal) must be: {}",
+        sess.redirect
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}

@@ -1,13 +1,16 @@
-//! REST at the portal's pace: `call --all` in `batch`, `--all --by-id`, `b24auth batch`, the
-//! back-off errors and the operating-time budget.
+//! `b24auth batch` and `call --all` in Bitrix24's `batch`: pages in batches byte for byte as
+//! paging printed them, `--all --by-id`, one answer line per input line in order, `--halt`, the
+//! back-off errors and the operating-time budget; a chunk whose request fails (input stops being
+//! read, the chunks in flight print their lines, each command of the failed chunk gets an error
+//! line naming its input lines); and every token the caller held kept off the terminal, even
+//! one echoed after another request renewed the pair.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-
-use std::collections::HashMap;
 
 use crate::support::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 use crate::support::cli::{Env, Run};
@@ -380,4 +383,119 @@ fn by_id_stops_when_a_method_ignores_the_id_filter() {
         line,
         "b24auth: error: crm.lead.list does not honour filter[>ID]; use --all without --by-id"
     );
+}
+
+/// Runs `b24auth batch ARGS` on 150 `echo` lines (three chunks) with REST call 2 failing.
+fn batch_with_a_failing_request(args: &[&str]) -> (StandIn, Vec<Value>, String, Option<i32>) {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    s.fail_rest_call(2, RestFault::GatewayTimeout);
+    let input: String = (0..150)
+        .map(|i| format!("{}\n", json!({"method": "echo", "params": {"n": i}})))
+        .collect();
+    let mut cmd = env.cmd(&[&["batch"], args].concat());
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Input that is no longer read may meet a closed pipe.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (s, lines, stderr, out.status.code())
+}
+
+fn failed(line: &Value) -> bool {
+    line["error"] == "REQUEST_FAILED"
+}
+
+#[test]
+fn one_at_a_time_a_failed_chunk_stops_the_input() {
+    let (s, lines, stderr, code) = batch_with_a_failing_request(&["--concurrency", "1"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(lines.len(), 100, "chunk 3 never read: {stderr}");
+    assert!(lines[..50].iter().all(|l| l["result"]["n"].is_string()));
+    assert!(lines[50..].iter().all(failed), "{:?}", lines[50]);
+    assert!(lines[50]["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 504"));
+    assert_eq!(s.counters().rest_calls, 2);
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(last.contains("stdin lines 51-100"), "{last}");
+}
+
+#[test]
+fn chunks_in_flight_still_print_their_lines() {
+    let (_s, lines, stderr, code) = batch_with_a_failing_request(&[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(lines.len(), 150, "{stderr}");
+    let bad: Vec<usize> = (0..150).filter(|&i| failed(&lines[i])).collect();
+    assert_eq!(bad.len(), 50, "{stderr}");
+    let first = bad[0];
+    assert_eq!(first % 50, 0);
+    assert_eq!(bad, (first..first + 50).collect::<Vec<_>>());
+    for (i, line) in lines.iter().enumerate() {
+        if !bad.contains(&i) {
+            assert_eq!(line["result"]["n"], i.to_string(), "in input order");
+        }
+    }
+    let range = format!("stdin lines {}-{}", first + 1, first + 50);
+    assert!(
+        stderr.lines().last().unwrap_or("").contains(&range),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_old_token_echoed_after_a_renewal_is_redacted() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    // The first chunk's answer (echoing its token) comes back only after the second chunk met
+    // `expired_token` and b24auth renewed the pair.
+    s.hold_until_refresh(1);
+    s.fail_rest_call(2, RestFault::ExpiredToken);
+    let mut input = format!("{}\n", json!({"method": "echo.fail", "params": {}}));
+    for i in 1..60 {
+        input += &format!("{}\n", json!({"method": "echo", "params": {"n": i}}));
+    }
+    let mut child = env
+        .cmd(&["batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(s.counters().refreshes, 1, "{stderr}");
+    let first = &s.rest_log()[0].2;
+    assert!(
+        first.to_string().contains("echo.fail"),
+        "the held request is the echoing chunk: {first}"
+    );
+    let line = stdout.lines().next().unwrap();
+    assert!(line.contains("cannot handle auth=…"), "{line}");
+    for secret in s.issued_secrets() {
+        assert!(!stdout.contains(&secret), "{stdout}");
+        assert!(!stderr.contains(&secret), "{stderr}");
+    }
+    assert_eq!(stdout.lines().count(), 60);
 }

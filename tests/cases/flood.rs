@@ -4,8 +4,6 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::install_listen::{bitrix_form, PATH};
@@ -13,6 +11,10 @@ use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::outage::Outage;
 use crate::support::stand_in::StandIn;
+
+#[path = "../../bench/sockets.rs"]
+mod sockets;
+use sockets::{Bounds, Flood, Kind};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 /// The flood: this many sockets, each reconnecting as soon as the listener closes it.
@@ -77,116 +79,14 @@ fn listen(env: &Env, s: &StandIn, soft: libc::rlim_t, hard: libc::rlim_t) -> (Sp
     (p, addr)
 }
 
-/// What the flood did.
-#[derive(Default)]
-struct Counts {
-    /// Connections made, reconnections included.
-    connects: AtomicUsize,
-    /// Connections the listener closed while they had sent nothing.
-    closed: AtomicUsize,
-    /// Sockets connected at least once (the flood is in full swing at [`SOCKETS`]).
-    started: Mutex<usize>,
-    all_started: Condvar,
-}
-
-/// `SOCKETS` idle sockets to `addr` that reconnect as soon as they are closed, until `stop`
-/// (or their bounds) end them.
-struct Flood {
-    counts: Arc<Counts>,
-    stop: tokio::sync::watch::Sender<bool>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Flood {
-    fn start(addr: &str) -> Flood {
-        let counts = Arc::new(Counts::default());
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let (addr, shared) = (addr.to_string(), Arc::clone(&counts));
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let tasks: Vec<_> = (0..SOCKETS)
-                    .map(|_| {
-                        tokio::spawn(idle_socket(
-                            addr.clone(),
-                            Arc::clone(&shared),
-                            stopped.clone(),
-                        ))
-                    })
-                    .collect();
-                for t in tasks {
-                    let _ = t.await;
-                }
-            });
-        });
-        Flood {
-            counts,
-            stop,
-            thread,
-        }
-    }
-
-    /// Blocks until every socket has connected once (at most `secs`); true if they all did.
-    fn wait_all_started(&self, secs: u64) -> bool {
-        let started = self.counts.started.lock().unwrap();
-        let (_started, timeout) = self
-            .counts
-            .all_started
-            .wait_timeout_while(started, Duration::from_secs(secs), |n| *n < SOCKETS)
-            .unwrap();
-        !timeout.timed_out()
-    }
-
-    fn stop(self) -> (usize, usize) {
-        self.stop.send_replace(true);
-        self.thread.join().unwrap();
-        let c = &self.counts;
-        (
-            c.connects.load(Ordering::Relaxed),
-            c.closed.load(Ordering::Relaxed),
-        )
-    }
-}
-
-async fn idle_socket(
-    addr: String,
-    counts: Arc<Counts>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    use tokio::io::AsyncReadExt;
-    let deadline = tokio::time::Instant::now() + FLOOD_LIFETIME;
-    let mut started = false;
-    for _ in 0..ROUNDS {
-        let connect = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(&addr));
-        let mut socket = tokio::select! {
-            c = connect => match c {
-                Ok(Ok(socket)) => socket,
-                Ok(Err(_)) => continue,
-                Err(_) => return,
-            },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        counts.connects.fetch_add(1, Ordering::Relaxed);
-        if !started {
-            started = true;
-            let mut n = counts.started.lock().unwrap();
-            *n += 1;
-            if *n == SOCKETS {
-                counts.all_started.notify_all();
-            }
-        }
-        let mut byte = [0u8; 1];
-        tokio::select! {
-            _ = socket.read(&mut byte) => {
-                counts.closed.fetch_add(1, Ordering::Relaxed);
-            }
-            _ = stop.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep_until(deadline) => return,
-        }
-    }
+/// `SOCKETS` idle sockets that reconnect as soon as they are closed.
+fn idle_flood(addr: &str) -> Flood {
+    let bounds = Bounds {
+        sockets: SOCKETS,
+        rounds: ROUNDS,
+        lifetime: FLOOD_LIFETIME,
+    };
+    Flood::start(Kind::Idle, addr, "/", bounds)
 }
 
 /// The bar: under `ulimit -n 1024`, 3,000 reconnecting idle sockets, and the genuine callback
@@ -200,16 +100,17 @@ fn the_callback_is_saved_through_a_descriptor_flood() {
     let pair = s.issue_pair();
     let good = bitrix_form(&pair, &s.host());
 
-    let flood = Flood::start(&addr);
+    let flood = idle_flood(&addr);
     // Without room made, not every socket gets in: the callback is then sent into the flood
     // anyway, and the check that it was in full swing comes after the callback's.
     let full_swing = flood.wait_all_started(30);
-    let before = flood.counts.connects.load(Ordering::Relaxed);
+    let before = flood.counts.get(&flood.counts.connects);
     let sent = Instant::now();
     let r = http::post(&addr, PATH, FORM, good.as_bytes());
     let latency = sent.elapsed();
-    let during = flood.counts.connects.load(Ordering::Relaxed) - before;
-    let (connects, closed) = flood.stop();
+    let during = flood.counts.get(&flood.counts.connects) - before;
+    let counts = flood.stop();
+    let (connects, closed) = (counts.get(&counts.connects), counts.get(&counts.closed));
 
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, r#"{"status":"success"}"#);
@@ -257,12 +158,13 @@ fn the_authorize_redirect_lands_through_a_descriptor_flood() {
     let mut p = env.spawn(with_nofile(&mut cmd, 1024, 1024));
     let url = p.wait_authorize_url();
 
-    let flood = Flood::start(&addr);
+    let flood = idle_flood(&addr);
     let full_swing = flood.wait_all_started(30);
     let sent = Instant::now();
     let r = http::follow(&url);
     let latency = sent.elapsed();
-    let (_, closed) = flood.stop();
+    let counts = flood.stop();
+    let closed = counts.get(&counts.closed);
 
     assert_eq!(r.status, 200, "{r:?}");
     assert!(
@@ -355,5 +257,64 @@ fn a_verification_that_fails_locally_keeps_a_candidate_and_a_retry_is_saved() {
     assert!(
         !env.run(&["show"]).stdout.contains("candidate"),
         "the candidate holding the saved pair is gone"
+    );
+}
+
+/// Keep-alive sockets trickling invalid requests, more than the listener may hold under a
+/// descriptor limit of 256: each is answered 400, and a connection whose requests were all
+/// invalid makes way for the genuine redirect. Counted in the flood's own requests, not in
+/// seconds: before, the genuine redirect waited until a trickler's connection reached its
+/// 60 s lifetime (about 50 requests per held socket).
+#[test]
+fn trickled_invalid_requests_make_way_for_the_redirect() {
+    const TRICKLERS: usize = 400;
+    raise_own_limit(TRICKLERS + 500);
+    let s = StandIn::start();
+    let env = Env::new();
+    let addr = format!("127.0.0.1:{}", http::free_port());
+    let redirect = format!("http://{addr}/callback");
+    s.set_redirect_uri(&redirect);
+    let mut cmd = env.app_cmd(
+        &s,
+        &[
+            "authorize",
+            "--domain",
+            &s.base,
+            "--redirect-uri",
+            &redirect,
+            "--no-browser",
+        ],
+    );
+    let mut p = env.spawn(with_nofile(&mut cmd, 256, 256));
+    let url = p.wait_authorize_url();
+    let location = http::get(&url)
+        .header("location")
+        .expect("the portal redirects")
+        .to_string();
+    let bounds = Bounds {
+        sockets: TRICKLERS,
+        rounds: 1000,
+        lifetime: FLOOD_LIFETIME,
+    };
+    let flood = Flood::start(Kind::Trickle, &addr, "/callback", bounds);
+    let full_swing = flood.wait_all_started(30);
+    // Each socket has had about two answers: the flood is at full swing.
+    let answering = flood.wait_answered(2 * TRICKLERS, 60);
+    let c = &flood.counts;
+    let before = (c.get(&c.answered), c.get(&c.unanswered));
+    let r = http::get(&location);
+    let during = c.get(&c.answered) - before.0;
+    let counts = flood.stop();
+
+    assert!(full_swing, "all {TRICKLERS} sockets connected");
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    assert!(env.auth()["refresh_token"].is_string());
+    assert!(answering, "the flood's requests were answered");
+    assert_eq!(before.1, 0, "no complete request closed unanswered");
+    assert!(
+        during < 3 * TRICKLERS,
+        "the redirect was answered only after {during} flood requests ({} in all)",
+        counts.get(&counts.answered)
     );
 }

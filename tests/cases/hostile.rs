@@ -209,7 +209,8 @@ fn show_format_env_never_gets_a_new_variable() {
     );
 }
 
-/// A token answer whose values would break a line is refused and the stored pair kept; one
+/// A token answer whose access token would break a line: the token is refused, never printed,
+/// and the rotated refresh token kept (the server has already killed the stored one); one
 /// naming other client credentials changes nothing but the pair.
 #[test]
 fn a_hostile_token_answer_is_refused_and_never_changes_the_client() {
@@ -226,7 +227,16 @@ fn a_hostile_token_answer_is_refused_and_never_changes_the_client() {
     let line = run.assert_error(1);
     assert!(line.contains("access_token"), "{line}");
     assert!(run.stdout.is_empty(), "{:?}", run.stdout);
-    assert_eq!(env.auth_bytes(), before, "the stored pair is unchanged");
+    assert_ne!(env.auth_bytes(), before);
+    let kept = env.auth();
+    assert_eq!(
+        kept["refresh_token"], "r1",
+        "the rotated refresh token is kept"
+    );
+    assert!(
+        kept.get("access_token").is_none(),
+        "the refused token is not stored"
+    );
 
     let server = oauth_answering(json!({
         "access_token": "a2a2a2a2", "refresh_token": "r2r2r2r2", "expires_in": 3600,

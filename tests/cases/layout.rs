@@ -2,7 +2,8 @@
 The house rules that a reader of `src/` relies on, checked on the source itself: every
 `use crate::…` edge between top-level modules points one way (no cycle, so a layer's name tells
 what it may use), few files sit directly in `src/`, and the stop-signal critical section is
-entered only on the store's roads.
+entered only on the store's save paths; and no two files of one folder import each other in
+a circle.
 */
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -217,7 +218,7 @@ fn few_files_sit_directly_in_src() {
 const CRITICAL_ALLOWED: [&str; 1] = ["signals.rs"];
 
 #[test]
-fn critical_sections_are_opened_only_on_the_stores_roads() {
+fn critical_sections_are_opened_only_on_the_stores_save_paths() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut outside = Vec::new();
     let mut inside = 0;
@@ -241,6 +242,245 @@ fn critical_sections_are_opened_only_on_the_stores_roads() {
     );
     assert!(
         outside.is_empty(),
-        "signals::critical outside src/store/ (save on a store road instead): {outside:?}"
+        "signals::critical outside src/store/ (save through the store instead): {outside:?}"
+    );
+}
+
+/// A file's module path under `src/` (`rest/rate/bucket.rs` → `rest::rate::bucket`,
+/// `rest/mod.rs` → `rest`, `lib.rs` → the crate root, the empty path).
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap();
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop().unwrap();
+    match last.as_str() {
+        "mod.rs" | "lib.rs" | "main.rs" => {}
+        name => parts.push(name.trim_end_matches(".rs").to_string()),
+    }
+    parts
+}
+
+/// The paths `code` names: `crate::a::b`, `super::a`, `self::a` and `child::a` for a module
+/// `child` the file declares, each resolved to an absolute module path (a `use` group
+/// `x::{a, b::c}` names `x::a` and `x::b::c`).
+fn named_paths(code: &str, here: &[String], children: &BTreeSet<String>) -> Vec<Vec<String>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts_word = i == 0 || !(ident(b[i - 1] as char) || b[i - 1] == b':');
+        if !starts_word || !ident(b[i] as char) {
+            i += 1;
+            continue;
+        }
+        let word: String = b[i..]
+            .iter()
+            .map(|c| *c as char)
+            .take_while(|c| ident(*c))
+            .collect();
+        let after = i + word.len().max(1);
+        i = after;
+        if !code[after..].starts_with("::") {
+            continue;
+        }
+        let base: Vec<String> = match word.as_str() {
+            "crate" => Vec::new(),
+            "self" => here.to_vec(),
+            "super" => here[..here.len().saturating_sub(1)].to_vec(),
+            w if children.contains(w) => [here, &[w.to_string()]].concat(),
+            _ => continue,
+        };
+        let mut rest = &code[after + 2..];
+        let mut path = base;
+        // `super::super::x`
+        while let Some(r) = rest.strip_prefix("super::") {
+            path.pop();
+            rest = r;
+        }
+        for tail in path_tails(rest) {
+            let mut full = path.clone();
+            full.extend(tail);
+            out.push(full);
+        }
+    }
+    out
+}
+
+/// The segments after a path's prefix: `a::b::C` → one tail, `a::{b, c::D}` → two.
+fn path_tails(rest: &str) -> Vec<Vec<String>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut segments = Vec::new();
+    let mut rest = rest.trim_start();
+    loop {
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = matching_brace(rest).saturating_sub(2).min(group.len());
+            let (mut depth, mut start, mut tails) = (0, 0, Vec::new());
+            let inner = &group[..end];
+            for (at, c) in inner.char_indices().chain([(inner.len(), ',')]) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        for tail in path_tails(&inner[start..at]) {
+                            tails.push([segments.clone(), tail].concat());
+                        }
+                        start = at + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return tails;
+        }
+        let end = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        segments.push(rest[..end].to_string());
+        match rest[end..].strip_prefix("::") {
+            Some(r) => rest = r.trim_start(),
+            None => break,
+        }
+    }
+    vec![segments]
+}
+
+/// `code` without its re-exports (`pub use …;`, `pub(crate) use …;`): an index listing what
+/// its folder offers depends on nothing in it.
+fn without_reexports(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    loop {
+        let at = ["pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .filter_map(|p| rest.find(p))
+            .min();
+        let Some(at) = at else { break };
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        rest = &rest[rest.find(';').map_or(rest.len(), |e| e + 1)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The modules a file declares (`mod x;`, `pub(crate) mod x;`), not inline ones.
+fn declared_children(code: &str) -> BTreeSet<String> {
+    code.split(';')
+        .filter_map(|stmt| {
+            let words: Vec<&str> = stmt.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "mod")?;
+            (at + 2 == words.len()).then(|| words[at + 1].to_string())
+        })
+        .collect()
+}
+
+/// Folders allowed a circle between their files for now, each with why (a re-export in an
+/// index is no edge: see [`without_reexports`]).
+/// `session`: `mod.rs` calls `proof::newer_than`/`from_candidates`, which take `super::Session`
+/// (landed with the candidates' proof while the layout test grew; its owner untangles it).
+const CIRCLES_ALLOWED_IN: [&str; 1] = ["session"];
+
+/// Each folder under `src/` → its files' edges: file → the files of the same folder it names.
+fn folder_graphs() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = rust_files(&src);
+    let by_module: BTreeMap<Vec<String>, PathBuf> = files
+        .iter()
+        .map(|f| (module_path(&src, f), f.clone()))
+        .collect();
+    let mut graphs: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in &files {
+        let here = module_path(&src, file);
+        let folder = file.parent().unwrap();
+        let folder_name = folder
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let name = |f: &Path| f.file_name().unwrap().to_string_lossy().into_owned();
+        let code = without_reexports(&without_tests(&code_only(
+            &fs::read_to_string(file).unwrap(),
+        )));
+        let children = declared_children(&code);
+        let edges = graphs
+            .entry(folder_name)
+            .or_default()
+            .entry(name(file))
+            .or_default();
+        for path in named_paths(&code, &here, &children) {
+            // The longest prefix that is a module with a file of its own.
+            let target = (0..=path.len())
+                .rev()
+                .find_map(|n| by_module.get(&path[..n]));
+            if let Some(target) = target {
+                if target != file && target.parent() == Some(folder) {
+                    edges.insert(name(target));
+                }
+            }
+        }
+    }
+    graphs
+}
+
+#[test]
+fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
+    let graphs = folder_graphs();
+    let rest = graphs.get("rest").expect("the walk found src/rest");
+    assert!(
+        rest.get("caller.rs")
+            .is_some_and(|e| e.contains("retry.rs") && e.contains("rename.rs")),
+        "the walk sees edges between files: {rest:#?}"
+    );
+    let mut circles = Vec::new();
+    for (folder, graph) in &graphs {
+        for start in graph.keys() {
+            if let Some(cycle) = cycle_from(graph, start, &mut vec![start.clone()]) {
+                circles.push(format!("src/{folder}: {}", cycle.join(" → ")));
+                break;
+            }
+        }
+    }
+    let (allowed, found): (Vec<String>, Vec<String>) = circles.into_iter().partition(|c| {
+        CIRCLES_ALLOWED_IN
+            .iter()
+            .any(|f| c.starts_with(&format!("src/{f}:")))
+    });
+    for c in &allowed {
+        println!("allowed for now: {c}");
+    }
+    assert!(
+        found.is_empty(),
+        "circles between files of one folder: {found:#?}"
+    );
+}
+
+#[test]
+fn the_file_walk_resolves_paths_and_groups() {
+    let here: Vec<String> = vec!["rest".into(), "caller".into()];
+    let none = BTreeSet::new();
+    let code = "use super::rate::{bucket::BudgetFile, Pace};\nuse crate::exit;\nfn f() { super::super::x::y() }";
+    let paths = named_paths(code, &here, &none);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(
+        paths.contains(&s(&["rest", "rate", "bucket", "BudgetFile"])),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&s(&["rest", "rate", "Pace"])), "{paths:?}");
+    assert!(paths.contains(&s(&["exit"])), "{paths:?}");
+    assert!(paths.contains(&s(&["x", "y"])), "{paths:?}");
+    let index: Vec<String> = vec!["rest".into()];
+    let kids: BTreeSet<String> = ["caller".to_string()].into();
+    assert_eq!(
+        declared_children("mod caller;\npub(crate) mod export;\n"),
+        ["caller".to_string(), "export".to_string()].into()
+    );
+    let paths = named_paths("fn f() { caller::Caller::new() }", &index, &kids);
+    assert_eq!(paths, vec![s(&["rest", "caller", "Caller", "new"])]);
+    assert_eq!(
+        without_reexports("mod a;\npub(crate) use a::X;\npub use b::{c, d};\nuse e::F;"),
+        "mod a;\n\n\nuse e::F;"
     );
 }

@@ -21,4 +21,5 @@ pub mod stand_in_events;
 pub mod stand_in_frame;
 pub mod stand_in_pace;
 pub mod stand_in_sdk;
+pub mod stand_in_v3;
 pub mod tls;

@@ -137,11 +137,32 @@ pub(super) struct State {
     https: bool,
     /// The offline event queue and the bound handlers (`stand_in_events.rs`).
     pub(super) events: super::stand_in_events::Events,
+    /// Bodies for the next refresh answers, each made from the genuine rotated answer.
+    refresh_bodies: VecDeque<AnswerBody>,
+    /// REST 3.0 (`stand_in_v3.rs`).
+    pub(super) v3: super::stand_in_v3::V3,
     /// The pair the last `/install-frame` page posted into its frame.
     frame_pair: Option<Value>,
 }
 
+/// Writes the body of a refresh answer from the genuine one (the pair has rotated).
+pub type AnswerBody = Box<dyn FnOnce(Value) -> String + Send>;
+
 impl State {
+    /// Whether `token` is an access token the portal issued and still honours.
+    pub(super) fn token_valid(&self, token: &str) -> bool {
+        self.access_tokens
+            .get(token)
+            .is_some_and(|&e| e > unix_now())
+    }
+
+    /// Every access token issued so far expires now.
+    pub(super) fn expire_tokens(&mut self) {
+        for e in self.access_tokens.values_mut() {
+            *e = unix_now() - 1;
+        }
+    }
+
     fn scheme(&self) -> &'static str {
         if self.https {
             "https"
@@ -305,6 +326,10 @@ impl StandIn {
         f(&mut self.state.lock().unwrap().events)
     }
 
+    pub(super) fn with_v3<R>(&self, f: impl FnOnce(&mut super::stand_in_v3::V3) -> R) -> R {
+        f(&mut self.state.lock().unwrap().v3)
+    }
+
     pub(super) fn with_pace<R>(
         &self,
         f: impl FnOnce(&mut super::stand_in_pace::PortalPace) -> R,
@@ -421,6 +446,16 @@ impl StandIn {
         );
     }
 
+    /// The next refresh rotates the pair as always and answers 200 with the body `write` makes
+    /// from the genuine answer: a field b24auth refuses, a body too large or too deep to read.
+    pub fn answer_next_refresh(&self, write: impl FnOnce(Value) -> String + Send + 'static) {
+        self.state
+            .lock()
+            .unwrap()
+            .refresh_bodies
+            .push_back(Box::new(write));
+    }
+
     pub fn fail_next(&self, fault: Fault) {
         self.state.lock().unwrap().faults.push_back(fault);
     }
@@ -525,12 +560,30 @@ async fn handle(
     let path = path.strip_prefix("/renamed").unwrap_or(path);
     let path = super::record::renamed_path(path).unwrap_or_else(|| path.to_string());
     let query = req.uri().query().unwrap_or("").to_string();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let (key, content_type) = (header("idempotency-key"), header("content-type"));
     let body = req
         .into_body()
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if let Some(method) = path.strip_prefix("/portal/rest/api/") {
+        super::stand_in_v3::hold(&state).await;
+        let mut s = state.lock().unwrap();
+        return Ok(super::stand_in_v3::handle(
+            &mut s,
+            method,
+            key,
+            content_type,
+            &body,
+        ));
+    }
     if let Some(method) = super::stand_in_sdk::portal_method(&path).filter(|m| m != "app.info") {
         // One `batch` is one request, answered by `rest` as Bitrix24 answers it.
         let body = super::stand_in_sdk::json_params(&query, &body);
@@ -729,7 +782,11 @@ async fn token_endpoint(
             }
             // Rotation: the used refresh token is gone; so are the access tokens issued before.
             s.access_tokens.clear();
-            json_reply(StatusCode::OK, token_response(&mut s, host))
+            let answer = token_response(&mut s, host);
+            match s.refresh_bodies.pop_front() {
+                Some(write) => reply(StatusCode::OK, "application/json", write(answer)),
+                None => json_reply(StatusCode::OK, answer),
+            }
         }
         _ => error(
             StatusCode::BAD_REQUEST,

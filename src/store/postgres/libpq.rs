@@ -1,6 +1,6 @@
 /*!
 The connection settings as libpq reads them, for a `postgres://` store: the URL first, then the
-`PG*` variables for what it left out, then `.pgpass` for a password (README, "Deploying").
+`PG*` variables for what it left out, then `.pgpass` for a password .
 
 tokio-postgres parses the URL itself (hosts, ports, multi-host lists, `target_session_attrs`,
 `connect_timeout`, …) but knows neither libpq's variables nor its TLS parameters, so those are
@@ -16,6 +16,7 @@ use anyhow::Result;
 use tokio_postgres::config::{Host, LoadBalanceHosts, SslMode as WireMode};
 use tokio_postgres::Config;
 
+use super::pgpass::DEFAULT_SOCKET_DIR;
 use crate::exit;
 use crate::ui::Ui;
 
@@ -49,7 +50,7 @@ pub(super) struct Ssl {
     pub client: Option<(PathBuf, PathBuf)>,
 }
 
-pub(super) struct Options {
+pub(super) struct ConnectOptions {
     /// One configuration per host of the URL, in the URL's order, each with only the password
     /// written for that host: libpq looks `.pgpass` up per host, so must we.
     pub hosts: Vec<Config>,
@@ -59,8 +60,8 @@ pub(super) struct Options {
 /// The parameters taken out of the URL before tokio-postgres reads it.
 const OURS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "passfile"];
 
-impl Options {
-    pub(super) fn resolve(url: &str, ui: &Ui) -> Result<Options> {
+impl ConnectOptions {
+    pub(super) fn resolve(url: &str, ui: &Ui) -> Result<ConnectOptions> {
         let (rest, ours) = split_params(url)?;
         let mut config: Config = rest
             .parse()
@@ -107,11 +108,11 @@ impl Options {
                 one
             })
             .collect();
-        Ok(Options { hosts, ssl })
+        Ok(ConnectOptions { hosts, ssl })
     }
 }
 
-impl Options {
+impl ConnectOptions {
     /// The hosts in the order to try them: the URL's, or shuffled with
     /// `load_balance_hosts=random` (as libpq does, per connection).
     pub(super) fn in_order(&self) -> Vec<&Config> {
@@ -391,26 +392,9 @@ fn apply_env(config: &mut Config) {
     }
 }
 
-/// Debian's libpq default socket directory (`DEFAULT_PGSOCKET_DIR`).
-const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
-
-/// The host name as libpq matches it in `.pgpass`, and the port, for a one-host configuration:
-/// the host, or else the `hostaddr`; `localhost` for libpq's default socket directory (another
-/// socket directory is matched by its path).
-pub(super) fn pgpass_host(one: &Config) -> (String, u16) {
-    let name = match (one.get_hosts().first(), one.get_hostaddrs().first()) {
-        (Some(Host::Tcp(n)), _) => n.clone(),
-        (Some(Host::Unix(p)), _) if p.as_path() != std::path::Path::new(DEFAULT_SOCKET_DIR) => {
-            p.display().to_string()
-        }
-        (None, Some(addr)) => addr.to_string(),
-        _ => "localhost".to_string(),
-    };
-    (name, one.get_ports().first().copied().unwrap_or(5432))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::pgpass::pgpass_host;
     use super::*;
 
     #[test]
@@ -522,7 +506,7 @@ mod tests {
     fn a_url_connect_timeout_is_kept() {
         let ui = Ui::new(true);
         let timeout = |url: &str| {
-            let options = Options::resolve(url, &ui).unwrap();
+            let options = ConnectOptions::resolve(url, &ui).unwrap();
             *options.hosts[0].get_connect_timeout().unwrap()
         };
         assert_eq!(

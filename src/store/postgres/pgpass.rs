@@ -9,6 +9,7 @@ use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+use tokio_postgres::config::Host;
 use tokio_postgres::Config;
 
 use crate::ui::Ui;
@@ -47,7 +48,7 @@ pub(super) fn read(file: &Path, ui: &Ui) -> Option<String> {
 pub(super) fn for_host(text: &str, one: &Config) -> Option<String> {
     let user = one.get_user().unwrap_or_default();
     let db = one.get_dbname().unwrap_or(user);
-    let (host, port) = super::libpq::pgpass_host(one);
+    let (host, port) = pgpass_host(one);
     find(text, &host, &port.to_string(), db, user)
 }
 
@@ -80,6 +81,24 @@ fn fields(line: &str) -> Option<Vec<String>> {
         }
     }
     (out.len() == 5).then_some(out)
+}
+
+/// libpq's default socket directory, which `.pgpass` calls `localhost`.
+pub(super) const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// The host name as libpq matches it in `.pgpass`, and the port, for a one-host configuration:
+/// the host, or else the `hostaddr`; `localhost` for libpq's default socket directory (another
+/// socket directory is matched by its path).
+pub(super) fn pgpass_host(one: &Config) -> (String, u16) {
+    let name = match (one.get_hosts().first(), one.get_hostaddrs().first()) {
+        (Some(Host::Tcp(n)), _) => n.clone(),
+        (Some(Host::Unix(p)), _) if p.as_path() != std::path::Path::new(DEFAULT_SOCKET_DIR) => {
+            p.display().to_string()
+        }
+        (None, Some(addr)) => addr.to_string(),
+        _ => "localhost".to_string(),
+    };
+    (name, one.get_ports().first().copied().unwrap_or(5432))
 }
 
 #[cfg(test)]

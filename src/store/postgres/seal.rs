@@ -10,14 +10,12 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{anyhow, Context as _, Result};
 use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
 use serde_json::Value;
 
 use super::{PgStore, Unsealed};
-use crate::exit;
 use crate::profile::{Profile, SECRET_KEYS};
-use crate::secret::Secret;
 
 /// Schema 1: one sealed secret field.
 pub(super) const SEALED_PREFIX: &str = "sealed:v1:";
@@ -91,20 +89,6 @@ impl PgStore {
     }
 }
 
-/// `B24AUTH_STORE_KEY`: 32 random bytes, base64.
-pub(super) fn store_key(encoded: &Secret) -> Result<ChaCha20Poly1305> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.expose().trim())
-        .ok()
-        .filter(|b| b.len() == 32)
-        .ok_or_else(|| {
-            exit::usage("B24AUTH_STORE_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)")
-        })?;
-    let key = ChaCha20Poly1305::new_from_slice(&bytes)
-        .map_err(|_| exit::usage("B24AUTH_STORE_KEY has the wrong length"))?;
-    Ok(key)
-}
-
 /// The associated data binds a sealed value to its profile and field: a value copied into
 /// another row or field does not open.
 fn aad(name: &str, field: &str) -> Vec<u8> {
@@ -175,6 +159,7 @@ fn open_with(key: &ChaCha20Poly1305, aad: &[u8], sealed: &str) -> Result<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chacha20poly1305::aead::KeyInit;
 
     #[test]
     fn sealing_round_trips_and_binds_its_place() {

@@ -1,16 +1,17 @@
 /*!
-Bitrix24's `batch` method as pure data: the PHP-bracket query that turns a JSON params object
+Packing many calls into Bitrix24's `batch` method, as pure data: the PHP-bracket query that turns a JSON params object
 into one `method?query` command, the request of at most 50 commands, the answer split back
 into one outcome per command in order, and the two ways an export pages a list through it:
 `start=` pages (when the first page told the total) and the ID cursor (`order[ID]=ASC`,
 `filter[>ID]=…`, `start=-1`) chained through `$result[cmdN][49][ID]` references.
 
-Nothing here touches the network; `export.rs` and `commands/batch.rs` do.
+Nothing here touches the network; `export/` and `commands/batch.rs` do.
 */
 
 use anyhow::{anyhow, Result};
 use serde_json::{json, Map, Value};
 
+use super::pages::result_items;
 use crate::exit;
 
 /// Commands in one `batch` request: Bitrix24's limit.
@@ -93,7 +94,7 @@ pub fn request(commands: &[String], halt: bool) -> Map<String, Value> {
 
 /// What became of one command of a batch.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum CommandResult {
     /// Its `result`, with the list method's `total` and `next` when the portal sent them.
     Done {
         result: Value,
@@ -108,11 +109,11 @@ pub enum Outcome {
     NotRun,
 }
 
-impl Outcome {
+impl CommandResult {
     /// The JSON line `b24auth batch` prints for it: what a single call would have answered.
     pub fn to_line(&self) -> Value {
         match self {
-            Outcome::Done {
+            CommandResult::Done {
                 result,
                 total,
                 next,
@@ -126,21 +127,21 @@ impl Outcome {
                 }
                 line
             }
-            Outcome::Failed { error, description } => {
+            CommandResult::Failed { error, description } => {
                 json!({"error": error, "error_description": description})
             }
-            Outcome::NotRun => {
+            CommandResult::NotRun => {
                 json!({"error": "NOT_RUN", "error_description": "not run: halt stopped the batch at an earlier error"})
             }
         }
     }
 
-    /// The items of a list method's page (`rest::result_items`), or the command's error.
+    /// The items of a list method's page ([`result_items`]), or the command's error.
     pub fn into_items(self) -> Result<Vec<Value>> {
         match self {
-            Outcome::Done { result, .. } => Ok(crate::rest::result_items(result)),
-            Outcome::Failed { error, description } => Err(anyhow!("{error}: {description}")),
-            Outcome::NotRun => Err(anyhow!("the portal did not run a page of the batch")),
+            CommandResult::Done { result, .. } => Ok(result_items(result)),
+            CommandResult::Failed { error, description } => Err(anyhow!("{error}: {description}")),
+            CommandResult::NotRun => Err(anyhow!("the portal did not run a page of the batch")),
         }
     }
 }
@@ -149,14 +150,14 @@ impl Outcome {
 /// Each part (`result`, `result_error`, …) may be an object keyed by command, a list (when the
 /// keys were 0..n-1) or `[]` when empty: PHP's `json_encode` of an array. The answer is taken
 /// apart, not copied. A command's error text is redacted of `sent` (the secrets b24auth sent)
-/// like any other error a server writes; a command the portal left out is [`Outcome::NotRun`]
+/// like any other error a server writes; a command the portal left out is [`CommandResult::NotRun`]
 /// only under `halt` (which explains it), else a failure of its own.
 pub fn outcomes(
     mut answer: Map<String, Value>,
     count: usize,
     halt: bool,
     sent: &[String],
-) -> Result<Vec<Outcome>> {
+) -> Result<Vec<CommandResult>> {
     let sent: Vec<&str> = sent.iter().map(String::as_str).collect();
     let Some(Value::Object(mut inner)) = answer.remove("result") else {
         return Err(anyhow!("batch: the portal's answer has no result object"));
@@ -169,19 +170,19 @@ pub fn outcomes(
                 let error = text("error").unwrap_or_else(|| err.to_string());
                 let description =
                     text("error_description").unwrap_or_else(|| "no description".into());
-                return Outcome::Failed {
+                return CommandResult::Failed {
                     error: crate::ui::sanitize::redact(&error, &sent),
                     description: crate::ui::sanitize::redact(&description, &sent),
                 };
             }
             match part("result", i) {
-                Some(result) => Outcome::Done {
+                Some(result) => CommandResult::Done {
                     result,
                     total: part("result_total", i),
                     next: part("result_next", i),
                 },
-                None if halt => Outcome::NotRun,
-                None => Outcome::Failed {
+                None if halt => CommandResult::NotRun,
+                None => CommandResult::Failed {
                     error: "NO_RESULT".into(),
                     description: "the portal's batch answer has neither a result nor an error for this command".into(),
                 },
@@ -346,8 +347,18 @@ pub fn valid_method(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._".contains(&b))
 }
 
-/// One input line of `b24auth batch`: `{"method": …, "params": {…}}` or `[method, params]`.
-pub fn parse_line(line: &str) -> Result<(String, Map<String, Value>), String> {
+/// One input line of `b24auth batch`: a method, its parameters, and whether it is a REST 3.0
+/// call (sent on its own, not in a `batch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub method: String,
+    pub params: Map<String, Value>,
+    pub v3: bool,
+}
+
+/// One input line of `b24auth batch`: `{"method": …, "params": {…}}` (with `"v3": true` for
+/// REST 3.0) or `[method, params]`.
+pub fn parse_line(line: &str) -> Result<Line, String> {
     let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
     let (method, params) = match &v {
         Value::Object(o) => (o.get("method"), o.get("params")),
@@ -363,7 +374,16 @@ pub fn parse_line(line: &str) -> Result<(String, Map<String, Value>), String> {
         Some(Value::Object(p)) => p.clone(),
         Some(_) => return Err("params must be a JSON object".into()),
     };
-    Ok((method.to_string(), params))
+    let v3 = match v.get("v3") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return Err("v3 must be true or false".into()),
+    };
+    Ok(Line {
+        method: method.to_string(),
+        params,
+        v3,
+    })
 }
 
 #[cfg(test)]
@@ -420,7 +440,7 @@ mod tests {
         let got = outcomes(answer.clone(), 4, true, &[]).unwrap();
         assert_eq!(
             got[0],
-            Outcome::Done {
+            CommandResult::Done {
                 result: json!([{"ID": "1"}]),
                 total: Some(json!(120)),
                 next: Some(json!(50))
@@ -428,16 +448,16 @@ mod tests {
         );
         assert_eq!(
             got[1],
-            Outcome::Failed {
+            CommandResult::Failed {
                 error: "ERROR_CORE".into(),
                 description: "boom".into()
             }
         );
         assert_eq!(got[2].to_line(), json!({"result": {"ID": "7"}}));
-        assert_eq!(got[3], Outcome::NotRun);
+        assert_eq!(got[3], CommandResult::NotRun);
         let got = outcomes(answer, 4, false, &[]).unwrap();
         assert!(
-            matches!(&got[3], Outcome::Failed { error, .. } if error == "NO_RESULT"),
+            matches!(&got[3], CommandResult::Failed { error, .. } if error == "NO_RESULT"),
             "without halt, a command left out is not blamed on halt: {:?}",
             got[3]
         );
@@ -457,7 +477,7 @@ mod tests {
         let got = outcomes(answer, 1, false, &["sEcReT-token".into()]).unwrap();
         assert_eq!(
             got[0],
-            Outcome::Failed {
+            CommandResult::Failed {
                 error: "ERROR_CORE".into(),
                 description: "bad auth=…".into()
             }
@@ -547,14 +567,24 @@ mod tests {
 
     #[test]
     fn batch_input_lines() {
+        let line = |method: &str, params: Map<String, Value>, v3| Line {
+            method: method.into(),
+            params,
+            v3,
+        };
         assert_eq!(
             parse_line(r#"{"method": "crm.deal.get", "params": {"id": 1}}"#),
-            Ok(("crm.deal.get".into(), obj(json!({"id": 1}))))
+            Ok(line("crm.deal.get", obj(json!({"id": 1})), false))
         );
         assert_eq!(
             parse_line(r#"["user.current"]"#),
-            Ok(("user.current".into(), Map::new()))
+            Ok(line("user.current", Map::new(), false))
         );
+        assert_eq!(
+            parse_line(r#"{"method": "tasks.task.get", "params": {"id": 1}, "v3": true}"#),
+            Ok(line("tasks.task.get", obj(json!({"id": 1})), true))
+        );
+        assert!(parse_line(r#"{"method": "tasks.task.get", "v3": "yes"}"#).is_err());
         for bad in [
             "nope",
             "1",

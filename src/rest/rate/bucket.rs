@@ -1,6 +1,6 @@
 /*!
 The portal's request budget, shared by every b24auth process on this host: Bitrix24 counts its
-leaky bucket per portal and source IP (README, "One budget per portal per host"), so two cron
+leaky bucket per portal and source IP , so two cron
 jobs, or two profiles of one portal, must not each spend a full burst of their own.
 
 The state lives in `<config-dir>/budget/<portal>.json` (keyed by the portal's `host[:port]`,
@@ -13,10 +13,9 @@ crash mid-write, a planted text) is replaced by the most cautious state: a full 
 The bucket is kept as a level with reservations: a caller that finds it full takes the next
 free slot at once (the level may exceed the burst) and sleeps until that slot comes, so callers
 leave in the order they came without locking again. The PostgreSQL store keeps this file per
-host too: hosts have their own addresses; hosts behind one NAT share one (README).
+host too: hosts have their own addresses; hosts behind one NAT share one.
 */
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +24,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::limit::{LARGEST_LIMIT, LONGEST_RESET};
+use super::operating::Window;
 use crate::store::guard;
 
 /// How long a caller waits for another process's lock on the state file before giving up.
@@ -48,12 +47,13 @@ pub struct State {
     pub level: f64,
     /// Unix time of `level`.
     pub at: f64,
-    /// method → (operating seconds spent, unix time the window releases them).
-    pub operating: BTreeMap<String, (f64, f64)>,
-    /// The operating limit the portal showed by refusing a method (seconds), if it did.
-    pub learned_limit: Option<f64>,
+    /// The operating-time window of each method (its fields sit at the top level of the file).
+    #[serde(flatten)]
+    pub window: Window,
     /// `LICENSE_FAMILY` from the portal's `app.info`, and when it was read.
     pub family: Option<(String, f64)>,
+    /// `LICENSE` from the same `app.info` (`…selfhosted` on a portal of its own).
+    pub license: Option<String>,
 }
 
 impl State {
@@ -65,16 +65,12 @@ impl State {
             && self.level < 1e6
             && ok(self.at)
             && self.at <= now + 3600.0
-            && self.operating.values().all(|&(spent, reset)| {
-                ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
-            })
-            && self
-                .learned_limit
-                .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
+            && self.window.sane(now)
             && self
                 .family
                 .as_ref()
                 .is_none_or(|(f, t)| f.len() <= 64 && ok(*t))
+            && self.license.as_ref().is_none_or(|l| l.len() <= 64)
     }
 
     /// The most cautious state: the bucket full as of `now`.
@@ -96,9 +92,13 @@ impl State {
     }
 
     /// Takes the next slot of a bucket of `burst` draining at `rate`; returns how long to wait
-    /// for it (zero when it is free now).
+    /// for it (zero when it is free now), never longer than the bucket takes to drain once.
     pub fn reserve(&mut self, rate: f64, burst: f64, now: f64) -> Duration {
         self.drain(rate, now);
+        // A level no set of waiters could have reached (a planted or stale file, another
+        // plan's bucket) would hold every caller for days: the bucket holds at most its burst
+        // and as many slots again promised to waiters.
+        self.level = self.level.min(capacity(burst));
         let over = self.level + 1.0 - burst;
         self.level += 1.0;
         match over > 0.0 {
@@ -114,8 +114,14 @@ impl State {
     }
 }
 
+/// The most a bucket of `burst` may hold: the burst and as many slots again promised to
+/// waiters, so a wait for a slot is at most one burst's drain (25 s on the standard plan).
+fn capacity(burst: f64) -> f64 {
+    2.0 * burst
+}
+
 /// The shared state file of one portal.
-pub struct Shared {
+pub struct BudgetFile {
     path: PathBuf,
     /// One use of the file at a time within this process (a `flock` per open file would also
     /// serialize them, but would block the runtime's one thread).
@@ -125,15 +131,20 @@ pub struct Shared {
     ui: crate::ui::Ui,
 }
 
-impl Shared {
+impl BudgetFile {
     /// The state file of `portal` under `config_dir` (created private when missing).
-    pub fn open(config_dir: &Path, portal: &str, burst: f64, ui: crate::ui::Ui) -> Result<Shared> {
+    pub fn open(
+        config_dir: &Path,
+        portal: &str,
+        burst: f64,
+        ui: crate::ui::Ui,
+    ) -> Result<BudgetFile> {
         guard::check_dir(config_dir)?;
         let dir = config_dir.join("budget");
         guard::check_dir(&dir)?;
         crate::store::disk::create_private_dir(&dir)?;
         guard::check_dir(&dir)?;
-        Ok(Shared {
+        Ok(BudgetFile {
             path: dir.join(format!("{}.json", file_name(portal))),
             local: tokio::sync::Mutex::new(()),
             burst,
@@ -267,6 +278,23 @@ mod tests {
     }
 
     #[test]
+    fn a_level_past_the_buckets_capacity_waits_one_drain_at_most() {
+        // A budget file just under the sanity bound: not days of waiting, one drain at most.
+        let mut s = State {
+            level: 999_990.0,
+            at: 100.0,
+            ..State::default()
+        };
+        assert!(s.sane(100.0));
+        let wait = s.reserve(2.0, 47.0, 100.0);
+        assert!(wait <= Duration::from_secs_f64(48.0 / 2.0), "{wait:?}");
+        assert!(s.level <= 2.0 * 47.0 + 1.0, "{}", s.level);
+        // Waiters still queue behind a full bucket, each a slot after the one before.
+        let next = s.reserve(2.0, 47.0, 100.0);
+        assert!(next >= wait, "{next:?} after {wait:?}");
+    }
+
+    #[test]
     fn a_time_ahead_of_ours_counts_as_now() {
         let mut s = State {
             level: 50.0,
@@ -300,7 +328,10 @@ mod tests {
                 ..State::default()
             },
             State {
-                operating: [("x".into(), (f64::INFINITY, 0.0))].into(),
+                window: Window {
+                    operating: [("x".into(), (f64::INFINITY, 0.0))].into(),
+                    ..Window::default()
+                },
                 ..State::default()
             },
         ] {
@@ -319,7 +350,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_corrupt_file_means_a_full_bucket_and_is_rewritten() {
         let tmp = tempfile::tempdir().unwrap();
-        let shared = Shared::open(tmp.path(), "p.example", 50.0, crate::ui::Ui::new(true)).unwrap();
+        let shared =
+            BudgetFile::open(tmp.path(), "p.example", 50.0, crate::ui::Ui::new(true)).unwrap();
         std::fs::write(shared.path(), b"{not json").unwrap();
         let wait = shared
             .with(|s, now| s.reserve(2.0, 50.0, now))

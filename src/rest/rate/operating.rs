@@ -1,50 +1,52 @@
 /*!
-Bitrix24's limits beyond the request bucket: the plan presets of the bucket and the
-operating-time budget — each method may spend the portal's configured processing time per
-10 minutes (480 s is the cloud's example; on-premise portals have no limit unless switched on;
+The portal's operating-time window — each method may spend the portal's configured processing
+time per 10 minutes (480 s is the cloud's example; on-premise portals have no limit unless switched on;
 which errors mean "slow down" is `bitrix::ErrorCode`'s call). Answers report what a method has
-spent (`time.operating`) and when the window releases it (`time.operating_reset_at`); the shared
-state (`budget.rs`) remembers both per method for every process on the host, and the functions
-here say how long to wait before a call that would run it out.
+spent (`time.operating`) and when the window releases it (`time.operating_reset_at`); the
+[`Window`] (kept in the shared state of `bucket.rs`) remembers both per method for every process
+on the host, and the functions here say how long to wait before a call that would run it out.
 */
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::budget::State;
-
-/// The portal's plan: how fast its bucket drains and how much it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Plan {
-    /// 2 requests/s, burst 50 (every cloud plan but Enterprise)
-    Standard,
-    /// 5 requests/s, burst 250
-    Enterprise,
+/// What every process on the host knows about the portal's operating-time window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Window {
+    /// method → (operating seconds spent, unix time the window releases them).
+    pub operating: BTreeMap<String, (f64, f64)>,
+    /// The operating limit the portal showed by refusing a method (seconds), if it did.
+    pub learned_limit: Option<f64>,
+    /// Unix time the window it was shown in ends: the limit is forgotten then (a limit learned
+    /// from a stale spend must not slow every later window).
+    pub learned_until: Option<f64>,
 }
 
-impl Plan {
-    /// (requests per second, burst).
-    pub fn limits(self) -> (f64, u32) {
-        match self {
-            Plan::Standard => (2.0, 50),
-            Plan::Enterprise => (5.0, 250),
-        }
+impl Window {
+    /// Whether every number is one the window can work with (finite, not negative, not
+    /// absurd) as of `now`.
+    pub fn sane(&self, now: f64) -> bool {
+        let ok = |x: f64| x.is_finite() && x >= 0.0;
+        self.operating.values().all(|&(spent, reset)| {
+            ok(spent) && spent <= 1e6 && ok(reset) && reset <= now + LONGEST_RESET
+        }) && self
+            .learned_limit
+            .is_none_or(|l| ok(l) && l <= LARGEST_LIMIT)
+            && self
+                .learned_until
+                .is_none_or(|u| ok(u) && u <= now + LONGEST_RESET)
     }
 
-    /// The plan `app.info`'s `LICENSE_FAMILY` names: `ent…` is Enterprise (README).
-    pub fn of_family(family: &str) -> Plan {
-        match family.to_ascii_lowercase().starts_with("ent") {
-            true => Plan::Enterprise,
-            false => Plan::Standard,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Plan::Standard => "standard",
-            Plan::Enterprise => "enterprise",
-        }
+    /// The limit the portal showed, while the window it was shown in lasts, never below
+    /// [`SMALLEST_LIMIT`].
+    pub fn learned(&self, now: f64) -> Option<f64> {
+        let until = self.learned_until?;
+        let limit = self.learned_limit?;
+        (now < until).then_some(limit.max(SMALLEST_LIMIT))
     }
 }
 
@@ -61,6 +63,14 @@ pub const LONGEST_WAIT: Duration = Duration::from_secs(601);
 /// The furthest a window's reset may lie past now, in seconds: the window itself (10 min) and a
 /// minute for clocks apart. A reset further off is a server's nonsense, not a window.
 pub const LONGEST_RESET: f64 = 660.0;
+
+/// The smallest operating limit a refusal may teach, in seconds: a spend recorded before the
+/// window turned (0.01 s, say) is no limit, and taken for one it would hold every call of the
+/// method for a whole window. A portal set lower is told with `--operating-limit`.
+pub const SMALLEST_LIMIT: f64 = 60.0;
+
+/// A window's length, in seconds.
+const WINDOW: f64 = 600.0;
 
 /// The largest operating limit a refusal may teach, in seconds: a window's length.
 pub const LARGEST_LIMIT: f64 = 600.0;
@@ -96,7 +106,7 @@ impl std::fmt::Display for Wait {
 /// Records the `time` of an answer to `method`; for `batch`, also each command's
 /// `result_time` under the method its `cmd` names.
 pub fn observe(
-    state: &mut State,
+    state: &mut Window,
     now: f64,
     method: &str,
     params: &Map<String, Value>,
@@ -119,7 +129,7 @@ pub fn observe(
     }
 }
 
-fn record(state: &mut State, now: f64, method: &str, time: &Value) {
+fn record(state: &mut Window, now: f64, method: &str, time: &Value) {
     let number = |k: &str| {
         time.get(k)
             .and_then(Value::as_f64)
@@ -131,19 +141,25 @@ fn record(state: &mut State, now: f64, method: &str, time: &Value) {
     // A window is 10 minutes: a reset further off than that (or an absurd spend) is refused,
     // never kept for every process on the host to wait on.
     if (0.0..=1e6).contains(&spent) && reset >= 0.0 && reset <= now + LONGEST_RESET {
-        state.operating.insert(method.to_string(), (spent, reset));
+        // The portal counts a method in any case as one (it lower-cases the name).
+        state
+            .operating
+            .insert(method.to_ascii_lowercase(), (spent, reset));
     }
 }
 
 /// The portal refused `method` for its operating time: what it had spent is its limit (learned,
 /// for every process on the host), and nothing is left until the reset. Returns how long until
 /// the reset, when the portal has said when that is.
-pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> {
-    let entry = state.operating.get_mut(method)?;
+pub fn exhausted(state: &mut Window, method: &str, now: f64) -> Option<Duration> {
+    let before = state.learned(now);
+    let entry = state.operating.get_mut(&method.to_ascii_lowercase())?;
     if entry.0 > 0.0 {
-        let spent = entry.0.min(LARGEST_LIMIT);
-        let learned = state.learned_limit.map_or(spent, |l| l.min(spent));
+        let spent = entry.0.clamp(SMALLEST_LIMIT, LARGEST_LIMIT);
+        let learned = before.map_or(spent, |l| l.min(spent));
         state.learned_limit = Some(learned);
+        let ends = if entry.1 > now { entry.1 } else { now + WINDOW };
+        state.learned_until = Some(ends.min(now + LONGEST_RESET));
         entry.0 = entry.0.max(learned);
     }
     let left = entry.1 - now;
@@ -154,13 +170,13 @@ pub fn exhausted(state: &mut State, method: &str, now: f64) -> Option<Duration> 
 /// until the window resets, when what is spent is within the margin of the limit. `limit` is
 /// `--operating-limit` (`Some(0)`: none), else what the portal showed, else the cloud's.
 pub fn wait(
-    state: &State,
+    state: &Window,
     limit: Option<f64>,
     method: &str,
     params: &Map<String, Value>,
     now: f64,
 ) -> Option<Wait> {
-    let limit = limit.or(state.learned_limit).unwrap_or(OPERATING_LIMIT);
+    let limit = limit.or(state.learned(now)).unwrap_or(OPERATING_LIMIT);
     if limit <= 0.0 {
         return None;
     }
@@ -173,7 +189,7 @@ pub fn wait(
     methods
         .into_iter()
         .filter_map(|m| {
-            let &(spent, reset) = state.operating.get(m)?;
+            let &(spent, reset) = state.operating.get(&m.to_ascii_lowercase())?;
             let left = reset - now;
             (spent >= limit * (1.0 - OPERATING_MARGIN) && left > 0.0).then(|| Wait {
                 method: m.to_string(),
@@ -201,16 +217,8 @@ mod tests {
     }
 
     #[test]
-    fn plans() {
-        assert_eq!(Plan::Enterprise.limits(), (5.0, 250));
-        assert_eq!(Plan::Standard.limits(), (2.0, 50));
-        assert_eq!(Plan::of_family("ent"), Plan::Enterprise);
-        assert_eq!(Plan::of_family("project"), Plan::Standard);
-    }
-
-    #[test]
     fn the_budget_waits_only_near_the_limit_and_until_the_reset() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         let answer =
             |spent: f64| obj(json!({"time": {"operating": spent, "operating_reset_at": 1000}}));
@@ -240,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_refusal_teaches_the_limit() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         observe(
             &mut b,
@@ -258,8 +266,42 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_limit_is_floored_and_forgotten_with_its_window() {
+        let mut b = Window::default();
+        let none = Map::new();
+        let spent = |s: f64, reset: f64| {
+            obj(json!({"time": {"operating": s, "operating_reset_at": reset}}))
+        };
+        observe(&mut b, 990.0, "crm.deal.list", &none, &spent(0.01, 1000.0));
+        exhausted(&mut b, "crm.deal.list", 990.0).unwrap();
+        assert_eq!(b.learned_limit, Some(SMALLEST_LIMIT), "floored");
+        assert_eq!(b.learned(990.0), Some(SMALLEST_LIMIT));
+        // The next window: a few seconds spent is far from any limit.
+        observe(&mut b, 1001.0, "crm.deal.list", &none, &spent(5.0, 1600.0));
+        assert_eq!(wait(&b, None, "crm.deal.list", &none, 1001.0), None);
+        assert_eq!(b.learned(1001.0), None, "forgotten with its window");
+        // A planted tiny limit with no window is no limit either.
+        let planted = Window {
+            learned_limit: Some(0.01),
+            ..Window::default()
+        };
+        assert_eq!(planted.learned(1001.0), None);
+    }
+
+    #[test]
+    fn method_names_are_counted_in_lower_case() {
+        let mut b = Window::default();
+        let none = Map::new();
+        let answer = obj(json!({"time": {"operating": 470.0, "operating_reset_at": 1000}}));
+        observe(&mut b, 990.0, "crm.Deal.List", &none, &answer);
+        assert!(wait(&b, None, "crm.deal.list", &none, 990.0).is_some());
+        assert!(wait(&b, None, "CRM.DEAL.LIST", &none, 990.0).is_some());
+        assert!(exhausted(&mut b, "Crm.Deal.List", 990.0).is_some());
+    }
+
+    #[test]
     fn batch_answers_charge_each_commands_method() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let params =
             obj(json!({"cmd": {"cmd0": "crm.deal.list?start=50", "cmd1": "user.current"}}));
         observe(
@@ -280,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_servers_absurd_numbers_neither_panic_nor_stay() {
-        let mut b = State::default();
+        let mut b = Window::default();
         let none = Map::new();
         let far = obj(json!({"time": {"operating": 479.0, "operating_reset_at": 1e20}}));
         observe(&mut b, 1000.0, "crm.deal.list", &none, &far);

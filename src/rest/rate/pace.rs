@@ -2,7 +2,7 @@
 How fast this process may call the portal: the plan's bucket (`--plan`, `--rate`, `--burst`,
 else the plan `app.info`'s `LICENSE_FAMILY` names), the operating-time budget
 (`--operating-limit`), the number of requests in flight (`--concurrency`), all applied through
-the portal's state shared by every b24auth process on the host (`budget.rs`).
+the portal's state shared by every b24auth process on the host (`bucket.rs`).
 */
 
 use std::time::{Duration, Instant};
@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use super::budget::{Shared, State, PLAN_TTL, SAY_WAITING_AFTER};
-use super::limit::{self, Plan};
+use super::bucket::{BudgetFile, State, PLAN_TTL, SAY_WAITING_AFTER};
+use super::operating;
+use super::plans::Plan;
 use crate::ui::Ui;
 
 /// Requests in flight at once for `--all` and `batch` when `--concurrency` is not given: enough
@@ -29,7 +30,7 @@ fn headroom(burst: f64) -> f64 {
 
 /// What the user asked for (the command-line options, resolved by `cli`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Options {
+pub(crate) struct PaceOptions {
     pub rate: Option<f64>,
     pub burst: Option<u32>,
     pub plan: Option<Plan>,
@@ -38,7 +39,7 @@ pub(crate) struct Options {
     pub concurrency: Option<usize>,
 }
 
-impl Options {
+impl PaceOptions {
     pub fn concurrency(&self) -> usize {
         self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1)
     }
@@ -46,10 +47,12 @@ impl Options {
 
 /// The pace of one process towards one portal.
 pub(crate) struct Pace {
-    pub shared: Shared,
+    pub shared: BudgetFile,
     rate: f64,
     burst: f64,
     operating_limit: Option<f64>,
+    /// A self-hosted portal without `--rate`: no request bucket to wait for.
+    unlimited: bool,
     /// When this process last said it was waiting for the budget.
     said: std::sync::Mutex<Option<Instant>>,
     /// Whether this process has warned that it could not record what an answer said.
@@ -58,12 +61,13 @@ pub(crate) struct Pace {
 }
 
 impl Pace {
-    pub fn new(shared: Shared, plan: Plan, options: &Options, ui: Ui) -> Pace {
+    pub fn new(shared: BudgetFile, plan: Plan, options: &PaceOptions, ui: Ui) -> Pace {
         let mut pace = Pace {
             shared,
             rate: 1.0,
             burst: 1.0,
             operating_limit: options.operating_limit,
+            unlimited: false,
             said: std::sync::Mutex::new(None),
             warned: std::sync::atomic::AtomicBool::new(false),
             ui,
@@ -73,11 +77,17 @@ impl Pace {
     }
 
     /// Paces by `plan` from now on (learned after the start), the options still winning.
-    pub fn set_plan(&mut self, plan: Plan, options: &Options) {
+    pub fn set_plan(&mut self, plan: Plan, options: &PaceOptions) {
         let (rate, burst) = plan.limits();
         let burst = f64::from(options.burst.unwrap_or(burst));
         self.rate = options.rate.unwrap_or(rate);
         self.burst = (burst - headroom(burst)).max(1.0);
+    }
+
+    /// The portal is self-hosted: it has no cloud request bucket, so none is kept unless
+    /// `--rate` asks for one.
+    pub fn set_selfhosted(&mut self, options: &PaceOptions) {
+        self.unlimited = options.rate.is_none();
     }
 
     /// Waits until `method` may be called: first for its operating-time window, then for a
@@ -86,11 +96,14 @@ impl Pace {
         let limit = self.operating_limit;
         let wait = self
             .shared
-            .with(|s, now| limit::wait(s, limit, method, params, now))
+            .with(|s, now| operating::wait(&s.window, limit, method, params, now))
             .await?;
         if let Some(wait) = wait {
             self.ui.info(format_args!("b24auth: {wait}"));
             tokio::time::sleep(wait.duration).await;
+        }
+        if self.unlimited {
+            return Ok(());
         }
         let (rate, burst) = (self.rate, self.burst);
         let slot = self
@@ -137,7 +150,7 @@ impl Pace {
     ) -> bool {
         let recorded = self
             .shared
-            .with(|s, now| limit::observe(s, now, method, params, answer))
+            .with(|s, now| operating::observe(&mut s.window, now, method, params, answer))
             .await;
         let Err(e) = recorded else {
             return true;
@@ -156,7 +169,7 @@ impl Pace {
     /// The portal refused `method` for its operating time: how long until it resets.
     pub async fn exhausted(&self, method: &str) -> Result<Option<Duration>> {
         self.shared
-            .with(|s, now| limit::exhausted(s, method, now))
+            .with(|s, now| operating::exhausted(&mut s.window, method, now))
             .await
     }
 }
@@ -165,6 +178,15 @@ impl Pace {
 pub fn cached_plan(state: &State, now: f64) -> Option<(Plan, String)> {
     let (family, at) = state.family.as_ref()?;
     (now - at < PLAN_TTL && now >= *at).then(|| (Plan::of_family(family), family.clone()))
+}
+
+/// Whether the learned `LICENSE`, while fresh, names a self-hosted portal.
+pub fn cached_selfhosted(state: &State, now: f64) -> bool {
+    cached_plan(state, now).is_some()
+        && state
+            .license
+            .as_ref()
+            .is_some_and(|l| l.to_ascii_lowercase().contains("selfhosted"))
 }
 
 #[cfg(test)]
@@ -182,8 +204,13 @@ mod tests {
     #[tokio::test]
     async fn an_unwritable_budget_does_not_fail_a_call_the_portal_ran() {
         let tmp = tempfile::tempdir().unwrap();
-        let shared = Shared::open(tmp.path(), "p.example", 50.0, Ui::new(true)).unwrap();
-        let pace = Pace::new(shared, Plan::Standard, &Options::default(), Ui::new(true));
+        let shared = BudgetFile::open(tmp.path(), "p.example", 50.0, Ui::new(true)).unwrap();
+        let pace = Pace::new(
+            shared,
+            Plan::Standard,
+            &PaceOptions::default(),
+            Ui::new(true),
+        );
         let answer = serde_json::json!({"time": {"operating": 1.0, "operating_reset_at": 1.0}});
         let answer = answer.as_object().unwrap();
         assert!(pace.observe("profile", &Map::new(), answer).await);
