@@ -151,6 +151,14 @@ pub enum Command {
     /// Delete a stored profile
     #[command(long_about = include_str!("help/list_forget.txt"))]
     Forget(ForgetArgs),
+    /// The app's offline events: pull them into a handler, bind events, list and retry
+    /// failed ones
+    Events {
+        #[command(subcommand)]
+        action: EventsCommand,
+    },
+    /// Receive the events of one app on any number of portals and hand them to a handler
+    Serve(ServeArgs),
     /// Move profiles between stores
     Store {
         #[command(subcommand)]
@@ -293,6 +301,95 @@ pub struct ForgetArgs {
     /// Delete without asking (required when there is no terminal)
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Fetch the portal's offline events and run CMD once per event (or print JSON lines);
+    /// at least once
+    Pull(EventsPullArgs),
+    /// Bind events for the app: offline (for `events pull`) or to a `serve` URL
+    Bind(EventsBindArgs),
+    /// List the events whose handler failed for good
+    Failed(EventsFailedArgs),
+    /// Run failed events again
+    Retry(EventsRetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsPullArgs {
+    /// Keep pulling, backing off while the queue is empty
+    #[arg(long)]
+    pub follow: bool,
+    /// Events per request
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Runs of a failing handler before the event is marked failed (with back-off)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// The handler and its arguments (the rest of the line): the event JSON on stdin,
+    /// B24_EVENT and B24_EVENT_ID and the `exec` variables in its environment
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+    pub exec: Option<Vec<std::ffi::OsString>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("kind").required(true).args(["offline", "handler"]))]
+pub struct EventsBindArgs {
+    /// Event names, e.g. ONCRMDEALADD ONCRMDEALUPDATE
+    #[arg(required = true, value_name = "EVENT")]
+    pub events: Vec<String>,
+    /// Queue the events on the portal for `b24auth events pull`
+    #[arg(long)]
+    pub offline: bool,
+    /// Send them to this URL (a `serve`'s event URL)
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub handler: Option<Url>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsFailedArgs {
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["ids", "all"]))]
+pub struct EventsRetryArgs {
+    /// The failed events' IDs (as `events failed` shows them)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Every failed event
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::capture::address::listen_addr)]
+    pub listen: SocketAddr,
+    /// How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed URLs
+    /// and the Host check
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub public_url: Option<Url>,
+    /// Path prefix of the routes [default: /b24/<32 random hex>]
+    #[arg(long = "path", value_name = "PREFIX", value_parser = url_path)]
+    pub prefix: Option<String>,
+    /// Handlers running at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Runs of a failing handler before the event is kept as failed (with back-off)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// A handler run longer than this is killed and counts as failed (0 = no limit)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub timeout_handler: Duration,
+    /// The handler and its arguments (the rest of the line); without it, events are printed
+    /// as JSON lines
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+    pub exec: Option<Vec<std::ffi::OsString>>,
 }
 
 #[derive(Debug, Subcommand)]

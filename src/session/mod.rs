@@ -62,6 +62,7 @@ impl Session {
             Some(profile) => proof::newer_than(self, profile).await?,
             None => proof::from_candidates(self).await?,
         };
+        let profile = store::marks::refuse_uninstalled(&self.cfg.profile, profile)?;
         match profile.contradiction() {
             Some(changes) => Err(self.contradicted(&changes)),
             None => Ok(profile),
@@ -262,7 +263,10 @@ impl Session {
 /// proven (an unverified install callback waits for its proving refresh) and not kept apart
 /// for naming another portal.
 fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
-    p.is_fresh(min_ttl, now()) && !p.is_unverified() && p.contradiction().is_none()
+    p.is_fresh(min_ttl, now())
+        && !p.is_unverified()
+        && p.contradiction().is_none()
+        && store::marks::uninstalled_at(p).is_none()
 }
 
 /// One rotation of a pair brought in from elsewhere (`import`'s expired file): the file's

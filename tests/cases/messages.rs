@@ -435,7 +435,7 @@ fn man_dir_says_what_it_wrote() {
     let run = env.run(&["man", "--dir", dir.to_str().unwrap()]);
     run.assert_ok();
     assert!(
-        run.stderr.contains("wrote 17 man pages to"),
+        run.stderr.contains("wrote 23 man pages to"),
         "{}",
         run.stderr
     );

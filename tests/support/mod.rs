@@ -18,6 +18,7 @@ pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_errors;
+pub mod stand_in_events;
 pub mod stand_in_frame;
 pub mod stand_in_pace;
 pub mod stand_in_sdk;

@@ -139,6 +139,8 @@ pub(super) struct State {
     https: bool,
     /// The incoming webhook ([`WEBHOOK`]) was deleted on the portal.
     webhook_revoked: bool,
+    /// The offline event queue and the bound handlers (`stand_in_events.rs`).
+    pub(super) events: super::stand_in_events::Events,
     /// Bodies for the next refresh answers, each made from the genuine rotated answer.
     refresh_bodies: VecDeque<AnswerBody>,
     /// REST 3.0 (`stand_in_v3.rs`).
@@ -329,6 +331,13 @@ impl StandIn {
     /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
     pub fn rest_log(&self) -> Vec<(String, String, Value)> {
         self.state.lock().unwrap().rest_log.clone()
+    }
+
+    pub(super) fn with_events<R>(
+        &self,
+        f: impl FnOnce(&mut super::stand_in_events::Events) -> R,
+    ) -> R {
+        f(&mut self.state.lock().unwrap().events)
     }
 
     pub(super) fn with_v3<R>(&self, f: impl FnOnce(&mut super::stand_in_v3::V3) -> R) -> R {
@@ -877,18 +886,22 @@ fn app_info(
             "expired_token",
             "The access token provided has expired",
         ),
-        Some(&expires) if server => json_reply(
-            StatusCode::OK,
-            super::record::server_app_info(
-                &s.record,
-                json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
+        Some(&expires) if server => {
+            // A token issued for another portal of the same app (`stand_in_events.rs`).
+            let (host, member_id) = s.events.portal_of(token).unwrap_or((host, MEMBER_ID));
+            json_reply(
+                StatusCode::OK,
+                super::record::server_app_info(
+                    &s.record,
+                    json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
                 "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
                     "domain": host, "uri": format!("{}://{host}/", s.scheme()),
                     "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
-                    "member_id": MEMBER_ID, "member_type": "PORTAL"},
+                    "member_id": member_id, "member_type": "PORTAL"},
                 "user_id": 1}}),
-            ),
-        ),
+                ),
+            )
+        }
         Some(_) => json_reply(
             StatusCode::OK,
             json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",
@@ -1193,6 +1206,8 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
+        m if m.starts_with("event.") => super::stand_in_events::method(&mut s.events, m, params)
+            .unwrap_or_else(|| super::record::method(m)),
         other => match super::stand_in_pace::extra_method(other) {
             Some(answer) => Ok(answer),
             None => super::record::method(other),
