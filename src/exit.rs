@@ -1,13 +1,13 @@
 /*!
-Exit codes (the README's "Exit codes" table) and the typed errors that carry them; `lib.rs`
-(`exit_code`) is the one place that maps an error to its code.
+Exit codes (a distinct one for each failure a script must tell apart) and the typed errors that
+carry them; `lib.rs` (`exit_code`) is the one place that maps an error to its code.
 
 Library code raises [`Error`] for the failures a script must tell apart; anything else that
 bubbles up (I/O, network, a server's error) is a plain failure, exit 1. This module imports
 nothing from the crate: everything else may depend on it.
 */
 
-/// The process exit codes, as the README's "Exit codes" lists them.
+/// The process exit codes; a script may rely on each one's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub(crate) enum ExitCode {

@@ -3,7 +3,7 @@ b24auth: get and keep Bitrix24 OAuth 2.0 tokens for local applications.
 
 [`run`] prints a fresh `token` with no runtime at all, else builds the one async runtime and
 dispatches one subcommand, and turns the outcome into the process's exit code (the one place that
-maps errors to codes: [`exit_code`]). A token travels one road: the listener or the OAuth client makes a
+maps errors to codes: [`exit_code`]). A token travels one path: the listener or the OAuth client makes a
 [`profile::Profile`], the [`session::Session`] hands it to the store and refreshes it.
 */
 
@@ -11,6 +11,7 @@ mod bitrix;
 mod capture;
 pub mod cli;
 mod commands;
+mod events;
 mod exit;
 mod profile;
 mod rest;
@@ -47,9 +48,9 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-/// A fresh `token` is printed before anything else exists (the README's "no async runtime, no
-/// signal handlers, no lock, no network"); every other run gets the signal handlers, then the
-/// runtime.
+/// A fresh `token` is printed before anything else exists (no async runtime, no signal
+/// handlers, no lock, no network: `$(b24auth token)` must cost about a `cat`); every other run
+/// gets the signal handlers, then the runtime.
 fn start(cli: Cli) -> anyhow::Result<()> {
     ui::log::init(cli.global.verbose);
     let cfg = cli::resolve::resolve(cli.global)?;
@@ -89,6 +90,8 @@ async fn dispatch(cfg: RunConfig, command: Command) -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(&session()?, &args).await,
         Command::List(args) => commands::list::run(&session()?, &args).await,
         Command::Forget(args) => commands::forget::run(&session()?, &args).await,
+        Command::Events { action } => commands::events::run(&session()?, &action).await,
+        Command::Serve(args) => commands::serve::run(&session()?, &args).await,
     }
 }
 

@@ -14,6 +14,10 @@ use serde_json::{Map, Value};
 use crate::secret::Secret;
 
 pub(crate) mod checks;
+pub(crate) mod token_answer;
+pub(crate) mod webhook;
+
+pub(crate) use token_answer::TokenAnswer;
 
 /// The field names of the stored document that b24auth reads: Bitrix24's, then its own.
 pub(crate) mod key {
@@ -29,12 +33,15 @@ pub(crate) mod key {
     pub const APPLICATION_TOKEN: &str = "application_token";
     pub const CLIENT_ID: &str = "client_id";
     pub const CLIENT_SECRET: &str = "client_secret";
+    /// An incoming webhook's address: a webhook profile's one credential.
+    pub const WEBHOOK_URL: &str = "webhook_url";
     /// b24auth's own bookkeeping object.
     pub const META: &str = "b24auth";
 }
 
 /// Keys whose values are secrets: masked by `show`, redacted by `Debug`.
-pub(crate) const SECRET_KEYS: [&str; 4] = [
+pub(crate) const SECRET_KEYS: [&str; 5] = [
+    key::WEBHOOK_URL,
     key::ACCESS_TOKEN,
     key::REFRESH_TOKEN,
     key::CLIENT_SECRET,
@@ -45,6 +52,10 @@ pub(crate) const SECRET_KEYS: [&str; 4] = [
 const UNVERIFIED: &str = "unverified";
 /// `b24auth.not_checked`: see [`Profile::is_not_checked`].
 const NOT_CHECKED: &str = "not_checked";
+/// `b24auth.contradicted`: see [`Profile::contradiction`].
+const CONTRADICTED: &str = "contradicted";
+/// The fields by which a token answer names the portal and the app's installation on it.
+const IDENTITY: [&str; 3] = [key::CLIENT_ENDPOINT, key::MEMBER_ID, key::DOMAIN];
 
 /// A token response names the portal when it carries both `client_endpoint` and `member_id`.
 fn response_names_portal(doc: &Map<String, Value>) -> bool {
@@ -114,44 +125,102 @@ impl Profile {
             bail!("not a JSON object");
         };
         let profile = Profile { doc };
-        for field in [key::ACCESS_TOKEN, key::REFRESH_TOKEN] {
-            if profile.str(field).is_none_or(str::is_empty) {
-                bail!("the field `{field}` is missing or empty");
-            }
+        if profile.doc.contains_key(key::WEBHOOK_URL) {
+            // A webhook profile holds an address instead of a pair.
+            profile
+                .webhook()
+                .map_err(|e| anyhow::anyhow!("the field `webhook_url`: {e}"))?;
+            return Ok(profile);
+        }
+        // The access token may be missing: a rotation whose access token b24auth refused
+        // keeps the refresh token alone, and the next command refreshes.
+        if profile.str(key::REFRESH_TOKEN).is_none_or(str::is_empty) {
+            bail!("the field `{}` is missing or empty", key::REFRESH_TOKEN);
+        }
+        if profile.doc.contains_key(key::ACCESS_TOKEN) && profile.access_token().is_empty() {
+            bail!("the field `{}` is empty", key::ACCESS_TOKEN);
         }
         Ok(profile)
     }
 
+    /// A webhook profile (`import --webhook`): the address, the portal and the user it acts as.
+    pub fn from_webhook(hook: &webhook::Webhook, at: i64) -> Profile {
+        let mut doc = Map::new();
+        doc.insert(key::WEBHOOK_URL.into(), hook.base().expose().into());
+        doc.insert(key::DOMAIN.into(), hook.portal().into());
+        doc.insert(key::USER_ID.into(), hook.user_id().into());
+        let mut meta = Map::new();
+        meta.insert("version".into(), 1.into());
+        meta.insert("source".into(), "webhook".into());
+        meta.insert("saved_at".into(), at.into());
+        meta.insert("portal".into(), hook.portal().into());
+        doc.insert(key::META.into(), Value::Object(meta));
+        Profile { doc }
+    }
+
+    /// Whether this profile is an incoming webhook rather than a token pair.
+    pub fn is_webhook(&self) -> bool {
+        self.doc.contains_key(key::WEBHOOK_URL)
+    }
+
+    /// The webhook's address, checked; `Err` for a pair profile or a damaged address.
+    pub fn webhook(&self) -> Result<webhook::Webhook, String> {
+        let text = self
+            .str(key::WEBHOOK_URL)
+            .ok_or_else(|| "not a webhook profile".to_string())?;
+        webhook::Webhook::parse(text)
+    }
+
     /// A new profile from Bitrix24's token fields (a token response or an install `auth`).
-    pub fn from_bitrix(fields: Map<String, Value>, source: Source, received_at: i64) -> Profile {
+    pub fn from_bitrix(
+        fields: impl Into<Map<String, Value>>,
+        source: Source,
+        received_at: i64,
+    ) -> Profile {
         let mut p = Profile {
-            doc: normalized(fields, received_at),
+            doc: normalized(fields.into(), received_at),
         };
         p.stamp(source, received_at);
         p
     }
 
-    /// The profile after a refresh: the response's fields replace the old ones, and what the
-    /// response does not carry (`application_token`, unknown fields) stays. The client
-    /// credentials are b24auth's alone: a token response never changes them.
+    /// The profile after a refresh: the answer's kept fields replace the old ones, and what the
+    /// answer does not carry (`application_token`, unknown fields) stays. The client
+    /// credentials are b24auth's alone: a token answer never changes them. A rotation kills the
+    /// old access token, so when the answer's was left out none is kept, and the pair counts as
+    /// expired (as it does when only the answer's tokens could be read).
     ///
     /// For an unverified profile, an answer naming the claimed portal (host and member_id) is
     /// the proof it lacked: the mark goes, and so does what only the unproven callback said
     /// (`application_token`); `domain` becomes the proven host. An answer naming another
-    /// portal contradicts the claim: the rotated tokens are kept, the claim and the mark stay.
-    pub fn refreshed(&self, response: Map<String, Value>, received_at: i64) -> Profile {
+    /// portal contradicts the claim: the rotated tokens are kept, the claim and the mark stay,
+    /// and the answer's identity is kept apart as for a proven profile (below).
+    ///
+    /// For a proven profile, an answer naming another portal, `member_id` or scheme is not
+    /// applied: the rotated tokens are kept, the stored identity stays, and the answer's is
+    /// kept beside it, marked, until the user accepts it ([`Profile::accept_change`]).
+    pub fn refreshed(&self, answer: TokenAnswer, received_at: i64) -> Profile {
+        let has_access_token = answer.has_access_token();
+        let response = answer.into_fields();
         let unverified = self.is_unverified();
         let contradicts = unverified && self.contradicted_by(&response);
+        // Either way the answer's identity is kept beside the pair, marked, so that one
+        // refresh decides and every later command says why instead of refreshing again.
+        let changed = contradicts || (!unverified && !self.identity_changes(&response).is_empty());
         let proven = unverified && !contradicts && response_names_portal(&response);
         let mut doc = self.doc.clone();
+        let mut claimed = Map::new();
         for (k, v) in normalized(response, received_at) {
-            let claim = matches!(
-                k.as_str(),
-                key::CLIENT_ENDPOINT | key::MEMBER_ID | key::DOMAIN
-            );
-            if k != key::META && !(contradicts && claim) {
+            let claim = IDENTITY.contains(&k.as_str());
+            if changed && claim {
+                claimed.insert(k, v);
+            } else if k != key::META {
                 doc.insert(k, v);
             }
+        }
+        if !has_access_token {
+            doc.shift_remove(key::ACCESS_TOKEN);
+            doc.insert(key::EXPIRES.into(), received_at.into());
         }
         let mut p = Profile { doc };
         p.stamp(Source::Refresh, received_at);
@@ -162,7 +231,71 @@ impl Profile {
                 p.set_str(key::DOMAIN, &host);
             }
         }
+        if changed {
+            claimed.insert("at".into(), received_at.into());
+            p.set_meta(CONTRADICTED, Some(Value::Object(claimed)));
+        }
         p
+    }
+
+    /// How `response` names the portal differently from this profile: `portal a → b`,
+    /// `member_id x → y`, `scheme https → http`; empty when it does not (a field either side
+    /// lacks is no difference).
+    pub fn identity_changes(&self, response: &Map<String, Value>) -> Vec<String> {
+        let named = |k: &str| response.get(k).and_then(Value::as_str);
+        let endpoint = named(key::CLIENT_ENDPOINT).and_then(|e| url::Url::parse(e).ok());
+        let stored = self.client_endpoint().and_then(|e| url::Url::parse(e).ok());
+        let mut changes = Vec::new();
+        let mut differs = |what: &str, old: Option<String>, new: Option<String>| {
+            if let (Some(old), Some(new)) = (old, new) {
+                if old != new {
+                    changes.push(format!("{what} {old} → {new}"));
+                }
+            }
+        };
+        let host = |u: &Option<url::Url>| u.as_ref().and_then(host_port).map(|h| h.to_lowercase());
+        differs("portal", host(&stored), host(&endpoint));
+        let scheme = |u: &Option<url::Url>| u.as_ref().map(|u| u.scheme().to_string());
+        differs("scheme", scheme(&stored), scheme(&endpoint));
+        differs(
+            "member_id",
+            self.member_id().map(String::from),
+            named(key::MEMBER_ID).map(String::from),
+        );
+        changes
+    }
+
+    /// The identity a refresh answer named instead of the stored one, as `identity_changes`
+    /// words it; `None` when no answer is waiting to be accepted. Nothing uses such a profile.
+    pub fn contradiction(&self) -> Option<Vec<String>> {
+        match self.meta().get(CONTRADICTED) {
+            Some(Value::Object(claimed)) => Some(self.identity_changes(claimed)),
+            _ => None,
+        }
+    }
+
+    /// Applies the identity a refresh answer named (`refresh --accept-change`); false when no
+    /// answer was waiting.
+    pub fn accept_change(&mut self) -> bool {
+        let Some(Value::Object(claimed)) = self.meta().get(CONTRADICTED).cloned() else {
+            return false;
+        };
+        for (k, v) in claimed {
+            if IDENTITY.contains(&k.as_str()) {
+                self.doc.insert(k, v);
+            }
+        }
+        self.set_meta(CONTRADICTED, None);
+        if self.is_unverified() {
+            // The trusted server's answer named this portal: the proof the callback lacked;
+            // what only the callback said goes.
+            self.confirmed();
+            self.doc.shift_remove(key::APPLICATION_TOKEN);
+        }
+        if let Some(portal) = self.portal_from_endpoints() {
+            self.set_meta("portal", Some(portal.into()));
+        }
+        true
     }
 
     /// The answer names a portal other than the one this profile claims (host or member_id).
@@ -180,9 +313,10 @@ impl Profile {
         host != claimed || named(key::MEMBER_ID) != self.str(key::MEMBER_ID)
     }
 
-    /// An install callback saved while the OAuth server's `app.info` neither confirmed nor
-    /// contradicted it: no command hands out its token or endpoint, or calls REST with it,
-    /// before a refresh at the trusted server has proved them (README, "show").
+    /// A pair no proof has named yet (an install callback an older b24auth saved unconfirmed,
+    /// or a b24auth file imported with the mark): no command hands out its token or endpoint, or
+    /// calls REST with it, before a refresh at the trusted server has proved them (`show` and
+    /// `list` say so).
     pub fn is_unverified(&self) -> bool {
         self.meta().get(UNVERIFIED) == Some(&Value::Bool(true))
     }
@@ -197,7 +331,7 @@ impl Profile {
         self.set_meta(NOT_CHECKED, None);
     }
 
-    /// Saved by `install-listen --no-verify`: nothing was checked (README, "show").
+    /// Saved by `install-listen --no-verify`: nothing was checked (`show` says so).
     pub fn is_not_checked(&self) -> bool {
         self.meta().get(NOT_CHECKED) == Some(&Value::Bool(true))
     }
@@ -290,6 +424,19 @@ impl Profile {
 
     pub fn client_secret(&self) -> Option<Secret> {
         self.secret(key::CLIENT_SECRET)
+    }
+
+    /// Where REST calls go: the webhook's address, or the pair's `client_endpoint`.
+    pub fn rest_base(&self) -> Option<String> {
+        match self.webhook() {
+            Ok(hook) => Some(hook.base().expose().to_string()),
+            Err(_) => self.client_endpoint().map(String::from),
+        }
+    }
+
+    /// What a REST call carries as `auth`: the access token; nothing for a webhook.
+    pub fn rest_auth(&self) -> Option<Secret> {
+        (!self.is_webhook()).then(|| self.access_token())
     }
 
     pub fn access_token(&self) -> Secret {
@@ -413,6 +560,51 @@ mod tests {
         .clone()
     }
 
+    fn answer(m: Map<String, Value>) -> TokenAnswer {
+        TokenAnswer::checked(m).unwrap()
+    }
+
+    #[test]
+    fn an_answer_naming_another_portal_is_kept_apart_until_accepted() {
+        let p = Profile::from_bitrix(response(), Source::Authorize, 1000);
+        let mut r = response();
+        r.insert("client_endpoint".into(), "http://evil.example/rest/".into());
+        r.insert("member_id".into(), "m2".into());
+        r.insert("refresh_token".into(), "r2".into());
+        let mut q = p.refreshed(answer(r), 2000);
+        assert_eq!(q.refresh_token().expose(), "r2");
+        assert_eq!(q.client_endpoint(), p.client_endpoint());
+        assert_eq!(q.member_id(), Some("m"));
+        let changes = q.contradiction().unwrap();
+        assert_eq!(
+            changes,
+            [
+                "portal b24-x.bitrix24.by → evil.example",
+                "scheme https → http",
+                "member_id m → m2"
+            ]
+        );
+        assert!(q.accept_change());
+        assert_eq!(q.client_endpoint(), Some("http://evil.example/rest/"));
+        assert_eq!((q.member_id(), q.contradiction()), (Some("m2"), None));
+        assert_eq!(q.meta()["portal"], "evil.example");
+        assert!(!q.accept_change());
+        // The same portal named again changes nothing.
+        assert_eq!(p.refreshed(answer(response()), 2000).contradiction(), None);
+    }
+
+    #[test]
+    fn a_refused_access_token_is_not_replaced_by_the_dead_one() {
+        let p = Profile::from_bitrix(response(), Source::Authorize, 1000);
+        let mut r = response();
+        r.insert("access_token".into(), "a\u{1b}b".into());
+        let q = p.refreshed(answer(r), 2000);
+        assert!(q.as_map().get("access_token").is_none());
+        assert_eq!(q.expires(), Some(2000));
+        assert_eq!(q.refresh_token().expose(), "r1");
+        assert!(Profile::parse(&q.to_bytes()).is_ok());
+    }
+
     #[test]
     fn fills_expires_and_portal() {
         let p = Profile::from_bitrix(response(), Source::Authorize, 1000);
@@ -430,7 +622,7 @@ mod tests {
         let mut r = response();
         r.insert("access_token".into(), "a2".into());
         r.insert("refresh_token".into(), "r2".into());
-        let q = p.refreshed(r, 2000);
+        let q = p.refreshed(answer(r), 2000);
         assert_eq!(q.access_token().expose(), "a2");
         assert_eq!(q.str("application_token"), Some("app-tok"));
         assert_eq!(q.str("client_id"), Some("local.1"));
@@ -449,7 +641,7 @@ mod tests {
             "b24auth".into(),
             json!({"oauth_server": "https://evil.example"}),
         );
-        let q = p.refreshed(r.clone(), 2000);
+        let q = p.refreshed(answer(r.clone()), 2000);
         assert_eq!(q.client_id(), Some("local.1"));
         assert_eq!(q.client_secret().unwrap().expose(), "s");
         assert_eq!(q.oauth_server(), None);
@@ -474,8 +666,8 @@ mod tests {
         assert!(p.is_unverified());
         let mut silent = response();
         silent.remove("client_endpoint");
-        assert!(p.refreshed(silent, 2000).is_unverified());
-        let q = p.refreshed(response(), 2000);
+        assert!(p.refreshed(answer(silent), 2000).is_unverified());
+        let q = p.refreshed(answer(response()), 2000);
         assert!(!q.is_unverified());
         assert!(q.meta().get("unverified").is_none());
     }

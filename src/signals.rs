@@ -13,8 +13,8 @@ default back and sends the signal again, so a parent still sees a death by that 
 
 Races, and why each is closed:
 - A signal before [`install`]: the default disposition kills — right, nothing is in flight yet.
-  `main` installs first thing, while the process has one thread, with the four signals blocked,
-  so no signal meets a half-installed handler.
+  `lib::start` installs before the runtime, while the process has one thread, with the four
+  signals blocked, so no signal meets a half-installed handler.
 - A signal racing the entry to a section: the handler records the signal *then* reads the depth;
   the entry raises the depth *then* reads the record (all `SeqCst`). One of them sees the other:
   either the handler defers, or the entry refuses to start (nothing sent) while the handler kills.
@@ -27,7 +27,7 @@ The handler shares signal-hook-registry with tokio, so a listener's Ctrl-C strea
 while a listener catches SIGINT ([`CatchInterrupt`]), a SIGINT outside a critical section is left
 to it (exit 130, "interrupted; nothing was written").
 
-SIGKILL cannot be caught: it is what remains of the window (README, Reliability).
+SIGKILL cannot be caught: it is what remains of the window (from Bitrix24's answer to the save).
 */
 
 use std::ffi::CString;
@@ -49,6 +49,8 @@ static DEPTH: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 /// Listeners catching SIGINT themselves.
 static CAUGHT_INT: AtomicUsize = AtomicUsize::new(0);
+/// Long-running servers (`serve`) catching SIGTERM themselves, to stop in order.
+static CAUGHT_TERM: AtomicUsize = AtomicUsize::new(0);
 /// A critical section has completed its save.
 static SAVED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
@@ -74,8 +76,9 @@ fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Verdict {
     }
 }
 
-/// Installs the handler for the four stop signals. Call first thing in `main`, before any
-/// thread exists; [`critical`] calls it too, for library use. Idempotent.
+/// Installs the handler for the four stop signals. Call before any thread exists (`lib::start`,
+/// before the runtime; a fresh `token` never needs it); [`critical`] calls it too, for library
+/// use. Idempotent.
 pub fn install() {
     INSTALL.call_once(|| {
         // SAFETY: plain libc calls on a zeroed sigset and on stack-allocated arguments.
@@ -139,7 +142,10 @@ impl Drop for RemoveOnStop {
 /// (async-signal-safe).
 fn on_signal(signal: c_int) {
     let _ = PENDING.compare_exchange(0, signal, SeqCst, SeqCst);
-    if verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Verdict::StopNow {
+    let left_to_server = signal == libc::SIGTERM && CAUGHT_TERM.load(SeqCst) > 0;
+    if !left_to_server
+        && verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Verdict::StopNow
+    {
         let paths = ON_STOP.load(SeqCst);
         // SAFETY: async-signal-safe calls; a registration is never freed, so `paths` is valid.
         // The signal is blocked while this handler runs, so it is delivered — now with the
@@ -241,6 +247,22 @@ pub fn catch_interrupt() -> CatchInterrupt {
 impl Drop for CatchInterrupt {
     fn drop(&mut self) {
         CAUGHT_INT.fetch_sub(1, SeqCst);
+    }
+}
+
+/// While alive, a SIGTERM is left to the server that made it (its own signal stream): it stops
+/// accepting, finishes or keeps what is in flight, and the run ends 143 at the checkpoint.
+pub struct CatchTerminate(());
+
+pub fn catch_terminate() -> CatchTerminate {
+    install();
+    CAUGHT_TERM.fetch_add(1, SeqCst);
+    CatchTerminate(())
+}
+
+impl Drop for CatchTerminate {
+    fn drop(&mut self) {
+        CAUGHT_TERM.fetch_sub(1, SeqCst);
     }
 }
 

@@ -10,7 +10,8 @@ use crate::bitrix::errors::NoAnswer;
 
 /// The token endpoint's and `app.info`'s answers: a few hundred bytes in practice.
 pub const TOKEN_LIMIT: usize = 64 * 1024;
-/// A REST answer (a page of a list, a `batch` of 50): documented in the README.
+/// A REST answer (a page of a list, a `batch` of 50): bounded so a runaway answer cannot take
+/// all memory.
 pub const REST_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads `response`'s body, failing as soon as it is known to exceed `limit` bytes.
@@ -36,14 +37,14 @@ pub async fn read_limited(
     Ok(body)
 }
 
-fn too_large(from: &str, limit: usize) -> anyhow::Error {
+pub(crate) fn too_large(from: &str, limit: usize) -> anyhow::Error {
     anyhow!(
         "{from} answered more than {} (b24auth's limit for this answer); nothing was used",
         human_bytes(limit)
     )
 }
 
-fn human_bytes(n: usize) -> String {
+pub(crate) fn human_bytes(n: usize) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),

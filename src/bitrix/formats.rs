@@ -55,7 +55,7 @@ pub struct Imported {
     pub client_secret: Option<Secret>,
     /// The host of the OAuth server the file names (`server_endpoint` or `oauth_server_url`).
     pub server_hint: Option<String>,
-    /// A b24auth profile saved unverified: the mark travels with it (README, "import").
+    /// A b24auth profile saved unverified: the mark travels with it, so an import is no proof.
     pub unverified: bool,
 }
 

@@ -77,7 +77,8 @@ fn load_roots() -> Result<RootCertStore, String> {
         }
         extra.extend(found.certs);
     }
-    // The variables add to the system's store, as the README promises, never replace it.
+    // The variables add to the system's store, never replace it: trusting a private CA must
+    // not cost the public ones.
     let system = openssl_probe::candidate_cert_dirs()
         .flat_map(|dir| rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs)
         .collect();

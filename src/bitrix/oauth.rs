@@ -13,14 +13,21 @@ use serde_json::{Map, Value};
 use url::Url;
 
 pub(crate) use crate::bitrix::body::describe;
+use crate::bitrix::body::{human_bytes, too_large, TOKEN_LIMIT};
 pub(crate) use crate::bitrix::errors::{client_refused, no_verdict, NoAnswer, ServerError};
 pub(crate) use crate::bitrix::http::http_client;
+use crate::profile::token_answer::{NoPair, UnstorableRefreshToken};
 use crate::profile::Profile;
+pub(crate) use crate::profile::TokenAnswer;
 use crate::secret::Secret;
 
 /// The OAuth servers Bitrix24 runs; any other host is used only when the user named it.
 pub const TRUSTED_SERVERS: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
 pub const DEFAULT_SERVER: &str = "https://oauth.bitrix.info";
+
+/// How much of a token answer over [`TOKEN_LIMIT`] is scanned for its tokens: a rotated pair
+/// is kept even from an oversized answer, and no answer makes b24auth hold more than this.
+pub const SCAN_LIMIT: usize = 1024 * 1024;
 
 /// The app's `client_id` and `client_secret`.
 #[derive(Debug, Clone)]
@@ -50,11 +57,8 @@ impl Client {
         }
     }
 
-    pub async fn exchange_code(
-        &self,
-        creds: &Credentials,
-        code: &Secret,
-    ) -> Result<Map<String, Value>> {
+    /// The code for a pair: the answer read as [`Client::refresh`]'s is.
+    pub async fn exchange_code(&self, creds: &Credentials, code: &Secret) -> Result<TokenAnswer> {
         self.token(&[
             ("grant_type", "authorization_code"),
             ("client_id", &creds.id),
@@ -69,11 +73,14 @@ impl Client {
         &self.server
     }
 
+    /// The one refresh request and the one reading of its answer, for every flow that
+    /// refreshes (the stored pair's, the install callback's proof, import's expired file):
+    /// the answer's tokens are kept whatever else in it b24auth refuses ([`TokenAnswer`]).
     pub async fn refresh(
         &self,
         creds: &Credentials,
         refresh_token: &Secret,
-    ) -> Result<Map<String, Value>> {
+    ) -> Result<TokenAnswer> {
         self.token(&[
             ("grant_type", "refresh_token"),
             ("client_id", &creds.id),
@@ -84,29 +91,41 @@ impl Client {
     }
 
     /// POSTs a form to the token endpoint (the docs' GET would put the secret in server logs).
-    async fn token(&self, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+    /// An answer over [`TOKEN_LIMIT`] or one the JSON reader cannot take whole (nested too
+    /// deep, cut off) is scanned for its tokens alone, reading at most [`SCAN_LIMIT`].
+    async fn token(&self, form: &[(&str, &str)]) -> Result<TokenAnswer> {
         let url = join(&self.server, "oauth/token/");
-        let body = self.post_form(&url, form).await?;
-        for key in ["access_token", "refresh_token"] {
-            if body
-                .get(key)
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                return Err(anyhow!(
-                    "the OAuth server at {} answered without `{key}`",
-                    self.server
-                ));
+        let (status, bytes, cut) = self.send(&url, form, SCAN_LIMIT).await?;
+        let whole = match (cut || bytes.len() > TOKEN_LIMIT, status.is_success()) {
+            (false, _) => serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string()),
+            (true, true) => Err(format!("it is larger than {}", human_bytes(TOKEN_LIMIT))),
+            (true, false) => return Err(too_large(&origin(&url), TOKEN_LIMIT)),
+        };
+        let whole_failed = whole.is_err();
+        let read = match whole {
+            Ok(value) => TokenAnswer::checked(decode(&url, status, Some(value), form)?),
+            Err(why) if status.is_success() => {
+                TokenAnswer::scanned(&bytes, format!("the answer was not read whole ({why})"))
             }
-        }
-        // Where a code exchange's or a refresh's values enter: checked before anything keeps them.
-        crate::profile::checks::fields(&body).map_err(|refused| {
-            anyhow!(
-                "the OAuth server at {} answered a pair b24auth does not store: {refused}",
+            Err(_) => return Err(decode(&url, status, None, form).expect_err("no JSON, no answer")),
+        };
+        read.map_err(|no_pair| match no_pair {
+            NoPair::Missing if cut || bytes.len() > TOKEN_LIMIT => {
+                too_large(&origin(&url), TOKEN_LIMIT)
+            }
+            NoPair::Missing if whole_failed => {
+                decode(&url, status, None, form).expect_err("no JSON, no answer")
+            }
+            NoPair::Missing => anyhow!(
+                "the OAuth server at {} answered without `refresh_token`",
                 self.server
-            )
-        })?;
-        Ok(body)
+            ),
+            // Where a code exchange's or a refresh's values enter: a refresh token that breaks
+            // the rule for tokens is not stored, but the pair has rotated: it is rescued.
+            NoPair::Refused(refused, tokens) => {
+                UnstorableRefreshToken::new(self.server.to_string(), refused, tokens).into()
+            }
+        })
     }
 
     /// `app.info` on a REST base (`…/rest/`), the token in the form body.
@@ -116,16 +135,26 @@ impl Client {
         access_token: &Secret,
     ) -> Result<Map<String, Value>> {
         let url = join(rest_base, "app.info");
-        let body = self
-            .post_form(&url, &[("auth", access_token.expose())])
-            .await?;
+        let form = [("auth", access_token.expose())];
+        let (status, bytes, cut) = self.send(&url, &form, TOKEN_LIMIT).await?;
+        if cut {
+            return Err(too_large(&origin(&url), TOKEN_LIMIT));
+        }
+        let body = decode(&url, status, serde_json::from_slice(&bytes).ok(), &form)?;
         match body.get("result") {
             Some(Value::Object(m)) => Ok(m.clone()),
             _ => Err(anyhow!("{url} answered without a `result` object")),
         }
     }
 
-    async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Map<String, Value>> {
+    /// POSTs `form`; the status and at most `limit` bytes of the answer, and whether it was
+    /// cut there.
+    async fn send(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        limit: usize,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>, bool)> {
         let started = std::time::Instant::now();
         let response = self
             .http
@@ -136,37 +165,61 @@ impl Client {
             .map_err(|e| NoAnswer(format!("cannot reach {}: {}", origin(url), describe(e))))
             .inspect_err(|e| crate::ui::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
-        let bytes = crate::bitrix::body::read_limited(
-            response,
-            crate::bitrix::body::TOKEN_LIMIT,
-            &origin(url),
-        )
-        .await?;
+        let (bytes, cut) = read_at_most(response, limit, &origin(url)).await?;
         crate::ui::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
-        let value: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(err) = value
-            .as_ref()
-            .and_then(Value::as_object)
-            .and_then(ServerError::from_json)
-        {
-            let sent: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
-            return Err(err.redacted(&sent).into());
-        }
-        match value {
-            Some(Value::Object(m)) if status.is_success() => Ok(m),
-            Some(_) if status.is_success() => {
-                Err(anyhow!("{url} answered JSON that is not an object"))
-            }
-            _ if status.is_success() => Err(NoAnswer(format!(
-                "{url} answered HTTP {status} with a body that is not JSON"
-            ))
-            .into()),
-            _ => Err(NoAnswer(format!(
-                "{url} answered HTTP {status} without a Bitrix24 error"
-            ))
-            .into()),
-        }
+        Ok((status, bytes, cut))
     }
+}
+
+/// Bitrix24's error when the answer is one (on any status); else the JSON object of a success.
+fn decode(
+    url: &Url,
+    status: reqwest::StatusCode,
+    value: Option<Value>,
+    form: &[(&str, &str)],
+) -> Result<Map<String, Value>> {
+    if let Some(err) = value
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(ServerError::from_json)
+    {
+        let sent: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
+        return Err(err.redacted(&sent).into());
+    }
+    match value {
+        Some(Value::Object(m)) if status.is_success() => Ok(m),
+        Some(_) if status.is_success() => Err(anyhow!("{url} answered JSON that is not an object")),
+        _ if status.is_success() => Err(NoAnswer(format!(
+            "{url} answered HTTP {status} with a body that is not JSON"
+        ))
+        .into()),
+        _ => Err(NoAnswer(format!(
+            "{url} answered HTTP {status} without a Bitrix24 error"
+        ))
+        .into()),
+    }
+}
+
+/// Reads at most `limit` bytes of `response`'s body; true when there was more (the rest is
+/// not read: the connection is dropped).
+async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+    from: &str,
+) -> Result<(Vec<u8>, bool)> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| NoAnswer(format!("{from} broke off its answer: {}", describe(e))))?
+    {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 fn join(base: &Url, path: &str) -> Url {

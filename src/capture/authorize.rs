@@ -54,7 +54,7 @@ pub struct Choices {
 
 /// Runs the flow against `portal` (see [`portal_url`]) and returns the saved profile.
 pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profile> {
-    let (cfg, store) = (&s.cfg, &*s.store);
+    let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let previous = if mode == SaveMode::Replace {
         store.load(&cfg.profile).await.ok().flatten()
@@ -286,7 +286,7 @@ impl Drop for StartPage {
 
 struct Flow<'a> {
     cfg: &'a RunConfig,
-    store: &'a dyn Store,
+    store: &'a Store,
     mode: SaveMode,
     creds: Credentials,
     state: String,

@@ -1,6 +1,6 @@
 /*!
-The short paths for `b24auth token`, kept apart because they exist only for speed: the README's
-"Performance" figure (`token` within 1.25× `cat`, whole process, in `bench/run`) is not met by
+The short paths for `b24auth token`, kept apart because they exist only for speed: the target
+(`token` within 1.25× `cat`, whole process, measured by `bench/run`) is not met by
 clap, whose short command alone costs about a fifth of a fresh `token`.
 
 - [`bare_token`]: `b24auth token` and nothing else, what `$(b24auth token)` runs. The global

@@ -5,7 +5,7 @@ b24auth needs no new authorization.
 
 The file is not trusted: an expired pair is refreshed first at the trusted OAuth server, the
 pair is verified with `app.info` as an install callback is (`--no-verify` skips it), and it is
-saved on the store's road for a pair brought in ([`store::save_adopted`]): refresh, verification
+saved by the store's flow for a pair brought in ([`store::save_adopted`]): refresh, verification
 and save under the profile's lock, in the store's critical section (`--force` replaces).
 */
 
@@ -26,6 +26,14 @@ use crate::store::{self, Made};
 use crate::ui::{hint, input};
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
+    if args.webhook {
+        if args.file.as_os_str() != "-" {
+            return Err(exit::usage(
+                "import --webhook reads the address from stdin or a hidden prompt, never from the command line or a file argument: drop the argument",
+            ));
+        }
+        return super::webhook::save(s, super::webhook::read(&s.cfg.ui)?, args.force).await;
+    }
     let (bytes, name) = read_input(&args.file)?;
     let imported = parse_pair(&bytes).map_err(|e| anyhow!("cannot import {name}: {e:#}"))?;
     check_values(&imported).map_err(|refused| {
@@ -88,7 +96,7 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
         false => Some(s.credentials(Some(&profile))?),
     };
     // Refreshed and verified under the profile's lock, saved before it is let go.
-    let made = store::save_adopted(&*s.store, &cfg.profile, mode, || async {
+    let made = store::save_adopted(&s.store, &cfg.profile, mode, || async {
         let rotated = creds.is_some();
         let mut profile = match &creds {
             Some(creds) => refresh(&http, creds, &profile, args.force).await?,
@@ -185,13 +193,4 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
     profile.set_str("member_id", &identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())
-}
-
-/// `import --webhook`: an incoming webhook's address as the profile.
-pub(crate) async fn save_webhook(
-    _s: &Session,
-    _url: crate::secret::Secret,
-    _force: bool,
-) -> Result<()> {
-    Err(exit::usage("webhook profiles are not ready yet"))
 }

@@ -151,7 +151,7 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
         .is_some_and(refresh_may_cure)
     {
         // A dead token (or the portal's clock saying expired before ours): refresh (unless
-        // another process already did) and ask again, as the README promises.
+        // another process already did) and ask again: an expired token is no failed check.
         let used = token.clone();
         p = s
             .refresh(|q| q.access_token() == used)

@@ -5,7 +5,7 @@ The fresh path — the common one — reads the stored profile and prints: no lo
 for the file store no async runtime and no signal handlers either ([`fresh`], before `lib::run`
 builds them).
 Only a token expiring within `--min-ttl`, or one a client says the portal refused
-(`--rejected`), takes the session's refresh road.
+(`--rejected`), goes through the session's one refresh.
 */
 
 use std::io::Write;
@@ -25,10 +25,16 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
+    if profile.is_webhook() {
+        return Err(crate::session::webhook_has_no_token(
+            s.profile_name(),
+            "print",
+        ));
+    }
     print(&profile, args)
 }
 
-/// The fresh road, called before any runtime or signal handler exists: a stored pair valid for
+/// The fresh path, called before any runtime or signal handler exists: a stored pair valid for
 /// `--min-ttl` more seconds, read without a lock from a store that needs no connection, is
 /// printed. `None` leaves the run to [`run`] (a `--rejected` token, a pair due for a refresh,
 /// nothing stored, a read error, a database store), which decides and reports as always.

@@ -1,7 +1,7 @@
 /*!
 `Session`: the token lifecycle of one profile, for every command that needs a pair.
 
-It owns the store and the one refresh road: a valid profile for `token`/`exec`/`call`, a refresh
+It owns the store and the one refresh path: a valid profile for `token`/`exec`/`call`, a refresh
 under the store's lock (single-flight; the rotation is saved before the lock is let go), the save
 mode of a new pair, and the client credentials. `rest` and the commands call it; it calls the
 store and the OAuth client, never a command.
@@ -18,6 +18,7 @@ use url::Url;
 use crate::bitrix::errors;
 use crate::bitrix::oauth::{self, Credentials, ServerError};
 use crate::exit;
+use crate::profile::token_answer::UnstorableRefreshToken;
 use crate::profile::{now, Profile};
 use crate::session::config::RunConfig;
 use crate::store::{self, Refreshed, SaveMode, Store};
@@ -25,7 +26,7 @@ use crate::ui::hint;
 
 pub(crate) struct Session {
     pub cfg: RunConfig,
-    pub store: Box<dyn Store>,
+    pub store: Store,
 }
 
 impl Session {
@@ -52,20 +53,52 @@ impl Session {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
     }
 
-    /// The stored profile, or the exit-3 error when there is none. With nothing stored but
-    /// install candidates kept, the client credentials at hand prove them ([`proof`]).
+    /// The stored profile, or the exit-3 error when there is none or when it holds a refresh
+    /// answer that named another portal (nothing uses it before `refresh --accept-change`).
+    /// With nothing stored but install candidates kept, the client credentials at hand prove
+    /// them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
-        match self.store.load(&self.cfg.profile).await? {
-            Some(profile) => proof::newer_than(self, profile).await,
-            None => proof::from_candidates(self).await,
+        let profile = match self.store.load(&self.cfg.profile).await? {
+            Some(profile) => proof::newer_than(self, profile).await?,
+            None => proof::from_candidates(self).await?,
+        };
+        let profile = store::marks::refuse_uninstalled(&self.cfg.profile, profile)?;
+        match profile.contradiction() {
+            Some(changes) => Err(self.contradicted(&changes)),
+            None => Ok(profile),
         }
+    }
+
+    /// Exit 3: the last refresh answer named another portal, `member_id` or scheme.
+    fn contradicted(&self, changes: &[String]) -> anyhow::Error {
+        exit::auth_needed(crate::ui::sanitize::strip_controls(&format!(
+            "profile `{}`: the OAuth server's refresh answer named another portal ({}); the new pair is kept but nothing uses it: if the app moved on purpose, run {} to apply the change, else authorize again",
+            self.cfg.profile,
+            match changes.is_empty() {
+                true => "not the one stored".to_string(),
+                false => changes.join(", "),
+            },
+            hint::cmd(&["refresh", "--accept-change"])
+        )))
+    }
+
+    /// `refresh --accept-change`: applies, under the lock, the identity a refresh answer named;
+    /// `None` when no answer was waiting to be accepted.
+    pub async fn accept_change(&self) -> Result<Option<Profile>> {
+        let mut accepted = false;
+        let profile = store::update_locked(&self.store, &self.cfg.profile, |p| {
+            accepted = p.accept_change();
+        })
+        .await?;
+        Ok(accepted.then_some(profile))
     }
 
     /// The stored profile with an access token valid for `min_ttl` more seconds, refreshed
     /// single-flight when it is not. A fresh token costs one read: no lock, no network.
     pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
         let stored = self.load().await?;
-        if usable_as_stored(&stored, min_ttl) {
+        // A webhook's address does not expire; there is nothing to refresh.
+        if usable_as_stored(&stored, min_ttl) || stored.is_webhook() {
             return Ok(stored);
         }
         Ok(self
@@ -89,13 +122,18 @@ impl Session {
     }
 
     /// Credentials are resolved before the lock, so a prompt never holds it. An unverified
-    /// pair is always due: the refresh at the trusted server is what proves it.
+    /// pair is always due: the refresh at the trusted server is what proves it. A pair kept
+    /// apart because its answer named another portal is never due: one refresh made that
+    /// decision, and only the user undoes it.
     async fn refresh_with(
         &self,
         stored: Profile,
         due: impl Fn(&Profile) -> bool,
     ) -> Result<Refreshed> {
-        let due = |p: &Profile| p.is_unverified() || due(p);
+        if stored.is_webhook() {
+            return Err(webhook_has_no_token(&self.cfg.profile, "refresh"));
+        }
+        let due = |p: &Profile| p.contradiction().is_none() && (p.is_unverified() || due(p));
         if !due(&stored) {
             return Ok(Refreshed {
                 profile: stored,
@@ -111,17 +149,36 @@ impl Session {
                 )),
                 false => e,
             })?;
+        let kept_notes = std::cell::RefCell::new(Vec::new());
+        let notes = &kept_notes;
         let outcome =
-            store::refresh_locked(&*self.store, &self.cfg.profile, due, |old| async move {
+            store::refresh_locked(&self.store, &self.cfg.profile, due, |old| async move {
                 let server =
                     crate::bitrix::server::for_refresh(self.cfg.oauth_server.as_ref(), &old)?;
                 crate::bitrix::server::check_oauth_server(&server)?;
                 let client = self.oauth_client(server)?;
-                rotate(&client, &creds, &old)
+                let rotated = rotate_noting(&client, &creds, &old)
                     .await
-                    .map_err(|e| explain_refresh_error(e, &old))
+                    .map_err(|e| explain_refresh_error(e, &old))?;
+                *notes.borrow_mut() = rotated.notes;
+                Ok(rotated.profile)
             })
             .await?;
+        // Said once the pair is saved: nothing stands between the answer and the save.
+        let notes = kept_notes.take();
+        if outcome.profile.access_token().is_empty() {
+            return Err(anyhow::anyhow!(
+                "{}; the OAuth server's answer held no access token b24auth keeps, but its new refresh token is saved: run {} for an access token",
+                notes.join("; "),
+                hint::cmd(&["refresh"])
+            ));
+        }
+        for note in notes {
+            self.cfg.ui.warn(note);
+        }
+        if let Some(changes) = outcome.profile.contradiction() {
+            return Err(self.contradicted(&changes));
+        }
         if outcome.profile.is_unverified() {
             // Saved (the rotation is kept), but still not proven: nothing may use it.
             return Err(unproven(&self.cfg.profile));
@@ -136,7 +193,7 @@ impl Session {
     /// Changes the stored profile under its lock without rotating anything (a renamed portal's
     /// new `client_endpoint`); a failed save leaves the stored pair valid.
     pub async fn update(&self, change: impl FnOnce(&mut Profile)) -> Result<Profile> {
-        store::update_locked(&*self.store, &self.cfg.profile, change).await
+        store::update_locked(&self.store, &self.cfg.profile, change).await
     }
 
     /// How a new pair may be saved: `--force` replaces; an existing profile is otherwise refused
@@ -203,24 +260,71 @@ impl Session {
 }
 
 /// Whether the stored pair may be handed out as it is: valid for `min_ttl` more seconds and
-/// proven (an unverified install callback waits for its proving refresh).
+/// proven (an unverified install callback waits for its proving refresh) and not kept apart
+/// for naming another portal.
 fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
-    p.is_fresh(min_ttl, now()) && !p.is_unverified()
+    p.is_fresh(min_ttl, now())
+        && !p.is_unverified()
+        && p.contradiction().is_none()
+        && store::marks::uninstalled_at(p).is_none()
 }
 
-/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
-/// from its answer with the credentials and server that made it. The one refresh step: the
-/// stored pair's road and `import`'s expired file both take it (each explains its errors).
+/// One rotation of a pair brought in from elsewhere (`import`'s expired file): the file's
+/// portal is only its claim, so the identity the trusted server's answer names is applied
+/// (import then verifies it with `app.info`). Explains no error: the caller does.
 pub(crate) async fn rotate(
     client: &oauth::Client,
     creds: &Credentials,
     old: &Profile,
 ) -> Result<Profile> {
-    let response = client.refresh(creds, &old.refresh_token()).await?;
-    let mut new = old.refreshed(response, now());
+    let mut new = rotate_noting(client, creds, old).await?.profile;
+    if !new.is_unverified() {
+        new.accept_change();
+    }
+    Ok(new)
+}
+
+/// A rotation's new pair, and what of the answer was left out, to say once the pair is saved.
+pub(crate) struct Rotated {
+    pub profile: Profile,
+    pub notes: Vec<String>,
+}
+
+/// One rotation of `old` at `client`'s OAuth server: the refresh request, and the new pair made
+/// from its answer with the credentials and server that made it; an answer naming another
+/// portal is kept apart ([`Profile::refreshed`]). With the notes on what the answer held that
+/// b24auth left out, to say once the pair is saved.
+pub(crate) async fn rotate_noting(
+    client: &oauth::Client,
+    creds: &Credentials,
+    old: &Profile,
+) -> Result<Rotated> {
+    let answer = match client.refresh(creds, &old.refresh_token()).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let Some(unstorable) = e.downcast_ref::<UnstorableRefreshToken>() else {
+                return Err(e);
+            };
+            // The rotated pair as received, for the rescue copy only.
+            let profile = old.refreshed(unstorable.answer(), now());
+            return Err(e.context(store::Unstorable { profile }));
+        }
+    };
+    let notes = answer.left_out();
+    let mut new = old.refreshed(answer, now());
     new.set_client(Some(&creds.id), Some(&creds.secret));
     new.set_oauth_server(client.server().as_str());
-    Ok(new)
+    Ok(Rotated {
+        profile: new,
+        notes,
+    })
+}
+
+/// Exit 2: `token` and `refresh` have nothing to do for a webhook profile.
+pub(crate) fn webhook_has_no_token(profile: &str, command: &str) -> anyhow::Error {
+    exit::usage(format!(
+        "profile `{profile}` is an incoming webhook: it has no token to {command} — its address is the credential; use `b24auth call`, `batch` or `exec` (which sets B24_WEBHOOK_URL)"
+    ))
 }
 
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.
@@ -233,6 +337,10 @@ pub(crate) fn unproven(profile: &str) -> anyhow::Error {
 
 /// The refresh's failure as the user needs it: which exit code, and what to run next.
 fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
+    if err.is::<store::Unstorable>() {
+        // Not unchanged: the server rotated; the store rescues the new pair and says where.
+        return err;
+    }
     let portal = hint::domain_of(old.portal(), old.client_endpoint());
     match err.downcast_ref::<ServerError>() {
         Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),

@@ -31,7 +31,7 @@ pub(crate) enum Verdict {
 
 /// What proving needs: where, with which credentials.
 pub(crate) struct Prover<'a> {
-    pub store: &'a dyn Store,
+    pub store: &'a Store,
     pub name: &'a str,
     /// How the proven pair may be saved (a command with nothing stored: `Create`).
     pub mode: SaveMode,
@@ -41,7 +41,7 @@ pub(crate) struct Prover<'a> {
     pub ui: &'a Ui,
 }
 
-/// The refresh did not decide; carried out of the locked road so nothing is written there.
+/// The refresh did not decide; carried out of the locked save so nothing is written there.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct NotProven(String, bool);
@@ -267,7 +267,7 @@ async fn prove_in_turn(
             .client_endpoint()
             .is_some_and(|e| e.starts_with("http://"));
         let prover = Prover {
-            store: &*s.store,
+            store: &s.store,
             name,
             mode,
             creds,

@@ -14,11 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures_util::future::{FutureExt, LocalBoxFuture};
 
 use super::candidates::{self, Candidate};
 use super::disk::{create_private_dir, is_temp_of, lock_path, profile_path, write_atomic};
-use super::{guard, Listing, Locked, SaveMode, Store};
+use super::{guard, Listing, SaveMode};
 use crate::exit::Error;
 use crate::profile::Profile;
 use crate::ui::Ui;
@@ -35,112 +34,80 @@ const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
 /// A held profile lock on `<file>.lock`; the OS releases it when the file is closed (dropped)
 /// or the process dies.
-struct FileLock {
+pub(crate) struct FileLock {
     path: PathBuf,
     file: Option<File>,
 }
 
-impl Locked for FileLock {
-    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>> {
-        std::future::ready(read_profile(&self.path)).boxed_local()
+impl FileLock {
+    pub(super) fn read(&mut self) -> Result<Option<Profile>> {
+        read_profile(&self.path)
     }
 
-    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>> {
+    /// Durably replaces the profile, then lets go of the lock.
+    pub(super) fn write(&mut self, profile: &Profile) -> Result<()> {
         let saved = write_atomic(&self.path, &profile.to_bytes());
         self.file = None;
-        std::future::ready(saved).boxed_local()
+        saved
     }
 
-    fn release(&mut self) -> LocalBoxFuture<'_, ()> {
+    pub(super) fn release(&mut self) {
         self.file = None;
-        std::future::ready(()).boxed_local()
     }
 }
 
-impl Store for FileStore {
-    fn location(&self, name: &str) -> String {
+impl FileStore {
+    pub(super) fn location(&self, name: &str) -> String {
         self.path(name).display().to_string()
     }
 
-    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
-        std::future::ready(Ok(self.path(name).exists())).boxed_local()
+    pub(super) fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
     }
 
-    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
-        std::future::ready(self.read_now(name)).boxed_local()
-    }
-
-    fn load_now(&self, name: &str) -> Option<Result<Option<Profile>>> {
-        Some(self.read_now(name))
-    }
-
-    fn save<'a>(
-        &'a self,
-        name: &'a str,
-        profile: &'a Profile,
-        mode: SaveMode,
-    ) -> LocalBoxFuture<'a, Result<()>> {
-        async move {
-            let path = self.path(name);
-            let _lock = self.lock_file(&path).await?;
-            if mode == SaveMode::Create && path.exists() {
-                return Err(super::already_exists(name, &self.location(name)));
-            }
-            write_atomic(&path, &profile.to_bytes())
+    pub(super) async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
+        let path = self.path(name);
+        let _lock = self.lock_file(&path).await?;
+        if mode == SaveMode::Create && path.exists() {
+            return Err(super::already_exists(name, &self.location(name)));
         }
-        .boxed_local()
+        write_atomic(&path, &profile.to_bytes())
     }
 
-    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>> {
-        async move {
-            let path = self.path(name);
-            let file = self.lock_file(&path).await?;
-            Ok(Box::new(FileLock {
-                path,
-                file: Some(file),
-            }) as Box<dyn Locked>)
-        }
-        .boxed_local()
-    }
-
-    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
-        self.delete_file(name).boxed_local()
-    }
-
-    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
-        std::future::ready(self.list_files()).boxed_local()
-    }
-
-    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
+    pub(super) async fn lock(&self, name: &str) -> Result<FileLock> {
         let path = self.path(name);
-        let listed = self
-            .guard(&path)
-            .and_then(|()| candidates::list_files(&candidates::dir_beside(&path)));
-        std::future::ready(listed).boxed_local()
+        let file = self.lock_file(&path).await?;
+        Ok(FileLock {
+            path,
+            file: Some(file),
+        })
     }
 
-    fn keep_candidate<'a>(
-        &'a self,
-        name: &'a str,
-        candidate: &'a Candidate,
-    ) -> LocalBoxFuture<'a, Result<()>> {
+    pub(super) fn candidates(&self, name: &str) -> Result<Vec<Candidate>> {
         let path = self.path(name);
-        let kept = self
-            .guard(&path)
-            .and_then(|()| candidates::keep_file(&candidates::dir_beside(&path), candidate));
-        std::future::ready(kept).boxed_local()
+        self.guard(&path)
+            .and_then(|()| candidates::list_files(&candidates::dir_beside(&path)))
     }
 
-    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>> {
+    pub(super) fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
         let path = self.path(name);
-        let dropped = self
-            .guard(&path)
-            .and_then(|()| candidates::drop_file(&candidates::dir_beside(&path), id));
-        std::future::ready(dropped).boxed_local()
+        self.guard(&path)
+            .and_then(|()| candidates::keep_file(&candidates::dir_beside(&path), candidate))
+    }
+
+    pub(super) fn drop_candidate(&self, name: &str, id: &str) -> Result<()> {
+        let path = self.path(name);
+        self.guard(&path)
+            .and_then(|()| candidates::drop_file(&candidates::dir_beside(&path), id))
     }
 
     /// Keeps the pair under the temp dir (often another filesystem than a full config dir).
-    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+    pub(super) fn rescue(
+        &self,
+        name: &str,
+        profile: &Profile,
+        cause: anyhow::Error,
+    ) -> anyhow::Error {
         let path = self.path(name);
         let kept = super::rescue::keep(&std::env::temp_dir(), name, profile);
         super::rescue::lost_save(cause, name, kept, |_| {
@@ -160,12 +127,12 @@ impl FileStore {
 
     /// Reads without locking: the rename in [`write_atomic`] means a reader never sees a
     /// partial file. Plain file I/O, so it needs no runtime.
-    fn read_now(&self, name: &str) -> Result<Option<Profile>> {
+    pub(super) fn read_now(&self, name: &str) -> Result<Option<Profile>> {
         let path = self.path(name);
         self.guard(&path).and_then(|()| read_profile(&path))
     }
 
-    async fn delete_file(&self, name: &str) -> Result<bool> {
+    pub(super) async fn delete(&self, name: &str) -> Result<bool> {
         let path = self.path(name);
         if !path.exists() {
             return Ok(false);
@@ -192,7 +159,7 @@ impl FileStore {
         }
     }
 
-    fn list_files(&self) -> Result<Listing> {
+    pub(super) fn list(&self) -> Result<Listing> {
         self.guard(&self.path("any"))?;
         let mut names = Vec::new();
         if self.path("default").exists() {

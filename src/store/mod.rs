@@ -1,16 +1,17 @@
 /*!
-The store: where profiles live, behind one trait with a backend per kind of place.
+The store: where profiles live, one enum with a backend per kind of place.
 
 Commands and the session speak only to [`Store`]. Its promise: a save is atomic and durable, and
-the two locked roads written once here on top of a backend's [`Store::lock`]:
+the locked flows written once here on top of a backend's [`Store::lock`]:
 
 - [`refresh_locked`]: take the profile's lock, re-read, decide, refresh, save before letting go,
-  so racing processes cause one refresh, never two. A refreshed pair the backend cannot take is
-  rescued (Bitrix24 has already rotated it), never dropped. From the refresh request to the
+  so racing processes cause one refresh, never two. A refreshed pair the backend cannot take,
+  or one that cannot be a profile at all ([`Unstorable`]), is rescued (Bitrix24 has already
+  rotated it), never dropped. From the refresh request to the
   durable save it is a [`crate::signals`] critical section: a stop signal waits for the save.
 - [`save_new`]: take the lock first, then make the new pair (a code exchange) and save it, so
   no lock wait ever sits between Bitrix24's answer and the save. [`save_adopted`] is the same
-  road for a pair brought in from elsewhere (`import`), which may be refreshed on it.
+  flow for a pair brought in from elsewhere (`import`), which may be refreshed on it.
 - [`update_locked`]: the same lock and re-read for a change that does not rotate anything (a
   renamed portal's new endpoint); a failed save leaves the stored pair as it was.
 */
@@ -19,22 +20,23 @@ pub(crate) mod candidates;
 pub(crate) mod disk;
 mod file;
 pub(crate) mod guard;
+pub(crate) mod marks;
 mod postgres;
+pub(crate) mod queue;
 mod rescue;
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use futures_util::future::LocalBoxFuture;
 
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::ui::Ui;
 use candidates::Candidate;
 
-pub(crate) use file::FileStore;
-pub(crate) use postgres::PgStore;
+pub(crate) use file::{FileLock, FileStore};
+pub(crate) use postgres::{PgLock, PgStore};
 
 /// Every stored profile by name, each read on its own so one damaged profile does not hide
 /// the others.
@@ -48,6 +50,22 @@ pub(crate) enum SaveMode {
     Replace,
 }
 
+/// A refresh's error when the server rotated the pair but its new one cannot be stored as a
+/// profile (a refresh token that breaks b24auth's rule for tokens): [`refresh_locked`] rescues
+/// `profile` as it rescues a pair the backend could not take.
+#[derive(Debug)]
+pub(crate) struct Unstorable {
+    pub profile: Profile,
+}
+
+impl std::fmt::Display for Unstorable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the rotated pair cannot be stored as a profile")
+    }
+}
+
+impl std::error::Error for Unstorable {}
+
 /// What [`refresh_locked`] ended with.
 pub(crate) struct Refreshed {
     pub profile: Profile,
@@ -55,84 +73,163 @@ pub(crate) struct Refreshed {
     pub refreshed: bool,
 }
 
-/// A place that keeps profiles. Methods return boxed futures so commands can hold any backend
-/// as `Box<dyn Store>`.
-pub(crate) trait Store {
-    /// Where a profile lives, for people (a path, or a database and row).
-    fn location(&self, name: &str) -> String;
+/// A place that keeps profiles: one variant per backend, each method forwarding to the
+/// backend's own.
+pub(crate) enum Store {
+    File(FileStore),
+    /// Boxed: its connection set-up is large, and the file store is the common one.
+    Postgres(Box<PgStore>),
+}
 
-    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>>;
+impl Store {
+    /// Where a profile lives, for people (a path, or a database and row).
+    pub fn location(&self, name: &str) -> String {
+        match self {
+            Store::File(s) => s.location(name),
+            Store::Postgres(s) => s.location(name),
+        }
+    }
+
+    pub async fn exists(&self, name: &str) -> Result<bool> {
+        match self {
+            Store::File(s) => Ok(s.exists(name)),
+            Store::Postgres(s) => s.exists(name).await,
+        }
+    }
 
     /// Reads a profile without locking; a reader never sees a half-written one.
-    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>>;
+    pub async fn load(&self, name: &str) -> Result<Option<Profile>> {
+        match self {
+            Store::File(s) => s.read_now(name),
+            Store::Postgres(s) => s.load_profile(name).await,
+        }
+    }
 
     /// [`Store::load`] when the backend can read with no async runtime (the file store); `None`
     /// when it needs one (a database connection).
-    fn load_now(&self, _name: &str) -> Option<Result<Option<Profile>>> {
-        None
+    pub fn load_now(&self, name: &str) -> Option<Result<Option<Profile>>> {
+        match self {
+            Store::File(s) => Some(s.read_now(name)),
+            Store::Postgres(_) => None,
+        }
     }
 
     /// Saves atomically and durably under the profile's lock.
-    fn save<'a>(
-        &'a self,
-        name: &'a str,
-        profile: &'a Profile,
-        mode: SaveMode,
-    ) -> LocalBoxFuture<'a, Result<()>>;
+    pub async fn save(&self, name: &str, profile: &Profile, mode: SaveMode) -> Result<()> {
+        match self {
+            Store::File(s) => s.save(name, profile, mode).await,
+            Store::Postgres(s) => s.save_profile(name, profile, mode).await,
+        }
+    }
 
-    /// Takes the profile's exclusive lock (waiting at most the README's 30 s, then exit 4).
-    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>>;
+    /// Takes the profile's exclusive lock (waiting at most the contract's 30 s, then exit 4).
+    pub async fn lock<'a>(&'a self, name: &'a str) -> Result<Locked<'a>> {
+        match self {
+            Store::File(s) => Ok(Locked::File(s.lock(name).await?)),
+            Store::Postgres(s) => Ok(Locked::Postgres(s.lock_row(name).await?)),
+        }
+    }
 
     /// Deletes a profile under its lock; false when there was nothing to delete.
-    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>>;
+    pub async fn delete(&self, name: &str) -> Result<bool> {
+        match self {
+            Store::File(s) => s.delete(name).await,
+            Store::Postgres(s) => s.delete_row(name).await,
+        }
+    }
 
     /// Every stored profile by name; a damaged one is listed with its error.
-    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>>;
+    pub async fn list(&self) -> Result<Listing> {
+        match self {
+            Store::File(s) => s.list(),
+            Store::Postgres(s) => s.list_rows().await,
+        }
+    }
+
+    /// The event queue shared by every host of this store (`serve`); `None` for a store one
+    /// host owns (the files: `serve` keeps its spool beside them).
+    pub fn event_queue(&self) -> Option<&dyn queue::EventQueue> {
+        match self {
+            Store::File(_) => None,
+            Store::Postgres(s) => Some(&**s),
+        }
+    }
 
     /// The install callbacks kept for this profile until the trusted server decides
     /// ([`candidates`]), oldest first.
-    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>>;
+    pub async fn candidates(&self, name: &str) -> Result<Vec<Candidate>> {
+        match self {
+            Store::File(s) => s.candidates(name),
+            Store::Postgres(s) => s.candidate_rows(name).await,
+        }
+    }
 
     /// Keeps one candidate durably (the same id replaces it: a rotation of that candidate);
     /// refused past [`candidates::MAX_CANDIDATES`].
-    fn keep_candidate<'a>(
-        &'a self,
-        name: &'a str,
-        candidate: &'a Candidate,
-    ) -> LocalBoxFuture<'a, Result<()>>;
+    pub async fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
+        match self {
+            Store::File(s) => s.keep_candidate(name, candidate),
+            Store::Postgres(s) => s.keep_candidate_row(name, candidate).await,
+        }
+    }
 
     /// Removes one candidate (promoted, or contradicted by the trusted server).
-    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>>;
+    pub async fn drop_candidate(&self, name: &str, id: &str) -> Result<()> {
+        match self {
+            Store::File(s) => s.drop_candidate(name, id),
+            Store::Postgres(s) => s.drop_candidate_row(name, id).await,
+        }
+    }
 
     /// After a rotated pair could not be saved: keep it somewhere and say how to put it back.
-    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error;
+    pub fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+        match self {
+            Store::File(s) => s.rescue(name, profile, cause),
+            Store::Postgres(s) => s.rescue(name, profile, cause),
+        }
+    }
 }
 
 /// A held profile lock. Dropping it without [`Locked::write`] releases it, leaving the stored
 /// profile as it was.
-pub(crate) trait Locked {
+pub(crate) enum Locked<'a> {
+    File(FileLock),
+    Postgres(PgLock<'a>),
+}
+
+impl Locked<'_> {
     /// The profile as stored now, read under the lock.
-    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>>;
+    pub async fn read(&mut self) -> Result<Option<Profile>> {
+        match self {
+            Locked::File(l) => l.read(),
+            Locked::Postgres(l) => l.read(),
+        }
+    }
 
     /// Durably replaces the profile, then releases the lock.
-    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>>;
+    pub async fn write(&mut self, profile: &Profile) -> Result<()> {
+        match self {
+            Locked::File(l) => l.write(profile),
+            Locked::Postgres(l) => l.write(profile).await,
+        }
+    }
 
     /// Lets go without writing (a backend that must tell a server does so here).
-    fn release(&mut self) -> LocalBoxFuture<'_, ()>;
+    pub async fn release(&mut self) {
+        match self {
+            Locked::File(l) => l.release(),
+            Locked::Postgres(l) => l.release().await,
+        }
+    }
 }
 
 /// Opens the store named by `--store`: `file` or a `postgres://` URL.
-pub(crate) fn open(
-    url: &str,
-    config_dir: PathBuf,
-    key: Option<&Secret>,
-    ui: Ui,
-) -> Result<Box<dyn Store>> {
+pub(crate) fn open(url: &str, config_dir: PathBuf, key: Option<&Secret>, ui: Ui) -> Result<Store> {
     match url {
-        "file" => Ok(Box::new(FileStore::new(config_dir, ui))),
-        other if other.starts_with("postgres://") || other.starts_with("postgresql://") => {
-            Ok(Box::new(PgStore::new(other, config_dir, key, ui)?))
-        }
+        "file" => Ok(Store::File(FileStore::new(config_dir, ui))),
+        other if other.starts_with("postgres://") || other.starts_with("postgresql://") => Ok(
+            Store::Postgres(Box::new(PgStore::new(other, config_dir, key, ui)?)),
+        ),
         _ => Err(crate::exit::usage(
             "--store takes `file` or a `postgres://…` URL",
         )),
@@ -142,7 +239,7 @@ pub(crate) fn open(
 /// Under the profile's lock: re-read; when `due` says so, run `refresh` on what was read and
 /// save its result before the lock is released. Nothing stored is an authorization error.
 pub(crate) async fn refresh_locked<F, Fut>(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     due: impl Fn(&Profile) -> bool,
     refresh: F,
@@ -152,7 +249,7 @@ where
     Fut: Future<Output = Result<Profile>>,
 {
     let mut held = store.lock(name).await?;
-    let current = read_locked(store, held.as_mut(), name).await?;
+    let current = read_locked(store, &mut held, name).await?;
     if !due(&current) {
         held.release().await;
         return Ok(Refreshed {
@@ -160,8 +257,20 @@ where
             refreshed: false,
         });
     }
-    let critical = or_release(held.as_mut(), critical()).await?;
-    let profile = or_release(held.as_mut(), refresh(current).await).await?;
+    let critical = or_release(&mut held, critical()).await?;
+    let profile = match refresh(current).await {
+        Ok(profile) => profile,
+        Err(e) => {
+            held.release().await;
+            return Err(match e.downcast_ref::<Unstorable>() {
+                Some(unstorable) => {
+                    let profile = unstorable.profile.clone();
+                    store.rescue(name, &profile, e)
+                }
+                None => e,
+            });
+        }
+    };
     // Nothing between Bitrix24's answer and the durable save: that is the whole window a
     // SIGKILL can cost.
     if let Err(e) = held.write(&profile).await {
@@ -178,7 +287,7 @@ where
 /// lock comes first: waiting for it is the one long wait, and it happens before anything is
 /// sent, where a Ctrl-C or `--timeout` may still stop everything with nothing lost.
 pub(crate) async fn save_new<F, Fut>(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     mode: SaveMode,
     make: F,
@@ -208,7 +317,7 @@ pub(crate) struct Made {
 /// [`save_new`] for a pair that exists already (`import`): `adopt` may refresh and verify it
 /// under the lock; a stop signal that came meanwhile ends the run as soon as it is saved.
 pub(crate) async fn save_adopted<F, Fut>(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     mode: SaveMode,
     adopt: F,
@@ -222,10 +331,10 @@ where
     Ok(made)
 }
 
-/// The road under [`save_new`] and [`save_adopted`]: lock, `mode`, critical section, `make`,
+/// The steps under [`save_new`] and [`save_adopted`]: lock, `mode`, critical section, `make`,
 /// the durable write; the section is handed back open for the caller to close its way.
 async fn save_made<F, Fut>(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     mode: SaveMode,
     make: F,
@@ -240,8 +349,8 @@ where
         held.release().await;
         return Err(already_exists(name, &store.location(name)));
     }
-    let critical = or_release(held.as_mut(), critical()).await?;
-    let made = or_release(held.as_mut(), make().await).await?;
+    let critical = or_release(&mut held, critical()).await?;
+    let made = or_release(&mut held, make().await).await?;
     if let Err(e) = held.write(&made.profile).await {
         // A pair nothing rotated is still valid where it came from: report the failure as is.
         return Err(match made.rotated {
@@ -255,18 +364,18 @@ where
 /// Under the profile's lock: re-read, apply `update`, save. Nothing rotated, so a failed save
 /// leaves the stored profile valid and is reported as it is.
 pub(crate) async fn update_locked(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     update: impl FnOnce(&mut Profile),
 ) -> Result<Profile> {
     let mut held = store.lock(name).await?;
-    let mut profile = read_locked(store, held.as_mut(), name).await?;
+    let mut profile = read_locked(store, &mut held, name).await?;
     update(&mut profile);
     held.write(&profile).await?;
     Ok(profile)
 }
 
-async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Result<Profile> {
+async fn read_locked(store: &Store, held: &mut Locked<'_>, name: &str) -> Result<Profile> {
     let read = match held.read().await {
         Ok(Some(p)) => Ok(p),
         Ok(None) => Err(nothing_stored_at(name, &store.location(name))),
@@ -276,13 +385,13 @@ async fn read_locked(store: &dyn Store, held: &mut dyn Locked, name: &str) -> Re
 }
 
 /// Opens the stop-signal critical section: just before the request that rotates or spends the
-/// pair, only on these roads.
+/// pair, only in these flows.
 fn critical() -> Result<crate::signals::Critical> {
     Ok(crate::signals::critical()?)
 }
 
 /// `result`, with the lock let go first when it is an error (nothing was written).
-async fn or_release<T>(held: &mut dyn Locked, result: Result<T>) -> Result<T> {
+async fn or_release<T>(held: &mut Locked<'_>, result: Result<T>) -> Result<T> {
     if result.is_err() {
         held.release().await;
     }

@@ -1,6 +1,6 @@
 /*!
 Input b24auth reads whole into memory (`import FILE`, `call --data @FILE`, stdin), with a size
-limit each, documented in the README: a file must be a regular file (a FIFO would block forever,
+limit each, documented in the commands' help: a file must be a regular file (a FIFO would block forever,
 `/dev/zero` never ends), and stdin is read up to its limit and refused beyond it.
 */
 

@@ -2,8 +2,8 @@
 //! neither confirms nor contradicts it, it is kept durably as a candidate beside the profile
 //! (never in `auth.json`), answered 200, proven by a refresh at the trusted server (at once
 //! with the client credentials, else by the first command that has them), and only the
-//! server's contradiction drops it. Candidates never displace one another. Each ordering the
-//! never-lose issue found losing a genuine callback has its test here.
+//! server's contradiction drops it. Candidates never displace one another. Each ordering of
+//! arrival, verification and save that could lose a genuine callback has its test here.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

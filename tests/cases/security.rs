@@ -1,4 +1,4 @@
-//! Trust boundaries (issue 11): nothing a caller sends or plants is believed without proof.
+//! Trust boundaries: nothing a caller sends or plants is believed without proof.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -347,8 +347,9 @@ fn file_store_refuses_directories_others_can_write() {
 #[test]
 fn file_store_refuses_what_another_user_owns() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!(
-            "SKIPPED file_store_refuses_what_another_user_owns: needs root to chown test files"
+        crate::support::deps::skip(
+            "security::file_store_refuses_what_another_user_owns",
+            "needs root to chown test files",
         );
         return;
     }
@@ -451,6 +452,12 @@ fn sql_text(v: &str) -> String {
 
 #[test]
 fn pg_with_a_key_a_modified_or_unsealed_document_is_refused() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "security::pg_with_a_key_a_modified_or_unsealed_document_is_refused",
+    ) {
+        return;
+    }
     use crate::support::postgres::{db_of, shared};
     let s = StandIn::start();
     let env = Env::new();
@@ -600,6 +607,12 @@ fn schema_1(db: &str, rows: &[(&str, String)]) {
 
 #[test]
 fn pg_schema_1_rows_are_upgraded_to_sealed_documents() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "security::pg_schema_1_rows_are_upgraded_to_sealed_documents",
+    ) {
+        return;
+    }
     use crate::support::postgres::{db_of, shared};
     let s = StandIn::start();
     let env = Env::new();

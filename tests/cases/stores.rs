@@ -1,6 +1,6 @@
 //! The store's promise, written once and run against both backends (`file` and
 //! `postgres://`): rotation, single-flight, fresh reads without the network, faults that leave
-//! the stored pair as it was. File-only and PostgreSQL-only behaviour stays in `core.rs` and
+//! the stored pair as it was. File-only and PostgreSQL-only behaviour stays in `profiles.rs` and
 //! `postgres.rs`.
 
 use std::process::{Command, Stdio};
@@ -87,6 +87,10 @@ macro_rules! on_both_stores {
             }
             #[test]
             fn postgres() {
+                use crate::support::deps::{require, Dep};
+                if !require(Dep::Postgres, concat!("stores::", stringify!($name), "::postgres")) {
+                    return;
+                }
                 super::$name(super::Kind::Postgres)
             }
         }

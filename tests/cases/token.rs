@@ -1,4 +1,4 @@
-//! `b24auth token`: the fresh road is one read with no async runtime, no signal handlers, no
+//! `b24auth token`: the fresh path is one read with no async runtime, no signal handlers, no
 //! lock and no network; `--rejected` refreshes once for many clients. (The behaviours every store
 //! shares — fresh, `--min-ttl`, 32 racing processes — run per store in `stores.rs`.)
 
@@ -124,7 +124,7 @@ fn a_fresh_token_starts_no_runtime_no_handler_no_lock_no_network() {
         }
     }
     assert_eq!(s.counters().token_calls, 0);
-    // The same trace sees them on the road that refreshes: the test can fail.
+    // The same trace sees them on the path that refreshes: the test can fail.
     let stale = Env::new();
     stale.seed(&s, 30);
     let (_, trace) = traced_token(&stale, &["token"]);

@@ -1,5 +1,5 @@
 /*!
-The stand-in at a real portal's pace (issue 22): every command costs the portal work time that
+The stand-in at a real portal's pace: every command costs the portal work time that
 a test chooses (`set_work`; a `batch` costs the sum of the commands it ran, one after another),
 while separate requests are served side by side (the answer waits for its work without
 holding anything the other requests need). The work is what `time.operating` counts per method;

@@ -34,7 +34,7 @@ pub(crate) enum Kept {
 /// Where candidates go and how they are proven: set once before listening.
 pub(crate) struct Keeper<'a> {
     pub cfg: &'a RunConfig,
-    pub store: &'a dyn Store,
+    pub store: &'a Store,
     pub mode: SaveMode,
     pub checks: &'a Checks,
 }

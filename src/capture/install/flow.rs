@@ -31,7 +31,7 @@ pub(crate) struct Options {
 /// Listens until a callback's pair is proven and saved, or the deadline passes with
 /// candidates kept.
 pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
-    let (cfg, store) = (&s.cfg, &*s.store);
+    let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
         .path

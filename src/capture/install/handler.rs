@@ -83,7 +83,7 @@ impl Install<'_> {
 
 /// One install request start to end, for a server that routes its own requests (`serve`):
 /// parsed, verified, kept durably (as the profile or a candidate), then answered. Saves go
-/// through the store's locked roads, so requests may be handled side by side.
+/// through the store's locked saves, so requests may be handled side by side.
 #[allow(dead_code)] // `serve` (the events branch) is its first caller.
 pub(crate) async fn answer(
     saver: &Saver<'_>,

@@ -245,7 +245,7 @@ impl Saver<'_> {
     }
 
     /// One callback: a confirmed (or `--no-verify`) pair saved as the profile on the store's
-    /// `save_new` road; an unproven one kept as a candidate first.
+    /// `save_new`; an unproven one kept as a candidate first.
     async fn take(
         &self,
         server: &Url,

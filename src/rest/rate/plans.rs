@@ -21,7 +21,7 @@ impl Plan {
         }
     }
 
-    /// The plan `app.info`'s `LICENSE_FAMILY` names: `ent…` is Enterprise (README).
+    /// The plan `app.info`'s `LICENSE_FAMILY` names: `ent…` is Enterprise, any other standard.
     pub fn of_family(family: &str) -> Plan {
         match family.to_ascii_lowercase().starts_with("ent") {
             true => Plan::Enterprise,

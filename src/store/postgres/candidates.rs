@@ -23,7 +23,7 @@ fn sealed_name(profile: &str, id: &str) -> String {
 }
 
 impl PgStore {
-    pub(super) async fn candidate_rows(&self, name: &str) -> Result<Vec<Candidate>> {
+    pub(in crate::store) async fn candidate_rows(&self, name: &str) -> Result<Vec<Candidate>> {
         let client = self.client().await?;
         let rows = match client
             .query_typed(
@@ -49,7 +49,11 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn keep_candidate_row(&self, name: &str, c: &Candidate) -> Result<()> {
+    pub(in crate::store) async fn keep_candidate_row(
+        &self,
+        name: &str,
+        c: &Candidate,
+    ) -> Result<()> {
         self.ensure_schema().await?;
         let client = self.client().await?;
         client
@@ -84,7 +88,7 @@ impl PgStore {
         }
     }
 
-    pub(super) async fn drop_candidate_row(&self, name: &str, id: &str) -> Result<()> {
+    pub(in crate::store) async fn drop_candidate_row(&self, name: &str, id: &str) -> Result<()> {
         let client = self.client().await?;
         match client
             .execute_typed(

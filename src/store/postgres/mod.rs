@@ -7,7 +7,7 @@ transaction, bounded by `lock_timeout`, released by the server if the holder die
 
 The connection is made as libpq would make it ([`libpq`]: the URL, then the `PG*` variables and
 `.pgpass`; [`tls`]: `sslmode`, `sslrootcert`, client certificates), so a URL that works with
-`psql` works here (README, "Deploying"). Every statement keeps no state past its transaction —
+`psql` works here, on every host. Every statement keeps no state past its transaction —
 no named prepared statement (only unnamed ones, `query_typed`), no session advisory lock, no
 `SET` outside a transaction — so the store works through pgbouncer in transaction pooling, where
 each transaction may get another server connection.
@@ -17,11 +17,14 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 */
 
 mod candidates;
+mod events;
 mod key;
 mod libpq;
 mod migrate;
 mod pgpass;
 mod rows;
+
+pub(crate) use rows::PgLock;
 mod seal;
 mod tls;
 
@@ -29,12 +32,9 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{anyhow, Result};
 use chacha20poly1305::ChaCha20Poly1305;
-use futures_util::future::{FutureExt, LocalBoxFuture};
 use tokio::sync::OnceCell;
 use tokio_postgres::Client;
 
-use super::candidates::Candidate;
-use super::{Listing, Locked, SaveMode, Store};
 use crate::exit;
 use crate::profile::Profile;
 use crate::secret::Secret;
@@ -130,59 +130,23 @@ impl PgStore {
     }
 }
 
-impl Store for PgStore {
-    fn location(&self, name: &str) -> String {
+impl PgStore {
+    pub(super) fn location(&self, name: &str) -> String {
         format!("{} (profile {name})", self.display)
     }
 
-    fn exists<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
-        async move { Ok(self.load_document(name).await?.is_some()) }.boxed_local()
-    }
-
-    fn load<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Option<Profile>>> {
-        self.load_profile(name).boxed_local()
-    }
-
-    fn save<'a>(
-        &'a self,
-        name: &'a str,
-        profile: &'a Profile,
-        mode: SaveMode,
-    ) -> LocalBoxFuture<'a, Result<()>> {
-        self.save_profile(name, profile, mode).boxed_local()
-    }
-
-    fn lock<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Box<dyn Locked + 'a>>> {
-        async move { Ok(Box::new(self.lock_row(name).await?) as Box<dyn Locked>) }.boxed_local()
-    }
-
-    fn delete<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
-        self.delete_row(name).boxed_local()
-    }
-
-    fn list(&self) -> LocalBoxFuture<'_, Result<Listing>> {
-        self.list_rows().boxed_local()
-    }
-
-    fn candidates<'a>(&'a self, name: &'a str) -> LocalBoxFuture<'a, Result<Vec<Candidate>>> {
-        self.candidate_rows(name).boxed_local()
-    }
-
-    fn keep_candidate<'a>(
-        &'a self,
-        name: &'a str,
-        candidate: &'a Candidate,
-    ) -> LocalBoxFuture<'a, Result<()>> {
-        self.keep_candidate_row(name, candidate).boxed_local()
-    }
-
-    fn drop_candidate<'a>(&'a self, name: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>> {
-        self.drop_candidate_row(name, id).boxed_local()
+    pub(super) async fn exists(&self, name: &str) -> Result<bool> {
+        Ok(self.load_document(name).await?.is_some())
     }
 
     /// The database's copy is dead: the new pair is kept in a 0600 file rather than lost, and
     /// the error says how to put it back.
-    fn rescue(&self, name: &str, profile: &Profile, cause: anyhow::Error) -> anyhow::Error {
+    pub(super) fn rescue(
+        &self,
+        name: &str,
+        profile: &Profile,
+        cause: anyhow::Error,
+    ) -> anyhow::Error {
         let kept = super::rescue::keep(&self.rescue_dir, name, profile);
         super::rescue::lost_save(cause, name, kept, |kept| {
             let dir = kept.parent().and_then(|p| {

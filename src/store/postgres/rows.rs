@@ -8,7 +8,6 @@ connection, which pgbouncer in transaction pooling hands to another client next.
 */
 
 use anyhow::Result;
-use futures_util::future::{FutureExt, LocalBoxFuture};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
@@ -16,7 +15,7 @@ use tokio_postgres::Client;
 use super::{PgStore, Unsealed};
 use crate::exit::Error;
 use crate::profile::Profile;
-use crate::store::{Listing, Locked, SaveMode, Store};
+use crate::store::{Listing, SaveMode};
 
 /// The contract's lock wait, as PostgreSQL's `lock_timeout`.
 const LOCK_TIMEOUT: &str = "30s";
@@ -27,7 +26,7 @@ const UPSERT: &str = "INSERT INTO b24auth_profiles (name, document) VALUES ($1, 
 
 impl PgStore {
     /// The fresh path of `token`: one indexed SELECT. A missing table means nothing is stored.
-    pub(super) async fn load_profile(&self, name: &str) -> Result<Option<Profile>> {
+    pub(in crate::store) async fn load_profile(&self, name: &str) -> Result<Option<Profile>> {
         let Some(doc) = self.load_document(name).await? else {
             return Ok(None);
         };
@@ -59,7 +58,7 @@ impl PgStore {
         }
     }
 
-    pub(super) async fn save_profile(
+    pub(in crate::store) async fn save_profile(
         &self,
         name: &str,
         profile: &Profile,
@@ -89,7 +88,7 @@ impl PgStore {
     /// `lock_timeout` (`SET LOCAL`: it ends with the transaction); the server releases it if
     /// this process dies. The transaction-scoped advisory lock (keyed by the profile name) also
     /// covers a row that does not exist yet, so two hosts creating the same profile take turns.
-    pub(super) async fn lock_row<'a>(&'a self, name: &'a str) -> Result<PgLock<'a>> {
+    pub(in crate::store) async fn lock_row<'a>(&'a self, name: &'a str) -> Result<PgLock<'a>> {
         self.ensure_schema().await?;
         let client = self.client().await?;
         client
@@ -146,7 +145,7 @@ impl PgStore {
             .map_err(|e| self.db_error("cannot save the profile", e))
     }
 
-    pub(super) async fn delete_row(&self, name: &str) -> Result<bool> {
+    pub(in crate::store) async fn delete_row(&self, name: &str) -> Result<bool> {
         let client = self.client().await?;
         match client
             .execute_typed(
@@ -161,7 +160,7 @@ impl PgStore {
         }
     }
 
-    pub(super) async fn list_rows(&self) -> Result<Listing> {
+    pub(in crate::store) async fn list_rows(&self) -> Result<Listing> {
         let listed = self.list_once().await?;
         if listed
             .iter()
@@ -198,7 +197,7 @@ impl PgStore {
 }
 
 /// A row locked inside an open transaction; `write` updates and commits, `release` rolls back.
-pub(super) struct PgLock<'a> {
+pub(crate) struct PgLock<'a> {
     store: &'a PgStore,
     client: &'a Client,
     name: &'a str,
@@ -206,40 +205,34 @@ pub(super) struct PgLock<'a> {
     open: bool,
 }
 
-impl Locked for PgLock<'_> {
-    fn read(&mut self) -> LocalBoxFuture<'_, Result<Option<Profile>>> {
-        let read = match &self.document {
+impl PgLock<'_> {
+    pub(in crate::store) fn read(&mut self) -> Result<Option<Profile>> {
+        match &self.document {
             Some(doc) => self.store.open_document(self.name, doc).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// Updates and commits; on failure rolls back (the stored profile stays as it was).
+    pub(in crate::store) async fn write(&mut self, profile: &Profile) -> Result<()> {
+        self.open = false;
+        let saved = match self.store.seal_document(self.name, profile) {
+            Ok(doc) => {
+                self.store
+                    .update_and_commit(self.client, self.name, &doc)
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        std::future::ready(read).boxed_local()
+        if saved.is_err() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+        }
+        saved
     }
 
-    fn write<'a>(&'a mut self, profile: &'a Profile) -> LocalBoxFuture<'a, Result<()>> {
-        async move {
-            self.open = false;
-            let saved = match self.store.seal_document(self.name, profile) {
-                Ok(doc) => {
-                    self.store
-                        .update_and_commit(self.client, self.name, &doc)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            if saved.is_err() {
-                let _ = self.client.batch_execute("ROLLBACK").await;
-            }
-            saved
+    pub(in crate::store) async fn release(&mut self) {
+        if std::mem::take(&mut self.open) {
+            let _ = self.client.batch_execute("ROLLBACK").await;
         }
-        .boxed_local()
-    }
-
-    fn release(&mut self) -> LocalBoxFuture<'_, ()> {
-        async move {
-            if std::mem::take(&mut self.open) {
-                let _ = self.client.batch_execute("ROLLBACK").await;
-            }
-        }
-        .boxed_local()
     }
 }

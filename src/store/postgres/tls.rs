@@ -1,5 +1,5 @@
 /*!
-TLS to PostgreSQL with libpq's meanings of `sslmode` (README, "Deploying"):
+TLS to PostgreSQL with libpq's meanings of `sslmode` (so a URL means what it means to `psql`):
 `disable` never encrypts; `allow`, `prefer` and `require` encrypt without checking the server's
 certificate (libpq's `prefer` is how Debian's PostgreSQL with its snake-oil certificate is
 reached); `verify-ca` checks the chain against `sslrootcert`; `verify-full` also checks that the
