@@ -96,7 +96,9 @@ async fn one(session: &Session, checks: &Checks, cb: Callback) {
     let install = Install {
         cfg: &cfg,
         checks,
+        store: &session.store,
         jobs,
+        library: crate::capture::install::page::BX24_LIBRARY.to_string(),
         paste: String::new(),
     };
     let saver = Saver {

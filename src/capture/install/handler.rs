@@ -30,7 +30,7 @@ pub(crate) struct Install<'a> {
     pub cfg: &'a RunConfig,
     pub checks: &'a Checks,
     /// Where a callback is kept as a candidate before the trusted server is asked.
-    pub store: &'a dyn Store,
+    pub store: &'a Store,
     /// Verifications run side by side; saving is one at a time, in the saver: a task no
     /// connection owns, so a sender that hangs up cannot drop a rotated pair.
     pub jobs: tokio::sync::mpsc::UnboundedSender<Job>,
@@ -111,7 +111,7 @@ pub(crate) async fn answer(
 async fn prepare(
     cfg: &RunConfig,
     checks: &Checks,
-    store: &dyn Store,
+    store: &Store,
     paste: &str,
     req: Request,
     done: Option<&str>,
@@ -194,7 +194,7 @@ fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 /// stderr) it still goes on to the trusted server; a stored form over the bound is refused.
 async fn keep_early(
     cfg: &RunConfig,
-    store: &dyn Store,
+    store: &Store,
     server: &Url,
     auth: &Map<String, Value>,
     received: i64,
