@@ -437,6 +437,10 @@ pub struct InstallListenArgs {
     /// Replace an existing profile
     #[arg(long)]
     pub force: bool,
+    /// Not a flag: `setup` ends the wait at the first kept candidate (it asks for the keys
+    /// that prove it next).
+    #[arg(skip)]
+    pub first_candidate_ends: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
         no_verify: args.no_verify,
         force: args.force,
         allow_http: args.allow_http,
+        first_candidate_ends: args.first_candidate_ends,
     };
     let ui = &s.cfg.ui;
     match flow::listen(s, &options).await? {

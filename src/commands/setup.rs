@@ -48,6 +48,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
                 no_verify: false,
                 allow_http: false,
                 force: false,
+                first_candidate_ends: true,
             };
             install(cfg, &args).await?
         }

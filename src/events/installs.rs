@@ -109,6 +109,7 @@ async fn one(session: &Session, checks: &Checks, cb: Callback) {
             checks,
         },
         library: crate::capture::install::page::BX24_LIBRARY.to_string(),
+        first_candidate_ends: false,
     };
     let handled = install.handle(cb.request);
     let saving = saver.run(queue, None, None);

@@ -26,6 +26,8 @@ pub(crate) struct Options {
     pub no_verify: bool,
     pub force: bool,
     pub allow_http: bool,
+    /// End at the first kept candidate (`setup` proves it with the keys it asks for next).
+    pub first_candidate_ends: bool,
 }
 
 /// Listens until a callback's pair is proven and saved, or the deadline passes with
@@ -116,6 +118,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
             checks: &checks,
         },
         library: bx24_library()?,
+        first_candidate_ends: args.first_candidate_ends,
     };
     let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);

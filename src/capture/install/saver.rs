@@ -112,6 +112,8 @@ pub(crate) struct Saver<'a> {
     pub keeper: Keeper<'a>,
     /// Where the finishing page loads `BX24` from ([`page::BX24_LIBRARY`]).
     pub library: String,
+    /// The flow ends once a candidate is kept (`setup`).
+    pub first_candidate_ends: bool,
 }
 
 /// One callback's outcome, for its answer and for the flow.
@@ -153,7 +155,8 @@ impl Saver<'_> {
                 }
                 Decided::Answered(reply, kept) => {
                     // A stop signal that came during the save ends the wait with what was kept.
-                    if kept && crate::signals::checkpoint().is_err() {
+                    if kept && (self.first_candidate_ends || crate::signals::checkpoint().is_err())
+                    {
                         let _ = answer.send(Answer::Final(reply));
                         return (self.expired(timeout).await, true);
                     }
