@@ -64,13 +64,20 @@ fn read_input(file: &Path) -> Result<(Vec<u8>, String)> {
 async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()> {
     let cfg = &s.cfg;
     let mode = s.save_mode(args.force).await?;
-    let server =
-        oauth::server_for_new_pair(cfg.oauth_server.as_ref(), imported.server_hint.as_deref());
-    crate::bitrix::server::check_oauth_server(&server)?;
-    let http = s.oauth_client(server.clone())?;
     let format = imported.format;
     let unverified = imported.unverified;
+    let hint = imported.server_hint;
     let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
+    let file = args.file.to_string_lossy();
+    let server = crate::bitrix::server::choose(
+        cfg.oauth_server.as_ref(),
+        hint.as_deref(),
+        None,
+        &profile.portal().unwrap_or_default(),
+        &["import", &file],
+    )?;
+    crate::bitrix::server::check_oauth_server(&server)?;
+    let http = s.oauth_client(server.clone())?;
     // The mark goes only with a proof (a refresh naming the portal, or app.info below).
     if unverified {
         profile.mark_unverified();

@@ -138,7 +138,7 @@ fn export(s: &Session, p: &Profile, format: ShowFormat) -> Result<String> {
 /// authorization works, refreshing first when the token has expired.
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
     let mut p = s.valid_profile(0).await?;
-    let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &p);
+    let server = crate::bitrix::server::for_refresh(s.cfg.oauth_server.as_ref(), &p)?;
     crate::bitrix::server::check_oauth_server(&server)?;
     let client = s.oauth_client(server.clone())?;
     let rest = server.join("rest/")?;

@@ -12,6 +12,7 @@ rotated when the refresh rotated it. Every outcome is durable before it is repor
 use anyhow::Result;
 
 use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::bitrix::server::for_refresh;
 use crate::exit;
 use crate::profile::{host_port, now, Profile};
 use crate::store::candidates::Candidate;
@@ -274,9 +275,19 @@ async fn prove_in_turn(
             allow_http,
             ui: &s.cfg.ui,
         };
-        let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &candidate.profile);
-        let client = s.oauth_client(server)?;
         let portal = candidate.claimed_portal();
+        // A candidate naming a server outside Bitrix24's waits for the user to name it: its
+        // refresh token goes nowhere unasked, and the other candidates still get their turn.
+        let server = match for_refresh(s.cfg.oauth_server.as_ref(), &candidate.profile) {
+            Ok(server) => server,
+            Err(why) => {
+                s.cfg.ui.warn(strip_controls(&format!(
+                    "the install callback of portal {portal} is still unproven ({why:#}); it stays kept"
+                )));
+                continue;
+            }
+        };
+        let client = s.oauth_client(server)?;
         match prover.prove(&client, candidate).await? {
             Verdict::Proven(profile) => {
                 s.cfg.ui.info(strip_controls(&format!(
