@@ -48,6 +48,14 @@ impl Session {
         self.store.location(&self.cfg.profile)
     }
 
+    /// The store and configuration, for the candidates' proof.
+    fn held(&self) -> proof::Held<'_> {
+        proof::Held {
+            store: &self.store,
+            cfg: &self.cfg,
+        }
+    }
+
     /// The exit-3 error for a profile with nothing stored.
     pub fn nothing_stored(&self) -> anyhow::Error {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
@@ -59,8 +67,8 @@ impl Session {
     /// them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
         let profile = match self.store.load(&self.cfg.profile).await? {
-            Some(profile) => proof::newer_than(self, profile).await?,
-            None => proof::from_candidates(self).await?,
+            Some(profile) => proof::newer_than(self.held(), profile).await?,
+            None => proof::from_candidates(self.held()).await?,
         };
         match profile.contradiction() {
             Some(changes) => Err(self.contradicted(&changes)),
