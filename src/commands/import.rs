@@ -22,7 +22,7 @@ use crate::cli::ImportArgs;
 use crate::exit;
 use crate::profile::{checks, now, Profile, Source};
 use crate::session::{self, Session};
-use crate::store::{self, Made};
+use crate::store::{self, AdoptedPair};
 use crate::ui::{hint, input};
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
@@ -37,7 +37,7 @@ pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
 }
 
 /// Where a file's values enter b24auth: the rules of [`crate::profile::checks`].
-fn check_values(imported: &Imported) -> Result<(), checks::Refused> {
+fn check_values(imported: &Imported) -> Result<(), checks::BrokenRule> {
     checks::fields(&imported.fields)?;
     if let Some(id) = &imported.client_id {
         checks::identifier("client_id", id)?;
@@ -116,7 +116,7 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
                 profile.mark_not_checked();
             }
         }
-        Ok(Made { profile, rotated })
+        Ok(AdoptedPair { profile, rotated })
     })
     .await?;
     let profile = made.profile;

@@ -49,8 +49,8 @@ impl Session {
     }
 
     /// The store and configuration, for the candidates' proof.
-    fn held(&self) -> proof::Held<'_> {
-        proof::Held {
+    fn held(&self) -> proof::Proving<'_> {
+        proof::Proving {
             store: &self.store,
             cfg: &self.cfg,
         }

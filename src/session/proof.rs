@@ -183,12 +183,12 @@ fn contradicts(e: &anyhow::Error) -> bool {
 /// What proving takes of the session: its store and its run's configuration (passed in, so
 /// this file and the session's index do not import each other).
 #[derive(Clone, Copy)]
-pub(crate) struct Held<'a> {
+pub(crate) struct Proving<'a> {
     pub store: &'a Store,
     pub cfg: &'a RunConfig,
 }
 
-impl Held<'_> {
+impl Proving<'_> {
     fn profile_name(&self) -> &str {
         &self.cfg.profile
     }
@@ -226,7 +226,7 @@ pub(crate) fn not_yet_proven(profile: &str, kept: &[Candidate]) -> anyhow::Error
 /// Nothing stored for the session's profile: prove its candidates, oldest first, until one
 /// becomes the profile. Without candidates, the usual "nothing stored"; without the client
 /// credentials (flags or environment), exit 3 naming the command that proves them.
-pub(crate) async fn from_candidates(s: Held<'_>) -> Result<Profile> {
+pub(crate) async fn from_candidates(s: Proving<'_>) -> Result<Profile> {
     let name = s.profile_name();
     let kept = s.store.candidates(name).await?;
     if kept.is_empty() {
@@ -253,7 +253,7 @@ pub(crate) async fn from_candidates(s: Held<'_>) -> Result<Profile> {
 /// `install-listen --force`, a reinstall) are proven when the client credentials are given,
 /// and the first proven one replaces it. Older candidates are left as they are (`show` and
 /// `list` name them): they never displace a pair saved after them.
-pub(crate) async fn newer_than(s: Held<'_>, profile: Profile) -> Result<Profile> {
+pub(crate) async fn newer_than(s: Proving<'_>, profile: Profile) -> Result<Profile> {
     let (Some(id), Some(secret)) = (&s.cfg.client_id, &s.cfg.client_secret) else {
         return Ok(profile);
     };
@@ -279,7 +279,7 @@ pub(crate) async fn newer_than(s: Held<'_>, profile: Profile) -> Result<Profile>
 
 /// Proves `kept` oldest first until one becomes the profile (saved with `mode`).
 async fn prove_in_turn(
-    s: Held<'_>,
+    s: Proving<'_>,
     kept: Vec<Candidate>,
     creds: &Credentials,
     mode: SaveMode,

@@ -285,7 +285,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Profile>>,
 {
-    let rotated = |p: Profile| Made {
+    let rotated = |p: Profile| AdoptedPair {
         profile: p,
         rotated: true,
     };
@@ -298,7 +298,7 @@ where
 
 /// What [`save_adopted`]'s `adopt` made: the pair, and whether making it rotated the one it
 /// was given (then the given copy is dead and a failed save rescues the new one).
-pub(crate) struct Made {
+pub(crate) struct AdoptedPair {
     pub profile: Profile,
     pub rotated: bool,
 }
@@ -310,10 +310,10 @@ pub(crate) async fn save_adopted<F, Fut>(
     name: &str,
     mode: SaveMode,
     adopt: F,
-) -> Result<Made>
+) -> Result<AdoptedPair>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Made>>,
+    Fut: Future<Output = Result<AdoptedPair>>,
 {
     let (made, critical) = save_made(store, name, mode, adopt).await?;
     critical.saved()?;
@@ -327,10 +327,10 @@ async fn save_made<F, Fut>(
     name: &str,
     mode: SaveMode,
     make: F,
-) -> Result<(Made, crate::signals::Critical)>
+) -> Result<(AdoptedPair, crate::signals::Critical)>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Made>>,
+    Fut: Future<Output = Result<AdoptedPair>>,
 {
     let mut held = store.lock(name).await?;
     // A damaged profile counts as existing: only `--force` replaces it.
