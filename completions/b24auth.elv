@@ -47,6 +47,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand import 'Adopt an existing pair: the PHP examples'' auth.json, CRest''s settings.json, the PHP SDK''s file or b24auth''s own JSON'
             cand list 'List the stored profiles'
             cand forget 'Delete a stored profile'
+            cand events 'The app''s offline events: pull them into a handler, bind events, list and retry failed ones'
+            cand serve 'Receive the events of one app on any number of portals and hand them to a handler'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or write every page to a directory'
@@ -66,8 +68,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -186,8 +188,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -261,8 +263,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -276,8 +278,97 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --webhook 'Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its address read from stdin or a hidden prompt — never from the command line'
             cand --no-verify 'Save without asking the OAuth server''s app.info whether the token is genuine'
             cand --force 'Replace an existing profile'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;list'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --json 'Print a JSON array'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;forget'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand -y 'Delete without asking (required when there is no terminal)'
+            cand --yes 'Delete without asking (required when there is no terminal)'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;events'= {
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand pull 'Fetch the portal''s offline events and run CMD once per event (or print JSON lines); at least once'
+            cand bind 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+            cand failed 'List the events whose handler failed for good'
+            cand retry 'Run failed events again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;events;pull'= {
+            cand --limit 'Events per request'
+            cand --tries 'Runs of a failing handler before the event is marked failed (with back-off)'
+            cand --exec 'The handler and its arguments (the rest of the line): the event JSON on stdin, B24_EVENT and B24_EVENT_ID and the `exec` variables in its environment'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --follow 'Keep pulling, backing off while the queue is empty'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
@@ -287,7 +378,28 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'b24auth;list'= {
+        &'b24auth;events;bind'= {
+            cand --handler 'Send them to this URL (a `serve`''s event URL)'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
+            cand --offline 'Queue the events on the portal for `b24auth events pull`'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;events;failed'= {
             cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
@@ -307,7 +419,7 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'b24auth;forget'= {
+        &'b24auth;events;retry'= {
             cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
             cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
             cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
@@ -317,8 +429,50 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
             cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
             cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
-            cand -y 'Delete without asking (required when there is no terminal)'
-            cand --yes 'Delete without asking (required when there is no terminal)'
+            cand --all 'Every failed event'
+            cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
+            cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'b24auth;events;help'= {
+            cand pull 'Fetch the portal''s offline events and run CMD once per event (or print JSON lines); at least once'
+            cand bind 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+            cand failed 'List the events whose handler failed for good'
+            cand retry 'Run failed events again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'b24auth;events;help;pull'= {
+        }
+        &'b24auth;events;help;bind'= {
+        }
+        &'b24auth;events;help;failed'= {
+        }
+        &'b24auth;events;help;retry'= {
+        }
+        &'b24auth;events;help;help'= {
+        }
+        &'b24auth;serve'= {
+            cand --listen 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)'
+            cand --public-url 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed URLs and the Host check'
+            cand --path 'Path prefix of the routes [default: /b24/<32 random hex>]'
+            cand --concurrency 'Handlers running at once'
+            cand --tries 'Runs of a failing handler before the event is kept as failed (with back-off)'
+            cand --timeout-handler 'A handler run longer than this is killed and counts as failed (0 = no limit)'
+            cand --exec 'The handler and its arguments (the rest of the line); without it, events are printed as JSON lines'
+            cand --profile 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)'
+            cand --config-dir 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]'
+            cand --oauth-server 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)'
+            cand --client-id 'The app''s client_id (local.… / app.…) [default: the stored value]'
+            cand --client-secret 'The app''s client_secret; prefer the env var or the prompt [default: the stored value]'
+            cand --store 'Where profiles live: `file` or a postgres:// URL'
+            cand --store-key 'Seals the secrets in a postgres:// store: 32 random bytes in base64'
+            cand --http-timeout 'Timeout of each HTTP request to Bitrix24'
+            cand --on-refresh 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning'
             cand -q 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
@@ -366,8 +520,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -393,8 +547,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -413,8 +567,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand --quiet 'No messages on stderr except errors (the addresses to open or paste still show)'
             cand -v 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
             cand --verbose 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -431,6 +585,8 @@ set edit:completion:arg-completer[b24auth] = {|@words|
             cand import 'Adopt an existing pair: the PHP examples'' auth.json, CRest''s settings.json, the PHP SDK''s file or b24auth''s own JSON'
             cand list 'List the stored profiles'
             cand forget 'Delete a stored profile'
+            cand events 'The app''s offline events: pull them into a handler, bind events, list and retry failed ones'
+            cand serve 'Receive the events of one app on any number of portals and hand them to a handler'
             cand store 'Move profiles between stores'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff), or write every page to a directory'
@@ -459,6 +615,22 @@ set edit:completion:arg-completer[b24auth] = {|@words|
         &'b24auth;help;list'= {
         }
         &'b24auth;help;forget'= {
+        }
+        &'b24auth;help;events'= {
+            cand pull 'Fetch the portal''s offline events and run CMD once per event (or print JSON lines); at least once'
+            cand bind 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+            cand failed 'List the events whose handler failed for good'
+            cand retry 'Run failed events again'
+        }
+        &'b24auth;help;events;pull'= {
+        }
+        &'b24auth;help;events;bind'= {
+        }
+        &'b24auth;help;events;failed'= {
+        }
+        &'b24auth;help;events;retry'= {
+        }
+        &'b24auth;help;serve'= {
         }
         &'b24auth;help;store'= {
             cand copy 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

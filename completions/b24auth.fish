@@ -49,6 +49,8 @@ complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "exec" -d 'Run a com
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "import" -d 'Adopt an existing pair: the PHP examples\' auth.json, CRest\'s settings.json, the PHP SDK\'s file or b24auth\'s own JSON'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "list" -d 'List the stored profiles'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "forget" -d 'Delete a stored profile'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "events" -d 'The app\'s offline events: pull them into a handler, bind events, list and retry failed ones'
+complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "serve" -d 'Receive the events of one app on any number of portals and hand them to a handler'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "store" -d 'Move profiles between stores'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c b24auth -n "__fish_b24auth_needs_command" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
@@ -64,7 +66,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -l http-timeout -
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand setup" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand install-listen" -l path -d 'Path to accept the callback on [default: /install/<32 random hex>]' -r
@@ -155,7 +157,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l on-refresh -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -l json -d 'Print {"access_token","expires","client_endpoint","member_id","domain"} for credential helpers that cache tokens (never the refresh token or the client secret)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand token" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l data -d 'The parameters as a JSON object, from the argument, @FILE or @- (stdin)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand call" -l rate -d 'Requests per second at most, sustained [default: the plan\'s, 2/s]' -r
@@ -214,7 +216,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l http-timeout -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -225,11 +227,12 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store -d 'Whe
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l webhook -d 'Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its address read from stdin or a hidden prompt — never from the command line'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l no-verify -d 'Save without asking the OAuth server\'s app.info whether the token is genuine'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -l force -d 'Replace an existing profile'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand import" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -243,7 +246,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l on-refresh -d '
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -l json -d 'Print a JSON array'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand list" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -257,8 +260,111 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -l on-refresh -d
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s y -l yes -d 'Delete without asking (required when there is no terminal)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand forget" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "pull" -d 'Fetch the portal\'s offline events and run CMD once per event (or print JSON lines); at least once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "bind" -d 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "failed" -d 'List the events whose handler failed for good'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "retry" -d 'Run failed events again'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l limit -d 'Events per request' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l tries -d 'Runs of a failing handler before the event is marked failed (with back-off)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l exec -d 'The handler and its arguments (the rest of the line): the event JSON on stdin, B24_EVENT and B24_EVENT_ID and the `exec` variables in its environment' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l follow -d 'Keep pulling, backing off while the queue is empty'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l handler -d 'Send them to this URL (a `serve`\'s event URL)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l offline -d 'Queue the events on the portal for `b24auth events pull`'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l json -d 'Print a JSON array'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l all -d 'Every failed event'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "pull" -d 'Fetch the portal\'s offline events and run CMD once per event (or print JSON lines); at least once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "bind" -d 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "failed" -d 'List the events whose handler failed for good'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Run failed events again'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed URLs and the Host check' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l path -d 'Path prefix of the routes [default: /b24/<32 random hex>]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l concurrency -d 'Handlers running at once' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l tries -d 'Runs of a failing handler before the event is kept as failed (with back-off)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l timeout-handler -d 'A handler run longer than this is killed and counts as failed (0 = no limit)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l exec -d 'The handler and its arguments (the rest of the line); without it, events are printed as JSON lines' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l client-id -d 'The app\'s client_id (local.… / app.…) [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l client-secret -d 'The app\'s client_secret; prefer the env var or the prompt [default: the stored value]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l store -d 'Where profiles live: `file` or a postgres:// URL' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l store-key -d 'Seals the secrets in a postgres:// store: 32 random bytes in base64' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l http-timeout -d 'Timeout of each HTTP request to Bitrix24' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l oauth-server -d 'Base URL of the OAuth server (token endpoint = URL + /oauth/token/)' -r
@@ -288,7 +394,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -l force -d 'Replace the profile in the target store'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -303,7 +409,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l http-tim
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l dir -d 'Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR' -r -F
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -317,22 +423,28 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l http-timeout -d 
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand man" -s V -l version -d 'Print version'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "setup" -d 'A guided first run on a terminal: the portal, the way in, what to enter in the portal\'s form, the keys, the first token and a first call'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a local app and save its tokens'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "import" -d 'Adopt an existing pair: the PHP examples\' auth.json, CRest\'s settings.json, the PHP SDK\'s file or b24auth\'s own JSON'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "list" -d 'List the stored profiles'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "forget" -d 'Delete a stored profile'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "store" -d 'Move profiles between stores'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
-complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "setup" -d 'A guided first run on a terminal: the portal, the way in, what to enter in the portal\'s form, the keys, the first token and a first call'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "install-listen" -d 'Catch the installation callback of a local app and save its tokens'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "authorize" -d 'Full OAuth in a browser: open the authorize page, catch the code, exchange it at once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "refresh" -d 'Trade the stored refresh token for a new pair and save it'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "show" -d 'Show what is stored (secrets masked unless asked for)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "token" -d 'Print a valid access token, refreshing only when it is due'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "call" -d 'Call a REST method with the stored authorization'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "batch" -d 'Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per line in'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "exec" -d 'Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "import" -d 'Adopt an existing pair: the PHP examples\' auth.json, CRest\'s settings.json, the PHP SDK\'s file or b24auth\'s own JSON'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "list" -d 'List the stored profiles'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "forget" -d 'Delete a stored profile'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "events" -d 'The app\'s offline events: pull them into a handler, bind events, list and retry failed ones'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "serve" -d 'Receive the events of one app on any number of portals and hand them to a handler'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "store" -d 'Move profiles between stores'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "man" -d 'Print the man page (roff), or write every page to a directory'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and not __fish_seen_subcommand_from setup install-listen authorize refresh show token call batch exec import list forget events serve store completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "pull" -d 'Fetch the portal\'s offline events and run CMD once per event (or print JSON lines); at least once'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "bind" -d 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "failed" -d 'List the events whose handler failed for good'
+complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "retry" -d 'Run failed events again'
 complete -c b24auth -n "__fish_b24auth_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "copy" -d 'Copy the profile (--profile) from one store to another, e.g. file → postgres://…'

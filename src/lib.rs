@@ -11,6 +11,7 @@ mod bitrix;
 mod capture;
 pub mod cli;
 mod commands;
+mod events;
 mod exit;
 mod profile;
 mod rest;
@@ -89,6 +90,8 @@ async fn dispatch(cfg: RunConfig, command: Command) -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(&session()?, &args).await,
         Command::List(args) => commands::list::run(&session()?, &args).await,
         Command::Forget(args) => commands::forget::run(&session()?, &args).await,
+        Command::Events { action } => commands::events::run(&session()?, &action).await,
+        Command::Serve(args) => commands::serve::run(&session()?, &args).await,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::secret::Secret;
 
 pub(crate) mod checks;
 pub(crate) mod token_answer;
+pub(crate) mod webhook;
 
 pub(crate) use token_answer::TokenAnswer;
 
@@ -32,12 +33,15 @@ pub(crate) mod key {
     pub const APPLICATION_TOKEN: &str = "application_token";
     pub const CLIENT_ID: &str = "client_id";
     pub const CLIENT_SECRET: &str = "client_secret";
+    /// An incoming webhook's address: a webhook profile's one credential.
+    pub const WEBHOOK_URL: &str = "webhook_url";
     /// b24auth's own bookkeeping object.
     pub const META: &str = "b24auth";
 }
 
 /// Keys whose values are secrets: masked by `show`, redacted by `Debug`.
-pub(crate) const SECRET_KEYS: [&str; 4] = [
+pub(crate) const SECRET_KEYS: [&str; 5] = [
+    key::WEBHOOK_URL,
     key::ACCESS_TOKEN,
     key::REFRESH_TOKEN,
     key::CLIENT_SECRET,
@@ -121,6 +125,13 @@ impl Profile {
             bail!("not a JSON object");
         };
         let profile = Profile { doc };
+        if profile.doc.contains_key(key::WEBHOOK_URL) {
+            // A webhook profile holds an address instead of a pair.
+            profile
+                .webhook()
+                .map_err(|e| anyhow::anyhow!("the field `webhook_url`: {e}"))?;
+            return Ok(profile);
+        }
         // The access token may be missing: a rotation whose access token b24auth refused
         // keeps the refresh token alone, and the next command refreshes.
         if profile.str(key::REFRESH_TOKEN).is_none_or(str::is_empty) {
@@ -130,6 +141,34 @@ impl Profile {
             bail!("the field `{}` is empty", key::ACCESS_TOKEN);
         }
         Ok(profile)
+    }
+
+    /// A webhook profile (`import --webhook`): the address, the portal and the user it acts as.
+    pub fn from_webhook(hook: &webhook::Webhook, at: i64) -> Profile {
+        let mut doc = Map::new();
+        doc.insert(key::WEBHOOK_URL.into(), hook.base().expose().into());
+        doc.insert(key::DOMAIN.into(), hook.portal().into());
+        doc.insert(key::USER_ID.into(), hook.user_id().into());
+        let mut meta = Map::new();
+        meta.insert("version".into(), 1.into());
+        meta.insert("source".into(), "webhook".into());
+        meta.insert("saved_at".into(), at.into());
+        meta.insert("portal".into(), hook.portal().into());
+        doc.insert(key::META.into(), Value::Object(meta));
+        Profile { doc }
+    }
+
+    /// Whether this profile is an incoming webhook rather than a token pair.
+    pub fn is_webhook(&self) -> bool {
+        self.doc.contains_key(key::WEBHOOK_URL)
+    }
+
+    /// The webhook's address, checked; `Err` for a pair profile or a damaged address.
+    pub fn webhook(&self) -> Result<webhook::Webhook, String> {
+        let text = self
+            .str(key::WEBHOOK_URL)
+            .ok_or_else(|| "not a webhook profile".to_string())?;
+        webhook::Webhook::parse(text)
     }
 
     /// A new profile from Bitrix24's token fields (a token response or an install `auth`).
@@ -385,6 +424,19 @@ impl Profile {
 
     pub fn client_secret(&self) -> Option<Secret> {
         self.secret(key::CLIENT_SECRET)
+    }
+
+    /// Where REST calls go: the webhook's address, or the pair's `client_endpoint`.
+    pub fn rest_base(&self) -> Option<String> {
+        match self.webhook() {
+            Ok(hook) => Some(hook.base().expose().to_string()),
+            Err(_) => self.client_endpoint().map(String::from),
+        }
+    }
+
+    /// What a REST call carries as `auth`: the access token; nothing for a webhook.
+    pub fn rest_auth(&self) -> Option<Secret> {
+        (!self.is_webhook()).then(|| self.access_token())
     }
 
     pub fn access_token(&self) -> Secret {

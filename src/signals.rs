@@ -49,6 +49,8 @@ static DEPTH: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicI32 = AtomicI32::new(0);
 /// Listeners catching SIGINT themselves.
 static CAUGHT_INT: AtomicUsize = AtomicUsize::new(0);
+/// Long-running servers (`serve`) catching SIGTERM themselves, to stop in order.
+static CAUGHT_TERM: AtomicUsize = AtomicUsize::new(0);
 /// A critical section has completed its save.
 static SAVED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
@@ -140,7 +142,10 @@ impl Drop for RemoveOnStop {
 /// (async-signal-safe).
 fn on_signal(signal: c_int) {
     let _ = PENDING.compare_exchange(0, signal, SeqCst, SeqCst);
-    if verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Disposition::StopNow {
+    let left_to_server = signal == libc::SIGTERM && CAUGHT_TERM.load(SeqCst) > 0;
+    if !left_to_server
+        && verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Disposition::StopNow
+    {
         let paths = ON_STOP.load(SeqCst);
         // SAFETY: async-signal-safe calls; a registration is never freed, so `paths` is valid.
         // The signal is blocked while this handler runs, so it is delivered — now with the
@@ -242,6 +247,22 @@ pub fn catch_interrupt() -> CatchInterrupt {
 impl Drop for CatchInterrupt {
     fn drop(&mut self) {
         CAUGHT_INT.fetch_sub(1, SeqCst);
+    }
+}
+
+/// While alive, a SIGTERM is left to the server that made it (its own signal stream): it stops
+/// accepting, finishes or keeps what is in flight, and the run ends 143 at the checkpoint.
+pub struct CatchTerminate(());
+
+pub fn catch_terminate() -> CatchTerminate {
+    install();
+    CAUGHT_TERM.fetch_add(1, SeqCst);
+    CatchTerminate(())
+}
+
+impl Drop for CatchTerminate {
+    fn drop(&mut self) {
+        CAUGHT_TERM.fetch_sub(1, SeqCst);
     }
 }
 

@@ -5,7 +5,9 @@
 // refreshes once for every process that reports the same token. The refresh token and the client
 // secret never enter this process, so the SDK cannot rotate the pair behind b24auth's back.
 //
-// Usage: node call.mjs [METHOD]          (default: profile)
+// Install: Node 20 or newer, then `npm install` in examples/b24jssdk; b24auth on PATH with a
+//          profile (b24auth setup).
+// Run:     node call.mjs [METHOD]          (default: profile), in examples/b24jssdk
 import { execFileSync } from 'node:child_process'
 import { B24OAuth } from '@bitrix24/b24jssdk'
 
@@ -14,11 +16,15 @@ const KEPT = 'kept-by-b24auth' // a placeholder where the SDK wants what b24auth
 const b24auth = (args, input = '') =>
   execFileSync('b24auth', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] })
 
-/** The `exec` variables of a valid pair (refreshed first when due). */
+/** A value of `show --format env`: bare, or double-quoted with \ " $ ` escaped by a backslash. */
+const unquote = (v) =>
+  v.startsWith('"') && v.endsWith('"') && v.length >= 2 ? v.slice(1, -1).replace(/\\(["\\$`])/g, '$1') : v
+
+/** The `exec` variables of a valid pair (refreshed first when due): no refresh token, no secret. */
 function pair () {
   b24auth(['token'])
-  const lines = b24auth(['show', '--format', 'env']).trim().split('\n')
-  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+  const lines = b24auth(['show', '--format', 'env']).split('\n').filter((l) => l.includes('='))
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), unquote(l.slice(l.indexOf('=') + 1))]))
 }
 
 let p = pair()

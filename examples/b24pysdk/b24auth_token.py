@@ -1,15 +1,19 @@
 """The official Python SDK (b24pysdk) with a token object fed from b24auth.
 
-`B24authToken` is a `BitrixToken` that holds the access token only. When the SDK would refresh
-(the token expired, or the portal answered `expired_token`), it asks
+`B24authToken` is a `BitrixToken` that holds the access token only, from `b24auth token --json`.
+When the SDK would refresh (the token expired, or the portal answered `expired_token`), it asks
 `b24auth token --rejected -` instead, which refreshes once for every process sharing the profile.
 The refresh token and the client secret never enter this process, so the SDK cannot rotate the
-pair on its own and kill it for everyone else.
+pair on its own and kill it for everyone else. Only the SDK's public API is used: the portal is
+reached at https://DOMAIN/rest/, as b24pysdk builds it.
 
-Usage: python b24auth_token.py [METHOD]          (default: profile)
+Install: python3 -m venv .venv && .venv/bin/pip install -r examples/b24pysdk/requirements.txt
+         (Debian/Ubuntu: sudo apt-get install python3-venv first), and b24auth on PATH with a
+         profile (b24auth setup).
+Run:     .venv/bin/python examples/b24pysdk/b24auth_token.py [METHOD]      (default: profile)
 """
 
-import importlib
+import json
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -25,38 +29,29 @@ def b24auth(*args, stdin=""):
     ).stdout
 
 
-def pair():
-    """The `exec` variables of a valid pair (refreshed first when due)."""
-    b24auth("token")
-    lines = b24auth("show", "--format", "env").splitlines()
-    return dict(line.split("=", 1) for line in lines)
+def current():
+    """A valid token (refreshed first when due), its expiry and the portal: never a secret more."""
+    return json.loads(b24auth("token", "--json"))
 
 
 class B24authToken(BitrixToken):
     def __init__(self):
-        p = pair()
+        t = current()
         super().__init__(
-            domain=p["B24_DOMAIN"],
-            auth_token=p["B24_ACCESS_TOKEN"],
+            domain=t["domain"],
+            auth_token=t["access_token"],
             refresh_token=KEPT,
-            expires=datetime.fromtimestamp(int(p["B24_EXPIRES"]), timezone.utc),
+            expires=datetime.fromtimestamp(int(t["expires"]), timezone.utc),
             bitrix_app=BitrixApp(client_id=KEPT, client_secret=KEPT),
         )
-        self.rest_base = p["B24_CLIENT_ENDPOINT"].rstrip("/")
 
     def refresh_and_set_oauth_token(self, **kwargs):
         b24auth("token", "--rejected", "-", stdin=self.auth_token)
-        p = pair()
-        self.auth_token = p["B24_ACCESS_TOKEN"]
-        self.expires = datetime.fromtimestamp(int(p["B24_EXPIRES"]), timezone.utc)
+        t = current()
+        self.auth_token = t["access_token"]
+        self.expires = datetime.fromtimestamp(int(t["expires"]), timezone.utc)
 
 
 token = B24authToken()
-
-# b24pysdk builds https://{domain}/rest/; b24auth knows the portal's actual REST base
-# (client_endpoint), which also serves a portal on http or another port (and the test stand-in).
-method_caller = importlib.import_module("b24pysdk.api.callers.call_method")._MethodCaller
-method_caller._base_url = property(lambda caller: token.rest_base)
-
 method = sys.argv[1] if len(sys.argv) > 1 else "profile"
 print(token.call_method(method)["result"])

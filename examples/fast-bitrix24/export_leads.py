@@ -6,7 +6,10 @@ fast-bitrix24 calls `token_func` once for the first token and again each time th
 and hands back the new one. A client never refreshes on its own, so none can kill the pair for
 the others, and a token b24auth hands back twice stops the run instead of looping.
 
-Usage: python export_leads.py > leads.jsonl
+Install: python3 -m venv .venv && .venv/bin/pip install -r examples/fast-bitrix24/requirements.txt
+         (Debian/Ubuntu: sudo apt-get install python3-venv first), and b24auth on PATH with a
+         profile (b24auth setup).
+Run:     .venv/bin/python examples/fast-bitrix24/export_leads.py > leads.jsonl
 """
 
 import asyncio

@@ -1,9 +1,14 @@
 <?php
-// One REST call from PHP: the pair is read with `b24auth show --json`, the call is made with PHP's
-// curl. On a 401 the portal has refused the token, so `b24auth token --rejected -` refreshes it
-// (once for every process that reports the same token) and the call is repeated once.
+// One REST call from PHP with b24auth keeping the token pair. The token and the portal's REST
+// base come from `b24auth token --json` (never the refresh token or the client secret); the call
+// is made with PHP's curl. On a 401 the portal has refused the token, so
+// `b24auth token --rejected -` refreshes it (once for every process that reports the same token)
+// and the call is repeated once.
 //
-// Usage: php call.php METHOD [JSON-PARAMS]      e.g. php call.php crm.lead.list '{"start":50}'
+// Install: PHP 8 with curl (Debian/Ubuntu: sudo apt-get install php-cli php-curl), and b24auth on
+//          PATH with a profile (b24auth setup).
+// Run:     php examples/php/call.php METHOD [JSON-PARAMS]
+//          e.g. php examples/php/call.php crm.lead.list '{"start":50}'
 
 /** Runs b24auth with $args (and $stdin), returns its stdout; its stderr passes through. */
 function b24auth(array $args, string $stdin = ''): string
@@ -43,8 +48,8 @@ function rest(string $endpoint, string $method, array $params, string $token): a
 
 $method = $argv[1] ?? 'profile';
 $params = json_decode($argv[2] ?? '{}', true);
-b24auth(['token']); // refreshes first when the stored token is about to expire
-$pair = json_decode(b24auth(['show', '--json']), true);
+// A valid token (refreshed first when due) and where to send it; no other secret.
+$pair = json_decode(b24auth(['token', '--json']), true);
 $token = $pair['access_token'];
 [$status, $answer] = rest($pair['client_endpoint'], $method, $params, $token);
 if ($status === 401) {

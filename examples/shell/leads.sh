@@ -1,6 +1,10 @@
 #!/bin/sh
 # Every lead as one JSON line, with nothing but curl, jq and b24auth.
 #
+# Install: curl and jq (Debian/Ubuntu: sudo apt-get install curl jq), and b24auth on PATH with a
+#          profile (b24auth setup).
+# Run:     sh examples/shell/leads.sh > leads.jsonl
+#
 # The token reaches curl on stdin, never in argv. When the portal answers 401 it has refused the
 # token (b24auth's clock may disagree): `b24auth token --rejected -` then refreshes, once however
 # many scripts report the same token, and hands back the new one.

@@ -37,6 +37,8 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// A request that passed the listener's checks, body read whole.
 pub struct Request {
     pub method: Method,
+    /// The request's path (one of several when [`Rules::path`] is a prefix).
+    pub path: String,
     pub query: Option<String>,
     pub content_type: Option<String>,
     pub body: Bytes,
@@ -82,7 +84,8 @@ pub enum Outcome<T> {
 
 /// What the listener enforces before a request reaches the handler.
 pub struct Rules {
-    /// The one path served; anything else is 404.
+    /// The one path served; anything else is 404. A path ending in `/` serves every path
+    /// under it (`serve`'s install, event and health routes).
     pub path: String,
     pub methods: &'static [Method],
     pub max_body: usize,
@@ -250,7 +253,8 @@ async fn route<T, H: Handler<T>>(
             None,
         );
     }
-    if req.uri().path() != rules.path {
+    let path = req.uri().path();
+    if path != rules.path && !(rules.path.ends_with('/') && path.starts_with(&rules.path)) {
         return (Reply::text(StatusCode::NOT_FOUND, "Not found"), None);
     }
     if !rules.methods.contains(req.method()) {
@@ -267,6 +271,7 @@ async fn route<T, H: Handler<T>>(
         return (too_large(), None);
     }
     let method = req.method().clone();
+    let path = req.uri().path().to_string();
     let query = req.uri().query().map(String::from);
     let content_type = req
         .headers()
@@ -299,6 +304,7 @@ async fn route<T, H: Handler<T>>(
     }
     let request = Request {
         method,
+        path,
         query,
         content_type,
         body,

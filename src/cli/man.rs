@@ -53,7 +53,7 @@ Failed: network, the server answered an error, I/O, a corrupt or insecure file; 
 Usage: bad flags or values, missing client credentials without a terminal, the profile exists and \fB\-\-force\fR was not given, or the OAuth server refused the client credentials (\fBinvalid_client\fR, \fBwrong_client\fR \- also with HTTP 200: fix B24AUTH_CLIENT_ID / B24AUTH_CLIENT_SECRET, or reinstall a removed app; the stored pair is unchanged).
 .TP
 \fB3\fR
-Authorization needed: nothing stored for the profile, the refresh token or code was rejected (\fBinvalid_grant\fR, \fBexpired_token\fR, ..., in any case), the app is not installed on the portal any more (\fBERROR_OAUTH\fR, \fBAPPLICATION_NOT_FOUND\fR, \fBNOT_INSTALLED\fR, \fBPAYMENT_REQUIRED\fR, \fBPORTAL_DELETED\fR), or the user refused consent \- reinstall if needed, then run \fBb24auth authorize\fR or \fBb24auth install\-listen\fR again.
+Authorization needed: nothing stored for the profile, the refresh token or code was rejected (\fBinvalid_grant\fR, \fBexpired_token\fR, ..., in any case), the app is not installed on the portal any more (\fBERROR_OAUTH\fR, \fBAPPLICATION_NOT_FOUND\fR, \fBNOT_INSTALLED\fR), candidates not yet proven, a refresh answer naming another portal (\fBb24auth refresh \-\-accept\-change\fR), an uninstall received by \fBserve\fR, or the user refused consent \- reinstall if needed, then run \fBb24auth authorize\fR or \fBb24auth install\-listen\fR again.
 .TP
 \fB4\fR
 Timed out: no callback or redirect in time, or the profile lock was not released in time.

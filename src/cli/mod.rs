@@ -1,6 +1,6 @@
 /*!
 The command-line definition in clap's derive form: the options, variables and subcommands the
-README documents ("Global options" and each subcommand's section).
+docs/reference.md documents ("Global options"; each subcommand's long help is in `help/`).
 
 Every global option has its `B24AUTH_*` variable here. Values that could be secret never echo
 their environment value in `--help`.
@@ -114,88 +114,64 @@ pub struct Global {
 pub enum Command {
     /// A guided first run on a terminal: the portal, the way in, what to enter in the portal's
     /// form, the keys, the first token and a first call
+    #[command(long_about = include_str!("help/setup.txt"))]
     Setup,
     /// Catch the installation callback of a local app and save its tokens
-    ///
-    /// Both install forms are taken: the server's POST of a "Uses API only" app (answered
-    /// `{"status":"success"}`), and the form an app with a UI gets in a frame of the portal
-    /// (answered with a page that loads Bitrix24's BX24 library and calls
-    /// `BX24.installFinish()`).
-    ///
-    /// A callback the trusted OAuth server confirms (its `app.info`, or a refresh with the
-    /// app's client credentials naming the same portal and member_id) becomes the profile. One
-    /// it neither confirms nor contradicts (no credentials yet — the form shows them only after
-    /// Save —, the server down, a late callback whose access token expired) is kept as a
-    /// candidate beside the profile (`auth.candidates/`, files 0600; a table in PostgreSQL),
-    /// answered 200, never used by any command, and named by `show` and `list`. The first
-    /// command run with B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET set (`b24auth refresh`)
-    /// proves the candidates; one the server contradicts is dropped with a note. A callback is
-    /// never answered 409 or 503. At most 100 candidates per profile, each at most 64 KiB;
-    /// past that a new unproven callback is answered 507 and not kept.
-    ///
-    /// Exits 0 once a pair is proven and saved, or at --timeout with candidates kept (naming
-    /// the command that proves them); 4 when nothing arrived.
+    #[command(long_about = include_str!("help/install_listen.txt"))]
     InstallListen(InstallListenArgs),
     /// Full OAuth in a browser: open the authorize page, catch the code, exchange it at once
-    ///
-    /// In the portal, the app's form (a local application) must name this run's handler path:
-    /// `--redirect-uri`, by default http://127.0.0.1:8787/callback (no public address is
-    /// needed: the browser, not the portal, comes back to it). `authorize` prints it when it
-    /// starts, under -q too. The browser gets a private start page, and none of b24auth's
-    /// secrets in its environment; the page is removed when the run ends or is stopped.
+    #[command(long_about = include_str!("help/authorize.txt"))]
     Authorize(AuthorizeArgs),
     /// Trade the stored refresh token for a new pair and save it
-    ///
-    /// A rotated pair is never discarded: a field of the answer that b24auth refuses is left
-    /// out (named on stderr) and the tokens kept. An answer naming another portal, member_id or
-    /// scheme than the stored pair is not applied: the new pair is kept apart and every command
-    /// exits 3 naming the change, until `b24auth refresh --accept-change` applies it.
+    #[command(long_about = include_str!("help/refresh.txt"))]
     Refresh(RefreshArgs),
     /// Show what is stored (secrets masked unless asked for)
+    #[command(long_about = include_str!("help/show.txt"))]
     Show(ShowArgs),
     /// Print a valid access token, refreshing only when it is due
+    #[command(long_about = include_str!("help/token.txt"))]
     Token(TokenArgs),
     /// Call a REST method with the stored authorization
-    ///
-    /// With --v3 the method is called on REST 3.0 (<portal>/rest/api/METHOD): a JSON POST with
-    /// auth in the body; its errors ({"error":{"code","message","validation"}}) are printed
-    /// `CODE: message (field: message; …)` with exit 1. A write (a method whose name does not
-    /// end in get, list, fields, search, …) carries an Idempotency-Key, the same on each
-    /// repeat, so a write behind a gateway's 502/503/504 page is repeated and runs once. REST
-    /// 3.0 answers every auth failure "access denied": when the stored token is past its expiry,
-    /// b24auth refreshes it once and repeats the call once.
-    ///
-    /// A read that gets no answer within --http-timeout is repeated (at most 6 times, 45 s in
-    /// all); a write never is. A self-hosted portal (app.info LICENSE naming selfhosted) has no
-    /// cloud request bucket: b24auth paces it only when --rate is given.
+    #[command(long_about = include_str!("help/call.txt"))]
     Call(CallArgs),
     /// Run REST calls read as JSON lines on stdin, 50 per `batch` request; one line out per
     /// line in
-    ///
-    /// A line {"method": …, "params": {…}, "v3": true} is a REST 3.0 call (see `call --v3`),
-    /// sent on its own rather than in a `batch`; its answer line is {"result": …} or
-    /// {"error": CODE, "error_description": message}, in input order like the others.
+    #[command(long_about = include_str!("help/batch.txt"))]
     Batch(BatchArgs),
     /// Run a command with B24_ACCESS_TOKEN, B24_CLIENT_ENDPOINT, B24_MEMBER_ID and more set
+    #[command(long_about = include_str!("help/exec.txt"))]
     Exec(ExecArgs),
     /// Adopt an existing pair: the PHP examples' auth.json, CRest's settings.json, the PHP
     /// SDK's file or b24auth's own JSON
+    #[command(long_about = include_str!("help/import.txt"))]
     Import(ImportArgs),
     /// List the stored profiles
+    #[command(long_about = include_str!("help/list_forget.txt"))]
     List(ListArgs),
     /// Delete a stored profile
+    #[command(long_about = include_str!("help/list_forget.txt"))]
     Forget(ForgetArgs),
+    /// The app's offline events: pull them into a handler, bind events, list and retry
+    /// failed ones
+    Events {
+        #[command(subcommand)]
+        action: EventsCommand,
+    },
+    /// Receive the events of one app on any number of portals and hand them to a handler
+    Serve(ServeArgs),
     /// Move profiles between stores
     Store {
         #[command(subcommand)]
         action: StoreCommand,
     },
     /// Print shell completions
+    #[command(long_about = include_str!("help/generate.txt"))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff), or write every page to a directory
+    #[command(long_about = include_str!("help/generate.txt"))]
     Man {
         /// Write b24auth.1 and one page per subcommand (b24auth-authorize.1, …) into DIR
         #[arg(long, value_name = "DIR")]
@@ -301,6 +277,10 @@ pub struct ImportArgs {
     /// The file holding the pair; `-` (the default) reads stdin
     #[arg(value_name = "FILE|-", default_value = "-")]
     pub file: PathBuf,
+    /// Save an incoming webhook (https://PORTAL/rest/USER_ID/SECRET/) as the profile, its
+    /// address read from stdin or a hidden prompt — never from the command line
+    #[arg(long, conflicts_with = "no_verify")]
+    pub webhook: bool,
     /// Save without asking the OAuth server's app.info whether the token is genuine
     #[arg(long)]
     pub no_verify: bool,
@@ -324,8 +304,98 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Fetch the portal's offline events and run CMD once per event (or print JSON lines);
+    /// at least once
+    Pull(EventsPullArgs),
+    /// Bind events for the app: offline (for `events pull`) or to a `serve` URL
+    Bind(EventsBindArgs),
+    /// List the events whose handler failed for good
+    Failed(EventsFailedArgs),
+    /// Run failed events again
+    Retry(EventsRetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsPullArgs {
+    /// Keep pulling, backing off while the queue is empty
+    #[arg(long)]
+    pub follow: bool,
+    /// Events per request
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// Runs of a failing handler before the event is marked failed (with back-off)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// The handler and its arguments (the rest of the line): the event JSON on stdin,
+    /// B24_EVENT and B24_EVENT_ID and the `exec` variables in its environment
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+    pub exec: Option<Vec<std::ffi::OsString>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("kind").required(true).args(["offline", "handler"]))]
+pub struct EventsBindArgs {
+    /// Event names, e.g. ONCRMDEALADD ONCRMDEALUPDATE
+    #[arg(required = true, value_name = "EVENT")]
+    pub events: Vec<String>,
+    /// Queue the events on the portal for `b24auth events pull`
+    #[arg(long)]
+    pub offline: bool,
+    /// Send them to this URL (a `serve`'s event URL)
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub handler: Option<Url>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsFailedArgs {
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["ids", "all"]))]
+pub struct EventsRetryArgs {
+    /// The failed events' IDs (as `events failed` shows them)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Every failed event
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787", value_parser = crate::capture::address::listen_addr)]
+    pub listen: SocketAddr,
+    /// How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed URLs
+    /// and the Host check
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub public_url: Option<Url>,
+    /// Path prefix of the routes [default: /b24/<32 random hex>]
+    #[arg(long = "path", value_name = "PREFIX", value_parser = url_path)]
+    pub prefix: Option<String>,
+    /// Handlers running at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Runs of a failing handler before the event is kept as failed (with back-off)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// A handler run longer than this is killed and counts as failed (0 = no limit)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub timeout_handler: Duration,
+    /// The handler and its arguments (the rest of the line); without it, events are printed
+    /// as JSON lines
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+    pub exec: Option<Vec<std::ffi::OsString>>,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StoreCommand {
     /// Copy the profile (--profile) from one store to another, e.g. file → postgres://…
+    #[command(long_about = include_str!("help/store_copy.txt"))]
     Copy(StoreCopyArgs),
 }
 

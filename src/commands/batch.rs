@@ -66,6 +66,7 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
     let mut answered = std::pin::pin!(answered);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut report = Report::default();
+    let progress = crate::ui::progress::Progress::on_terminal(&s.cfg.ui, "commands", None);
     while let Some(step) = answered.next().await {
         let (chunk, outcomes) = match step {
             Ok(step) => step,
@@ -76,6 +77,7 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
             }
         };
         report.count += chunk.len();
+        progress.add(chunk.len() as u64);
         let outcomes = outcomes.unwrap_or_else(|e| report.chunk_failed(&chunk, e));
         for (entry, outcome) in chunk.iter().zip(outcomes) {
             if matches!(outcome, CommandResult::NotRun) && args.halt {
@@ -96,6 +98,7 @@ pub(crate) async fn run(s: &Session, args: &BatchArgs) -> Result<()> {
         }
         out.flush()?;
     }
+    progress.finish();
     report.end()
 }
 

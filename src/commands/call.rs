@@ -46,7 +46,9 @@ async fn call_all(
     args: &CallArgs,
     params: Map<String, Value>,
 ) -> Result<()> {
-    let progress = !cfg.ui.is_quiet() && ui::stderr_is_terminal();
+    // Not over the items themselves when they go to the same terminal.
+    let progress =
+        !cfg.ui.is_quiet() && ui::stderr_is_terminal() && !std::io::stdout().is_terminal();
     let mut sink = Sink::new(args.array, progress);
     let done = match args.by_id {
         true => export::by_id(caller, &args.method, params, &mut sink).await,

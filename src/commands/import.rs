@@ -26,6 +26,14 @@ use crate::store::{self, AdoptedPair};
 use crate::ui::{hint, input};
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
+    if args.webhook {
+        if args.file.as_os_str() != "-" {
+            return Err(exit::usage(
+                "import --webhook reads the address from stdin or a hidden prompt, never from the command line or a file argument: drop the argument",
+            ));
+        }
+        return super::webhook::save(s, super::webhook::read(&s.cfg.ui)?, args.force).await;
+    }
     let (bytes, name) = read_input(&args.file)?;
     let imported = parse_pair(&bytes).map_err(|e| anyhow!("cannot import {name}: {e:#}"))?;
     check_values(&imported).map_err(|refused| {
@@ -192,13 +200,4 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
     profile.set_str("member_id", &identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())
-}
-
-/// `import --webhook`: an incoming webhook's address as the profile.
-pub(crate) async fn save_webhook(
-    _s: &Session,
-    _url: crate::secret::Secret,
-    _force: bool,
-) -> Result<()> {
-    Err(exit::usage("webhook profiles are not ready yet"))
 }

@@ -6,6 +6,7 @@ store), the OAuth and REST clients and the UI. Nothing here is imported by the l
 pub(crate) mod authorize;
 pub(crate) mod batch;
 pub(crate) mod call;
+pub(crate) mod events;
 pub(crate) mod exec;
 pub(crate) mod forget;
 pub(crate) mod generate;
@@ -13,7 +14,9 @@ pub(crate) mod import;
 pub(crate) mod install_listen;
 pub(crate) mod list;
 pub(crate) mod refresh;
+pub(crate) mod serve;
 pub(crate) mod setup;
 pub(crate) mod show;
 pub(crate) mod store_copy;
 pub(crate) mod token;
+pub(crate) mod webhook;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use crate::cli::{AuthorizeArgs, InstallListenArgs};
-use crate::commands::{authorize, import, install_listen};
+use crate::commands::{authorize, install_listen, webhook};
 use crate::rest::Caller;
 use crate::session::config::RunConfig;
 use crate::session::Session;
@@ -20,21 +20,20 @@ use crate::ui::sanitize::strip_controls;
 pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
     let Answers { portal, way, keys } =
         setup::ask(&cfg.ui, &|d| crate::capture::authorize::portal_url(d))?;
-    let mut cfg = cfg.clone();
-    let domain = portal.origin().ascii_serialization();
     let webhook = matches!(way, Way::Webhook { .. });
-    match way {
+    let cfg = match way {
         Way::Browser { redirect_uri } => {
-            let s = Session::open(with_keys(&cfg, keys))?;
+            let cfg = with_keys(cfg, keys);
             let args = AuthorizeArgs {
-                domain,
+                domain: portal.origin().ascii_serialization(),
                 redirect_uri,
                 listen: None,
                 no_browser: false,
                 timeout: Duration::from_secs(300),
                 force: false,
             };
-            authorize::run(&s, &args).await?;
+            authorize::run(&Session::open(cfg.clone())?, &args).await?;
+            cfg
         }
         Way::Install {
             listen,
@@ -50,21 +49,34 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
                 allow_http: false,
                 force: false,
             };
-            install_listen::run(&Session::open(cfg.clone())?, &args).await?;
-            cfg.ui
-                .always("The form shows the keys now; they are kept with the profile.");
-            cfg = with_keys(&cfg, Some(setup::keys()?));
+            install(cfg, &args).await?
         }
         Way::Webhook { url } => {
-            import::save_webhook(&Session::open(cfg.clone())?, url, false).await?;
+            webhook::save(&Session::open(cfg.clone())?, url, false).await?;
+            cfg.clone()
         }
-    }
-    first_call(&Session::open(cfg.clone())?).await?;
-    cfg.ui.always(format_args!(
+    };
+    let s = Session::open(cfg)?;
+    first_call(&s).await?;
+    s.cfg.ui.always(format_args!(
         "\n{}",
-        setup::next_commands(&cfg.profile, webhook)
+        setup::next_commands(&s.cfg.profile, webhook)
     ));
     Ok(())
+}
+
+/// `install-listen`, then the keys the form shows only after the callback: they prove a kept
+/// candidate and are saved with the profile.
+async fn install(cfg: &RunConfig, args: &InstallListenArgs) -> Result<RunConfig> {
+    install_listen::run(&Session::open(cfg.clone())?, args).await?;
+    cfg.ui
+        .always("The form shows the keys now; they are kept with the profile.");
+    let cfg = with_keys(cfg, Some(setup::keys()?));
+    let s = Session::open(cfg.clone())?;
+    s.valid_profile(0).await?;
+    s.update(|p| p.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref()))
+        .await?;
+    Ok(cfg)
 }
 
 fn with_keys(cfg: &RunConfig, keys: Option<Keys>) -> RunConfig {

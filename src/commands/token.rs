@@ -25,6 +25,12 @@ pub(crate) async fn run(s: &Session, args: &TokenArgs) -> Result<()> {
         Some(token) => after_rejection(s, &rejected_token(token)?, min_ttl).await?,
         None => s.valid_profile(min_ttl).await?,
     };
+    if profile.is_webhook() {
+        return Err(crate::session::webhook_has_no_token(
+            s.profile_name(),
+            "print",
+        ));
+    }
     print(&profile, args)
 }
 

@@ -366,8 +366,9 @@ impl<'a> Caller<'a> {
         shape: &Shape,
     ) -> Result<Posted> {
         let endpoint = profile
-            .client_endpoint()
+            .rest_base()
             .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
+        let endpoint = endpoint.as_str();
         let url = match shape {
             Shape::Classic => Url::parse(endpoint)
                 .and_then(|u| u.join(method))
@@ -375,7 +376,10 @@ impl<'a> Caller<'a> {
             Shape::V3 { .. } => v3::url(endpoint, method)?,
         };
         let mut body = params.clone();
-        body.insert("auth".into(), profile.access_token().expose().into());
+        // A webhook's address is its credential: no `auth`.
+        if let Some(auth) = profile.rest_auth() {
+            body.insert("auth".into(), auth.expose().into());
+        }
         self.pace.admit(method, params).await?;
         let started = std::time::Instant::now();
         let mut request = self
@@ -498,6 +502,7 @@ fn sent_secrets(profile: &Profile) -> Vec<&str> {
         "refresh_token",
         "client_secret",
         "application_token",
+        "webhook_url",
     ]
     .iter()
     .filter_map(|k| profile.str(k))
@@ -518,6 +523,7 @@ fn too_many_requests() -> Posted {
 /// The error for an answer no retry cures, saying what does.
 fn failed(err: ServerError, profile: &Profile) -> anyhow::Error {
     match &err.code {
+        ErrorCode::InvalidCredentials if profile.is_webhook() => super::webhook::refused(err),
         code if code.token_refused() => errors::explained(err, profile),
         code if code.app_removed() => {
             let portal = crate::ui::hint::domain_of(profile.portal(), profile.client_endpoint());

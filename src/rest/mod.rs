@@ -23,6 +23,7 @@ pub(crate) mod rate;
 mod rename;
 mod retry;
 pub(crate) mod v3;
+pub(crate) mod webhook;
 
 pub(crate) use caller::Caller;
 pub(crate) use params::pairs_to_json;

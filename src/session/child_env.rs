@@ -16,8 +16,30 @@ use crate::session::config::RunConfig;
 
 /// `(NAME, value)` for every variable, in a stable order; `B24_APPLICATION_TOKEN` only when stored.
 pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
+    let mut vars = match profile.webhook() {
+        // A webhook profile: its address and the portal, nothing else.
+        Ok(hook) => vec![
+            ("B24_WEBHOOK_URL", hook.base().expose().to_string()),
+            ("B24_DOMAIN", hook.portal()),
+        ],
+        Err(_) => pair_vars(profile),
+    };
+    if let Some(t) = profile.secret("application_token") {
+        vars.push(("B24_APPLICATION_TOKEN", t.expose().to_string()));
+    }
+    vars.push(("B24AUTH_PROFILE", cfg.profile.clone()));
+    vars.push(("B24AUTH_CONFIG_DIR", absolute(&cfg.config_dir)));
+    // A store whose password cannot be cut out cleanly is not passed at all.
+    if let Some(store) = crate::ui::password::without_password(&cfg.store_url) {
+        vars.push(("B24AUTH_STORE", store));
+    }
+    vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A token pair's variables.
+fn pair_vars(profile: &Profile) -> Vec<(&'static str, String)> {
     let field = |k: &str| profile.str(k).unwrap_or("").to_string();
-    let mut vars = vec![
+    vec![
         (
             "B24_ACCESS_TOKEN",
             profile.access_token().expose().to_string(),
@@ -30,17 +52,7 @@ pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
         ),
         ("B24_DOMAIN", profile.portal().unwrap_or_default()),
         ("B24_SERVER_ENDPOINT", field("server_endpoint")),
-    ];
-    if let Some(t) = profile.secret("application_token") {
-        vars.push(("B24_APPLICATION_TOKEN", t.expose().to_string()));
-    }
-    vars.push(("B24AUTH_PROFILE", cfg.profile.clone()));
-    vars.push(("B24AUTH_CONFIG_DIR", absolute(&cfg.config_dir)));
-    // A store whose password cannot be cut out cleanly is not passed at all.
-    if let Some(store) = crate::ui::password::without_password(&cfg.store_url) {
-        vars.push(("B24AUTH_STORE", store));
-    }
-    vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    ]
 }
 
 /// `KEY=value` lines, one a variable, that a shell (`set -a; . FILE`) and systemd's

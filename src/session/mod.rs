@@ -70,6 +70,7 @@ impl Session {
             Some(profile) => proof::newer_than(self.held(), profile).await?,
             None => proof::from_candidates(self.held()).await?,
         };
+        let profile = store::marks::refuse_uninstalled(&self.cfg.profile, profile)?;
         match profile.contradiction() {
             Some(changes) => Err(self.contradicted(&changes)),
             None => Ok(profile),
@@ -104,7 +105,8 @@ impl Session {
     /// single-flight when it is not. A fresh token costs one read: no lock, no network.
     pub async fn valid_profile(&self, min_ttl: i64) -> Result<Profile> {
         let stored = self.load().await?;
-        if usable_as_stored(&stored, min_ttl) {
+        // A webhook's address does not expire; there is nothing to refresh.
+        if usable_as_stored(&stored, min_ttl) || stored.is_webhook() {
             return Ok(stored);
         }
         Ok(self
@@ -136,6 +138,9 @@ impl Session {
         stored: Profile,
         due: impl Fn(&Profile) -> bool,
     ) -> Result<Refreshed> {
+        if stored.is_webhook() {
+            return Err(webhook_has_no_token(&self.cfg.profile, "refresh"));
+        }
         let due = |p: &Profile| p.contradiction().is_none() && (p.is_unverified() || due(p));
         if !due(&stored) {
             return Ok(Refreshed {
@@ -266,7 +271,10 @@ impl Session {
 /// proven (an unverified install callback waits for its proving refresh) and not kept apart
 /// for naming another portal.
 fn usable_as_stored(p: &Profile, min_ttl: i64) -> bool {
-    p.is_fresh(min_ttl, now()) && !p.is_unverified() && p.contradiction().is_none()
+    p.is_fresh(min_ttl, now())
+        && !p.is_unverified()
+        && p.contradiction().is_none()
+        && store::marks::uninstalled_at(p).is_none()
 }
 
 /// One rotation of a pair brought in from elsewhere (`import`'s expired file): the file's
@@ -318,6 +326,13 @@ pub(crate) async fn rotate_noting(
         profile: new,
         notes,
     })
+}
+
+/// Exit 2: `token` and `refresh` have nothing to do for a webhook profile.
+pub(crate) fn webhook_has_no_token(profile: &str, command: &str) -> anyhow::Error {
+    exit::usage(format!(
+        "profile `{profile}` is an incoming webhook: it has no token to {command} — its address is the credential; use `b24auth call`, `batch` or `exec` (which sets B24_WEBHOOK_URL)"
+    ))
 }
 
 /// Exit 3: the pair is kept, but the trusted server's answer did not name its portal.

@@ -75,14 +75,29 @@ pub(crate) fn reach() -> Result<(SocketAddr, Option<Url>)> {
         .default(0)
         .interact()?;
     if how == 2 {
-        return Ok((SocketAddr::from(([0, 0, 0, 0], 8787)), None));
+        return Ok((listen("The address to listen on", "0.0.0.0:8787")?, None));
     }
     let typed: String = Input::new()
         .with_prompt("Its public https address (e.g. https://hooks.example.com)")
         .validate_with(|s: &String| crate::cli::http_url(s.trim()).map(|_| ()))
         .interact_text()?;
     let url = crate::cli::http_url(typed.trim()).map_err(anyhow::Error::msg)?;
-    Ok((SocketAddr::from(([127, 0, 0, 1], 8787)), Some(url)))
+    let local = listen(
+        "The local address it forwards to (Enter keeps it)",
+        "127.0.0.1:8787",
+    )?;
+    Ok((local, Some(url)))
+}
+
+/// A `--listen` address, `default` kept on Enter.
+fn listen(prompt: &str, default: &str) -> Result<SocketAddr> {
+    let check = crate::capture::address::listen_addr;
+    let typed: String = Input::new()
+        .with_prompt(prompt)
+        .default(default.into())
+        .validate_with(|s: &String| check(s.trim()).map(|_| ()))
+        .interact_text()?;
+    check(typed.trim()).map_err(anyhow::Error::msg)
 }
 
 /// The app's keys from its form; the secret is not echoed.

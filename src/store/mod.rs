@@ -20,7 +20,9 @@ pub(crate) mod candidates;
 pub(crate) mod disk;
 mod file;
 pub(crate) mod guard;
+pub(crate) mod marks;
 mod postgres;
+pub(crate) mod queue;
 mod rescue;
 
 use std::future::Future;
@@ -141,6 +143,15 @@ impl Store {
         match self {
             Store::File(s) => s.list(),
             Store::Postgres(s) => s.list_rows().await,
+        }
+    }
+
+    /// The event queue shared by every host of this store (`serve`); `None` for a store one
+    /// host owns (the files: `serve` keeps its spool beside them).
+    pub fn event_queue(&self) -> Option<&dyn queue::EventQueue> {
+        match self {
+            Store::File(_) => None,
+            Store::Postgres(s) => Some(&**s),
         }
     }
 

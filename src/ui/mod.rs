@@ -6,6 +6,7 @@ pub(crate) mod hint;
 pub(crate) mod input;
 pub(crate) mod log;
 pub(crate) mod password;
+pub(crate) mod progress;
 pub(crate) mod sanitize;
 pub(crate) mod summary;
 

@@ -12,6 +12,9 @@ use crate::ui;
 
 /// The masked (or, with `reveal`, clear) summary of `p`, stored at `location`.
 pub(crate) fn profile(p: &Profile, reveal: bool, location: &str) -> String {
+    if let Ok(hook) = p.webhook() {
+        return webhook(&hook, reveal, location);
+    }
     let t = now();
     let secret = |key: &str| match p.secret(key) {
         Some(s) if reveal => s.expose().to_string(),
@@ -82,4 +85,25 @@ fn mask_presence(s: Option<Secret>, reveal: bool) -> String {
         Some(_) => "(stored)".into(),
         None => "-".into(),
     }
+}
+
+/// A webhook profile: its address with the secret part masked (unless `reveal`).
+fn webhook(hook: &crate::profile::webhook::Webhook, reveal: bool, location: &str) -> String {
+    let address = match reveal {
+        true => hook.base().expose().to_string(),
+        false => hook.masked(),
+    };
+    let rows = [
+        (
+            "state",
+            "incoming webhook (no token to refresh)".to_string(),
+        ),
+        ("portal", hook.portal()),
+        ("user_id", hook.user_id().to_string()),
+        ("webhook_url", address),
+        ("stored in", location.to_string()),
+    ];
+    rows.iter()
+        .map(|(k, v)| format!("{k:<18} {}\n", strip_controls(v)))
+        .collect()
 }

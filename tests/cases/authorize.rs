@@ -287,15 +287,13 @@ fn a_taken_port_is_named() {
 /// browsers do) and dumps the page it lands on into a FIFO this test reads.
 #[test]
 fn a_real_browser_lands_on_the_success_page() {
-    let chromium = ["chromium", "/usr/bin/chromium"]
-        .into_iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("Chromium is needed for this test: run scripts/install-test-deps");
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Chromium,
+        "authorize::a_real_browser_lands_on_the_success_page",
+    ) {
+        return;
+    }
+    let chromium = crate::support::deps::chromium().expect("checked by the guard");
     let sess = Session::new();
     let dir = sess.env.tmp.path();
     let fifo = dir.join("page.fifo");

@@ -138,6 +138,12 @@ pub(super) fn port() -> u16 {
 
 #[test]
 fn ssl_on_without_sslmode_encrypts_without_verifying_like_psql() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::ssl_on_without_sslmode_encrypts_without_verifying_like_psql",
+    ) {
+        return;
+    }
     let db = new_db("postgres");
     works(
         &format!("postgres://postgres@127.0.0.1:{}/{db}", port()),
@@ -166,6 +172,12 @@ fn ssl_on_without_sslmode_encrypts_without_verifying_like_psql() {
 
 #[test]
 fn verify_full_checks_the_ca_and_the_host_name() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::verify_full_checks_the_ca_and_the_host_name",
+    ) {
+        return;
+    }
     let d = deployed();
     let db = new_db("postgres");
     let (ca, other) = (d.ca.cert.display(), d.other.cert.display());
@@ -227,6 +239,12 @@ fn verify_full_checks_the_ca_and_the_host_name() {
 
 #[test]
 fn a_password_only_role_is_reached_through_pgpassfile() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::a_password_only_role_is_reached_through_pgpassfile",
+    ) {
+        return;
+    }
     let db = new_db("pwuser");
     let dir = tempfile::tempdir().unwrap();
     let pgpass = dir.path().join("pgpass");
@@ -261,6 +279,12 @@ fn a_password_only_role_is_reached_through_pgpassfile() {
 
 #[test]
 fn a_password_in_the_url_is_never_printed() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::a_password_in_the_url_is_never_printed",
+    ) {
+        return;
+    }
     let db = new_db("pwuser");
     let url = format!(
         "postgres://pwuser@localhost:{}/{db}?password=wrong-{PASSWORD}",
@@ -278,6 +302,12 @@ fn a_password_in_the_url_is_never_printed() {
 
 #[test]
 fn a_client_certificate_is_sent_and_its_key_must_be_private() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::a_client_certificate_is_sent_and_its_key_must_be_private",
+    ) {
+        return;
+    }
     let d = deployed();
     let db = new_db("certuser");
     let (cert, key) = (d.client.cert.display(), d.client.key.display());
@@ -312,6 +342,12 @@ fn a_client_certificate_is_sent_and_its_key_must_be_private() {
 /// (a failed-over old primary), the store lands on the second.
 #[test]
 fn a_multi_host_url_finds_the_read_write_primary() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "deploy_tls::a_multi_host_url_finds_the_read_write_primary",
+    ) {
+        return;
+    }
     let standby = shared();
     let primary = &deployed().cluster;
     let db = "failover";

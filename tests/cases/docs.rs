@@ -94,3 +94,164 @@ fn the_debug_log_shows_every_exchange_and_no_secret() {
     let quiet = Env::run_cmd(&mut f.env.app_cmd(&f.s, &["call", "user.current"]));
     assert!(!quiet.stderr.contains("POST "), "{}", quiet.stderr);
 }
+
+/// A test whose tool (PostgreSQL, pgbouncer, Chromium) is missing says so in one line and
+/// passes on a developer's machine, and fails in CI.
+#[test]
+fn a_missing_test_tool_skips_loudly_and_fails_in_ci() {
+    use crate::support::deps::{decide, Dep};
+    assert_eq!(decide(Dep::Postgres, true, true, "t"), Ok(None));
+    assert_eq!(
+        decide(Dep::Chromium, false, false, "t"),
+        Ok(Some(
+            "SKIPPED t: Chromium not found (install with scripts/install-test-deps)".into()
+        ))
+    );
+    let e = decide(Dep::Pgbouncer, false, true, "pgbouncer::x").unwrap_err();
+    assert!(
+        e.starts_with(
+            "SKIPPED pgbouncer::x: pgbouncer not found (install with scripts/install-test-deps)"
+        ),
+        "{e}"
+    );
+}
+
+/// No skip hides behind `eprintln!`, which the harness captures: skips go through
+/// `support::deps`, whose line reaches the terminal.
+#[test]
+fn no_test_skips_silently() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(char::is_whitespace, "");
+        assert!(
+            !text.contains("eprintln!(\"SKIPPED"),
+            "{} skips with eprintln!: use crate::support::deps",
+            path.display()
+        );
+    }
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+}
+
+/// The README is a guide, not a specification: short, with the two set-up lines CI runs.
+#[test]
+fn the_readme_is_short_and_keeps_the_set_up_commands() {
+    let readme = read("README.md");
+    assert!(readme.lines().count() <= 250, "README.md is over 250 lines");
+    for line in [
+        "cargo install --locked --path . && b24auth --help",
+        "scripts/install-test-deps && cargo test --locked",
+    ] {
+        assert!(
+            readme.lines().any(|l| l == line),
+            "the README lost `{line}`"
+        );
+    }
+    assert!(read(".ci/run").contains("\ncargo test --locked\n"));
+    assert!(
+        readme.find("cargo install --locked").unwrap() < readme.find("cargo deb").unwrap(),
+        "cargo comes first: the .deb needs Rust to build"
+    );
+    // The opening example never puts a token into another program's arguments.
+    assert!(!readme.contains("auth=$(b24auth token)"));
+}
+
+/// Every relative link in the README and docs/ names a file that exists.
+#[test]
+fn readme_and_docs_links_point_at_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![("README.md".to_string(), root.to_path_buf())];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        pages.push((
+            format!("docs/{}", p.file_name().unwrap().to_string_lossy()),
+            root.join("docs"),
+        ));
+    }
+    for (page, base) in pages {
+        let text = read(&page);
+        for (at, _) in text.match_indices("](") {
+            let rest = &text[at + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            let file = target.split('#').next().unwrap();
+            if file.is_empty() || target.starts_with("http") {
+                continue;
+            }
+            assert!(
+                base.join(file).exists(),
+                "{page} links to {target}, which is missing"
+            );
+        }
+    }
+}
+
+/// Every `b24auth …` line in the README's shell blocks names a real subcommand and only options
+/// that subcommand takes.
+#[test]
+fn readme_commands_are_real() {
+    let readme = read("README.md");
+    let mut checked = 0;
+    for block in readme.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        for line in block.lines() {
+            for part in line.split(['|', ';', '&', '{', '(', '"']) {
+                let part = part.split('#').next().unwrap().trim();
+                let Some(args) = part.strip_prefix("b24auth ") else {
+                    continue;
+                };
+                let words: Vec<&str> = args.split_whitespace().collect();
+                let sub: Vec<&str> = words
+                    .iter()
+                    .take_while(|w| !w.starts_with('-'))
+                    .take(1)
+                    .copied()
+                    .collect();
+                let mut help = std::process::Command::new(BIN);
+                help.args(&sub).arg("--help");
+                let out = help.output().unwrap();
+                assert!(out.status.success(), "README: `{part}`: no such subcommand");
+                let text = String::from_utf8_lossy(&out.stdout);
+                for flag in words.iter().filter(|w| w.starts_with("--")) {
+                    let flag = flag.split('=').next().unwrap();
+                    assert!(
+                        text.contains(flag),
+                        "README: `{part}`: {flag} is not an option of it"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} commands found");
+}
+
+/// The README's opening curl line works as written, the token travelling on stdin.
+#[test]
+fn the_readmes_curl_line_works() {
+    let s = crate::support::stand_in::StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let readme = read("README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.contains("printf 'auth='"))
+        .expect("the opening curl line");
+    let bin_dir = std::path::Path::new(BIN).parent().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("B24AUTH_CONFIG_DIR", &env.dir)
+        .env("B24AUTH_OAUTH_SERVER", &s.base)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"NAME\":\"Stand\""), "{line}: {stdout}");
+}

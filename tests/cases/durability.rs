@@ -152,7 +152,10 @@ fn a_full_disk_fails_cleanly_and_keeps_the_old_file() {
         .status()
         .is_ok_and(|st| st.success());
     if !mounted {
-        eprintln!("SKIPPED a_full_disk_fails_cleanly: cannot mount a tmpfs here (needs root)");
+        crate::support::deps::skip(
+            "durability::a_full_disk_fails_cleanly",
+            "cannot mount a tmpfs here (needs root)",
+        );
         return;
     }
     let _unmount = Unmount(env.dir.clone());

@@ -60,6 +60,12 @@ fn a_password_in_the_store_query_never_reaches_stderr() {
 /// passwords nor `PGPASSWORD` are in it, and the rest of the URL is as written.
 #[test]
 fn the_store_in_a_hint_has_no_password_from_anywhere() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "hints::the_store_in_a_hint_has_no_password_from_anywhere",
+    ) {
+        return;
+    }
     let env = Env::new();
     let url = postgres::shared().database();
     let with_passwords = format!("{url}&password=QUERYSECRET");
@@ -149,11 +155,18 @@ fn imports_authorize_again_names_the_profile() {
 /// command: it deletes the file copy, not the database's.
 #[test]
 fn the_readmes_migration_recipe_works_with_the_store_exported() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "hints::the_readmes_migration_recipe_works_with_the_store_exported",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let env = Env::new();
     let seeded = env.seed(&s, 3600);
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deployment.md"))
+            .unwrap();
     let section = &readme[readme.find("## Running on several hosts").unwrap()..];
     let block = &section[section.find("```sh\n").unwrap() + 6..];
     let recipe = &block[..block.find("```").unwrap()];

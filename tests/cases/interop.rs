@@ -445,7 +445,7 @@ fn recipe_shell_and_curl_exports_every_lead_through_a_refused_token() {
 }
 
 #[test]
-fn recipe_php_curl_reads_the_pair_with_show_json() {
+fn recipe_php_curl_reads_the_token_with_token_json() {
     let (s, env) = refused_pair();
     let run = Env::run_cmd(recipe_cmd(&env, "php").arg(example("php/call.php")));
     let profile: Value = serde_json::from_str(&run.assert_ok().stdout).unwrap();
@@ -501,10 +501,27 @@ fn recipe_b24pysdk_token_object_renews_through_b24auth() {
         return;
     };
     let (s, env) = refused_pair();
+    // b24pysdk calls https://DOMAIN/rest/, as a real portal serves it; the stand-in's portal
+    // is plain http under /portal/rest/. A test-only `sitecustomize` maps one to the other at
+    // `requests.post`, so the recipe itself uses only the SDK's public API.
+    let shim = env.tmp.path().join("pyshim");
+    std::fs::create_dir_all(&shim).unwrap();
+    std::fs::write(
+        shim.join("sitecustomize.py"),
+        "import os, requests\n\
+         _post, _from, _to = requests.post, os.environ['SHIM_FROM'], os.environ['SHIM_TO']\n\
+         def post(url, *a, **k):\n    \
+             return _post(_to + url[len(_from):] if url.startswith(_from) else url, *a, **k)\n\
+         requests.post = post\n",
+    )
+    .unwrap();
     let run = Env::run_cmd(
         recipe_cmd(&env, &python)
             .arg(example("b24pysdk/b24auth_token.py"))
-            .arg("profile"),
+            .arg("profile")
+            .env("PYTHONPATH", &shim)
+            .env("SHIM_FROM", format!("https://{}/rest/", s.host()))
+            .env("SHIM_TO", format!("{}/portal/rest/", s.base)),
     );
     assert!(
         run.assert_ok().stdout.contains("'NAME': 'Stand'"),
@@ -534,4 +551,35 @@ fn recipe_b24jssdk_custom_refresh_asks_b24auth() {
     let profile: Value = serde_json::from_str(run.assert_ok().stdout.trim()).unwrap();
     assert_eq!(profile["NAME"], "Stand");
     assert_eq!(s.counters().refreshes, 1);
+}
+
+/// No recipe reads what b24auth keeps to itself (the refresh token, the client secret), nor
+/// reaches into an SDK's private parts; each says how to install and run it.
+#[test]
+fn recipes_use_only_the_token_and_public_hooks() {
+    for path in [
+        "shell/leads.sh",
+        "php/call.php",
+        "fast-bitrix24/export_leads.py",
+        "b24pysdk/b24auth_token.py",
+        "b24jssdk/call.mjs",
+    ] {
+        let text = std::fs::read_to_string(example(path)).unwrap();
+        for bad in [
+            "'show', '--json'",
+            "\"show\", \"--json\"",
+            "show --json",
+            "--reveal",
+            "--field refresh_token",
+            "--field client_secret",
+            "._M",
+            "_base_url",
+        ] {
+            assert!(!text.contains(bad), "examples/{path} holds `{bad}`");
+        }
+        assert!(
+            text.contains("Install:") && text.contains("Run:"),
+            "examples/{path}"
+        );
+    }
 }

@@ -9,15 +9,8 @@ use crate::support::cli::Env;
 use crate::support::http;
 
 fn chromium() -> &'static str {
-    ["chromium", "/usr/bin/chromium"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("Chromium is needed for this test: run scripts/install-test-deps")
+    use crate::support::deps::{unguarded, Dep};
+    crate::support::deps::chromium().unwrap_or_else(|| panic!("{}", unguarded(Dep::Chromium)))
 }
 
 /// Chromium's flags for a quiet, offline, throwaway headless run.
@@ -93,6 +86,12 @@ fn screenshots(dir: &Path, name: &str, html: &str) -> String {
 
 #[test]
 fn every_page_names_portal_profile_and_next_step_in_a_real_browser() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Chromium,
+        "pages::every_page_names_portal_profile_and_next_step_in_a_real_browser",
+    ) {
+        return;
+    }
     let f = Flow::new();
     let dir = f.env.tmp.path().to_path_buf();
     let portal = f.s.host();

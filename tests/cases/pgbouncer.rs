@@ -53,6 +53,12 @@ fn all_succeed_with_one_token(outs: &[Output], s: &StandIn) {
 
 #[test]
 fn sixteen_concurrent_tokens_through_pgbouncer_cause_one_refresh() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Pgbouncer,
+        "pgbouncer::sixteen_concurrent_tokens_through_pgbouncer_cause_one_refresh",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let url = seeded(&s, -10);
     let env = Env::new();
@@ -73,6 +79,12 @@ fn sixteen_concurrent_tokens_through_pgbouncer_cause_one_refresh() {
 
 #[test]
 fn sixty_four_processes_on_eight_hosts_through_pgbouncer_cause_one_refresh() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Pgbouncer,
+        "pgbouncer::sixty_four_processes_on_eight_hosts_through_pgbouncer_cause_one_refresh",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let url = seeded(&s, -10);
     let hosts: Vec<Env> = (0..8).map(|_| Env::new()).collect();
@@ -93,6 +105,12 @@ fn sixty_four_processes_on_eight_hosts_through_pgbouncer_cause_one_refresh() {
 /// advisory lock, a named prepared statement) would still be on it afterwards.
 #[test]
 fn no_session_state_is_left_on_the_server_connection() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Pgbouncer,
+        "pgbouncer::no_session_state_is_left_on_the_server_connection",
+    ) {
+        return;
+    }
     let one = Bouncer::start(shared(), 1);
     let s = StandIn::start();
     let env = Env::new();
@@ -138,6 +156,12 @@ fn no_session_state_is_left_on_the_server_connection() {
 /// The other commands (refresh's save, call, list, forget) through the pooler too.
 #[test]
 fn every_command_works_through_pgbouncer() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Pgbouncer,
+        "pgbouncer::every_command_works_through_pgbouncer",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let url = seeded(&s, 3600);
     let env = Env::new();

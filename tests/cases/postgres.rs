@@ -108,16 +108,34 @@ fn every_command(key: Option<&str>) {
 
 #[test]
 fn every_command_on_postgres_in_clear() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::every_command_on_postgres_in_clear",
+    ) {
+        return;
+    }
     every_command(None);
 }
 
 #[test]
 fn every_command_on_postgres_sealed() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::every_command_on_postgres_sealed",
+    ) {
+        return;
+    }
     every_command(Some(KEY));
 }
 
 #[test]
 fn a_wrong_or_missing_key_is_a_clear_error() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::a_wrong_or_missing_key_is_a_clear_error",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let env = Env::new();
     let (url, _) = seeded_database(&env, &s, 3600, Some(KEY));
@@ -132,6 +150,12 @@ fn a_wrong_or_missing_key_is_a_clear_error() {
 
 #[test]
 fn sixty_four_processes_on_eight_hosts_cause_one_refresh() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::sixty_four_processes_on_eight_hosts_cause_one_refresh",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let seed = Env::new();
     let (url, _) = seeded_database(&seed, &s, -10, None);
@@ -169,6 +193,12 @@ fn sixty_four_processes_on_eight_hosts_cause_one_refresh() {
 
 #[test]
 fn a_killed_lock_holder_does_not_block_the_next_caller() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::a_killed_lock_holder_does_not_block_the_next_caller",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let env = Env::new();
     let (url, _) = seeded_database(&env, &s, -10, None);
@@ -191,6 +221,12 @@ fn a_killed_lock_holder_does_not_block_the_next_caller() {
 
 #[test]
 fn postgres_stopping_during_a_refresh_exits_1_and_keeps_the_new_pair() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::postgres_stopping_during_a_refresh_exits_1_and_keeps_the_new_pair",
+    ) {
+        return;
+    }
     let cluster = Cluster::start();
     let s = StandIn::start();
     let env = Env::new();
@@ -263,6 +299,12 @@ fn postgres_unreachable_at_start_exits_1() {
 /// The capture flows and the after-authorization commands speak to PostgreSQL the same way.
 #[test]
 fn install_listen_call_list_and_forget_on_postgres() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres::install_listen_call_list_and_forget_on_postgres",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     let env = Env::new();
     let url = shared().database();

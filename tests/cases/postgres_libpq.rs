@@ -40,6 +40,12 @@ fn sent(decoy: &Decoy, secret: &str) -> bool {
 /// tokio-postgres tries the next host — so psql is no reference here.)
 #[test]
 fn a_pgpass_password_goes_only_to_its_own_host() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres_libpq::a_pgpass_password_goes_only_to_its_own_host",
+    ) {
+        return;
+    }
     let db = new_db("pwuser");
     let url = |decoy: &Decoy| {
         format!(
@@ -73,6 +79,12 @@ fn a_pgpass_password_goes_only_to_its_own_host() {
 /// no `~/.postgresql/root.crt`) connect through the socket directory as psql does.
 #[test]
 fn a_unix_socket_ignores_sslmode_as_libpq_does() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "postgres_libpq::a_unix_socket_ignores_sslmode_as_libpq_does",
+    ) {
+        return;
+    }
     let d = deployed();
     let db = new_db("postgres");
     let home = tempfile::tempdir().unwrap();

@@ -346,8 +346,9 @@ fn file_store_refuses_directories_others_can_write() {
 #[test]
 fn file_store_refuses_what_another_user_owns() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!(
-            "SKIPPED file_store_refuses_what_another_user_owns: needs root to chown test files"
+        crate::support::deps::skip(
+            "security::file_store_refuses_what_another_user_owns",
+            "needs root to chown test files",
         );
         return;
     }
@@ -450,6 +451,12 @@ fn sql_text(v: &str) -> String {
 
 #[test]
 fn pg_with_a_key_a_modified_or_unsealed_document_is_refused() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "security::pg_with_a_key_a_modified_or_unsealed_document_is_refused",
+    ) {
+        return;
+    }
     use crate::support::postgres::{db_of, shared};
     let s = StandIn::start();
     let env = Env::new();
@@ -599,6 +606,12 @@ fn schema_1(db: &str, rows: &[(&str, String)]) {
 
 #[test]
 fn pg_schema_1_rows_are_upgraded_to_sealed_documents() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "security::pg_schema_1_rows_are_upgraded_to_sealed_documents",
+    ) {
+        return;
+    }
     use crate::support::postgres::{db_of, shared};
     let s = StandIn::start();
     let env = Env::new();

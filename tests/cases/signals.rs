@@ -260,6 +260,12 @@ fn a_signal_during_the_request_is_deferred_until_the_save() {
 /// The PostgreSQL store's save too: the signal waits for the commit.
 #[test]
 fn a_signal_during_a_postgres_refresh_waits_for_the_commit() {
+    if !crate::support::deps::require(
+        crate::support::deps::Dep::Postgres,
+        "signals::a_signal_during_a_postgres_refresh_waits_for_the_commit",
+    ) {
+        return;
+    }
     let s = StandIn::start();
     s.set_token_delay(Duration::from_millis(300));
     let env = Env::new();

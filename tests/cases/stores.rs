@@ -87,6 +87,10 @@ macro_rules! on_both_stores {
             }
             #[test]
             fn postgres() {
+                use crate::support::deps::{require, Dep};
+                if !require(Dep::Postgres, concat!("stores::", stringify!($name), "::postgres")) {
+                    return;
+                }
                 super::$name(super::Kind::Postgres)
             }
         }

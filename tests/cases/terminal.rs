@@ -2,7 +2,7 @@
 //! the paste prompt, Ctrl-C and `--all` progress.
 
 use super::messages::{state_of, Flow};
-use crate::support::cli::Env;
+use crate::support::cli::{Env, BIN};
 use crate::support::http::free_port;
 use crate::support::pty::Pty;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
@@ -136,14 +136,27 @@ fn all_shows_progress_on_a_terminal_and_clears_it() {
     let s = StandIn::start();
     let env = Env::new();
     env.seed(&s, 3600);
+    let out = env.tmp.path().join("leads.jsonl");
+    let mut sh = std::process::Command::new("sh");
+    sh.args([
+        "-c",
+        &format!("'{BIN}' call crm.lead.list --all > '{}'", out.display()),
+    ])
+    .env("B24AUTH_CONFIG_DIR", &env.dir)
+    .env("B24AUTH_OAUTH_SERVER", &s.base)
+    .env("NO_COLOR", "1")
+    .env("TERM", "xterm");
+    let t = Pty::spawn(sh, "");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(" items · "), "{shown:?}");
+    assert!(shown.trim_end().ends_with("\x1b[2K"), "{shown:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 120);
+    // The items on the same terminal: no line drawn over them.
     let t = Pty::spawn(bare(&env, &s, &["call", "crm.lead.list", "--all"]), "");
     let (code, shown) = t.finish();
     assert_eq!(code, 0, "{shown}");
-    assert!(shown.contains("fetched 50 of 120"), "{shown:?}");
-    assert!(
-        shown.trim_end().ends_with("\x1b[2K") || shown.contains("\r\x1b[2K"),
-        "{shown:?}"
-    );
+    assert!(!shown.contains(" items · "), "{shown:?}");
 }
 
 /// `setup` end to end on a terminal: the portal, the browser way, the handler path b24auth
@@ -212,4 +225,129 @@ fn setup_without_a_terminal_names_the_three_commands() {
     for cmd in ["authorize", "install-listen", "import --webhook"] {
         assert!(err.contains(&format!("`b24auth {cmd}")), "{err}");
     }
+}
+
+/// `setup`'s webhook way: where the form is, the address taken hidden, the first call, and next
+/// commands without `token` (a webhook has none).
+#[test]
+fn setup_saves_an_incoming_webhook_typed_at_a_hidden_prompt() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    // Down twice: the third way.
+    t.send("\x1b[B\x1b[B\r");
+    t.expect("What may your scripts reach?", 10);
+    t.send("\r");
+    let form = t.expect("Webhook address (hidden)", 10);
+    assert!(form.contains("Incoming webhook"), "{form}");
+    t.wait_echo_off(10);
+    t.send(&format!("{}\r", s.webhook_url()));
+    t.expect("First call: `profile` answers — you act as Stand In", 20);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    let secret = crate::support::stand_in::WEBHOOK.trim_end_matches('/');
+    assert!(!shown.contains(secret), "the address was echoed: {shown}");
+    assert!(!shown.contains("b24auth token"), "{shown}");
+    assert_eq!(env.auth()["webhook_url"], s.webhook_url());
+}
+
+/// `setup`'s "Uses API only" way: the tunnel's address, the local port, the form with the
+/// installation path, the callback as Bitrix24 sends it, then the keys (asked only after it:
+/// the form shows them after Save), saved with the profile.
+#[test]
+fn setup_catches_the_installation_callback_then_takes_the_keys() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    t.send("\x1b[B\r");
+    t.expect("How will Bitrix24's servers reach this machine?", 10);
+    t.send("\r");
+    t.expect("Its public https address", 10);
+    t.send("https://hooks.example.com\r");
+    t.expect("The local address it forwards to", 10);
+    t.send("127.0.0.1:0\r");
+    t.expect("What may your scripts reach?", 10);
+    t.send("\r");
+    let form = t.expect("listening for the installation callback on http://", 20);
+    assert!(
+        form.contains("Initial installation path:  https://hooks.example.com/install/"),
+        "{form}"
+    );
+    let at = t.expect("\n", 10);
+    let (addr, path) = at.trim().split_once('/').unwrap();
+    let pair = s.issue_pair();
+    let body = super::install_listen::bitrix_form(&pair, &s.host());
+    let r = crate::support::http::post(
+        addr,
+        &format!("/{path}"),
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    t.expect("Application ID (client_id)", 20);
+    t.send(&format!("{CLIENT_ID}\r"));
+    t.expect("Application key", 10);
+    t.wait_echo_off(10);
+    t.send(&format!("{CLIENT_SECRET}\r"));
+    t.expect("First call: `profile` answers — you act as Stand In", 20);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET), "the secret was echoed");
+    let saved = env.auth();
+    assert_eq!(saved["client_id"], CLIENT_ID);
+    assert_eq!(saved["client_secret"], CLIENT_SECRET);
+}
+
+/// `batch` on a terminal, its answers going to a file, shows how many commands are answered,
+/// their rate and the time, and clears the line; with NO_COLOR no colour codes. Under `-q`, or
+/// with the answers on the same terminal, nothing is drawn.
+#[test]
+fn batch_shows_progress_on_a_terminal() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let out = env.tmp.path().join("answers.jsonl");
+    let run = |flags: &str, to_file: bool| {
+        let redirect = match to_file {
+            true => format!("> '{}'", out.display()),
+            false => String::new(),
+        };
+        let mut sh = std::process::Command::new("sh");
+        sh.args(["-c", &format!("'{BIN}' {flags} batch {redirect}")])
+            .env("B24AUTH_CONFIG_DIR", &env.dir)
+            .env("B24AUTH_OAUTH_SERVER", &s.base)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        let mut t = Pty::spawn(sh, "");
+        for _ in 0..3 {
+            t.send("{\"method\":\"profile\",\"params\":{}}\r");
+        }
+        // Ctrl-D twice: a terminal's end of input holds for one read, and batch reads on.
+        t.send("\x04\x04");
+        let (code, shown) = t.finish();
+        assert_eq!(code, 0, "{shown:?}");
+        shown
+    };
+    let shown = run("", true);
+    // The count itself is redrawn at most ten times a second: a quick run may end before a
+    // redraw (the unit test counts); the line shows and is cleared.
+    assert!(shown.contains(" commands · "), "{shown:?}");
+    assert!(shown.contains("/s · "), "{shown:?}");
+    assert!(
+        shown.trim_end().ends_with("\x1b[2K"),
+        "not cleared: {shown:?}"
+    );
+    assert!(
+        !shown.contains("\x1b[1m"),
+        "bold despite NO_COLOR: {shown:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+    assert!(!run("-q", true).contains("commands ·"));
+    assert!(!run("", false).contains("commands ·"));
 }

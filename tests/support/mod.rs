@@ -6,6 +6,7 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 
 pub mod batch;
 pub mod cli;
+pub mod deps;
 pub mod hostile;
 pub mod http;
 pub mod outage;
@@ -17,6 +18,7 @@ pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod stand_in_errors;
+pub mod stand_in_events;
 pub mod stand_in_frame;
 pub mod stand_in_pace;
 pub mod stand_in_sdk;

@@ -25,10 +25,8 @@ fn as_root() -> bool {
 }
 
 fn binary() -> &'static str {
-    ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("pgbouncer is needed for these tests: run scripts/install-test-deps")
+    use super::deps::{pgbouncer_bin, unguarded, Dep};
+    pgbouncer_bin().unwrap_or_else(|| panic!("{}", unguarded(Dep::Pgbouncer)))
 }
 
 /// pgbouncer's version from `pgbouncer --version` (`PgBouncer 1.18.0`).

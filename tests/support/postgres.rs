@@ -37,15 +37,8 @@ fn pg_command(bin: &std::path::Path, tool: &str) -> Command {
 }
 
 fn pg_bin() -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is needed for these tests: run scripts/install-test-deps")
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("initdb").exists())
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .expect("no initdb under /usr/lib/postgresql: run scripts/install-test-deps")
+    use super::deps::{postgres_bin, unguarded, Dep};
+    postgres_bin().unwrap_or_else(|| panic!("{}", unguarded(Dep::Postgres)))
 }
 
 impl Cluster {

@@ -30,6 +30,8 @@ use super::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 pub const CLIENT_ID: &str = "local.5f1b2c3d4e5f60.12345678";
 pub const CLIENT_SECRET: &str = "Zq8sTandInClientSecret0123456789abcdefghijkLMNOP";
 pub const MEMBER_ID: &str = "a223c6b3710f85df22e9377d6c4f7553";
+/// The stand-in portal's one incoming webhook: `<base>/portal/rest/` + this (§8).
+pub const WEBHOOK: &str = "1/wh5ecret0123456789abcd/";
 pub const CODE_LIFETIME: Duration = Duration::from_secs(30);
 
 /// A way the next token-endpoint call fails.
@@ -135,6 +137,10 @@ pub(super) struct State {
     pub(super) errors: super::stand_in_errors::RecordedErrors,
     /// Served over HTTPS (`StandIn::start_https`): the endpoints it hands out say so.
     https: bool,
+    /// The incoming webhook ([`WEBHOOK`]) was deleted on the portal.
+    webhook_revoked: bool,
+    /// The offline event queue and the bound handlers (`stand_in_events.rs`).
+    pub(super) events: super::stand_in_events::Events,
     /// Bodies for the next refresh answers, each made from the genuine rotated answer.
     refresh_bodies: VecDeque<AnswerBody>,
     /// REST 3.0 (`stand_in_v3.rs`).
@@ -292,6 +298,16 @@ impl StandIn {
         s.refresh_tokens.clear();
     }
 
+    /// The incoming webhook's address, as the portal's form shows it.
+    pub fn webhook_url(&self) -> String {
+        format!("{}/portal/rest/{WEBHOOK}", self.base)
+    }
+
+    /// The webhook is deleted on the portal: its calls get `INVALID_CREDENTIALS`.
+    pub fn revoke_webhook(&self) {
+        self.state.lock().unwrap().webhook_revoked = true;
+    }
+
     /// `crm.deal.list` holds deals `1..=count`.
     pub fn set_deals(&self, count: usize) {
         self.state.lock().unwrap().deals = count;
@@ -315,6 +331,13 @@ impl StandIn {
     /// (method, `host:port` reached, parameters without `auth`) of every REST call so far.
     pub fn rest_log(&self) -> Vec<(String, String, Value)> {
         self.state.lock().unwrap().rest_log.clone()
+    }
+
+    pub(super) fn with_events<R>(
+        &self,
+        f: impl FnOnce(&mut super::stand_in_events::Events) -> R,
+    ) -> R {
+        f(&mut self.state.lock().unwrap().events)
     }
 
     pub(super) fn with_v3<R>(&self, f: impl FnOnce(&mut super::stand_in_v3::V3) -> R) -> R {
@@ -863,18 +886,22 @@ fn app_info(
             "expired_token",
             "The access token provided has expired",
         ),
-        Some(&expires) if server => json_reply(
-            StatusCode::OK,
-            super::record::server_app_info(
-                &s.record,
-                json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
+        Some(&expires) if server => {
+            // A token issued for another portal of the same app (`stand_in_events.rs`).
+            let (host, member_id) = s.events.portal_of(token).unwrap_or((host, MEMBER_ID));
+            json_reply(
+                StatusCode::OK,
+                super::record::server_app_info(
+                    &s.record,
+                    json!({"result": {"client_id": CLIENT_ID, "scope": "crm,user", "expires": expires,
                 "install": {"installed": true, "version": 1, "status": "L", "scope": "crm,user",
                     "domain": host, "uri": format!("{}://{host}/", s.scheme()),
                     "client_endpoint": format!("{}://{host}/portal/rest/", s.scheme()),
-                    "member_id": MEMBER_ID, "member_type": "PORTAL"},
+                    "member_id": member_id, "member_type": "PORTAL"},
                 "user_id": 1}}),
-            ),
-        ),
+                ),
+            )
+        }
         Some(_) => json_reply(
             StatusCode::OK,
             json!({"result": {"ID": 7, "CODE": CLIENT_ID, "VERSION": 1, "STATUS": "L",
@@ -959,7 +986,26 @@ fn rest(state: &Mutex<State>, host: &str, method: &str, body: &[u8]) -> Response
             );
         }
     }
+    // An incoming webhook: `USER_ID/SECRET/METHOD`, no `auth` (the address is the credential).
+    let hook = method
+        .split_once('/')
+        .and_then(|(user, rest)| Some((user, rest.split_once('/')?)))
+        .map(|(user, (secret, m))| (format!("{user}/{secret}/"), m.to_string()));
+    let method = match &hook {
+        Some((path, m)) => {
+            if path != WEBHOOK || s.webhook_revoked {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "INVALID_CREDENTIALS",
+                    "Invalid request credentials",
+                );
+            }
+            m.as_str()
+        }
+        None => method,
+    };
     match s.access_tokens.get(&token) {
+        _ if hook.is_some() => {}
         None => {
             return error(
                 StatusCode::UNAUTHORIZED,
@@ -1160,6 +1206,8 @@ fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, V
             "ERROR_CORE",
             "Something went wrong in the portal",
         )),
+        m if m.starts_with("event.") => super::stand_in_events::method(&mut s.events, m, params)
+            .unwrap_or_else(|| super::record::method(m)),
         other => match super::stand_in_pace::extra_method(other) {
             Some(answer) => Ok(answer),
             None => super::record::method(other),

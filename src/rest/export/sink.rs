@@ -33,7 +33,7 @@ impl Chunk {
 pub struct Sink<'a> {
     out: BufWriter<StdoutLock<'a>>,
     array: bool,
-    progress: bool,
+    progress: crate::ui::progress::Progress,
     seen: usize,
 }
 
@@ -42,7 +42,7 @@ impl Sink<'_> {
         Sink {
             out: BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
             array,
-            progress,
+            progress: crate::ui::progress::Progress::new(progress, "items", None),
             seen: 0,
         }
     }
@@ -53,10 +53,10 @@ impl Sink<'_> {
             self.line(line)?;
         }
         self.out.flush()?;
-        if self.progress {
-            let total = count(total).map(|t| format!(" of {t}")).unwrap_or_default();
-            eprint!("\r\x1b[2Kfetched {}{total}", self.seen);
+        if let Some(t) = count(total).and_then(as_u64) {
+            self.progress.set_total(t);
         }
+        self.progress.set_position(self.seen as u64);
         Ok(())
     }
 
@@ -84,22 +84,19 @@ impl Sink<'_> {
             line.clear();
         }
         self.out.flush()?;
+        self.progress.set_position(self.seen as u64);
         Ok(())
     }
 
     /// Clears the progress line after a failure (the items written so far stay written).
     pub fn abandon(mut self) {
-        if self.progress {
-            eprint!("\r\x1b[2K");
-        }
+        self.progress.finish();
         let _ = self.out.flush();
     }
 
     /// Clears the progress line and closes the array.
     pub fn finish(mut self) -> Result<()> {
-        if self.progress {
-            eprint!("\r\x1b[2K");
-        }
+        self.progress.finish();
         if self.array {
             self.out
                 .write_all(if self.seen == 0 { b"[]\n" } else { b"]\n" })?;

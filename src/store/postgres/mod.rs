@@ -17,6 +17,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 */
 
 mod candidates;
+mod events;
 mod key;
 mod libpq;
 mod migrate;

@@ -1,0 +1,149 @@
+//! Issue 29's bars, against the stand-in: `serve --exec true` accepting 20,000 events from 50
+//! concurrent senders (accepted/s, p99 answer, RSS), and `events pull --exec true` draining
+//! 10,000 offline events at the portal's bucket pace (requests, wall, RSS). `bench/run` runs
+//! it; timing is never a test.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use support::cli::Env;
+use support::stand_in::{StandIn, MEMBER_ID};
+use support::stand_in_events::event_form;
+
+const APP_TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
+const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
+
+fn seed(env: &Env, s: &StandIn) {
+    let mut doc = env.seed(s, 3600);
+    doc["application_token"] = APP_TOKEN.into();
+    env.write_auth(&serde_json::to_vec_pretty(&doc).unwrap());
+}
+
+fn vm_hwm_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn post(addr: &str, body: &str) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST {PREFIX}/event HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    support::http::parse(&buf).status
+}
+
+fn serve_bench() -> Vec<String> {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed(&env, &s);
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PREFIX,
+        "--concurrency",
+        "8",
+        "--exec",
+        "true",
+    ];
+    let mut p = env.spawn(&mut env.app_cmd(&s, &args));
+    let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
+    let addr = line
+        .trim_start_matches("serving events on http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (senders, each) = (50, 400);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..senders)
+        .map(|t| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::with_capacity(each);
+                for i in 0..each {
+                    let body = event_form(
+                        "ONCRMDEALADD",
+                        (t * each + i) as u64,
+                        MEMBER_ID,
+                        APP_TOKEN,
+                        "portal.example",
+                    );
+                    let at = Instant::now();
+                    assert_eq!(post(&addr, &body), 200);
+                    lat.push(at.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let wall = started.elapsed();
+    lat.sort();
+    let p99 = lat[lat.len() * 99 / 100];
+    let rss = vm_hwm_kib(p.child.id());
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    vec![
+        format!("| serve --exec true, 20,000 events, 50 senders: accepted | {:.0} events/s | bar: at least 1,000/s |", lat.len() as f64 / wall.as_secs_f64()),
+        format!("| serve: p99 answer (durable before 200) | {:.1} ms | bar: at most 20 ms |", p99.as_secs_f64() * 1000.0),
+        format!("| serve: RSS (VmHWM) | {:.1} MiB | bar: at most 30 MiB |", rss as f64 / 1024.0),
+    ]
+}
+
+fn pull_bench() -> Vec<String> {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed(&env, &s);
+    s.queue_offline(10_000);
+    s.enable_rate_limit();
+    let mut cmd = env.app_cmd(&s, &["events", "pull", "--exec", "true"]);
+    cmd.env_remove("B24AUTH_HTTP_TIMEOUT");
+    let before = s.counters().rest_calls;
+    let started = Instant::now();
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let mut hwm = 0;
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::BufReader::new(stderr).lines().count());
+    while child.try_wait().unwrap().is_none() {
+        hwm = hwm.max(vm_hwm_kib(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let wall = started.elapsed();
+    reader.join().unwrap();
+    assert!(s.offline_rows().is_empty(), "drained");
+    vec![
+        format!("| events pull --exec true, 10,000 offline events (limit 50, bucket 2/s burst 50): requests | {} | one get and one clear a batch |", s.counters().rest_calls - before),
+        format!("| events pull: wall | {:.1} s | the portal's bucket pace |", wall.as_secs_f64()),
+        format!("| events pull: RSS (VmHWM) | {:.1} MiB | |", hwm as f64 / 1024.0),
+    ]
+}
+
+fn main() {
+    let mut rows = serve_bench();
+    if std::env::var_os("B24AUTH_BENCH_SERVE_ONLY").is_none() {
+        rows.extend(pull_bench());
+    }
+    let mut out = String::from("\n| measurement | figure | comparison |\n|---|---|---|\n");
+    for r in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    print!("{out}");
+}

@@ -1,0 +1,177 @@
+/*!
+`b24auth events pull | bind | failed | retry`: flags → one flow in `events/` → print.
+*/
+
+use std::io::Write;
+
+use anyhow::{anyhow, Result};
+use serde_json::{json, Map, Value};
+
+use crate::cli::{
+    EventsBindArgs, EventsCommand, EventsFailedArgs, EventsPullArgs, EventsRetryArgs,
+};
+use crate::events::backlog::Backlog;
+use crate::events::dispatch::Handler;
+use crate::events::queue::{Entry, Spool};
+use crate::events::{pull, serve};
+use crate::rest::Caller;
+use crate::session::Session;
+
+pub(crate) async fn run(s: &Session, action: &EventsCommand) -> Result<()> {
+    match action {
+        EventsCommand::Pull(args) => pull_events(s, args).await,
+        EventsCommand::Bind(args) => bind(s, args).await,
+        EventsCommand::Failed(args) => failed(s, args).await,
+        EventsCommand::Retry(args) => retry(s, args).await,
+    }
+}
+
+async fn pull_events(s: &Session, args: &EventsPullArgs) -> Result<()> {
+    let caller = Caller::new(s, Default::default(), false).await?;
+    let handler = args.exec.clone().map(|command| Handler {
+        command,
+        tries: args.tries,
+        timeout: None,
+    });
+    let opts = pull::Options {
+        handler,
+        follow: args.follow,
+        limit: args.limit,
+    };
+    pull::run(s, &caller, opts).await
+}
+
+async fn bind(s: &Session, args: &EventsBindArgs) -> Result<()> {
+    let caller = Caller::new(s, Default::default(), false).await?;
+    for event in &args.events {
+        let mut params = Map::new();
+        params.insert("event".into(), event.as_str().into());
+        match &args.handler {
+            Some(url) => params.insert("handler".into(), url.as_str().into()),
+            None => params.insert("event_type".into(), "offline".into()),
+        };
+        match caller.call("event.bind", &params).await {
+            Ok(_) => s.cfg.ui.info(format_args!("b24auth: bound {event}")),
+            Err(e) if format!("{e:#}").contains("Handler already binded") => {
+                s.cfg.ui.info(format_args!("b24auth: {event} was already bound"))
+            }
+            Err(e) if format!("{e:#}").starts_with("ACCESS_DENIED") => {
+                return Err(anyhow!(
+                    "event.bind for {event}: the portal requires an administrator ({}); the stored authorization belongs to a user who is not one: reinstall the app, or authorize it again signed in as a portal administrator (`b24auth authorize --domain PORTAL --force`)",
+                    crate::ui::sanitize::strip_controls(&format!("{e:#}"))
+                ))
+            }
+            Err(e) => return Err(e.context(format!("event.bind for {event}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Where failed events may be kept for this profile: `serve`'s backlog (its spool, or the
+/// store's shared queue) and the profile's `events pull` spool.
+struct Kept {
+    serve: Spool,
+    pull: Spool,
+}
+
+impl Kept {
+    fn open(s: &Session) -> Result<Kept> {
+        let dir = &s.cfg.config_dir;
+        Ok(Kept {
+            serve: Spool::open(dir, serve::QUEUE)?,
+            pull: Spool::open(dir, &pull::queue_name(s.profile_name()))?,
+        })
+    }
+
+    fn backlogs<'a>(&'a self, s: &'a Session) -> [Backlog<'a>; 2] {
+        let serve = match s.store.event_queue() {
+            Some(shared) => Backlog::Shared(shared),
+            None => Backlog::Spool(&self.serve),
+        };
+        [serve, Backlog::Spool(&self.pull)]
+    }
+}
+
+async fn failed(s: &Session, args: &EventsFailedArgs) -> Result<()> {
+    let mut rows: Vec<Value> = Vec::new();
+    let kept = Kept::open(s)?;
+    for backlog in kept.backlogs(s) {
+        rows.extend(backlog.failed().await?.iter().map(local_row));
+    }
+    if let Some(caller) = portal_caller(s).await? {
+        for row in pull::failed_on_portal(&caller).await? {
+            rows.push(json!({"id": row.get("ID"), "event": row.get("EVENT_NAME"),
+                "profile": s.profile_name(), "where": "portal"}));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", Value::Array(rows))?;
+    } else {
+        for r in &rows {
+            let text = |k: &str| match r.get(k) {
+                Some(Value::String(v)) => crate::ui::sanitize::strip_controls(v),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}",
+                text("id"),
+                text("event"),
+                text("profile"),
+                text("where")
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn local_row(e: &Entry) -> Value {
+    json!({"id": e.id, "event": e.event, "profile": e.profile, "received_at": e.received_at,
+        "where": "spool", "payload": e.payload})
+}
+
+/// A caller for the profile's portal when one is stored; `None` when nothing is (a `serve`
+/// host's default profile may not exist).
+async fn portal_caller(s: &Session) -> Result<Option<Caller<'_>>> {
+    if s.store.load(s.profile_name()).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Caller::new(s, Default::default(), false).await?))
+}
+
+async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
+    let mut moved = 0;
+    let mut left: Vec<String> = args.ids.clone();
+    let kept = Kept::open(s)?;
+    for backlog in kept.backlogs(s) {
+        let ids: Vec<String> = match args.all {
+            true => backlog.failed().await?.into_iter().map(|e| e.id).collect(),
+            false => left.clone(),
+        };
+        for id in ids {
+            if backlog.retry(&id).await? {
+                moved += 1;
+                left.retain(|l| l != &id);
+            }
+        }
+    }
+    let mut reserved = 0;
+    if args.all || !left.is_empty() {
+        if let Some(caller) = portal_caller(s).await? {
+            let ids = (!args.all).then_some(left.as_slice());
+            reserved = pull::retry_failed(s, &caller, ids).await?;
+        }
+    }
+    s.cfg.ui.info(format_args!(
+        "b24auth: {moved} event(s) back in the spool (`serve` and `events pull` run them at their next start), {reserved} portal event(s) reserved for the next `events pull`"
+    ));
+    if moved + reserved == 0 {
+        return Err(crate::exit::usage(
+            "no such failed event: see `b24auth events failed`",
+        ));
+    }
+    Ok(())
+}

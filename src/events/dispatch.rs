@@ -1,0 +1,151 @@
+/*!
+Running an event's handler: `--exec CMD…` once per event, the event JSON on its stdin, the
+`exec` variables (without `B24_APPLICATION_TOKEN`) plus `B24_EVENT` and `B24_EVENT_ID` in its
+environment, b24auth's own secrets scrubbed from what it inherits. A handler that did not exit 0
+is run again after a back-off, `--tries` times in all; what happens then (an
+`event.offline.error`, a failed entry in the spool) is the caller's.
+
+CMD runs as given (no shell), so nothing in an event reaches a command line; the event goes to
+stdin, which never carries a token (see [`handler_json`]).
+*/
+
+use std::ffi::OsString;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::io::AsyncWriteExt;
+
+/// The first pause between two runs of a failed handler; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The variables a handler must never see: the install's secret is the only proof of a sender.
+const HIDDEN_VARS: [&str; 1] = ["B24_APPLICATION_TOKEN"];
+
+/// The `auth` fields of an online event a handler may see (no token of any kind).
+const SHOWN_AUTH: [&str; 7] = [
+    "domain",
+    "member_id",
+    "user_id",
+    "client_endpoint",
+    "server_endpoint",
+    "scope",
+    "status",
+];
+
+/// The handler command and how often it is tried.
+#[derive(Debug, Clone)]
+pub(crate) struct Handler {
+    pub command: Vec<OsString>,
+    pub tries: u32,
+    /// A run longer than this is killed and counts as failed.
+    pub timeout: Option<Duration>,
+}
+
+/// One event as a handler gets it.
+pub(crate) struct Delivery<'a> {
+    pub name: &'a str,
+    pub id: &'a str,
+    pub json: &'a Value,
+    /// The `exec` variables of the event's profile (empty when it has none any more).
+    pub env: &'a [(String, String)],
+}
+
+impl Handler {
+    /// Runs the handler until it exits 0, at most `tries` times with back-off; true when it did.
+    pub async fn deliver(&self, d: &Delivery<'_>) -> bool {
+        let mut pause = FIRST_BACKOFF;
+        for attempt in 1..=self.tries.max(1) {
+            match self.run_once(d).await {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) => crate::ui::log::note(format_args!(
+                    "event {}: the handler did not start ({e})",
+                    d.id
+                )),
+            }
+            if attempt < self.tries {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_BACKOFF);
+            }
+        }
+        false
+    }
+
+    /// One run: true when it exited 0.
+    async fn run_once(&self, d: &Delivery<'_>) -> std::io::Result<bool> {
+        let (program, args) = self
+            .command
+            .split_first()
+            .ok_or_else(|| std::io::Error::other("no command"))?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        crate::session::child_env::scrub_child_env(cmd.as_std_mut());
+        for var in HIDDEN_VARS {
+            cmd.env_remove(var);
+        }
+        for (k, v) in d
+            .env
+            .iter()
+            .filter(|(k, _)| !HIDDEN_VARS.contains(&k.as_str()))
+        {
+            cmd.env(k, v);
+        }
+        cmd.env("B24_EVENT", d.name).env("B24_EVENT_ID", d.id);
+        let mut child = cmd.spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let mut body = serde_json::to_vec(d.json).unwrap_or_default();
+        body.push(b'\n');
+        // A handler that does not read its stdin is no failure.
+        let _ = stdin.write_all(&body).await;
+        drop(stdin);
+        let status = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, child.wait()).await {
+                Ok(s) => s?,
+                Err(_) => {
+                    let _ = child.kill().await;
+                    return Ok(false);
+                }
+            },
+            None => child.wait().await?,
+        };
+        Ok(status.success())
+    }
+}
+
+/// What a handler reads on stdin for an online event: the POST's fields with `auth` cut down
+/// to [`SHOWN_AUTH`] (never `access_token`, `refresh_token` or `application_token`).
+pub(crate) fn handler_json(post: &Map<String, Value>) -> Value {
+    let mut shown = post.clone();
+    if let Some(Value::Object(auth)) = post.get("auth") {
+        let kept: Map<String, Value> = auth
+            .iter()
+            .filter(|(k, _)| SHOWN_AUTH.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        shown.insert("auth".into(), Value::Object(kept));
+    }
+    Value::Object(shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_token_reaches_the_handler_json() {
+        let post = serde_json::json!({"event": "ONCRMDEALADD", "data": {"FIELDS": {"ID": "1"}},
+            "auth": {"access_token": "AT", "refresh_token": "RT", "application_token": "APP",
+                     "member_id": "m", "domain": "p.example"}});
+        let shown = handler_json(post.as_object().unwrap()).to_string();
+        for secret in ["AT", "RT", "APP"] {
+            assert!(!shown.contains(&format!("\"{secret}\"")), "{shown}");
+        }
+        assert!(shown.contains("p.example") && shown.contains("ONCRMDEALADD"));
+    }
+}

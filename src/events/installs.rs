@@ -1,0 +1,143 @@
+/*!
+`serve`'s install route: the install flow of `capture/install/` (parse, the trusted server's
+word, the saver: durable before any answer), once per portal, into the profile named after the
+portal's host (`:` written as `-`).
+
+Each callback's save runs in a future the serve loop owns, not the connection: a sender that
+hangs up cannot drop a pair being saved. A reinstall replaces the portal's profile (and so its
+uninstalled mark): the callback is the portal's newest word.
+*/
+
+use anyhow::Result;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use hyper::StatusCode;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::capture::install::candidates::Keeper;
+use crate::capture::install::handler::Install;
+use crate::capture::install::saver::Saver;
+use crate::capture::install::verify::{self, Checks};
+use crate::capture::listener::{Handler, Outcome, Reply, Request};
+use crate::session::Session;
+use crate::store::SaveMode;
+
+/// A callback on its way to the installer, with where its reply goes.
+pub(crate) struct Callback {
+    pub request: Request,
+    pub profile: String,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// The profile a callback installs into: the one `--profile` names (`only`), which takes no
+/// other portal than the one it holds (403), or else the one named after the portal it claims;
+/// the 400 reply when it names none b24auth can use.
+pub(crate) async fn profile_for(
+    session: &Session,
+    only: Option<&str>,
+    req: &Request,
+) -> Result<String, Reply> {
+    let auth = verify::parse_body(req.content_type.as_deref(), &req.body)
+        .map_err(|(status, why)| Reply::text(status, why))?;
+    let claimed = verify::unverified(&auth, true)
+        .map_err(|_| Reply::text(StatusCode::BAD_REQUEST, "Auth data is required"))?;
+    if let Some(only) = only {
+        let stored = session.store.load(only).await.ok().flatten();
+        let holds = stored.and_then(|p| p.portal());
+        return match holds {
+            Some(portal) if !portal.eq_ignore_ascii_case(&claimed.domain) => Err(Reply::text(
+                StatusCode::FORBIDDEN,
+                "This serve keeps one profile, of another portal",
+            )),
+            _ => Ok(only.to_string()),
+        };
+    }
+    let name: String = claimed.domain.replace(':', "-");
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    match plain {
+        true => Ok(name),
+        false => Err(Reply::text(
+            StatusCode::BAD_REQUEST,
+            "The portal's name is no profile name",
+        )),
+    }
+}
+
+/// Handles callbacks as they come, each to its save; calls `installed` after each proven or
+/// kept save (the caller re-reads the table of installs).
+pub(crate) async fn run(
+    session: &Session,
+    checks: &Checks,
+    mut callbacks: mpsc::UnboundedReceiver<Callback>,
+    installed: impl AsyncFn(),
+) {
+    let mut running = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            cb = callbacks.recv() => match cb {
+                Some(cb) => running.push(one(session, checks, cb)),
+                None => return,
+            },
+            Some(()) = running.next(), if !running.is_empty() => installed().await,
+        }
+    }
+}
+
+/// One callback: the install handler and a saver for its portal's profile, side by side until
+/// the handler has the saver's word (the save is done by then).
+async fn one(session: &Session, checks: &Checks, cb: Callback) {
+    let mut cfg = session.cfg.clone();
+    cfg.profile = cb.profile;
+    let (jobs, queue) = mpsc::unbounded_channel();
+    let install = Install {
+        cfg: &cfg,
+        checks,
+        jobs,
+        paste: String::new(),
+    };
+    let saver = Saver {
+        keeper: Keeper {
+            cfg: &cfg,
+            store: &session.store,
+            mode: SaveMode::Replace,
+            checks,
+        },
+        library: crate::capture::install::page::BX24_LIBRARY.to_string(),
+    };
+    let handled = install.handle(cb.request);
+    let saving = saver.run(queue, None, None);
+    tokio::pin!(handled, saving);
+    let reply = tokio::select! {
+        outcome = &mut handled => outcome,
+        (saved, _) = &mut saving => {
+            if let Err(e) = saved {
+                session.cfg.ui.warn(format_args!("b24auth: install for profile `{}`: {e:#}", cfg.profile));
+            }
+            handled.await
+        }
+    };
+    let reply = match reply {
+        Outcome::Continue(reply) | Outcome::Done(reply, ()) => reply,
+    };
+    if reply.status.is_success() {
+        session.cfg.ui.info(format_args!(
+            "b24auth: installed: profile `{}`",
+            cfg.profile
+        ));
+    }
+    let _ = cb.reply.send(reply);
+}
+
+/// The checks every callback gets: the trusted server's `app.info`, https portals only.
+pub(crate) fn checks(session: &Session) -> Result<Checks> {
+    Ok(Checks {
+        verify: true,
+        allow_http: false,
+        client_id: session.cfg.client_id.clone(),
+        http: session.oauth_client(crate::bitrix::server::default_url())?,
+    })
+}

@@ -1,0 +1,280 @@
+/*!
+The event spool: events b24auth holds and has not handled yet, kept on disk under the config
+dir with the profile files' rules (directories 0700, files 0600 from creation, no symlink
+followed, temp → fsync → rename → fsync directory), so an event accepted or fetched survives
+any stop of the process.
+
+`<config-dir>/events/<queue>/pending/<file>.json` holds one or more entries (one per event
+`serve` accepted; a whole `clear=1` batch for `events pull`), removed (and the directory synced)
+once every entry in it is done; `failed/<id>.json` holds an entry whose handler failed for good,
+until `events retry` moves it back to `pending/`.
+*/
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::disk::{create_private_dir, write_atomic};
+use crate::store::guard;
+
+/// A spool file larger than this is no file b24auth wrote.
+const FILE_LIMIT: u64 = 64 << 20;
+
+/// One event held in the spool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    /// `serve`'s id for the event, or the portal's `ID` of an offline event.
+    pub id: String,
+    /// The event's name (`ONCRMDEALADD`).
+    pub event: String,
+    /// The profile whose variables the handler gets.
+    pub profile: String,
+    pub received_at: i64,
+    /// What the handler reads on stdin (no token: see `dispatch::handler_json`).
+    pub payload: Value,
+}
+
+/// One queue's directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Spool {
+    dir: PathBuf,
+}
+
+impl Spool {
+    /// The spool `queue` under `config_dir`, its directories created 0700 and checked.
+    pub fn open(config_dir: &Path, queue: &str) -> Result<Spool> {
+        let dir = config_dir.join("events").join(queue);
+        for d in [
+            config_dir.to_path_buf(),
+            config_dir.join("events"),
+            dir.clone(),
+            dir.join("pending"),
+            dir.join("failed"),
+        ] {
+            guard::check_dir(&d)?;
+            create_private_dir(&d)?;
+        }
+        Ok(Spool { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keeps `entries` durably as one pending file; returns when it is on disk.
+    pub fn put(&self, file: &str, entries: &[Entry]) -> Result<()> {
+        let bytes = serde_json::to_vec(entries).map_err(|e| anyhow!("cannot encode ({e})"))?;
+        write_atomic(&self.pending_path(file), &bytes)
+    }
+
+    /// Every pending file, oldest name first, with its entries. A file that cannot be read is
+    /// named in a warning and left where it is.
+    pub fn pending(&self) -> Result<Vec<(String, Vec<Entry>)>> {
+        let mut out = Vec::new();
+        for name in names(&self.dir.join("pending"))? {
+            match read_entries(&self.pending_path(&name)) {
+                Ok(entries) => out.push((name, entries)),
+                Err(e) => crate::ui::log::note(format_args!("event spool: skipped {name}: {e:#}")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pending file `file` is handled: removed, and the removal made durable.
+    pub fn done(&self, file: &str) -> Result<()> {
+        remove_durably(&self.pending_path(file))
+    }
+
+    /// The pending file `file` is handled: removed, the directory not synced (a removal a
+    /// crash undoes only runs its handlers again: at least once still holds).
+    pub fn done_lazily(&self, file: &str) -> Result<()> {
+        match fs::remove_file(self.pending_path(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove the handled spool file {file}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Keeps `entry` as failed for good.
+    pub fn fail(&self, entry: &Entry) -> Result<()> {
+        let bytes = serde_json::to_vec(&[entry]).map_err(|e| anyhow!("cannot encode ({e})"))?;
+        write_atomic(&self.failed_path(&entry.id), &bytes)
+    }
+
+    /// Every failed entry, oldest first.
+    pub fn failed(&self) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for name in names(&self.dir.join("failed"))? {
+            out.extend(read_entries(&self.failed_path(&name))?);
+        }
+        Ok(out)
+    }
+
+    /// Moves the failed entry `id` back to pending; false when there is none.
+    pub fn retry(&self, id: &str) -> Result<bool> {
+        if !plain_name(id) {
+            return Ok(false);
+        }
+        let from = self.failed_path(id);
+        if guard::open_read(&from)?.is_none() {
+            return Ok(false);
+        }
+        let to = self.pending_path(&format!("retry-{id}"));
+        fs::rename(&from, &to).with_context(|| format!("cannot move {}", from.display()))?;
+        for d in ["pending", "failed"] {
+            File::open(self.dir.join(d))?.sync_all()?;
+        }
+        Ok(true)
+    }
+
+    fn pending_path(&self, file: &str) -> PathBuf {
+        self.dir.join("pending").join(format!("{file}.json"))
+    }
+
+    fn failed_path(&self, id: &str) -> PathBuf {
+        self.dir.join("failed").join(format!("{id}.json"))
+    }
+}
+
+/// Writes the events of concurrent requests together: each batch the writer finds waiting
+/// becomes one pending file, so one fsync (and one directory sync) answers them all. Every
+/// caller hears back only once its batch is on disk.
+pub(crate) struct GroupWriter {
+    tx: std::sync::mpsc::Sender<Write>,
+}
+
+/// One event to write, and where to say which file took it (and how many it holds).
+type Write = (Entry, tokio::sync::oneshot::Sender<Result<(String, usize)>>);
+
+/// The most events one pending file takes.
+const GROUP_MAX: usize = 256;
+
+impl GroupWriter {
+    pub fn start(spool: Spool) -> GroupWriter {
+        let (tx, rx) = std::sync::mpsc::channel::<Write>();
+        std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while batch.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                let file = new_id();
+                let (entries, answers): (Vec<Entry>, Vec<_>) = batch.into_iter().unzip();
+                let written = spool.put(&file, &entries).map(|()| (file, entries.len()));
+                for answer in answers {
+                    let _ = answer.send(match &written {
+                        Ok(w) => Ok(w.clone()),
+                        Err(e) => Err(anyhow!("{e:#}")),
+                    });
+                }
+            }
+        });
+        GroupWriter { tx }
+    }
+
+    /// Keeps `entry` durably; the pending file it is in and how many events that file holds.
+    pub async fn keep(&self, entry: Entry) -> Result<(String, usize)> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((entry, answer))
+            .map_err(|_| anyhow!("the spool writer stopped"))?;
+        answered
+            .await
+            .map_err(|_| anyhow!("the spool writer stopped"))?
+    }
+}
+
+/// A name b24auth itself gives a spool file: no separator, no dot file, bounded.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The `<name>.json` files of `dir`, sorted, temp files and foreign names left out.
+fn names(dir: &Path) -> Result<Vec<String>> {
+    let mut out: Vec<String> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json")
+                .filter(|n| plain_name(n))
+                .map(String::from)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn read_entries(path: &Path) -> Result<Vec<Entry>> {
+    let file = guard::open_read(path)?.ok_or_else(|| anyhow!("{} is gone", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(FILE_LIMIT + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(anyhow!("{} is too large", path.display()));
+    }
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a spool file", path.display()))
+}
+
+fn remove_durably(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+    let dir = path.parent().expect("spool files have a parent");
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// A new event id: sortable by arrival (nanoseconds), unique (random tail).
+pub(crate) fn new_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{nanos:020}-{}", crate::secret::random_hex(4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_survive_and_move() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(&tmp.path().join("c"), "serve").unwrap();
+        let e = Entry {
+            id: new_id(),
+            event: "ONCRMDEALADD".into(),
+            profile: "p".into(),
+            received_at: 1,
+            payload: serde_json::json!({"a": 1}),
+        };
+        spool.put(&e.id, std::slice::from_ref(&e)).unwrap();
+        let pending = spool.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].1[0].id, e.id);
+        spool.fail(&e).unwrap();
+        spool.done(&e.id).unwrap();
+        assert!(spool.pending().unwrap().is_empty());
+        assert_eq!(spool.failed().unwrap().len(), 1);
+        assert!(spool.retry(&e.id).unwrap());
+        assert!(!spool.retry("../x").unwrap());
+        assert_eq!(spool.pending().unwrap().len(), 1);
+        assert!(spool.failed().unwrap().is_empty());
+    }
+}

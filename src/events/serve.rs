@@ -1,0 +1,247 @@
+/*!
+`serve`: one app, any number of portals, long-running. The shared listener serves the routes
+under the prefix (`/event`, `/install`, `GET /healthz`); [`receive`](super::receive) decides
+which event POSTs are believed and keeps them; the dispatcher hands each kept event to `--exec`
+(bounded concurrency, `--tries` with back-off, then `failed/`), or without `--exec` prints it as
+a JSON line. Events left pending by a stopped run are handed out first, so an event accepted
+(answered 200) is handled at least once whatever happens to the process.
+*/
+
+use std::ffi::CString;
+use std::net::SocketAddr;
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::Result;
+use hyper::{Method, StatusCode};
+use tokio::sync::mpsc;
+
+use super::backlog::Backlog;
+use super::dispatch::Handler;
+use super::dispatcher::{Dispatcher, Job};
+use super::installs::{self, Callback};
+use super::queue::Spool;
+use super::receive::Door;
+use super::stop::{Stopping, GRACE};
+use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
+use crate::session::Session;
+
+const MAX_BODY: usize = 64 * 1024;
+/// The spool's queue name for `serve`.
+pub(crate) const QUEUE: &str = "serve";
+
+pub(crate) struct Options {
+    pub listen: SocketAddr,
+    pub public_url: Option<url::Url>,
+    pub prefix: String,
+    pub handler: Option<Handler>,
+    pub concurrency: usize,
+}
+
+struct Web<'a> {
+    door: Door<'a>,
+    prefix: String,
+    backlog: Backlog<'a>,
+    jobs: mpsc::UnboundedSender<Job>,
+    installs: mpsc::UnboundedSender<Callback>,
+    stop: &'a Stopping,
+}
+
+pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
+    // Caught before anyone is told where to send: a SIGTERM from then on is an orderly stop.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let _caught = crate::signals::catch_terminate();
+    let spool = Spool::open(&session.cfg.config_dir, QUEUE)?;
+    let backlog = match session.store.event_queue() {
+        Some(shared) => Backlog::Shared(shared),
+        None => Backlog::Spool(&spool),
+    };
+    let door = Door::new(session, backlog);
+    let portals = door.load().await?;
+    let tcp = listener::bind(opts.listen, "choose another address with --listen").await?;
+    let local = tcp.local_addr()?;
+    tell(session, local, &opts, portals);
+    let (jobs, queue) = mpsc::unbounded_channel();
+    if let Backlog::Spool(spool) = backlog {
+        for (file, entries) in spool.pending()? {
+            let total = entries.len();
+            let _ = jobs.send(Job {
+                file,
+                entries,
+                total,
+            });
+        }
+    }
+    let extra: Vec<String> = opts
+        .public_url
+        .iter()
+        .filter_map(crate::profile::host_port)
+        .collect();
+    let rules = Rules {
+        path: format!("{}/", opts.prefix),
+        methods: &[Method::GET, Method::POST],
+        max_body: MAX_BODY,
+        hosts: listener::hosts_for(local, &extra),
+    };
+    let checks = installs::checks(session)?;
+    let (callbacks, arrived) = mpsc::unbounded_channel();
+    let stop = Stopping::default();
+    let web = Web {
+        door,
+        prefix: opts.prefix.clone(),
+        backlog,
+        jobs,
+        installs: callbacks,
+        stop: &stop,
+    };
+    let dispatcher = Dispatcher::new(session, opts.handler.clone(), opts.concurrency, &stop);
+    let dispatching = async {
+        match backlog {
+            Backlog::Spool(spool) => dispatcher.drain_spool(queue, spool).await,
+            Backlog::Shared(shared) => dispatcher.drain_queue(queue, shared).await,
+        }
+    };
+    // A new or replaced install is believed for its events at once.
+    let reread = async || {
+        if let Err(e) = web.door.load().await {
+            session
+                .cfg
+                .ui
+                .warn(format_args!("b24auth: cannot re-read the installs: {e:#}"));
+        }
+    };
+    let installer = installs::run(session, &checks, arrived, reread);
+    let served = listener::serve(tcp, rules, &web);
+    tokio::pin!(served, dispatching, installer);
+    tokio::select! {
+        served = &mut served => return served,
+        () = &mut dispatching => return Ok(()),
+        () = &mut installer => return Ok(()),
+        _ = term.recv() => {}
+    }
+    session.cfg.ui.info(
+        "b24auth: SIGTERM: taking no new request; finishing the ones in flight (what is left stays kept for the next start)",
+    );
+    stop.begin();
+    // The listener keeps answering (503 to newcomers) while the requests in flight finish,
+    // then the handlers running do.
+    let finished = async {
+        let _ = tokio::time::timeout(GRACE, stop.drained()).await;
+        let _ = tokio::time::timeout(GRACE, &mut dispatching).await;
+    };
+    tokio::select! {
+        served = &mut served => served,
+        () = finished => Ok(()),
+    }
+}
+
+/// The URLs to register, on stderr (also under `-q`: they are what the user must act on).
+fn tell(session: &Session, local: SocketAddr, opts: &Options, portals: usize) {
+    let ui = &session.cfg.ui;
+    let base = match &opts.public_url {
+        Some(u) => u.as_str().trim_end_matches('/').to_string(),
+        None => format!("http://{local}"),
+    };
+    ui.always(format_args!(
+        "serving events on http://{local}{}/event",
+        opts.prefix
+    ));
+    ui.always(format_args!(
+        "event handler URL to bind (`b24auth events bind EVENT --handler URL`): {base}{}/event",
+        opts.prefix
+    ));
+    ui.always(format_args!(
+        "installation path: {base}{}/install",
+        opts.prefix
+    ));
+    ui.info(format_args!(
+        "b24auth: {portals} installed portal(s) known; health at {base}{}/healthz",
+        opts.prefix
+    ));
+}
+
+impl listener::Handler<()> for Web<'_> {
+    fn concurrent(&self) -> bool {
+        true
+    }
+
+    async fn handle(&self, req: Request) -> Outcome<()> {
+        let Some(_in_flight) = self.stop.enter() else {
+            return Outcome::Continue(Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping"));
+        };
+        let route = req
+            .path
+            .strip_prefix(&self.prefix)
+            .unwrap_or("")
+            .to_string();
+        let reply = match (route.as_str(), &req.method) {
+            ("/event", &Method::POST) => match self.door.event(req).await {
+                Ok(accepted) => {
+                    let (file, total) = accepted.file.unwrap_or_default();
+                    let _ = self.jobs.send(Job {
+                        file,
+                        entries: vec![accepted.entry],
+                        total,
+                    });
+                    Reply::json(StatusCode::OK, "{\"status\":\"ok\"}".into())
+                }
+                Err(reply) => reply,
+            },
+            ("/healthz", &Method::GET) => match writable(&self.backlog) {
+                true => Reply::text(StatusCode::OK, "ok"),
+                false => Reply::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the event queue is not writable",
+                ),
+            },
+            ("/install", &Method::POST) => self.install(req).await,
+            ("/event" | "/healthz" | "/install", _) => {
+                Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+            }
+            _ => Reply::text(StatusCode::NOT_FOUND, "Not found"),
+        };
+        Outcome::Continue(reply)
+    }
+}
+
+impl Web<'_> {
+    /// The one profile `--profile` names, if it was given (else one profile per portal).
+    fn only(&self) -> Option<&str> {
+        self.door.only()
+    }
+
+    /// An installation callback, handed to the installer (which no connection owns).
+    async fn install(&self, req: Request) -> Reply {
+        let profile = match installs::profile_for(self.door.session(), self.only(), &req).await {
+            Ok(profile) => profile,
+            Err(reply) => return reply,
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let callback = Callback {
+            request: req,
+            profile,
+            reply,
+        };
+        if self.installs.send(callback).is_err() {
+            return Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Stopping");
+        }
+        answer.await.unwrap_or_else(|_| {
+            Reply::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not save the tokens",
+            )
+        })
+    }
+}
+
+/// True while the spool's pending directory accepts new files (a shared queue answers for
+/// itself on each event).
+fn writable(backlog: &Backlog) -> bool {
+    let Backlog::Spool(spool) = backlog else {
+        return true;
+    };
+    let Ok(path) = CString::new(spool.dir().join("pending").as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK) == 0 }
+}

@@ -1,0 +1,438 @@
+//! `b24auth serve`: the application_token check, durable acceptance, uninstalls, crashes.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::events::{instants, kills, seed_app, APP_TOKEN};
+use crate::support::cli::{Env, Spawned};
+use crate::support::stand_in::{StandIn, MEMBER_ID};
+use crate::support::stand_in_events::{event_form, uninstall_form};
+
+const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+struct Serving {
+    p: Spawned,
+    addr: String,
+    /// The serve's stdout lines (the handler's output, or the events without --exec).
+    out: mpsc::Receiver<String>,
+}
+
+/// A handler that prints the deal's ID and whether it saw the application_token, and logs the
+/// ID to `log`.
+fn handler(log: &std::path::Path) -> String {
+    format!(
+        "id=$(sed -n 's/.*\"FIELDS\":{{\"ID\":\"\\([0-9]*\\)\"}}.*/\\1/p'); echo \"$id\" >> '{}'; echo \"deal $id app ${{B24_APPLICATION_TOKEN:-none}} event $B24_EVENT\"",
+        log.display()
+    )
+}
+
+fn start(env: &Env, s: &StandIn, script: &str) -> Serving {
+    start_on(env, s, script, &[])
+}
+
+/// [`start`] with more variables, e.g. `B24AUTH_STORE` (the profiles and the event queue).
+fn start_on(env: &Env, s: &StandIn, script: &str, vars: &[(&str, &str)]) -> Serving {
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PREFIX,
+        "--tries",
+        "2",
+        "--exec",
+        "sh",
+        "-c",
+        script,
+    ];
+    let mut cmd = env.app_cmd(s, &args);
+    cmd.envs(vars.iter().copied());
+    let mut p = env.spawn(&mut cmd);
+    let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
+    let addr = line
+        .trim_start_matches("serving events on http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let stdout = p.child.stdout.take().unwrap();
+    let (tx, out) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Serving { p, addr, out }
+}
+
+/// POSTs `body` to the event route; the status, or `None` when the connection failed.
+fn send(addr: &str, body: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let head = format!(
+        "POST {PREFIX}/event HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {FORM}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let r = crate::support::http::parse(&buf);
+    (r.status != 0).then_some(r.status)
+}
+
+fn deal(s: &StandIn, id: u64, token: &str) -> String {
+    event_form("ONCRMDEALADD", id, MEMBER_ID, token, &s.host())
+}
+
+#[test]
+fn only_the_stored_application_token_is_believed() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(
+        send(&sv.addr, &deal(&s, 1, "forged0forged0forged0forged0ffff")),
+        Some(401)
+    );
+    let missing = deal(&s, 2, "").replace("&auth%5Bapplication_token%5D=", "");
+    assert_eq!(send(&sv.addr, &missing), Some(401));
+    let stranger = event_form(
+        "ONCRMDEALADD",
+        3,
+        "0000aaaa0000aaaa0000aaaa0000aaaa",
+        APP_TOKEN,
+        &s.host(),
+    );
+    assert_eq!(send(&sv.addr, &stranger), Some(401));
+    assert_eq!(send(&sv.addr, &deal(&s, 4, APP_TOKEN)), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 4 app none event ONCRMDEALADD");
+    let health = crate::support::http::get(&format!("http://{}{PREFIX}/healthz", sv.addr));
+    assert_eq!(health.status, 200);
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let handled = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        handled, "4\n",
+        "no handler ran for a forged or missing token"
+    );
+}
+
+#[test]
+fn an_uninstall_marks_the_profile_and_every_command_exits_3_without_refreshing() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let forged = uninstall_form(MEMBER_ID, "forged0forged0forged0forged0ffff", &s.host());
+    assert_eq!(send(&sv.addr, &forged), Some(401));
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    // The uninstalled portal sends nothing any more: whatever claims to is no sender.
+    assert_eq!(send(&sv.addr, &deal(&s, 5, APP_TOKEN)), Some(401));
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let before = s.counters().refreshes;
+    for args in [
+        &["token", "--min-ttl", "999999"][..],
+        &["refresh"],
+        &["call", "profile"],
+    ] {
+        let run = Env::run_cmd(&mut env.app_cmd(&s, args));
+        let line = run.assert_error(3);
+        assert!(
+            line.contains("uninstalled") && line.contains("UTC"),
+            "{line}"
+        );
+    }
+    assert_eq!(s.counters().refreshes, before, "nothing refreshed it");
+}
+
+#[test]
+fn serve_killed_at_random_instants_runs_every_accepted_event() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let script = handler(&log);
+    let mut accepted: HashSet<u64> = HashSet::new();
+    let mut next = 1u64;
+    for at in instants(kills(), 300) {
+        let mut sv = start(&env, &s, &script);
+        let addr = sv.addr.clone();
+        let first = next;
+        // Four senders at once, so that events are written in groups.
+        let senders: Vec<_> = (0..4u64)
+            .map(|k| {
+                let addr = addr.clone();
+                std::thread::spawn(move || {
+                    let mut ok = Vec::new();
+                    for id in (first + k * 100)..(first + k * 100 + 100) {
+                        let body =
+                            event_form("ONCRMDEALADD", id, MEMBER_ID, APP_TOKEN, "portal.example");
+                        match send(&addr, &body) {
+                            Some(200) => ok.push(id),
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        // The instant of the crash, not a synchronisation: any instant must be survivable.
+        std::thread::sleep(at);
+        let _ = sv.p.child.kill();
+        sv.p.child.wait().unwrap();
+        for sender in senders {
+            accepted.extend(sender.join().unwrap());
+        }
+        next += 400;
+    }
+    // A last run hands out what is still pending; the handler's output says when it is done.
+    let mut sv = start(&env, &s, &script);
+    let handled = |log: &std::path::Path| -> HashSet<u64> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    while !accepted.is_subset(&handled(&log)) {
+        sv.out
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the pending events were handled");
+    }
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    assert!(!accepted.is_empty(), "some events were accepted");
+}
+
+/// An install callback as Bitrix24 POSTs it for a "Uses API only" app.
+fn install_form(pair: &serde_json::Value, host: &str, app_token: &str) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("event", "ONAPPINSTALL")
+        .append_pair("data[VERSION]", "1")
+        .append_pair("data[LANGUAGE_ID]", "en")
+        .append_pair("ts", "1728413297");
+    for k in [
+        "access_token",
+        "refresh_token",
+        "member_id",
+        "client_endpoint",
+    ] {
+        form.append_pair(&format!("auth[{k}]"), pair[k].as_str().unwrap());
+    }
+    form.append_pair("auth[expires_in]", "3600")
+        .append_pair("auth[scope]", "crm,user")
+        .append_pair("auth[domain]", host)
+        .append_pair("auth[server_endpoint]", &format!("http://{host}/rest/"))
+        .append_pair("auth[status]", "L")
+        .append_pair("auth[user_id]", "1")
+        .append_pair("auth[application_token]", app_token);
+    form.finish()
+}
+
+#[test]
+fn two_portals_make_two_profiles_and_each_portal_proves_only_its_own_events() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let other = s.second_address();
+    let other_host = other.trim_start_matches("http://").to_string();
+    let member2 = "b334d7c4821f96e033f0488e7d5f8664";
+    let token2 = "62967f0fd231bfb5c739dd93e4a46ddf";
+    let installs = [
+        (s.issue_pair(), s.host(), APP_TOKEN),
+        (
+            s.issue_pair_for(&other_host, member2),
+            other_host.clone(),
+            token2,
+        ),
+    ];
+    for (pair, host, app_token) in &installs {
+        let r = crate::support::http::post(
+            &sv.addr,
+            &format!("{PREFIX}/install"),
+            FORM,
+            install_form(pair, host, app_token).as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for (pair, host, _) in &installs {
+        let name = host.replace(':', "-");
+        let path = env.dir.join("profiles").join(format!("{name}.json"));
+        let stored: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(stored["member_id"], pair["member_id"]);
+    }
+    // The second portal's member_id with the first portal's token: not its sender.
+    let crossed = event_form("ONCRMDEALADD", 8, member2, APP_TOKEN, &other_host);
+    assert_eq!(send(&sv.addr, &crossed), Some(401));
+    let own = event_form("ONCRMDEALADD", 9, member2, token2, &other_host);
+    assert_eq!(send(&sv.addr, &own), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 9 app none event ONCRMDEALADD");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
+
+#[test]
+fn sigterm_stops_taking_events_and_finishes_the_handler_in_flight() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let fifo = env.tmp.path().join("go");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let script = format!(
+        "echo started; cat '{}' > /dev/null; echo finished",
+        fifo.display()
+    );
+    let mut sv = start(&env, &s, &script);
+    assert_eq!(send(&sv.addr, &deal(&s, 1, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "started"
+    );
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    sv.p.wait_line(10, |l| l.contains("SIGTERM: taking no new request"));
+    assert_eq!(send(&sv.addr, &deal(&s, 2, APP_TOKEN)), Some(503));
+    // Let the handler in flight finish: it ends, then serve does.
+    std::fs::write(&fifo, b"go\n").unwrap();
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "finished"
+    );
+    let code = sv.p.child.wait().unwrap().code();
+    assert_eq!(code, Some(143));
+    let pending = env.dir.join("events/serve/pending");
+    assert_eq!(
+        std::fs::read_dir(pending).unwrap().count(),
+        0,
+        "handled, not left"
+    );
+}
+
+/// Two `serve` hosts on one PostgreSQL store: 100 events sent to both in turn, each handled
+/// exactly once.
+fn two_hosts_handle_each_event_once(url_for: impl Fn(&str) -> String) {
+    let s = StandIn::start();
+    let seeded = Env::new();
+    seed_app(&seeded, &s);
+    let direct = crate::support::postgres::shared().database();
+    Env::run_cmd(&mut seeded.cmd(&["store", "copy", "--from", "file", "--to", &direct]))
+        .assert_ok();
+    let url = url_for(&direct);
+    let log = seeded.tmp.path().join("handled.log");
+    let mut hosts: Vec<(Env, Serving)> = (0..2)
+        .map(|_| {
+            let env = Env::new();
+            let sv = start_on(&env, &s, &handler(&log), &[("B24AUTH_STORE", &url)]);
+            (env, sv)
+        })
+        .collect();
+    for (_, sv) in &hosts {
+        let forged = deal(&s, 0, "forged0forged0forged0forged0ffff");
+        assert_eq!(send(&sv.addr, &forged), Some(401));
+    }
+    for id in 1..=100u64 {
+        let (_, sv) = &hosts[id as usize % 2];
+        assert_eq!(send(&sv.addr, &deal(&s, id, APP_TOKEN)), Some(200));
+    }
+    let (tx, lines) = mpsc::channel();
+    for (_, sv) in &mut hosts {
+        let out = std::mem::replace(&mut sv.out, mpsc::channel().1);
+        let tx = tx.clone();
+        std::thread::spawn(move || out.iter().for_each(|l| drop(tx.send(l))));
+    }
+    for _ in 0..100 {
+        lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("every event handled");
+    }
+    for (_, sv) in &mut hosts {
+        let _ = sv.p.child.kill();
+        sv.p.child.wait().unwrap();
+    }
+    let mut handled: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    handled.sort();
+    assert_eq!(
+        handled,
+        (1..=100).collect::<Vec<_>>(),
+        "each event handled once"
+    );
+    // They went through the shared queue, not each host's own spool: none is left unclaimed
+    // (a row may still be there while its host, killed after the handler's line, was about
+    // to delete it).
+    let db = crate::support::postgres::db_of(&direct);
+    let left = crate::support::postgres::shared().psql(
+        db,
+        "SELECT count(*) FROM b24auth_events WHERE claimed_until IS NULL OR failed",
+    );
+    assert_eq!(left.trim(), "0");
+}
+
+#[test]
+fn two_serve_hosts_on_one_postgresql_handle_each_event_once() {
+    two_hosts_handle_each_event_once(|direct| direct.to_string());
+}
+
+#[test]
+fn two_serve_hosts_through_pgbouncer_handle_each_event_once() {
+    static BOUNCER: std::sync::OnceLock<crate::support::pgbouncer::Bouncer> =
+        std::sync::OnceLock::new();
+    let bouncer = BOUNCER.get_or_init(|| {
+        crate::support::pgbouncer::Bouncer::start(crate::support::postgres::shared(), 3)
+    });
+    two_hosts_handle_each_event_once(|direct| bouncer.url(crate::support::postgres::db_of(direct)));
+}
+
+#[test]
+fn with_profile_serve_keeps_one_portal_and_refuses_another_with_403() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start_on(&env, &s, &handler(&log), &[("B24AUTH_PROFILE", "shop")]);
+    let other = s.second_address();
+    let other_host = other.trim_start_matches("http://").to_string();
+    let first = install_form(&s.issue_pair(), &s.host(), APP_TOKEN);
+    let path = format!("{PREFIX}/install");
+    let r = crate::support::http::post(&sv.addr, &path, FORM, first.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let pair = s.issue_pair_for(&other_host, "b334d7c4821f96e033f0488e7d5f8664");
+    let second = install_form(&pair, &other_host, "62967f0fd231bfb5c739dd93e4a46ddf");
+    let r = crate::support::http::post(&sv.addr, &path, FORM, second.as_bytes());
+    assert_eq!(r.status, 403, "{}", r.body);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.dir.join("profiles/shop.json")).unwrap())
+            .unwrap();
+    assert_eq!(stored["member_id"], MEMBER_ID);
+    assert_eq!(send(&sv.addr, &deal(&s, 3, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 3 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}

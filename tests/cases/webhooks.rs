@@ -1,0 +1,181 @@
+//! Webhook profiles (issue 28): `import --webhook` reads the address from stdin, checks it with
+//! one call and saves it; `call`, `batch`, `exec` use it under the shared budget; `token` and
+//! `refresh` say why they do not apply; `show` masks the secret; a revoked webhook names the fix.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::support::cli::Env;
+use crate::support::stand_in::{StandIn, WEBHOOK};
+
+/// The webhook's secret part, which must never show unmasked.
+fn secret() -> &'static str {
+    WEBHOOK.trim_end_matches('/').rsplit('/').next().unwrap()
+}
+
+/// Runs `cmd` with `input` on stdin: (exit code, stdout, stderr).
+fn with_stdin(mut cmd: Command, input: &str) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn imported(env: &Env, s: &StandIn) {
+    let (code, _, err) = with_stdin(
+        env.cmd(&["import", "--webhook"]),
+        &format!("{}\n", s.webhook_url()),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("saved incoming webhook"), "{err}");
+    assert!(!err.contains(secret()), "the secret was printed: {err}");
+}
+
+#[test]
+fn a_webhook_is_imported_from_stdin_and_serves_call_batch_and_exec() {
+    let s = StandIn::start();
+    let env = Env::new();
+    imported(&env, &s);
+    assert_eq!(
+        crate::support::cli::mode(&env.auth_path()) & 0o777,
+        0o600,
+        "the file rules hold"
+    );
+
+    let call = env.run(&["call", "profile", "--result"]);
+    call.assert_ok();
+    assert!(
+        call.stdout.contains("\"NAME\":\"Stand\""),
+        "{}",
+        call.stdout
+    );
+    let budget = env.dir.join("budget");
+    assert!(
+        std::fs::read_dir(&budget).is_ok_and(|mut d| d.next().is_some()),
+        "the call went through the shared budget"
+    );
+
+    let (code, out, err) = with_stdin(
+        env.cmd(&["batch"]),
+        "{\"method\":\"profile\",\"params\":{}}\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Stand"), "{out}");
+
+    let exec = env.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$B24_WEBHOOK_URL|$B24_DOMAIN|${B24_ACCESS_TOKEN-unset}\"",
+    ]);
+    exec.assert_ok();
+    let host = s.base.trim_start_matches("http://");
+    assert_eq!(
+        exec.stdout.trim(),
+        format!("{}|{host}|unset", s.webhook_url())
+    );
+}
+
+#[test]
+fn token_and_refresh_say_why_and_show_masks_the_secret() {
+    let s = StandIn::start();
+    let env = Env::new();
+    imported(&env, &s);
+    for cmd in [&["token"][..], &["refresh"][..]] {
+        let run = env.run(cmd);
+        let line = run.assert_error(2);
+        assert!(line.contains("is an incoming webhook"), "{line}");
+    }
+    let show = env.run(&["show"]);
+    show.assert_ok();
+    assert!(show.stdout.contains("incoming webhook"), "{}", show.stdout);
+    assert!(!show.stdout.contains(secret()), "{}", show.stdout);
+    let reveal = env.run(&["show", "--reveal"]);
+    assert!(reveal.stdout.contains(secret()), "{}", reveal.stdout);
+}
+
+#[test]
+fn the_address_never_comes_from_argv_and_a_bad_one_is_refused() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let run = env.run(&["import", "--webhook", &s.webhook_url()]);
+    let line = run.assert_error(2);
+    assert!(line.contains("never from the command line"), "{line}");
+    assert!(!line.contains(secret()), "{line}");
+    let (code, _, err) = with_stdin(
+        env.cmd(&["import", "--webhook"]),
+        "https://portal.bitrix24.com/rest/crm.deal.list\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("https://PORTAL/rest/USER_ID/SECRET/"), "{err}");
+    assert!(!env.auth_path().exists());
+}
+
+#[test]
+fn a_revoked_webhook_names_the_fix() {
+    let s = StandIn::start();
+    let env = Env::new();
+    imported(&env, &s);
+    s.revoke_webhook();
+    let run = env.run(&["call", "profile"]);
+    let line = run.assert_error(3);
+    assert!(line.contains("INVALID_CREDENTIALS"), "{line}");
+    assert!(line.contains("b24auth import --webhook --force"), "{line}");
+    assert!(!line.contains(secret()), "{line}");
+    // A webhook the portal refuses at import time is not saved.
+    let other = Env::new();
+    let (code, _, err) = with_stdin(
+        other.cmd(&["import", "--webhook"]),
+        &format!("{}\n", s.webhook_url()),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(!other.auth_path().exists());
+}
+
+/// In PostgreSQL, a webhook profile is sealed like a pair: the row never holds the address.
+#[test]
+fn a_webhook_in_postgres_is_sealed() {
+    use crate::support::deps::{require, Dep};
+    use crate::support::postgres::{db_of, shared};
+    if !require(Dep::Postgres, "webhooks::a_webhook_in_postgres_is_sealed") {
+        return;
+    }
+    let s = StandIn::start();
+    let env = Env::new();
+    let url = shared().database();
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let pg = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", key);
+        c
+    };
+    let (code, _, err) = with_stdin(
+        pg(&["import", "--webhook"]),
+        &format!("{}\n", s.webhook_url()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let row = shared().psql(db_of(&url), "SELECT document FROM b24auth_profiles");
+    assert!(row.contains("sealed-document:v2:"), "{row}");
+    assert!(!row.contains(secret()), "{row}");
+    let out = pg(&["call", "profile", "--result"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
