@@ -164,6 +164,14 @@ impl Store {
         }
     }
 
+    /// Every profile name that may hold candidates (with or without a profile), sorted.
+    pub async fn candidate_profiles(&self) -> Result<Vec<String>> {
+        match self {
+            Store::File(s) => s.candidate_profiles(),
+            Store::Postgres(s) => s.candidate_profile_rows().await,
+        }
+    }
+
     /// Keeps one candidate durably (the same id replaces it: a rotation of that candidate);
     /// refused past [`candidates::MAX_CANDIDATES`].
     pub async fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
