@@ -7,6 +7,7 @@ mode of a new pair, and the client credentials. `rest` and the commands call it;
 store and the OAuth client, never a command.
 */
 
+pub(crate) mod check;
 pub(crate) mod child_env;
 pub(crate) mod config;
 pub(crate) mod hook;
