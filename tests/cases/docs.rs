@@ -205,12 +205,16 @@ fn readme_commands_are_real() {
                     continue;
                 };
                 let words: Vec<&str> = args.split_whitespace().collect();
-                let sub: Vec<&str> = words
-                    .iter()
-                    .take_while(|w| !w.starts_with('-'))
-                    .take(1)
-                    .copied()
-                    .collect();
+                let mut sub: Vec<&str> = words.iter().take(1).copied().collect();
+                // A command with subcommands of its own (`events bind`) takes the next word too.
+                let first = std::process::Command::new(BIN)
+                    .args(&sub)
+                    .arg("--help")
+                    .output();
+                let nested = String::from_utf8_lossy(&first.unwrap().stdout).contains("Commands:");
+                if let (true, Some(w)) = (nested && !sub.is_empty(), words.get(1)) {
+                    sub.push(w);
+                }
                 let mut help = std::process::Command::new(BIN);
                 help.args(&sub).arg("--help");
                 let out = help.output().unwrap();
