@@ -16,7 +16,7 @@ use futures_util::stream::{self, StreamExt};
 use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
-use crate::rest::lines::{run_chunk, Entry};
+use crate::rest::lines::{run_chunk, InputLine};
 use crate::rest::packing::{self, CommandResult, MAX_COMMANDS};
 use crate::rest::Caller;
 use crate::session::Session;
@@ -117,7 +117,7 @@ impl Report {
 
     /// A chunk's request failed: an error line for each of its commands, and the error kept
     /// naming the chunk's input lines.
-    fn chunk_failed(&mut self, chunk: &[Entry], e: anyhow::Error) -> Vec<CommandResult> {
+    fn chunk_failed(&mut self, chunk: &[InputLine], e: anyhow::Error) -> Vec<CommandResult> {
         let (first, last) = (chunk[0].line, chunk[chunk.len() - 1].line);
         let description = format!("{e:#}");
         self.note(e.context(format!(
@@ -145,7 +145,7 @@ impl Report {
 }
 
 /// Up to 50 non-blank input lines.
-async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
+async fn read_chunk(input: &mut Input) -> Result<Vec<InputLine>> {
     let mut chunk = Vec::new();
     while chunk.len() < MAX_COMMANDS {
         let what = format!("stdin line {}", input.read + 1);
@@ -157,7 +157,7 @@ async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
         if line.trim().is_empty() {
             continue;
         }
-        chunk.push(Entry {
+        chunk.push(InputLine {
             line: input.read,
             command: packing::parse_line(&line),
         });

@@ -10,7 +10,7 @@ use super::packing::{self, CommandResult, Line};
 use super::{v3, Caller};
 
 /// One input line: its number, and its command or why it is not one.
-pub(crate) struct Entry {
+pub(crate) struct InputLine {
     pub line: usize,
     pub command: Result<Line, String>,
 }
@@ -19,7 +19,7 @@ pub(crate) struct Entry {
 /// invalid line), each REST 3.0 line on its own, and returns an outcome per entry.
 pub(crate) async fn run_chunk(
     caller: &Caller<'_>,
-    chunk: &[Entry],
+    chunk: &[InputLine],
     halt: bool,
 ) -> Result<Vec<CommandResult>> {
     let sendable = match halt {
