@@ -97,7 +97,11 @@ impl Handler {
             cmd.env(k, v);
         }
         cmd.env("B24_EVENT", d.name).env("B24_EVENT_ID", d.id);
-        let mut child = cmd.spawn()?;
+        // fork/exec blocks the calling thread until the child has exec'd: off the runtime's
+        // one thread, so accepting events never waits for a handler to start.
+        let mut child = tokio::task::spawn_blocking(move || cmd.spawn())
+            .await
+            .map_err(std::io::Error::other)??;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let mut body = serde_json::to_vec(d.json).unwrap_or_default();
         body.push(b'\n');
