@@ -374,7 +374,8 @@ pub struct ServeArgs {
     /// and the Host check
     #[arg(long, value_name = "URL", value_parser = http_url)]
     pub public_url: Option<Url>,
-    /// Path prefix of the routes [default: /b24/<32 random hex>]
+    /// Path prefix of the routes [default: /b24/<32 random hex>, made on the first run and
+    /// kept in <config dir>/serve-path]
     #[arg(long = "path", value_name = "PREFIX", value_parser = url_path)]
     pub prefix: Option<String>,
     /// Handlers running at once
