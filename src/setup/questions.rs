@@ -57,9 +57,20 @@ pub(crate) fn redirect_uri() -> Result<Url> {
     let typed: String = Input::new()
         .with_prompt("The handler path b24auth listens on (Enter keeps it)")
         .default("http://127.0.0.1:8787/callback".into())
-        .validate_with(|s: &String| crate::cli::http_url(s.trim()).map(|_| ()))
+        .validate_with(|s: &String| loopback_url(s.trim()).map(|_| ()))
         .interact_text()?;
-    crate::cli::http_url(typed.trim()).map_err(anyhow::Error::msg)
+    loopback_url(typed.trim()).map_err(anyhow::Error::msg)
+}
+
+/// A handler path on this machine: the browser comes back there and b24auth must listen on it.
+fn loopback_url(s: &str) -> Result<Url, String> {
+    let url = crate::cli::http_url(s)?;
+    match crate::bitrix::server::is_loopback(&url) {
+        true => Ok(url),
+        false => Err(format!(
+            "b24auth listens only on this machine: use http://127.0.0.1:PORT/… or http://localhost:PORT/… (for a tunnel's address, run `b24auth authorize --redirect-uri {url}` later instead)"
+        )),
+    }
 }
 
 /// How Bitrix24's servers reach `install-listen`: the address to listen on and the public URL

@@ -178,6 +178,10 @@ fn setup_walks_a_newcomer_to_a_first_token_and_a_first_call() {
     t.expect("How should b24auth get in?", 10);
     t.send("\r");
     t.expect("The handler path b24auth listens on", 10);
+    // A public handler path cannot be listened on here: refused with the reason, asked again.
+    t.send("https://app.example.com/callback\r");
+    t.expect("b24auth listens only on this machine", 10);
+    t.expect("The handler path b24auth listens on", 10);
     t.send(&format!("{redirect}\r"));
     t.expect("What may your scripts reach?", 10);
     t.send("\r");
