@@ -117,7 +117,12 @@ fn the_paste_prompt_is_not_drawn_over_and_a_pasted_address_completes() {
     let _ = shown;
     let url_line = t.expect("\n", 10);
     let url = format!("http://{}/oauth/authorize/?{}", f.s.host(), url_line.trim());
-    t.expect("paste here and press Enter:", 10);
+    let said = t.expect("paste here and press Enter:", 10);
+    assert_eq!(
+        said.matches("waiting for").count(),
+        1,
+        "one waiting line: {said}"
+    );
     let location = crate::support::http::get(&url)
         .header("location")
         .unwrap()
