@@ -273,7 +273,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_s
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "pull" -d 'Fetch the portal\'s offline events and run CMD once per event (or print JSON lines); at least once'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and not __fish_seen_subcommand_from pull bind failed retry help" -f -a "bind" -d 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
@@ -295,7 +295,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -l follow -d 'Keep pulling, backing off while the queue is empty'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from pull" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l handler -d 'Send them to this URL (a `serve`\'s event URL)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
@@ -310,7 +310,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -l offline -d 'Queue the events on the portal for `b24auth events pull`'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from bind" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -324,7 +324,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -l json -d 'Print a JSON array'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from failed" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F
@@ -338,7 +338,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -l all -d 'Every failed event'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "pull" -d 'Fetch the portal\'s offline events and run CMD once per event (or print JSON lines); at least once'
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "bind" -d 'Bind events for the app: offline (for `events pull`) or to a `serve` URL'
@@ -347,7 +347,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_
 complete -c b24auth -n "__fish_b24auth_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l listen -d 'Address to listen on (IP:PORT, localhost:PORT, [::1]:PORT, 0.0.0.0:PORT)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l public-url -d 'How Bitrix24 reaches the listener (a tunnel or reverse proxy), for the printed URLs and the Host check' -r
-complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l path -d 'Path prefix of the routes [default: /b24/<32 random hex>]' -r
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l path -d 'Path prefix of the routes [default: /b24/<32 random hex>, made on the first run and kept in <config dir>/serve-path]' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l concurrency -d 'Handlers running at once' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l tries -d 'Runs of a failing handler before the event is kept as failed (with back-off)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l timeout-handler -d 'A handler run longer than this is killed and counts as failed (0 = no limit)' -r
@@ -363,7 +363,7 @@ complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l http-timeout -
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -l on-refresh -d 'After a refresh is saved, run CMD (with `sh -c`) with the `exec` variables; a failure is a warning' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s q -l quiet -d 'No messages on stderr except errors (the addresses to open or paste still show)'
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s v -l verbose -d 'One line per HTTP exchange on stderr (method, URL, status, bytes, time; retries, back-offs, lock waits), secrets redacted; also B24AUTH_LOG=debug'
-complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c b24auth -n "__fish_b24auth_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l profile -d 'Which stored authorization (1–64 of A-Za-z0-9._-, no leading dot)' -r
 complete -c b24auth -n "__fish_b24auth_using_subcommand store; and not __fish_seen_subcommand_from copy help" -l config-dir -d 'Where profiles live [default: the platform config dir, e.g. ~/.config/b24auth]' -r -F

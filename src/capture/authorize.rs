@@ -80,8 +80,10 @@ pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profi
         portal.origin().ascii_serialization()
     ));
     cfg.ui.info(format_args!(
-        "waiting for the portal to send the browser to {} — or paste the address the browser ends on \
-         (or the code the portal shows) here and press Enter; a code expires 30 s after it is issued",
+        // Not a second "waiting" line: on a terminal the prompt below says that.
+        "the portal sends the browser back to {}; if it cannot get there, paste the address the \
+         browser ends on (or the code the portal shows) here and press Enter — a code expires 30 s \
+         after it is issued",
         args.redirect_uri
     ));
     // Held until the flow ends: the browser may read the page a moment after it starts.

@@ -153,11 +153,13 @@ pub enum Command {
     Forget(ForgetArgs),
     /// The app's offline events: pull them into a handler, bind events, list and retry
     /// failed ones
+    #[command(long_about = include_str!("help/events.txt"))]
     Events {
         #[command(subcommand)]
         action: EventsCommand,
     },
     /// Receive the events of one app on any number of portals and hand them to a handler
+    #[command(long_about = include_str!("help/serve.txt"))]
     Serve(ServeArgs),
     /// Move profiles between stores
     Store {
@@ -307,12 +309,16 @@ pub struct ForgetArgs {
 pub enum EventsCommand {
     /// Fetch the portal's offline events and run CMD once per event (or print JSON lines);
     /// at least once
+    #[command(long_about = include_str!("help/events_pull.txt"))]
     Pull(EventsPullArgs),
     /// Bind events for the app: offline (for `events pull`) or to a `serve` URL
+    #[command(long_about = include_str!("help/events_bind.txt"))]
     Bind(EventsBindArgs),
     /// List the events whose handler failed for good
+    #[command(long_about = include_str!("help/events_failed.txt"))]
     Failed(EventsFailedArgs),
     /// Run failed events again
+    #[command(long_about = include_str!("help/events_retry.txt"))]
     Retry(EventsRetryArgs),
 }
 
@@ -374,7 +380,8 @@ pub struct ServeArgs {
     /// and the Host check
     #[arg(long, value_name = "URL", value_parser = http_url)]
     pub public_url: Option<Url>,
-    /// Path prefix of the routes [default: /b24/<32 random hex>]
+    /// Path prefix of the routes [default: /b24/<32 random hex>, made on the first run and
+    /// kept in <config dir>/serve-path]
     #[arg(long = "path", value_name = "PREFIX", value_parser = url_path)]
     pub prefix: Option<String>,
     /// Handlers running at once

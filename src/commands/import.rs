@@ -28,9 +28,7 @@ use crate::ui::{hint, input};
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
     if args.webhook {
         if args.file.as_os_str() != "-" {
-            return Err(exit::usage(
-                "import --webhook reads the address from stdin or a hidden prompt, never from the command line or a file argument: drop the argument",
-            ));
+            return Err(webhook_argument(&args.file));
         }
         return super::webhook::save(s, super::webhook::read(&s.cfg.ui)?, args.force).await;
     }
@@ -42,6 +40,18 @@ pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
         ))
     })?;
     adopt(s, args, imported).await
+}
+
+/// `import --webhook ARG`: refused; an address given there already sits in the shell's history.
+fn webhook_argument(arg: &Path) -> anyhow::Error {
+    let read = "import --webhook reads the address from stdin or a hidden prompt, never from the command line or a file argument";
+    match arg.to_string_lossy().contains("/rest/") {
+        true => exit::usage(format!(
+            "{read}: nothing saved; the webhook's secret is now in your shell history, so delete that webhook in the portal, create a new one and run {} to type its address hidden",
+            hint::cmd(&["import", "--webhook"])
+        )),
+        false => exit::usage(format!("{read}: drop the argument")),
+    }
 }
 
 /// Where a file's values enter b24auth: the rules of [`crate::profile::checks`].

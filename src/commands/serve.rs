@@ -12,10 +12,10 @@ use crate::secret::random_hex;
 use crate::session::Session;
 
 pub(crate) async fn run(s: &Session, args: &ServeArgs) -> Result<()> {
-    let prefix = args
-        .prefix
-        .clone()
-        .unwrap_or_else(|| format!("/b24/{}", random_hex(16)));
+    let prefix = match &args.prefix {
+        Some(prefix) => prefix.clone(),
+        None => default_prefix(s)?,
+    };
     let handler = args.exec.clone().map(|command| Handler {
         command,
         tries: args.tries,
@@ -29,4 +29,19 @@ pub(crate) async fn run(s: &Session, args: &ServeArgs) -> Result<()> {
         concurrency: args.concurrency as usize,
     };
     serve::run(s, opts).await
+}
+
+/// `/b24/<32 random hex>`, made once and kept in `<config dir>/serve-path` (also with a
+/// PostgreSQL store: it is this host's setting), so the bound handler URL and the installation
+/// path still answer after a restart.
+fn default_prefix(s: &Session) -> Result<String> {
+    let path = s.cfg.config_dir.join("serve-path");
+    crate::store::disk::kept_value(
+        &path,
+        |v| {
+            v.strip_prefix("/b24/")
+                .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        },
+        || format!("/b24/{}", random_hex(16)),
+    )
 }

@@ -18,6 +18,7 @@ use crate::setup::{self, Answers, Keys, Way};
 use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
+    let replace = ask_replace(cfg).await?;
     let Answers { portal, way, keys } =
         setup::ask(&cfg.ui, &|d| crate::capture::authorize::portal_url(d))?;
     let webhook = matches!(way, Way::Webhook { .. });
@@ -30,7 +31,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
                 listen: None,
                 no_browser: false,
                 timeout: Duration::from_secs(300),
-                force: false,
+                force: replace,
             };
             authorize::run(&Session::open(cfg.clone())?, &args).await?;
             cfg
@@ -47,23 +48,47 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
                 timeout: Duration::from_secs(600),
                 no_verify: false,
                 allow_http: false,
-                force: false,
+                force: replace,
                 first_candidate_ends: true,
             };
             install(cfg, &args).await?
         }
         Way::Webhook { url } => {
-            webhook::save(&Session::open(cfg.clone())?, url, false).await?;
+            webhook::save(&Session::open(cfg.clone())?, url, replace).await?;
             cfg.clone()
         }
     };
     let s = Session::open(cfg)?;
     first_call(&s).await?;
-    s.cfg.ui.always(format_args!(
-        "\n{}",
-        setup::next_commands(&s.cfg.profile, webhook)
-    ));
+    s.cfg
+        .ui
+        .always(format_args!("\n{}", setup::next_commands(webhook)));
     Ok(())
+}
+
+/// Before question 1: whether to replace an existing profile (setup has no `--force`). Without
+/// a terminal [`setup::ask`] says so; nothing is asked then.
+async fn ask_replace(cfg: &RunConfig) -> Result<bool> {
+    if !crate::ui::can_ask() {
+        return Ok(false);
+    }
+    let s = Session::open(cfg.clone())?;
+    if !s.store.exists(&cfg.profile).await? {
+        return Ok(false);
+    }
+    let question = format!(
+        "profile `{}` already exists ({}); replace it with the one set up now?",
+        cfg.profile,
+        s.location()
+    );
+    if cfg.ui.confirm(&question)? {
+        return Ok(true);
+    }
+    Err(anyhow::anyhow!(
+        "nothing replaced: profile `{}` stays as it was in {}; to set up another profile, run setup with --profile NAME",
+        cfg.profile,
+        s.location()
+    ))
 }
 
 /// `install-listen`, then the keys the form shows only after the callback: they prove a kept

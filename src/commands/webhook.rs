@@ -22,7 +22,15 @@ pub(crate) fn read(ui: &crate::ui::Ui) -> Result<Secret> {
     }
     let bytes = input::read_stdin(input::TOKEN_LIMIT, "stdin")?;
     let text = String::from_utf8(bytes).map_err(|_| exit::usage("stdin is not UTF-8 text"))?;
-    Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(exit::usage(format!(
+            "nothing on stdin: pipe the webhook's address in, e.g. {}",
+            crate::ui::hint::cmd(&["import", "--webhook"])
+                .replace("--webhook`", "--webhook < hook.txt`")
+        )));
+    }
+    Ok(Secret::new(line))
 }
 
 /// `import --webhook`: an incoming webhook's address, checked with one `profile` call, saved as
@@ -31,7 +39,8 @@ pub(crate) async fn save(s: &Session, url: Secret, force: bool) -> Result<()> {
     let hook =
         Webhook::parse(url.expose()).map_err(|why| exit::usage(format!("not saved: {why}")))?;
     let mode = s.save_mode(force).await?;
-    let me = crate::rest::webhook::check(&hook, s.cfg.http_timeout).await?;
+    let replacing = matches!(mode, store::SaveMode::Replace);
+    let me = crate::rest::webhook::check(&hook, s.cfg.http_timeout, replacing).await?;
     let profile = Profile::from_webhook(&hook, now());
     store::save_adopted(&s.store, &s.cfg.profile, mode, || async {
         Ok(AdoptedPair {

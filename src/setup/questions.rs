@@ -16,9 +16,21 @@ use crate::secret::Secret;
 pub(crate) fn portal(check: &dyn Fn(&str) -> Result<Url>) -> Result<Url> {
     let typed: String = Input::new()
         .with_prompt("Your Bitrix24 address (e.g. yourcompany.bitrix24.com)")
-        .validate_with(|s: &String| check(s.trim()).map(|_| ()).map_err(|e| e.to_string()))
+        .validate_with(|s: &String| {
+            check(s.trim())
+                .map(|_| ())
+                .map_err(|e| answer_words(&e.to_string()))
+        })
         .interact_text()?;
     check(typed.trim())
+}
+
+/// `authorize --domain`'s message in the words of the prompt: no `--domain` was typed here.
+fn answer_words(message: &str) -> String {
+    message.replacen("--domain `", "`", 1).replace(
+        "pass only the portal's address, e.g. --domain ",
+        "type only the portal's address, e.g. ",
+    )
 }
 
 /// 0: the browser, 1: the installation callback, 2: an incoming webhook.
@@ -57,9 +69,20 @@ pub(crate) fn redirect_uri() -> Result<Url> {
     let typed: String = Input::new()
         .with_prompt("The handler path b24auth listens on (Enter keeps it)")
         .default("http://127.0.0.1:8787/callback".into())
-        .validate_with(|s: &String| crate::cli::http_url(s.trim()).map(|_| ()))
+        .validate_with(|s: &String| loopback_url(s.trim()).map(|_| ()))
         .interact_text()?;
-    crate::cli::http_url(typed.trim()).map_err(anyhow::Error::msg)
+    loopback_url(typed.trim()).map_err(anyhow::Error::msg)
+}
+
+/// A handler path on this machine: the browser comes back there and b24auth must listen on it.
+fn loopback_url(s: &str) -> Result<Url, String> {
+    let url = crate::cli::http_url(s)?;
+    match crate::bitrix::server::is_loopback(&url) {
+        true => Ok(url),
+        false => Err(format!(
+            "b24auth listens only on this machine: use http://127.0.0.1:PORT/… or http://localhost:PORT/… (for a tunnel's address, run `b24auth authorize --redirect-uri {url}` later instead)"
+        )),
+    }
 }
 
 /// How Bitrix24's servers reach `install-listen`: the address to listen on and the public URL
@@ -104,14 +127,22 @@ fn listen(prompt: &str, default: &str) -> Result<SocketAddr> {
 pub(crate) fn keys() -> Result<Keys> {
     let client_id: String = Input::new()
         .with_prompt("Application ID (client_id)")
+        .allow_empty(true)
         .validate_with(|s: &String| match s.trim() {
-            "" => Err("paste the Application ID, e.g. local.5f1b2c3d4e5f60.12345678"),
+            "" => {
+                Err("the Application ID is required: paste it, e.g. local.5f1b2c3d4e5f60.12345678")
+            }
             t if t.contains(char::is_whitespace) => Err("an Application ID has no spaces"),
             _ => Ok(()),
         })
         .interact_text()?;
     let client_secret = Password::new()
         .with_prompt("Application key (client_secret, hidden)")
+        .allow_empty_password(true)
+        .validate_with(|s: &String| match s.trim() {
+            "" => Err("the Application key is required: paste it from the app's form"),
+            _ => Ok(()),
+        })
         .interact()?;
     Ok(Keys {
         client_id: client_id.trim().to_string(),

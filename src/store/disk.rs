@@ -77,3 +77,31 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     result.with_context(|| format!("cannot save {}", path.display()))
 }
+
+/// The value kept in the private file `path` (trimmed), or `make()`'s, written there first
+/// under the file rules (private directory, 0600, atomic), so the next run reads the same one.
+/// A value `valid` refuses is an error naming the file, never silently replaced.
+pub(crate) fn kept_value(
+    path: &Path,
+    valid: impl Fn(&str) -> bool,
+    make: impl FnOnce() -> String,
+) -> Result<String> {
+    let dir = path.parent().expect("kept files have a parent");
+    if let Some(mut file) = guard::open_read(path)? {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let value = text.trim();
+        anyhow::ensure!(
+            valid(value),
+            "{} holds no valid value: delete it to make a new one",
+            path.display()
+        );
+        return Ok(value.to_string());
+    }
+    create_private_dir(dir)?;
+    guard::check_dir(dir)?;
+    let value = make();
+    write_atomic(path, format!("{value}\n").as_bytes())?;
+    Ok(value)
+}

@@ -436,3 +436,29 @@ fn with_profile_serve_keeps_one_portal_and_refuses_another_with_403() {
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
 }
+
+/// The URLs a `serve` without `--path` prints on stderr (waited for, then the serve is killed).
+fn default_urls(env: &Env, s: &StandIn) -> (String, String) {
+    let mut p = env.spawn(&mut env.app_cmd(s, &["serve", "--listen", "127.0.0.1:0"]));
+    let event = p.wait_line(10, |l| l.starts_with("event handler URL to bind"));
+    let install = p.wait_line(10, |l| l.starts_with("installation path: "));
+    let _ = p.child.kill();
+    p.child.wait().unwrap();
+    // The port differs from run to run (`:0`); the path must not.
+    let tail = |l: &str| l[l.find("/b24/").expect("a default path")..].to_string();
+    (tail(&event), tail(&install))
+}
+
+#[test]
+fn the_default_path_is_kept_so_a_restart_prints_the_same_urls() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let first = default_urls(&env, &s);
+    assert!(
+        first.0.ends_with("/event") && first.1.ends_with("/install"),
+        "{first:?}"
+    );
+    let kept = env.dir.join("serve-path");
+    assert_eq!(crate::support::cli::mode(&kept), 0o600);
+    assert_eq!(default_urls(&env, &s), first, "a restart keeps the path");
+}

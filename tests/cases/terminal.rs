@@ -86,6 +86,26 @@ fn replacing_a_profile_asks_and_no_replaces_nothing() {
     assert_eq!(f.env.auth_bytes(), before);
 }
 
+/// An existing profile: setup asks before question 1, and a no leaves it as it was without
+/// advising a `--force` setup does not have.
+#[test]
+fn setup_asks_first_whether_to_replace_and_no_keeps_the_profile() {
+    let s = StandIn::start();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let before = env.auth_bytes();
+    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
+    let asked = t.expect("already exists", 10);
+    assert!(!asked.contains("Your Bitrix24 address"), "{asked}");
+    t.send("\r");
+    let (code, shown) = t.finish();
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains("nothing replaced"), "{shown}");
+    assert!(!shown.contains("--force"), "{shown}");
+    assert!(!shown.contains("Your Bitrix24 address"), "{shown}");
+    assert_eq!(env.auth_bytes(), before);
+}
+
 #[test]
 fn the_paste_prompt_is_not_drawn_over_and_a_pasted_address_completes() {
     let f = Flow::new();
@@ -97,7 +117,12 @@ fn the_paste_prompt_is_not_drawn_over_and_a_pasted_address_completes() {
     let _ = shown;
     let url_line = t.expect("\n", 10);
     let url = format!("http://{}/oauth/authorize/?{}", f.s.host(), url_line.trim());
-    t.expect("paste here and press Enter:", 10);
+    let said = t.expect("paste here and press Enter:", 10);
+    assert_eq!(
+        said.matches("waiting for").count(),
+        1,
+        "one waiting line: {said}"
+    );
     let location = crate::support::http::get(&url)
         .header("location")
         .unwrap()
@@ -168,15 +193,30 @@ fn setup_walks_a_newcomer_to_a_first_token_and_a_first_call() {
     let env = Env::new();
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
     s.set_redirect_uri(&redirect);
-    let mut cmd = bare(&env, &s, &["--profile", "first", "setup"]);
-    cmd.env_remove("DISPLAY")
+    let dir = env.dir.to_str().unwrap().to_string();
+    let mut cmd = bare(
+        &env,
+        &s,
+        &["--config-dir", &dir, "--profile", "first", "setup"],
+    );
+    // The directory on the command line only: the hints repeat what was typed.
+    cmd.env_remove("B24AUTH_CONFIG_DIR")
+        .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .env_remove("BROWSER");
     let mut t = Pty::spawn(cmd, "");
     t.expect("Your Bitrix24 address", 10);
+    // A wrong answer is named as the answer, not as a `--domain` nobody typed.
+    t.send("https://portal.example.com/crm/\r");
+    let said = t.expect("holds a path: type only the portal's address", 10);
+    assert!(!said.contains("--domain"), "{said}");
     t.send(&format!("{}\r", s.base));
     t.expect("How should b24auth get in?", 10);
     t.send("\r");
+    t.expect("The handler path b24auth listens on", 10);
+    // A public handler path cannot be listened on here: refused with the reason, asked again.
+    t.send("https://app.example.com/callback\r");
+    t.expect("b24auth listens only on this machine", 10);
     t.expect("The handler path b24auth listens on", 10);
     t.send(&format!("{redirect}\r"));
     t.expect("What may your scripts reach?", 10);
@@ -191,6 +231,8 @@ fn setup_walks_a_newcomer_to_a_first_token_and_a_first_call() {
         form.contains("Assign permissions:         crm, user"),
         "{form}"
     );
+    t.send("\r");
+    t.expect("the Application ID is required", 10);
     t.send(&format!("{CLIENT_ID}\r"));
     t.expect("Application key", 10);
     t.wait_echo_off(10);
@@ -209,7 +251,13 @@ fn setup_walks_a_newcomer_to_a_first_token_and_a_first_call() {
     t.expect("First call: `profile` answers — you act as Stand In", 20);
     let (code, shown) = t.finish();
     assert_eq!(code, 0, "{shown}");
-    assert!(shown.contains("b24auth --profile first token"), "{shown}");
+    // The next commands repeat this run's options, the cron line quiet, each with its gap.
+    let first = format!("b24auth --config-dir {dir} --profile first");
+    assert!(shown.contains(&format!("{first} token ")), "{shown}");
+    assert!(
+        shown.contains(&format!("{first} -q refresh --if-older-than 30d  in cron")),
+        "{shown}"
+    );
     assert!(!shown.contains(CLIENT_SECRET), "the secret was echoed");
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.dir.join("profiles/first.json")).unwrap())

@@ -116,7 +116,12 @@ fn the_address_never_comes_from_argv_and_a_bad_one_is_refused() {
     let run = env.run(&["import", "--webhook", &s.webhook_url()]);
     let line = run.assert_error(2);
     assert!(line.contains("never from the command line"), "{line}");
+    assert!(line.contains("now in your shell history"), "{line}");
+    assert!(line.contains("create a new one"), "{line}");
     assert!(!line.contains(secret()), "{line}");
+    let (code, _, err) = with_stdin(env.cmd(&["import", "--webhook"]), "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing on stdin"), "{err}");
     let (code, _, err) = with_stdin(
         env.cmd(&["import", "--webhook"]),
         "https://portal.bitrix24.com/rest/crm.deal.list\n",
@@ -144,6 +149,7 @@ fn a_revoked_webhook_names_the_fix() {
         &format!("{}\n", s.webhook_url()),
     );
     assert_eq!(code, 3, "{err}");
+    assert!(!err.contains("--force"), "no profile to force over: {err}");
     assert!(!other.auth_path().exists());
 }
 
