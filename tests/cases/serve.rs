@@ -436,3 +436,37 @@ fn with_profile_serve_keeps_one_portal_and_refuses_another_with_403() {
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
 }
+
+#[test]
+fn a_second_install_with_another_application_token_is_only_a_candidate() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    // A genuine access token (app.info confirms it) with an application_token of its own.
+    let evil = "attacker0attacker0attacker0aaaaa";
+    let form = install_form(&s.issue_pair(), &s.host(), evil);
+    let r = crate::support::http::post(
+        &sv.addr,
+        &format!("{PREFIX}/install"),
+        FORM,
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    sv.p.wait_line(10, |l| l.contains("CANDIDATE") && l.contains("`default`"));
+    assert_eq!(send(&sv.addr, &deal(&s, 6, evil)), Some(401));
+    assert_eq!(send(&sv.addr, &deal(&s, 7, APP_TOKEN)), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 7 app none event ONCRMDEALADD");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let name = s.host().replace(':', "-");
+    assert!(
+        !env.dir
+            .join("profiles")
+            .join(format!("{name}.json"))
+            .exists(),
+        "no profile made"
+    );
+    assert_eq!(env.auth()["application_token"], APP_TOKEN);
+}
