@@ -470,3 +470,33 @@ fn a_second_install_with_another_application_token_is_only_a_candidate() {
     );
     assert_eq!(env.auth()["application_token"], APP_TOKEN);
 }
+
+#[test]
+fn an_uninstall_marks_every_profile_of_its_member_id() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    // The same install again, into the profile named after the portal: two profiles, one member.
+    let form = install_form(&s.issue_pair(), &s.host(), APP_TOKEN);
+    let r = crate::support::http::post(
+        &sv.addr,
+        &format!("{PREFIX}/install"),
+        FORM,
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let other = s.host().replace(':', "-");
+    for p in ["default", other.as_str()] {
+        let run =
+            Env::run_cmd(&mut env.app_cmd(&s, &["--profile", p, "token", "--min-ttl", "999999"]));
+        let line = run.assert_error(3);
+        assert!(line.contains("uninstalled"), "{p}: {line}");
+    }
+}
