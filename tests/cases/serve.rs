@@ -500,3 +500,33 @@ fn an_uninstall_marks_every_profile_of_its_member_id() {
         assert!(line.contains("uninstalled"), "{p}: {line}");
     }
 }
+
+#[test]
+fn an_install_in_flight_at_sigterm_is_decided_and_answered() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let mut pair = s.issue_pair();
+    pair["access_token"] =
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123".into();
+    s.hold_unknown_app_info();
+    let (addr, body) = (sv.addr.clone(), install_form(&pair, &s.host(), APP_TOKEN));
+    let post = std::thread::spawn(move || {
+        let r =
+            crate::support::http::post(&addr, &format!("{PREFIX}/install"), FORM, body.as_bytes());
+        (r.status, r.body)
+    });
+    s.wait_held(1, 20);
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    sv.p.wait_line(10, |l| l.contains("SIGTERM"));
+    s.open_gate();
+    assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
+    // Answered in the grace (this forged token with its verdict: 403), not dropped unanswered.
+    let (status, body) = post.join().unwrap();
+    assert_eq!(status, 403, "{body}");
+}
