@@ -57,7 +57,7 @@ static INSTALL: Once = Once::new();
 
 /// What the handler does with a stop signal.
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+enum Disposition {
     /// Inside a critical section: remember it, act once the pair is saved.
     Defer,
     /// A SIGINT a listener is waiting for: its own stream reports it.
@@ -66,13 +66,13 @@ enum Verdict {
     StopNow,
 }
 
-fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Verdict {
+fn verdict(signal: c_int, depth: usize, caught_int: usize) -> Disposition {
     if depth > 0 {
-        Verdict::Defer
+        Disposition::Defer
     } else if signal == libc::SIGINT && caught_int > 0 {
-        Verdict::LeaveToListener
+        Disposition::LeaveToListener
     } else {
-        Verdict::StopNow
+        Disposition::StopNow
     }
 }
 
@@ -144,7 +144,7 @@ fn on_signal(signal: c_int) {
     let _ = PENDING.compare_exchange(0, signal, SeqCst, SeqCst);
     let left_to_server = signal == libc::SIGTERM && CAUGHT_TERM.load(SeqCst) > 0;
     if !left_to_server
-        && verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Verdict::StopNow
+        && verdict(signal, DEPTH.load(SeqCst), CAUGHT_INT.load(SeqCst)) == Disposition::StopNow
     {
         let paths = ON_STOP.load(SeqCst);
         // SAFETY: async-signal-safe calls; a registration is never freed, so `paths` is valid.
@@ -327,12 +327,12 @@ mod tests {
     #[test]
     fn the_verdict_defers_inside_and_stops_outside() {
         for sig in STOP_SIGNALS {
-            assert_eq!(verdict(sig, 1, 0), Verdict::Defer);
-            assert_eq!(verdict(sig, 2, 1), Verdict::Defer);
-            assert_eq!(verdict(sig, 0, 0), Verdict::StopNow);
+            assert_eq!(verdict(sig, 1, 0), Disposition::Defer);
+            assert_eq!(verdict(sig, 2, 1), Disposition::Defer);
+            assert_eq!(verdict(sig, 0, 0), Disposition::StopNow);
         }
-        assert_eq!(verdict(libc::SIGINT, 0, 1), Verdict::LeaveToListener);
-        assert_eq!(verdict(libc::SIGTERM, 0, 1), Verdict::StopNow);
+        assert_eq!(verdict(libc::SIGINT, 0, 1), Disposition::LeaveToListener);
+        assert_eq!(verdict(libc::SIGTERM, 0, 1), Disposition::StopNow);
     }
 
     /// The section's bookkeeping, driven by calling the handler's function directly (a real

@@ -159,7 +159,7 @@ fn fill_endpoint(fields: &mut Map<String, Value>) {
     let Some(domain) = text(fields, "domain") else {
         return;
     };
-    if crate::bitrix::oauth::TRUSTED_SERVERS.contains(&domain) || domain.contains('/') {
+    if crate::bitrix::server::is_known(domain) || domain.contains('/') {
         return;
     }
     let endpoint = format!("https://{domain}/rest/");

@@ -1,6 +1,6 @@
 /*!
-The Bitrix24 OAuth client: the token endpoint (code exchange, refresh), `app.info`, and the rule
-that picks which OAuth server to trust.
+The Bitrix24 OAuth client: the token endpoint (code exchange, refresh) and `app.info`. Which
+OAuth server it speaks to is [`crate::bitrix::server`]'s one rule.
 
 Errors are decided on the `error` field of Bitrix24's JSON, never on the HTTP status, which the
 docs leave undefined. No token or secret ever goes into a URL, so no error message can carry one.
@@ -17,13 +17,8 @@ use crate::bitrix::body::{human_bytes, too_large, TOKEN_LIMIT};
 pub(crate) use crate::bitrix::errors::{client_refused, no_verdict, NoAnswer, ServerError};
 pub(crate) use crate::bitrix::http::http_client;
 use crate::profile::token_answer::{NoPair, UnstorableRefreshToken};
-use crate::profile::Profile;
 pub(crate) use crate::profile::TokenAnswer;
 use crate::secret::Secret;
-
-/// The OAuth servers Bitrix24 runs; any other host is used only when the user named it.
-pub const TRUSTED_SERVERS: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
-pub const DEFAULT_SERVER: &str = "https://oauth.bitrix.info";
 
 /// How much of a token answer over [`TOKEN_LIMIT`] is scanned for its tokens: a rotated pair
 /// is kept even from an oversized answer, and no answer makes b24auth hold more than this.
@@ -232,50 +227,4 @@ fn join(base: &Url, path: &str) -> Url {
 
 fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
-}
-
-fn trusted_url(host: &str) -> Option<Url> {
-    TRUSTED_SERVERS
-        .contains(&host)
-        .then(|| Url::parse(&format!("https://{host}")).expect("known hosts parse"))
-}
-
-/// The server to show or check for a stored pair: as [`crate::bitrix::server::for_refresh`]
-/// picks it, or the portal's region's when the pair names a host outside the known set.
-pub fn server_for_refresh(explicit: Option<&Url>, profile: &Profile) -> Url {
-    crate::bitrix::server::for_refresh(explicit, profile).unwrap_or_else(|_| {
-        crate::bitrix::server::for_region(&profile.portal().unwrap_or_default())
-    })
-}
-
-/// The server for `authorize` and `install-listen`: the flag or env; else the redirect's
-/// `server_domain` (or the callback's `server_endpoint` host) when it is one of Bitrix24's.
-pub fn server_for_new_pair(explicit: Option<&Url>, hinted_host: Option<&str>) -> Url {
-    if let Some(u) = explicit {
-        return u.clone();
-    }
-    hinted_host
-        .and_then(trusted_url)
-        .unwrap_or_else(default_server)
-}
-
-fn default_server() -> Url {
-    Url::parse(DEFAULT_SERVER).expect("the default server parses")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_pair_server_choice() {
-        assert_eq!(
-            server_for_new_pair(None, Some("oauth.bitrix24.tech")).as_str(),
-            "https://oauth.bitrix24.tech/"
-        );
-        assert_eq!(
-            server_for_new_pair(None, Some("attacker.example")).as_str(),
-            "https://oauth.bitrix.info/"
-        );
-    }
 }

@@ -22,7 +22,7 @@ use url::Url;
 use crate::profile::Profile;
 use crate::ui::hint;
 
-/// The OAuth servers Bitrix24 runs.
+/// The OAuth servers Bitrix24 runs (the first: the one for every region but the east's).
 pub const KNOWN: [&str; 2] = ["oauth.bitrix.info", "oauth.bitrix24.tech"];
 
 /// Top-level domains of the region `oauth.bitrix24.tech` serves (`рф` is `xn--p1ai`).
@@ -34,6 +34,16 @@ pub fn known_url(host: &str) -> Option<Url> {
         .iter()
         .find(|k| k.eq_ignore_ascii_case(host))
         .map(|k| Url::parse(&format!("https://{k}")).expect("known hosts parse"))
+}
+
+/// `https://oauth.bitrix.info`: the server when there is no portal yet to read a region from.
+pub fn default_url() -> Url {
+    known_url(KNOWN[0]).expect("a known server")
+}
+
+/// Whether `host` is one of Bitrix24's OAuth servers (any case).
+pub fn is_known(host: &str) -> bool {
+    known_url(host).is_some()
 }
 
 /// The known server for `portal` (`host[:port]`) by its region, read from its top-level
@@ -48,40 +58,67 @@ pub fn for_region(portal: &str) -> Url {
     known_url(KNOWN[usize::from(east)]).expect("a known server")
 }
 
-/// The server for a refresh: the user's (flag or env); else the host the pair's
-/// `server_endpoint` names when it is a known one; else the server stored with the profile (an
-/// earlier explicit choice, or the one that last refreshed it); else the known server for the
-/// portal's region. A `server_endpoint` naming another host, with nothing else to go by, is
-/// refused (exit 2) naming that host and the `--oauth-server` to pass.
+/// The server for a refresh (of a stored pair, or of a kept candidate that proves it): the
+/// [`choose`] rule on the pair's `server_endpoint`, the server stored with it (an earlier
+/// explicit choice, or the one that last refreshed it) and its portal. A refusal names
+/// `refresh` as the command to run with `--oauth-server`.
 pub fn for_refresh(explicit: Option<&Url>, profile: &Profile) -> Result<Url> {
+    let named = profile.server_endpoint();
+    let portal = profile.portal().unwrap_or_default();
+    choose(
+        explicit,
+        named,
+        profile.oauth_server(),
+        &portal,
+        &["refresh"],
+    )
+}
+
+/// The one rule for where the client secret (or a callback's token) goes: the user's server
+/// (flag or env); else the server `named` (a pair's `server_endpoint`, a redirect's
+/// `server_domain`: a URL or a bare host) when it is one of Bitrix24's; else the server
+/// `stored` with the profile; else, when nothing names a server, the known server for
+/// `portal`'s region. A name outside the known set, with nothing else to go by, is refused
+/// (exit 2) naming that host and the command (`retry`, after `--oauth-server HOST`) to run.
+pub fn choose(
+    explicit: Option<&Url>,
+    named: Option<&str>,
+    stored: Option<&str>,
+    portal: &str,
+    retry: &[&str],
+) -> Result<Url> {
     if let Some(u) = explicit {
         return Ok(u.clone());
     }
-    let named = profile.server_endpoint().and_then(|s| Url::parse(s).ok());
-    if let Some(known) = named
-        .as_ref()
-        .and_then(|u| u.host_str())
-        .and_then(known_url)
-    {
+    // A bare host (a redirect's `server_domain`) reads as `https://HOST`; what reads as
+    // neither names nothing.
+    let named = named.filter(|s| !s.is_empty()).and_then(|s| {
+        Url::parse(s)
+            .ok()
+            .filter(|u| u.host_str().is_some())
+            .or_else(|| Url::parse(&format!("https://{s}")).ok())
+    });
+    if let Some(known) = named.as_ref().and_then(Url::host_str).and_then(known_url) {
         return Ok(known);
     }
-    if let Some(stored) = profile.oauth_server().and_then(|s| Url::parse(s).ok()) {
+    if let Some(stored) = stored.and_then(|s| Url::parse(s).ok()) {
         return Ok(stored);
     }
     match named {
-        Some(endpoint) => Err(outside_known_set(&endpoint)),
-        None => Ok(for_region(&profile.portal().unwrap_or_default())),
+        Some(endpoint) => Err(outside_known_set(&endpoint, retry)),
+        None => Ok(for_region(portal)),
     }
 }
 
 /// Exit 2: the pair names an OAuth server b24auth does not send secrets to unasked; the exact
 /// host, and the command that names it.
-pub fn outside_known_set(endpoint: &Url) -> anyhow::Error {
+pub fn outside_known_set(endpoint: &Url, retry: &[&str]) -> anyhow::Error {
     let base = server_base(endpoint);
+    let words = [&["--oauth-server", base.as_str()][..], retry].concat();
     crate::exit::usage(format!(
         "the pair's server_endpoint names the OAuth server {base}, which is not one of Bitrix24's ({}); b24auth sends the client secret to another server only when you name it: if the portal's administrator set that server (rest/oauth_server), run {} (or set B24AUTH_OAUTH_SERVER={}); the stored pair is unchanged",
         KNOWN.join(", "),
-        hint::cmd(&["--oauth-server", &base, "refresh"]),
+        hint::cmd(&words),
         hint::quote(&base)
     ))
 }
@@ -201,6 +238,31 @@ mod tests {
         assert_eq!(
             chosen(&profile(json!({}), None)),
             "https://oauth.bitrix.info/"
+        );
+    }
+
+    #[test]
+    fn a_new_pairs_server_follows_the_same_rule() {
+        let pick = |named: &str, portal: &str| choose(None, Some(named), None, portal, &["x"]);
+        assert_eq!(
+            pick("oauth.bitrix24.tech", "p.bitrix24.com")
+                .unwrap()
+                .as_str(),
+            "https://oauth.bitrix24.tech/",
+            "a redirect's server_domain (a bare host)"
+        );
+        assert_eq!(
+            choose(None, None, None, "p.bitrix24.kz", &[])
+                .unwrap()
+                .as_str(),
+            "https://oauth.bitrix24.tech/",
+            "nothing named: the portal's region"
+        );
+        let e = pick("attacker.example", "p.bitrix24.com").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`b24auth --oauth-server https://attacker.example x`"),
+            "{e}"
         );
     }
 

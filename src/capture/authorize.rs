@@ -97,8 +97,9 @@ pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profi
         creds,
         state,
         portal: host_port(&portal).unwrap_or_default(),
-        http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
-        again: again(args, &portal),
+        http: s.oauth_client(crate::bitrix::server::default_url())?,
+        again: hint::cmd(&as_strs(&again_words(args, &portal))),
+        again_words: again_words(args, &portal),
     };
     let rules = Rules {
         path: args.redirect_uri.path().to_string(),
@@ -296,6 +297,8 @@ struct Flow<'a> {
     http: oauth::Client,
     /// The command that starts this flow again, for messages and pages.
     again: String,
+    /// Its words after the global options (for a hint that adds one).
+    again_words: Vec<String>,
 }
 
 impl Handler<Result<Profile>> for Flow<'_> {
@@ -351,10 +354,13 @@ impl Flow<'_> {
 
     /// The code for a pair, checked to belong to the portal `--domain` named.
     async fn exchange(&self, arrival: Arrival) -> Result<Profile> {
-        let server = oauth::server_for_new_pair(
+        let server = crate::bitrix::server::choose(
             self.cfg.oauth_server.as_ref(),
             arrival.server_domain.as_deref(),
-        );
+            None,
+            arrival.domain.as_deref().unwrap_or(&self.portal),
+            &as_strs(&self.again_words),
+        )?;
         let client = self.http.with_server(server.clone());
         let received = now();
         let response = tokio::time::timeout(
@@ -417,17 +423,22 @@ impl Flow<'_> {
     }
 }
 
-/// `b24auth [options] authorize --domain … [--redirect-uri …] [--force]` as this run was started.
-fn again(args: &Choices, portal: &Url) -> String {
+/// `authorize --domain … [--redirect-uri …] [--force]` as this run was started (after the
+/// global options).
+fn again_words(args: &Choices, portal: &Url) -> Vec<String> {
     let domain = hint::domain_arg(&host_port(portal).unwrap_or_default(), portal.scheme());
-    let mut words = vec!["authorize", "--domain", &domain];
+    let mut words = vec!["authorize".to_string(), "--domain".into(), domain];
     if args.redirect_uri.as_str() != DEFAULT_REDIRECT_URI {
-        words.extend(["--redirect-uri", args.redirect_uri.as_str()]);
+        words.extend(["--redirect-uri".into(), args.redirect_uri.to_string()]);
     }
     if args.force {
-        words.push("--force");
+        words.push("--force".into());
     }
-    hint::cmd(&words)
+    words
+}
+
+fn as_strs(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
 }
 
 fn explain_exchange_error(err: anyhow::Error, again: &str) -> anyhow::Error {

@@ -58,7 +58,7 @@ pub(crate) fn resolve(g: Global) -> Result<RunConfig> {
 /// [`crate::profile::checks`] apply to them as to any value from outside.
 fn check_client(id: Option<&str>, secret: Option<&crate::secret::Secret>) -> Result<()> {
     use crate::profile::checks;
-    let refused = |e: checks::Refused, var: &str| {
+    let refused = |e: checks::BrokenRule, var: &str| {
         exit::usage(format!("{var}: {e} (check the value you set)"))
     };
     if let Some(id) = id {

@@ -16,16 +16,11 @@ use futures_util::stream::{self, StreamExt};
 use tokio::io::{BufReader, Stdin};
 
 use crate::cli::BatchArgs;
-use crate::rest::packing::{self, CommandResult, Line, MAX_COMMANDS};
-use crate::rest::{v3, Caller};
+use crate::rest::lines::{run_chunk, InputLine};
+use crate::rest::packing::{self, CommandResult, MAX_COMMANDS};
+use crate::rest::Caller;
 use crate::session::Session;
 use crate::ui::input::LINE_LIMIT;
-
-/// One input line: its number, and its command or why it is not one.
-struct Entry {
-    line: usize,
-    command: Result<Line, String>,
-}
 
 /// Stdin as it is read: its lines and how many have been read.
 struct Input {
@@ -122,7 +117,7 @@ impl Report {
 
     /// A chunk's request failed: an error line for each of its commands, and the error kept
     /// naming the chunk's input lines.
-    fn chunk_failed(&mut self, chunk: &[Entry], e: anyhow::Error) -> Vec<CommandResult> {
+    fn chunk_failed(&mut self, chunk: &[InputLine], e: anyhow::Error) -> Vec<CommandResult> {
         let (first, last) = (chunk[0].line, chunk[chunk.len() - 1].line);
         let description = format!("{e:#}");
         self.note(e.context(format!(
@@ -150,7 +145,7 @@ impl Report {
 }
 
 /// Up to 50 non-blank input lines.
-async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
+async fn read_chunk(input: &mut Input) -> Result<Vec<InputLine>> {
     let mut chunk = Vec::new();
     while chunk.len() < MAX_COMMANDS {
         let what = format!("stdin line {}", input.read + 1);
@@ -162,53 +157,10 @@ async fn read_chunk(input: &mut Input) -> Result<Vec<Entry>> {
         if line.trim().is_empty() {
             continue;
         }
-        chunk.push(Entry {
+        chunk.push(InputLine {
             line: input.read,
             command: packing::parse_line(&line),
         });
     }
     Ok(chunk)
-}
-
-/// Sends the chunk's valid commands in one `batch` (with `halt`, only those before the first
-/// invalid line), each REST 3.0 line on its own, and returns an outcome per entry.
-async fn run_chunk(caller: &Caller<'_>, chunk: &[Entry], halt: bool) -> Result<Vec<CommandResult>> {
-    let sendable = match halt {
-        true => chunk.iter().take_while(|e| e.command.is_ok()).count(),
-        false => chunk.len(),
-    };
-    let commands: Vec<String> = chunk[..sendable]
-        .iter()
-        .filter_map(|e| e.command.as_ref().ok())
-        .filter(|line| !line.v3)
-        .map(|line| packing::command(&line.method, &line.params))
-        .collect();
-    let mut answered = match commands.is_empty() {
-        true => Vec::new(),
-        false => {
-            let answer = caller
-                .call("batch", &packing::request(&commands, halt))
-                .await?;
-            packing::outcomes(answer, commands.len(), halt, &caller.secrets())?
-        }
-    }
-    .into_iter();
-    let mut outcomes = Vec::with_capacity(chunk.len());
-    for (i, entry) in chunk.iter().enumerate() {
-        outcomes.push(match &entry.command {
-            Err(why) => CommandResult::Failed {
-                error: "INVALID_LINE".into(),
-                description: format!("stdin line {}: {why}", entry.line),
-            },
-            Ok(_) if i >= sendable => CommandResult::NotRun,
-            Ok(line) if line.v3 && halt && outcomes.iter().any(failed) => CommandResult::NotRun,
-            Ok(line) if line.v3 => v3::outcome(caller.call_v3(&line.method, &line.params).await),
-            Ok(_) => answered.next().unwrap_or(CommandResult::NotRun),
-        });
-    }
-    Ok(outcomes)
-}
-
-fn failed(outcome: &CommandResult) -> bool {
-    !matches!(outcome, CommandResult::Done { .. })
 }

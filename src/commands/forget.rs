@@ -1,5 +1,6 @@
 /*!
-`b24auth forget`: delete a stored profile, under its lock, after a confirmation (or `--yes`).
+`b24auth forget`: delete a stored profile (under its lock) and the install candidates kept beside
+it, after a confirmation (or `--yes`).
 */
 
 use anyhow::Result;
@@ -13,20 +14,35 @@ use crate::ui;
 pub(crate) async fn run(s: &Session, args: &ForgetArgs) -> Result<()> {
     let cfg = &s.cfg;
     let location = s.location();
+    let stored = s.store.exists(&cfg.profile).await?;
+    let kept = s.store.candidates(&cfg.profile).await?;
     // Say that nothing is there before asking whether to delete it.
-    if !s.store.exists(&cfg.profile).await? {
+    if !stored && kept.is_empty() {
         return Err(s.nothing_stored());
     }
     if !args.yes {
         confirm(cfg, &location)?;
     }
-    if !s.store.delete(&cfg.profile).await? {
-        return Err(s.nothing_stored());
+    let deleted = stored && s.store.delete(&cfg.profile).await?;
+    // The install callbacks kept beside it go too: a forgotten profile is not proven back.
+    for candidate in &kept {
+        s.store.drop_candidate(&cfg.profile, &candidate.id).await?;
     }
-    cfg.ui.info(format_args!(
-        "deleted profile `{}` ({location})",
-        cfg.profile
-    ));
+    let candidates = match kept.len() {
+        0 => String::new(),
+        n => format!(" and its {n} install candidate(s)"),
+    };
+    match deleted {
+        true => cfg.ui.info(format_args!(
+            "deleted profile `{}` ({location}){candidates}",
+            cfg.profile
+        )),
+        false => cfg.ui.info(format_args!(
+            "deleted profile `{}`'s {} install candidate(s) (no profile was stored at {location})",
+            cfg.profile,
+            kept.len()
+        )),
+    }
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use crate::cli::ImportArgs;
 use crate::exit;
 use crate::profile::{checks, now, Profile, Source};
 use crate::session::{self, Session};
-use crate::store::{self, Made};
+use crate::store::{self, AdoptedPair};
 use crate::ui::{hint, input};
 
 pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
@@ -45,7 +45,7 @@ pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
 }
 
 /// Where a file's values enter b24auth: the rules of [`crate::profile::checks`].
-fn check_values(imported: &Imported) -> Result<(), checks::Refused> {
+fn check_values(imported: &Imported) -> Result<(), checks::BrokenRule> {
     checks::fields(&imported.fields)?;
     if let Some(id) = &imported.client_id {
         checks::identifier("client_id", id)?;
@@ -72,13 +72,20 @@ fn read_input(file: &Path) -> Result<(Vec<u8>, String)> {
 async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()> {
     let cfg = &s.cfg;
     let mode = s.save_mode(args.force).await?;
-    let server =
-        oauth::server_for_new_pair(cfg.oauth_server.as_ref(), imported.server_hint.as_deref());
-    crate::bitrix::server::check_oauth_server(&server)?;
-    let http = s.oauth_client(server.clone())?;
     let format = imported.format;
     let unverified = imported.unverified;
+    let hint = imported.server_hint;
     let mut profile = Profile::from_bitrix(imported.fields, Source::Import, now());
+    let file = args.file.to_string_lossy();
+    let server = crate::bitrix::server::choose(
+        cfg.oauth_server.as_ref(),
+        hint.as_deref(),
+        None,
+        &profile.portal().unwrap_or_default(),
+        &["import", &file],
+    )?;
+    crate::bitrix::server::check_oauth_server(&server)?;
+    let http = s.oauth_client(server.clone())?;
     // The mark goes only with a proof (a refresh naming the portal, or app.info below).
     if unverified {
         profile.mark_unverified();
@@ -117,7 +124,7 @@ async fn adopt(s: &Session, args: &ImportArgs, imported: Imported) -> Result<()>
                 profile.mark_not_checked();
             }
         }
-        Ok(Made { profile, rotated })
+        Ok(AdoptedPair { profile, rotated })
     })
     .await?;
     let profile = made.profile;

@@ -17,7 +17,7 @@ use crate::ui::sanitize::strip_controls;
 pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
     let store = &s.store;
     let profiles = store.list().await?;
-    let kept = candidates(s, &profiles).await;
+    let kept = candidates(s).await;
     let mut out = std::io::stdout().lock();
     let t = now();
     if args.json {
@@ -87,15 +87,20 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
     Ok(())
 }
 
-/// The candidates of every listed profile and of the selected one (which may hold only
-/// candidates), by profile name.
-async fn candidates(s: &Session, profiles: &crate::store::Listing) -> Vec<(String, Candidate)> {
-    let mut names: Vec<&str> = profiles.iter().map(|(n, _)| n.as_str()).collect();
-    if !names.contains(&s.profile_name()) {
-        names.push(s.profile_name());
-    }
+/// The candidates of every profile that has some (a profile may hold only candidates), by
+/// profile name.
+async fn candidates(s: &Session) -> Vec<(String, Candidate)> {
+    let names = match s.store.candidate_profiles().await {
+        Ok(names) => names,
+        Err(e) => {
+            s.cfg.ui.warn(strip_controls(&format!(
+                "cannot list the profiles' candidates: {e:#}"
+            )));
+            return Vec::new();
+        }
+    };
     let mut kept = Vec::new();
-    for name in names {
+    for name in &names {
         match s.store.candidates(name).await {
             Ok(found) => kept.extend(found.into_iter().map(|c| (name.to_string(), c))),
             Err(e) => s.cfg.ui.warn(strip_controls(&format!(

@@ -6,12 +6,10 @@ use std::io::Write;
 
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
-use url::Url;
 
-use crate::bitrix::errors::ErrorCode;
-use crate::bitrix::oauth;
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::profile::{now, Profile};
+use crate::session::check::Works;
 use crate::session::Session;
 use crate::ui::sanitize::strip_controls;
 use crate::ui::{self, hint};
@@ -134,38 +132,14 @@ fn export(s: &Session, p: &Profile, format: ShowFormat) -> Result<String> {
     }
 }
 
-/// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
-/// authorization works, refreshing first when the token has expired.
+/// `--check`: whether the stored authorization works ([`crate::session::check`]), for people.
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
-    let mut p = s.valid_profile(0).await?;
-    let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &p);
-    crate::bitrix::server::check_oauth_server(&server)?;
-    let client = s.oauth_client(server.clone())?;
-    let rest = server.join("rest/")?;
-    let mut token = p.access_token();
-    let mut asked = client.app_info(&rest, &token).await;
-    if asked
-        .as_ref()
-        .err()
-        .and_then(server_code)
-        .is_some_and(refresh_may_cure)
-    {
-        // A dead token (or the portal's clock saying expired before ours): refresh (unless
-        // another process already did) and ask again: an expired token is no failed check.
-        let used = token.clone();
-        p = s
-            .refresh(|q| q.access_token() == used)
-            .await
-            .map_err(refresh_failed)?
-            .profile;
-        token = p.access_token();
-        asked = client.app_info(&rest, &token).await;
-    }
-    let info = asked.map_err(|e| explain_check(e, &p))?;
-    let portal = match p.client_endpoint().map(Url::parse) {
-        Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
-        _ => None,
-    };
+    let Works {
+        profile: p,
+        server,
+        info,
+        app: portal,
+    } = crate::session::check::works(s).await?;
     let get = |m: &Map<String, Value>, k: &str| match m.get(k) {
         Some(Value::String(s)) => strip_controls(s),
         Some(v) => v.to_string(),
@@ -197,41 +171,4 @@ async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn server_code(e: &anyhow::Error) -> Option<&ErrorCode> {
-    e.downcast_ref::<oauth::ServerError>().map(|s| &s.code)
-}
-
-/// A dead token at the OAuth server's `app.info`: its own words for it, or `invalid_client`,
-/// which b24pysdk records there for a dead token of token-like form.
-fn refresh_may_cure(code: &ErrorCode) -> bool {
-    code.token_refused() || *code == ErrorCode::InvalidClient
-}
-
-/// `--check` asks one question: a refresh the server refused means re-authorize (3), whatever
-/// the reason it gave (the message keeps it); only a failure to get an answer is 1.
-fn refresh_failed(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<crate::bitrix::errors::ClientRefused>() {
-        Ok(refused) => crate::exit::auth_needed(format!(
-            "the stored authorization does not work: {}",
-            refused.0
-        )),
-        Err(e) => e,
-    }
-}
-
-/// Exit 3 when the OAuth server says the authorization is dead, exit 1 (cannot tell) otherwise.
-fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
-    let portal = crate::ui::hint::domain_of(p.portal(), p.client_endpoint());
-    match e.downcast_ref::<oauth::ServerError>() {
-        Some(se) if se.code.app_removed() => crate::bitrix::errors::app_not_installed(se, &portal),
-        Some(se) if se.code.needs_reauthorization() || se.code.is_client_refusal() => {
-            crate::exit::auth_needed(format!(
-                "the stored authorization does not work ({se}): {} again (reinstall the app first if it was removed)",
-                crate::ui::hint::authorize_again(&portal, true)
-            ))
-        }
-        _ => e.context("cannot tell whether the authorization works"),
-    }
 }

@@ -1,7 +1,7 @@
 /*!
 `b24auth import --webhook`: an incoming webhook's address (`https://PORTAL/rest/USER_ID/SECRET/`)
 as the profile — read from a hidden prompt or stdin, never argv; checked with one `profile` call
-(`rest/webhook.rs`); saved on the store's road for a credential brought in.
+(`rest/webhook.rs`); saved on the store's save path for a credential brought in.
 */
 
 use anyhow::Result;
@@ -12,7 +12,7 @@ use crate::profile::webhook::Webhook;
 use crate::profile::{now, Profile};
 use crate::secret::Secret;
 use crate::session::Session;
-use crate::store::{self, Made};
+use crate::store::{self, AdoptedPair};
 use crate::ui::input;
 
 /// The webhook's address: a hidden prompt on a terminal, else the first line of stdin.
@@ -26,7 +26,7 @@ pub(crate) fn read(ui: &crate::ui::Ui) -> Result<Secret> {
 }
 
 /// `import --webhook`: an incoming webhook's address, checked with one `profile` call, saved as
-/// the profile on the store's road for a credential brought in.
+/// the profile on the store's save path for a credential brought in.
 pub(crate) async fn save(s: &Session, url: Secret, force: bool) -> Result<()> {
     let hook =
         Webhook::parse(url.expose()).map_err(|why| exit::usage(format!("not saved: {why}")))?;
@@ -34,7 +34,7 @@ pub(crate) async fn save(s: &Session, url: Secret, force: bool) -> Result<()> {
     let me = crate::rest::webhook::check(&hook, s.cfg.http_timeout).await?;
     let profile = Profile::from_webhook(&hook, now());
     store::save_adopted(&s.store, &s.cfg.profile, mode, || async {
-        Ok(Made {
+        Ok(AdoptedPair {
             profile,
             rotated: false,
         })

@@ -187,6 +187,6 @@ pub(crate) fn checks(session: &Session) -> Result<Checks> {
         verify: true,
         allow_http: false,
         client_id: session.cfg.client_id.clone(),
-        http: session.oauth_client(url::Url::parse(crate::bitrix::oauth::DEFAULT_SERVER)?)?,
+        http: session.oauth_client(crate::bitrix::server::default_url())?,
     })
 }

@@ -30,12 +30,12 @@ const ENDPOINTS: [&str; 2] = [key::CLIENT_ENDPOINT, key::SERVER_ENDPOINT];
 
 /// Why a value from outside was refused: the field and the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
+pub struct BrokenRule {
     pub field: String,
     pub rule: &'static str,
 }
 
-impl std::fmt::Display for Refused {
+impl std::fmt::Display for BrokenRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The field name itself may be the offending text: then it is shown with escapes.
         match has_control(&self.field) {
@@ -45,17 +45,17 @@ impl std::fmt::Display for Refused {
     }
 }
 
-impl std::error::Error for Refused {}
+impl std::error::Error for BrokenRule {}
 
 /// Checks every field of a document that came from outside.
-pub fn fields(doc: &Map<String, Value>) -> Result<(), Refused> {
+pub fn fields(doc: &Map<String, Value>) -> Result<(), BrokenRule> {
     doc.iter().try_for_each(|(name, value)| field(name, value))
 }
 
 /// Checks one field from outside by the rule its name calls for: a token answer is checked
 /// field by field, so one offending field can be left out while the rotated tokens are kept.
-pub fn field(name: &str, value: &Value) -> Result<(), Refused> {
-    let refused = |rule| Refused {
+pub fn field(name: &str, value: &Value) -> Result<(), BrokenRule> {
+    let refused = |rule| BrokenRule {
         field: name.to_string(),
         rule,
     };
@@ -73,17 +73,17 @@ pub fn field(name: &str, value: &Value) -> Result<(), Refused> {
 }
 
 /// One token or secret by itself (`client_secret` from a file, a stored access token).
-pub fn token(name: &str, value: &str) -> Result<(), Refused> {
-    token_rule(value).map_err(|rule| Refused {
+pub fn token(name: &str, value: &str) -> Result<(), BrokenRule> {
+    token_rule(value).map_err(|rule| BrokenRule {
         field: name.into(),
         rule,
     })
 }
 
 /// One identifier by itself (`client_id` from a file).
-pub fn identifier(name: &str, value: &str) -> Result<(), Refused> {
+pub fn identifier(name: &str, value: &str) -> Result<(), BrokenRule> {
     match has_control(value) {
-        true => Err(Refused {
+        true => Err(BrokenRule {
             field: name.into(),
             rule: CONTROL,
         }),
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(v: Value) -> Result<(), Refused> {
+    fn check(v: Value) -> Result<(), BrokenRule> {
         fields(v.as_object().unwrap())
     }
 

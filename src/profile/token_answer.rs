@@ -17,7 +17,7 @@ ignored: the access token then counts as expired, so the next command refreshes 
 
 use serde_json::{Map, Value};
 
-use super::checks::{self, Refused};
+use super::checks::{self, BrokenRule};
 use super::key;
 
 /// A token answer's fields that passed their checks, and what was left out.
@@ -25,7 +25,7 @@ use super::key;
 pub(crate) struct TokenAnswer {
     fields: Map<String, Value>,
     /// The answer's fields that failed their check and were left out, with the rule each broke.
-    pub dropped: Vec<Refused>,
+    pub dropped: Vec<BrokenRule>,
     /// Set when only the tokens were read: why the rest of the answer was not.
     pub only_tokens: Option<String>,
 }
@@ -37,14 +37,14 @@ pub(crate) enum NoPair {
     Missing,
     /// A `refresh_token` b24auth cannot keep in a profile (it broke this rule); the tokens as
     /// received, for a rescue copy.
-    Refused(Refused, Map<String, Value>),
+    Refused(BrokenRule, Map<String, Value>),
 }
 
 /// A rotation whose `refresh_token` breaks b24auth's rule for tokens: the pair cannot be stored
 /// as a profile, so it is rescued (the server has killed the one it was sent).
 pub(crate) struct UnstorableRefreshToken {
     pub server: String,
-    pub refused: Refused,
+    pub refused: BrokenRule,
     tokens: Map<String, Value>,
 }
 
@@ -67,7 +67,7 @@ impl std::fmt::Debug for UnstorableRefreshToken {
 impl std::error::Error for UnstorableRefreshToken {}
 
 impl UnstorableRefreshToken {
-    pub fn new(server: String, refused: Refused, tokens: Map<String, Value>) -> Self {
+    pub fn new(server: String, refused: BrokenRule, tokens: Map<String, Value>) -> Self {
         UnstorableRefreshToken {
             server,
             refused,

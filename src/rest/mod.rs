@@ -9,6 +9,7 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 - [`rate`]: the request bucket shared by every b24auth on the host, the operating-time
   window, the plans;
 - [`packing`]: many calls packed into one Bitrix24 `batch` request, and its answer split back;
+- [`lines`]: `b24auth batch`'s input lines sent 50 per request, one outcome per line;
 - [`export`]: `call --all`, by `start=` or by ID, into an ordered sink;
 - [`v3`]: REST 3.0's address, error shape and `Idempotency-Key`;
 - [`pages`]: the items of a list page; [`params`]: `key=value` pairs as JSON.
@@ -16,6 +17,7 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 
 mod caller;
 pub(crate) mod export;
+pub(crate) mod lines;
 pub(crate) mod packing;
 mod pages;
 mod params;

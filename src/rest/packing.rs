@@ -5,7 +5,7 @@ into one outcome per command in order, and the two ways an export pages a list t
 `start=` pages (when the first page told the total) and the ID cursor (`order[ID]=ASC`,
 `filter[>ID]=…`, `start=-1`) chained through `$result[cmdN][49][ID]` references.
 
-Nothing here touches the network; `export/` and `commands/batch.rs` do.
+Nothing here touches the network; `export/` and `lines.rs` do.
 */
 
 use anyhow::{anyhow, Result};

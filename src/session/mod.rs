@@ -7,6 +7,7 @@ mode of a new pair, and the client credentials. `rest` and the commands call it;
 store and the OAuth client, never a command.
 */
 
+pub(crate) mod check;
 pub(crate) mod child_env;
 pub(crate) mod config;
 pub(crate) mod hook;
@@ -48,6 +49,14 @@ impl Session {
         self.store.location(&self.cfg.profile)
     }
 
+    /// The store and configuration, for the candidates' proof.
+    fn held(&self) -> proof::Proving<'_> {
+        proof::Proving {
+            store: &self.store,
+            cfg: &self.cfg,
+        }
+    }
+
     /// The exit-3 error for a profile with nothing stored.
     pub fn nothing_stored(&self) -> anyhow::Error {
         store::nothing_stored_at(&self.cfg.profile, &self.location())
@@ -59,8 +68,8 @@ impl Session {
     /// them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
         let profile = match self.store.load(&self.cfg.profile).await? {
-            Some(profile) => proof::newer_than(self, profile).await?,
-            None => proof::from_candidates(self).await?,
+            Some(profile) => proof::newer_than(self.held(), profile).await?,
+            None => proof::from_candidates(self.held()).await?,
         };
         let profile = store::marks::refuse_uninstalled(&self.cfg.profile, profile)?;
         match profile.contradiction() {

@@ -12,8 +12,10 @@ rotated when the refresh rotated it. Every outcome is durable before it is repor
 use anyhow::Result;
 
 use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::bitrix::server::for_refresh;
 use crate::exit;
 use crate::profile::{host_port, now, Profile};
+use crate::session::config::RunConfig;
 use crate::store::candidates::Candidate;
 use crate::store::{self, SaveMode, Store};
 use crate::ui::sanitize::strip_controls;
@@ -178,6 +180,29 @@ fn contradicts(e: &anyhow::Error) -> bool {
         .is_some_and(|se| se.code.needs_reauthorization() && !se.code.is_client_refusal())
 }
 
+/// What proving takes of the session: its store and its run's configuration (passed in, so
+/// this file and the session's index do not import each other).
+#[derive(Clone, Copy)]
+pub(crate) struct Proving<'a> {
+    pub store: &'a Store,
+    pub cfg: &'a RunConfig,
+}
+
+impl Proving<'_> {
+    fn profile_name(&self) -> &str {
+        &self.cfg.profile
+    }
+
+    fn nothing_stored(&self) -> anyhow::Error {
+        let name = self.profile_name();
+        store::nothing_stored_at(name, &self.store.location(name))
+    }
+
+    fn oauth_client(&self, server: url::Url) -> Result<oauth::Client> {
+        oauth::Client::new(server, self.cfg.http_timeout)
+    }
+}
+
 /// Exit 3 for a profile with only unproven candidates, naming the command that proves them.
 pub(crate) fn not_yet_proven(profile: &str, kept: &[Candidate]) -> anyhow::Error {
     let portals: Vec<String> = kept
@@ -201,7 +226,7 @@ pub(crate) fn not_yet_proven(profile: &str, kept: &[Candidate]) -> anyhow::Error
 /// Nothing stored for the session's profile: prove its candidates, oldest first, until one
 /// becomes the profile. Without candidates, the usual "nothing stored"; without the client
 /// credentials (flags or environment), exit 3 naming the command that proves them.
-pub(crate) async fn from_candidates(s: &super::Session) -> Result<Profile> {
+pub(crate) async fn from_candidates(s: Proving<'_>) -> Result<Profile> {
     let name = s.profile_name();
     let kept = s.store.candidates(name).await?;
     if kept.is_empty() {
@@ -228,7 +253,7 @@ pub(crate) async fn from_candidates(s: &super::Session) -> Result<Profile> {
 /// `install-listen --force`, a reinstall) are proven when the client credentials are given,
 /// and the first proven one replaces it. Older candidates are left as they are (`show` and
 /// `list` name them): they never displace a pair saved after them.
-pub(crate) async fn newer_than(s: &super::Session, profile: Profile) -> Result<Profile> {
+pub(crate) async fn newer_than(s: Proving<'_>, profile: Profile) -> Result<Profile> {
     let (Some(id), Some(secret)) = (&s.cfg.client_id, &s.cfg.client_secret) else {
         return Ok(profile);
     };
@@ -254,7 +279,7 @@ pub(crate) async fn newer_than(s: &super::Session, profile: Profile) -> Result<P
 
 /// Proves `kept` oldest first until one becomes the profile (saved with `mode`).
 async fn prove_in_turn(
-    s: &super::Session,
+    s: Proving<'_>,
     kept: Vec<Candidate>,
     creds: &Credentials,
     mode: SaveMode,
@@ -267,16 +292,26 @@ async fn prove_in_turn(
             .client_endpoint()
             .is_some_and(|e| e.starts_with("http://"));
         let prover = Prover {
-            store: &s.store,
+            store: s.store,
             name,
             mode,
             creds,
             allow_http,
             ui: &s.cfg.ui,
         };
-        let server = oauth::server_for_refresh(s.cfg.oauth_server.as_ref(), &candidate.profile);
-        let client = s.oauth_client(server)?;
         let portal = candidate.claimed_portal();
+        // A candidate naming a server outside Bitrix24's waits for the user to name it: its
+        // refresh token goes nowhere unasked, and the other candidates still get their turn.
+        let server = match for_refresh(s.cfg.oauth_server.as_ref(), &candidate.profile) {
+            Ok(server) => server,
+            Err(why) => {
+                s.cfg.ui.warn(strip_controls(&format!(
+                    "the install callback of portal {portal} is still unproven ({why:#}); it stays kept"
+                )));
+                continue;
+            }
+        };
+        let client = s.oauth_client(server)?;
         match prover.prove(&client, candidate).await? {
             Verdict::Proven(profile) => {
                 s.cfg.ui.info(strip_controls(&format!(

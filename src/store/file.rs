@@ -95,6 +95,34 @@ impl FileStore {
             .and_then(|()| candidates::keep_file(&candidates::dir_beside(&path), candidate))
     }
 
+    /// Every profile name with a candidate folder beside where its file is (or would be):
+    /// a profile may hold only candidates.
+    pub(super) fn candidate_profiles(&self) -> Result<Vec<String>> {
+        self.guard(&self.path("any"))?;
+        let mut names = Vec::new();
+        if candidates::dir_beside(&self.path("default")).is_dir() {
+            names.push("default".to_string());
+        }
+        let entries = match fs::read_dir(self.dir.join("profiles")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(names),
+            Err(e) => return Err(e).context("cannot list the profiles"),
+        };
+        let mut named: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.strip_suffix(".candidates")
+                    .filter(|s| !s.is_empty() && !s.starts_with('.'))
+                    .map(String::from)
+            })
+            .collect();
+        named.sort();
+        names.extend(named);
+        Ok(names)
+    }
+
     pub(super) fn drop_candidate(&self, name: &str, id: &str) -> Result<()> {
         let path = self.path(name);
         self.guard(&path)

@@ -164,6 +164,14 @@ impl Store {
         }
     }
 
+    /// Every profile name that may hold candidates (with or without a profile), sorted.
+    pub async fn candidate_profiles(&self) -> Result<Vec<String>> {
+        match self {
+            Store::File(s) => s.candidate_profiles(),
+            Store::Postgres(s) => s.candidate_profile_rows().await,
+        }
+    }
+
     /// Keeps one candidate durably (the same id replaces it: a rotation of that candidate);
     /// refused past [`candidates::MAX_CANDIDATES`].
     pub async fn keep_candidate(&self, name: &str, candidate: &Candidate) -> Result<()> {
@@ -296,7 +304,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Profile>>,
 {
-    let rotated = |p: Profile| Made {
+    let rotated = |p: Profile| AdoptedPair {
         profile: p,
         rotated: true,
     };
@@ -309,7 +317,7 @@ where
 
 /// What [`save_adopted`]'s `adopt` made: the pair, and whether making it rotated the one it
 /// was given (then the given copy is dead and a failed save rescues the new one).
-pub(crate) struct Made {
+pub(crate) struct AdoptedPair {
     pub profile: Profile,
     pub rotated: bool,
 }
@@ -321,10 +329,10 @@ pub(crate) async fn save_adopted<F, Fut>(
     name: &str,
     mode: SaveMode,
     adopt: F,
-) -> Result<Made>
+) -> Result<AdoptedPair>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Made>>,
+    Fut: Future<Output = Result<AdoptedPair>>,
 {
     let (made, critical) = save_made(store, name, mode, adopt).await?;
     critical.saved()?;
@@ -338,10 +346,10 @@ async fn save_made<F, Fut>(
     name: &str,
     mode: SaveMode,
     make: F,
-) -> Result<(Made, crate::signals::Critical)>
+) -> Result<(AdoptedPair, crate::signals::Critical)>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Made>>,
+    Fut: Future<Output = Result<AdoptedPair>>,
 {
     let mut held = store.lock(name).await?;
     // A damaged profile counts as existing: only `--force` replaces it.

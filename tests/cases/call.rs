@@ -232,6 +232,73 @@ fn forget_removes_the_file_and_the_lock() {
     env.run(&["forget", "--yes"]).assert_error(3);
 }
 
+/// A profile holding only install candidates (no profile file): `list` names it though another
+/// profile is selected, and `forget --yes` removes the candidates, saying how many.
+#[test]
+fn forget_removes_the_candidates_and_list_finds_every_profile_holding_some() {
+    use super::install_candidates::{callback, PATH};
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    env.seed(&s, 3600);
+    let mut listen = env.cmd(&[
+        "--profile",
+        "shop",
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ]);
+    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut listen);
+    let addr = p.wait_listening();
+    let body = callback(&s.issue_pair(), &s.base);
+    let form = "application/x-www-form-urlencoded";
+    let r = crate::support::http::post(&addr, PATH, form, body.as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    let kept = env.dir.join("profiles/shop.candidates");
+    let count = || std::fs::read_dir(&kept).unwrap().count();
+    assert_eq!(count(), 1);
+
+    let listed = env.run(&["list"]);
+    listed.assert_ok();
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("shop\t") && l.contains("candidate")),
+        "{}",
+        listed.stdout
+    );
+    let rows: Value = serde_json::from_str(&env.run(&["list", "--json"]).stdout).unwrap();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "shop"], "{rows}");
+    assert_eq!(rows[1]["candidate"], true, "{rows}");
+
+    let forget = env.run(&["--profile", "shop", "forget", "--yes"]);
+    forget.assert_ok();
+    assert!(
+        forget.stderr.contains("1 install candidate(s)"),
+        "{}",
+        forget.stderr
+    );
+    assert_eq!(count(), 0, "the candidate is gone");
+    assert!(env.auth_path().exists(), "the other profile stays");
+    let rows: Value = serde_json::from_str(&env.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    env.run(&["--profile", "shop", "forget", "--yes"])
+        .assert_error(3);
+}
+
 #[test]
 fn list_shows_zero_one_and_three_profiles() {
     let s = StandIn::start();

@@ -377,12 +377,6 @@ fn declared_children(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Folders allowed a circle between their files for now, each with why (a re-export in an
-/// index is no edge: see [`without_reexports`]).
-/// `session`: `mod.rs` calls `proof::newer_than`/`from_candidates`, which take `super::Session`
-/// (landed with the candidates' proof while the layout test grew; its owner untangles it).
-const CIRCLES_ALLOWED_IN: [&str; 1] = ["session"];
-
 /// Each folder under `src/` → its files' edges: file → the files of the same folder it names.
 fn folder_graphs() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -443,17 +437,10 @@ fn no_two_files_of_a_folder_import_each_other_in_a_circle() {
             }
         }
     }
-    let (allowed, found): (Vec<String>, Vec<String>) = circles.into_iter().partition(|c| {
-        CIRCLES_ALLOWED_IN
-            .iter()
-            .any(|f| c.starts_with(&format!("src/{f}:")))
-    });
-    for c in &allowed {
-        println!("allowed for now: {c}");
-    }
+    // A re-export in an index is no edge (see [`without_reexports`]).
     assert!(
-        found.is_empty(),
-        "circles between files of one folder: {found:#?}"
+        circles.is_empty(),
+        "circles between files of one folder: {circles:#?}"
     );
 }
 

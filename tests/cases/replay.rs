@@ -859,3 +859,127 @@ fn a_pair_naming_another_oauth_server_says_so_and_waits_to_be_told() {
     Env::run_cmd(&mut again).assert_ok();
     assert_eq!(s.counters().refreshes, 2, "the named server was kept");
 }
+
+/// The same rule on `show --check`: a stored pair naming an OAuth server outside Bitrix24's two
+/// is checked neither at a guessed server nor at the named one unasked (exit 2 naming the
+/// `--oauth-server` to pass); with the server named, the check goes there.
+#[test]
+fn show_check_of_a_pair_naming_another_oauth_server_waits_to_be_told() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut doc = env.seed(&s, 3600);
+    doc["server_endpoint"] = "https://oauth.corp.example/rest/".into();
+    doc["b24auth"]
+        .as_object_mut()
+        .unwrap()
+        .remove("oauth_server");
+    env.write_auth(&serde_json::to_vec_pretty(&doc).unwrap());
+    let mut check = env.app_cmd(&s, &["show", "--check"]);
+    check.env_remove("B24AUTH_OAUTH_SERVER");
+    let run = Env::run_cmd(&mut check);
+    let line = run.assert_error(2);
+    assert!(
+        line.contains(
+            "names the OAuth server https://oauth.corp.example, which is not one of Bitrix24's"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("`b24auth --oauth-server https://oauth.corp.example refresh`"),
+        "{line}"
+    );
+    let asked = s.counters();
+    assert_eq!(
+        asked.app_info_server + asked.token_calls,
+        0,
+        "nothing asked"
+    );
+
+    let mut named = env.app_cmd(&s, &["--oauth-server", &s.base, "show", "--check"]);
+    named.env_remove("B24AUTH_OAUTH_SERVER");
+    Env::run_cmd(&mut named).assert_ok();
+    assert_eq!(
+        s.counters().app_info_server,
+        1,
+        "checked at the named server"
+    );
+}
+
+/// The same rule on the proving path: a kept install candidate naming an OAuth server outside
+/// Bitrix24's two, with no server stored beside it (kept by an older b24auth), is not proven at
+/// a guessed server: the command says which host and the `--oauth-server` to pass, sends its
+/// refresh token nowhere and keeps it; with the server named, the refresh there proves it.
+#[test]
+fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
+    use super::install_candidates::{callback, PATH};
+    let s = StandIn::start();
+    s.app_info_without_identity();
+    let env = Env::new();
+    let mut listen = env.cmd(&[
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ]);
+    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
+    let mut p = env.spawn(&mut listen);
+    let addr = p.wait_listening();
+    let mut pair = s.issue_pair();
+    pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
+    let body = callback(&pair, &s.base);
+    let form = "application/x-www-form-urlencoded";
+    let r = crate::support::http::post(&addr, PATH, form, body.as_bytes());
+    assert_eq!(r.status, 200, "{r:?}");
+    p.finish().assert_ok();
+    let dir = env.dir.join("auth.candidates");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mut kept: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    kept["b24auth"]
+        .as_object_mut()
+        .unwrap()
+        .remove("oauth_server");
+    std::fs::write(&files[0], serde_json::to_vec(&kept).unwrap()).unwrap();
+    let calls_before = s.counters().token_calls;
+
+    let mut refresh = env.app_cmd(&s, &["refresh"]);
+    refresh.env_remove("B24AUTH_OAUTH_SERVER");
+    let run = Env::run_cmd(&mut refresh);
+    let line = run.assert_final_error(3);
+    assert!(line.contains("candidates not yet proven"), "{line}");
+    assert!(
+        run.stderr
+            .contains("names the OAuth server https://oauth.corp.example,"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`b24auth --oauth-server https://oauth.corp.example refresh`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        s.counters().token_calls,
+        calls_before,
+        "the token went nowhere"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "still kept");
+    assert!(!env.auth_path().exists());
+
+    let mut named = env.app_cmd(&s, &["--oauth-server", &s.base, "refresh"]);
+    named.env_remove("B24AUTH_OAUTH_SERVER");
+    Env::run_cmd(&mut named).assert_ok();
+    assert_eq!(
+        s.counters().refreshes,
+        2,
+        "the proof at the named server, then the refresh asked for"
+    );
+    assert!(env.auth_path().exists(), "the proven pair is the profile");
+}

@@ -11,7 +11,6 @@ use super::candidates::Keeper;
 use super::handler::{Install, MAX_BODY};
 use super::saver::{saved_and_answered, Ended, Saver};
 use super::verify::Checks;
-use crate::bitrix::oauth;
 use crate::capture::listener::{self, Rules};
 use crate::profile::host_port;
 use crate::secret::random_hex;
@@ -97,7 +96,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
         verify: !args.no_verify,
         allow_http: args.allow_http,
         client_id: cfg.client_id.clone(),
-        http: s.oauth_client(Url::parse(oauth::DEFAULT_SERVER)?)?,
+        http: s.oauth_client(crate::bitrix::server::default_url())?,
     };
     let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
     let handler = Install {

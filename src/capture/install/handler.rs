@@ -14,7 +14,6 @@ use url::Url;
 
 use super::saver::{refused, Answer, Callback, Decided, Job, Saver};
 use super::verify::{self, Checks};
-use crate::bitrix::oauth;
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
 use crate::profile::{now, Profile};
 use crate::session::config::RunConfig;
@@ -100,13 +99,16 @@ async fn prepare(
             .warn(format_args!("refused a request: {why}; still waiting"));
         Reply::text(status, why)
     })?;
-    let server = oauth::server_for_new_pair(
+    // The rule for every flow; a callback naming a server outside Bitrix24's is refused
+    // unasked (the message names the `--oauth-server` to start the listener with).
+    let server = crate::bitrix::server::choose(
         cfg.oauth_server.as_ref(),
-        auth_str(&auth, "server_endpoint")
-            .and_then(|s| Url::parse(s).ok())
-            .as_ref()
-            .and_then(Url::host_str),
-    );
+        auth_str(&auth, "server_endpoint"),
+        None,
+        &portal_of(&auth),
+        &["install-listen"],
+    )
+    .map_err(|e| refused(&cfg.ui, &format!("{e:#}")))?;
     let proof = checks
         .identify(&server, &auth)
         .await
@@ -125,6 +127,16 @@ async fn prepare(
         proof,
         received,
     })
+}
+
+/// The callback's portal as it claims it (`client_endpoint`'s host, else `domain`), for the
+/// region of the OAuth server when the callback names none.
+fn portal_of(auth: &Map<String, Value>) -> String {
+    auth_str(auth, "client_endpoint")
+        .and_then(|e| Url::parse(e).ok())
+        .and_then(|u| crate::profile::host_port(&u))
+        .or_else(|| auth_str(auth, "domain").map(String::from))
+        .unwrap_or_default()
 }
 
 fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -23,6 +23,22 @@ fn sealed_name(profile: &str, id: &str) -> String {
 }
 
 impl PgStore {
+    /// Every profile name with a candidate row.
+    pub(in crate::store) async fn candidate_profile_rows(&self) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        match client
+            .query_typed(
+                "SELECT DISTINCT profile FROM b24auth_candidates ORDER BY profile",
+                &[],
+            )
+            .await
+        {
+            Ok(rows) => Ok(rows.into_iter().map(|r| r.get(0)).collect()),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
+            Err(e) => Err(self.db_error("cannot read the candidates", e)),
+        }
+    }
+
     pub(in crate::store) async fn candidate_rows(&self, name: &str) -> Result<Vec<Candidate>> {
         let client = self.client().await?;
         let rows = match client
