@@ -5,7 +5,9 @@ portal's host (`:` written as `-`).
 
 Each callback's save runs in a future the serve loop owns, not the connection: a sender that
 hangs up cannot drop a pair being saved. A reinstall replaces the portal's profile (and so its
-uninstalled mark): the callback is the portal's newest word.
+uninstalled mark): the callback is the portal's newest word. Except for one thing `app.info`
+cannot prove, the `application_token`: a callback bringing another one for a `member_id` a live
+profile holds is kept only as a candidate (the token events are believed by is never swapped).
 */
 
 use anyhow::Result;
@@ -92,6 +94,11 @@ pub(crate) async fn run(
 async fn one(session: &Session, checks: &Checks, cb: Callback) {
     let mut cfg = session.cfg.clone();
     cfg.profile = cb.profile;
+    if let Some(holder) = rival(session, &cb.request).await {
+        let reply = keep_aside(session, &cfg.profile, &holder, &cb.request).await;
+        let _ = cb.reply.send(reply);
+        return;
+    }
     let (jobs, queue) = mpsc::unbounded_channel();
     let install = Install {
         cfg: &cfg,
@@ -133,6 +140,48 @@ async fn one(session: &Session, checks: &Checks, cb: Callback) {
         ));
     }
     let _ = cb.reply.send(reply);
+}
+
+/// The live, proven profile that holds the callback's `member_id` with another
+/// `application_token`. `app.info` proves the access token, not the application_token: saving
+/// such a callback would swap the token `serve` believes events by.
+async fn rival(session: &Session, req: &Request) -> Option<String> {
+    let auth = verify::parse_body(req.content_type.as_deref(), &req.body).ok()?;
+    let field = |k: &str| auth.get(k).and_then(serde_json::Value::as_str);
+    let (member, token) = (field("member_id")?, field("application_token")?);
+    let listing = session.store.list().await.ok()?;
+    listing.into_iter().find_map(|(name, p)| {
+        let p = p.ok()?;
+        let live = crate::store::marks::uninstalled_at(&p).is_none() && !p.is_unverified();
+        let held = p.secret("application_token")?;
+        (live && p.member_id() == Some(member) && held.expose() != token).then_some(name)
+    })
+}
+
+/// Keeps a rival callback durably as a candidate of `profile` (never as the profile), then
+/// answers.
+async fn keep_aside(session: &Session, profile: &str, holder: &str, req: &Request) -> Reply {
+    let ui = &session.cfg.ui;
+    let Ok(auth) = verify::parse_body(req.content_type.as_deref(), &req.body) else {
+        return Reply::text(StatusCode::BAD_REQUEST, "Auth data is required");
+    };
+    let now = crate::profile::now();
+    let pair = crate::profile::Profile::from_bitrix(auth, crate::profile::Source::Install, now);
+    let candidate = crate::store::candidates::Candidate::new(pair, now);
+    match session.store.keep_candidate(profile, &candidate).await {
+        Ok(()) => {
+            ui.warn(format_args!(
+                "b24auth: an install callback for the member_id of profile `{holder}` brings another application_token: kept as a CANDIDATE of profile `{profile}`, not believed; events keep being proven by `{holder}`'s token"
+            ));
+            Reply::text(StatusCode::OK, "Kept for review")
+        }
+        Err(e) => {
+            ui.warn(format_args!(
+                "b24auth: install for profile `{profile}`: could not keep the callback: {e:#}"
+            ));
+            Reply::text(StatusCode::SERVICE_UNAVAILABLE, "Not kept; send it again")
+        }
+    }
 }
 
 /// The checks every callback gets: the trusted server's `app.info`, https portals only.

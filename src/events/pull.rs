@@ -37,6 +37,10 @@ const IDLE_MAX: Duration = Duration::from_secs(60);
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// Pages of `event.offline.list` read at start when looking for reserved batches.
 const LIST_PAGES: usize = 40;
+/// `pull.json` holds a few ids; a larger file is no file b24auth wrote.
+const KEPT_LIMIT: u64 = 1 << 20;
+/// Batches `events retry` may reserve for the next run (far below [`KEPT_LIMIT`]).
+const RETRY_LIMIT: usize = 1000;
 
 pub(crate) struct Options {
     pub handler: Option<Handler>,
@@ -74,7 +78,7 @@ pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: Options) -
     let spool = Spool::open(&session.cfg.config_dir, &queue_name(session.profile_name()))?;
     let _lock = lock(&spool.dir().join("pull.lock")).await?;
     let kept_path = spool.dir().join("pull.json");
-    let kept = read_kept(&kept_path);
+    let kept = read_kept(&kept_path)?;
     let mut pull = Pull {
         session,
         caller,
@@ -115,7 +119,9 @@ impl Pull<'_> {
                 if events.is_empty() {
                     break;
                 }
-                self.settle_reserved(&process_id, &events).await?;
+                if self.settle_reserved(&process_id, &events).await? == 0 {
+                    break;
+                }
             }
         }
         self.keep(None)
@@ -149,8 +155,8 @@ impl Pull<'_> {
     }
 
     async fn one_reserved_batch(&mut self) -> Result<usize> {
-        let (process_id, events) = match self.get(None, false).await {
-            Ok(batch) => batch,
+        let answer = match self.get_raw(None, false).await {
+            Ok(answer) => answer,
             Err(e) if is_code(&e, "WRONG_LICENSE") => {
                 self.session.cfg.ui.info(format_args!(
                     "b24auth: the portal lacks the extended offline events (WRONG_LICENSE to clear=0): each batch is deleted by the portal as it is fetched, and kept in the spool before its handlers run"
@@ -161,41 +167,43 @@ impl Pull<'_> {
             }
             Err(e) => return Err(e),
         };
-        let Some(process_id) = process_id.filter(|_| !events.is_empty()) else {
+        // The batch is reserved from the answer on: its id is kept before anything in it is
+        // believed, so a batch that fails the checks is resumed, never forgotten.
+        let Some(process_id) = batch_process_id(&answer)? else {
             return Ok(0);
         };
         self.keep(Some(process_id.clone()))?;
+        let (_, events) = parse_batch(&answer)?;
+        if events.is_empty() {
+            self.keep(None)?;
+            return Ok(0);
+        }
         self.settle_reserved(&process_id, &events).await?;
         self.keep(None)?;
         Ok(events.len())
     }
 
     async fn one_cleared_batch(&mut self) -> Result<usize> {
-        let (_, events) = self.get(None, true).await?;
-        if events.is_empty() {
+        let answer = self.get_raw(None, true).await?;
+        // The portal has deleted the batch: it goes to the spool as it came, before any check
+        // can refuse it; an event that fails the checks is set aside there as failed.
+        let entries = cleared_entries(&answer, self.session.profile_name());
+        if entries.is_empty() {
             return Ok(0);
         }
-        let profile = self.session.profile_name().to_string();
-        let entries: Vec<Entry> = events
-            .iter()
-            .map(|e| Entry {
-                id: e.id.clone(),
-                event: e.name.clone(),
-                profile: profile.clone(),
-                received_at: crate::profile::now(),
-                payload: e.json.clone(),
-            })
-            .collect();
         let file = format!("batch-{}", new_id());
         self.spool.put(&file, &entries)?;
         self.settle_spooled(&file, &entries).await?;
         Ok(entries.len())
     }
 
-    /// Handles a reserved batch: clears what was handled, marks the rest failed.
-    async fn settle_reserved(&mut self, process_id: &str, events: &[Offline]) -> Result<()> {
+    /// Handles a reserved batch: clears what was handled, marks the rest (and every event that
+    /// failed the checks) failed. The number of events settled either way.
+    async fn settle_reserved(&mut self, process_id: &str, events: &[Offline]) -> Result<usize> {
         let env = self.env().await?;
         let (mut done, mut failed) = (Vec::new(), Vec::new());
+        let (events, odd): (Vec<&Offline>, Vec<&Offline>) = events.iter().partition(|e| e.plain);
+        set_aside(&odd, &mut failed);
         match &self.opts.handler {
             None => {
                 print_lines(events.iter().map(|e| &e.json))?;
@@ -233,16 +241,29 @@ impl Pull<'_> {
                 .call("event.offline.error", &object(params))
                 .await?;
         }
-        Ok(())
+        Ok(done.len() + failed.len())
     }
 
     /// Handles a spooled batch; failed entries go to `failed/`; then the file goes.
     async fn settle_spooled(&mut self, file: &str, entries: &[Entry]) -> Result<()> {
         match &self.opts.handler {
-            None => print_lines(entries.iter().map(|e| &e.payload))?,
+            None => {
+                let (ok, odd): (Vec<&Entry>, Vec<&Entry>) = entries
+                    .iter()
+                    .partition(|e| plain(&e.id) && plain(&e.event));
+                for e in odd {
+                    self.spool.fail(&aside(e))?;
+                }
+                print_lines(ok.iter().map(|e| &e.payload))?
+            }
             Some(handler) => {
                 let env = self.env().await?;
                 for e in entries {
+                    // Never a name or id a check refused in a handler's env (nor a retried one).
+                    if !plain(&e.id) || !plain(&e.event) {
+                        self.spool.fail(&aside(e))?;
+                        continue;
+                    }
                     let d = Delivery {
                         name: &e.event,
                         id: &e.id,
@@ -275,15 +296,16 @@ impl Pull<'_> {
         process_id: Option<&str>,
         clear: bool,
     ) -> Result<(Option<String>, Vec<Offline>)> {
+        parse_batch(&self.get_raw(process_id, clear).await?)
+    }
+
+    /// `event.offline.get`'s answer, unchecked.
+    async fn get_raw(&self, process_id: Option<&str>, clear: bool) -> Result<Map<String, Value>> {
         let mut params = json!({"limit": self.opts.limit, "clear": if clear { 1 } else { 0 }});
         if let Some(p) = process_id {
             params["process_id"] = p.into();
         }
-        let answer = self
-            .caller
-            .call("event.offline.get", &object(params))
-            .await?;
-        parse_batch(&answer)
+        self.caller.call("event.offline.get", &object(params)).await
     }
 
     /// The `process_id`s `event.offline.list` shows (a bounded number of pages).
@@ -319,12 +341,82 @@ impl Pull<'_> {
     }
 }
 
-/// One offline event as the portal gave it, checked.
+/// One offline event as the portal gave it; `plain` when its ID, EVENT_NAME and MESSAGE_ID
+/// passed the checks (otherwise they hold whatever text came, or nothing).
 struct Offline {
     id: String,
     name: String,
     message_id: String,
     json: Value,
+    plain: bool,
+}
+
+/// The odd events of a reserved batch go to the portal's failed list (`events failed`), by
+/// whatever MESSAGE_ID they carry (it goes back only to the portal, never to a file or env).
+fn set_aside(odd: &[&Offline], failed: &mut Vec<String>) {
+    for e in odd {
+        crate::ui::log::note(format_args!(
+            "events pull: an event's ID, EVENT_NAME or MESSAGE_ID fails the checks; set aside as failed, never handled"
+        ));
+        if !e.message_id.is_empty() {
+            failed.push(e.message_id.clone());
+        }
+    }
+}
+
+/// A spooled entry that failed the checks, as `failed/` keeps it: under an id of b24auth's.
+fn aside(e: &Entry) -> Entry {
+    let mut e = e.clone();
+    if !plain(&e.id) {
+        e.id = format!("odd-{}", new_id());
+    }
+    e
+}
+
+/// A `clear=1` answer as spool entries, refusing nothing: the portal kept no copy.
+fn cleared_entries(answer: &Map<String, Value>, profile: &str) -> Vec<Entry> {
+    let entry = |id: String, event: String, payload: Value| Entry {
+        id,
+        event,
+        profile: profile.to_string(),
+        received_at: crate::profile::now(),
+        payload,
+    };
+    match parse_batch(answer) {
+        Ok((_, events)) => events
+            .into_iter()
+            .map(|e| {
+                let id = if e.plain {
+                    e.id
+                } else {
+                    format!("odd-{}", new_id())
+                };
+                entry(id, e.name, e.json)
+            })
+            .collect(),
+        // An answer of another shape is kept whole, as one failed entry to look at.
+        Err(_) => match answer.get("result") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(r) => vec![entry(format!("odd-{}", new_id()), String::new(), r.clone())],
+        },
+    }
+}
+
+/// The answer's `process_id`: none when absent or when the batch is empty.
+fn batch_process_id(answer: &Map<String, Value>) -> Result<Option<String>> {
+    let result = answer.get("result").and_then(Value::as_object);
+    let empty = match result.and_then(|r| r.get("events")) {
+        Some(Value::Array(a)) => a.is_empty(),
+        _ => true,
+    };
+    match result.and_then(|r| r.get("process_id")) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) if empty => Ok(None),
+        Some(Value::String(p)) if plain(p) => Ok(Some(p.clone())),
+        Some(_) => Err(anyhow!(
+            "event.offline.get: the answer's process_id is malformed"
+        )),
+    }
 }
 
 /// `{"result": {"process_id", "events": [...]}}`, every field checked before use.
@@ -354,21 +446,17 @@ fn parse_batch(answer: &Map<String, Value>) -> Result<(Option<String>, Vec<Offli
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let (Some(id), Some(name), Some(message_id)) =
-            (text("ID"), text("EVENT_NAME"), text("MESSAGE_ID"))
-        else {
-            return Err(anyhow!(
-                "event.offline.get: an event lacks ID, EVENT_NAME or MESSAGE_ID"
-            ));
-        };
-        if !plain(&id) || !plain(&name) || !plain(&message_id) {
-            return Err(anyhow!("event.offline.get: an event's ID, EVENT_NAME or MESSAGE_ID holds characters no event has"));
-        }
+        // One odd event is set aside by the caller; it never costs the rest of the batch.
+        let (id, name, message_id) = (text("ID"), text("EVENT_NAME"), text("MESSAGE_ID"));
+        let ok = [&id, &name, &message_id]
+            .iter()
+            .all(|t| t.as_deref().is_some_and(plain));
         out.push(Offline {
-            id,
-            name,
-            message_id,
+            id: id.unwrap_or_default(),
+            name: name.unwrap_or_default(),
+            message_id: message_id.unwrap_or_default(),
             json: e.clone(),
+            plain: ok,
         });
     }
     Ok((process_id, out))
@@ -416,15 +504,27 @@ fn print_lines<'v>(values: impl Iterator<Item = &'v Value>) -> Result<()> {
     Ok(())
 }
 
-fn read_kept(path: &Path) -> Kept {
-    let Ok(Some(mut f)) = crate::store::guard::open_read(path) else {
-        return Kept::default();
+/// `pull.json`, read whole; one b24auth cannot read is refused with its path, never replaced
+/// by defaults (that would forget a reserved batch).
+fn read_kept(path: &Path) -> Result<Kept> {
+    let Some(f) = crate::store::guard::open_read(path)? else {
+        return Ok(Kept::default());
     };
     let mut bytes = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, 4096), &mut bytes);
-    let mut kept: Kept = serde_json::from_slice(&bytes).unwrap_or_default();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, KEPT_LIMIT + 1), &mut bytes)
+        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    let fix = "move it away if no `events pull` batch is reserved (`b24auth events failed` lists the portal's side)";
+    if bytes.len() as u64 > KEPT_LIMIT {
+        return Err(anyhow!(
+            "{} is larger than b24auth writes: {fix}",
+            path.display()
+        ));
+    }
+    let mut kept: Kept = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow!("{} is not b24auth's ({e}): {fix}", path.display()))?;
     kept.process_id = kept.process_id.filter(|p| plain(p));
-    kept
+    kept.retry.retain(|p| plain(p));
+    Ok(kept)
 }
 
 /// `events retry` for the portal's failed offline events (`ids`, or all): reserves them under
@@ -438,9 +538,14 @@ pub(crate) async fn retry_failed(
     let spool = Spool::open(&session.cfg.config_dir, &queue_name(session.profile_name()))?;
     let _lock = lock(&spool.dir().join("pull.lock")).await?;
     let kept_path = spool.dir().join("pull.json");
-    let mut kept = read_kept(&kept_path);
+    let mut kept = read_kept(&kept_path)?;
     let mut count = 0;
     loop {
+        if kept.retry.len() >= RETRY_LIMIT {
+            return Err(anyhow!(
+                "{RETRY_LIMIT} batches are already reserved for retry: run `b24auth events pull` first, then `b24auth events retry` again"
+            ));
+        }
         let mut params = json!({"error": 1, "clear": 0, "limit": 50});
         if let Some(ids) = ids {
             params["filter"] = json!({"ID": ids});
@@ -517,9 +622,54 @@ mod tests {
         assert_eq!(events[0].id, "1");
         let bad = json!({"result": {"process_id": "../x", "events": []}});
         assert!(parse_batch(bad.as_object().unwrap()).is_err());
-        let bad =
-            json!({"result": {"events": [{"ID": "1", "EVENT_NAME": "A\nB", "MESSAGE_ID": "m"}]}});
-        assert!(parse_batch(bad.as_object().unwrap()).is_err());
+        let odd = json!({"result": {"events": [
+            {"ID": "1", "EVENT_NAME": "A\nB", "MESSAGE_ID": "m"},
+            {"ID": "2", "EVENT_NAME": "ONCRMDEALADD", "MESSAGE_ID": "n"}]}});
+        let (_, events) = parse_batch(odd.as_object().unwrap()).unwrap();
+        assert!(!events[0].plain, "an odd event is marked, not believed");
+        assert!(events[1].plain, "and costs the rest of the batch nothing");
+    }
+
+    #[test]
+    fn a_cleared_batch_is_kept_whole() {
+        let odd = json!({"result": {"events": [
+            {"ID": "1", "EVENT_NAME": "ONCRM DEAL UPDATE", "MESSAGE_ID": "m"},
+            {"ID": "2", "EVENT_NAME": "ONCRMDEALADD", "MESSAGE_ID": "n"}]}});
+        let entries = cleared_entries(odd.as_object().unwrap(), "p");
+        assert_eq!(entries.len(), 2);
+        assert!(entries[0].id.starts_with("odd-"));
+        assert_eq!(entries[1].id, "2");
+        let shapeless = json!({"result": {"events": 7}});
+        assert_eq!(
+            cleared_entries(shapeless.as_object().unwrap(), "p").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_long_pull_json_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pull.json");
+        let kept = Kept {
+            process_id: Some("a".repeat(32)),
+            no_extended: false,
+            retry: (0..120).map(|i| format!("{i:032x}")).collect(),
+        };
+        std::fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 4096);
+        let back = read_kept(&path).unwrap();
+        assert_eq!(back.process_id, kept.process_id);
+        assert_eq!(back.retry.len(), 120);
+        std::fs::write(&path, b"{\"process_id\": \"ab").unwrap();
+        let err = read_kept(&path).unwrap_err().to_string();
+        assert!(err.contains("pull.json"), "{err}");
+        std::fs::write(dir.path().join("real.json"), b"{}").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real.json"), &path).unwrap();
+        assert!(
+            read_kept(&path).is_err(),
+            "a symlinked pull.json is refused"
+        );
     }
 
     #[test]

@@ -107,6 +107,38 @@ impl<'a> Door<'a> {
         Ok(n)
     }
 
+    /// Marks uninstalled every profile holding `member` (two profiles may hold one portal; the
+    /// table names one of them, `proven`), before the 200.
+    async fn uninstalled(&self, member: &str, proven: &str) -> Result<(), Reply> {
+        let store = &self.session.store;
+        let listing = store.list().await.unwrap_or_default();
+        let mut names: Vec<String> = listing
+            .into_iter()
+            .filter(|(name, p)| {
+                self.only().is_none_or(|only| only == name)
+                    && p.as_ref().is_ok_and(|p| p.member_id() == Some(member))
+            })
+            .map(|(name, _)| name)
+            .collect();
+        if !names.iter().any(|n| n == proven) {
+            names.push(proven.to_string());
+        }
+        for profile in names {
+            let now = crate::profile::now();
+            if let Err(e) = crate::store::marks::mark_uninstalled(store, &profile, now).await {
+                self.session.cfg.ui.warn(format_args!(
+                    "b24auth: cannot mark profile `{profile}` uninstalled: {e:#}"
+                ));
+                return Err(Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept"));
+            }
+            self.session.cfg.ui.info(format_args!(
+                "b24auth: the app was uninstalled from profile `{profile}`'s portal; it is marked and never refreshed"
+            ));
+        }
+        self.installs.borrow_mut().remove(member);
+        Ok(())
+    }
+
     /// An event POST: 200 once durably kept, 401 for an unproven sender, 400 for a body that
     /// is no event.
     pub async fn event(&self, req: Request) -> Result<Accepted, Reply> {
@@ -124,19 +156,7 @@ impl<'a> Door<'a> {
             .ok_or_else(|| Reply::text(StatusCode::BAD_REQUEST, "No event name"))?
             .to_ascii_uppercase();
         if event == "ONAPPUNINSTALL" {
-            let store = &self.session.store;
-            if let Err(e) =
-                crate::store::marks::mark_uninstalled(store, &profile, crate::profile::now()).await
-            {
-                self.session.cfg.ui.warn(format_args!(
-                    "b24auth: cannot mark profile `{profile}` uninstalled: {e:#}"
-                ));
-                return Err(Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "Not kept"));
-            }
-            self.installs.borrow_mut().remove(member);
-            self.session.cfg.ui.info(format_args!(
-                "b24auth: the app was uninstalled from profile `{profile}`'s portal; it is marked and never refreshed"
-            ));
+            self.uninstalled(member, &profile).await?;
         }
         let entry = Entry {
             id: new_id(),

@@ -128,9 +128,12 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
         let _ = tokio::time::timeout(GRACE, stop.drained()).await;
         let _ = tokio::time::timeout(GRACE, &mut dispatching).await;
     };
+    // The installer is polled through the grace: a callback in flight is saved and answered,
+    // never dropped with its pair.
     tokio::select! {
         served = &mut served => served,
         () = finished => Ok(()),
+        () = &mut installer => Ok(()),
     }
 }
 

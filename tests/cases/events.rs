@@ -244,3 +244,35 @@ fn follow_ends_on_sigterm_between_batches_with_143() {
     assert_eq!(child.wait().unwrap().code(), Some(143));
     assert!(s.offline_rows().is_empty(), "every handled event cleared");
 }
+
+#[test]
+fn an_odd_event_is_set_aside_and_costs_its_batch_nothing() {
+    for extended in [true, false] {
+        let (env, s) = (Env::new(), StandIn::start());
+        seed_app(&env, &s);
+        if !extended {
+            s.without_offline_extended();
+        }
+        let ids = s.queue_offline(20);
+        s.rename_offline(ids[3], "ONCRM DEAL UPDATE");
+        let log = env.tmp.path().join("handled.log");
+        for _ in 0..2 {
+            Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log))).assert_ok();
+        }
+        let handled: HashSet<u64> = handled_ids(&log).into_iter().collect();
+        let want: HashSet<u64> = ids.iter().copied().filter(|&i| i != ids[3]).collect();
+        assert_eq!(
+            handled, want,
+            "extended={extended}: every other event handled"
+        );
+        assert!(!fs::read_to_string(&log).unwrap().contains("ONCRM DEAL"));
+        let failed = env.run_cmd_app(&s, &["events", "failed", "--json"]);
+        let listed: Value = serde_json::from_str(&failed.stdout).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{}", failed.stdout);
+        let rows = s.offline_rows();
+        match extended {
+            true => assert!(rows.len() == 1 && rows[0].error && rows[0].id == ids[3]),
+            false => assert!(rows.is_empty()),
+        }
+    }
+}

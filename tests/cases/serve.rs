@@ -462,3 +462,97 @@ fn the_default_path_is_kept_so_a_restart_prints_the_same_urls() {
     assert_eq!(crate::support::cli::mode(&kept), 0o600);
     assert_eq!(default_urls(&env, &s), first, "a restart keeps the path");
 }
+
+#[test]
+fn a_second_install_with_another_application_token_is_only_a_candidate() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    // A genuine access token (app.info confirms it) with an application_token of its own.
+    let evil = "attacker0attacker0attacker0aaaaa";
+    let form = install_form(&s.issue_pair(), &s.host(), evil);
+    let r = crate::support::http::post(
+        &sv.addr,
+        &format!("{PREFIX}/install"),
+        FORM,
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    sv.p.wait_line(10, |l| l.contains("CANDIDATE") && l.contains("`default`"));
+    assert_eq!(send(&sv.addr, &deal(&s, 6, evil)), Some(401));
+    assert_eq!(send(&sv.addr, &deal(&s, 7, APP_TOKEN)), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "deal 7 app none event ONCRMDEALADD");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let name = s.host().replace(':', "-");
+    assert!(
+        !env.dir
+            .join("profiles")
+            .join(format!("{name}.json"))
+            .exists(),
+        "no profile made"
+    );
+    assert_eq!(env.auth()["application_token"], APP_TOKEN);
+}
+
+#[test]
+fn an_uninstall_marks_every_profile_of_its_member_id() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    // The same install again, into the profile named after the portal: two profiles, one member.
+    let form = install_form(&s.issue_pair(), &s.host(), APP_TOKEN);
+    let r = crate::support::http::post(
+        &sv.addr,
+        &format!("{PREFIX}/install"),
+        FORM,
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let other = s.host().replace(':', "-");
+    for p in ["default", other.as_str()] {
+        let run =
+            Env::run_cmd(&mut env.app_cmd(&s, &["--profile", p, "token", "--min-ttl", "999999"]));
+        let line = run.assert_error(3);
+        assert!(line.contains("uninstalled"), "{p}: {line}");
+    }
+}
+
+#[test]
+fn an_install_in_flight_at_sigterm_is_decided_and_answered() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let mut pair = s.issue_pair();
+    pair["access_token"] =
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123".into();
+    s.hold_unknown_app_info();
+    let (addr, body) = (sv.addr.clone(), install_form(&pair, &s.host(), APP_TOKEN));
+    let post = std::thread::spawn(move || {
+        let r =
+            crate::support::http::post(&addr, &format!("{PREFIX}/install"), FORM, body.as_bytes());
+        (r.status, r.body)
+    });
+    s.wait_held(1, 20);
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    sv.p.wait_line(10, |l| l.contains("SIGTERM"));
+    s.open_gate();
+    assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
+    // Answered in the grace (this forged token with its verdict: 403), not dropped unanswered.
+    let (status, body) = post.join().unwrap();
+    assert_eq!(status, 403, "{body}");
+}

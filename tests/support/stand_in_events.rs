@@ -347,6 +347,15 @@ impl StandIn {
         })
     }
 
+    /// Gives the offline row `id` another event name (one b24auth should refuse to believe).
+    pub fn rename_offline(&self, id: u64, name: &str) {
+        self.with_events(|e| {
+            for r in e.rows.iter_mut().filter(|r| r.id == id) {
+                r.event_name = name.to_string();
+            }
+        })
+    }
+
     /// The portal lacks the extended offline feature: `clear=0` is `WRONG_LICENSE`.
     pub fn without_offline_extended(&self) {
         self.with_events(|e| e.extended = false);
