@@ -359,6 +359,17 @@ fn to_response(reply: Reply, close: bool) -> hyper::Response<Full<Bytes>> {
 /// The `Host` values a loopback listener on `addr` answers to, plus `extra` (a public or
 /// redirect host). An unspecified address (0.0.0.0) accepts any Host: the caller chose to
 /// be reachable under names it cannot list.
+/// A request's media type from its `Content-Type`, lower-cased, without parameters
+/// (`Application/JSON; charset=utf-8` → `application/json`): media types are case-insensitive.
+pub fn media_type(content_type: Option<&str>) -> String {
+    let full = content_type.unwrap_or("");
+    full.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 pub fn hosts_for(addr: SocketAddr, extra: &[String]) -> Vec<String> {
     if addr.ip().is_unspecified() {
         return Vec::new();

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::backlog::Backlog;
 use super::dispatch::handler_json;
 use super::queue::{new_id, Entry, GroupWriter};
-use crate::capture::listener::{Reply, Request};
+use crate::capture::listener::{media_type, Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
 
@@ -211,15 +211,8 @@ fn plain_event(e: &str) -> bool {
 
 /// The POST as JSON: a PHP bracket form (as Bitrix24 sends events) or a JSON object.
 fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>, Reply> {
-    let mime = content_type
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
     let bad = || Reply::text(StatusCode::BAD_REQUEST, "Not an event");
-    let value: Value = match mime.as_str() {
+    let value: Value = match media_type(content_type).as_str() {
         "application/x-www-form-urlencoded" => form(body).ok_or_else(bad)?,
         "application/json" => serde_json::from_slice(body).map_err(|_| bad())?,
         _ => {

@@ -5,7 +5,7 @@
 //! window waited out (silently under `--quiet`); the portal's numbers never trusted in
 //! arithmetic nor kept when absurd.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -280,27 +280,10 @@ fn batch_lines_in_flight_come_out_in_input_order() {
     let input: String = (0..300)
         .map(|i| format!("{}\n", json!({"method": "echo", "params": {"n": i}})))
         .collect();
-    let mut child = env
-        .cmd(&["batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let out = Env::run_with_stdin(&mut env.cmd(&["batch"]), &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<Value> = out
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

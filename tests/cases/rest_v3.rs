@@ -6,8 +6,6 @@
 //! items: a read that got no answer in time is repeated (a write is not), and a self-hosted
 //! portal has no cloud bucket.
 
-use std::io::Write;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -132,21 +130,9 @@ fn a_batch_line_marked_v3_is_answered_in_its_place() {
     .iter()
     .map(|l| format!("{l}\n"))
     .collect::<String>();
-    let mut child = env
-        .cmd(&["batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+    let out = Env::run_with_stdin(&mut env.cmd(&["batch"]), &input);
+    let lines: Vec<Value> = out
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -162,7 +148,7 @@ fn a_batch_line_marked_v3_is_answered_in_its_place() {
         "Invalid request (fields.TITLE: Required)"
     );
     assert!(lines[3]["result"].is_object(), "{}", lines[3]);
-    assert_eq!(out.status.code(), Some(1), "one command failed");
+    assert_eq!(out.code, 1, "one command failed");
     assert_eq!(s.v3_seen().0, 2);
 }
 

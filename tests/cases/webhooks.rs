@@ -2,8 +2,7 @@
 //! one call and saves it; `call`, `batch`, `exec` use it under the shared budget; `token` and
 //! `refresh` say why they do not apply; `show` masks the secret; a revoked webhook names the fix.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::support::cli::Env;
 use crate::support::stand_in::{StandIn, WEBHOOK};
@@ -15,24 +14,8 @@ fn secret() -> &'static str {
 
 /// Runs `cmd` with `input` on stdin: (exit code, stdout, stderr).
 fn with_stdin(mut cmd: Command, input: &str) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = Env::run_with_stdin(&mut cmd, input);
+    (run.code, run.stdout, run.stderr)
 }
 
 fn imported(env: &Env, s: &StandIn) {

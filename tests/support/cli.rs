@@ -182,6 +182,20 @@ impl Env {
         Run::from(cmd.output().unwrap())
     }
 
+    /// Runs `cmd` with `input` written to its stdin, then waits for it.
+    pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Run {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+        drop(stdin);
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     /// A command with the app's credentials and the stand-in as the OAuth server.
     pub fn app_cmd(&self, s: &StandIn, args: &[&str]) -> Command {
         let mut c = self.cmd(args);

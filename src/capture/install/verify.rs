@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::capture::listener::media_type;
 use crate::profile::host_port;
 
 /// The fields Bitrix24 puts in the callback's `auth` object; nothing else is taken from the
@@ -108,11 +109,7 @@ fn parse_frame(
     body: &[u8],
 ) -> Result<Option<Map<String, Value>>, (StatusCode, &'static str)> {
     const REQUIRED: &str = "Auth data is required";
-    let mime = content_type.unwrap_or("").split(';').next().unwrap_or("");
-    if !mime
-        .trim()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    {
+    if media_type(content_type) != "application/x-www-form-urlencoded" {
         return Ok(None);
     }
     let first = |bytes: &[u8]| {
@@ -392,14 +389,7 @@ pub fn parse_callback(
     body: &[u8],
 ) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
     const REQUIRED: &str = "Auth data is required";
-    let mime = content_type
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let callback: Callback = match mime.as_str() {
+    let callback: Callback = match media_type(content_type).as_str() {
         // Depth 2 is all `auth[key]` needs; deeper keys stay flat strings, so a body of
         // thousands of nested brackets costs no recursion.
         "application/x-www-form-urlencoded" => serde_qs::Config::new(2, false)
