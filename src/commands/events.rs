@@ -33,7 +33,7 @@ async fn pull_events(s: &Session, args: &EventsPullArgs) -> Result<()> {
         tries: args.tries,
         timeout: None,
     });
-    let opts = pull::Options {
+    let opts = pull::PullOptions {
         handler,
         follow: args.follow,
         limit: args.limit,
@@ -69,15 +69,15 @@ async fn bind(s: &Session, args: &EventsBindArgs) -> Result<()> {
 
 /// Where failed events may be kept for this profile: `serve`'s backlog (its spool, or the
 /// store's shared queue) and the profile's `events pull` spool.
-struct Kept {
+struct FailedPlaces {
     serve: Spool,
     pull: Spool,
 }
 
-impl Kept {
-    fn open(s: &Session) -> Result<Kept> {
+impl FailedPlaces {
+    fn open(s: &Session) -> Result<FailedPlaces> {
         let dir = &s.cfg.config_dir;
-        Ok(Kept {
+        Ok(FailedPlaces {
             serve: Spool::open(dir, serve::QUEUE)?,
             pull: Spool::open(dir, &pull::queue_name(s.profile_name()))?,
         })
@@ -94,7 +94,7 @@ impl Kept {
 
 async fn failed(s: &Session, args: &EventsFailedArgs) -> Result<()> {
     let mut rows: Vec<Value> = Vec::new();
-    let kept = Kept::open(s)?;
+    let kept = FailedPlaces::open(s)?;
     for backlog in kept.backlogs(s) {
         rows.extend(backlog.failed().await?.iter().map(local_row));
     }
@@ -145,7 +145,7 @@ async fn portal_caller(s: &Session) -> Result<Option<Caller<'_>>> {
 async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
     let mut moved = 0;
     let mut left: Vec<String> = args.ids.clone();
-    let kept = Kept::open(s)?;
+    let kept = FailedPlaces::open(s)?;
     for backlog in kept.backlogs(s) {
         let ids: Vec<String> = match args.all {
             true => backlog.failed().await?.into_iter().map(|e| e.id).collect(),

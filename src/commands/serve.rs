@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::ServeArgs;
 use crate::events::dispatch::Handler;
-use crate::events::serve::{self, Options};
+use crate::events::serve::{self, ServeOptions};
 use crate::secret::random_hex;
 use crate::session::Session;
 
@@ -21,7 +21,7 @@ pub(crate) async fn run(s: &Session, args: &ServeArgs) -> Result<()> {
         tries: args.tries,
         timeout: (!args.timeout_handler.is_zero()).then_some(args.timeout_handler),
     });
-    let opts = Options {
+    let opts = ServeOptions {
         listen: args.listen,
         public_url: args.public_url.clone(),
         prefix: prefix.trim_end_matches('/').to_string(),

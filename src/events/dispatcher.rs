@@ -23,7 +23,7 @@ use crate::store::queue::EventQueue;
 
 /// Events of a pending spool file (`total` in all: a file holds the events written together,
 /// which may come as several jobs); for a shared queue, only a wake-up.
-pub(crate) struct Job {
+pub(crate) struct HandlerRun {
     pub file: String,
     pub entries: Vec<Entry>,
     pub total: usize,
@@ -60,7 +60,7 @@ impl<'a> Dispatcher<'a> {
 
     /// Events from the spool, as the channel brings them; a file goes once all its events are
     /// settled.
-    pub async fn drain_spool(&self, mut jobs: mpsc::UnboundedReceiver<Job>, spool: &Spool) {
+    pub async fn drain_spool(&self, mut jobs: mpsc::UnboundedReceiver<HandlerRun>, spool: &Spool) {
         let remaining: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
         let mut waiting: VecDeque<(String, Entry)> = VecDeque::new();
         let mut running = FuturesUnordered::new();
@@ -91,7 +91,7 @@ impl<'a> Dispatcher<'a> {
     /// Events claimed from a shared queue, each for a lease longer than its handler may take.
     pub async fn drain_queue(
         &self,
-        mut wake: mpsc::UnboundedReceiver<Job>,
+        mut wake: mpsc::UnboundedReceiver<HandlerRun>,
         queue: &dyn EventQueue,
     ) {
         let lease = self.lease();

@@ -24,7 +24,7 @@ use crate::session::Session;
 use crate::store::SaveMode;
 
 /// A callback on its way to the installer, with where its reply goes.
-pub(crate) struct Callback {
+pub(crate) struct InstallPost {
     pub request: Request,
     pub profile: String,
     pub reply: oneshot::Sender<Reply>,
@@ -74,7 +74,7 @@ pub(crate) async fn profile_for(
 pub(crate) async fn run(
     session: &Session,
     checks: &Checks,
-    mut callbacks: mpsc::UnboundedReceiver<Callback>,
+    mut callbacks: mpsc::UnboundedReceiver<InstallPost>,
     installed: impl AsyncFn(),
 ) {
     let mut running = FuturesUnordered::new();
@@ -91,7 +91,7 @@ pub(crate) async fn run(
 
 /// One callback: the install handler and a saver for its portal's profile, side by side until
 /// the handler has the saver's word (the save is done by then).
-async fn one(session: &Session, checks: &Checks, cb: Callback) {
+async fn one(session: &Session, checks: &Checks, cb: InstallPost) {
     let mut cfg = session.cfg.clone();
     cfg.profile = cb.profile;
     if let Some(holder) = rival(session, &cb.request).await {

@@ -42,7 +42,7 @@ const KEPT_LIMIT: u64 = 1 << 20;
 /// Batches `events retry` may reserve for the next run (far below [`KEPT_LIMIT`]).
 const RETRY_LIMIT: usize = 1000;
 
-pub(crate) struct Options {
+pub(crate) struct PullOptions {
     pub handler: Option<Handler>,
     pub follow: bool,
     pub limit: u32,
@@ -51,7 +51,7 @@ pub(crate) struct Options {
 /// What survives a run: the batch reserved and not yet settled, and whether the portal
 /// refused `clear=0`.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Kept {
+struct PullState {
     process_id: Option<String>,
     #[serde(default)]
     no_extended: bool,
@@ -63,10 +63,10 @@ struct Kept {
 struct Pull<'a> {
     session: &'a Session,
     caller: &'a Caller<'a>,
-    opts: Options,
+    opts: PullOptions,
     spool: Spool,
     kept_path: PathBuf,
-    kept: Kept,
+    kept: PullState,
 }
 
 /// The spool's queue name for a profile's pulled events.
@@ -74,7 +74,7 @@ pub(crate) fn queue_name(profile: &str) -> String {
     format!("pull-{profile}")
 }
 
-pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: Options) -> Result<()> {
+pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: PullOptions) -> Result<()> {
     let spool = Spool::open(&session.cfg.config_dir, &queue_name(session.profile_name()))?;
     let _lock = lock(&spool.dir().join("pull.lock")).await?;
     let kept_path = spool.dir().join("pull.json");
@@ -506,9 +506,9 @@ fn print_lines<'v>(values: impl Iterator<Item = &'v Value>) -> Result<()> {
 
 /// `pull.json`, read whole; one b24auth cannot read is refused with its path, never replaced
 /// by defaults (that would forget a reserved batch).
-fn read_kept(path: &Path) -> Result<Kept> {
+fn read_kept(path: &Path) -> Result<PullState> {
     let Some(f) = crate::store::guard::open_read(path)? else {
-        return Ok(Kept::default());
+        return Ok(PullState::default());
     };
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(f, KEPT_LIMIT + 1), &mut bytes)
@@ -520,7 +520,7 @@ fn read_kept(path: &Path) -> Result<Kept> {
             path.display()
         ));
     }
-    let mut kept: Kept = serde_json::from_slice(&bytes)
+    let mut kept: PullState = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow!("{} is not b24auth's ({e}): {fix}", path.display()))?;
     kept.process_id = kept.process_id.filter(|p| plain(p));
     kept.retry.retain(|p| plain(p));
@@ -650,7 +650,7 @@ mod tests {
     fn a_long_pull_json_is_read_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pull.json");
-        let kept = Kept {
+        let kept = PullState {
             process_id: Some("a".repeat(32)),
             no_extended: false,
             retry: (0..120).map(|i| format!("{i:032x}")).collect(),

@@ -26,7 +26,7 @@ use crate::session::Session;
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 /// An install's identity as stored: its profile and its `application_token`.
-struct Install {
+struct StoredInstall {
     profile: String,
     application_token: Secret,
 }
@@ -36,7 +36,7 @@ pub(crate) struct Door<'a> {
     backlog: Backlog<'a>,
     /// Groups the spool's writes of concurrent events (none for a shared queue).
     writer: Option<GroupWriter>,
-    installs: RefCell<HashMap<String, Install>>,
+    installs: RefCell<HashMap<String, StoredInstall>>,
     loaded_at: RefCell<Option<Instant>>,
 }
 
@@ -95,7 +95,7 @@ impl<'a> Door<'a> {
             };
             table.insert(
                 member.to_string(),
-                Install {
+                StoredInstall {
                     profile: name,
                     application_token: token,
                 },

@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 
 use super::backlog::Backlog;
 use super::dispatch::Handler;
-use super::dispatcher::{Dispatcher, Job};
-use super::installs::{self, Callback};
+use super::dispatcher::{Dispatcher, HandlerRun};
+use super::installs::{self, InstallPost};
 use super::queue::Spool;
 use super::receive::Door;
 use super::stop::{Stopping, GRACE};
@@ -29,7 +29,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// The spool's queue name for `serve`.
 pub(crate) const QUEUE: &str = "serve";
 
-pub(crate) struct Options {
+pub(crate) struct ServeOptions {
     pub listen: SocketAddr,
     pub public_url: Option<url::Url>,
     pub prefix: String,
@@ -41,12 +41,12 @@ struct Web<'a> {
     door: Door<'a>,
     prefix: String,
     backlog: Backlog<'a>,
-    jobs: mpsc::UnboundedSender<Job>,
-    installs: mpsc::UnboundedSender<Callback>,
+    jobs: mpsc::UnboundedSender<HandlerRun>,
+    installs: mpsc::UnboundedSender<InstallPost>,
     stop: &'a Stopping,
 }
 
-pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
+pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
     // Caught before anyone is told where to send: a SIGTERM from then on is an orderly stop.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let _caught = crate::signals::catch_terminate();
@@ -64,7 +64,7 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
     if let Backlog::Spool(spool) = backlog {
         for (file, entries) in spool.pending()? {
             let total = entries.len();
-            let _ = jobs.send(Job {
+            let _ = jobs.send(HandlerRun {
                 file,
                 entries,
                 total,
@@ -138,7 +138,7 @@ pub(crate) async fn run(session: &Session, opts: Options) -> Result<()> {
 }
 
 /// The URLs to register, on stderr (also under `-q`: they are what the user must act on).
-fn tell(session: &Session, local: SocketAddr, opts: &Options, portals: usize) {
+fn tell(session: &Session, local: SocketAddr, opts: &ServeOptions, portals: usize) {
     let ui = &session.cfg.ui;
     let base = match &opts.public_url {
         Some(u) => u.as_str().trim_end_matches('/').to_string(),
@@ -180,7 +180,7 @@ impl listener::Handler<()> for Web<'_> {
             ("/event", &Method::POST) => match self.door.event(req).await {
                 Ok(accepted) => {
                     let (file, total) = accepted.file.unwrap_or_default();
-                    let _ = self.jobs.send(Job {
+                    let _ = self.jobs.send(HandlerRun {
                         file,
                         entries: vec![accepted.entry],
                         total,
@@ -219,7 +219,7 @@ impl Web<'_> {
             Err(reply) => return reply,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let callback = Callback {
+        let callback = InstallPost {
             request: req,
             profile,
             reply,

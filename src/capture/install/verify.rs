@@ -377,7 +377,7 @@ fn late(e: &anyhow::Error) -> bool {
 }
 
 #[derive(Deserialize)]
-struct Callback {
+struct CallbackBody {
     event: Option<String>,
     auth: Option<Map<String, Value>>,
 }
@@ -389,7 +389,7 @@ pub fn parse_callback(
     body: &[u8],
 ) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
     const REQUIRED: &str = "Auth data is required";
-    let callback: Callback = match media_type(content_type).as_str() {
+    let callback: CallbackBody = match media_type(content_type).as_str() {
         // Depth 2 is all `auth[key]` needs; deeper keys stay flat strings, so a body of
         // thousands of nested brackets costs no recursion.
         "application/x-www-form-urlencoded" => serde_qs::Config::new(2, false)
