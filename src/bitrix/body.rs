@@ -16,13 +16,26 @@ pub const REST_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads `response`'s body, failing as soon as it is known to exceed `limit` bytes.
 pub async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
     from: &str,
 ) -> Result<Vec<u8>> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large(from, limit));
     }
+    match read_at_most(response, limit, from).await? {
+        (_, true) => Err(too_large(from, limit)),
+        (body, false) => Ok(body),
+    }
+}
+
+/// Reads at most `limit` bytes of `response`'s body; true when there was more (the rest is
+/// not read: the connection is dropped).
+pub(crate) async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+    from: &str,
+) -> Result<(Vec<u8>, bool)> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -30,11 +43,12 @@ pub async fn read_limited(
         .map_err(|e| NoAnswer(format!("{from} broke off its answer: {}", describe(e))))?
     {
         if body.len() + chunk.len() > limit {
-            return Err(too_large(from, limit));
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Ok((body, true));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok((body, false))
 }
 
 pub(crate) fn too_large(from: &str, limit: usize) -> anyhow::Error {

@@ -160,7 +160,7 @@ impl Client {
             .map_err(|e| NoAnswer(format!("cannot reach {}: {}", origin(url), describe(e))))
             .inspect_err(|e| crate::ui::log::failed("POST", url, &e.to_string(), started))?;
         let status = response.status();
-        let (bytes, cut) = read_at_most(response, limit, &origin(url)).await?;
+        let (bytes, cut) = super::body::read_at_most(response, limit, &origin(url)).await?;
         crate::ui::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
         Ok((status, bytes, cut))
     }
@@ -193,28 +193,6 @@ fn decode(
         ))
         .into()),
     }
-}
-
-/// Reads at most `limit` bytes of `response`'s body; true when there was more (the rest is
-/// not read: the connection is dropped).
-async fn read_at_most(
-    mut response: reqwest::Response,
-    limit: usize,
-    from: &str,
-) -> Result<(Vec<u8>, bool)> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| NoAnswer(format!("{from} broke off its answer: {}", describe(e))))?
-    {
-        if body.len() + chunk.len() > limit {
-            body.extend_from_slice(&chunk[..limit - body.len()]);
-            return Ok((body, true));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body, false))
 }
 
 fn join(base: &Url, path: &str) -> Url {
