@@ -5,7 +5,7 @@ use std::process::Stdio;
 use serde_json::{json, Value};
 
 use crate::support::cli::Env;
-use crate::support::stand_in::{RestFault, StandIn, LEADS, MEMBER_ID};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, LEADS, MEMBER_ID};
 
 fn json_lines(s: &str) -> Vec<Value> {
     s.lines()
@@ -63,7 +63,7 @@ fn all_pages_arrive_once_in_order_through_a_503() {
     let s = StandIn::start();
     let env = Env::new();
     env.seed(&s, 3600);
-    s.fail_rest_call(2, RestFault::QueryLimit); // the second page meets the rate limit once
+    s.fail(Endpoint::Rest, When::Request(2), Fault::QUERY_LIMIT); // the second page meets the rate limit once
     let run = env.run(&[
         "call",
         "crm.lead.list",
@@ -105,7 +105,11 @@ fn a_renamed_portal_gets_the_same_post_and_is_remembered() {
     // Same scheme, host and port: the one rename a loopback test can show (another port is
     // refused: see trust.rs).
     let new_base = format!("{}/renamed", s.base);
-    s.fail_rest_call(1, RestFault::MovedTo(new_base.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(new_base.clone()),
+    );
     let run = env.run(&[
         "call",
         "echo",

@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::record::answering;
-use crate::support::stand_in::{Fault, StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
+use crate::support::stand_in::{
+    Endpoint, Fault, StandIn, When, CLIENT_ID, CLIENT_SECRET, MEMBER_ID,
+};
 
 pub(super) const PATH: &str = "/install/00112233445566778899aabbccddeeff";
 
@@ -386,7 +388,7 @@ fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
     let (p, addr) = listen(&env, &s, true, "20s");
     let late = s.issue_pair();
     s.expire_access_tokens();
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let r = post(&addr, &callback(&late, &s.base));
     assert_eq!(r.status, 200, "a late callback is kept: {r:?}");
     assert_kept(&env, &s, &late);
@@ -423,7 +425,7 @@ fn a_proving_refresh_that_fails_once_keeps_the_candidate_beside_a_later_proof() 
     s.app_info_without_identity();
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "20s");
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let first = s.issue_pair();
     let r = post(&addr, &callback(&first, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
@@ -448,7 +450,7 @@ fn a_genuine_callback_during_a_token_server_hiccup_is_kept() {
     let attacker = s.issue_pair();
     let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
     assert_eq!(r.status, 403, "{r:?}");
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let genuine = s.issue_pair();
     let r = post(&addr, &callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");

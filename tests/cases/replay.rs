@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::cli::{Env, Run};
 use crate::support::record::answering;
-use crate::support::stand_in::StandIn;
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 /// Where the replayed answer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,8 +575,12 @@ fn replay(case: &Case) -> Outcome {
     let before = env.auth_bytes();
     let (run, refreshes) = match case.at {
         At::Rest | At::RestOnce => {
-            let times = (case.at == At::RestOnce).then_some(1);
-            s.answer_rest_with(case.status, body, times);
+            let when = match case.at {
+                At::RestOnce => When::Next(1),
+                _ => When::Always,
+            };
+            let status = hyper::StatusCode::from_u16(case.status).expect("a recorded status");
+            s.fail(Endpoint::Rest, when, Fault::Recorded((status, body)));
             let run = Env::run_cmd(&mut env.app_cmd(&s, &["call", "profile"]));
             (run, s.counters().refreshes)
         }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
-use crate::support::stand_in::{RestFault, StandIn, MEMBER_ID};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, MEMBER_ID};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const PATH: &str = "/install/feedfacefeedfacefeedfacefeedface";
@@ -219,7 +219,11 @@ fn rest_a_redirect_to_another_port_is_not_followed() {
     let env = Env::new();
     env.seed(&s, 3600);
     let before = env.auth()["client_endpoint"].clone();
-    s.fail_rest_call(1, RestFault::MovedTo(s.second_address()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(s.second_address()),
+    );
     let line = env
         .run(&["call", "echo", "a=1"])
         .assert_error(1)
@@ -236,14 +240,22 @@ fn rest_a_rename_is_saved_only_after_the_call_there_worked() {
     env.seed(&s, 3600);
     let before = env.auth()["client_endpoint"].clone();
     let renamed = format!("{}/renamed", s.base);
-    s.fail_rest_call(1, RestFault::MovedTo(renamed.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(renamed.clone()),
+    );
     env.run(&["call", "crm.deal.fail"]).assert_error(1);
     assert_eq!(
         env.auth()["client_endpoint"],
         before,
         "the call there failed"
     );
-    s.fail_rest_call(1, RestFault::MovedTo(renamed.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(renamed.clone()),
+    );
     env.run(&["call", "echo"]).assert_ok();
     assert_eq!(env.auth()["client_endpoint"], format!("{}/rest/", s.base));
 }
@@ -698,11 +710,11 @@ fn oauth_servers_must_be_https_except_loopback() {
 
 #[test]
 fn server_error_text_is_redacted_before_it_is_printed() {
-    use crate::support::stand_in::{Fault, CLIENT_SECRET};
+    use crate::support::stand_in::{Endpoint, Fault, When, CLIENT_SECRET};
     let s = StandIn::start();
     let env = Env::new();
     let doc = env.seed(&s, 3600);
-    s.fail_next(Fault::EchoError);
+    s.fail(Endpoint::Token, When::Next(1), Fault::EchoRequest);
     let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
     let line = run.assert_error(1).to_string();
     assert!(

@@ -2,7 +2,48 @@
 //! submits the install form into a frame (the `rest` module's `app.layout` template), and a
 //! `BX24` library stub whose `installFinish()` the stand-in records.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hyper::StatusCode;
 use serde_json::Value;
+
+use super::answer::{reply, Answer};
+use super::config::MEMBER_ID;
+use super::{StandIn, State};
+
+/// `/install-frame?target=URL`: a fresh pair handed to the page at `target`.
+pub(super) fn install_page(
+    state: &Mutex<State>,
+    host: &str,
+    p: &HashMap<String, String>,
+) -> Answer {
+    let mut s = state.lock().unwrap();
+    let pair = s.token_response(host);
+    s.frame_pair = Some(pair.clone());
+    let target = p.get("target").cloned().unwrap_or_default();
+    let page = portal_page(&target, &pair, host, s.config.https, MEMBER_ID);
+    reply(StatusCode::OK, "text/html; charset=utf-8", page)
+}
+
+/// `/bx24.js`.
+pub(super) fn library_script(state: &Mutex<State>, host: &str) -> Answer {
+    let base = format!("{}://{host}", state.lock().unwrap().config.scheme());
+    reply(StatusCode::OK, "application/javascript", library(&base))
+}
+
+/// `/bx24/finished`: an install page called `BX24.installFinish()`.
+pub(super) fn finished(state: &Mutex<State>) -> Answer {
+    state.lock().unwrap().counters.install_finished += 1;
+    reply(StatusCode::OK, "image/gif", String::new())
+}
+
+impl StandIn {
+    /// The pair the last install-frame page (`/install-frame?target=URL`) handed its frame.
+    pub fn frame_pair(&self) -> Option<Value> {
+        self.state.lock().unwrap().frame_pair.clone()
+    }
+}
 
 /// The portal page: a form POSTed into a frame at `target` (the installation path), with the
 /// pair as `AUTH_ID`/`REFRESH_ID` and the portal in the query, submitted on load.

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::stand_in::StandIn;
+use super::StandIn;
 
 type Failure = (StatusCode, &'static str, &'static str);
 
