@@ -8,6 +8,11 @@ The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` m
   `event.offline.clear` (by `message_id[]`, else `id[]`, else the whole batch), `event.offline.error`
   (marks rows `ERROR=1` and returns them unreserved), `event.offline.list` (read-only, pages of
   50, `PROCESS_ID` and `ERROR` shown and filterable);
+- as strict as the module's code: a filter key's operation must be one `sanitizeFilter` allows
+  (`''`, `=`, `>`, `<`, `>=`, `<=`, `@`, `%`; no `!`), its field one the method allows, its value
+  a scalar, else ERROR_ARGUMENT; `get` always filters `ERROR` by `error` (with a `process_id`
+  too), and `clear=1` deletes every row of the batch, returned or not; `event.offline.clear`
+  refuses the whole call unless every `message_id` is 32 characters;
 - `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
   `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
 - online events sent the way the portal sends them ([`event_form`], [`uninstall_form`]): a
@@ -53,6 +58,10 @@ pub struct Events {
     pub calls: Vec<String>,
     /// access token → (portal host, member_id) of pairs issued for another portal.
     pub portals: Vec<(String, String, String)>,
+    /// The next `clear=1` get that deletes rows holds its answer ([`StandIn::hold_cleared_get`]).
+    hold_cleared_get: bool,
+    /// A `clear=1` answer is held (the rows already deleted) until released.
+    holding: bool,
 }
 
 impl Events {
@@ -77,6 +86,8 @@ impl Default for Events {
             cleared: HashSet::new(),
             calls: Vec::new(),
             portals: Vec::new(),
+            hold_cleared_get: false,
+            holding: false,
         }
     }
 }
@@ -130,10 +141,7 @@ impl Row {
 
     fn listed(&self) -> Value {
         let mut v = self.shown();
-        v["PROCESS_ID"] = match &self.process_id {
-            Some(p) => p.clone().into(),
-            None => Value::Null,
-        };
+        v["PROCESS_ID"] = self.field("PROCESS_ID").into();
         v["ERROR"] = if self.error { "1" } else { "0" }.into();
         v
     }
@@ -157,6 +165,94 @@ pub fn method(
     Some(answer.map(|v| v.as_object().cloned().unwrap_or_default()))
 }
 
+/// The fields `event.offline.get` may filter on, and `event.offline.list`'s (the module's
+/// `sanitizeFilter` calls).
+const GET_FIELDS: &[&str] = &["ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID"];
+const LIST_FIELDS: &[&str] = &[
+    "ID",
+    "TIMESTAMP_X",
+    "EVENT_NAME",
+    "MESSAGE_ID",
+    "PROCESS_ID",
+    "ERROR",
+];
+/// The operations `IRestService::sanitizeFilter` allows (no `!`: ERROR_ARGUMENT).
+const OPERATIONS: &[&str] = &["", "=", ">", "<", ">=", "<=", "@", "%"];
+
+/// One condition of a sanitized filter: operation, field, value (as text).
+type Condition = (String, String, String);
+
+fn argument(message: &'static str) -> Failure {
+    (StatusCode::BAD_REQUEST, "ERROR_ARGUMENT", message)
+}
+
+/// The module's `sanitizeFilter`: each key an allowed operation and field, each value a scalar;
+/// anything else is ERROR_ARGUMENT, as on a real portal.
+fn sanitize(filter: Option<&Value>, fields: &[&str]) -> Result<Vec<Condition>, Failure> {
+    let map = match filter {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Object(m)) => m,
+        Some(Value::Array(a)) if a.is_empty() => return Ok(Vec::new()),
+        Some(_) => return Err(argument("Argument 'filter' must be array")),
+    };
+    let mut out = Vec::new();
+    for (key, value) in map {
+        let split = key
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(key.len());
+        let (op, field) = key.split_at(split);
+        if !OPERATIONS.contains(&op) {
+            return Err(argument("Filter operation not allowed"));
+        }
+        if !fields.contains(&field.to_uppercase().as_str()) {
+            return Err(argument("Filter field not allowed"));
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => u8::from(*b).to_string(),
+            Value::Null => String::new(),
+            Value::Array(_) | Value::Object(_) => {
+                return Err(argument("The value of an argument has an invalid type"))
+            }
+        };
+        out.push((op.to_string(), field.to_uppercase(), text));
+    }
+    Ok(out)
+}
+
+impl Row {
+    /// The row's value of `field`, as text (an unreserved row's PROCESS_ID is '').
+    fn field(&self, field: &str) -> String {
+        match field {
+            "ID" => self.id.to_string(),
+            "EVENT_NAME" => self.event_name.clone(),
+            "MESSAGE_ID" => self.message_id.clone(),
+            "PROCESS_ID" => self.process_id.clone().unwrap_or_default(),
+            "ERROR" => u8::from(self.error).to_string(),
+            _ => "2024-10-08T21:48:17+03:00".into(),
+        }
+    }
+
+    fn matches(&self, filter: &[Condition]) -> bool {
+        filter.iter().all(|(op, field, want)| {
+            let have = self.field(field);
+            let order = match (have.parse::<i64>(), want.parse::<i64>()) {
+                (Ok(a), Ok(b)) => a.cmp(&b),
+                _ => have.as_str().cmp(want.as_str()),
+            };
+            match op.as_str() {
+                ">" => order.is_gt(),
+                "<" => order.is_lt(),
+                ">=" => order.is_ge(),
+                "<=" => order.is_le(),
+                "%" => have.contains(want.as_str()),
+                _ => order.is_eq(),
+            }
+        })
+    }
+}
+
 fn get(e: &mut Events, params: &Value) -> Result<Value, Failure> {
     let clear = flag(params, "clear", true);
     if !clear && !e.extended {
@@ -168,23 +264,48 @@ fn get(e: &mut Events, params: &Value) -> Result<Value, Failure> {
     }
     let limit = params
         .get("limit")
-        .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
-        .unwrap_or(50) as usize;
+        .and_then(|l| l.as_i64().or_else(|| l.as_str()?.parse().ok()))
+        .unwrap_or(50);
+    if limit <= 0 {
+        return Err(argument("Value must be positive integer"));
+    }
+    let limit = limit as usize;
+    let filter = sanitize(params.get("filter"), GET_FIELDS)?;
+    // `=ERROR` is always part of the query: `error=1` selects failed rows, else only others,
+    // with or without a `process_id`.
+    let errored = params
+        .get("error")
+        .and_then(|l| l.as_i64().or_else(|| l.as_str()?.trim().parse().ok()))
+        == Some(1);
     let asked = params
         .get("process_id")
         .and_then(Value::as_str)
-        .filter(|p| !p.is_empty());
-    let errored = flag(params, "error", false);
-    let only: Vec<String> = strings(params.get("filter").and_then(|f| f.get("ID")));
+        .map(|p| p.trim().to_string());
+    let process_id = match &asked {
+        Some(p) => p.clone(),
+        None => {
+            // markEvents: the first `limit` unreserved rows the filter selects.
+            let fresh = random_hex(16);
+            let mut marked = 0;
+            for r in e.rows.iter_mut() {
+                if marked < limit
+                    && r.process_id.is_none()
+                    && r.error == errored
+                    && r.matches(&filter)
+                {
+                    r.process_id = Some(fresh.clone());
+                    marked += 1;
+                }
+            }
+            fresh
+        }
+    };
     let picked: Vec<usize> = e
         .rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| match asked {
-            Some(p) => r.process_id.as_deref() == Some(p),
-            None => r.process_id.is_none() && r.error == errored,
-        })
-        .filter(|(_, r)| only.is_empty() || only.contains(&r.id.to_string()))
+        .filter(|(_, r)| r.field("PROCESS_ID") == process_id && r.error == errored)
+        .filter(|(_, r)| r.matches(&filter))
         .map(|(i, _)| i)
         .take(limit)
         .collect();
@@ -192,59 +313,98 @@ fn get(e: &mut Events, params: &Value) -> Result<Value, Failure> {
     for &i in &picked {
         e.delivered.insert(e.rows[i].id);
     }
-    if clear {
-        let ids: HashSet<u64> = picked.iter().map(|&i| e.rows[i].id).collect();
-        e.cleared.extend(ids.iter().copied());
-        e.rows.retain(|r| !ids.contains(&r.id));
-        return Ok(json!({"result": {"process_id": null, "events": events}}));
+    if clear && !events.is_empty() {
+        // clearEvents: every row of the batch goes, returned or not (whatever its ERROR).
+        let gone: Vec<u64> = e
+            .rows
+            .iter()
+            .filter(|r| r.field("PROCESS_ID") == process_id)
+            .map(|r| r.id)
+            .collect();
+        e.cleared.extend(gone.iter().copied());
+        e.rows.retain(|r| !gone.contains(&r.id));
+        if e.hold_cleared_get {
+            e.hold_cleared_get = false;
+            e.holding = true;
+        }
     }
-    if picked.is_empty() {
-        return Ok(json!({"result": {"process_id": null, "events": []}}));
-    }
-    let process_id = asked.map(String::from).unwrap_or_else(|| random_hex(16));
-    for &i in &picked {
-        e.rows[i].process_id = Some(process_id.clone());
-    }
-    Ok(json!({"result": {"process_id": process_id, "events": events}}))
+    let shown = match asked.is_some() || !clear {
+        true => Value::from(process_id),
+        false => Value::Null,
+    };
+    Ok(json!({"result": {"process_id": shown, "events": events}}))
 }
 
-/// The rows of `process_id` that `message_id[]` (preferred) or `id[]` name, else all of them.
-fn chosen(e: &Events, params: &Value) -> Result<Vec<usize>, Failure> {
-    let Some(process_id) = params.get("process_id").and_then(Value::as_str) else {
-        return Err((
+/// A PHP array's values (a JSON list or object); `None` for a scalar.
+fn array(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(_) | Value::Object(_) => Some(strings(Some(v))),
+        _ => None,
+    }
+}
+
+fn process_id(params: &Value) -> Result<String, Failure> {
+    match params.get("process_id").and_then(Value::as_str) {
+        Some(p) => Ok(p.trim().to_string()),
+        None => Err((
             StatusCode::BAD_REQUEST,
             "ERROR_ARGUMENT",
-            "Argument 'process_id' is null or empty",
-        ));
-    };
-    let messages = strings(params.get("message_id"));
-    let ids = strings(params.get("id"));
-    Ok(e.rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.process_id.as_deref() == Some(process_id))
-        .filter(|(_, r)| match (messages.is_empty(), ids.is_empty()) {
-            (false, _) => messages.contains(&r.message_id),
-            (true, false) => ids.contains(&r.id.to_string()),
-            (true, true) => true,
-        })
-        .map(|(i, _)| i)
-        .collect())
+            "Argument 'PROCESS_ID' is null or empty",
+        )),
+    }
 }
 
+/// `event.offline.clear`: by `message_id[]` (each exactly 32 characters, else ERROR_ARGUMENT
+/// for the whole call), else `id[]` (positive integers), else the whole batch.
 fn clear(e: &mut Events, params: &Value) -> Result<Value, Failure> {
-    let picked = chosen(e, params)?;
-    let ids: HashSet<u64> = picked.iter().map(|&i| e.rows[i].id).collect();
-    e.cleared.extend(ids.iter().copied());
-    e.rows.retain(|r| !ids.contains(&r.id));
+    let process_id = process_id(params)?;
+    let keep: Box<dyn Fn(&Row) -> bool> = match (params.get("message_id"), params.get("id")) {
+        (Some(m), _) => {
+            let Some(messages) = array(m) else {
+                return Err(argument("Value must be array of MESSAGE_ID values"));
+            };
+            let messages: Vec<String> = messages.iter().map(|m| m.trim().to_string()).collect();
+            if messages.iter().any(|m| m.chars().count() != 32) {
+                return Err(argument("Value must be array of MESSAGE_ID values"));
+            }
+            Box::new(move |r: &Row| messages.contains(&r.message_id))
+        }
+        (None, Some(i)) => {
+            let ids: Option<Vec<u64>> = array(i).and_then(|ids| {
+                ids.iter()
+                    .map(|i| i.trim().parse::<u64>().ok().filter(|&i| i > 0))
+                    .collect()
+            });
+            let Some(ids) = ids else {
+                return Err(argument("Value must be array of integers"));
+            };
+            Box::new(move |r: &Row| ids.contains(&r.id))
+        }
+        (None, None) => Box::new(|_: &Row| true),
+    };
+    let gone: Vec<u64> = e
+        .rows
+        .iter()
+        .filter(|r| r.field("PROCESS_ID") == process_id && keep(r))
+        .map(|r| r.id)
+        .collect();
+    e.cleared.extend(gone.iter().copied());
+    e.rows.retain(|r| !gone.contains(&r.id));
     Ok(json!({"result": true}))
 }
 
+/// `event.offline.error`: `message_id[]` required (an array); marks those rows of the batch
+/// `ERROR=1` and returns them to the queue unreserved.
 fn error(e: &mut Events, params: &Value) -> Result<Value, Failure> {
-    let picked = chosen(e, params)?;
-    for i in picked {
-        e.rows[i].error = true;
-        e.rows[i].process_id = None;
+    let process_id = process_id(params)?;
+    let Some(messages) = params.get("message_id").and_then(array) else {
+        return Err(argument("Value must be array of MESSAGE_ID values"));
+    };
+    for r in e.rows.iter_mut() {
+        if r.field("PROCESS_ID") == process_id && messages.contains(&r.message_id) {
+            r.error = true;
+            r.process_id = None;
+        }
     }
     Ok(json!({"result": true}))
 }
@@ -254,23 +414,8 @@ fn list(e: &mut Events, params: &Value) -> Result<Value, Failure> {
         .get("start")
         .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()))
         .unwrap_or(0) as usize;
-    let filter = params.get("filter").cloned().unwrap_or(json!({}));
-    let rows: Vec<&Row> = e
-        .rows
-        .iter()
-        .filter(|r| match filter.get("ERROR") {
-            Some(v) => flag(&json!({ "x": v }), "x", false) == r.error,
-            None => true,
-        })
-        .filter(|r| match filter.get("PROCESS_ID") {
-            Some(Value::String(p)) => r.process_id.as_deref() == Some(p.as_str()),
-            _ => true,
-        })
-        .filter(|r| match filter.get("!PROCESS_ID") {
-            Some(Value::Null) | Some(Value::String(_)) => r.process_id.is_some(),
-            _ => true,
-        })
-        .collect();
+    let filter = sanitize(params.get("filter"), LIST_FIELDS)?;
+    let rows: Vec<&Row> = e.rows.iter().filter(|r| r.matches(&filter)).collect();
     let total = rows.len();
     let page: Vec<Value> = rows
         .iter()
@@ -347,6 +492,43 @@ impl StandIn {
         })
     }
 
+    /// Gives the offline row `id` another MESSAGE_ID (the docs' example shows `"1"`).
+    pub fn set_message_id(&self, id: u64, message_id: &str) {
+        self.with_events(|e| {
+            for r in e.rows.iter_mut().filter(|r| r.id == id) {
+                r.message_id = message_id.to_string();
+            }
+        })
+    }
+
+    /// The portal regains the extended offline feature.
+    pub fn with_offline_extended(&self) {
+        self.with_events(|e| e.extended = true);
+    }
+
+    /// The next `clear=1` `event.offline.get` that deletes rows holds its answer until
+    /// [`StandIn::release_cleared_get`] (the rows are gone meanwhile: the window between the
+    /// portal's delete and b24auth's fsync, made wide).
+    pub fn hold_cleared_get(&self) {
+        self.with_events(|e| e.hold_cleared_get = true);
+    }
+
+    /// Waits (at most 10 s) until a held `clear=1` answer is waiting; true when one is.
+    pub fn wait_cleared_get_held(&self) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if self.with_events(|e| e.holding) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        false
+    }
+
+    pub fn release_cleared_get(&self) {
+        self.with_events(|e| e.holding = false);
+    }
+
     /// Gives the offline row `id` another event name (one b24auth should refuse to believe).
     pub fn rename_offline(&self, id: u64, name: &str) {
         self.with_events(|e| {
@@ -394,6 +576,14 @@ impl StandIn {
     /// The `event.offline.*` and `event.bind` calls so far.
     pub fn event_calls(&self) -> Vec<String> {
         self.with_events(|e| e.calls.clone())
+    }
+}
+
+/// A held `clear=1` answer waits here until released (at most 10 s).
+pub(super) async fn hold(state: &std::sync::Mutex<super::State>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline && state.lock().unwrap().events.holding {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 

@@ -83,6 +83,7 @@ pub(super) async fn request(
     };
     tokio::time::sleep(work).await;
     pace::hold_for_refresh(state, n).await;
+    events::hold(state).await;
     state.lock().unwrap().pace.leave();
     response
 }
