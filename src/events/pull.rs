@@ -129,7 +129,6 @@ pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: PullOption
     // between the portal's answer and the spool (where `clear=1` would lose the batch).
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let _caught = crate::signals::catch_terminate();
-    pull.recover().await?;
     pull.drain(&mut term).await
 }
 
@@ -211,13 +210,20 @@ impl Pull<'_> {
         use futures_util::FutureExt;
         let mut idle = IDLE_FIRST;
         let mut failing_since: Option<tokio::time::Instant> = None;
+        // What a stopped run left is settled first, and again after any failure (a batch may
+        // be reserved and half settled).
+        let mut recover = true;
         loop {
             if term.recv().now_or_never().is_some() {
                 return Ok(());
             }
-            let handled = match self.one_batch().await {
+            let step = match recover {
+                true => self.recover().await.map(|()| 1),
+                false => self.one_batch().await,
+            };
+            let handled = match step {
                 Ok(n) => {
-                    failing_since = None;
+                    (failing_since, recover) = (None, false);
                     n
                 }
                 // An outage (exit 1) is waited out; what needs a person (exit 2, 3, 4) or a stop
@@ -230,6 +236,7 @@ impl Pull<'_> {
                             OUTAGE_LIMIT.as_secs() / 60
                         )));
                     }
+                    recover = true;
                     self.session.cfg.ui.info(format_args!(
                         "b24auth: events pull: {}; trying again in {}s",
                         crate::ui::sanitize::strip_controls(&format!("{e:#}")),
