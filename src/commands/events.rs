@@ -76,10 +76,15 @@ async fn not_admin(s: &Session, event: &str, e: &anyhow::Error) -> anyhow::Error
         Ok(Some(p)) => crate::ui::hint::domain_of(p.portal(), p.client_endpoint()),
         _ => "PORTAL".into(),
     };
+    // The portal's words only: the table's general advice (rights, plan) is not this case's.
+    let said = match e.downcast_ref::<crate::bitrix::errors::Explained>() {
+        Some(x) => x.error.to_string(),
+        None => format!("{e:#}"),
+    };
     anyhow!(
         "event.bind for {}: the portal requires an administrator ({}); the stored authorization belongs to a user who is not one: reinstall the app, or sign in to the portal as an administrator and {}",
         crate::ui::sanitize::strip_controls(event),
-        crate::ui::sanitize::strip_controls(&format!("{e:#}")),
+        crate::ui::sanitize::strip_controls(&said),
         crate::ui::hint::authorize_again(&portal, true)
     )
 }

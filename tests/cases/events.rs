@@ -559,3 +559,21 @@ fn bind_refused_names_the_portal_to_authorize_again() {
     assert!(line.contains(&s.host()), "{line}");
     assert!(line.contains("--force"), "{line}");
 }
+
+#[test]
+fn pull_with_a_shared_store_warns_that_its_lock_is_this_hosts() {
+    use crate::support::postgres::shared;
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let url = shared().database();
+    let copy = &["store", "copy", "--from", "file", "--to", &url];
+    Env::run_cmd(&mut env.cmd(copy)).assert_ok();
+    fs::remove_file(env.auth_path()).unwrap();
+    s.queue_offline(2);
+    let mut cmd = pull(&env, &s, &[]);
+    cmd.env("B24AUTH_STORE", &url);
+    let run = Env::run_cmd(&mut cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("on one host only"), "{}", run.stderr);
+    assert!(s.offline_rows().is_empty());
+}
