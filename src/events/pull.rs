@@ -848,7 +848,7 @@ async fn lock(path: &Path, follow: bool) -> Result<std::fs::File> {
         }
     }
     let mark: &[u8] = if follow { FOLLOWING } else { b"" };
-    (&file).set_len(0)?;
+    file.set_len(0)?;
     (&file).write_all(mark)?;
     Ok(file)
 }
