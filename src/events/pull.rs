@@ -917,6 +917,25 @@ mod tests {
     }
 
     #[test]
+    fn only_the_portals_32_hex_message_ids_are_cleared_by_message_id() {
+        assert!(clearable(&"0a".repeat(16)));
+        for odd in ["1", "f00", &"0a".repeat(17), &"zz".repeat(16)] {
+            assert!(!clearable(odd), "{odd}");
+        }
+    }
+
+    #[test]
+    fn a_follow_mark_left_by_a_stopped_run_is_no_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pull.lock");
+        std::fs::write(&path, FOLLOWING).unwrap();
+        assert!(!following(&path), "nobody holds the lock");
+        let held = crate::store::guard::open_lock(&path).unwrap();
+        held.try_lock().unwrap();
+        assert!(following(&path));
+    }
+
+    #[test]
     fn portal_codes_are_matched_whole() {
         assert!(is_code(&anyhow!("WRONG_LICENSE: no"), "WRONG_LICENSE"));
         assert!(!is_code(&anyhow!("WRONG_LICENSE_X: no"), "WRONG_LICENSE"));
