@@ -192,7 +192,7 @@ async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
     ));
     if moved + reserved == 0 {
         return Err(crate::exit::usage(
-            "no such failed event: see `b24auth events failed`",
+            "no such failed event (one an earlier `events retry` reserved waits for the next `b24auth events pull`): see `b24auth events failed`",
         ));
     }
     Ok(())

@@ -320,30 +320,47 @@ impl Pull<'_> {
     /// deletes the batch as it answers, so the spool holds its only copy.
     async fn cleared_batch(&mut self, process_id: Option<&str>, errors: bool) -> Result<usize> {
         let section = crate::signals::critical()?;
+        let fetched = self.fetch_cleared(process_id, errors).await;
+        drop(section);
+        // A stop that waited ends the run now, whatever the fetch gave.
+        if let Err(stop) = crate::signals::checkpoint() {
+            return Err(match fetched {
+                Ok(Some(_)) => crate::exit::Error::StoppedAfter(
+                    format!(
+                        "stopped by {} after keeping the batch the portal had deleted in the spool; the next {} runs it",
+                        crate::signals::name(stop.signal),
+                        crate::ui::hint::cmd(&["events", "pull"])
+                    ),
+                    stop.code() as i32,
+                )
+                .into(),
+                _ => stop.into(),
+            });
+        }
+        let Some((file, entries)) = fetched? else {
+            return Ok(0);
+        };
+        self.settle_spooled(&file, &entries).await?;
+        Ok(entries.len())
+    }
+
+    /// The `clear=1` get and the spool's write of its answer (the spool file and its entries);
+    /// `None` for an empty batch.
+    async fn fetch_cleared(
+        &self,
+        process_id: Option<&str>,
+        errors: bool,
+    ) -> Result<Option<(String, Vec<Entry>)>> {
         let answer = self.get_raw(process_id, true, errors).await?;
         // The portal has deleted the batch: it goes to the spool as it came, before any check
         // can refuse it; an event that fails the checks is set aside there as failed.
         let entries = cleared_entries(&answer, self.session.profile_name());
         if entries.is_empty() {
-            drop(section);
-            return Ok(0);
+            return Ok(None);
         }
         let file = format!("batch-{}", new_id());
         self.spool.put(&file, &entries)?;
-        drop(section);
-        if let Err(stop) = crate::signals::checkpoint() {
-            return Err(crate::exit::Error::StoppedAfter(
-                format!(
-                    "stopped by {} after keeping the batch the portal had deleted in the spool; the next {} runs it",
-                    crate::signals::name(stop.signal),
-                    crate::ui::hint::cmd(&["events", "pull"])
-                ),
-                stop.code() as i32,
-            )
-            .into());
-        }
-        self.settle_spooled(&file, &entries).await?;
-        Ok(entries.len())
+        Ok(Some((file, entries)))
     }
 
     /// Handles a reserved batch: clears what was handled, marks the rest (and every event that
