@@ -4,6 +4,10 @@
 Bitrix24's fields stay at the top level under Bitrix24's names, as received (unknown ones too),
 so the PHP examples' readers of `auth.json` read ours unchanged. b24auth adds `client_id`,
 `client_secret` and a `b24auth` object with its own bookkeeping.
+
+Each field b24auth knows is a typed member of [`Fields`] (and of [`Meta`], the `b24auth`
+object); the rest, and the order the keys came in, are kept beside them ([`ordered`]), so a file
+the PHP examples or an earlier version wrote is rewritten byte for byte where nothing changed.
 */
 
 use std::fmt;
