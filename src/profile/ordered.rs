@@ -234,15 +234,11 @@ pub(crate) fn get<T: Typed>(doc: &T, key: &str) -> Option<Value> {
 fn entries<T: Typed>(doc: &T) -> impl Iterator<Item = (&str, Value)> {
     let layout = doc.layout();
     layout.order.iter().filter_map(move |name| {
-        let key = match name {
-            Name::Known(f) => T::name(*f),
-            Name::Other(key) => key.as_str(),
+        let (key, typed) = match name {
+            Name::Known(f) => (T::name(*f), doc.value(*f)),
+            Name::Other(key) => (key.as_str(), None),
         };
-        let value = match name {
-            Name::Known(f) => doc.value(*f),
-            Name::Other(_) => None,
-        };
-        Some((key, value.or_else(|| layout.rest.get(key).cloned())?))
+        Some((key, typed.or_else(|| layout.rest.get(key).cloned())?))
     })
 }
 
