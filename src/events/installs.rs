@@ -154,7 +154,8 @@ async fn rival(session: &Session, req: &Request) -> Option<String> {
         let p = p.ok()?;
         let live = crate::store::marks::uninstalled_at(&p).is_none() && !p.is_unverified();
         let held = p.secret("application_token")?;
-        (live && p.member_id() == Some(member) && held.expose() != token).then_some(name)
+        let same = crate::secret::constant_time_eq(held.expose().as_bytes(), token.as_bytes());
+        (live && p.member_id() == Some(member) && !same).then_some(name)
     })
 }
 
