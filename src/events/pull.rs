@@ -125,8 +125,8 @@ pub(crate) async fn run(session: &Session, caller: &Caller<'_>, opts: PullOption
         kept,
         probe_at: tokio::time::Instant::now(),
     };
-    // A SIGTERM (a supervisor stopping a `--follow`) ends the run between batches, never
-    // between the portal's answer and the spool (where `clear=1` would lose the batch).
+    // A SIGTERM (a supervisor stopping a `--follow`) ends the run between batches; no stop
+    // signal ends it between a `clear=1` answer and the spool (see `cleared_batch`).
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let _caught = crate::signals::catch_terminate();
     pull.drain(&mut term).await
@@ -183,8 +183,8 @@ impl Pull<'_> {
         for errors in [batch.errors, !batch.errors] {
             loop {
                 if self.kept.no_extended {
-                    self.cleared_batch(Some(&batch.process_id), batch.errors)
-                        .await?;
+                    // The portal deletes the whole batch with this answer (either kind).
+                    self.cleared_batch(Some(&batch.process_id), errors).await?;
                     return Ok(());
                 }
                 let answer = match self.get_raw(Some(&batch.process_id), false, errors).await {
@@ -230,18 +230,8 @@ impl Pull<'_> {
                 // ends the run at once.
                 Err(e) if self.opts.follow && transient(&e) => {
                     let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
-                    if since.elapsed() >= OUTAGE_LIMIT {
-                        return Err(e.context(format!(
-                            "events pull --follow: failing for {} minutes",
-                            OUTAGE_LIMIT.as_secs() / 60
-                        )));
-                    }
+                    self.wait_out(e, since, idle)?;
                     recover = true;
-                    self.session.cfg.ui.info(format_args!(
-                        "b24auth: events pull: {}; trying again in {}s",
-                        crate::ui::sanitize::strip_controls(&format!("{e:#}")),
-                        idle.as_secs()
-                    ));
                     0
                 }
                 Err(e) => return Err(e),
@@ -259,6 +249,28 @@ impl Pull<'_> {
             }
             idle = (idle * 2).min(IDLE_MAX);
         }
+    }
+
+    /// A `--follow`'s failure `e` in an outage that began at `since`: said, and waited out
+    /// (`idle`) unless the outage has lasted [`OUTAGE_LIMIT`] (then it ends the run).
+    fn wait_out(
+        &self,
+        e: anyhow::Error,
+        since: tokio::time::Instant,
+        idle: Duration,
+    ) -> Result<()> {
+        if since.elapsed() >= OUTAGE_LIMIT {
+            return Err(e.context(format!(
+                "events pull --follow: failing for {} minutes",
+                OUTAGE_LIMIT.as_secs() / 60
+            )));
+        }
+        self.session.cfg.ui.info(format_args!(
+            "b24auth: events pull: {}; trying again in {}s",
+            crate::ui::sanitize::strip_controls(&format!("{e:#}")),
+            idle.as_secs()
+        ));
+        Ok(())
     }
 
     /// One batch, in the mode the portal allows (re-probing `clear=0` when due).
