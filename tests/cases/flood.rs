@@ -6,10 +6,11 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::install_listen::{bitrix_form, PATH};
+use super::install_listen::PATH;
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::outage::Outage;
+use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::StandIn;
 
 #[path = "../../bench/sockets.rs"]
@@ -70,13 +71,11 @@ fn with_nofile(cmd: &mut Command, soft: libc::rlim_t, hard: libc::rlim_t) -> &mu
 }
 
 fn listen(env: &Env, s: &StandIn, soft: libc::rlim_t, hard: libc::rlim_t) -> (Spawned, String) {
-    let mut cmd = env.app_cmd(
-        s,
-        &["install-listen", "--listen", "127.0.0.1:0", "--path", PATH],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, soft, hard));
-    let addr = p.wait_listening();
-    (p, addr)
+    env.listen(with_nofile(
+        &mut env.install_listen(s, true, PATH, &[]),
+        soft,
+        hard,
+    ))
 }
 
 /// `SOCKETS` idle sockets that reconnect as soon as they are closed.
@@ -98,7 +97,7 @@ fn the_callback_is_saved_through_a_descriptor_flood() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, 1024, 1024);
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
 
     let flood = idle_flood(&addr);
     // Without room made, not every socket gets in: the callback is then sent into the flood
@@ -209,15 +208,11 @@ fn a_verification_that_fails_locally_keeps_a_candidate_and_a_retry_is_saved() {
     let s = StandIn::start();
     let env = Env::new();
     let mut outage = Outage::refusing();
-    let mut cmd = env.app_cmd(
-        &s,
-        &["install-listen", "--listen", "127.0.0.1:0", "--path", PATH],
-    );
+    let mut cmd = env.install_listen(&s, true, PATH, &[]);
     cmd.env("B24AUTH_OAUTH_SERVER", &outage.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let (mut p, addr) = env.listen(&mut cmd);
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
 
     let r = http::post(&addr, PATH, FORM, good.as_bytes());
     assert_eq!(r.status, 200, "connection refused: {r:?}");

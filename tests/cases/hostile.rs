@@ -258,18 +258,7 @@ fn a_callback_with_control_characters_is_refused_and_the_listener_waits() {
     let s = StandIn::start();
     let env = Env::new();
     let path = "/install/0123456789abcdef0123456789abcdef";
-    let mut p = env.spawn(&mut env.app_cmd(
-        &s,
-        &[
-            "install-listen",
-            "--listen",
-            "127.0.0.1:0",
-            "--path",
-            path,
-            "--no-verify",
-        ],
-    ));
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, path, &["--no-verify"]));
     let pair = s.issue_pair();
     let form = |member: &str| {
         let host = s.host();

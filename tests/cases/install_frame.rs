@@ -17,27 +17,9 @@ use crate::support::tls::Ca;
 const PATH: &str = "/install/ffeeddccbbaa99887766554433221100";
 
 fn listen(env: &Env, s: &StandIn, with_credentials: bool) -> (Spawned, String) {
-    let args = [
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "60s",
-    ];
-    let mut cmd = match with_credentials {
-        true => env.app_cmd(s, &args),
-        false => {
-            let mut c = env.cmd(&args);
-            c.env("B24AUTH_OAUTH_SERVER", &s.base);
-            c
-        }
-    };
+    let mut cmd = env.install_listen(s, with_credentials, PATH, &["--timeout", "60s"]);
     cmd.env("B24AUTH_BX24_LIBRARY", format!("{}/bx24.js", s.base));
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
-    (p, addr)
+    env.listen(&mut cmd)
 }
 
 /// The frame form as the portal submits it.

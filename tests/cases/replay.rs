@@ -919,18 +919,7 @@ fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
-    let mut listen = env.cmd(&[
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut listen);
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
     let body = callback(&pair, &s.base);

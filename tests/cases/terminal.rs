@@ -5,6 +5,7 @@ use super::messages::{state_of, Flow};
 use crate::support::cli::{Env, BIN};
 use crate::support::http::free_port;
 use crate::support::pty::Pty;
+use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 /// `cmd` without the app's credentials in its environment.
@@ -330,7 +331,7 @@ fn setup_catches_the_installation_callback_then_takes_the_keys() {
     let at = t.expect("\n", 10);
     let (addr, path) = at.trim().split_once('/').unwrap();
     let pair = s.issue_pair();
-    let body = super::install_listen::bitrix_form(&pair, &s.host());
+    let body = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
     let r = crate::support::http::post(
         addr,
         &format!("/{path}"),

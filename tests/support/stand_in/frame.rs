@@ -2,7 +2,6 @@
 //! submits the install form into a frame (the `rest` module's `app.layout` template), and a
 //! `BX24` library stub whose `installFinish()` the stand-in records.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hyper::StatusCode;
@@ -13,16 +12,11 @@ use super::config::MEMBER_ID;
 use super::{StandIn, State};
 
 /// `/install-frame?target=URL`: a fresh pair handed to the page at `target`.
-pub(super) fn install_page(
-    state: &Mutex<State>,
-    host: &str,
-    p: &HashMap<String, String>,
-) -> Answer {
+pub(super) fn install_page(state: &Mutex<State>, host: &str, target: &str) -> Answer {
     let mut s = state.lock().unwrap();
     let pair = s.token_response(host);
     s.frame_pair = Some(pair.clone());
-    let target = p.get("target").cloned().unwrap_or_default();
-    let page = portal_page(&target, &pair, host, s.config.https, MEMBER_ID);
+    let page = portal_page(target, &pair, host, s.config.https, MEMBER_ID);
     reply(StatusCode::OK, "text/html; charset=utf-8", page)
 }
 
