@@ -78,6 +78,15 @@ fn listen(env: &Env, s: &StandIn, soft: libc::rlim_t, hard: libc::rlim_t) -> (Sp
     ))
 }
 
+/// `authorize` redirected to a free loopback port, under a descriptor limit of `nofile`: the
+/// process, the redirect's `host:port`, and the authorize URL it printed.
+fn authorize(env: &Env, s: &StandIn, nofile: libc::rlim_t) -> (Spawned, String, String) {
+    let (mut cmd, addr) = env.authorize(s, &["--no-browser"]);
+    let mut p = env.spawn(with_nofile(&mut cmd, nofile, nofile));
+    let url = p.wait_authorize_url();
+    (p, addr, url)
+}
+
 /// `SOCKETS` idle sockets that reconnect as soon as they are closed.
 fn idle_flood(addr: &str) -> Flood {
     let bounds = Bounds {
@@ -140,22 +149,7 @@ fn the_authorize_redirect_lands_through_a_descriptor_flood() {
     raise_own_limit(SOCKETS + 1000);
     let s = StandIn::start();
     let env = Env::new();
-    let addr = format!("127.0.0.1:{}", http::free_port());
-    let redirect = format!("http://{addr}/callback");
-    s.set_redirect_uri(&redirect);
-    let mut cmd = env.app_cmd(
-        &s,
-        &[
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-            "--no-browser",
-        ],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, 1024, 1024));
-    let url = p.wait_authorize_url();
+    let (p, addr, url) = authorize(&env, &s, 1024);
 
     let flood = idle_flood(&addr);
     let full_swing = flood.wait_all_started(30);
@@ -266,22 +260,7 @@ fn trickled_invalid_requests_make_way_for_the_redirect() {
     raise_own_limit(TRICKLERS + 500);
     let s = StandIn::start();
     let env = Env::new();
-    let addr = format!("127.0.0.1:{}", http::free_port());
-    let redirect = format!("http://{addr}/callback");
-    s.set_redirect_uri(&redirect);
-    let mut cmd = env.app_cmd(
-        &s,
-        &[
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-            "--no-browser",
-        ],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, 256, 256));
-    let url = p.wait_authorize_url();
+    let (p, addr, url) = authorize(&env, &s, 256);
     let location = http::get(&url)
         .header("location")
         .expect("the portal redirects")

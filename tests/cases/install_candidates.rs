@@ -42,7 +42,7 @@ pub(super) fn callback(pair: &Value, portal: &str) -> String {
     )
 }
 
-fn post(addr: &str, body: &str) -> http::Response {
+pub(super) fn post(addr: &str, body: &str) -> http::Response {
     http::post(
         addr,
         PATH,

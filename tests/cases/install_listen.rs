@@ -237,18 +237,7 @@ fn the_public_url_is_what_to_paste_and_an_accepted_host() {
 fn without_client_credentials_it_warns_and_keeps_a_candidate() {
     let s = StandIn::start();
     let env = Env::new();
-    let mut cmd = env.cmd(&[
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let (mut p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
     p.wait_line(10, |l| {
         l.contains("warning") && l.contains("B24AUTH_CLIENT_SECRET")
     });
@@ -271,6 +260,12 @@ fn without_client_credentials_it_warns_and_keeps_a_candidate() {
 
 /// The one candidate kept beside the default profile.
 pub(super) fn only_candidate(env: &Env) -> Value {
+    serde_json::from_slice(&std::fs::read(only_candidate_file(env)).unwrap()).unwrap()
+}
+
+/// The file of the one candidate kept beside the default profile (the folder also holds the
+/// lock that bounds them).
+pub(super) fn only_candidate_file(env: &Env) -> std::path::PathBuf {
     let dir = env.dir.join("auth.candidates");
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -278,5 +273,5 @@ pub(super) fn only_candidate(env: &Env) -> Value {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap()
+    files[0].clone()
 }

@@ -29,6 +29,23 @@ impl Env {
         cmd
     }
 
+    /// `authorize --domain PORTAL --redirect-uri URL ARGS` with the app's credentials, the
+    /// stand-in's app registered with a handler path on a free loopback port: the command and
+    /// that port's `host:port`.
+    pub fn authorize(&self, s: &StandIn, args: &[&str]) -> (Command, String) {
+        let addr = format!("127.0.0.1:{}", super::http::free_port());
+        let redirect = format!("http://{addr}/callback");
+        s.set_redirect_uri(&redirect);
+        let base = [
+            "authorize",
+            "--domain",
+            &s.base,
+            "--redirect-uri",
+            &redirect,
+        ];
+        (self.app_cmd(s, &[&base[..], args].concat()), addr)
+    }
+
     /// Starts `cmd` (an `install-listen`) and waits until it listens: the process and its
     /// `host:port`.
     pub fn listen(&self, cmd: &mut Command) -> (Spawned, String) {
