@@ -29,7 +29,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                     "portal": p.portal(),
                     "member_id": p.member_id(),
                     "expires": p.expires(),
-                    "refresh_token_issued_at": p.meta_i64("refresh_token_issued_at"),
+                    "refresh_token_issued_at": p.refresh_token_issued_at(),
                     "location": store.location(name),
                     "unverified": p.is_unverified(),
                 }),
@@ -98,7 +98,7 @@ fn tokens(p: &crate::profile::Profile, t: i64) -> String {
         p.expires()
             .map(|e| format!("expires {}", ui::relative(e.saturating_sub(t))))
             .unwrap_or_else(|| "expiry unknown".into()),
-        p.meta_i64("refresh_token_issued_at")
+        p.refresh_token_issued_at()
             .map(|i| format!("issued {}", ui::relative(i.saturating_sub(t))))
             .unwrap_or_else(|| "age unknown".into()),
     )
