@@ -51,6 +51,18 @@ pub(super) fn post(addr: &str, body: &str) -> http::Response {
     )
 }
 
+/// Posts `callback` to the listener `p` at `addr`: answered success, and the listener ends
+/// having kept it as a candidate; its run.
+fn kept_as_candidate(p: Spawned, addr: &str, callback: &str) -> crate::support::cli::Run {
+    let r = post(addr, callback);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, r#"{"status":"success"}"#);
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    run
+}
+
 fn with_credentials(env: &Env, s: &StandIn, args: &[&str]) -> crate::support::cli::Run {
     Env::run_cmd(&mut env.app_cmd(s, args))
 }
@@ -104,12 +116,7 @@ fn without_credentials_a_genuine_callback_is_kept_as_a_candidate_and_the_next_co
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let pair = s.issue_pair();
-    let r = post(&addr, &callback(&pair, &s.base));
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body, r#"{"status":"success"}"#);
-    let run = p.finish();
-    run.assert_ok();
-    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
     assert!(run.stderr.contains("b24auth refresh"), "{}", run.stderr);
     assert!(
         !env.auth_path().exists(),
@@ -729,12 +736,7 @@ fn a_callback_naming_an_unknown_oauth_server_is_kept_unasked_and_proven_once_the
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
     let before = s.counters();
-    let r = post(&addr, &callback(&pair, &s.base));
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body, r#"{"status":"success"}"#);
-    let run = p.finish();
-    run.assert_ok();
-    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
     assert!(
         run.stderr
             .contains("--oauth-server https://oauth.corp.example"),
