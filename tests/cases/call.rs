@@ -240,28 +240,14 @@ fn forget_removes_the_file_and_the_lock() {
 /// profile is selected, and `forget --yes` removes the candidates, saying how many.
 #[test]
 fn forget_removes_the_candidates_and_list_finds_every_profile_holding_some() {
-    use super::install_candidates::{callback, PATH};
+    use super::install_candidates::{callback, post, PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
     env.seed(&s, 3600);
-    let mut listen = env.cmd(&[
-        "--profile",
-        "shop",
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut listen);
-    let addr = p.wait_listening();
-    let body = callback(&s.issue_pair(), &s.base);
-    let form = "application/x-www-form-urlencoded";
-    let r = crate::support::http::post(&addr, PATH, form, body.as_bytes());
+    let args = ["--timeout", "2s", "--profile", "shop"];
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
+    let r = post(&addr, &callback(&s.issue_pair(), &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let kept = env.dir.join("profiles/shop.candidates");

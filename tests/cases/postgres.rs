@@ -308,15 +308,11 @@ fn install_listen_call_list_and_forget_on_postgres() {
     let s = StandIn::start();
     let env = Env::new();
     let url = shared().database();
-    let mut p = env.spawn(
-        env.app_cmd(
-            &s,
-            &["install-listen", "--listen", "127.0.0.1:0", "--path", "/i"],
-        )
-        .env("B24AUTH_STORE", &url)
-        .env("B24AUTH_STORE_KEY", KEY),
+    let (p, addr) = env.listen(
+        env.install_listen(&s, true, "/i", &[])
+            .env("B24AUTH_STORE", &url)
+            .env("B24AUTH_STORE_KEY", KEY),
     );
-    let addr = p.wait_listening();
     let mut auth = s.issue_pair();
     auth["domain"] = s.host().into();
     let body = serde_json::json!({"event": "ONAPPINSTALL", "auth": auth}).to_string();

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod deps;
 pub mod hostile;
 pub mod http;
+pub mod listen;
 pub mod outage;
 pub mod pg_decoy;
 pub mod pgbouncer;

@@ -3,33 +3,25 @@
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::{Response, StatusCode};
+use hyper::{Response, StatusCode, StatusCode as S};
 use serde_json::{json, Value};
 
 /// A Bitrix24 error: status, `error`, `error_description`.
 pub type Failure = (StatusCode, &'static str, &'static str);
 
+// The errors more than one part gives, with Bitrix24's words.
 pub const QUERY_LIMIT: Failure = (
-    StatusCode::SERVICE_UNAVAILABLE,
+    S::SERVICE_UNAVAILABLE,
     "QUERY_LIMIT_EXCEEDED",
     "Too many requests",
 );
-pub const OPERATION_TIME_LIMIT: Failure = (
-    StatusCode::TOO_MANY_REQUESTS,
-    "OPERATION_TIME_LIMIT",
-    "Method is blocked due to operation time limit.",
-);
-pub const EXPIRED_TOKEN: Failure = (
-    StatusCode::UNAUTHORIZED,
-    "expired_token",
-    "The access token provided has expired",
-);
-pub const INVALID_TOKEN: Failure = (
-    StatusCode::UNAUTHORIZED,
-    "invalid_token",
-    "The access token provided is invalid",
-);
-pub const INVALID_GRANT: Failure = (StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant");
+pub const OPERATION_TIME_LIMIT: Failure = (S::TOO_MANY_REQUESTS, "OPERATION_TIME_LIMIT", LIMITED);
+pub const EXPIRED_TOKEN: Failure = (S::UNAUTHORIZED, "expired_token", EXPIRED);
+pub const INVALID_TOKEN: Failure = (S::UNAUTHORIZED, "invalid_token", INVALID);
+pub const INVALID_GRANT: Failure = (S::BAD_REQUEST, "invalid_grant", "Invalid grant");
+const LIMITED: &str = "Method is blocked due to operation time limit.";
+const EXPIRED: &str = "The access token provided has expired";
+const INVALID: &str = "The access token provided is invalid";
 
 pub type Answer = Response<Full<Bytes>>;
 

@@ -15,8 +15,8 @@ The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` m
   refuses the whole call unless every `message_id` is 32 characters;
 - `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
   `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
-- online events sent the way the portal sends them ([`event_form`], [`uninstall_form`]): a
-  form POST with PHP bracket keys, sent once and never again.
+- online events sent the way the portal sends them ([`event_form`], [`install_form`],
+  [`uninstall_form`]): a form POST with PHP bracket keys, sent once and never again.
 */
 
 use std::collections::HashSet;
@@ -24,9 +24,9 @@ use std::collections::HashSet;
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::StandIn;
-
-type Failure = (StatusCode, &'static str, &'static str);
+use super::answer::Failure;
+use super::config::MEMBER_ID;
+use super::{random_hex, StandIn};
 
 /// One row of the offline queue (`b_rest_event_offline`).
 #[derive(Debug, Clone)]
@@ -90,12 +90,6 @@ impl Default for Events {
             holding: false,
         }
     }
-}
-
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn flag(params: &Value, key: &str, default: bool) -> bool {
@@ -596,11 +590,6 @@ pub fn event_form(
     application_token: &str,
     host: &str,
 ) -> String {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", event)
-        .append_pair("event_handler_id", "7")
-        .append_pair("data[FIELDS][ID]", &deal_id.to_string())
-        .append_pair("ts", "1728413297");
     let auth = [
         (
             "access_token",
@@ -617,27 +606,108 @@ pub fn event_form(
         ("user_id", "1"),
         ("application_token", application_token),
     ];
-    for (k, v) in auth {
-        form.append_pair(&format!("auth[{k}]"), v);
-    }
-    form.finish()
+    let data = [("FIELDS][ID", deal_id.to_string())];
+    portal_form(event, "7", &data, &auth).finish()
 }
 
 /// ONAPPUNINSTALL as the record shows it: no tokens, `data[CLEAN]`, the `application_token`.
 pub fn uninstall_form(member_id: &str, application_token: &str, host: &str) -> String {
+    let auth = [
+        ("domain", host),
+        ("server_endpoint", "https://oauth.bitrix.info/rest/"),
+        ("client_endpoint", &format!("http://{host}/portal/rest/")),
+        ("member_id", member_id),
+        ("application_token", application_token),
+    ];
+    let data = [("LANGUAGE_ID", "en".into()), ("CLEAN", "1".into())];
+    portal_form("ONAPPUNINSTALL", "0", &data, &auth).finish()
+}
+
+/// An event's form as the portal writes it: `event`, `event_handler_id`, `data[…]`, `ts`,
+/// `auth[…]`, in that order.
+fn portal_form(
+    event: &str,
+    handler_id: &str,
+    data: &[(&str, String)],
+    auth: &[(&str, &str)],
+) -> url::form_urlencoded::Serializer<'static, String> {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPUNINSTALL")
-        .append_pair("event_handler_id", "0")
-        .append_pair("data[LANGUAGE_ID]", "en")
-        .append_pair("data[CLEAN]", "1")
-        .append_pair("ts", "1728413297")
-        .append_pair("auth[domain]", host)
-        .append_pair("auth[server_endpoint]", "https://oauth.bitrix.info/rest/")
-        .append_pair(
-            "auth[client_endpoint]",
-            &format!("http://{host}/portal/rest/"),
-        )
-        .append_pair("auth[member_id]", member_id)
-        .append_pair("auth[application_token]", application_token);
-    form.finish()
+    form.append_pair("event", event)
+        .append_pair("event_handler_id", handler_id);
+    for (k, v) in data {
+        form.append_pair(&format!("data[{k}]"), v);
+    }
+    form.append_pair("ts", "1728413297");
+    for (k, v) in auth {
+        form.append_pair(&format!("auth[{k}]"), v);
+    }
+    form
+}
+
+/// An application token the portal gave an install (any 32 hex digits).
+pub const INSTALL_APP_TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
+
+/// The install callback (ONAPPINSTALL) exactly as Bitrix24 POSTs it for a "Uses API only" app:
+/// every field of the protocol, brackets percent-encoded; `pair`'s tokens, expiry, member and
+/// endpoints (the stand-in's `host` where the pair names none).
+pub fn install_form(pair: &Value, host: &str, app_token: &str) -> String {
+    install_form_with(pair, host, app_token, &[], &[])
+}
+
+/// [`install_form`] with `overrides` of `auth[…]` fields (an empty value drops the field) and
+/// `extra` raw form pairs after them.
+pub fn install_form_with(
+    pair: &Value,
+    host: &str,
+    app_token: &str,
+    overrides: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> String {
+    let text = |k: &str| pair[k].as_str().map(String::from);
+    let mut auth: Vec<(String, String)> = [
+        ("access_token", text("access_token").unwrap_or_default()),
+        ("expires", pair["expires"].to_string()),
+        ("expires_in", "3600".into()),
+        ("scope", "crm,user".into()),
+        ("domain", host.into()),
+        (
+            "server_endpoint",
+            text("server_endpoint").unwrap_or(format!("http://{host}/rest/")),
+        ),
+        ("status", "L".into()),
+        (
+            "client_endpoint",
+            text("client_endpoint").unwrap_or(format!("http://{host}/portal/rest/")),
+        ),
+        ("member_id", text("member_id").unwrap_or(MEMBER_ID.into())),
+        ("user_id", "1".into()),
+        ("refresh_token", text("refresh_token").unwrap_or_default()),
+        ("application_token", app_token.into()),
+    ]
+    .into_iter()
+    // A pair made up by a test may lack `expires`: the field is left out, not "null".
+    .filter(|(_, v)| v != "null")
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in overrides {
+        auth.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            auth.push((k.to_string(), v.to_string()));
+        }
+    }
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let data = [
+        ("VERSION", "1".into()),
+        ("ACTIVE", "Y".into()),
+        ("INSTALLED", "Y".into()),
+        ("LANGUAGE_ID", "en".into()),
+    ];
+    let mut form = portal_form("ONAPPINSTALL", "0", &data, &auth);
+    form.extend_pairs(extra);
+    let body = form.finish();
+    assert!(
+        body.contains("auth%5Baccess_token%5D="),
+        "brackets are percent-encoded"
+    );
+    body
 }

@@ -2,7 +2,6 @@
 //! submits the install form into a frame (the `rest` module's `app.layout` template), and a
 //! `BX24` library stub whose `installFinish()` the stand-in records.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hyper::StatusCode;
@@ -13,16 +12,11 @@ use super::config::MEMBER_ID;
 use super::{StandIn, State};
 
 /// `/install-frame?target=URL`: a fresh pair handed to the page at `target`.
-pub(super) fn install_page(
-    state: &Mutex<State>,
-    host: &str,
-    p: &HashMap<String, String>,
-) -> Answer {
+pub(super) fn install_page(state: &Mutex<State>, host: &str, target: &str) -> Answer {
     let mut s = state.lock().unwrap();
     let pair = s.token_response(host);
     s.frame_pair = Some(pair.clone());
-    let target = p.get("target").cloned().unwrap_or_default();
-    let page = portal_page(&target, &pair, host, s.config.https, MEMBER_ID);
+    let page = portal_page(target, &pair, host, s.config.https);
     reply(StatusCode::OK, "text/html; charset=utf-8", page)
 }
 
@@ -45,31 +39,50 @@ impl StandIn {
     }
 }
 
-/// The portal page: a form POSTed into a frame at `target` (the installation path), with the
-/// pair as `AUTH_ID`/`REFRESH_ID` and the portal in the query, submitted on load.
-pub fn portal_page(target: &str, pair: &Value, host: &str, https: bool, member: &str) -> String {
+/// The install form's fields (the pair as `AUTH_ID`/`REFRESH_ID`) and the query that names
+/// the portal, as the portal's page submits them into the frame.
+fn form_fields(pair: &Value, host: &str, https: bool) -> (Vec<(&'static str, String)>, String) {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("DOMAIN", host)
         .append_pair("PROTOCOL", if https { "1" } else { "0" })
         .append_pair("LANG", "en")
         .append_pair("APP_SID", "5a0c0dd3e1d7b7f45ac6b5d6c3a5f2d1")
         .finish();
-    let field = |name: &str, value: &str| {
-        format!(
-            r#"<input type="hidden" name="{name}" value="{}">"#,
-            attr(value)
-        )
-    };
-    let fields = [
-        field("AUTH_ID", pair["access_token"].as_str().unwrap()),
-        field("AUTH_EXPIRES", "3600"),
-        field("REFRESH_ID", pair["refresh_token"].as_str().unwrap()),
-        field("member_id", member),
-        field("status", "L"),
-        field("PLACEMENT", "DEFAULT"),
-        field("PLACEMENT_OPTIONS", "{}"),
-    ]
-    .concat();
+    let token = |k: &str| pair[k].as_str().unwrap().to_string();
+    let fields = vec![
+        ("AUTH_ID", token("access_token")),
+        ("AUTH_EXPIRES", "3600".into()),
+        ("REFRESH_ID", token("refresh_token")),
+        ("member_id", MEMBER_ID.into()),
+        ("status", "L".into()),
+        ("PLACEMENT", "DEFAULT".into()),
+        ("PLACEMENT_OPTIONS", "{}".into()),
+    ];
+    (fields, query)
+}
+
+/// The frame form as the portal submits it: the form-encoded body and the query.
+pub fn frame_form(pair: &Value, host: &str, https: bool) -> (String, String) {
+    let (fields, query) = form_fields(pair, host, https);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    (body, query)
+}
+
+/// The portal page: a form POSTed into a frame at `target` (the installation path), with the
+/// pair as `AUTH_ID`/`REFRESH_ID` and the portal in the query, submitted on load.
+pub fn portal_page(target: &str, pair: &Value, host: &str, https: bool) -> String {
+    let (fields, query) = form_fields(pair, host, https);
+    let fields: String = fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{name}" value="{}">"#,
+                attr(value)
+            )
+        })
+        .collect();
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Portal</title></head><body>
 <form id="install" method="post" target="app" action="{}?{query}">{fields}</form>

@@ -102,7 +102,10 @@ async fn handle(
             oauth::app_info(&state, &host, &params, true)
         }
         "/portal/rest/app.info" => oauth::app_info(&state, &host, &params, false),
-        "/install-frame" => frame::install_page(&state, &host, &params),
+        "/install-frame" => {
+            let target = params.get("target").map(String::as_str).unwrap_or("");
+            frame::install_page(&state, &host, target)
+        }
         "/bx24.js" => frame::library_script(&state, &host),
         "/bx24/finished" => frame::finished(&state),
         _ => {
