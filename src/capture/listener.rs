@@ -1,12 +1,14 @@
 /*!
-The one-shot loopback HTTP listener that both capture flows use (`authorize`'s redirect and
-`install-listen`'s callback).
+The HTTP listener every flow that waits for a request uses: `authorize`'s redirect and
+`install-listen`'s callback (both end at the first request they accept) and `serve` (its
+install, event and health paths under one prefix, until it is stopped).
 
 What is common lives here: binding with a helpful error, HTTP/1 only, header and body read
-timeouts, the body size cap, the one served path, the `Host` guard against DNS rebinding, a
-bound on open connections below the descriptor limit (the quietest goes first, see [`slots`]),
-and ending after the first request the flow accepts — with its reply flushed before [`serve`]
-returns. What differs (methods, what a valid request is, the reply) is the caller's [`Handler`].
+timeouts, the body size cap, the served path (or every path under a prefix), the `Host` guard
+against DNS rebinding, a bound on open connections below the descriptor limit (the quietest
+goes first, see [`slots`]), and ending when the handler says the flow is done — with its reply
+flushed before [`serve`] returns. What differs (methods, what a valid request is, the reply) is
+the caller's [`Handler`].
 */
 
 use std::cell::{Cell, RefCell};

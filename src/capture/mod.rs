@@ -1,8 +1,9 @@
 /*!
-How a first pair arrives: the browser flow of `authorize` ([`authorize`]), the one-shot
-loopback listener both flows use ([`listener`]), the OAuth redirect and the pasted URL ([`redirect`]), the installation callback and its verification
-([`install`]), the pages the browser shows ([`pages`]), the listen addresses ([`address`]) and the
-listeners' descriptor budget ([`slots`]).
+How a first pair arrives: the browser flow of `authorize` ([`authorize`]), the HTTP listener
+both flows (and `serve`) use ([`listener`]), the OAuth redirect and the pasted URL
+([`redirect`]), the installation callback and its verification ([`install`]), the pages the
+browser shows ([`pages`]), the listen addresses ([`address`]) and the listeners' descriptor
+budget ([`slots`]).
 */
 
 pub(crate) mod address;

@@ -36,7 +36,7 @@ pub(crate) async fn run(s: &Session, args: &ServeArgs) -> Result<()> {
 /// path still answer after a restart.
 fn default_prefix(s: &Session) -> Result<String> {
     let path = s.cfg.config_dir.join("serve-path");
-    crate::store::disk::kept_value(
+    crate::store::kept_value(
         &path,
         |v| {
             v.strip_prefix("/b24/")

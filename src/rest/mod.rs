@@ -12,6 +12,7 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 - [`lines`]: `b24auth batch`'s input lines sent 50 per request, one outcome per line;
 - [`export`]: `call --all`, by `start=` or by ID, into an ordered sink;
 - [`v3`]: REST 3.0's address, error shape and `Idempotency-Key`;
+- [`webhook`]: an incoming webhook's one `profile` call before `import --webhook` saves it;
 - [`pages`]: the items of a list page; [`params`]: `key=value` pairs as JSON.
 */
 

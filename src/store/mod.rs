@@ -35,6 +35,8 @@ use crate::secret::Secret;
 use crate::ui::Ui;
 use candidates::Candidate;
 
+/// A small setting this host keeps in a file of its own whatever the store (`serve`'s path).
+pub(crate) use disk::kept_value;
 pub(crate) use file::{FileLock, FileStore};
 pub(crate) use postgres::{PgLock, PgStore};
 

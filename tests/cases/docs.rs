@@ -259,3 +259,115 @@ fn the_readmes_curl_line_works() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\"NAME\":\"Stand\""), "{line}: {stdout}");
 }
+
+/// Every source file (`capture/install/flow.rs`, `slots.rs`) and every item path
+/// (`bitrix::server::choose`, `cli/fast_token.rs::parse`, `Session::open`) that
+/// docs/ARCHITECTURE.md names in backquotes exists in `src/`, so the map cannot go stale
+/// silently: a file by its path's end, an item as a word of the file its module path names
+/// or of a file below it (or of any source file when no part of it names a file).
+#[test]
+fn the_architecture_page_names_only_files_and_items_that_exist() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let rel = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+                files.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let words = |text: &str, word: &str| {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == word)
+    };
+    // `rest/rate/bucket.rs` → `rest::rate::bucket`; `rest/mod.rs` → `rest`.
+    let module = |rel: &str| {
+        rel.trim_end_matches(".rs")
+            .trim_end_matches("/mod")
+            .replace('/', "::")
+    };
+    let page = read("docs/ARCHITECTURE.md");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut paths, mut items, mut stale) = (0, 0, Vec::new());
+    for (n, span) in page.split('`').enumerate() {
+        let span = span.trim_end_matches("()");
+        if n % 2 == 0 || span.is_empty() {
+            continue;
+        }
+        let (file, item) = match span.split_once(".rs") {
+            Some((f, rest)) if rest.is_empty() || rest.starts_with("::") => {
+                (Some(format!("{f}.rs")), rest.trim_start_matches("::"))
+            }
+            _ => (None, span),
+        };
+        let is_path = |s: &str| {
+            s.contains("::")
+                && s.split("::").all(|w| {
+                    !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+        };
+        let mut texts: Vec<&String> = Vec::new();
+        let outside; // a file named from the repository's root (`tests/cases/layout.rs`)
+        let mut rest: Vec<&str> = item.split("::").filter(|w| !w.is_empty()).collect();
+        if let Some(file) = &file {
+            texts = files
+                .iter()
+                .filter(|(rel, _)| rel == file || rel.ends_with(&format!("/{file}")))
+                .map(|(_, t)| t)
+                .collect();
+            if texts.is_empty() && root.join(file).is_file() {
+                outside = std::fs::read_to_string(root.join(file)).unwrap();
+                texts.push(&outside);
+            }
+            if texts.is_empty() {
+                stale.push(format!("`{span}`: no src/…/{file}"));
+                continue;
+            }
+            paths += 1;
+        } else if is_path(span) {
+            // The longest leading part that is a module with a file of its own.
+            let segs: Vec<&str> = span.split("::").collect();
+            for k in (1..segs.len()).rev() {
+                let want = segs[..k].join("::");
+                // The module's own file and those below it (an index re-exports them).
+                let found: Vec<&String> = files
+                    .iter()
+                    .filter(|(rel, _)| {
+                        let m = format!("::{}::", module(rel));
+                        m.contains(&format!("::{want}::"))
+                    })
+                    .map(|(_, t)| t)
+                    .collect();
+                if !found.is_empty() {
+                    texts = found;
+                    rest = segs[k..].to_vec();
+                    break;
+                }
+            }
+            if texts.is_empty() {
+                texts = files.iter().map(|(_, t)| t).collect();
+            }
+            items += 1;
+        } else {
+            continue;
+        }
+        for word in rest {
+            if !texts.iter().any(|t| words(t, word)) {
+                stale.push(format!("`{span}`: no `{word}` where it points"));
+            }
+        }
+    }
+    assert!(
+        paths >= 20 && items >= 20,
+        "the walk read the page: {paths} files, {items} items"
+    );
+    assert!(
+        stale.is_empty(),
+        "docs/ARCHITECTURE.md names what src/ does not have: {stale:#?}"
+    );
+}

@@ -1,8 +1,8 @@
 /*!
 The installation callback, from the request to the durable save.
 
-- [`verify`]: what the trusted OAuth server says about a callback (pure checks, `app.info`, the
-  proving refresh).
+- [`verify`]: what the trusted OAuth server says about a callback (pure checks, `app.info`);
+  the proving refresh is `session/proof.rs`'s.
 - [`candidates`]: what a pair is worth while the listener waits on.
 - [`saver`]: saves one pair at a time, durably, before any answer goes out.
 - [`handler`]: the HTTP side: both install forms (the server's POST of a "Uses API only" app,

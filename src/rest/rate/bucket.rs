@@ -36,9 +36,6 @@ pub const SAY_WAITING_AFTER: Duration = Duration::from_secs(1);
 /// The largest state file read (a planted huge file is cut, then refused as corrupt).
 const MAX_STATE: u64 = 256 * 1024;
 
-/// How long a learned `LICENSE_FAMILY` is trusted before `app.info` is asked again.
-pub const PLAN_TTL: f64 = 86_400.0;
-
 /// What every process on the host knows about the portal's limits.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

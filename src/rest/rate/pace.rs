@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use super::bucket::{BudgetFile, State, PLAN_TTL, SAY_WAITING_AFTER};
+use super::bucket::{BudgetFile, SAY_WAITING_AFTER};
 use super::operating;
 use super::plans::Plan;
 use crate::ui::Ui;
@@ -174,21 +174,6 @@ impl Pace {
     }
 }
 
-/// The plan a learned `LICENSE_FAMILY` names, while it is fresh.
-pub fn cached_plan(state: &State, now: f64) -> Option<(Plan, String)> {
-    let (family, at) = state.family.as_ref()?;
-    (now - at < PLAN_TTL && now >= *at).then(|| (Plan::of_family(family), family.clone()))
-}
-
-/// Whether the learned `LICENSE`, while fresh, names a self-hosted portal.
-pub fn cached_selfhosted(state: &State, now: f64) -> bool {
-    cached_plan(state, now).is_some()
-        && state
-            .license
-            .as_ref()
-            .is_some_and(|l| l.to_ascii_lowercase().contains("selfhosted"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,14 +202,5 @@ mod tests {
         std::fs::remove_dir_all(tmp.path().join("budget")).unwrap();
         assert!(!pace.observe("profile", &Map::new(), answer).await);
         assert!(pace.warned.load(std::sync::atomic::Ordering::Relaxed));
-    }
-
-    #[test]
-    fn a_learned_plan_is_trusted_for_a_day() {
-        let mut s = State::default();
-        assert!(cached_plan(&s, 100.0).is_none());
-        s.family = Some(("ent".into(), 100.0));
-        assert_eq!(cached_plan(&s, 200.0).unwrap().0, Plan::Enterprise);
-        assert!(cached_plan(&s, 100.0 + PLAN_TTL).is_none());
     }
 }
