@@ -19,4 +19,3 @@ pub(crate) mod setup;
 pub(crate) mod show;
 pub(crate) mod store_copy;
 pub(crate) mod token;
-pub(crate) mod webhook;

@@ -10,7 +10,8 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 
 use crate::cli::{AuthorizeArgs, InstallListenArgs};
-use crate::commands::{authorize, install_listen, webhook};
+use crate::commands::{authorize, install_listen};
+use crate::rest::webhook;
 use crate::rest::Caller;
 use crate::session::config::RunConfig;
 use crate::session::Session;

@@ -17,5 +17,3 @@ pub(crate) mod handler;
 pub(crate) mod page;
 pub(crate) mod saver;
 pub(crate) mod verify;
-
-pub(crate) use verify::*;
