@@ -52,6 +52,31 @@ pub struct Choices {
     pub force: bool,
 }
 
+/// `authorize` as a user sees it (the command and `setup`): a warning for plain http, the flow,
+/// then one line naming what was saved where.
+pub async fn run(s: &Session, args: &Choices, domain: &str) -> Result<()> {
+    let cfg = &s.cfg;
+    let portal = portal_url(domain)?;
+    if portal.scheme() == "http" {
+        cfg.ui.warn(format_args!(
+            "{} is plain http: the code and tokens cross the network unencrypted",
+            portal.origin().ascii_serialization()
+        ));
+    }
+    let profile = authorize(s, args, portal).await?;
+    cfg.ui.info(ui::sanitize::strip_controls(&format!(
+        "authorized: profile `{}` for portal {} (user {}), saved to {}",
+        cfg.profile,
+        profile.portal().unwrap_or_default(),
+        profile
+            .field("user_id")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        s.store.location(&cfg.profile)
+    )));
+    Ok(())
+}
+
 /// Runs the flow against `portal` (see [`portal_url`]) and returns the saved profile.
 pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profile> {
     let (cfg, store) = (&s.cfg, &s.store);

@@ -1,7 +1,8 @@
 /*!
 `b24auth setup`: the guided first run. The questions and texts live in `setup/`; this file runs
-the flow the answers chose — the same `authorize`, `install-listen` or `import --webhook` a user
-would run by hand — then a first `profile` call and the next commands.
+the flow the answers chose — the same `authorize`, `install-listen` or `import --webhook` flow a
+user would run by hand ([`crate::capture::authorize::run`], [`crate::capture::install::flow::run`],
+[`crate::rest::webhook::save`]) — then a first `profile` call and the next commands.
 */
 
 use std::time::Duration;
@@ -9,8 +10,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use crate::cli::{AuthorizeArgs, InstallListenArgs};
-use crate::commands::{authorize, install_listen};
+use crate::capture::authorize::{self, Choices};
+use crate::capture::install::flow;
 use crate::rest::webhook;
 use crate::rest::Caller;
 use crate::session::config::RunConfig;
@@ -20,21 +21,20 @@ use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
     let replace = ask_replace(cfg).await?;
-    let Answers { portal, way, keys } =
-        setup::ask(&cfg.ui, &|d| crate::capture::authorize::portal_url(d))?;
+    let Answers { portal, way, keys } = setup::ask(&cfg.ui, &|d| authorize::portal_url(d))?;
     let webhook = matches!(way, Way::Webhook { .. });
     let cfg = match way {
         Way::Browser { redirect_uri } => {
             let cfg = with_keys(cfg, keys);
-            let args = AuthorizeArgs {
-                domain: portal.origin().ascii_serialization(),
+            let choices = Choices {
                 redirect_uri,
                 listen: None,
                 no_browser: false,
                 timeout: Duration::from_secs(300),
                 force: replace,
             };
-            authorize::run(&Session::open(cfg.clone())?, &args).await?;
+            let domain = portal.origin().ascii_serialization();
+            authorize::run(&Session::open(cfg.clone())?, &choices, &domain).await?;
             cfg
         }
         Way::Install {
@@ -42,7 +42,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
             public_url,
             path,
         } => {
-            let args = InstallListenArgs {
+            let options = flow::Options {
                 listen,
                 path: Some(path),
                 public_url,
@@ -52,7 +52,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
                 force: replace,
                 first_candidate_ends: true,
             };
-            install(cfg, &args).await?
+            install(cfg, &options).await?
         }
         Way::Webhook { url } => {
             webhook::save(&Session::open(cfg.clone())?, url, replace).await?;
@@ -94,8 +94,8 @@ async fn ask_replace(cfg: &RunConfig) -> Result<bool> {
 
 /// `install-listen`, then the keys the form shows only after the callback: they prove a kept
 /// candidate and are saved with the profile.
-async fn install(cfg: &RunConfig, args: &InstallListenArgs) -> Result<RunConfig> {
-    install_listen::run(&Session::open(cfg.clone())?, args).await?;
+async fn install(cfg: &RunConfig, options: &flow::Options) -> Result<RunConfig> {
+    flow::run(&Session::open(cfg.clone())?, options).await?;
     cfg.ui
         .always("The form shows the keys now; they are kept with the profile.");
     let cfg = with_keys(cfg, Some(setup::keys()?));

@@ -15,6 +15,7 @@ use crate::capture::listener::{self, Rules};
 use crate::profile::host_port;
 use crate::secret::random_hex;
 use crate::session::Session;
+use crate::ui::sanitize::strip_controls;
 
 /// What `install-listen` was asked for.
 pub(crate) struct Options {
@@ -27,6 +28,35 @@ pub(crate) struct Options {
     pub allow_http: bool,
     /// End at the first kept candidate (`setup` proves it with the keys it asks for next).
     pub first_candidate_ends: bool,
+}
+
+/// `install-listen` as a user sees it (the command and `setup`): [`listen`], then what was
+/// saved, or the candidates kept and how to prove them.
+pub(crate) async fn run(s: &Session, args: &Options) -> Result<()> {
+    let ui = &s.cfg.ui;
+    match listen(s, args).await? {
+        Ended::Saved(profile) => ui.info(strip_controls(&format!(
+            "saved profile `{}` for portal {} (member_id {}) to {}",
+            s.cfg.profile,
+            profile.portal().unwrap_or_default(),
+            profile.member_id().unwrap_or("-"),
+            s.store.location(&s.cfg.profile)
+        ))),
+        Ended::Candidates(kept) => {
+            for c in &kept {
+                ui.always(strip_controls(&format!(
+                    "kept, not yet proven: an install callback claiming portal {} (arrived {})",
+                    c.claimed_portal(),
+                    crate::ui::utc(c.received_at())
+                )));
+            }
+            ui.always(format_args!(
+                "no callback proved itself before the deadline; the candidates are kept (not used by any command). Prove them: B24AUTH_CLIENT_ID=… B24AUTH_CLIENT_SECRET=… {}",
+                crate::ui::hint::cmd(&["refresh"])
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Listens until a callback's pair is proven and saved, or the deadline passes with
