@@ -1,13 +1,21 @@
 /*!
-`batch`'s input lines sent to the portal: a chunk of up to 50 parsed lines goes out as one
-`batch` request (REST 3.0 lines each on their own), and comes back as one outcome per line, in
-order: an invalid line, a command `--halt` kept from running, or the portal's answer.
+`b24auth batch`'s flow ([`answer_stdin`]): stdin's lines read in chunks, each chunk of up to 50
+parsed lines sent as one `batch` request (REST 3.0 lines each on their own) with up to
+`--concurrency` chunks in flight, and one outcome per line written back in input order: an
+invalid line, a command `--halt` kept from running, or the portal's answer.
 */
 
-use anyhow::Result;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::packing::{self, CommandResult, Line};
+use anyhow::{anyhow, Result};
+use futures_util::stream::{self, StreamExt};
+use tokio::io::{BufReader, Stdin};
+
+use super::packing::{self, CommandResult, Line, MAX_COMMANDS};
 use super::{v3, Caller};
+use crate::ui::input::LINE_LIMIT;
+use crate::ui::Ui;
 
 /// One input line: its number, and its command or why it is not one.
 pub(crate) struct InputLine {
@@ -60,4 +68,164 @@ pub(crate) async fn run_chunk(
 
 fn failed(outcome: &CommandResult) -> bool {
     !matches!(outcome, CommandResult::Done { .. })
+}
+
+/// Stdin as it is read: its lines and how many have been read.
+struct Input {
+    lines: BufReader<Stdin>,
+    read: usize,
+}
+
+/// `batch`'s run: stdin's lines read in chunks of 50 while up to `--concurrency` chunks are in
+/// flight ([`run_chunk`]); the outcomes written to `out` in input order, one JSON line each.
+/// `halt`: stop at the first failure (one request at a time then, so nothing after it runs).
+pub(crate) async fn answer_stdin(
+    caller: &Caller<'_>,
+    halt: bool,
+    ui: &Ui,
+    out: &mut impl Write,
+) -> Result<()> {
+    let in_flight = match halt {
+        true => 1,
+        false => caller.concurrency(),
+    };
+    let input = Some(Input {
+        lines: BufReader::new(tokio::io::stdin()),
+        read: 0,
+    });
+    // Set by a chunk that failed or input that could not be read: nothing more is read, and
+    // the chunks already in flight finish and print their lines.
+    let stop = &AtomicBool::new(false);
+    let chunks = stream::unfold(input, move |input| async move {
+        let mut input = input.filter(|_| !stop.load(Ordering::Relaxed))?;
+        match read_chunk(&mut input).await {
+            Ok(chunk) if chunk.is_empty() => None,
+            Ok(chunk) => Some((Ok(chunk), Some(input))),
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    let answered = chunks
+        .map(|chunk| async move {
+            let chunk = chunk?;
+            let outcomes = run_chunk(caller, &chunk, halt).await;
+            stop.fetch_or(outcomes.is_err(), Ordering::Relaxed);
+            Ok((chunk, outcomes))
+        })
+        .buffered(in_flight);
+    let mut answered = std::pin::pin!(answered);
+    let mut report = Report::default();
+    let progress = crate::ui::progress::Progress::on_terminal(ui, "commands", None);
+    while let Some(step) = answered.next().await {
+        let (chunk, outcomes) = match step {
+            Ok(step) => step,
+            Err(unreadable) => {
+                stop.store(true, Ordering::Relaxed);
+                report.note(unreadable);
+                continue;
+            }
+        };
+        report.count += chunk.len();
+        progress.add(chunk.len() as u64);
+        let outcomes = outcomes.unwrap_or_else(|e| report.chunk_failed(&chunk, e));
+        report.write(out, &chunk, outcomes, halt)?;
+        out.flush()?;
+    }
+    progress.finish();
+    report.end()
+}
+
+/// What a `batch` run has come to: commands answered, failed, and the first request that
+/// failed or the input that could not be read.
+#[derive(Default)]
+struct Report {
+    count: usize,
+    failed: usize,
+    error: Option<anyhow::Error>,
+}
+
+impl Report {
+    /// A chunk's outcomes, one JSON line each; with `halt`, the first failure ends the run.
+    fn write(
+        &mut self,
+        out: &mut impl Write,
+        chunk: &[InputLine],
+        outcomes: Vec<CommandResult>,
+        halt: bool,
+    ) -> Result<()> {
+        for (entry, outcome) in chunk.iter().zip(outcomes) {
+            if matches!(outcome, CommandResult::NotRun) && halt {
+                break;
+            }
+            serde_json::to_writer(&mut *out, &outcome.to_line())?;
+            out.write_all(b"\n")?;
+            if let CommandResult::Failed { error, description } = &outcome {
+                self.failed += 1;
+                if halt && self.error.is_none() {
+                    out.flush()?;
+                    return Err(anyhow!(
+                        "line {} failed: {error}: {description}; --halt stopped there",
+                        entry.line
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the first error (the ones after it follow from the same cause, or are told by
+    /// their lines).
+    fn note(&mut self, e: anyhow::Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// A chunk's request failed: an error line for each of its commands, and the error kept
+    /// naming the chunk's input lines.
+    fn chunk_failed(&mut self, chunk: &[InputLine], e: anyhow::Error) -> Vec<CommandResult> {
+        let (first, last) = (chunk[0].line, chunk[chunk.len() - 1].line);
+        let description = format!("{e:#}");
+        self.note(e.context(format!(
+            "the batch request for stdin lines {first}-{last} failed, so nothing after them was read (their outcome is unknown: check them before running them again)"
+        )));
+        chunk
+            .iter()
+            .map(|_| CommandResult::Failed {
+                error: "REQUEST_FAILED".into(),
+                description: description.clone(),
+            })
+            .collect()
+    }
+
+    fn end(self) -> Result<()> {
+        match (self.error, self.failed) {
+            (Some(e), _) => Err(e),
+            (None, 0) => Ok(()),
+            (None, n) => Err(anyhow!(
+                "{n} of {} commands failed; their output lines say why",
+                self.count
+            )),
+        }
+    }
+}
+
+/// Up to 50 non-blank input lines.
+async fn read_chunk(input: &mut Input) -> Result<Vec<InputLine>> {
+    let mut chunk = Vec::new();
+    while chunk.len() < MAX_COMMANDS {
+        let what = format!("stdin line {}", input.read + 1);
+        let line = crate::ui::input::next_line(&mut input.lines, LINE_LIMIT, &what).await?;
+        let Some(line) = line else {
+            break;
+        };
+        input.read += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        chunk.push(InputLine {
+            line: input.read,
+            command: packing::parse_line(&line),
+        });
+    }
+    Ok(chunk)
 }
