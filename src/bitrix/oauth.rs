@@ -12,12 +12,11 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-pub(crate) use crate::bitrix::body::describe;
-use crate::bitrix::body::{human_bytes, too_large, TOKEN_LIMIT};
-pub(crate) use crate::bitrix::errors::{client_refused, no_verdict, NoAnswer, ServerError};
-pub(crate) use crate::bitrix::http::http_client;
+use crate::bitrix::body::{describe, human_bytes, too_large, TOKEN_LIMIT};
+use crate::bitrix::errors::{NoAnswer, ServerError};
+use crate::bitrix::http::http_client;
 use crate::profile::token_answer::{NoPair, UnstorableRefreshToken};
-pub(crate) use crate::profile::TokenAnswer;
+use crate::profile::TokenAnswer;
 use crate::secret::Secret;
 
 /// How much of a token answer over [`TOKEN_LIMIT`] is scanned for its tokens: a rotated pair

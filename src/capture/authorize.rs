@@ -22,7 +22,8 @@ use anyhow::{anyhow, Context as _, Result};
 use hyper::{Method, StatusCode};
 use url::Url;
 
-use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::bitrix::errors::ServerError;
+use crate::bitrix::oauth::{self, Credentials};
 use crate::capture::listener::{self, Handler, Outcome, Reply, Request, Rules};
 use crate::capture::pages;
 use crate::capture::redirect::{read_pasted, read_redirect, Arrival, Pasted, Redirect, Refusal};
@@ -479,7 +480,7 @@ fn as_strs(words: &[String]) -> Vec<&str> {
 
 fn explain_exchange_error(err: anyhow::Error, again: &str) -> anyhow::Error {
     match err.downcast_ref::<ServerError>() {
-        Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
+        Some(e) if e.code.is_client_refusal() => crate::bitrix::errors::client_refused(e),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
             "the OAuth server refused the code ({e}): run {again} again and let it finish within 30 s"
         )),

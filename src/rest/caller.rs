@@ -23,8 +23,9 @@ use super::retry::{
     is_gateway_page, is_read, Failure, Step, Tries, GATEWAY_RETRIES, LIMIT_RETRIES,
 };
 use super::v3;
+use crate::bitrix::body::describe;
 use crate::bitrix::errors::{self, Decision, ErrorCode, ServerError};
-use crate::bitrix::oauth::{describe, http_client};
+use crate::bitrix::http::http_client;
 use crate::exit;
 use crate::profile::Profile;
 use crate::secret::Secret;

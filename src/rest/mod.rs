@@ -13,14 +13,14 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 - [`export`]: `call --all`, by `start=` or by ID, into an ordered sink;
 - [`v3`]: REST 3.0's address, error shape and `Idempotency-Key`;
 - [`webhook`]: an incoming webhook's one `profile` call before `import --webhook` saves it;
-- [`pages`]: the items of a list page; [`params`]: `key=value` pairs as JSON.
+- [`list_items`]: the items of a list method's answer; [`params`]: `key=value` pairs as JSON.
 */
 
 mod caller;
 pub(crate) mod export;
 pub(crate) mod lines;
+mod list_items;
 pub(crate) mod packing;
-mod pages;
 mod params;
 pub(crate) mod rate;
 mod rename;

@@ -11,7 +11,7 @@ Nothing here touches the network; `export/` and `lines.rs` do.
 use anyhow::{anyhow, Result};
 use serde_json::{json, Map, Value};
 
-use super::pages::result_items;
+use super::list_items::result_items;
 use crate::exit;
 
 /// Commands in one `batch` request: Bitrix24's limit.

@@ -9,8 +9,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::Session;
-use crate::bitrix::errors::ErrorCode;
-use crate::bitrix::oauth;
+use crate::bitrix::errors::{ErrorCode, ServerError};
 use crate::profile::Profile;
 
 /// What a check found: the pair it checked (refreshed when it had to be), the server that
@@ -63,7 +62,7 @@ pub(crate) async fn works(s: &Session) -> Result<Works> {
 }
 
 fn server_code(e: &anyhow::Error) -> Option<&ErrorCode> {
-    e.downcast_ref::<oauth::ServerError>().map(|s| &s.code)
+    e.downcast_ref::<ServerError>().map(|s| &s.code)
 }
 
 /// A dead token at the OAuth server's `app.info`: its own words for it, or `invalid_client`,
@@ -87,7 +86,7 @@ fn refresh_failed(e: anyhow::Error) -> anyhow::Error {
 /// Exit 3 when the OAuth server says the authorization is dead, exit 1 (cannot tell) otherwise.
 fn explain_check(e: anyhow::Error, p: &Profile) -> anyhow::Error {
     let portal = crate::ui::hint::domain_of(p.portal(), p.client_endpoint());
-    match e.downcast_ref::<oauth::ServerError>() {
+    match e.downcast_ref::<ServerError>() {
         Some(se) if se.code.app_removed() => crate::bitrix::errors::app_not_installed(se, &portal),
         Some(se) if se.code.needs_reauthorization() || se.code.is_client_refusal() => {
             crate::exit::auth_needed(format!(

@@ -17,7 +17,8 @@ use anyhow::Result;
 use url::Url;
 
 use crate::bitrix::errors;
-use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::bitrix::errors::ServerError;
+use crate::bitrix::oauth::{self, Credentials};
 use crate::exit;
 use crate::profile::token_answer::UnstorableRefreshToken;
 use crate::profile::{now, Profile};
@@ -352,7 +353,7 @@ fn explain_refresh_error(err: anyhow::Error, old: &Profile) -> anyhow::Error {
     }
     let portal = hint::domain_of(old.portal(), old.client_endpoint());
     match err.downcast_ref::<ServerError>() {
-        Some(e) if e.code.is_client_refusal() => oauth::client_refused(e),
+        Some(e) if e.code.is_client_refusal() => crate::bitrix::errors::client_refused(e),
         Some(e) if e.code.app_removed() => errors::app_not_installed(e, &portal),
         Some(e) if e.code.needs_reauthorization() => exit::auth_needed(format!(
             "the OAuth server refused the stored refresh token ({e}): {} again",

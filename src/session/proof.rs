@@ -11,7 +11,8 @@ rotated when the refresh rotated it. Every outcome is durable before it is repor
 
 use anyhow::Result;
 
-use crate::bitrix::oauth::{self, Credentials, ServerError};
+use crate::bitrix::errors::ServerError;
+use crate::bitrix::oauth::{self, Credentials};
 use crate::bitrix::server::for_refresh;
 use crate::exit;
 use crate::profile::{host_port, now, Profile};

@@ -51,7 +51,7 @@ impl Handler<()> for Install<'_> {
     async fn handle(&self, req: Request) -> Outcome<()> {
         // Once a pair is saved the saver is gone: a later callback is kept as a candidate.
         let done = self.jobs.is_closed();
-        let page = Page {
+        let page = PageContext {
             paste: &self.paste,
             library: &self.library,
         };
@@ -94,7 +94,7 @@ pub(crate) async fn answer(
     req: Request,
 ) -> (Reply, Option<Profile>) {
     let (cfg, store) = (saver.keeper.cfg, saver.keeper.store);
-    let page = Page {
+    let page = PageContext {
         paste,
         library: &saver.library,
     };
@@ -114,7 +114,7 @@ pub(crate) async fn answer(
 
 /// What the pages a callback may get need: the address to paste, where `BX24` loads from.
 #[derive(Clone, Copy)]
-struct Page<'a> {
+struct PageContext<'a> {
     paste: &'a str,
     library: &'a str,
 }
@@ -127,7 +127,7 @@ async fn prepare(
     cfg: &RunConfig,
     checks: &Checks,
     store: &Store,
-    page: Page<'_>,
+    page: PageContext<'_>,
     req: Request,
     done: bool,
 ) -> Result<Callback, Reply> {

@@ -333,7 +333,7 @@ impl Checks {
         let rest = server.join("rest/")?;
         let info = match self.http.app_info(&rest, &token).await {
             Ok(info) => info,
-            Err(e) if crate::bitrix::oauth::no_verdict(&e) || late(&e) => {
+            Err(e) if crate::bitrix::errors::no_verdict(&e) || late(&e) => {
                 let claim = unverified(auth, allow_http)?;
                 return Ok(Proof::Unproven(
                     claim,
@@ -371,7 +371,7 @@ const PLAIN_HTTP: &str = "client_endpoint is plain http://";
 /// `expired_token`: the callback came after its access token's hour.
 fn late(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<crate::bitrix::oauth::ServerError>()
+        c.downcast_ref::<crate::bitrix::errors::ServerError>()
             .is_some_and(|s| s.code == crate::bitrix::errors::ErrorCode::ExpiredToken)
     })
 }

@@ -7,9 +7,10 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
 use super::send::{run_batch, MAX_PAGES};
-use super::sink::{as_u64, count, Chunk, Sink};
+use super::sink::{Chunk, Sink};
+use crate::rest::list_items::page_items;
+use crate::rest::list_items::{as_u64, count};
 use crate::rest::packing::{self, CommandResult, MAX_COMMANDS, PAGE};
-use crate::rest::pages::page_items;
 use crate::rest::Caller;
 
 /// The fewest pages worth a request of their own when splitting `start=` pages.

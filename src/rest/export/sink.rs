@@ -10,6 +10,8 @@ use std::io::{BufRead, BufReader, BufWriter, Seek, StdoutLock, Write};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use crate::rest::list_items::{as_u64, count};
+
 /// Items as the JSON lines they are written as, and how many.
 #[derive(Default)]
 pub struct Chunk {
@@ -150,32 +152,5 @@ impl<'s, 'a> Ordered<'s, 'a> {
             }
         }
         Ok(())
-    }
-}
-/// `total` when it is a count: `start=-1` answers carry `"total": 0` (huge-data.md), no count.
-pub fn count(total: Option<&Value>) -> Option<&Value> {
-    total.filter(|t| as_u64(t).is_some_and(|n| n > 0))
-}
-
-pub fn as_u64(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_zero_total_is_no_count() {
-        assert_eq!(count(Some(&json!(0))), None);
-        assert_eq!(count(Some(&json!("0"))), None);
-        assert_eq!(count(Some(&json!(120))), Some(&json!(120)));
-        assert_eq!(count(Some(&json!("120"))), Some(&json!("120")));
-        assert_eq!(count(None), None);
     }
 }

@@ -34,7 +34,7 @@ pub(super) fn connector(ssl: &Ssl) -> Result<MakeRustlsConnect> {
             provider: provider(),
         }),
         SslMode::VerifyFull => webpki(ssl)?,
-        _ => Arc::new(Unverified(provider())),
+        _ => Arc::new(NoCertCheck(provider())),
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -193,9 +193,9 @@ fn tls13_signature(
 /// `allow`, `prefer`, `require`: encrypted, the certificate not checked (libpq's meaning), the
 /// handshake's signatures still are.
 #[derive(Debug)]
-struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+struct NoCertCheck(Arc<rustls::crypto::CryptoProvider>);
 
-impl ServerCertVerifier for Unverified {
+impl ServerCertVerifier for NoCertCheck {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,

@@ -1,5 +1,6 @@
 /*!
-The items of a list method's page, in whichever shape the method returns them.
+The items of a list method's page, in whichever shape the method returns them, and its
+`total` as a number.
 */
 
 use serde_json::{Map, Value};
@@ -39,6 +40,20 @@ pub(crate) fn result_items(result: Value) -> Vec<Value> {
     }
 }
 
+/// `total` when it is a count: `start=-1` answers carry `"total": 0` (huge-data.md), no count.
+pub fn count(total: Option<&Value>) -> Option<&Value> {
+    total.filter(|t| as_u64(t).is_some_and(|n| n > 0))
+}
+
+/// A number Bitrix24 may send as a JSON number or a string (`"total": "120"`).
+pub fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +70,14 @@ mod tests {
             page_items(&r(json!({"result": {"items": [3]}}))),
             vec![json!(3)]
         );
+    }
+
+    #[test]
+    fn a_zero_total_is_no_count() {
+        assert_eq!(count(Some(&json!(0))), None);
+        assert_eq!(count(Some(&json!("0"))), None);
+        assert_eq!(count(Some(&json!(120))), Some(&json!(120)));
+        assert_eq!(count(Some(&json!("120"))), Some(&json!("120")));
+        assert_eq!(count(None), None);
     }
 }
