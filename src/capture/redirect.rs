@@ -242,7 +242,7 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
-            crate::capture::install::verify::callback_tests::fuzz_cases()))]
+            crate::capture::install::request::callback_tests::fuzz_cases()))]
 
         #[test]
         fn any_query_or_line_never_panics(input in "\\PC{0,300}", state in "[0-9a-f]{32}") {

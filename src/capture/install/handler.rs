@@ -12,9 +12,9 @@ use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::request::{self, Form};
 use super::saver::{refused, success, Answer, Callback, Decided, Job, Saver};
-use super::verify::Form;
-use super::verify::{self, Checks};
+use super::verify::Checks;
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
 use crate::profile::{now, Profile, Source};
 use crate::session::config::RunConfig;
@@ -138,7 +138,7 @@ async fn prepare(
     }
     let received = now();
     let parsed =
-        verify::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
+        request::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
     let (auth, form) = parsed.map_err(|(status, why)| {
         cfg.ui
             .warn(format_args!("refused a request: {why}; still waiting"));

@@ -1,6 +1,7 @@
 /*!
 The installation callback, from the request to the durable save.
 
+- [`request`]: either install form read into Bitrix24's `auth` fields, nothing else.
 - [`verify`]: what the trusted OAuth server says about a callback (pure checks, `app.info`);
   the proving refresh is `session/proof.rs`'s.
 - [`candidates`]: what a pair is worth while the listener waits on.
@@ -15,5 +16,6 @@ pub(crate) mod candidates;
 pub(crate) mod flow;
 pub(crate) mod handler;
 pub(crate) mod page;
+pub(crate) mod request;
 pub(crate) mod saver;
 pub(crate) mod verify;

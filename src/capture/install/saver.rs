@@ -12,7 +12,8 @@ use url::Url;
 
 use super::candidates::{Keeper, Kept};
 use super::page;
-use super::verify::{Form, Proof};
+use super::request::Form;
+use super::verify::Proof;
 use crate::capture::listener::Reply;
 use crate::profile::{Profile, Source};
 use crate::store::{self, candidates::Candidate, candidates::Full, candidates::TooLarge};
