@@ -16,15 +16,15 @@ use crate::rest::webhook;
 use crate::rest::Caller;
 use crate::session::config::RunConfig;
 use crate::session::Session;
-use crate::setup::{self, Answers, Keys, Way};
+use crate::setup::{self, Answers, Keys, WayIn};
 use crate::ui::sanitize::strip_controls;
 
 pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
     let replace = ask_replace(cfg).await?;
     let Answers { portal, way, keys } = setup::ask(&cfg.ui, &|d| authorize::portal_url(d))?;
-    let webhook = matches!(way, Way::Webhook { .. });
+    let webhook = matches!(way, WayIn::Webhook { .. });
     let cfg = match way {
-        Way::Browser { redirect_uri } => {
+        WayIn::Browser { redirect_uri } => {
             let cfg = with_keys(cfg, keys);
             let choices = Choices {
                 redirect_uri,
@@ -37,7 +37,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
             authorize::run(&Session::open(cfg.clone())?, &choices, &domain).await?;
             cfg
         }
-        Way::Install {
+        WayIn::Install {
             listen,
             public_url,
             path,
@@ -54,7 +54,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
             };
             install(cfg, &options).await?
         }
-        Way::Webhook { url } => {
+        WayIn::Webhook { url } => {
             webhook::save(&Session::open(cfg.clone())?, url, replace).await?;
             cfg.clone()
         }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::{ShowArgs, ShowFormat};
 use crate::profile::{now, Profile};
-use crate::session::check::Works;
+use crate::session::check::CheckReport;
 use crate::session::Session;
 use crate::ui::sanitize::strip_controls;
 use crate::ui::{self, hint};
@@ -134,7 +134,7 @@ fn export(s: &Session, p: &Profile, format: ShowFormat) -> Result<String> {
 
 /// `--check`: whether the stored authorization works ([`crate::session::check`]), for people.
 async fn check(s: &Session, out: &mut impl Write) -> Result<()> {
-    let Works {
+    let CheckReport {
         profile: p,
         server,
         info,

@@ -14,7 +14,7 @@ use crate::profile::Profile;
 
 /// What a check found: the pair it checked (refreshed when it had to be), the server that
 /// confirmed it and its `app.info`, and the portal's own `app.info` when it answered.
-pub(crate) struct Works {
+pub(crate) struct CheckReport {
     pub profile: Profile,
     pub server: Url,
     pub info: Map<String, Value>,
@@ -23,7 +23,7 @@ pub(crate) struct Works {
 
 /// Asks the trusted OAuth server's `app.info` (and the portal's) whether the stored
 /// authorization works, refreshing first when the token has expired.
-pub(crate) async fn works(s: &Session) -> Result<Works> {
+pub(crate) async fn works(s: &Session) -> Result<CheckReport> {
     let mut p = s.valid_profile(0).await?;
     let server = crate::bitrix::server::for_refresh(s.cfg.oauth_server.as_ref(), &p)?;
     crate::bitrix::server::check_oauth_server(&server)?;
@@ -53,7 +53,7 @@ pub(crate) async fn works(s: &Session) -> Result<Works> {
         Some(Ok(endpoint)) => client.app_info(&endpoint, &token).await.ok(),
         _ => None,
     };
-    Ok(Works {
+    Ok(CheckReport {
         profile: p,
         server,
         info,

@@ -50,9 +50,9 @@ impl Session {
         self.store.location(&self.cfg.profile)
     }
 
-    /// The store and configuration, for the candidates' proof.
-    fn held(&self) -> proof::Proving<'_> {
-        proof::Proving {
+    /// What proving candidates takes of the session: its store and configuration.
+    fn proof_context(&self) -> proof::ProofContext<'_> {
+        proof::ProofContext {
             store: &self.store,
             cfg: &self.cfg,
         }
@@ -69,8 +69,8 @@ impl Session {
     /// them ([`proof`]).
     pub async fn load(&self) -> Result<Profile> {
         let profile = match self.store.load(&self.cfg.profile).await? {
-            Some(profile) => proof::newer_than(self.held(), profile).await?,
-            None => proof::from_candidates(self.held()).await?,
+            Some(profile) => proof::newer_than(self.proof_context(), profile).await?,
+            None => proof::from_candidates(self.proof_context()).await?,
         };
         let profile = store::marks::refuse_uninstalled(&self.cfg.profile, profile)?;
         match profile.contradiction() {

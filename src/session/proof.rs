@@ -178,12 +178,12 @@ fn contradicts(e: &anyhow::Error) -> bool {
 /// What proving takes of the session: its store and its run's configuration (passed in, so
 /// this file and the session's index do not import each other).
 #[derive(Clone, Copy)]
-pub(crate) struct Proving<'a> {
+pub(crate) struct ProofContext<'a> {
     pub store: &'a Store,
     pub cfg: &'a RunConfig,
 }
 
-impl Proving<'_> {
+impl ProofContext<'_> {
     fn profile_name(&self) -> &str {
         &self.cfg.profile
     }
@@ -221,7 +221,7 @@ pub(crate) fn not_yet_proven(profile: &str, kept: &[Candidate]) -> anyhow::Error
 /// Nothing stored for the session's profile: prove its candidates, oldest first, until one
 /// becomes the profile. Without candidates, the usual "nothing stored"; without the client
 /// credentials (flags or environment), exit 3 naming the command that proves them.
-pub(crate) async fn from_candidates(s: Proving<'_>) -> Result<Profile> {
+pub(crate) async fn from_candidates(s: ProofContext<'_>) -> Result<Profile> {
     let name = s.profile_name();
     let kept = s.store.candidates(name).await?;
     if kept.is_empty() {
@@ -248,7 +248,7 @@ pub(crate) async fn from_candidates(s: Proving<'_>) -> Result<Profile> {
 /// `install-listen --force`, a reinstall) are proven when the client credentials are given,
 /// and the first proven one replaces it. Older candidates are left as they are (`show` and
 /// `list` name them): they never displace a pair saved after them.
-pub(crate) async fn newer_than(s: Proving<'_>, profile: Profile) -> Result<Profile> {
+pub(crate) async fn newer_than(s: ProofContext<'_>, profile: Profile) -> Result<Profile> {
     let (Some(id), Some(secret)) = (&s.cfg.client_id, &s.cfg.client_secret) else {
         return Ok(profile);
     };
@@ -274,7 +274,7 @@ pub(crate) async fn newer_than(s: Proving<'_>, profile: Profile) -> Result<Profi
 
 /// Proves `kept` oldest first until one becomes the profile (saved with `mode`).
 async fn prove_in_turn(
-    s: Proving<'_>,
+    s: ProofContext<'_>,
     kept: Vec<Candidate>,
     creds: &Credentials,
     mode: SaveMode,

@@ -11,7 +11,7 @@ use url::Url;
 use crate::secret::Secret;
 
 /// How the first token is obtained.
-pub(crate) enum Way {
+pub(crate) enum WayIn {
     /// A local app whose sign-in runs in this machine's browser; the portal sends the browser
     /// back to `redirect_uri`, where `authorize` listens.
     Browser { redirect_uri: Url },
@@ -29,7 +29,7 @@ pub(crate) enum Way {
 pub(crate) struct Answers {
     /// The portal's origin, e.g. `https://portal.bitrix24.com`.
     pub portal: Url,
-    pub way: Way,
+    pub way: WayIn,
     /// The app's keys, when the way has them before the flow runs (the browser way).
     pub keys: Option<Keys>,
 }

@@ -5,21 +5,21 @@ keys appear, and the commands to use next. Plain text, so the same words can be 
 
 use url::Url;
 
-use super::answers::Way;
+use super::answers::WayIn;
 
 /// Where a local app is created, on current and older portals.
 const LOCAL_APP: &str = "Developer resources → Other → Local application\n     \
      (older portals: Applications → Developer resources → Add → Local application)";
 
 /// The form of a local app (or an incoming webhook), filled in for `way`.
-pub(crate) fn instructions(portal: &Url, way: &Way, scopes: &[&str]) -> String {
+pub(crate) fn instructions(portal: &Url, way: &WayIn, scopes: &[&str]) -> String {
     let portal = portal.origin().ascii_serialization();
     let scopes = match scopes.is_empty() {
         true => "(none ticked: add what your scripts need)".to_string(),
         false => scopes.join(", "),
     };
     match way {
-        Way::Browser { redirect_uri } => format!(
+        WayIn::Browser { redirect_uri } => format!(
             "In {portal}, signed in as an administrator:\n  \
              1. Open {LOCAL_APP}.\n  \
              2. Fill in the form:\n       \
@@ -32,7 +32,7 @@ pub(crate) fn instructions(portal: &Url, way: &Way, scopes: &[&str]) -> String {
              The handler path is where the portal sends your browser back after you approve;\n\
              b24auth listens there ({redirect_uri}), so nothing needs to be public."
         ),
-        Way::Install {
+        WayIn::Install {
             public_url, path, ..
         } => {
             let public = public_url
@@ -52,7 +52,7 @@ pub(crate) fn instructions(portal: &Url, way: &Way, scopes: &[&str]) -> String {
                     Application key (client_secret) — b24auth asks for them after the call."
             )
         }
-        Way::Webhook { .. } => format!(
+        WayIn::Webhook { .. } => format!(
             "In {portal}, signed in as the user the scripts act as:\n  \
              1. Open Developer resources → Other → Incoming webhook\n     \
                 (older portals: Applications → Webhooks → Add webhook → Incoming webhook).\n  \

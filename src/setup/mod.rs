@@ -9,7 +9,7 @@ mod answers;
 mod form;
 mod questions;
 
-pub(crate) use answers::{Answers, Keys, Way};
+pub(crate) use answers::{Answers, Keys, WayIn};
 pub(crate) use form::next_commands;
 pub(crate) use questions::keys;
 
@@ -38,19 +38,19 @@ pub(crate) fn ask(ui: &Ui, check_portal: &dyn Fn(&str) -> Result<Url>) -> Result
     let portal = questions::portal(check_portal)?;
     let choice = questions::way()?;
     let way = match choice {
-        0 => Way::Browser {
+        0 => WayIn::Browser {
             redirect_uri: questions::redirect_uri()?,
         },
         1 => {
             let (listen, public_url) = questions::reach()?;
             let path = format!("/install/{}", crate::secret::random_hex(16));
-            Way::Install {
+            WayIn::Install {
                 listen,
                 public_url,
                 path,
             }
         }
-        _ => Way::Webhook {
+        _ => WayIn::Webhook {
             url: crate::secret::Secret::new(""),
         },
     };
@@ -60,14 +60,14 @@ pub(crate) fn ask(ui: &Ui, check_portal: &dyn Fn(&str) -> Result<Url>) -> Result
         form::instructions(&portal, &way, &scopes)
     ));
     let (way, keys) = match way {
-        Way::Browser { .. } => (way, Some(questions::keys()?)),
-        Way::Webhook { .. } => (
-            Way::Webhook {
+        WayIn::Browser { .. } => (way, Some(questions::keys()?)),
+        WayIn::Webhook { .. } => (
+            WayIn::Webhook {
                 url: questions::webhook()?,
             },
             None,
         ),
-        Way::Install { .. } => (way, None),
+        WayIn::Install { .. } => (way, None),
     };
     Ok(Answers { portal, way, keys })
 }
