@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{anyhow, Result};
 use futures_util::stream::{self, StreamExt};
+use serde_json::{Map, Value};
 use tokio::io::{BufReader, Stdin};
 
-use super::packing::{self, CommandResult, Line, MAX_COMMANDS};
+use super::batch::{self, valid_method, CommandResult, MAX_COMMANDS};
 use super::{v3, Caller};
 use crate::ui::input::LINE_LIMIT;
 use crate::ui::Ui;
@@ -38,15 +39,15 @@ pub(crate) async fn run_chunk(
         .iter()
         .filter_map(|e| e.command.as_ref().ok())
         .filter(|line| !line.v3)
-        .map(|line| packing::command(&line.method, &line.params))
+        .map(|line| batch::command(&line.method, &line.params))
         .collect();
     let mut answered = match commands.is_empty() {
         true => Vec::new(),
         false => {
             let answer = caller
-                .call("batch", &packing::request(&commands, halt))
+                .call("batch", &batch::request(&commands, halt))
                 .await?;
-            packing::outcomes(answer, commands.len(), halt, &caller.secrets())?
+            batch::outcomes(answer, commands.len(), halt, &caller.secrets())?
         }
     }
     .into_iter();
@@ -224,8 +225,88 @@ async fn read_chunk(input: &mut Input) -> Result<Vec<InputLine>> {
         }
         chunk.push(InputLine {
             line: input.read,
-            command: packing::parse_line(&line),
+            command: parse_line(&line),
         });
     }
     Ok(chunk)
+}
+
+/// One input line of `b24auth batch`: a method, its parameters, and whether it is a REST 3.0
+/// call (sent on its own, not in a `batch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub method: String,
+    pub params: Map<String, Value>,
+    pub v3: bool,
+}
+
+/// One input line of `b24auth batch`: `{"method": …, "params": {…}}` (with `"v3": true` for
+/// REST 3.0) or `[method, params]`.
+pub fn parse_line(line: &str) -> Result<Line, String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    let (method, params) = match &v {
+        Value::Object(o) => (o.get("method"), o.get("params")),
+        Value::Array(a) if (1..=2).contains(&a.len()) => (a.first(), a.get(1)),
+        _ => return Err("expected {\"method\": …, \"params\": {…}} or [method, params]".into()),
+    };
+    let method = method
+        .and_then(Value::as_str)
+        .filter(|m| valid_method(m))
+        .ok_or("the method must be a name like crm.deal.list")?;
+    let params = match params {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p.clone(),
+        Some(_) => return Err("params must be a JSON object".into()),
+    };
+    let v3 = match v.get("v3") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => return Err("v3 must be true or false".into()),
+    };
+    Ok(Line {
+        method: method.to_string(),
+        params,
+        v3,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn batch_input_lines() {
+        let line = |method: &str, params: Map<String, Value>, v3| Line {
+            method: method.into(),
+            params,
+            v3,
+        };
+        assert_eq!(
+            parse_line(r#"{"method": "crm.deal.get", "params": {"id": 1}}"#),
+            Ok(line("crm.deal.get", obj(json!({"id": 1})), false))
+        );
+        assert_eq!(
+            parse_line(r#"["user.current"]"#),
+            Ok(line("user.current", Map::new(), false))
+        );
+        assert_eq!(
+            parse_line(r#"{"method": "tasks.task.get", "params": {"id": 1}, "v3": true}"#),
+            Ok(line("tasks.task.get", obj(json!({"id": 1})), true))
+        );
+        assert!(parse_line(r#"{"method": "tasks.task.get", "v3": "yes"}"#).is_err());
+        for bad in [
+            "nope",
+            "1",
+            r#"{"method": "a?b=1"}"#,
+            r#"["x", 1]"#,
+            r#"{"params": {}}"#,
+        ] {
+            assert!(parse_line(bad).is_err(), "{bad}");
+        }
+    }
 }

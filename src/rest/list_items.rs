@@ -40,6 +40,9 @@ pub(crate) fn result_items(result: Value) -> Vec<Value> {
     }
 }
 
+/// Items in one page of a list method.
+pub const PAGE: u64 = 50;
+
 /// `total` when it is a count: `start=-1` answers carry `"total": 0` (huge-data.md), no count.
 pub fn count(total: Option<&Value>) -> Option<&Value> {
     total.filter(|t| as_u64(t).is_some_and(|n| n > 0))

@@ -8,7 +8,8 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 - [`rename`]: a renamed portal's 302 and where the token may follow it;
 - [`rate`]: the request bucket shared by every b24auth on the host, the operating-time
   window, the plans;
-- [`packing`]: many calls packed into one Bitrix24 `batch` request, and its answer split back;
+- [`batch`]: many calls packed into one Bitrix24 `batch` request, and its answer split back;
+  [`php_query`]: a call's parameters as PHP brackets;
 - [`lines`]: `b24auth batch`'s input lines sent 50 per request, one outcome per line;
 - [`export`]: `call --all`, by `start=` or by ID, into an ordered sink;
 - [`v3`]: REST 3.0's address, error shape and `Idempotency-Key`;
@@ -16,12 +17,13 @@ Calling Bitrix24 REST methods with a stored authorization, one file per concern:
 - [`list_items`]: the items of a list method's answer; [`params`]: `key=value` pairs as JSON.
 */
 
+pub(crate) mod batch;
 mod caller;
 pub(crate) mod export;
 pub(crate) mod lines;
 mod list_items;
-pub(crate) mod packing;
 mod params;
+mod php_query;
 pub(crate) mod rate;
 mod rename;
 mod retry;

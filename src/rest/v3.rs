@@ -11,7 +11,7 @@ use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::packing::CommandResult;
+use super::batch::CommandResult;
 use crate::bitrix::errors::{ErrorCode, ServerError};
 use crate::ui::sanitize::strip_controls;
 

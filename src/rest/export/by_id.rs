@@ -5,11 +5,13 @@
 use std::cell::{Cell, RefCell};
 
 use anyhow::{anyhow, Result};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::send::{run_batch, MAX_PAGES};
 use super::sink::{Chunk, Ordered, Sink};
-use crate::rest::packing::{self, Cursor, MAX_COMMANDS, PAGE};
+use crate::exit;
+use crate::rest::batch::{self, command, key, MAX_COMMANDS};
+use crate::rest::list_items::PAGE;
 use crate::rest::Caller;
 
 /// The fewest IDs worth a chain of their own when splitting `--by-id` (ten pages, if dense).
@@ -32,7 +34,7 @@ pub async fn by_id(
     params: serde_json::Map<String, Value>,
     sink: &mut Sink<'_>,
 ) -> Result<()> {
-    let cursor = packing::cursor(params)?;
+    let cursor = cursor(params)?;
     let pages = Cell::new(0usize);
     let whole = Range {
         after: cursor.after.clone(),
@@ -98,7 +100,7 @@ async fn first_and_highest(
         }
     }
     let mut commands = cursor.commands(method, cursor.after.as_deref(), None, FIRST_PAGES);
-    commands.push(packing::command(method, &highest));
+    commands.push(batch::command(method, &highest));
     let mut outcomes = run_batch(caller, &commands, false).await?;
     let top = outcomes
         .pop()
@@ -110,7 +112,7 @@ async fn first_and_highest(
         last: cursor.after.clone(),
         highest: top
             .iter()
-            .filter_map(|i| i.get("ID").and_then(packing::id_text))
+            .filter_map(|i| i.get("ID").and_then(id_text))
             .filter_map(|id| id.parse::<u64>().ok())
             .max()
             .map(|id| id.to_string()),
@@ -217,7 +219,7 @@ fn checked_advance(
     items: &[Value],
     last: &Value,
 ) -> Result<String> {
-    let id = |item: &Value| item.get("ID").and_then(packing::id_text);
+    let id = |item: &Value| item.get("ID").and_then(id_text);
     let no_id = || {
         anyhow!(
             "{method}: an item has no numeric ID, which --by-id needs; use --all without --by-id"
@@ -234,9 +236,133 @@ fn checked_advance(
     Ok(last)
 }
 
+/// A list method's parameters prepared for the ID cursor, and whether `ID` was added to the
+/// user's `select` (and must not show in the output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub params: Map<String, Value>,
+    pub strip_id: bool,
+    /// Where the cursor starts: the user's own `filter[>ID]`, if any.
+    pub after: Option<String>,
+}
+
+/// Prepares `params` for the ID cursor: `order[ID]=ASC`, `start=-1`, `ID` in `select`.
+/// A user's `filter[>ID]` becomes the cursor's start; another `order` or `start` cannot be
+/// honoured, so they are usage errors.
+pub fn cursor(mut params: Map<String, Value>) -> Result<Cursor> {
+    if let Some(order) = params.get("order") {
+        let only_id_asc = order.as_object().is_some_and(|o| {
+            o.len() == 1
+                && o.get("ID").and_then(Value::as_str).map(str::to_uppercase) == Some("ASC".into())
+        });
+        if !only_id_asc {
+            return Err(exit::usage(
+                "--by-id reads in ID order: drop order[…] or use --all without --by-id",
+            ));
+        }
+    }
+    if params.contains_key("start") {
+        return Err(exit::usage(
+            "--by-id pages by ID, not start=: drop start or use --all without --by-id",
+        ));
+    }
+    let mut after = None;
+    if let Some(Value::Object(filter)) = params.get_mut("filter") {
+        if let Some(v) = filter.remove(">ID") {
+            after = Some(
+                id_text(&v)
+                    .ok_or_else(|| exit::usage("filter[>ID] must be a number for --by-id"))?,
+            );
+        }
+    }
+    let mut strip_id = false;
+    if let Some(Value::Array(select)) = params.get_mut("select") {
+        let has = |f: &str| select.iter().any(|v| v.as_str() == Some(f));
+        if !select.is_empty() && !has("ID") && !has("*") {
+            select.push(json!("ID"));
+            strip_id = true;
+        }
+    }
+    params.insert("order".into(), json!({"ID": "ASC"}));
+    params.insert("start".into(), json!(-1));
+    Ok(Cursor {
+        params,
+        strip_id,
+        after,
+    })
+}
+
+/// An item's `ID` as the text a filter takes.
+pub fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.clone())
+        }
+        Value::Number(n) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Cursor {
+    /// `count` (at most 50) chained commands of one batch: the first reads after `after`
+    /// (from the start when `None`), each next one after the last ID of the one before; all
+    /// up to `upto` (`filter[<=ID]`) when given.
+    pub fn commands(
+        &self,
+        method: &str,
+        after: Option<&str>,
+        upto: Option<&str>,
+        count: usize,
+    ) -> Vec<String> {
+        (0..count.min(MAX_COMMANDS))
+            .map(|i| {
+                let mut params = self.params.clone();
+                let from = match (i, after) {
+                    (0, None) => None,
+                    (0, Some(id)) => Some(id.to_string()),
+                    _ => Some(format!("$result[{}][{}][ID]", key(i - 1), PAGE - 1)),
+                };
+                let bounds = [(">ID", from), ("<=ID", upto.map(String::from))];
+                for (op, id) in bounds {
+                    let Some(id) = id else { continue };
+                    let filter = params
+                        .entry("filter")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(f) = filter {
+                        f.insert(op.into(), Value::String(id));
+                    }
+                }
+                command(method, &params)
+            })
+            .collect()
+    }
+
+    /// Whether the ID space may be split into ranges: not when the user's filter already
+    /// says something else about `ID` (`<ID`, `=ID`, `@ID`, …), which a range bound would meet.
+    pub fn splittable(&self) -> bool {
+        let Some(Value::Object(filter)) = self.params.get("filter") else {
+            return true;
+        };
+        !filter
+            .keys()
+            .any(|k| k.trim_start_matches(['<', '>', '=', '!', '@', '%']) == "ID")
+    }
+
+    /// The output form of an item: without `ID` when only the cursor asked for it.
+    pub fn shown(&self, mut item: Value) -> Value {
+        if self.strip_id {
+            if let Value::Object(m) = &mut item {
+                m.shift_remove("ID");
+            }
+        }
+        item
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn id_ranges_cover_everything_after_the_first_page() {
@@ -258,5 +384,79 @@ mod tests {
         );
         assert_eq!(split("50", Some("40"), 8).len(), 1);
         assert_eq!(split("1", Some(&u64::MAX.to_string()), 8).len(), 8);
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_cursor_orders_by_id_and_adds_id_only_when_missing() {
+        let c = cursor(obj(
+            json!({"select": ["TITLE"], "filter": {"STAGE_ID": "WON"}}),
+        ))
+        .unwrap();
+        assert!(c.strip_id);
+        assert_eq!(c.after, None);
+        assert_eq!(
+            Value::Object(c.params.clone()),
+            json!({"select": ["TITLE", "ID"], "filter": {"STAGE_ID": "WON"},
+                   "order": {"ID": "ASC"}, "start": -1})
+        );
+        assert_eq!(
+            c.shown(json!({"TITLE": "x", "ID": "5"})),
+            json!({"TITLE": "x"})
+        );
+        for keeps in [json!(["ID", "TITLE"]), json!(["*"]), json!([])] {
+            let c = cursor(obj(json!({ "select": keeps }))).unwrap();
+            assert!(!c.strip_id);
+            assert_eq!(c.shown(json!({"ID": "5"})), json!({"ID": "5"}));
+        }
+        let c = cursor(obj(
+            json!({"filter": {">ID": "500"}, "order": {"ID": "asc"}}),
+        ))
+        .unwrap();
+        assert_eq!(c.after.as_deref(), Some("500"));
+        for bad in [
+            json!({"order": {"TITLE": "ASC"}}),
+            json!({"start": 0}),
+            json!({"filter": {">ID": "x"}}),
+        ] {
+            let err = cursor(obj(bad)).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<exit::Error>().map(exit::Error::code),
+                Some(exit::ExitCode::Usage as i32)
+            );
+        }
+    }
+
+    #[test]
+    fn the_cursor_chains_each_command_to_the_one_before() {
+        let c = cursor(obj(json!({"select": ["TITLE"]}))).unwrap();
+        let cmds = c.commands("crm.deal.list", None, None, 99);
+        assert_eq!(cmds.len(), MAX_COMMANDS);
+        assert_eq!(
+            cmds[0],
+            "crm.deal.list?select[0]=TITLE&select[1]=ID&order[ID]=ASC&start=-1"
+        );
+        assert_eq!(
+            cmds[49],
+            "crm.deal.list?select[0]=TITLE&select[1]=ID&order[ID]=ASC&start=-1\
+             &filter[%3EID]=%24result%5Bcmd48%5D%5B49%5D%5BID%5D"
+        );
+        let cmds = c.commands("crm.deal.list", Some("2500"), Some("5000"), 3);
+        assert_eq!(cmds.len(), 3);
+        assert!(
+            cmds[0].ends_with("&filter[%3EID]=2500&filter[%3C%3DID]=5000"),
+            "{}",
+            cmds[0]
+        );
+        assert!(c.splittable());
+        for no in [json!({"<ID": 9}), json!({"@ID": [1, 2]}), json!({"ID": 3})] {
+            assert!(!cursor(obj(json!({"filter": no}))).unwrap().splittable());
+        }
+        assert!(cursor(obj(json!({"filter": {"STAGE_ID": "WON"}})))
+            .unwrap()
+            .splittable());
     }
 }

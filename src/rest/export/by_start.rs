@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 
 use super::send::{run_batch, MAX_PAGES};
 use super::sink::{Chunk, Sink};
+use crate::rest::batch::{self, CommandResult, MAX_COMMANDS};
 use crate::rest::list_items::page_items;
+use crate::rest::list_items::PAGE;
 use crate::rest::list_items::{as_u64, count};
-use crate::rest::packing::{self, CommandResult, MAX_COMMANDS, PAGE};
 use crate::rest::Caller;
 
 /// The fewest pages worth a request of their own when splitting `start=` pages.
@@ -68,7 +69,7 @@ fn page_starts(begin: u64, next: u64, count: u64) -> Result<Vec<u64>> {
             "the portal says total={count}: more than {MAX_PAGES} pages (b24auth's limit for --all); narrow the filter"
         ));
     }
-    Ok(packing::remaining_starts(next, step, count))
+    Ok(remaining_starts(next, step, count))
 }
 
 /// One `batch` of `start=` pages, checked and turned into lines: the pages up to the first
@@ -110,7 +111,7 @@ fn pages(method: &str, params: &Map<String, Value>, starts: &[u64]) -> Vec<Strin
         .map(|s| {
             let mut p = params.clone();
             p.insert("start".into(), (*s).into());
-            packing::command(method, &p)
+            batch::command(method, &p)
         })
         .collect()
 }
@@ -167,6 +168,15 @@ pub(crate) fn next_start(
     Ok(Some(next.clone()))
 }
 
+/// The `start=` of every page after the first, when the first page said `next` and `total`.
+pub fn remaining_starts(next: u64, step: u64, total: u64) -> Vec<u64> {
+    let step = step.max(1);
+    (0u64..)
+        .map_while(|k| k.checked_mul(step).and_then(|o| next.checked_add(o)))
+        .take_while(|s| *s < total)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +214,16 @@ mod tests {
             "the cap itself"
         );
         assert!(page_starts(0, 50, 50 * (MAX_PAGES as u64 + 1)).is_err());
+    }
+
+    #[test]
+    fn start_pages_after_the_first() {
+        assert_eq!(remaining_starts(50, 50, 120), vec![50, 100]);
+        assert_eq!(remaining_starts(50, 50, 50), Vec::<u64>::new());
+        assert_eq!(remaining_starts(50, 50, 10_000).len(), 199);
+        assert_eq!(
+            remaining_starts(u64::MAX - 60, 50, u64::MAX),
+            vec![u64::MAX - 60, u64::MAX - 10]
+        );
     }
 }

@@ -4,7 +4,7 @@ One `batch` request of an export, and the most pages any export follows.
 
 use anyhow::Result;
 
-use crate::rest::packing::{self, CommandResult};
+use crate::rest::batch::{self, CommandResult};
 use crate::rest::Caller;
 
 /// The most pages any export follows (5,000,000 items at 50 a page): a portal whose list never
@@ -19,7 +19,7 @@ pub async fn run_batch(
     halt: bool,
 ) -> Result<Vec<CommandResult>> {
     let answer = caller
-        .call("batch", &packing::request(commands, halt))
+        .call("batch", &batch::request(commands, halt))
         .await?;
-    packing::outcomes(answer, commands.len(), halt, &caller.secrets())
+    batch::outcomes(answer, commands.len(), halt, &caller.secrets())
 }
