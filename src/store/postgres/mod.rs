@@ -18,6 +18,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 
 mod candidates;
 mod events;
+mod group;
 mod key;
 mod libpq;
 mod migrate;
@@ -59,6 +60,10 @@ pub(crate) struct PgStore {
     rescue_dir: std::path::PathBuf,
     client: OnceCell<Client>,
     warned: AtomicBool,
+    /// Events accepted by concurrent requests, inserted together.
+    pushes: group::Group<crate::store::queue::Queued>,
+    /// Handled events' ids, deleted together.
+    removals: group::Group<String>,
 }
 
 impl PgStore {
@@ -80,6 +85,8 @@ impl PgStore {
             rescue_dir,
             client: OnceCell::new(),
             warned: AtomicBool::new(false),
+            pushes: group::Group::default(),
+            removals: group::Group::default(),
         })
     }
 
