@@ -91,7 +91,9 @@ impl Claims {
                     }
                 }
                 // The deadlines stay: the next renewal may still come in time.
-                Err(e) => ui.warn(format_args!("b24auth: cannot renew the event claims: {e:#}")),
+                Err(e) => ui.warn(format_args!(
+                    "b24auth: cannot renew the event claims: {e:#}"
+                )),
             }
         }
     }

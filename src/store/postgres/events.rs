@@ -123,7 +123,12 @@ fn queued(r: &tokio_postgres::Row) -> Queued {
 
 impl EventQueue for PgStore {
     fn push<'a>(&'a self, e: &'a Queued) -> LocalBoxFuture<'a, Result<()>> {
-        async move { self.pushes.submit(e.clone(), |rows| self.insert(rows)).await }.boxed_local()
+        async move {
+            self.pushes
+                .submit(e.clone(), |rows| self.insert(rows))
+                .await
+        }
+        .boxed_local()
     }
 
     fn claim<'a>(
@@ -138,7 +143,11 @@ impl EventQueue for PgStore {
             let rows = self
                 .queue_exec(
                     CLAIM,
-                    &[(&secs, Type::FLOAT8), (&holder, Type::TEXT), (&most, Type::INT8)],
+                    &[
+                        (&secs, Type::FLOAT8),
+                        (&holder, Type::TEXT),
+                        (&most, Type::INT8),
+                    ],
                 )
                 .await?;
             let mut claimed: Vec<Queued> = rows.iter().map(queued).collect();

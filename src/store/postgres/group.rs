@@ -106,6 +106,8 @@ mod tests {
         let group = Group::<u32>::default();
         let write = |_: Vec<u32>| async { Err(anyhow!("disk full")) };
         let all = futures_util::future::join_all((0..3).map(|i| group.submit(i, write))).await;
-        assert!(all.iter().all(|r| r.as_ref().is_err_and(|e| e.to_string() == "disk full")));
+        assert!(all
+            .iter()
+            .all(|r| r.as_ref().is_err_and(|e| e.to_string() == "disk full")));
     }
 }
