@@ -98,6 +98,28 @@ impl Claims {
         }
     }
 
+    /// True while this host holds `id`'s claim.
+    pub fn holds(&self, id: &str) -> bool {
+        let held = self
+            .held
+            .borrow()
+            .get(id)
+            .is_some_and(|u| *u > Instant::now());
+        if !held {
+            self.settled(id);
+        }
+        held
+    }
+
+    /// Claims taken and not started (at a stop): free at once for any host.
+    pub async fn release(&self, queue: &dyn EventQueue, ids: &[String]) {
+        for id in ids {
+            self.settled(id);
+        }
+        // Renewed for no time; should that fail, they come free when their lease ends anyway.
+        let _ = queue.renew(&self.holder, ids, Duration::ZERO).await;
+    }
+
     /// Returns once the claim on `id` has run out without renewal.
     pub async fn lost(&self, id: &str) {
         loop {

@@ -20,7 +20,7 @@ use super::dispatch::{Delivery, Handler};
 use super::queue::{Entry, Spool};
 use super::stop::Stopping;
 use crate::session::Session;
-use crate::store::queue::EventQueue;
+use crate::store::queue::{EventQueue, Queued};
 
 /// Events of a pending spool file (`total` in all: a file holds the events written together,
 /// which may come as several jobs); for a shared queue, only a wake-up.
@@ -89,28 +89,41 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Events claimed from a shared queue, as many at once as there is room for, each for a
-    /// short lease this host renews while their handlers run ([`Claims`]).
+    /// Events claimed from a shared queue, each for a short lease this host renews while it
+    /// holds the event ([`Claims`]). Claims come in batches: when none is waiting to start, as
+    /// many as would fill the running slots twice, so a round trip is not paid per event.
     pub async fn drain_queue(
         &self,
         mut wake: mpsc::UnboundedReceiver<HandlerRun>,
         queue: &dyn EventQueue,
     ) {
         let claims = Claims::new(lease());
-        let mut running = FuturesUnordered::new();
-        let mut idle = IDLE_FIRST;
         let claiming = async {
+            let mut ready: VecDeque<Queued> = VecDeque::new();
+            let mut running = FuturesUnordered::new();
+            let mut idle = IDLE_FIRST;
             loop {
-                if self.stop.is_stopping() && running.is_empty() {
-                    return;
+                while running.len() < self.concurrency && !self.stop.is_stopping() {
+                    let Some(q) = ready.pop_front() else { break };
+                    // Waiting too long without renewal: maybe another host's by now.
+                    if claims.holds(&q.id) {
+                        running.push(self.settle_claimed(from_queued(&q), queue, &claims));
+                    }
                 }
-                let room = self.concurrency.saturating_sub(running.len());
-                if room > 0 && !self.stop.is_stopping() {
+                if self.stop.is_stopping() {
+                    if !ready.is_empty() {
+                        let ids: Vec<String> = ready.drain(..).map(|q| q.id).collect();
+                        claims.release(queue, &ids).await;
+                    }
+                    if running.is_empty() {
+                        return;
+                    }
+                }
+                let room = (2 * self.concurrency).saturating_sub(running.len());
+                if ready.is_empty() && !self.stop.is_stopping() {
                     match claims.take(queue, room).await {
                         Ok(taken) if !taken.is_empty() => {
-                            for q in taken {
-                                running.push(self.settle_claimed(from_queued(&q), queue, &claims));
-                            }
+                            ready.extend(taken);
                             idle = IDLE_FIRST;
                             continue;
                         }
@@ -122,7 +135,9 @@ impl<'a> Dispatcher<'a> {
                     () = self.stop.begun(), if !self.stop.is_stopping() => {}
                     Some(_) = wake.recv(), if !self.stop.is_stopping() => idle = IDLE_FIRST,
                     Some(()) = running.next(), if !running.is_empty() => {}
-                    () = tokio::time::sleep(idle), if room > 0 => idle = (idle * 2).min(IDLE_MAX),
+                    () = tokio::time::sleep(idle), if ready.is_empty() => {
+                        idle = (idle * 2).min(IDLE_MAX);
+                    }
                 }
             }
         };

@@ -46,7 +46,15 @@ impl PgStore {
         sql: &str,
         params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
     ) -> Result<Vec<tokio_postgres::Row>> {
-        let client = self.client().await?;
+        self.exec_on(self.client().await?, sql, params).await
+    }
+
+    async fn exec_on(
+        &self,
+        client: &tokio_postgres::Client,
+        sql: &str,
+        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
+    ) -> Result<Vec<tokio_postgres::Row>> {
         match client.query_typed(sql, params).await {
             Err(e)
                 if e.code() == Some(&SqlState::UNDEFINED_TABLE)
@@ -85,7 +93,8 @@ impl PgStore {
             columns.4.push(q.payload);
         }
         let (ids, profiles, events, times, payloads) = columns;
-        self.queue_exec(
+        self.exec_on(
+            self.push_client().await?,
             PUSH,
             &[
                 (&ids, Type::TEXT_ARRAY),
@@ -99,11 +108,14 @@ impl PgStore {
         .map(|_| ())
     }
 
-    /// The handled events of a group gone in one DELETE. Lost in a crash, a removal only means
-    /// an event handled again: at least once.
+    /// The handled events of a group gone in one DELETE, committed without waiting for the
+    /// disk (`synchronous_commit` off for this transaction alone, set inside the statement so
+    /// that it holds through pgbouncer): a removal lost in a database crash only means an event
+    /// handled again, at least once.
     async fn remove(&self, ids: Vec<String>) -> Result<()> {
         self.queue_exec(
-            "DELETE FROM b24auth_events WHERE id = ANY($1::text[])",
+            "DELETE FROM b24auth_events WHERE id = ANY($1::text[])
+             AND set_config('synchronous_commit', 'off', true) IS NOT NULL",
             &[(&ids, Type::TEXT_ARRAY)],
         )
         .await
