@@ -2,10 +2,9 @@
 Group commit for the event queue: concurrent callers' rows go to the database in one statement,
 so 50 senders cost one commit (one WAL flush) instead of 50 in a row on the one connection.
 
-Whoever finds a writer's turn free takes everything waiting (at most [`GROUP_MAX`]) and writes
-it; the others wait for their answer, or for a turn when their row was not in that group. Two
-turns at once ([`WRITERS`]): the next group is already on its way (pipelined on the connection)
-while the server commits the one before, so no group waits for this process to be scheduled. No task is spawned (the store lives on the caller's runtime), and a writer that is
+Whoever finds the writer free takes everything waiting (at most [`GROUP_MAX`]) and writes it;
+the others wait for their answer, or for the writer to be free again when their row was not in
+that group. No task is spawned (the store lives on the caller's runtime), and a writer that is
 dropped mid-write (its request cancelled) only fails the rows it took: the next caller writes on.
 */
 
@@ -17,20 +16,19 @@ use tokio::sync::oneshot;
 
 /// The most rows one statement takes.
 pub(super) const GROUP_MAX: usize = 256;
-pub(super) const WRITERS: usize = 2;
 
 type Waiting<T> = Vec<(T, oneshot::Sender<Result<(), String>>)>;
 
 pub(super) struct Group<T> {
     waiting: Mutex<Waiting<T>>,
-    turns: tokio::sync::Semaphore,
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl<T> Default for Group<T> {
     fn default() -> Self {
         Group {
             waiting: Mutex::new(Vec::new()),
-            turns: tokio::sync::Semaphore::new(WRITERS),
+            writer: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -54,7 +52,7 @@ impl<T> Group<T> {
                         Err(_) => Err(anyhow!("the write was cancelled")),
                     };
                 }
-                _turn = self.turns.acquire() => {
+                _turn = self.writer.lock() => {
                     let taken: Waiting<T> = {
                         let mut w = self.lock();
                         let n = w.len().min(GROUP_MAX);
