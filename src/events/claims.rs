@@ -37,6 +37,8 @@ pub(crate) struct Claims {
     lease: Duration,
     /// The events this host holds and until when, on its own clock.
     held: RefCell<HashMap<String, Instant>>,
+    /// Wakes the handlers' watchers when a renewal moved their deadlines.
+    renewed: tokio::sync::Notify,
 }
 
 impl Claims {
@@ -45,6 +47,7 @@ impl Claims {
             holder: crate::secret::random_hex(16),
             lease,
             held: RefCell::new(HashMap::new()),
+            renewed: tokio::sync::Notify::new(),
         }
     }
 
@@ -89,6 +92,7 @@ impl Claims {
                             };
                         }
                     }
+                    self.renewed.notify_waiters();
                 }
                 // The deadlines stay: the next renewal may still come in time.
                 Err(e) => ui.warn(format_args!(
@@ -123,18 +127,116 @@ impl Claims {
     /// Returns once the claim on `id` has run out without renewal.
     pub async fn lost(&self, id: &str) {
         loop {
+            let renewed = self.renewed.notified();
             let Some(until) = self.held.borrow().get(id).copied() else {
                 return;
             };
             if until <= Instant::now() {
                 return;
             }
-            tokio::time::sleep_until(until).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => {}
+                () = renewed => {}
+            }
         }
     }
 
     /// The event's handler is over: its claim is renewed no more.
     pub fn settled(&self, id: &str) {
         self.held.borrow_mut().remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use futures_util::future::{FutureExt, LocalBoxFuture};
+
+    use super::*;
+
+    /// A queue that hands out one event; its renewals succeed, fail, or find another holder.
+    struct OneEvent {
+        renewal: Cell<Option<bool>>,
+    }
+
+    impl EventQueue for OneEvent {
+        fn push<'a>(&'a self, _: &'a Queued) -> LocalBoxFuture<'a, Result<()>> {
+            async { Ok(()) }.boxed_local()
+        }
+        fn claim<'a>(
+            &'a self,
+            _: &'a str,
+            _: Duration,
+            _: usize,
+        ) -> LocalBoxFuture<'a, Result<Vec<Queued>>> {
+            let q = Queued {
+                id: "e1".into(),
+                profile: "default".into(),
+                event: "ONCRMDEALADD".into(),
+                received_at: 0,
+                payload: "{}".into(),
+            };
+            async move { Ok(vec![q]) }.boxed_local()
+        }
+        fn renew<'a>(
+            &'a self,
+            _: &'a str,
+            ids: &'a [String],
+            _: Duration,
+        ) -> LocalBoxFuture<'a, Result<Vec<String>>> {
+            let answer = match self.renewal.get() {
+                Some(true) => Ok(ids.to_vec()),
+                Some(false) => Ok(Vec::new()),
+                None => Err(anyhow::anyhow!("connection refused")),
+            };
+            async move { answer }.boxed_local()
+        }
+        fn done<'a>(&'a self, _: &'a str) -> LocalBoxFuture<'a, Result<()>> {
+            async { Ok(()) }.boxed_local()
+        }
+        fn fail<'a>(&'a self, _: &'a str, _: &'a str) -> LocalBoxFuture<'a, Result<()>> {
+            async { Ok(()) }.boxed_local()
+        }
+        fn failed(&self) -> LocalBoxFuture<'_, Result<Vec<Queued>>> {
+            async { Ok(Vec::new()) }.boxed_local()
+        }
+        fn retry<'a>(&'a self, _: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+            async { Ok(false) }.boxed_local()
+        }
+    }
+
+    /// How long the claim on the one event is held under `renewal` (`None`: still after 20
+    /// leases).
+    async fn held_for(renewal: Option<bool>) -> Option<Duration> {
+        let queue = OneEvent {
+            renewal: Cell::new(renewal),
+        };
+        let claims = Claims::new(DEFAULT_LEASE);
+        let ui = Ui::new(true);
+        let start = Instant::now();
+        assert_eq!(claims.take(&queue, 8).await.unwrap().len(), 1);
+        tokio::select! {
+            () = claims.lost("e1") => Some(start.elapsed()),
+            () = claims.keep_renewing(&queue, &ui) => unreachable!(),
+            () = tokio::time::sleep(DEFAULT_LEASE * 20) => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewed_claim_is_held_for_many_leases() {
+        assert_eq!(held_for(Some(true)).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_claim_that_cannot_be_renewed_is_given_up_before_its_lease_ends() {
+        let held = held_for(None).await.expect("given up");
+        assert!(held < DEFAULT_LEASE, "{held:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_claim_another_host_holds_is_given_up_at_the_first_renewal() {
+        let held = held_for(Some(false)).await.expect("given up");
+        assert_eq!(held, DEFAULT_LEASE / 3);
     }
 }
