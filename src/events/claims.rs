@@ -75,7 +75,15 @@ impl Claims {
     pub async fn keep_renewing(&self, queue: &dyn EventQueue, ui: &Ui) {
         loop {
             tokio::time::sleep(self.lease / 3).await;
-            let ids: Vec<String> = self.held.borrow().keys().cloned().collect();
+            // A claim already run out is given up, never revived.
+            let now = Instant::now();
+            let ids: Vec<String> = self
+                .held
+                .borrow()
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(id, _)| id.clone())
+                .collect();
             if ids.is_empty() {
                 continue;
             }

@@ -153,6 +153,7 @@ impl<'a> Dispatcher<'a> {
         let ran = tokio::select! {
             ran = self.run(&entry) => ran,
             () = claims.lost(&entry.id) => {
+                claims.settled(&entry.id);
                 self.session.cfg.ui.warn(format_args!(
                     "b24auth: event {}: its claim could not be renewed in time; its handler was stopped and another host will run it",
                     entry.id
