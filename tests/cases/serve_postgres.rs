@@ -240,3 +240,45 @@ fn a_slow_handlers_claim_is_renewed_while_its_host_lives_and_freed_when_it_dies(
     let _ = b.p.child.kill();
     b.p.child.wait().unwrap();
 }
+
+/// A queue an earlier b24auth made (no `holder` column), with an event waiting in it: upgraded
+/// in place, and the event handled.
+#[test]
+fn a_queue_made_before_claims_were_renewed_is_upgraded_and_its_events_handled() {
+    let s = StandIn::start();
+    let (env, url) = store_with_app(&s);
+    let db = db_of(&url);
+    shared().psql(
+        db,
+        "CREATE TABLE b24auth_events (
+            id text PRIMARY KEY, profile text NOT NULL, event text NOT NULL, payload text NOT NULL,
+            received_at bigint NOT NULL, failed boolean NOT NULL DEFAULT false,
+            claimed_until timestamptz)",
+    );
+    shared().psql(
+        db,
+        r#"INSERT INTO b24auth_events (id, profile, event, payload, received_at)
+           VALUES ('00000000000000000001-abcd', 'default', 'ONCRMDEALADD',
+                   '{"event":"ONCRMDEALADD","data":{"FIELDS":{"ID":"41"}}}', 0)"#,
+    );
+    let log = env.tmp.path().join("handled.log");
+    let script = format!(
+        "{DEAL_ID}; echo \"$id\" >> '{}'; echo \"$id\"",
+        log.display()
+    );
+    let mut sv = start(&env, &s, &url, "30s", &script);
+    let line = sv
+        .out
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the waiting event handled");
+    assert_eq!(line, "41");
+    assert_eq!(send(&sv.addr, 42), Some(200));
+    let line = sv
+        .out
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a new event handled");
+    assert_eq!(line, "42");
+    wait_for_sql(db, "SELECT count(*) FROM b24auth_events", 20, |n| n == "0");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
