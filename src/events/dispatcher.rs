@@ -1,37 +1,37 @@
 /*!
 `serve`'s dispatcher: hands kept events to the handler, at most `--concurrency` at once, until
 an orderly stop; a failed event (after `--tries`) is kept as failed, a handled one removed.
-From the spool, events come through a channel (the door's, and the pending files at start); from
-a shared queue, they are claimed one by one (any host's), the door's channel only waking the
-claims early.
+From the spool, events are read back one at a time when a handler slot is free (the pending
+files, then the journal), so a flood waits on disk, not in memory; the door only wakes the
+reading. From a shared queue, they are claimed one by one (any host's), the door's channel only
+waking the claims early.
 */
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::backlog::from_queued;
 use super::dispatch::{Delivery, Handler};
+use super::journal::{Feed, Place};
 use super::queue::{Entry, Spool};
 use super::stop::Stopping;
 use crate::session::Session;
 use crate::store::queue::EventQueue;
 
-/// Events of a pending spool file (`total` in all: a file holds the events written together,
-/// which may come as several jobs); for a shared queue, only a wake-up.
-pub(crate) struct HandlerRun {
-    pub file: String,
-    pub entries: Vec<Entry>,
-    pub total: usize,
-}
+/// A wake-up for a shared queue's dispatcher: an event was committed (it stays in the queue).
+pub(crate) struct HandlerRun;
 
 /// Pauses between claims while a shared queue is empty: from 50 ms, doubling, at most 1 s.
 const IDLE_FIRST: Duration = Duration::from_millis(50);
 const IDLE_MAX: Duration = Duration::from_secs(1);
+/// While idle, the spool's dispatcher looks again this often (`events retry` adds pending files
+/// without waking it).
+const SPOOL_IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher<'a> {
     pub session: &'a Session,
@@ -58,32 +58,27 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Events from the spool, as the channel brings them; a file goes once all its events are
-    /// settled.
-    pub async fn drain_spool(&self, mut jobs: mpsc::UnboundedReceiver<HandlerRun>, spool: &Spool) {
-        let remaining: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
-        let mut waiting: VecDeque<(String, Entry)> = VecDeque::new();
+    /// Events from the spool, read from `feed` while a handler slot is free (at most
+    /// `--concurrency` events in memory); each is settled in its place once handled or failed.
+    pub async fn drain_spool(&self, wake: &Notify, feed: Feed, spool: &Spool) {
+        let feed = RefCell::new(feed);
         let mut running = FuturesUnordered::new();
         loop {
             while running.len() < self.concurrency && !self.stop.is_stopping() {
-                let Some((file, entry)) = waiting.pop_front() else {
+                let Some((place, entry)) = feed.borrow_mut().next() else {
                     break;
                 };
-                running.push(self.settle_spooled(file, entry, spool, &remaining));
+                running.push(self.settle_spooled(place, entry, spool, &feed));
             }
             if self.stop.is_stopping() && running.is_empty() {
                 return;
             }
+            let free = running.len() < self.concurrency;
             tokio::select! {
                 () = self.stop.begun(), if !self.stop.is_stopping() => {}
-                job = jobs.recv(), if !self.stop.is_stopping() => match job {
-                    Some(job) => {
-                        remaining.borrow_mut().entry(job.file.clone()).or_insert(job.total);
-                        waiting.extend(job.entries.into_iter().map(|e| (job.file.clone(), e)));
-                    }
-                    None => return,
-                },
+                () = wake.notified(), if !self.stop.is_stopping() => {}
                 Some(()) = running.next(), if !running.is_empty() => {}
+                () = tokio::time::sleep(SPOOL_IDLE), if free && !self.stop.is_stopping() => {}
             }
         }
     }
@@ -146,34 +141,17 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// One spooled event: a failure goes to `failed/`; the file goes with its last event.
-    async fn settle_spooled(
-        &self,
-        file: String,
-        entry: Entry,
-        spool: &Spool,
-        remaining: &RefCell<HashMap<String, usize>>,
-    ) {
+    /// One spooled event: a failure goes to `failed/`; then it is settled where it was kept.
+    async fn settle_spooled(&self, place: Place, entry: Entry, spool: &Spool, feed: &RefCell<Feed>) {
         if !self.run(&entry).await {
             self.said_failed(&entry);
             if let Err(e) = spool.fail(&entry) {
-                // Its file stays pending: handled again at the next start rather than lost.
+                // Left unsettled: handed out again at the next start rather than lost.
                 self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
                 return;
             }
         }
-        let last = {
-            let mut left = remaining.borrow_mut();
-            let n = left.entry(file.clone()).or_insert(1);
-            *n = n.saturating_sub(1);
-            *n == 0
-        };
-        if last {
-            remaining.borrow_mut().remove(&file);
-            if let Err(e) = spool.done_lazily(&file) {
-                self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
-            }
-        }
+        feed.borrow_mut().settled(place);
     }
 
     fn said_failed(&self, entry: &Entry) {
