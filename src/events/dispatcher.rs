@@ -142,14 +142,21 @@ impl<'a> Dispatcher<'a> {
     }
 
     /// One spooled event: a failure goes to `failed/`; then it is settled where it was kept.
-    async fn settle_spooled(&self, place: Place, entry: Entry, spool: &Spool, feed: &RefCell<Feed>) {
+    async fn settle_spooled(
+        &self,
+        place: Place,
+        entry: Entry,
+        spool: &Spool,
+        feed: &RefCell<Feed>,
+    ) {
         if !self.run(&entry).await {
-            self.said_failed(&entry);
             if let Err(e) = spool.fail(&entry) {
                 // Left unsettled: handed out again at the next start rather than lost.
                 self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));
                 return;
             }
+            // Said once it is so: `events failed` lists it from now on.
+            self.said_failed(&entry);
         }
         feed.borrow_mut().settled(place);
     }

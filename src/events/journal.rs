@@ -318,7 +318,10 @@ impl JournalReader {
             let Some(bytes) = self.read_frame()? else {
                 if limit.is_some() {
                     // Written and synced up to `end`, yet not readable: a disk fault.
-                    return Err(anyhow!("the event journal's segment {} is unreadable", self.seq));
+                    return Err(anyhow!(
+                        "the event journal's segment {} is unreadable",
+                        self.seq
+                    ));
                 }
                 self.pass();
                 continue;
@@ -483,7 +486,11 @@ fn crc32(bytes: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             table[i] = c;
@@ -646,7 +653,10 @@ mod tests {
         for (loc, _) in &got {
             r.settled(*loc);
         }
-        assert!(!segment_path(&w.dir, 1).exists(), "a settled, passed segment goes");
+        assert!(
+            !segment_path(&w.dir, 1).exists(),
+            "a settled, passed segment goes"
+        );
     }
 
     #[test]
