@@ -10,7 +10,7 @@ waking the claims early.
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, Notify};
@@ -40,7 +40,17 @@ pub(crate) struct Dispatcher<'a> {
     pub stop: &'a Stopping,
     /// One session per profile, kept: a database store connects once, not once an event.
     sessions: RefCell<HashMap<String, Rc<Session>>>,
+    /// Each profile's `exec` variables, read at most once per [`ENV_KEPT`] (not once an event).
+    envs: RefCell<HashMap<String, (Instant, Rc<Env>)>>,
 }
+
+type Env = Vec<(String, String)>;
+
+/// How long a profile's `exec` variables are reused.
+const ENV_KEPT: Duration = Duration::from_secs(1);
+/// The access token a handler gets is valid this long when it starts: read valid for this much
+/// more than [`ENV_KEPT`].
+const HANDLER_TTL: i64 = 60;
 
 impl<'a> Dispatcher<'a> {
     pub fn new(
@@ -55,6 +65,7 @@ impl<'a> Dispatcher<'a> {
             concurrency: concurrency.max(1),
             stop,
             sessions: RefCell::new(HashMap::new()),
+            envs: RefCell::new(HashMap::new()),
         }
     }
 
@@ -185,17 +196,26 @@ impl<'a> Dispatcher<'a> {
 
     /// The `exec` variables of `profile`, refreshed when due; none when it cannot be used (an
     /// uninstalled portal's events still reach the handler, without a token).
-    async fn env_for(&self, profile: &str) -> Vec<(String, String)> {
-        let Some(session) = self.session_for(profile) else {
-            return Vec::new();
-        };
-        match session.valid_profile(60).await {
-            Ok(p) => crate::session::child_env::exec_env(&p, &session.cfg),
-            Err(e) => {
-                crate::ui::log::note(format_args!("profile `{profile}`: {e:#}"));
-                Vec::new()
+    async fn env_for(&self, profile: &str) -> Rc<Env> {
+        if let Some((at, env)) = self.envs.borrow().get(profile) {
+            if at.elapsed() < ENV_KEPT {
+                return Rc::clone(env);
             }
         }
+        let Some(session) = self.session_for(profile) else {
+            return Rc::default();
+        };
+        let min_ttl = HANDLER_TTL + ENV_KEPT.as_secs() as i64;
+        let env = match session.valid_profile(min_ttl).await {
+            Ok(p) => Rc::new(crate::session::child_env::exec_env(&p, &session.cfg)),
+            Err(e) => {
+                crate::ui::log::note(format_args!("profile `{profile}`: {e:#}"));
+                Rc::default()
+            }
+        };
+        let kept = (Instant::now(), Rc::clone(&env));
+        self.envs.borrow_mut().insert(profile.to_string(), kept);
+        env
     }
 
     fn session_for(&self, profile: &str) -> Option<Rc<Session>> {
