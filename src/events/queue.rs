@@ -316,4 +316,33 @@ mod tests {
         assert_eq!(spool.pending().unwrap().len(), 1);
         assert!(spool.failed().unwrap().is_empty());
     }
+
+    #[test]
+    fn pending_files_are_handed_out_and_go_with_their_last_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(&tmp.path().join("c"), "serve").unwrap();
+        let entry = |id: &str| Entry {
+            id: id.into(),
+            event: "ONCRMDEALADD".into(),
+            profile: "p".into(),
+            received_at: 1,
+            payload: serde_json::json!({}),
+        };
+        spool.put("a", &[entry("1"), entry("2")]).unwrap();
+        spool.put("b", &[entry("3")]).unwrap();
+        let mut files = PendingFiles::new(spool.clone());
+        let got: Vec<(String, Entry)> = std::iter::from_fn(|| files.next()).collect();
+        let ids: Vec<&str> = got.iter().map(|(_, e)| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        files.settled("a");
+        assert_eq!(
+            spool.pending().unwrap().len(),
+            2,
+            "a waits for its second event"
+        );
+        files.settled("a");
+        files.settled("b");
+        assert!(spool.pending().unwrap().is_empty());
+        assert!(files.next().is_none(), "nothing handed out twice");
+    }
 }
