@@ -170,7 +170,6 @@ fn fill_endpoint(fields: &mut Map<String, Value>) {
 /// the portal in `domain`, plus the client keys CRest otherwise reads from `settings.php`.
 pub fn crest_settings(profile: &Profile) -> Map<String, Value> {
     let mut out = Map::new();
-    let stored = profile.as_map();
     for key in [
         "access_token",
         "expires",
@@ -184,17 +183,17 @@ pub fn crest_settings(profile: &Profile) -> Map<String, Value> {
         "user_id",
         "status",
     ] {
-        if let Some(v) = stored.get(key) {
-            out.insert(key.into(), v.clone());
+        if let Some(v) = profile.value(key) {
+            out.insert(key.into(), v);
         }
     }
     if let Some(portal) = profile.portal() {
         out.insert("domain".into(), portal.into());
     }
-    if let Some(id) = profile.str("client_id") {
+    if let Some(id) = profile.client_id() {
         out.insert("C_REST_CLIENT_ID".into(), id.into());
     }
-    if let Some(s) = profile.secret("client_secret") {
+    if let Some(s) = profile.client_secret() {
         out.insert("C_REST_CLIENT_SECRET".into(), s.expose().into());
     }
     out

@@ -74,6 +74,27 @@ pub fn for_refresh(explicit: Option<&Url>, profile: &Profile) -> Result<Url> {
     )
 }
 
+/// The server that exchanges an authorization code: the user's (flag or env); else the
+/// redirect's `server_domain` when it is one of Bitrix24's; else `oauth.bitrix.info`. The
+/// second value names a `server_domain` outside the known set, which is not used unasked.
+pub fn for_code(explicit: Option<&Url>, server_domain: Option<&str>) -> (Url, Option<String>) {
+    if let Some(u) = explicit {
+        return (u.clone(), None);
+    }
+    let named = server_domain.map(str::trim).filter(|s| !s.is_empty());
+    // A bare host, as Bitrix24 sends it; a URL's host too.
+    let host = named.map(|s| {
+        Url::parse(s)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from))
+            .unwrap_or_else(|| s.to_string())
+    });
+    match host.as_deref().and_then(known_url) {
+        Some(known) => (known, None),
+        None => (default_url(), host),
+    }
+}
+
 /// The one rule for where the client secret (or a callback's token) goes: the user's server
 /// (flag or env); else the server `named` (a pair's `server_endpoint`, a redirect's
 /// `server_domain`: a URL or a bare host) when it is one of Bitrix24's; else the server
@@ -156,6 +177,26 @@ mod tests {
     use super::*;
     use crate::profile::Source;
     use serde_json::json;
+
+    #[test]
+    fn a_code_goes_to_the_named_known_server_else_to_the_default_one() {
+        let tech = Url::parse("https://oauth.bitrix24.tech").unwrap();
+        let info = default_url();
+        assert_eq!(
+            for_code(None, Some("oauth.bitrix24.tech")),
+            (tech.clone(), None)
+        );
+        assert_eq!(for_code(None, Some("OAUTH.BITRIX24.TECH")).0, tech);
+        assert_eq!(for_code(None, None), (info.clone(), None));
+        assert_eq!(for_code(None, Some("")), (info.clone(), None));
+        assert_eq!(
+            for_code(None, Some("oauth.corp.example")),
+            (info.clone(), Some("oauth.corp.example".into())),
+            "an unknown server is never sent the secret unasked"
+        );
+        let mine = Url::parse("https://oauth.corp.example").unwrap();
+        assert_eq!(for_code(Some(&mine), Some("oauth.bitrix24.tech")).0, mine);
+    }
 
     fn profile(fields: serde_json::Value, stored: Option<&str>) -> Profile {
         let mut m = json!({"access_token":"a","refresh_token":"r"});

@@ -356,13 +356,22 @@ impl Flow<'_> {
 
     /// The code for a pair, checked to belong to the portal `--domain` named.
     async fn exchange(&self, arrival: Arrival) -> Result<Profile> {
-        let server = crate::bitrix::server::choose(
+        let (server, unknown) = crate::bitrix::server::for_code(
             self.cfg.oauth_server.as_ref(),
             arrival.server_domain.as_deref(),
-            None,
-            arrival.domain.as_deref().unwrap_or(&self.portal),
-            &as_strs(&self.again_words),
-        )?;
+        );
+        if let Some(host) = unknown {
+            let named = format!("https://{host}");
+            let words = [
+                &["--oauth-server", named.as_str()][..],
+                &as_strs(&self.again_words),
+            ]
+            .concat();
+            self.cfg.ui.warn(ui::sanitize::strip_controls(&format!(
+                "the redirect names the OAuth server {host}, not one of Bitrix24's: exchanging the code at {server} (if the portal's administrator set {host}, run {})",
+                hint::cmd(&words)
+            )));
+        }
         let client = self.http.with_server(server.clone());
         let received = now();
         let response = tokio::time::timeout(

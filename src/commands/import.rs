@@ -192,7 +192,7 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
         .app_info(&server.join("rest/")?, &profile.access_token())
         .await
         .map_err(failed)?;
-    let mut claimed = profile.as_map().clone();
+    let mut claimed = profile.to_map();
     // A file written from a token response names the OAuth server in `domain`, not the portal:
     // the portal is `client_endpoint`'s host, which `verify` checks against the answer.
     claimed.remove("domain");
@@ -207,7 +207,7 @@ async fn verify(http: &oauth::Client, server: &Url, profile: &mut Profile) -> Re
     let identity = install::verify(&info, &claimed, profile.client_id(), false).map_err(failed)?;
     // The member_id may come from the answer itself: it enters here, under the same rules.
     checks::identifier("member_id", &identity.member_id).map_err(|e| failed(e.into()))?;
-    profile.set_str("member_id", &identity.member_id);
+    profile.set_member_id(&identity.member_id);
     profile.set_client_endpoint(identity.client_endpoint.as_str());
     Ok(())
 }

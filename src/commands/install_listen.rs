@@ -27,7 +27,7 @@ pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
             "saved profile `{}` for portal {} (member_id {}) to {}",
             s.cfg.profile,
             profile.portal().unwrap_or_default(),
-            profile.str("member_id").unwrap_or("-"),
+            profile.member_id().unwrap_or("-"),
             s.store.location(&s.cfg.profile)
         ))),
         Ended::Candidates(kept) => {

@@ -29,7 +29,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
                     "portal": p.portal(),
                     "member_id": p.member_id(),
                     "expires": p.expires(),
-                    "refresh_token_issued_at": p.meta_i64("refresh_token_issued_at"),
+                    "refresh_token_issued_at": p.refresh_token_issued_at(),
                     "location": store.location(name),
                     "unverified": p.is_unverified(),
                 }),
@@ -53,15 +53,10 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
         match p {
             Ok(p) => writeln!(
                 out,
-                "{name}\t{}\t{}\taccess token {}\trefresh token {}{}",
+                "{name}\t{}\t{}\t{}{}",
                 strip_controls(&p.portal().unwrap_or_else(|| "-".into())),
                 strip_controls(p.member_id().unwrap_or("-")),
-                p.expires()
-                    .map(|e| format!("expires {}", ui::relative(e.saturating_sub(t))))
-                    .unwrap_or_else(|| "expiry unknown".into()),
-                p.meta_i64("refresh_token_issued_at")
-                    .map(|i| format!("issued {}", ui::relative(i.saturating_sub(t))))
-                    .unwrap_or_else(|| "age unknown".into()),
+                tokens(p, t),
                 match p.is_unverified() {
                     true => "\tUNVERIFIED (a refresh proves it)",
                     false => "",
@@ -89,6 +84,26 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
 
 /// The candidates of every profile that has some (a profile may hold only candidates), by
 /// profile name.
+/// The credential's state: a webhook has no token to expire; an uninstalled portal's pair is
+/// refreshed no more.
+fn tokens(p: &crate::profile::Profile, t: i64) -> String {
+    if p.is_webhook() {
+        return "incoming webhook (no token to expire)".into();
+    }
+    if let Some(at) = crate::store::marks::uninstalled_at(p) {
+        return format!("UNINSTALLED {}", ui::relative(at.saturating_sub(t)));
+    }
+    format!(
+        "access token {}\trefresh token {}",
+        p.expires()
+            .map(|e| format!("expires {}", ui::relative(e.saturating_sub(t))))
+            .unwrap_or_else(|| "expiry unknown".into()),
+        p.refresh_token_issued_at()
+            .map(|i| format!("issued {}", ui::relative(i.saturating_sub(t))))
+            .unwrap_or_else(|| "age unknown".into()),
+    )
+}
+
 async fn candidates(s: &Session) -> Vec<(String, Candidate)> {
     let names = match s.store.candidate_profiles().await {
         Ok(names) => names,

@@ -20,7 +20,7 @@ pub(crate) async fn run(s: &Session, args: &RefreshArgs) -> Result<()> {
     let due = move |p: &Profile| match min_age {
         None => true,
         Some(age) => p
-            .meta_i64("refresh_token_issued_at")
+            .refresh_token_issued_at()
             .is_none_or(|issued| now().saturating_sub(issued) >= age),
     };
     let outcome = s.refresh(due).await?;

@@ -54,19 +54,49 @@ pub(crate) async fn profile_for(
         };
     }
     let name: String = claimed.domain.replace(':', "-");
-    let plain = !name.is_empty()
+    if !plain(&name) {
+        return Err(Reply::text(
+            StatusCode::BAD_REQUEST,
+            "The portal's name is no profile name",
+        ));
+    }
+    Ok(beside_another_app(session, name).await)
+}
+
+/// A profile name b24auth makes: what `--profile` takes, bounded.
+fn plain(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    match plain {
-        true => Ok(name),
-        false => Err(Reply::text(
-            StatusCode::BAD_REQUEST,
-            "The portal's name is no profile name",
-        )),
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// `name`, unless the profile of that name holds another app's credential (another
+/// `client_id`, or an incoming webhook): replacing it would lose that app's pair, so the
+/// callback goes to `NAME-CLIENT_ID` beside it.
+async fn beside_another_app(session: &Session, name: String) -> String {
+    let Ok(Some(stored)) = session.store.load(&name).await else {
+        return name;
+    };
+    let ours = session.cfg.client_id.as_deref();
+    let other =
+        stored.is_webhook() || matches!((stored.client_id(), ours), (Some(a), Some(b)) if a != b);
+    if !other {
+        return name;
     }
+    let tail: String = ours
+        .unwrap_or("app")
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .map(char::from)
+        .collect();
+    let beside: String = format!("{name}-{tail}").chars().take(64).collect();
+    session.cfg.ui.warn(format_args!(
+        "b24auth: profile `{name}` holds another app's credential: this app's install goes to profile `{beside}`"
+    ));
+    beside
 }
 
 /// Handles callbacks as they come, each to its save; calls `installed` after each proven or
@@ -154,7 +184,8 @@ async fn rival(session: &Session, req: &Request) -> Option<String> {
         let p = p.ok()?;
         let live = crate::store::marks::uninstalled_at(&p).is_none() && !p.is_unverified();
         let held = p.secret("application_token")?;
-        (live && p.member_id() == Some(member) && held.expose() != token).then_some(name)
+        let same = crate::secret::constant_time_eq(held.expose().as_bytes(), token.as_bytes());
+        (live && p.member_id() == Some(member) && !same).then_some(name)
     })
 }
 

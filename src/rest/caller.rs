@@ -497,16 +497,7 @@ impl<'a> Caller<'a> {
 
 /// What a portal's error text must not show: the secrets this caller holds.
 fn sent_secrets(profile: &Profile) -> Vec<&str> {
-    [
-        "access_token",
-        "refresh_token",
-        "client_secret",
-        "application_token",
-        "webhook_url",
-    ]
-    .iter()
-    .filter_map(|k| profile.str(k))
-    .collect()
+    profile.held_secrets()
 }
 
 /// A proxy's 429 in Bitrix24's own words for it: QUERY_LIMIT_EXCEEDED.

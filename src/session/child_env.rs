@@ -24,7 +24,7 @@ pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
         ],
         Err(_) => pair_vars(profile),
     };
-    if let Some(t) = profile.secret("application_token") {
+    if let Some(t) = profile.application_token() {
         vars.push(("B24_APPLICATION_TOKEN", t.expose().to_string()));
     }
     vars.push(("B24AUTH_PROFILE", cfg.profile.clone()));
@@ -38,20 +38,20 @@ pub fn exec_env(profile: &Profile, cfg: &RunConfig) -> Vec<(String, String)> {
 
 /// A token pair's variables.
 fn pair_vars(profile: &Profile) -> Vec<(&'static str, String)> {
-    let field = |k: &str| profile.str(k).unwrap_or("").to_string();
+    let text = |v: Option<&str>| v.unwrap_or("").to_string();
     vec![
         (
             "B24_ACCESS_TOKEN",
             profile.access_token().expose().to_string(),
         ),
-        ("B24_CLIENT_ENDPOINT", field("client_endpoint")),
-        ("B24_MEMBER_ID", field("member_id")),
+        ("B24_CLIENT_ENDPOINT", text(profile.client_endpoint())),
+        ("B24_MEMBER_ID", text(profile.member_id())),
         (
             "B24_EXPIRES",
             profile.expires().map(|e| e.to_string()).unwrap_or_default(),
         ),
         ("B24_DOMAIN", profile.portal().unwrap_or_default()),
-        ("B24_SERVER_ENDPOINT", field("server_endpoint")),
+        ("B24_SERVER_ENDPOINT", text(profile.server_endpoint())),
     ]
 }
 

@@ -72,8 +72,9 @@ impl Prover<'_> {
                 Ok(host) => {
                     // `domain` names the proven portal (a token answer puts the OAuth server
                     // there); `application_token` was only the unproven callback's word.
-                    new.set_str("domain", &host);
-                    without_application_token(new)
+                    new.set_domain(&host);
+                    new.remove_application_token();
+                    Ok(new)
                 }
                 Err(NotProven(why, true)) => Err(NotProven(why, true).into()),
                 Err(NotProven(why, false)) => {
@@ -167,13 +168,6 @@ impl Prover<'_> {
     }
 }
 
-/// `profile` without `application_token` (the unproven callback's word alone).
-fn without_application_token(profile: Profile) -> Result<Profile> {
-    let mut doc = profile.as_map().clone();
-    doc.shift_remove("application_token");
-    Profile::parse(&serde_json::to_vec(&doc)?)
-}
-
 /// The server's refusal of the refresh token itself (not of our credentials, not "not now").
 fn contradicts(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ServerError>()
@@ -257,7 +251,7 @@ pub(crate) async fn newer_than(s: Proving<'_>, profile: Profile) -> Result<Profi
     let (Some(id), Some(secret)) = (&s.cfg.client_id, &s.cfg.client_secret) else {
         return Ok(profile);
     };
-    let saved_at = profile.meta_i64("saved_at").unwrap_or(i64::MAX);
+    let saved_at = profile.saved_at().unwrap_or(i64::MAX);
     let newer: Vec<Candidate> = match s.store.candidates(s.profile_name()).await {
         Ok(kept) => kept
             .into_iter()

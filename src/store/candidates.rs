@@ -253,8 +253,9 @@ mod tests {
         assert!(keep_file(&dir, &more).unwrap_err().is::<Full>());
         keep_file(&dir, &Candidate::new(pair("other", "r"), 3)).unwrap();
         // Characters JSON escapes double in size: refused before anything is written.
-        let mut padded = pair("big", "r");
-        padded.set_str("scope", &"\"".repeat(60_000));
+        let doc = serde_json::json!({"access_token": "big", "refresh_token": "r",
+            "scope": "\"".repeat(60_000)});
+        let padded = Profile::parse(doc.to_string().as_bytes()).unwrap();
         let padded = Candidate::new(padded, 4);
         assert!(keep_file(&dir, &padded).unwrap_err().is::<TooLarge>());
         let files = fs::read_dir(&dir).unwrap().flatten();

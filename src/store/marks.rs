@@ -6,16 +6,13 @@ time. A reinstall saves a new profile, without the mark.
 */
 
 use anyhow::Result;
-use serde_json::Value;
 
 use super::Store;
 use crate::profile::Profile;
 
-const UNINSTALLED_AT: &str = "uninstalled_at";
-
 /// When the portal uninstalled the app, if it did.
 pub(crate) fn uninstalled_at(p: &Profile) -> Option<i64> {
-    p.meta_i64(UNINSTALLED_AT)
+    p.uninstalled_at()
 }
 
 /// `p`, or the exit-3 error naming the uninstall when it carries the mark.
@@ -35,19 +32,9 @@ pub(crate) fn refuse_uninstalled(name: &str, p: Profile) -> Result<Profile> {
 pub(crate) async fn mark_uninstalled(store: &Store, name: &str, at: i64) -> Result<()> {
     super::update_locked(store, name, |p| {
         if uninstalled_at(p).is_none() {
-            *p = with_meta(p, UNINSTALLED_AT, at.into());
+            p.mark_uninstalled(at);
         }
     })
     .await
     .map(|_| ())
-}
-
-/// A copy of `p` with `b24auth.<key>` set (the profile's own setters are private to it).
-fn with_meta(p: &Profile, key: &str, value: Value) -> Profile {
-    let mut doc = p.as_map().clone();
-    let mut meta = p.meta().clone();
-    meta.insert(key.into(), value);
-    doc.insert("b24auth".into(), Value::Object(meta));
-    let bytes = serde_json::to_vec(&doc).unwrap_or_default();
-    Profile::parse(&bytes).unwrap_or_else(|_| p.clone())
 }

@@ -21,8 +21,8 @@ pub(crate) fn profile(p: &Profile, reveal: bool, location: &str) -> String {
         Some(s) => s.masked(),
         None => "-".into(),
     };
-    let text = |key: &str| match p.as_map().get(key) {
-        Some(Value::String(s)) => s.clone(),
+    let text = |key: &str| match p.value(key) {
+        Some(Value::String(s)) => s,
         Some(Value::Null) | None => "-".into(),
         Some(v) => v.to_string(),
     };
@@ -30,7 +30,7 @@ pub(crate) fn profile(p: &Profile, reveal: bool, location: &str) -> String {
         Some(e) => format!("{} ({})", ui::utc(e), ui::relative(e.saturating_sub(t))),
         None => "unknown".into(),
     };
-    let issued = match p.meta_i64("refresh_token_issued_at") {
+    let issued = match p.refresh_token_issued_at() {
         Some(i) => format!("{} ({})", ui::utc(i), ui::relative(i.saturating_sub(t))),
         None => "unknown".into(),
     };
@@ -65,10 +65,7 @@ pub(crate) fn profile(p: &Profile, reveal: bool, location: &str) -> String {
         ("  issued", issued),
         ("application_token", secret("application_token")),
         ("client_id", text("client_id")),
-        (
-            "client_secret",
-            mask_presence(p.secret("client_secret"), reveal),
-        ),
+        ("client_secret", mask_presence(p.client_secret(), reveal)),
         ("oauth_server", p.oauth_server().unwrap_or("-").to_string()),
         ("stored in", location.to_string()),
     ];

@@ -762,3 +762,54 @@ fn a_plain_http_portal_without_allow_http_is_kept_as_a_candidate() {
     assert!(!env.auth_path().exists());
     assert_kept(&env, &s, &pair);
 }
+
+/// A callback naming an OAuth server outside Bitrix24's (an on-premise portal whose
+/// administrator set one) is sent once: it is kept as a candidate without asking that server
+/// anything, answered 200, and proven only once the user names the server.
+#[test]
+fn a_callback_naming_an_unknown_oauth_server_is_kept_unasked_and_proven_once_the_server_is_named() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let mut cmd = env.cmd(&[
+        "install-listen",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PATH,
+        "--timeout",
+        "2s",
+    ]);
+    cmd.env("B24AUTH_CLIENT_ID", crate::support::stand_in::CLIENT_ID)
+        .env("B24AUTH_CLIENT_SECRET", CLIENT_SECRET);
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_listening();
+    let mut pair = s.issue_pair();
+    pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
+    let before = s.counters();
+    let r = post(&addr, &callback(&pair, &s.base));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, r#"{"status":"success"}"#);
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--oauth-server https://oauth.corp.example"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.counters(), before, "nothing was asked of anyone");
+    assert!(!env.auth_path().exists(), "no unproven pair as the profile");
+    assert_kept(&env, &s, &pair);
+    // Without the server named, a command refuses to guess and keeps the candidate.
+    let mut guess = env.cmd(&["refresh"]);
+    guess
+        .env("B24AUTH_CLIENT_ID", crate::support::stand_in::CLIENT_ID)
+        .env("B24AUTH_CLIENT_SECRET", CLIENT_SECRET);
+    let run = Env::run_cmd(&mut guess);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert_eq!(candidates(&env).len(), 1);
+    with_credentials(&env, &s, &["refresh"]).assert_ok();
+    assert_rotated_pair_saved(&env, &s, &pair);
+    assert!(candidates(&env).is_empty());
+}

@@ -657,3 +657,46 @@ fn failed_events_are_listed_and_retried_after_the_portal_uninstalled_the_app() {
     Env::run_cmd(&mut env.app_cmd(&s, &["events", "retry", &failed[0].0])).assert_ok();
     assert_eq!(failed_in_spool(&env, &s).len(), failed.len() - 1);
 }
+
+/// A profile named after the portal that holds another app's pair is never replaced by this
+/// app's install: the install goes to a profile beside it, and both pairs stay.
+#[test]
+fn an_install_never_replaces_another_apps_profile_of_the_same_portal() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, s) = (Env::new(), StandIn::start());
+    let name = s.host().replace(':', "-");
+    let mut other = env.seed(&s, 3600);
+    std::fs::remove_file(env.auth_path()).unwrap();
+    other["client_id"] = "local.otherapp".into();
+    other["client_secret"] = "otherappsecret".into();
+    let dir = env.dir.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let pair = s.issue_pair();
+    let r = crate::support::http::post(
+        &sv.addr,
+        &format!("{PREFIX}/install"),
+        FORM,
+        install_form(&pair, &s.host(), APP_TOKEN).as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let kept = read(&path);
+    assert_eq!(kept["refresh_token"], other["refresh_token"], "{kept}");
+    assert_eq!(kept["client_id"], "local.otherapp");
+    let beside = dir.join(format!(
+        "{name}-{}.json",
+        crate::support::stand_in::CLIENT_ID
+    ));
+    let ours = read(&beside);
+    assert_eq!(ours["access_token"], pair["access_token"], "{ours}");
+}

@@ -168,3 +168,19 @@ fn a_webhook_in_postgres_is_sealed() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn list_names_a_webhook_profile_as_one_with_no_token_to_expire() {
+    let s = StandIn::start();
+    let env = Env::new();
+    imported(&env, &s);
+    let run = env.run(&["list"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("incoming webhook (no token to expire)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("expiry unknown"), "{}", run.stdout);
+    assert!(!run.stdout.contains(secret()), "the secret was printed");
+}

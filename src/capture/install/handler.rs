@@ -18,7 +18,7 @@ use super::verify::{self, Checks};
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
 use crate::profile::{now, Profile, Source};
 use crate::session::config::RunConfig;
-use crate::store::candidates::{Candidate, TooLarge};
+use crate::store::candidates::{Candidate, Full, TooLarge};
 use crate::store::Store;
 use crate::ui::sanitize::strip_controls;
 
@@ -50,12 +50,15 @@ impl Handler<()> for Install<'_> {
 
     async fn handle(&self, req: Request) -> Outcome<()> {
         // Once a pair is saved the saver is gone: a later callback is kept as a candidate.
-        let done = self.jobs.is_closed().then_some(self.library.as_str());
-        let callback =
-            match prepare(self.cfg, self.checks, self.store, &self.paste, req, done).await {
-                Ok(callback) => callback,
-                Err(reply) => return Outcome::Continue(reply),
-            };
+        let done = self.jobs.is_closed();
+        let page = Page {
+            paste: &self.paste,
+            library: &self.library,
+        };
+        let callback = match prepare(self.cfg, self.checks, self.store, page, req, done).await {
+            Ok(callback) => callback,
+            Err(reply) => return Outcome::Continue(reply),
+        };
         let (form, kept) = (callback.form, callback.kept_early);
         let (answer, answered) = tokio::sync::oneshot::channel();
         let after = || Outcome::Continue(self.after_the_save(form, kept));
@@ -91,7 +94,11 @@ pub(crate) async fn answer(
     req: Request,
 ) -> (Reply, Option<Profile>) {
     let (cfg, store) = (saver.keeper.cfg, saver.keeper.store);
-    let callback = match prepare(cfg, checks, store, paste, req, None).await {
+    let page = Page {
+        paste,
+        library: &saver.library,
+    };
+    let callback = match prepare(cfg, checks, store, page, req, false).await {
         Ok(callback) => callback,
         Err(reply) => return (reply, None),
     };
@@ -105,19 +112,28 @@ pub(crate) async fn answer(
     }
 }
 
+/// What the pages a callback may get need: the address to paste, where `BX24` loads from.
+#[derive(Clone, Copy)]
+struct Page<'a> {
+    paste: &'a str,
+    library: &'a str,
+}
+
 /// Parses either install form and asks the trusted server about it: the verified callback,
-/// or the reply for a request that is none (400/405/415) or that the server contradicted (403).
+/// or the reply for a request that is none (400/405/415), that the server contradicted (403),
+/// or that was kept as a candidate without asking (after a save: `done`; or naming an OAuth
+/// server outside Bitrix24's).
 async fn prepare(
     cfg: &RunConfig,
     checks: &Checks,
     store: &Store,
-    paste: &str,
+    page: Page<'_>,
     req: Request,
-    done: Option<&str>,
+    done: bool,
 ) -> Result<Callback, Reply> {
     if req.method == Method::GET {
         // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
-        let page = crate::capture::pages::install_listener(&cfg.profile, paste);
+        let page = crate::capture::pages::install_listener(&cfg.profile, page.paste);
         return Err(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
     }
     let received = now();
@@ -128,24 +144,27 @@ async fn prepare(
             .warn(format_args!("refused a request: {why}; still waiting"));
         Reply::text(status, why)
     })?;
-    // The rule for every flow; a callback naming a server outside Bitrix24's is refused
-    // unasked (the message names the `--oauth-server` to start the listener with).
-    let server = crate::bitrix::server::choose(
+    // The rule for every flow: no secret goes to a server outside Bitrix24's unasked. The
+    // callback is sent once, so one naming such a server (an on-premise portal whose
+    // administrator set it) is kept as a candidate, for `refresh --oauth-server` to prove.
+    let server = match crate::bitrix::server::choose(
         cfg.oauth_server.as_ref(),
         auth_str(&auth, "server_endpoint"),
         None,
         &portal_of(&auth),
-        &["install-listen"],
-    )
-    .map_err(|e| refused(&cfg.ui, &format!("{e:#}")))?;
+        &["refresh"],
+    ) {
+        Ok(server) => server,
+        Err(why) => return Err(keep_unasked(cfg, store, form, page.library, &auth, &why).await),
+    };
     // Kept durably before the trusted server is asked (up to the HTTP timeout): a stop or
     // the deadline meanwhile leaves the candidate, not nothing.
     let early = match checks.verify {
         true => keep_early(cfg, store, &server, &auth, received).await?,
         false => None,
     };
-    if let (Some(library), Some(_)) = (done, &early) {
-        return Err(kept_reply(cfg, form, library));
+    if let (true, Some(_)) = (done, &early) {
+        return Err(kept_reply(cfg, form, page.library));
     }
     let proof = match checks.identify(&server, &auth).await {
         Ok(proof) => proof,
@@ -199,6 +218,55 @@ fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     auth.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
+}
+
+/// A callback naming an OAuth server outside Bitrix24's, kept as a candidate with no server
+/// asked (its `server_endpoint` stays, so proving it needs that server named): answered as
+/// kept, or 413/507/500 when it cannot be.
+async fn keep_unasked(
+    cfg: &RunConfig,
+    store: &Store,
+    form: Form,
+    library: &str,
+    auth: &Map<String, Value>,
+    why: &anyhow::Error,
+) -> Reply {
+    let received = now();
+    let mut profile = Profile::from_bitrix(auth.clone(), Source::Install, received);
+    profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
+    let portal = profile.portal().unwrap_or_default();
+    let candidate = Candidate::new(profile, received);
+    match store.keep_candidate(&cfg.profile, &candidate).await {
+        Ok(()) => {
+            cfg.ui.warn(strip_controls(&format!(
+                "kept the install callback claiming portal {portal} as a CANDIDATE without asking its OAuth server: {why:#}; still listening"
+            )));
+            success(form, library, "b24auth kept the tokens as a candidate: they are used once `b24auth refresh --oauth-server`, naming the portal's OAuth server, proves them.")
+        }
+        Err(e) if e.is::<TooLarge>() => {
+            cfg.ui
+                .warn(format_args!("refused a callback: {e:#}; still waiting"));
+            Reply::text(StatusCode::PAYLOAD_TOO_LARGE, "Auth data is too large")
+        }
+        Err(e) if e.is::<Full>() => {
+            cfg.ui.warn(format_args!(
+                "{e:#}; a callback was answered 507 and NOT kept"
+            ));
+            Reply::text(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Too many unproven installs are kept",
+            )
+        }
+        Err(e) => {
+            cfg.ui.warn(strip_controls(&format!(
+                "could not keep a callback: {e:#}; it was answered 500"
+            )));
+            Reply::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not save the tokens",
+            )
+        }
+    }
 }
 
 /// The callback as posted, kept as a candidate (its id); the saver then finds it by its refresh

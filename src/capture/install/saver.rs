@@ -259,7 +259,7 @@ impl Saver<'_> {
         let (cfg, store) = (self.keeper.cfg, self.keeper.store);
         let mut profile = Profile::from_bitrix(auth, Source::Install, received);
         let identity = proof.identity().clone();
-        profile.set_str("member_id", &identity.member_id);
+        profile.set_member_id(&identity.member_id);
         profile.set_client_endpoint(identity.client_endpoint.as_str());
         profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
         profile.set_oauth_server(server.as_str());

@@ -25,10 +25,9 @@ pub(super) const DOCUMENT_PREFIX: &str = "sealed-document:v2:";
 impl PgStore {
     /// The document as stored: sealed as a whole when there is a key.
     pub(super) fn seal_document(&self, name: &str, profile: &Profile) -> Result<String> {
-        let doc = profile.as_map().clone();
         match &self.key {
             Some(key) => {
-                let plain = serde_json::to_string(&doc)?;
+                let plain = serde_json::to_string(profile)?;
                 return seal_with(key, &document_aad(name), &plain, DOCUMENT_PREFIX);
             }
             None => {
@@ -40,7 +39,7 @@ impl PgStore {
                 }
             }
         }
-        Ok(serde_json::to_string(&doc)?)
+        Ok(serde_json::to_string(profile)?)
     }
 
     /// A stored document: with a key, only one sealed as a whole under this profile's name.
