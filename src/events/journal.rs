@@ -62,6 +62,7 @@ struct Tail {
 /// Opens the journal of `spool`: the writer (a thread of its own, starting a new segment) and
 /// the reader (the segments left by earlier runs first, then the new ones).
 pub(crate) fn open(spool: &Spool) -> Result<(JournalWriter, JournalReader)> {
+    let lock = one_serve(spool)?;
     let dir = spool.dir().join("journal");
     guard::check_dir(&dir)?;
     create_private_dir(&dir)?;
@@ -73,9 +74,25 @@ pub(crate) fn open(spool: &Spool) -> Result<(JournalWriter, JournalReader)> {
         seq: first,
         end: MAGIC.len() as u64,
     }));
-    let writer = JournalWriter::start(dir.clone(), file, first, Arc::clone(&tail));
+    let writer = JournalWriter::start(dir.clone(), file, first, Arc::clone(&tail), lock);
     let reader = JournalReader::new(dir, old.into(), first, tail);
     Ok((writer, reader))
+}
+
+/// The lock of the journal, held while the process lives: a second `serve` on one config dir
+/// would read the first's segment as left over, and remove it under its writer.
+fn one_serve(spool: &Spool) -> Result<File> {
+    let path = spool.dir().join("serve.lock");
+    let lock = guard::open_lock(&path)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(anyhow!(
+            "another `b24auth serve` keeps its events in {} (it holds {}): one serve per config dir with the file store; stop it, or give this one another --config-dir",
+            spool.dir().display(),
+            path.display()
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(anyhow!("cannot lock {}: {e}", path.display())),
+    }
 }
 
 /// The segment numbers in `dir`, oldest first; done files without their segment are removed.
@@ -155,7 +172,13 @@ pub(crate) struct JournalWriter {
 type Framed = (Vec<u8>, tokio::sync::oneshot::Sender<Result<()>>);
 
 impl JournalWriter {
-    fn start(dir: PathBuf, file: File, seq: u64, tail: Arc<Mutex<Tail>>) -> JournalWriter {
+    fn start(
+        dir: PathBuf,
+        file: File,
+        seq: u64,
+        tail: Arc<Mutex<Tail>>,
+        lock: File,
+    ) -> JournalWriter {
         let (tx, rx) = std::sync::mpsc::channel::<Framed>();
         let mut appender = Appender {
             dir,
@@ -167,6 +190,7 @@ impl JournalWriter {
             tail,
         };
         std::thread::spawn(move || {
+            let _lock = lock;
             while let Ok(first) = rx.recv() {
                 let mut group = vec![first];
                 while group.len() < GROUP_MAX {
@@ -353,6 +377,11 @@ impl JournalReader {
         let Some(file) = guard::open_read(&path)? else {
             return Ok(false);
         };
+        if file.metadata()?.len() == 0 {
+            // A spare cut short by a crash before its magic: it holds no event.
+            let _ = fs::remove_file(&path);
+            return Ok(false);
+        }
         let mut magic = [0u8; 8];
         if file.read_exact_at(&mut magic, 0).is_err() || &magic != MAGIC {
             crate::ui::log::note(format_args!(
@@ -395,7 +424,10 @@ impl JournalReader {
     /// The reader is past the current segment: on to the next one.
     fn pass(&mut self) {
         let passed = self.seq;
-        self.states.entry(passed).or_default().passed = true;
+        // Only a segment that was read goes (a foreign file is left where it is).
+        if let Some(state) = self.states.get_mut(&passed) {
+            state.passed = true;
+        }
         self.file = None;
         self.offset = MAGIC.len() as u64;
         self.skip.clear();

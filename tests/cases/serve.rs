@@ -700,3 +700,26 @@ fn an_install_never_replaces_another_apps_profile_of_the_same_portal() {
     let ours = read(&beside);
     assert_eq!(ours["access_token"], pair["access_token"], "{ours}");
 }
+
+#[test]
+fn a_second_serve_on_one_config_dir_is_refused_before_it_touches_the_journal() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let args = ["serve", "--listen", "127.0.0.1:0", "--path", PREFIX];
+    let second = Env::run_cmd(&mut env.app_cmd(&s, &args));
+    let line = second.assert_error(1);
+    assert!(
+        line.contains("another `b24auth serve`") && line.contains("--config-dir"),
+        "{line}"
+    );
+    // The first one still keeps and hands out events.
+    assert_eq!(send(&sv.addr, &deal(&s, 13, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 13 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
