@@ -723,3 +723,45 @@ fn a_second_serve_on_one_config_dir_is_refused_before_it_touches_the_journal() {
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
 }
+
+#[test]
+fn a_handled_event_is_not_handed_out_again_after_a_restart() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(send(&sv.addr, &deal(&s, 21, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 21 app none event ONCRMDEALADD"
+    );
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
+    // What a run left is handed out before anything new: were 21 handed out again, its line
+    // would come first.
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(send(&sv.addr, &deal(&s, 22, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 22 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let journal = env.dir.join("events/serve/journal");
+    let logs = std::fs::read_dir(&journal)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count();
+    assert_eq!(logs, 1, "the first run's segment, all settled, went");
+}
