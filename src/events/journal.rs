@@ -336,6 +336,10 @@ impl JournalReader {
                 return Ok(None);
             }
             if self.file.is_none() && !self.open_segment()? {
+                if limit.is_some() {
+                    // The segment being written is gone or replaced: nothing to pass on to.
+                    return Err(anyhow!("the event journal's segment {} is gone", self.seq));
+                }
                 self.pass();
                 continue;
             }
