@@ -298,19 +298,8 @@ fn authorize(s: &StandIn, rows: &mut Vec<Row>) {
     let rounds = 40;
     let (mut to_request, mut to_page) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let listen = format!("127.0.0.1:{}", support::http::free_port());
-        let redirect = format!("http://{listen}/callback");
-        s.set_redirect_uri(&redirect);
-        let args = [
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-            "--no-browser",
-            "--force",
-        ];
-        let mut p = env.spawn(&mut env.app_cmd(s, &args));
+        let (mut cmd, listen) = env.authorize(s, &["--no-browser", "--force"]);
+        let mut p = env.spawn(&mut cmd);
         let url = p.wait_authorize_url();
         let location = support::http::get(url.trim())
             .header("location")

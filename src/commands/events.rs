@@ -17,6 +17,9 @@ use crate::events::{pull, serve};
 use crate::rest::Caller;
 use crate::session::Session;
 
+/// A handler run longer than this is killed and counts as failed (`serve`'s default).
+const HANDLER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub(crate) async fn run(s: &Session, action: &EventsCommand) -> Result<()> {
     match action {
         EventsCommand::Pull(args) => pull_events(s, args).await,
@@ -28,10 +31,11 @@ pub(crate) async fn run(s: &Session, action: &EventsCommand) -> Result<()> {
 
 async fn pull_events(s: &Session, args: &EventsPullArgs) -> Result<()> {
     let caller = Caller::new(s, Default::default(), false).await?;
+    // CLI.md gives `events pull` no `--timeout-handler`: `serve`'s default bounds a handler.
     let handler = args.exec.clone().map(|command| Handler {
         command,
         tries: args.tries,
-        timeout: None,
+        timeout: Some(HANDLER_TIMEOUT),
     });
     let opts = pull::PullOptions {
         handler,
@@ -52,19 +56,37 @@ async fn bind(s: &Session, args: &EventsBindArgs) -> Result<()> {
         };
         match caller.call("event.bind", &params).await {
             Ok(_) => s.cfg.ui.info(format_args!("b24auth: bound {event}")),
-            Err(e) if format!("{e:#}").contains("Handler already binded") => {
-                s.cfg.ui.info(format_args!("b24auth: {event} was already bound"))
-            }
+            Err(e) if format!("{e:#}").contains("Handler already binded") => s
+                .cfg
+                .ui
+                .info(format_args!("b24auth: {event} was already bound")),
             Err(e) if format!("{e:#}").starts_with("ACCESS_DENIED") => {
-                return Err(anyhow!(
-                    "event.bind for {event}: the portal requires an administrator ({}); the stored authorization belongs to a user who is not one: reinstall the app, or authorize it again signed in as a portal administrator (`b24auth authorize --domain PORTAL --force`)",
-                    crate::ui::sanitize::strip_controls(&format!("{e:#}"))
-                ))
+                return Err(not_admin(s, event, &e).await)
             }
             Err(e) => return Err(e.context(format!("event.bind for {event}"))),
         }
     }
     Ok(())
+}
+
+/// `event.bind` refused for want of an administrator: the fix names this profile's portal and
+/// options, ready to paste.
+async fn not_admin(s: &Session, event: &str, e: &anyhow::Error) -> anyhow::Error {
+    let portal = match s.store.load(s.profile_name()).await {
+        Ok(Some(p)) => crate::ui::hint::domain_of(p.portal(), p.client_endpoint()),
+        _ => "PORTAL".into(),
+    };
+    // The portal's words only: the table's general advice (rights, plan) is not this case's.
+    let said = match e.downcast_ref::<crate::bitrix::errors::Explained>() {
+        Some(x) => x.error.to_string(),
+        None => format!("{e:#}"),
+    };
+    anyhow!(
+        "event.bind for {}: the portal requires an administrator ({}); the stored authorization belongs to a user who is not one: reinstall the app, or sign in to the portal as an administrator and {}",
+        crate::ui::sanitize::strip_controls(event),
+        crate::ui::sanitize::strip_controls(&said),
+        crate::ui::hint::authorize_again(&portal, true)
+    )
 }
 
 /// Where failed events may be kept for this profile: `serve`'s backlog (its spool, or the
@@ -173,7 +195,7 @@ async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
     ));
     if moved + reserved == 0 {
         return Err(crate::exit::usage(
-            "no such failed event: see `b24auth events failed`",
+            "no such failed event (one an earlier `events retry` reserved waits for the next `b24auth events pull`): see `b24auth events failed`",
         ));
     }
     Ok(())

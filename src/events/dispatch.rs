@@ -55,10 +55,37 @@ pub(crate) struct Delivery<'a> {
 impl Handler {
     /// Runs the handler until it exits 0, at most `tries` times with back-off; true when it did.
     pub async fn deliver(&self, d: &Delivery<'_>) -> bool {
+        let env = || std::future::ready(Ok(d.env.to_vec()));
+        self.deliver_fresh(d.name, d.id, d.json, env)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Like [`Handler::deliver`], with the `exec` variables asked before every run (`env`
+    /// refreshes the token when due: a handler late in a long batch, or after back-offs, gets
+    /// a live one). An `env` error ends the delivery with that error (nothing settled).
+    pub async fn deliver_fresh<F, Fut>(
+        &self,
+        name: &str,
+        id: &str,
+        json: &Value,
+        mut env: F,
+    ) -> anyhow::Result<bool>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Vec<(String, String)>>>,
+    {
         let mut pause = FIRST_BACKOFF;
         for attempt in 1..=self.tries.max(1) {
-            match self.run_once(d).await {
-                Ok(true) => return true,
+            let vars = env().await?;
+            let d = Delivery {
+                name,
+                id,
+                json,
+                env: &vars,
+            };
+            match self.run_once(&d).await {
+                Ok(true) => return Ok(true),
                 Ok(false) => {}
                 Err(e) => crate::ui::log::note(format_args!(
                     "event {}: the handler did not start ({e})",
@@ -70,7 +97,7 @@ impl Handler {
                 pause = (pause * 2).min(MAX_BACKOFF);
             }
         }
-        false
+        Ok(false)
     }
 
     /// One run: true when it exited 0.

@@ -82,6 +82,12 @@ pub(crate) enum Store {
 }
 
 impl Store {
+    /// True for a store several hosts may share (a database): a file lock on one host does not
+    /// keep another host's run out.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
     /// Where a profile lives, for people (a path, or a database and row).
     pub fn location(&self, name: &str) -> String {
         match self {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::support::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 use crate::support::cli::{Env, Run};
-use crate::support::stand_in::{RestFault, StandIn, CALL_COST, LEADS};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, CALL_COST, LEADS};
 
 fn json_lines(s: &str) -> Vec<Value> {
     s.lines()
@@ -171,8 +171,12 @@ fn ten_thousand_deals_take_five_requests_under_the_portals_bucket() {
 #[test]
 fn a_429_and_operation_time_limit_are_waited_out() {
     let (s, env) = ready(120);
-    s.fail_rest_call(1, RestFault::TooManyRequests);
-    s.fail_rest_call(3, RestFault::OperationTimeLimit);
+    s.fail(Endpoint::Rest, When::Request(1), Fault::Page(429));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(3),
+        Fault::OPERATION_TIME_LIMIT,
+    );
     let run = env.run(&["call", "crm.lead.list", "--all"]);
     run.assert_ok();
     assert_eq!(json_lines(&run.stdout).len(), LEADS);
@@ -373,7 +377,7 @@ fn batch_with_a_failing_request(args: &[&str]) -> (StandIn, Vec<Value>, String, 
     let s = StandIn::start();
     let env = Env::new();
     env.seed(&s, 3600);
-    s.fail_rest_call(2, RestFault::GatewayTimeout);
+    s.fail(Endpoint::Rest, When::Request(2), Fault::Page(504));
     let input: String = (0..150)
         .map(|i| format!("{}\n", json!({"method": "echo", "params": {"n": i}})))
         .collect();
@@ -447,7 +451,7 @@ fn an_old_token_echoed_after_a_renewal_is_redacted() {
     // The first chunk's answer (echoing its token) comes back only after the second chunk met
     // `expired_token` and b24auth renewed the pair.
     s.hold_until_refresh(1);
-    s.fail_rest_call(2, RestFault::ExpiredToken);
+    s.fail(Endpoint::Rest, When::Request(2), Fault::EXPIRED_TOKEN);
     let mut input = format!("{}\n", json!({"method": "echo.fail", "params": {}}));
     for i in 1..60 {
         input += &format!("{}\n", json!({"method": "echo", "params": {"n": i}}));

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use serde_json::{json, Value};
 
 use crate::support::cli::Env;
-use crate::support::stand_in::{RestFault, StandIn, LEADS, MEMBER_ID};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, LEADS, MEMBER_ID};
 
 fn json_lines(s: &str) -> Vec<Value> {
     s.lines()
@@ -63,7 +63,7 @@ fn all_pages_arrive_once_in_order_through_a_503() {
     let s = StandIn::start();
     let env = Env::new();
     env.seed(&s, 3600);
-    s.fail_rest_call(2, RestFault::QueryLimit); // the second page meets the rate limit once
+    s.fail(Endpoint::Rest, When::Request(2), Fault::QUERY_LIMIT); // the second page meets the rate limit once
     let run = env.run(&[
         "call",
         "crm.lead.list",
@@ -105,7 +105,11 @@ fn a_renamed_portal_gets_the_same_post_and_is_remembered() {
     // Same scheme, host and port: the one rename a loopback test can show (another port is
     // refused: see trust.rs).
     let new_base = format!("{}/renamed", s.base);
-    s.fail_rest_call(1, RestFault::MovedTo(new_base.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(new_base.clone()),
+    );
     let run = env.run(&[
         "call",
         "echo",
@@ -236,28 +240,14 @@ fn forget_removes_the_file_and_the_lock() {
 /// profile is selected, and `forget --yes` removes the candidates, saying how many.
 #[test]
 fn forget_removes_the_candidates_and_list_finds_every_profile_holding_some() {
-    use super::install_candidates::{callback, PATH};
+    use super::install_candidates::{callback, post, PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
     env.seed(&s, 3600);
-    let mut listen = env.cmd(&[
-        "--profile",
-        "shop",
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut listen);
-    let addr = p.wait_listening();
-    let body = callback(&s.issue_pair(), &s.base);
-    let form = "application/x-www-form-urlencoded";
-    let r = crate::support::http::post(&addr, PATH, form, body.as_bytes());
+    let args = ["--timeout", "2s", "--profile", "shop"];
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
+    let r = post(&addr, &callback(&s.issue_pair(), &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let kept = env.dir.join("profiles/shop.candidates");

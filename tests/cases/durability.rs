@@ -280,18 +280,7 @@ fn install_listen_survives_a_soak_with_flat_memory() {
     let s = StandIn::start();
     let env = Env::new();
     let path = "/install/0123456789abcdef0123456789abcdef";
-    let mut p = env.spawn(&mut env.app_cmd(
-        &s,
-        &[
-            "install-listen",
-            "--listen",
-            "127.0.0.1:0",
-            "--path",
-            path,
-            "--no-verify",
-        ],
-    ));
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, path, &["--no-verify"]));
     let (warm, after) = soak(&addr, path, p.child.id());
     assert!(
         after < warm + 1024,

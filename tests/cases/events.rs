@@ -276,3 +276,304 @@ fn an_odd_event_is_set_aside_and_costs_its_batch_nothing() {
         }
     }
 }
+
+/// Makes every event of the queue fail once (`--tries 1`): they are the portal's failed
+/// events then (`ERROR=1`, unreserved).
+fn fail_all(env: &Env, s: &StandIn) {
+    let args: Vec<String> = ["--tries", "1", "--exec", "false"]
+        .map(String::from)
+        .to_vec();
+    Env::run_cmd(&mut pull(env, s, &args)).assert_ok();
+    assert!(s.offline_rows().iter().all(|r| r.error));
+}
+
+/// A handler that ends its own `events pull` by SIGKILL: the batch stays reserved.
+fn crashing_handler() -> Vec<String> {
+    ["--exec", "sh", "-c", "kill -KILL $PPID"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[test]
+fn pull_looks_for_reserved_batches_with_a_filter_the_portal_accepts() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    s.queue_offline(3);
+    Env::run_cmd(&mut pull(&env, &s, &[])).assert_ok();
+    let lists: Vec<Value> = s
+        .rest_log()
+        .into_iter()
+        .filter(|(m, _, _)| m == "event.offline.list")
+        .map(|(_, _, p)| p)
+        .collect();
+    assert!(!lists.is_empty());
+    for p in &lists {
+        assert_eq!(p["filter"], serde_json::json!({">PROCESS_ID": ""}), "{p}");
+    }
+    assert!(s.offline_rows().is_empty());
+}
+
+#[test]
+fn retried_events_are_resumed_with_error_1_whether_remembered_or_adopted() {
+    for remembered in [true, false] {
+        let (env, s) = (Env::new(), StandIn::start());
+        seed_app(&env, &s);
+        let ids = s.queue_offline(4);
+        fail_all(&env, &s);
+        env.run_cmd_app(&s, &["events", "retry", "--all"])
+            .assert_ok();
+        assert!(s.offline_rows().iter().all(|r| r.process_id.is_some()));
+        if !remembered {
+            fs::remove_file(env.dir.join("events/pull-default/pull.json")).unwrap();
+        }
+        let log = env.tmp.path().join("retried.log");
+        Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log))).assert_ok();
+        let handled: HashSet<u64> = handled_ids(&log).into_iter().collect();
+        assert_eq!(handled, ids.iter().copied().collect(), "{remembered}");
+        assert!(s.offline_rows().is_empty(), "{:?}", s.offline_rows());
+        let failed = env.run_cmd_app(&s, &["events", "failed", "--json"]);
+        assert_eq!(failed.stdout.trim(), "[]");
+    }
+}
+
+#[test]
+fn retry_by_id_reserves_only_those_events() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let ids = s.queue_offline(3);
+    fail_all(&env, &s);
+    let chosen = ids[1].to_string();
+    let run = env.run_cmd_app(&s, &["events", "retry", &chosen, "not-a-portal-id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 portal event(s) reserved"),
+        "{}",
+        run.stderr
+    );
+    for (_, _, p) in s.rest_log() {
+        if let Some(f) = p.get("filter").and_then(Value::as_object) {
+            assert!(f.values().all(|v| !v.is_array()), "{p}");
+        }
+    }
+    let log = env.tmp.path().join("retried.log");
+    Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log))).assert_ok();
+    assert_eq!(handled_ids(&log), vec![ids[1]]);
+    let left: Vec<u64> = s.offline_rows().iter().map(|r| r.id).collect();
+    assert_eq!(left, vec![ids[0], ids[2]]);
+}
+
+#[test]
+fn a_reserved_batch_is_given_up_into_the_spool_when_the_portal_loses_the_feature() {
+    for retried in [true, false] {
+        let (env, s) = (Env::new(), StandIn::start());
+        seed_app(&env, &s);
+        let mut ids = s.queue_offline(3);
+        match retried {
+            true => {
+                fail_all(&env, &s);
+                env.run_cmd_app(&s, &["events", "retry", "--all"])
+                    .assert_ok();
+            }
+            false => {
+                let run = Env::run_cmd(&mut pull(&env, &s, &crashing_handler()));
+                assert_ne!(run.code, 0);
+            }
+        }
+        assert!(s.offline_rows().iter().all(|r| r.process_id.is_some()));
+        s.without_offline_extended();
+        ids.extend(s.queue_offline(2));
+        let log = env.tmp.path().join("handled.log");
+        let run = Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log)));
+        assert_eq!(run.code, 0, "retried={retried}: {}", run.stderr);
+        let handled: HashSet<u64> = handled_ids(&log).into_iter().collect();
+        assert_eq!(handled, ids.iter().copied().collect(), "retried={retried}");
+        assert!(s.offline_rows().is_empty(), "{:?}", s.offline_rows());
+        // The feature back: the next run reserves again (clear=0) instead of staying lossy.
+        s.with_offline_extended();
+        s.queue_offline(2);
+        let run = Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log)));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("allows clear=0 again"),
+            "{}",
+            run.stderr
+        );
+        assert!(s.offline_rows().is_empty());
+        assert!(s.event_calls().contains(&"event.offline.clear".to_string()));
+    }
+}
+
+#[test]
+fn a_stop_signal_while_the_portal_deletes_a_batch_waits_until_it_is_spooled() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    s.without_offline_extended();
+    let log = env.tmp.path().join("handled.log");
+    let mut all: Vec<u64> = Vec::new();
+    for (signal, code) in [("HUP", 129), ("INT", 130), ("QUIT", 131), ("TERM", 143)] {
+        all.extend(s.queue_offline(4));
+        s.hold_cleared_get();
+        let mut child = pull(&env, &s, &logging_handler(&log)).spawn().unwrap();
+        assert!(s.wait_cleared_get_held(), "the portal deleted a batch");
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap()
+            .success());
+        s.release_cleared_get();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "SIG{signal}");
+    }
+    Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log))).assert_ok();
+    let handled: HashSet<u64> = handled_ids(&log).into_iter().collect();
+    assert_eq!(handled, all.iter().copied().collect());
+}
+
+#[test]
+fn an_event_whose_message_id_the_portal_cannot_clear_by_is_cleared_by_id() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let ids = s.queue_offline(5);
+    s.set_message_id(ids[2], "1");
+    let log = env.tmp.path().join("handled.log");
+    let run = Env::run_cmd(&mut pull(&env, &s, &logging_handler(&log)));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let handled: HashSet<u64> = handled_ids(&log).into_iter().collect();
+    assert_eq!(handled, ids.iter().copied().collect());
+    assert!(s.offline_rows().is_empty(), "{:?}", s.offline_rows());
+}
+
+#[test]
+fn each_handler_run_gets_a_live_token() {
+    let (env, s) = (Env::new(), StandIn::start());
+    let mut doc = seed_app(&env, &s);
+    let ids = s.queue_offline(2);
+    // The first handler leaves the stored token a few seconds from its end (as an hour spent
+    // on a long batch would): the second must get a refreshed one.
+    doc["expires"] = (doc["expires"].as_i64().unwrap() - 3590).into();
+    let late = env.tmp.path().join("late.json");
+    fs::write(&late, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let log = env.tmp.path().join("tokens.log");
+    let script = format!(
+        "printf '%s %s\\n' \"$B24_EVENT_ID\" \"$B24_ACCESS_TOKEN\" >> '{}'; [ \"$B24_EVENT_ID\" = {} ] && cat '{}' > '{}'; true",
+        log.display(),
+        ids[0],
+        late.display(),
+        env.auth_path().display()
+    );
+    let args: Vec<String> = ["--exec", "sh", "-c", &script].map(String::from).to_vec();
+    Env::run_cmd(&mut pull(&env, &s, &args)).assert_ok();
+    let text = fs::read_to_string(&log).unwrap();
+    let tokens: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(tokens.len(), 2, "{text}");
+    assert_eq!(tokens[0], doc["access_token"].as_str().unwrap());
+    assert_ne!(tokens[1], tokens[0], "the second run got a refreshed token");
+}
+
+/// `--follow` with a handler that says `handled ID` on stderr.
+fn follow(env: &Env, s: &StandIn) -> crate::support::cli::Spawned {
+    let args: Vec<String> = [
+        "--follow",
+        "--exec",
+        "sh",
+        "-c",
+        "echo \"handled $B24_EVENT_ID\" >&2",
+    ]
+    .map(String::from)
+    .to_vec();
+    env.spawn(&mut pull(env, s, &args))
+}
+
+fn terminate(child: &mut std::process::Child) -> Option<i32> {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn follow_waits_out_an_outage() {
+    use crate::support::stand_in::{Endpoint, Fault, When};
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let first = s.queue_offline(1)[0];
+    let mut run = follow(&env, &s);
+    run.wait_line(20, |l| l == format!("handled {first}"));
+    s.fail(Endpoint::Rest, When::Next(3), Fault::CutBody);
+    let second = s.queue_offline(1)[0];
+    run.wait_line(30, |l| l.contains("trying again"));
+    run.wait_line(60, |l| l == format!("handled {second}"));
+    assert_eq!(terminate(&mut run.child), Some(143));
+    assert!(s.offline_rows().is_empty());
+}
+
+#[test]
+fn retry_during_a_follow_says_to_stop_it() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let first = s.queue_offline(1)[0];
+    let mut run = follow(&env, &s);
+    run.wait_line(20, |l| l == format!("handled {first}"));
+    let retry = env.run_cmd_app(&s, &["events", "retry", "--all"]);
+    let line = retry.assert_error(4);
+    assert!(
+        line.contains("--follow") && line.contains("stop it"),
+        "{line}"
+    );
+    assert_eq!(terminate(&mut run.child), Some(143));
+}
+
+#[test]
+fn a_refused_request_of_b24auths_own_is_not_the_users_to_fix() {
+    use crate::support::stand_in::{Endpoint, Fault, When};
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    s.queue_offline(1);
+    let refused = (
+        hyper::StatusCode::BAD_REQUEST,
+        "ERROR_ARGUMENT",
+        "Filter operation not allowed",
+    );
+    s.fail(Endpoint::Rest, When::Next(1), Fault::Error(refused));
+    let run = Env::run_cmd(&mut pull(&env, &s, &[]));
+    let line = run.assert_error(1);
+    assert!(!line.contains("fix the call's parameters"), "{line}");
+    assert!(line.contains("b24auth built"), "{line}");
+}
+
+#[test]
+fn bind_refused_names_the_portal_to_authorize_again() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    s.not_admin();
+    let run = env.run_cmd_app(&s, &["events", "bind", "ONCRMDEALADD", "--offline"]);
+    let line = run.assert_error(1);
+    assert!(line.contains("administrator"), "{line}");
+    assert!(!line.contains("PORTAL"), "{line}");
+    assert!(line.contains(&s.host()), "{line}");
+    assert!(line.contains("--force"), "{line}");
+}
+
+#[test]
+fn pull_with_a_shared_store_warns_that_its_lock_is_this_hosts() {
+    use crate::support::postgres::shared;
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let url = shared().database();
+    let copy = &["store", "copy", "--from", "file", "--to", &url];
+    Env::run_cmd(&mut env.cmd(copy)).assert_ok();
+    fs::remove_file(env.auth_path()).unwrap();
+    s.queue_offline(2);
+    let mut cmd = pull(&env, &s, &[]);
+    cmd.env("B24AUTH_STORE", &url);
+    let run = Env::run_cmd(&mut cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("on one host only"), "{}", run.stderr);
+    assert!(s.offline_rows().is_empty());
+}

@@ -6,10 +6,11 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::install_listen::{bitrix_form, PATH};
+use super::install_listen::PATH;
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::outage::Outage;
+use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::StandIn;
 
 #[path = "../../bench/sockets.rs"]
@@ -70,13 +71,20 @@ fn with_nofile(cmd: &mut Command, soft: libc::rlim_t, hard: libc::rlim_t) -> &mu
 }
 
 fn listen(env: &Env, s: &StandIn, soft: libc::rlim_t, hard: libc::rlim_t) -> (Spawned, String) {
-    let mut cmd = env.app_cmd(
-        s,
-        &["install-listen", "--listen", "127.0.0.1:0", "--path", PATH],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, soft, hard));
-    let addr = p.wait_listening();
-    (p, addr)
+    env.listen(with_nofile(
+        &mut env.install_listen(s, true, PATH, &[]),
+        soft,
+        hard,
+    ))
+}
+
+/// `authorize` redirected to a free loopback port, under a descriptor limit of `nofile`: the
+/// process, the redirect's `host:port`, and the authorize URL it printed.
+fn authorize(env: &Env, s: &StandIn, nofile: libc::rlim_t) -> (Spawned, String, String) {
+    let (mut cmd, addr) = env.authorize(s, &["--no-browser"]);
+    let mut p = env.spawn(with_nofile(&mut cmd, nofile, nofile));
+    let url = p.wait_authorize_url();
+    (p, addr, url)
 }
 
 /// `SOCKETS` idle sockets that reconnect as soon as they are closed.
@@ -98,7 +106,7 @@ fn the_callback_is_saved_through_a_descriptor_flood() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, 1024, 1024);
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
 
     let flood = idle_flood(&addr);
     // Without room made, not every socket gets in: the callback is then sent into the flood
@@ -141,22 +149,7 @@ fn the_authorize_redirect_lands_through_a_descriptor_flood() {
     raise_own_limit(SOCKETS + 1000);
     let s = StandIn::start();
     let env = Env::new();
-    let addr = format!("127.0.0.1:{}", http::free_port());
-    let redirect = format!("http://{addr}/callback");
-    s.set_redirect_uri(&redirect);
-    let mut cmd = env.app_cmd(
-        &s,
-        &[
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-            "--no-browser",
-        ],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, 1024, 1024));
-    let url = p.wait_authorize_url();
+    let (p, addr, url) = authorize(&env, &s, 1024);
 
     let flood = idle_flood(&addr);
     let full_swing = flood.wait_all_started(30);
@@ -209,15 +202,11 @@ fn a_verification_that_fails_locally_keeps_a_candidate_and_a_retry_is_saved() {
     let s = StandIn::start();
     let env = Env::new();
     let mut outage = Outage::refusing();
-    let mut cmd = env.app_cmd(
-        &s,
-        &["install-listen", "--listen", "127.0.0.1:0", "--path", PATH],
-    );
+    let mut cmd = env.install_listen(&s, true, PATH, &[]);
     cmd.env("B24AUTH_OAUTH_SERVER", &outage.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let (mut p, addr) = env.listen(&mut cmd);
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
 
     let r = http::post(&addr, PATH, FORM, good.as_bytes());
     assert_eq!(r.status, 200, "connection refused: {r:?}");
@@ -271,22 +260,7 @@ fn trickled_invalid_requests_make_way_for_the_redirect() {
     raise_own_limit(TRICKLERS + 500);
     let s = StandIn::start();
     let env = Env::new();
-    let addr = format!("127.0.0.1:{}", http::free_port());
-    let redirect = format!("http://{addr}/callback");
-    s.set_redirect_uri(&redirect);
-    let mut cmd = env.app_cmd(
-        &s,
-        &[
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-            "--no-browser",
-        ],
-    );
-    let mut p = env.spawn(with_nofile(&mut cmd, 256, 256));
-    let url = p.wait_authorize_url();
+    let (p, addr, url) = authorize(&env, &s, 256);
     let location = http::get(&url)
         .header("location")
         .expect("the portal redirects")

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::cli::{Env, BIN};
 use crate::support::postgres;
-use crate::support::stand_in::{Fault, StandIn};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 /// The first `` `b24auth …` `` command in `line`.
 fn first_hint(line: &str) -> &str {
@@ -97,7 +97,7 @@ fn a_pasted_hint_runs_nothing_but_b24auth() {
     std::fs::rename(&env.dir, evil_dir.join("c")).unwrap();
     let dir = evil_dir.join("c");
     std::fs::write(dir.join("auth.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
-    s.fail_next(Fault::InvalidGrant);
+    s.fail(Endpoint::Token, When::Next(1), Fault::INVALID_GRANT);
     let mut cmd = env.cmd(&["--config-dir", dir.to_str().unwrap(), "token"]);
     cmd.env_remove("B24AUTH_CONFIG_DIR");
     let line = Env::run_cmd(&mut cmd).assert_error(3).to_string();
@@ -132,7 +132,7 @@ fn imports_authorize_again_names_the_profile() {
     let file = env.tmp.path().join("pair.json");
     std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
     std::fs::remove_file(env.auth_path()).unwrap();
-    s.fail_next(Fault::InvalidGrant);
+    s.fail(Endpoint::Token, When::Next(1), Fault::INVALID_GRANT);
     let run = Env::run_cmd(
         &mut env.app_cmd(&s, &["--profile", "prod", "import", file.to_str().unwrap()]),
     );

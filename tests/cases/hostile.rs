@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::cli::{Env, Run};
 use crate::support::hostile::{oauth_answering, run_within};
-use crate::support::http::{self, free_port};
+use crate::support::http;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 const OSC52: &str = "\u{1b}]52;c;ZXZpbA==\u{7}";
@@ -54,20 +54,8 @@ fn argv_recording_browser(env: &Env) -> (std::path::PathBuf, std::sync::mpsc::Re
 fn ps_during_authorize_shows_no_state_and_a_forged_redirect_is_refused() {
     let s = StandIn::start();
     let env = Env::new();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let redirect = format!("http://{listen}/callback");
-    s.set_redirect_uri(&redirect);
     let (browser, argv) = argv_recording_browser(&env);
-    let mut cmd = env.app_cmd(
-        &s,
-        &[
-            "authorize",
-            "--domain",
-            &s.base,
-            "--redirect-uri",
-            &redirect,
-        ],
-    );
+    let (mut cmd, listen) = env.authorize(&s, &[]);
     cmd.env("BROWSER", &browser);
     let mut p = env.spawn(&mut cmd);
     let url = p.wait_authorize_url();
@@ -258,18 +246,7 @@ fn a_callback_with_control_characters_is_refused_and_the_listener_waits() {
     let s = StandIn::start();
     let env = Env::new();
     let path = "/install/0123456789abcdef0123456789abcdef";
-    let mut p = env.spawn(&mut env.app_cmd(
-        &s,
-        &[
-            "install-listen",
-            "--listen",
-            "127.0.0.1:0",
-            "--path",
-            path,
-            "--no-verify",
-        ],
-    ));
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, path, &["--no-verify"]));
     let pair = s.issue_pair();
     let form = |member: &str| {
         let host = s.host();

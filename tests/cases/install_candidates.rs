@@ -14,65 +14,53 @@ use serde_json::{json, Value};
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::record::answering;
-use crate::support::stand_in::{Fault, StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
+use crate::support::stand_in::events::{install_form_with, INSTALL_APP_TOKEN};
+use crate::support::stand_in::{
+    Endpoint, Fault, StandIn, When, CLIENT_ID, CLIENT_SECRET, MEMBER_ID,
+};
 
 pub(super) const PATH: &str = "/install/00112233445566778899aabbccddeeff";
 
 /// `install-listen` against the stand-in, with or without the app's client credentials.
 fn listen(env: &Env, s: &StandIn, with_credentials: bool, timeout: &str) -> (Spawned, String) {
-    let args = [
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        timeout,
-    ];
-    let mut cmd = match with_credentials {
-        true => env.app_cmd(s, &args),
-        false => {
-            let mut c = env.cmd(&args);
-            c.env("B24AUTH_OAUTH_SERVER", &s.base);
-            c
-        }
-    };
+    let mut cmd = env.install_listen(s, with_credentials, PATH, &["--timeout", timeout]);
     // Longer than the stand-in's delayed token answers below.
     cmd.env("B24AUTH_HTTP_TIMEOUT", "10s");
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
-    (p, addr)
+    env.listen(&mut cmd)
 }
 
 /// The callback as Bitrix24 posts it (numbers as strings), naming `portal` as its REST.
 pub(super) fn callback(pair: &Value, portal: &str) -> String {
+    let rest = format!("{portal}/portal/rest/");
     let host = portal.trim_start_matches("http://");
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPINSTALL");
-    for (k, v) in [
-        ("access_token", pair["access_token"].as_str().unwrap()),
-        ("refresh_token", pair["refresh_token"].as_str().unwrap()),
-        ("expires_in", "3600"),
-        ("user_id", "1"),
-        ("scope", "crm,user"),
-        ("domain", host),
-        ("member_id", MEMBER_ID),
-        ("client_endpoint", &format!("{portal}/portal/rest/")),
-        ("server_endpoint", pair["server_endpoint"].as_str().unwrap()),
-        ("application_token", "51856fefc120afa4b628cc82d3935cce"),
-    ] {
-        form.append_pair(&format!("auth[{k}]"), v);
-    }
-    form.finish()
+    install_form_with(
+        pair,
+        host,
+        INSTALL_APP_TOKEN,
+        &[("client_endpoint", &rest)],
+        &[],
+    )
 }
 
-fn post(addr: &str, body: &str) -> http::Response {
+pub(super) fn post(addr: &str, body: &str) -> http::Response {
     http::post(
         addr,
         PATH,
         "application/x-www-form-urlencoded",
         body.as_bytes(),
     )
+}
+
+/// Posts `callback` to the listener `p` at `addr`: answered success, and the listener ends
+/// having kept it as a candidate; its run.
+fn kept_as_candidate(p: Spawned, addr: &str, callback: &str) -> crate::support::cli::Run {
+    let r = post(addr, callback);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, r#"{"status":"success"}"#);
+    let run = p.finish();
+    run.assert_ok();
+    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    run
 }
 
 fn with_credentials(env: &Env, s: &StandIn, args: &[&str]) -> crate::support::cli::Run {
@@ -128,12 +116,7 @@ fn without_credentials_a_genuine_callback_is_kept_as_a_candidate_and_the_next_co
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let pair = s.issue_pair();
-    let r = post(&addr, &callback(&pair, &s.base));
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body, r#"{"status":"success"}"#);
-    let run = p.finish();
-    run.assert_ok();
-    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
     assert!(run.stderr.contains("b24auth refresh"), "{}", run.stderr);
     assert!(
         !env.auth_path().exists(),
@@ -386,7 +369,7 @@ fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
     let (p, addr) = listen(&env, &s, true, "20s");
     let late = s.issue_pair();
     s.expire_access_tokens();
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let r = post(&addr, &callback(&late, &s.base));
     assert_eq!(r.status, 200, "a late callback is kept: {r:?}");
     assert_kept(&env, &s, &late);
@@ -423,7 +406,7 @@ fn a_proving_refresh_that_fails_once_keeps_the_candidate_beside_a_later_proof() 
     s.app_info_without_identity();
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "20s");
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let first = s.issue_pair();
     let r = post(&addr, &callback(&first, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
@@ -448,7 +431,7 @@ fn a_genuine_callback_during_a_token_server_hiccup_is_kept() {
     let attacker = s.issue_pair();
     let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
     assert_eq!(r.status, 403, "{r:?}");
-    s.fail_next(Fault::Http500Html);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let genuine = s.issue_pair();
     let r = post(&addr, &callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
@@ -484,17 +467,7 @@ fn an_older_unverified_profile_is_a_candidate_and_no_verify_is_its_own_state() {
     assert!(other.run(&["show"]).stdout.contains("UNVERIFIED"));
 
     let third = Env::new();
-    let mut cmd = third.cmd(&[
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--no-verify",
-    ]);
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = third.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let (p, addr) = third.listen(&mut third.install_listen(&s, false, PATH, &["--no-verify"]));
     assert_eq!(post(&addr, &callback(&s.issue_pair(), &s.base)).status, 200);
     p.finish().assert_ok();
     let show = third.run(&["show"]).stdout;
@@ -515,19 +488,8 @@ fn a_candidate_in_postgres_is_its_own_sealed_row_until_proven() {
         c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", KEY);
         c
     };
-    let args = [
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ];
-    let mut cmd = in_pg(env.cmd(&args));
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let cmd = env.install_listen(&s, false, PATH, &["--timeout", "2s"]);
+    let (p, addr) = env.listen(&mut in_pg(cmd));
     let pair = s.issue_pair();
     assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
     p.finish().assert_ok();
@@ -564,20 +526,8 @@ fn a_candidate_newer_than_the_profile_replaces_it_once_proven() {
     let mut doc = env.auth();
     doc["b24auth"]["saved_at"] = (doc["b24auth"]["saved_at"].as_i64().unwrap() - 10).into();
     env.write_auth(&serde_json::to_vec(&doc).unwrap());
-    let args = [
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-        "--force",
-    ];
-    let mut cmd = env.cmd(&args);
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let args = ["--timeout", "2s", "--force"];
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
     let genuine = s.issue_pair();
     assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
     p.finish().assert_ok();
@@ -781,17 +731,12 @@ fn a_callback_naming_an_unknown_oauth_server_is_kept_unasked_and_proven_once_the
     ]);
     cmd.env("B24AUTH_CLIENT_ID", crate::support::stand_in::CLIENT_ID)
         .env("B24AUTH_CLIENT_SECRET", CLIENT_SECRET);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    // No B24AUTH_OAUTH_SERVER: the trusted server is Bitrix24's own.
+    let (p, addr) = env.listen(&mut cmd);
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
     let before = s.counters();
-    let r = post(&addr, &callback(&pair, &s.base));
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body, r#"{"status":"success"}"#);
-    let run = p.finish();
-    run.assert_ok();
-    assert!(run.stderr.contains("CANDIDATE"), "{}", run.stderr);
+    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
     assert!(
         run.stderr
             .contains("--oauth-server https://oauth.corp.example"),

@@ -11,48 +11,28 @@ use serde_json::Value;
 
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
+use crate::support::stand_in::frame::frame_form;
 use crate::support::stand_in::{StandIn, MEMBER_ID};
 use crate::support::tls::Ca;
 
 const PATH: &str = "/install/ffeeddccbbaa99887766554433221100";
 
 fn listen(env: &Env, s: &StandIn, with_credentials: bool) -> (Spawned, String) {
-    let args = [
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "60s",
-    ];
-    let mut cmd = match with_credentials {
-        true => env.app_cmd(s, &args),
-        false => {
-            let mut c = env.cmd(&args);
-            c.env("B24AUTH_OAUTH_SERVER", &s.base);
-            c
-        }
-    };
+    let mut cmd = env.install_listen(s, with_credentials, PATH, &["--timeout", "60s"]);
     cmd.env("B24AUTH_BX24_LIBRARY", format!("{}/bx24.js", s.base));
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
-    (p, addr)
+    env.listen(&mut cmd)
 }
 
-/// The frame form as the portal submits it.
-fn frame_form(pair: &Value, host: &str) -> (String, String) {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("AUTH_ID", pair["access_token"].as_str().unwrap())
-        .append_pair("AUTH_EXPIRES", "3600")
-        .append_pair("REFRESH_ID", pair["refresh_token"].as_str().unwrap())
-        .append_pair("member_id", MEMBER_ID)
-        .append_pair("status", "L")
-        .append_pair("PLACEMENT", "DEFAULT")
-        .append_pair("PLACEMENT_OPTIONS", "{}")
-        .finish();
-    let query = format!("DOMAIN={host}&PROTOCOL=0&LANG=en&APP_SID=0123abcd");
-    (body, query)
+/// POSTs the frame form for `pair` to the install path, as the portal's page submits it.
+fn post_frame(addr: &str, s: &StandIn, pair: &Value) -> http::Response {
+    let (body, query) = frame_form(pair, &s.host(), false);
+    let path = format!("{PATH}?{query}");
+    http::post(
+        addr,
+        &path,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    )
 }
 
 #[test]
@@ -62,13 +42,7 @@ fn the_frame_form_is_a_callback_answered_with_the_finishing_page() {
     // With the credentials: app.info's client_id tells the app, so it confirms.
     let (p, addr) = listen(&env, &s, true);
     let pair = s.issue_pair();
-    let (body, query) = frame_form(&pair, &s.host());
-    let r = http::post(
-        &addr,
-        &format!("{PATH}?{query}"),
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    );
+    let r = post_frame(&addr, &s, &pair);
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("BX24.installFinish()"), "{}", r.body);
     assert!(
@@ -96,31 +70,13 @@ fn an_unconfirmed_frame_form_is_kept_as_a_candidate_and_still_finishes() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false);
     let pair = s.issue_pair();
-    let (body, query) = frame_form(&pair, &s.host());
-    let r = http::post(
-        &addr,
-        &format!("{PATH}?{query}"),
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    );
+    let r = post_frame(&addr, &s, &pair);
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("as a candidate"), "{}", r.body);
     assert!(r.body.contains("BX24.installFinish()"));
     drop(p);
     assert!(!env.auth_path().exists());
     assert!(env.dir.join("auth.candidates").exists());
-}
-
-fn chromium() -> &'static str {
-    ["chromium", "/usr/bin/chromium"]
-        .into_iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("Chromium is needed for this test: run scripts/install-test-deps")
 }
 
 /// Headless Chromium opens the stand-in portal's page that frames the installation path at
@@ -140,20 +96,11 @@ fn open_portal_page_at(env: &Env, s: &StandIn, base: &str, extra: &[&str]) -> (u
         s.base,
         url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
     );
-    let mut child = std::process::Command::new(chromium())
+    let mut child = crate::support::deps::headless_chromium(dir)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             // The stand-in's certificate is signed by a CA made for this test.
             "--ignore-certificate-errors",
             "--enable-logging=stderr",
-            &format!("--user-data-dir={}/chromium-profile", dir.display()),
         ])
         .args(extra)
         .arg(&page)

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::support::cli::{mode, Env, Spawned};
 use crate::support::http::{self, Response};
+use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -17,55 +18,8 @@ struct Listening {
 }
 
 fn start(env: &Env, s: &StandIn, extra: &[&str]) -> Listening {
-    let mut args = vec!["install-listen", "--listen", "127.0.0.1:0", "--path", PATH];
-    args.extend_from_slice(extra);
-    let mut p = env.spawn(&mut env.app_cmd(s, &args));
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(s, true, PATH, extra));
     Listening { p, addr }
-}
-
-/// The callback exactly as Bitrix24 sends it: every field of the protocol, brackets encoded.
-pub(crate) fn bitrix_form(pair: &Value, host: &str) -> String {
-    let auth = [
-        (
-            "access_token",
-            pair["access_token"].as_str().unwrap().to_string(),
-        ),
-        ("expires", pair["expires"].to_string()),
-        ("expires_in", "3600".into()),
-        ("scope", "crm,user".into()),
-        ("domain", host.into()),
-        ("server_endpoint", format!("http://{host}/rest/")),
-        ("status", "L".into()),
-        ("client_endpoint", format!("http://{host}/portal/rest/")),
-        ("member_id", MEMBER_ID.into()),
-        ("user_id", "1".into()),
-        (
-            "refresh_token",
-            pair["refresh_token"].as_str().unwrap().to_string(),
-        ),
-        (
-            "application_token",
-            "51856fefc120afa4b628cc82d3935cce".into(),
-        ),
-    ];
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPINSTALL")
-        .append_pair("event_handler_id", "0")
-        .append_pair("data[VERSION]", "1")
-        .append_pair("data[ACTIVE]", "Y")
-        .append_pair("data[INSTALLED]", "Y")
-        .append_pair("data[LANGUAGE_ID]", "en")
-        .append_pair("ts", "1728413297");
-    for (k, v) in auth {
-        form.append_pair(&format!("auth[{k}]"), &v);
-    }
-    let body = form.finish();
-    assert!(
-        body.contains("auth%5Baccess_token%5D="),
-        "brackets are percent-encoded"
-    );
-    body
 }
 
 fn post_form(l: &Listening, body: &str) -> Response {
@@ -77,10 +31,7 @@ fn assert_saved_install(env: &Env, s: &StandIn, pair: &Value) {
     // What the documentation's PHP reader uses: top-level tokens.
     assert_eq!(auth["access_token"], pair["access_token"]);
     assert_eq!(auth["refresh_token"], pair["refresh_token"]);
-    assert_eq!(
-        auth["application_token"],
-        "51856fefc120afa4b628cc82d3935cce"
-    );
+    assert_eq!(auth["application_token"], INSTALL_APP_TOKEN);
     assert_eq!(auth["member_id"], MEMBER_ID);
     assert_eq!(auth["domain"], s.host());
     assert_eq!(auth["status"], "L");
@@ -101,7 +52,7 @@ fn a_bitrix24_shaped_callback_is_saved_whole() {
     let env = Env::new();
     let l = start(&env, &s, &[]);
     let pair = s.issue_pair();
-    let r = post_form(&l, &bitrix_form(&pair, &s.host()));
+    let r = post_form(&l, &install_form(&pair, &s.host(), INSTALL_APP_TOKEN));
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, r#"{"status":"success"}"#);
     let run = l.p.finish();
@@ -124,7 +75,7 @@ fn a_json_callback_is_saved() {
     let l = start(&env, &s, &["--no-verify"]);
     let pair = s.issue_pair();
     let mut auth = pair.clone();
-    auth["application_token"] = "51856fefc120afa4b628cc82d3935cce".into();
+    auth["application_token"] = INSTALL_APP_TOKEN.into();
     auth["domain"] = s.host().into();
     let body = serde_json::json!({"event": "ONAPPINSTALL", "auth": auth}).to_string();
     let r = http::post(&l.addr, PATH, "application/json", body.as_bytes());
@@ -140,7 +91,7 @@ fn hostile_requests_are_answered_and_the_real_callback_still_lands() {
     let env = Env::new();
     let l = start(&env, &s, &[]);
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
     let addr = l.addr.clone();
 
     // A client that starts its headers and never finishes them.
@@ -209,9 +160,10 @@ fn hostile_requests_are_answered_and_the_real_callback_still_lands() {
         http::raw(&addr, &foreign, good.as_bytes()),
         403,
     );
-    let forged = bitrix_form(
+    let forged = install_form(
         &serde_json::json!({"access_token": "forged0123456789", "refresh_token": "forged", "expires": 1}),
         &s.host(),
+        INSTALL_APP_TOKEN,
     );
     check("forged token", post_form(&l, &forged), 403);
     assert!(!env.auth_path().exists(), "nothing saved by any of them");
@@ -237,7 +189,10 @@ fn an_existing_profile_needs_force() {
 
     let l = start(&env, &s, &["--force"]);
     let pair = s.issue_pair();
-    assert_eq!(post_form(&l, &bitrix_form(&pair, &s.host())).status, 200);
+    assert_eq!(
+        post_form(&l, &install_form(&pair, &s.host(), INSTALL_APP_TOKEN)).status,
+        200
+    );
     l.p.finish().assert_ok();
     assert_saved_install(&env, &s, &pair);
 }
@@ -268,7 +223,7 @@ fn the_public_url_is_what_to_paste_and_an_accepted_host() {
         "{line}"
     );
     let pair = s.issue_pair();
-    let good = bitrix_form(&pair, &s.host());
+    let good = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
     // A reverse proxy that keeps the public Host.
     let head = format!(
         "POST {PATH} HTTP/1.1\nHost: hooks.example.com\nContent-Type: {FORM}\nContent-Length: {}",
@@ -282,23 +237,17 @@ fn the_public_url_is_what_to_paste_and_an_accepted_host() {
 fn without_client_credentials_it_warns_and_keeps_a_candidate() {
     let s = StandIn::start();
     let env = Env::new();
-    let mut cmd = env.cmd(&[
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut cmd);
-    let addr = p.wait_listening();
+    let (mut p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
     p.wait_line(10, |l| {
         l.contains("warning") && l.contains("B24AUTH_CLIENT_SECRET")
     });
     let pair = s.issue_pair();
-    let r = http::post(&addr, PATH, FORM, bitrix_form(&pair, &s.host()).as_bytes());
+    let r = http::post(
+        &addr,
+        PATH,
+        FORM,
+        install_form(&pair, &s.host(), INSTALL_APP_TOKEN).as_bytes(),
+    );
     assert_eq!(r.status, 200);
     p.finish().assert_ok();
     // No client_id to tell the app by: app.info's answer is no proof, the pair a candidate.
@@ -311,6 +260,12 @@ fn without_client_credentials_it_warns_and_keeps_a_candidate() {
 
 /// The one candidate kept beside the default profile.
 pub(super) fn only_candidate(env: &Env) -> Value {
+    serde_json::from_slice(&std::fs::read(only_candidate_file(env)).unwrap()).unwrap()
+}
+
+/// The file of the one candidate kept beside the default profile (the folder also holds the
+/// lock that bounds them).
+pub(super) fn only_candidate_file(env: &Env) -> std::path::PathBuf {
     let dir = env.dir.join("auth.candidates");
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -318,5 +273,5 @@ pub(super) fn only_candidate(env: &Env) -> Value {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap()
+    files[0].clone()
 }

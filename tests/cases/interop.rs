@@ -371,7 +371,7 @@ fn import_refuses_a_forged_pair_and_an_existing_profile() {
 
 #[test]
 fn the_stand_in_takes_paths_as_sdks_send_them() {
-    use crate::support::stand_in_sdk::portal_method;
+    use crate::support::stand_in::sdk::portal_method;
     assert_eq!(
         portal_method("/portal/rest//user.current").unwrap(),
         "user.current"

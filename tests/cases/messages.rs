@@ -508,12 +508,12 @@ fn a_browser_opening_the_install_address_is_told_what_it_is() {
 /// A rate-limit back-off over a second says so on stderr; stdout carries only the answer.
 #[test]
 fn a_long_back_off_speaks() {
-    use crate::support::stand_in::RestFault;
+    use crate::support::stand_in::{Endpoint, Fault, When};
     let s = StandIn::start();
     let env = Env::new();
     env.seed(&s, 3600);
     for n in 1..=3 {
-        s.fail_rest_call(n, RestFault::QueryLimit);
+        s.fail(Endpoint::Rest, When::Request(n), Fault::QUERY_LIMIT);
     }
     let run = env.run(&["call", "user.current"]);
     run.assert_ok();

@@ -8,29 +8,10 @@ use super::messages::{state_of, Flow};
 use crate::support::cli::Env;
 use crate::support::http;
 
-fn chromium() -> &'static str {
-    use crate::support::deps::{unguarded, Dep};
-    crate::support::deps::chromium().unwrap_or_else(|| panic!("{}", unguarded(Dep::Chromium)))
-}
-
-/// Chromium's flags for a quiet, offline, throwaway headless run.
+/// Headless Chromium (`support::deps`), without scrollbars in its screenshots.
 fn headless(dir: &Path) -> Command {
-    let mut c = Command::new(chromium());
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-    ])
-    .arg(format!(
-        "--user-data-dir={}",
-        dir.join("chromium-profile").display()
-    ));
+    let mut c = crate::support::deps::headless_chromium(dir);
+    c.arg("--hide-scrollbars");
     c
 }
 

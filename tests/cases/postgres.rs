@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use crate::support::cli::Env;
 use crate::support::postgres::{db_of, shared, Cluster};
-use crate::support::stand_in::{Fault, StandIn, CLIENT_SECRET};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, CLIENT_SECRET};
 
 const KEY: &str = "q0K8gJ3yq1dO4mYl2o0v9m7Xw5b3c1e2f4a6b8d0e2c="; // 32 bytes, base64
 
@@ -202,7 +202,7 @@ fn a_killed_lock_holder_does_not_block_the_next_caller() {
     let s = StandIn::start();
     let env = Env::new();
     let (url, _) = seeded_database(&env, &s, -10, None);
-    s.fail_next(Fault::Hang);
+    s.fail(Endpoint::Token, When::Next(1), Fault::Hang);
     let mut holder = pg(&env, &url, None, &["token"])
         .env("B24AUTH_HTTP_TIMEOUT", "1h")
         .spawn()
@@ -308,15 +308,11 @@ fn install_listen_call_list_and_forget_on_postgres() {
     let s = StandIn::start();
     let env = Env::new();
     let url = shared().database();
-    let mut p = env.spawn(
-        env.app_cmd(
-            &s,
-            &["install-listen", "--listen", "127.0.0.1:0", "--path", "/i"],
-        )
-        .env("B24AUTH_STORE", &url)
-        .env("B24AUTH_STORE_KEY", KEY),
+    let (p, addr) = env.listen(
+        env.install_listen(&s, true, "/i", &[])
+            .env("B24AUTH_STORE", &url)
+            .env("B24AUTH_STORE_KEY", KEY),
     );
-    let addr = p.wait_listening();
     let mut auth = s.issue_pair();
     auth["domain"] = s.host().into();
     let body = serde_json::json!({"event": "ONAPPINSTALL", "auth": auth}).to_string();

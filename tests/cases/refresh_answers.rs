@@ -311,9 +311,7 @@ fn the_proving_refresh_of_an_install_keeps_the_rotated_pair() {
         s.app_info_without_identity();
         let env = Env::new();
         let path = super::install_candidates::PATH;
-        let args = ["install-listen", "--listen", "127.0.0.1:0", "--path", path];
-        let mut p = env.spawn(&mut env.app_cmd(&s, &[&args[..], &["--timeout", "2s"]].concat()));
-        let addr = p.wait_listening();
+        let (p, addr) = env.listen(&mut env.install_listen(&s, true, path, &["--timeout", "2s"]));
         let pair = s.issue_pair();
         s.answer_next_refresh(write);
         let body = super::install_candidates::callback(&pair, &s.base);

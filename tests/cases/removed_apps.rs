@@ -2,7 +2,8 @@
 //! them: the right exit code, the next step, and the stored pair byte for byte unchanged.
 
 use crate::support::cli::Env;
-use crate::support::stand_in::{Fault, StandIn};
+use crate::support::record;
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 #[test]
 fn a_removed_app_makes_call_exit_3_with_the_reinstall_step_and_no_refresh() {
@@ -83,7 +84,11 @@ fn invalid_grant_in_upper_case_without_a_description_exits_3() {
     let env = Env::new();
     env.seed(&s, 3600);
     let before = env.auth_bytes();
-    s.fail_next(Fault::InvalidGrantBare);
+    s.fail(
+        Endpoint::Token,
+        When::Next(1),
+        Fault::Recorded(record::invalid_grant_bare()),
+    );
     let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
     let line = run.assert_error(3);
     assert!(line.contains("invalid_grant: no description"), "{line}");
@@ -97,7 +102,11 @@ fn wrong_client_with_http_200_exits_2_and_keeps_the_pair() {
     let env = Env::new();
     env.seed(&s, -10);
     let before = env.auth_bytes();
-    s.fail_next(Fault::WrongClient200);
+    s.fail(
+        Endpoint::Token,
+        When::Next(1),
+        Fault::Recorded(record::wrong_client()),
+    );
     let run = Env::run_cmd(&mut env.app_cmd(&s, &["token"]));
     let line = run.assert_error(2);
     assert!(line.contains("wrong_client"), "{line}");

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::cli::{Env, Run};
 use crate::support::record::answering;
-use crate::support::stand_in::StandIn;
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 /// Where the replayed answer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,8 +575,12 @@ fn replay(case: &Case) -> Outcome {
     let before = env.auth_bytes();
     let (run, refreshes) = match case.at {
         At::Rest | At::RestOnce => {
-            let times = (case.at == At::RestOnce).then_some(1);
-            s.answer_rest_with(case.status, body, times);
+            let when = match case.at {
+                At::RestOnce => When::Next(1),
+                _ => When::Always,
+            };
+            let status = hyper::StatusCode::from_u16(case.status).expect("a recorded status");
+            s.fail(Endpoint::Rest, when, Fault::Recorded((status, body)));
             let run = Env::run_cmd(&mut env.app_cmd(&s, &["call", "profile"]));
             (run, s.counters().refreshes)
         }
@@ -911,43 +915,23 @@ fn show_check_of_a_pair_naming_another_oauth_server_waits_to_be_told() {
 /// refresh token nowhere and keeps it; with the server named, the refresh there proves it.
 #[test]
 fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
-    use super::install_candidates::{callback, PATH};
+    use super::install_candidates::{callback, post, PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
-    let mut listen = env.cmd(&[
-        "install-listen",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PATH,
-        "--timeout",
-        "2s",
-    ]);
-    listen.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let mut p = env.spawn(&mut listen);
-    let addr = p.wait_listening();
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
-    let body = callback(&pair, &s.base);
-    let form = "application/x-www-form-urlencoded";
-    let r = crate::support::http::post(&addr, PATH, form, body.as_bytes());
+    let r = post(&addr, &callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
-    let dir = env.dir.join("auth.candidates");
-    // The candidates themselves (the folder also holds the lock that bounds them).
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let mut kept: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let file = super::install_listen::only_candidate_file(&env);
+    let mut kept: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     kept["b24auth"]
         .as_object_mut()
         .unwrap()
         .remove("oauth_server");
-    std::fs::write(&files[0], serde_json::to_vec(&kept).unwrap()).unwrap();
+    std::fs::write(&file, serde_json::to_vec(&kept).unwrap()).unwrap();
     let calls_before = s.counters().token_calls;
 
     let mut refresh = env.app_cmd(&s, &["refresh"]);
@@ -972,12 +956,8 @@ fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
         calls_before,
         "the token went nowhere"
     );
-    let still: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(still.len(), 1, "still kept: {still:?}");
+    // Still kept.
+    super::install_listen::only_candidate_file(&env);
     assert!(!env.auth_path().exists());
 
     let mut named = env.app_cmd(&s, &["--oauth-server", &s.base, "refresh"]);

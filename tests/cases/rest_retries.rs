@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::cli::Env;
-use crate::support::stand_in::{RestFault, StandIn};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 fn ready() -> (StandIn, Env) {
     let s = StandIn::start();
@@ -23,7 +23,7 @@ fn ready() -> (StandIn, Env) {
 fn a_gateways_html_pages_are_retried() {
     for status in [502, 504, 500] {
         let (s, env) = ready();
-        s.gateway_pages(2, status);
+        s.fail(Endpoint::Rest, When::Next(2), Fault::Page(status));
         let run = env.run(&["call", "profile", "--result"]);
         run.assert_ok();
         let result: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -45,7 +45,7 @@ fn a_gateways_html_pages_are_retried() {
 #[test]
 fn a_dead_gateway_ends_with_exit_1_naming_the_status() {
     let (s, env) = ready();
-    s.dead_gateway(502);
+    s.fail(Endpoint::Rest, When::Always, Fault::Page(502));
     let run = env.run(&["call", "profile"]);
     let line = run.assert_final_error(1);
     assert!(
@@ -83,7 +83,7 @@ fn operation_time_limit_waits_until_the_window_resets() {
 #[test]
 fn a_write_behind_a_timed_out_gateway_is_not_repeated() {
     let (s, env) = ready();
-    s.late_gateway_pages(1, 504);
+    s.fail(Endpoint::Rest, When::Next(1), Fault::PageAfterRun(504));
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x"]);
     let line = run.assert_final_error(1);
     assert!(line.contains("HTTP 504"), "{line}");
@@ -100,7 +100,7 @@ fn a_write_behind_a_timed_out_gateway_is_not_repeated() {
 #[test]
 fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
     let (s, env) = ready();
-    s.late_gateway_pages(1, 502);
+    s.fail(Endpoint::Rest, When::Next(1), Fault::PageAfterRun(502));
     let write = [
         "call",
         "batch",
@@ -111,7 +111,7 @@ fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
     let line = run.assert_final_error(1);
     assert!(line.contains("outcome is unknown"), "{line}");
     assert_eq!(s.gateway_served(), 1);
-    s.late_gateway_pages(1, 502);
+    s.fail(Endpoint::Rest, When::Next(1), Fault::PageAfterRun(502));
     let reads = [
         "call",
         "batch",
@@ -126,7 +126,7 @@ fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
 fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
     // A gateway may answer 503 after the portal ran the request: the write is sent once.
     let (s, env) = ready();
-    s.gateway_pages(1, 503);
+    s.fail(Endpoint::Rest, When::Next(1), Fault::Page(503));
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
     let line = run.assert_final_error(1);
     assert!(line.contains("HTTP 503"), "{line}");
@@ -135,7 +135,7 @@ fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
     assert_eq!(run.stdout, "");
     // Bitrix24's own JSON QUERY_LIMIT_EXCEEDED proves the write did not run: repeated.
     let (s, env) = ready();
-    s.fail_rest_call(1, RestFault::QueryLimit);
+    s.fail(Endpoint::Rest, When::Request(1), Fault::QUERY_LIMIT);
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
     run.assert_ok();
     assert_eq!(run.stdout.trim(), "1");
@@ -145,7 +145,7 @@ fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
 #[test]
 fn json_without_an_error_on_a_502_is_a_gateway_failure() {
     let (s, env) = ready();
-    s.json_gateway_pages(usize::MAX, 502);
+    s.fail(Endpoint::Rest, When::Always, Fault::GatewayJson(502));
     let run = env.run(&["call", "crm.deal.list", "--all"]);
     let line = run.assert_final_error(1);
     assert!(line.contains("HTTP 502"), "{line}");
@@ -155,7 +155,7 @@ fn json_without_an_error_on_a_502_is_a_gateway_failure() {
     );
     assert_eq!(run.stdout, "");
     let (s, env) = ready();
-    s.json_gateway_pages(1, 502);
+    s.fail(Endpoint::Rest, When::Next(1), Fault::GatewayJson(502));
     let run = env.run(&["call", "profile", "--result"]);
     run.assert_ok();
     assert!(run.stdout.contains("\"ID\""), "{}", run.stdout);

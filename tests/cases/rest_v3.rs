@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::cli::Env;
-use crate::support::stand_in::StandIn;
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 fn ready() -> (StandIn, Env) {
     let s = StandIn::start();
@@ -65,7 +65,7 @@ fn v3_errors_are_printed_code_colon_message() {
 #[test]
 fn a_v3_write_behind_a_gateway_page_is_repeated_under_the_same_key_and_runs_once() {
     let (s, env) = ready();
-    s.v3_late_gateway(1);
+    s.fail(Endpoint::V3, When::Next(1), Fault::PageAfterRun(504));
     let run = env.run(&[
         "call",
         "--v3",

@@ -5,24 +5,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::support::cli::{Env, Spawned};
+use crate::support::cli::Env;
 use crate::support::http;
-use crate::support::stand_in::{RestFault, StandIn, MEMBER_ID};
+use crate::support::stand_in::events::{install_form_with, INSTALL_APP_TOKEN};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const PATH: &str = "/install/feedfacefeedfacefeedfacefeedface";
-
-fn listen(env: &Env, cmd: &mut std::process::Command) -> (Spawned, String) {
-    let mut p = env.spawn(cmd);
-    let addr = p.wait_listening();
-    (p, addr)
-}
-
-fn install_args(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut args = vec!["install-listen", "--listen", "127.0.0.1:0", "--path", PATH];
-    args.extend_from_slice(extra);
-    args
-}
 
 /// An install callback for `pair` on the stand-in's portal, with `overrides` of `auth[…]`
 /// fields (an empty value drops the field) and `extra` raw form pairs.
@@ -32,43 +21,7 @@ fn callback(
     overrides: &[(&str, &str)],
     extra: &[(&str, &str)],
 ) -> String {
-    let host = s.host();
-    let mut auth: Vec<(String, String)> = vec![
-        (
-            "access_token".into(),
-            pair["access_token"].as_str().unwrap().into(),
-        ),
-        ("expires_in".into(), "3600".into()),
-        ("scope".into(), "crm,user".into()),
-        ("domain".into(), host.clone()),
-        ("server_endpoint".into(), format!("http://{host}/rest/")),
-        ("status".into(), "L".into()),
-        (
-            "client_endpoint".into(),
-            format!("http://{host}/portal/rest/"),
-        ),
-        ("member_id".into(), MEMBER_ID.into()),
-        ("user_id".into(), "1".into()),
-        (
-            "refresh_token".into(),
-            pair["refresh_token"].as_str().unwrap().into(),
-        ),
-    ];
-    for (k, v) in overrides {
-        auth.retain(|(key, _)| key != k);
-        if !v.is_empty() {
-            auth.push((k.to_string(), v.to_string()));
-        }
-    }
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPINSTALL");
-    for (k, v) in &auth {
-        form.append_pair(&format!("auth[{k}]"), v);
-    }
-    for (k, v) in extra {
-        form.append_pair(k, v);
-    }
-    form.finish()
+    install_form_with(pair, &s.host(), INSTALL_APP_TOKEN, overrides, extra)
 }
 
 fn post(addr: &str, body: &str) -> u16 {
@@ -79,7 +32,7 @@ fn post(addr: &str, body: &str) -> u16 {
 fn install_a_genuine_token_naming_another_portal_is_refused() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, PATH, &[]));
     let pair = s.issue_pair();
     let attacker = format!("http://127.0.0.1:{}/rest/", http::free_port());
     let attacker_host = attacker
@@ -118,9 +71,7 @@ fn install_the_body_cannot_set_client_credentials_or_b24auth() {
     let s = StandIn::start();
     let env = Env::new();
     // No client credentials configured: nothing may fill them in from the body.
-    let mut cmd = env.cmd(&install_args(&["--timeout", "2s"]));
-    cmd.env("B24AUTH_OAUTH_SERVER", &s.base);
-    let (p, addr) = listen(&env, &mut cmd);
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
     let pair = s.issue_pair();
     let body = callback(
         &s,
@@ -149,7 +100,7 @@ fn install_the_body_cannot_set_client_credentials_or_b24auth() {
 fn install_no_verify_still_refuses_an_endpoint_on_another_host() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&["--no-verify"])));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, PATH, &["--no-verify"]));
     let pair = s.issue_pair();
     let attacker = format!("http://127.0.0.1:{}/rest/", http::free_port());
     assert_eq!(
@@ -171,10 +122,7 @@ fn install_no_verify_still_refuses_an_endpoint_on_another_host() {
 fn install_verifications_run_concurrently() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(
-        &env,
-        &mut env.app_cmd(&s, &install_args(&["--http-timeout", "60s"])),
-    );
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, PATH, &["--http-timeout", "60s"]));
     s.hold_unknown_app_info();
     let answered = Arc::new(AtomicUsize::new(0));
     let forged: Vec<_> = (0..10)
@@ -219,7 +167,11 @@ fn rest_a_redirect_to_another_port_is_not_followed() {
     let env = Env::new();
     env.seed(&s, 3600);
     let before = env.auth()["client_endpoint"].clone();
-    s.fail_rest_call(1, RestFault::MovedTo(s.second_address()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(s.second_address()),
+    );
     let line = env
         .run(&["call", "echo", "a=1"])
         .assert_error(1)
@@ -236,14 +188,22 @@ fn rest_a_rename_is_saved_only_after_the_call_there_worked() {
     env.seed(&s, 3600);
     let before = env.auth()["client_endpoint"].clone();
     let renamed = format!("{}/renamed", s.base);
-    s.fail_rest_call(1, RestFault::MovedTo(renamed.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(renamed.clone()),
+    );
     env.run(&["call", "crm.deal.fail"]).assert_error(1);
     assert_eq!(
         env.auth()["client_endpoint"],
         before,
         "the call there failed"
     );
-    s.fail_rest_call(1, RestFault::MovedTo(renamed.clone()));
+    s.fail(
+        Endpoint::Rest,
+        When::Request(1),
+        Fault::MovedTo(renamed.clone()),
+    );
     env.run(&["call", "echo"]).assert_ok();
     assert_eq!(env.auth()["client_endpoint"], format!("{}/rest/", s.base));
 }
@@ -698,11 +658,11 @@ fn oauth_servers_must_be_https_except_loopback() {
 
 #[test]
 fn server_error_text_is_redacted_before_it_is_printed() {
-    use crate::support::stand_in::{Fault, CLIENT_SECRET};
+    use crate::support::stand_in::{Endpoint, Fault, When, CLIENT_SECRET};
     let s = StandIn::start();
     let env = Env::new();
     let doc = env.seed(&s, 3600);
-    s.fail_next(Fault::EchoError);
+    s.fail(Endpoint::Token, When::Next(1), Fault::EchoRequest);
     let run = Env::run_cmd(&mut env.app_cmd(&s, &["refresh"]));
     let line = run.assert_error(1).to_string();
     assert!(
@@ -806,7 +766,7 @@ fn numbers_from_outside_never_wrap_or_panic() {
 fn install_event_other_than_onappinstall_is_refused_and_none_is_accepted() {
     let s = StandIn::start();
     let env = Env::new();
-    let (p, addr) = listen(&env, &mut env.app_cmd(&s, &install_args(&[])));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, true, PATH, &[]));
     let pair = s.issue_pair();
     let body = callback(&s, &pair, &[], &[]);
     let uninstall = body.replace("event=ONAPPINSTALL", "event=ONAPPUNINSTALL");

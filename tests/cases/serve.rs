@@ -53,13 +53,7 @@ fn start_on(env: &Env, s: &StandIn, script: &str, vars: &[(&str, &str)]) -> Serv
     let mut cmd = env.app_cmd(s, &args);
     cmd.envs(vars.iter().copied());
     let mut p = env.spawn(&mut cmd);
-    let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
-    let addr = line
-        .trim_start_matches("serving events on http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let addr = p.wait_address("serving events on ");
     let stdout = p.child.stdout.take().unwrap();
     let (tx, out) = mpsc::channel();
     std::thread::spawn(move || {

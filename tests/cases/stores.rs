@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::cli::{mode, Env, Run};
 use crate::support::postgres::shared;
-use crate::support::stand_in::{Fault, StandIn, CLIENT_SECRET};
+use crate::support::stand_in::{Endpoint, Fault, StandIn, When, CLIENT_SECRET};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -227,8 +227,8 @@ fn assert_fault_leaves_pair(kind: Kind, fault: Option<Fault>, code: i32, text: &
     let before = f.stored();
     let file_before = (kind == Kind::File).then(|| f.env.auth_bytes());
     let mut server = f.s.base.clone();
-    match fault {
-        Some(fault) => f.s.fail_next(fault),
+    match &fault {
+        Some(fault) => f.s.fail(Endpoint::Token, When::Next(1), fault.clone()),
         None => {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             server = format!("http://{}", l.local_addr().unwrap());
@@ -243,15 +243,15 @@ fn assert_fault_leaves_pair(kind: Kind, fault: Option<Fault>, code: i32, text: &
         if let Some(bytes) = &file_before {
             assert_eq!(&f.env.auth_bytes(), bytes, "byte for byte");
         }
-        if let Some(fault) = fault {
-            f.s.fail_next(fault);
+        if let Some(fault) = &fault {
+            f.s.fail(Endpoint::Token, When::Next(1), fault.clone());
         }
     }
 }
 
 fn server_faults_exit_1_and_leave_the_pair(kind: Kind) {
-    assert_fault_leaves_pair(kind, Some(Fault::Http500Html), 1, "HTTP 500");
-    assert_fault_leaves_pair(kind, Some(Fault::InvalidJson), 1, "not JSON");
+    assert_fault_leaves_pair(kind, Some(Fault::Page(500)), 1, "HTTP 500");
+    assert_fault_leaves_pair(kind, Some(Fault::CutBody), 1, "not JSON");
     assert_fault_leaves_pair(kind, None, 1, "cannot reach");
 }
 
@@ -260,7 +260,7 @@ fn a_hanging_server_times_out(kind: Kind) {
 }
 
 fn invalid_grant_asks_for_authorize(kind: Kind) {
-    assert_fault_leaves_pair(kind, Some(Fault::InvalidGrant), 3, "authorize --domain");
+    assert_fault_leaves_pair(kind, Some(Fault::INVALID_GRANT), 3, "authorize --domain");
 }
 
 fn nothing_stored_exits_3(kind: Kind) {

@@ -5,6 +5,7 @@ use super::messages::{state_of, Flow};
 use crate::support::cli::{Env, BIN};
 use crate::support::http::free_port;
 use crate::support::pty::Pty;
+use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 /// `cmd` without the app's credentials in its environment.
@@ -275,18 +276,24 @@ fn setup_without_a_terminal_names_the_three_commands() {
     }
 }
 
+/// `setup` on a terminal, through the portal's address to the way `downs` arrow keys below the
+/// first.
+fn setup_way(env: &Env, s: &StandIn, downs: usize) -> Pty {
+    let mut t = Pty::spawn(bare(env, s, &["setup"]), "");
+    t.expect("Your Bitrix24 address", 10);
+    t.send(&format!("{}\r", s.base));
+    t.expect("How should b24auth get in?", 10);
+    t.send(&format!("{}\r", "\x1b[B".repeat(downs)));
+    t
+}
+
 /// `setup`'s webhook way: where the form is, the address taken hidden, the first call, and next
 /// commands without `token` (a webhook has none).
 #[test]
 fn setup_saves_an_incoming_webhook_typed_at_a_hidden_prompt() {
     let s = StandIn::start();
     let env = Env::new();
-    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
-    t.expect("Your Bitrix24 address", 10);
-    t.send(&format!("{}\r", s.base));
-    t.expect("How should b24auth get in?", 10);
-    // Down twice: the third way.
-    t.send("\x1b[B\x1b[B\r");
+    let mut t = setup_way(&env, &s, 2);
     t.expect("What may your scripts reach?", 10);
     t.send("\r");
     let form = t.expect("Webhook address (hidden)", 10);
@@ -309,11 +316,7 @@ fn setup_saves_an_incoming_webhook_typed_at_a_hidden_prompt() {
 fn setup_catches_the_installation_callback_then_takes_the_keys() {
     let s = StandIn::start();
     let env = Env::new();
-    let mut t = Pty::spawn(bare(&env, &s, &["setup"]), "");
-    t.expect("Your Bitrix24 address", 10);
-    t.send(&format!("{}\r", s.base));
-    t.expect("How should b24auth get in?", 10);
-    t.send("\x1b[B\r");
+    let mut t = setup_way(&env, &s, 1);
     t.expect("How will Bitrix24's servers reach this machine?", 10);
     t.send("\r");
     t.expect("Its public https address", 10);
@@ -330,7 +333,7 @@ fn setup_catches_the_installation_callback_then_takes_the_keys() {
     let at = t.expect("\n", 10);
     let (addr, path) = at.trim().split_once('/').unwrap();
     let pair = s.issue_pair();
-    let body = super::install_listen::bitrix_form(&pair, &s.host());
+    let body = install_form(&pair, &s.host(), INSTALL_APP_TOKEN);
     let r = crate::support::http::post(
         addr,
         &format!("/{path}"),

@@ -90,11 +90,7 @@ impl Spawned {
 
     /// Waits for `install-listen`'s "listening … on http://ADDR/…" line; returns `ADDR`.
     pub fn wait_listening(&mut self) -> String {
-        let line = self.wait_line(10, |l| {
-            l.starts_with("listening for the installation callback on ")
-        });
-        let url = line.rsplit("http://").next().unwrap();
-        url.split('/').next().unwrap().to_string()
+        self.wait_address("listening for the installation callback on ")
     }
 
     /// Waits for `authorize`'s printed authorize URL.

@@ -117,6 +117,28 @@ pub fn chromium() -> Option<&'static str> {
     })
 }
 
+/// Headless Chromium with the flags of a quiet, offline, throwaway run and a fresh profile in
+/// `dir` (the team brief's flags).
+pub fn headless_chromium(dir: &std::path::Path) -> Command {
+    let chromium = chromium().unwrap_or_else(|| panic!("{}", unguarded(Dep::Chromium)));
+    let mut c = Command::new(chromium);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        dir.join("chromium-profile").display()
+    ));
+    c
+}
+
 /// The message of a test that reached a missing tool without its [`require`] guard.
 pub fn unguarded(dep: Dep) -> String {
     format!(

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod deps;
 pub mod hostile;
 pub mod http;
+pub mod listen;
 pub mod outage;
 pub mod pg_decoy;
 pub mod pgbouncer;
@@ -17,10 +18,9 @@ pub mod pty;
 pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
-pub mod stand_in_errors;
-pub mod stand_in_events;
-pub mod stand_in_frame;
-pub mod stand_in_pace;
-pub mod stand_in_sdk;
-pub mod stand_in_v3;
 pub mod tls;
+
+/// The old path of the stand-in's events (`serve.rs`, `benches/events.rs` and branches in
+/// flight name it so).
+#[allow(unused_imports)]
+pub use stand_in::events as stand_in_events;

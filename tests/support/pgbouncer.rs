@@ -9,19 +9,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::postgres::Cluster;
+use super::postgres::{as_postgres, give_to_postgres, kept_dir, watchdog, Cluster};
 
 pub struct Bouncer {
     pub port: u16,
     pub dir: PathBuf,
-}
-
-fn as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false)
 }
 
 fn binary() -> &'static str {
@@ -55,11 +47,7 @@ fn statement_tracking_off() -> &'static str {
 impl Bouncer {
     /// pgbouncer in `pool_mode = transaction` with `pool` server connections per database.
     pub fn start(cluster: &Cluster, pool: usize) -> Bouncer {
-        let dir = tempfile::Builder::new()
-            .prefix("b24auth-pgbouncer-")
-            .tempdir()
-            .unwrap()
-            .keep();
+        let dir = kept_dir("b24auth-pgbouncer-");
         let port = super::http::free_port();
         let ini = format!(
             "[databases]\n* = host={socket} port={pg}\n\n[pgbouncer]\n\
@@ -75,22 +63,8 @@ impl Bouncer {
         );
         std::fs::write(dir.join("pgbouncer.ini"), ini).unwrap();
         std::fs::write(dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
-        if as_root() {
-            assert!(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap()
-                .success());
-        }
-        let mut c = if as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", binary()]);
-            c
-        } else {
-            Command::new(binary())
-        };
-        let out = c
+        give_to_postgres(&dir);
+        let out = as_postgres(binary())
             .args(["-d", "-q"])
             .arg(dir.join("pgbouncer.ini"))
             .stdin(Stdio::null())
@@ -125,21 +99,10 @@ impl Bouncer {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    // Never waited for on purpose: the watchdog's job is to outlive this process.
-    #[allow(clippy::zombie_processes)]
+    /// Stops pgbouncer with the test process, whichever way that ends.
     fn watchdog(&self) {
-        let script = format!(
-            "while [ -d /proc/{pid} ]; do sleep 1; done; kill $(cat {dir}/pid); rm -rf {dir}",
-            pid = std::process::id(),
-            dir = self.dir.display()
-        );
-        Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let dir = self.dir.display();
+        watchdog(&format!("kill $(cat {dir}/pid); rm -rf {dir}"), false);
     }
 
     /// `sql` through this pgbouncer on `db` (psql, one line per row).

@@ -17,7 +17,9 @@ pub struct Cluster {
     listen: String,
 }
 
-fn as_root() -> bool {
+/// Whether the tests run as root: then PostgreSQL and pgbouncer run as `postgres` (they refuse
+/// root).
+pub(super) fn as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -25,15 +27,62 @@ fn as_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a PostgreSQL tool as the cluster's owner.
-fn pg_command(bin: &std::path::Path, tool: &str) -> Command {
+/// `program` run as the `postgres` user when the tests run as root, else as is.
+pub(super) fn as_postgres(program: impl AsRef<std::ffi::OsStr>) -> Command {
     if as_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c.args(["-u", "postgres", "--"]).arg(program);
         c
     } else {
-        Command::new(bin.join(tool))
+        Command::new(program)
     }
+}
+
+/// Hands `dir` to the `postgres` user when the tests run as root.
+pub(super) fn give_to_postgres(dir: &std::path::Path) {
+    if as_root() {
+        assert!(Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .unwrap()
+            .success());
+    }
+}
+
+/// A temp dir that outlives its handle (the watchdog removes it).
+pub(super) fn kept_dir(prefix: &str) -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap()
+        .keep()
+}
+
+/// Runs `then` (a shell command) once the test process has exited, whichever way it ends: as
+/// the `postgres` user when `owner`.
+// Never waited for on purpose: the watchdog's job is to outlive this process.
+#[allow(clippy::zombie_processes)]
+pub(super) fn watchdog(then: &str, owner: bool) {
+    let script = format!(
+        "while [ -d /proc/{pid} ]; do sleep 1; done; {then}",
+        pid = std::process::id()
+    );
+    let mut c = match owner {
+        true => as_postgres("sh"),
+        false => Command::new("sh"),
+    };
+    c.args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+}
+
+/// Runs a PostgreSQL tool as the cluster's owner.
+fn pg_command(bin: &std::path::Path, tool: &str) -> Command {
+    as_postgres(bin.join(tool))
 }
 
 fn pg_bin() -> PathBuf {
@@ -50,19 +99,8 @@ impl Cluster {
     /// its data dir (certificates, `postgresql.conf`, `pg_hba.conf`).
     pub fn start_with(listen: &str, setup: impl FnOnce(&std::path::Path)) -> Cluster {
         let bin = pg_bin();
-        let dir = tempfile::Builder::new()
-            .prefix("b24auth-pg-")
-            .tempdir()
-            .unwrap()
-            .keep();
-        if as_root() {
-            assert!(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap()
-                .success());
-        }
+        let dir = kept_dir("b24auth-pg-");
+        give_to_postgres(&dir);
         let data = dir.join("data");
         let out = pg_command(&bin, "initdb")
             .args(["--auth=trust", "--username=postgres", "--no-sync", "-D"])
@@ -75,14 +113,7 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         setup(&data);
-        if as_root() {
-            assert!(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap()
-                .success());
-        }
+        give_to_postgres(&dir);
         let port = super::http::free_port();
         let cluster = Cluster {
             dir,
@@ -120,30 +151,14 @@ impl Cluster {
     }
 
     /// Stops the cluster with the test process, whichever way that ends.
-    // Never waited for on purpose: the watchdog's job is to outlive this process.
-    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
-        let script = format!(
-            "while [ -d /proc/{pid} ]; do sleep 1; done; {ctl} -D {data} stop -m immediate; rm -rf {dir}",
-            pid = std::process::id(),
+        let then = format!(
+            "{ctl} -D {data} stop -m immediate; rm -rf {dir}",
             ctl = self.bin.join("pg_ctl").display(),
             data = self.dir.join("data").display(),
             dir = self.dir.display()
         );
-        let mut c = if as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", "sh", "-c", &script]);
-            c
-        } else {
-            let mut c = Command::new("sh");
-            c.args(["-c", &script]);
-            c
-        };
-        c.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        watchdog(&then, true);
     }
 
     pub fn stop(&self) {

@@ -12,12 +12,12 @@ validation error (400).
 
 use std::collections::HashMap;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use serde_json::{json, Value};
 
-use super::stand_in::StandIn;
+use super::answer::{self, Answer};
+use super::faults::{self, Endpoint};
+use super::{unix_now, StandIn, State};
 
 /// What the stand-in's REST 3.0 has seen and done.
 #[derive(Default)]
@@ -32,8 +32,6 @@ pub struct V3 {
     pub bodies: Vec<Value>,
     /// Key → the answer of the write that ran under it.
     answered: HashMap<String, (StatusCode, Value)>,
-    /// The next writes run and then answered by a gateway's 504 page.
-    late_gateway: usize,
     /// Unix time the first REST 3.0 request is held until; every access token issued so far
     /// expires then (a token that ran out while the request was on its way).
     hold_until: Option<i64>,
@@ -42,11 +40,6 @@ pub struct V3 {
 const DENIED: &str = "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION";
 
 impl StandIn {
-    /// The next `n` REST 3.0 writes run on the portal, then a gateway answers 504 with a page.
-    pub fn v3_late_gateway(&self, n: usize) {
-        self.with_v3(|v| v.late_gateway = n);
-    }
-
     /// The first REST 3.0 request from now is held until unix time `at`, when every access
     /// token issued so far expires.
     pub fn v3_expire_tokens_at(&self, at: i64) {
@@ -59,16 +52,9 @@ impl StandIn {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// Holds a request while [`StandIn::v3_expire_tokens_at`] says so (bounded: a minute), then
 /// expires the tokens.
-pub(super) async fn hold(state: &std::sync::Mutex<super::stand_in::State>) {
+async fn hold(state: &std::sync::Mutex<State>) {
     let Some(at) = state.lock().unwrap().v3.hold_until.take() else {
         return;
     };
@@ -93,22 +79,46 @@ fn v3_error(
     )
 }
 
-fn respond((status, body): (StatusCode, Value)) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap()
+fn respond((status, body): (StatusCode, Value)) -> Answer {
+    answer::json_reply(status, body)
 }
 
-/// One REST 3.0 request.
-pub(super) fn handle(
-    s: &mut super::stand_in::State,
+/// One REST 3.0 request, through the fault queue.
+pub(super) async fn request(
+    state: &std::sync::Mutex<State>,
     method: &str,
     key: Option<String>,
     content_type: Option<String>,
     body: &[u8],
-) -> Response<Full<Bytes>> {
+) -> Answer {
+    hold(state).await;
+    let run = || handle(&mut state.lock().unwrap(), method, key, content_type, body);
+    let fault = {
+        let mut s = state.lock().unwrap();
+        let n = s.v3.requests + 1;
+        s.faults.take(Endpoint::V3, n)
+    };
+    match fault {
+        None => run(),
+        Some(fault) => {
+            if faults::runs_first(&fault) {
+                drop(run());
+            } else {
+                state.lock().unwrap().v3.requests += 1;
+            }
+            faults::respond(fault, &format!("/portal/rest/api/{method}"), "").await
+        }
+    }
+}
+
+/// One REST 3.0 request.
+fn handle(
+    s: &mut State,
+    method: &str,
+    key: Option<String>,
+    content_type: Option<String>,
+    body: &[u8],
+) -> Answer {
     s.v3.requests += 1;
     s.v3.keys.push(key.clone());
     let json_body = content_type.is_some_and(|c| c.starts_with("application/json"));
@@ -181,16 +191,6 @@ pub(super) fn handle(
     };
     if let Some(k) = key {
         s.v3.answered.insert(k, answer.clone());
-    }
-    if method == "tasks.task.add" && s.v3.late_gateway > 0 && answer.0 == StatusCode::OK {
-        s.v3.late_gateway -= 1;
-        return Response::builder()
-            .status(StatusCode::GATEWAY_TIMEOUT)
-            .header("content-type", "text/html")
-            .body(Full::new(Bytes::from(
-                "<html><body><h1>504 Gateway Time-out</h1></body></html>",
-            )))
-            .unwrap();
     }
     respond(answer)
 }
