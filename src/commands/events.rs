@@ -155,13 +155,16 @@ fn local_row(e: &Entry) -> Value {
         "where": "spool", "payload": e.payload})
 }
 
-/// A caller for the profile's portal when one is stored; `None` when nothing is (a `serve`
-/// host's default profile may not exist).
+/// A caller for the profile's portal when one is stored and usable; `None` when nothing is (a
+/// `serve` host's default profile may not exist) or when the portal uninstalled the app (its
+/// events kept here are still listed and retried).
 async fn portal_caller(s: &Session) -> Result<Option<Caller<'_>>> {
-    if s.store.load(s.profile_name()).await?.is_none() {
-        return Ok(None);
+    match s.store.load(s.profile_name()).await? {
+        Some(p) if crate::store::marks::uninstalled_at(&p).is_none() => {
+            Ok(Some(Caller::new(s, Default::default(), false).await?))
+        }
+        _ => Ok(None),
     }
-    Ok(Some(Caller::new(s, Default::default(), false).await?))
 }
 
 async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
@@ -188,7 +191,7 @@ async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
         }
     }
     s.cfg.ui.info(format_args!(
-        "b24auth: {moved} event(s) back in the spool (`serve` and `events pull` run them at their next start), {reserved} portal event(s) reserved for the next `events pull`"
+        "b24auth: {moved} event(s) back in the spool (a running `serve` takes them within seconds; `events pull` at its next run), {reserved} portal event(s) reserved for the next `events pull`"
     ));
     if moved + reserved == 0 {
         return Err(crate::exit::usage(

@@ -6,7 +6,8 @@ claimed by one host at a time). The dispatcher and the door speak only to this.
 
 use anyhow::Result;
 
-use super::queue::{Entry, GroupWriter, Spool};
+use super::journal::JournalWriter;
+use super::queue::{Entry, Spool};
 
 use crate::store::queue::{EventQueue, Queued};
 
@@ -17,21 +18,13 @@ pub(crate) enum Backlog<'a> {
 }
 
 impl Backlog<'_> {
-    /// Keeps `entry` durably: fsynced in the spool by `writer` (with the events of the
-    /// requests beside it: the pending file and how many it holds), or committed in the
-    /// database.
-    pub async fn keep(
-        &self,
-        writer: Option<&GroupWriter>,
-        entry: &Entry,
-    ) -> Result<Option<(String, usize)>> {
+    /// Keeps `entry` durably: synced in the journal by `writer` (with the events of the
+    /// requests beside it), or committed in the database.
+    pub async fn keep(&self, writer: Option<&JournalWriter>, entry: &Entry) -> Result<()> {
         match (self, writer) {
-            (Backlog::Spool(_), Some(writer)) => writer.keep(entry.clone()).await.map(Some),
-            (Backlog::Spool(spool), None) => {
-                spool.put(&entry.id, std::slice::from_ref(entry))?;
-                Ok(Some((entry.id.clone(), 1)))
-            }
-            (Backlog::Shared(queue), _) => queue.push(&to_queued(entry)).await.map(|()| None),
+            (Backlog::Spool(_), Some(writer)) => writer.keep(entry).await,
+            (Backlog::Spool(spool), None) => spool.put(&entry.id, std::slice::from_ref(entry)),
+            (Backlog::Shared(queue), _) => queue.push(&to_queued(entry)).await,
         }
     }
 

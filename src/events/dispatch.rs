@@ -126,9 +126,12 @@ impl Handler {
         cmd.env("B24_EVENT", d.name).env("B24_EVENT_ID", d.id);
         // fork/exec blocks the calling thread until the child has exec'd: off the runtime's
         // one thread, so accepting events never waits for a handler to start.
-        let mut child = tokio::task::spawn_blocking(move || cmd.spawn())
-            .await
-            .map_err(std::io::Error::other)??;
+        let mut child = tokio::task::spawn_blocking(move || {
+            below_the_door();
+            cmd.spawn()
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let mut body = serde_json::to_vec(d.json).unwrap_or_default();
         body.push(b'\n');
@@ -146,6 +149,25 @@ impl Handler {
             None => child.wait().await?,
         };
         Ok(status.success())
+    }
+}
+
+/// How much lower than b24auth's a handler's CPU priority is (its nice value, added).
+const HANDLER_NICE: libc::c_int = 10;
+
+/// Lowers the CPU priority of this (blocking-pool) thread once, so the handlers it starts
+/// inherit it (Linux keeps a nice value per thread; a child takes its starter's): under a flood,
+/// `serve` answers first and the handlers take the CPU left, their events waiting on disk.
+fn below_the_door() {
+    thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if LOWERED.with(|l| l.replace(true)) {
+        return;
+    }
+    // SAFETY: plain syscalls about this thread only.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (now + HANDLER_NICE).min(19));
     }
 }
 

@@ -7,12 +7,17 @@ any stop of the process.
 `<config-dir>/events/<queue>/pending/<file>.json` holds one or more entries (one per event
 `serve` accepted; a whole `clear=1` batch for `events pull`), removed (and the directory synced)
 once every entry in it is done; `failed/<id>.json` holds an entry whose handler failed for good,
-until `events retry` moves it back to `pending/`.
+until `events retry` moves it back to `pending/` (where a running `serve` finds it within a
+second: [`PendingFiles`]). `serve` itself appends what it accepts to its journal
+([`journal`](super::journal)); the pending files it still reads are earlier versions' and
+`events retry`'s.
 */
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -141,54 +146,88 @@ impl Spool {
     }
 }
 
-/// Writes the events of concurrent requests together: each batch the writer finds waiting
-/// becomes one pending file, so one fsync (and one directory sync) answers them all. Every
-/// caller hears back only once its batch is on disk.
-pub(crate) struct GroupWriter {
-    tx: std::sync::mpsc::Sender<Write>,
+/// How often `serve` looks for new pending files (`events retry` moves failed events there
+/// while it runs).
+const RESCAN: Duration = Duration::from_secs(1);
+
+/// `serve`'s pending files (an earlier version's spool, `events retry`), handed out one file at
+/// a time: a file goes once every event in it is settled.
+pub(crate) struct PendingFiles {
+    spool: Spool,
+    /// Files read and not yet done (or unreadable), never read again in this run.
+    known: HashSet<String>,
+    unread: VecDeque<String>,
+    waiting: VecDeque<(String, Entry)>,
+    remaining: HashMap<String, usize>,
+    scanned_at: Option<Instant>,
 }
 
-/// One event to write, and where to say which file took it (and how many it holds).
-type Write = (Entry, tokio::sync::oneshot::Sender<Result<(String, usize)>>);
-
-/// The most events one pending file takes.
-const GROUP_MAX: usize = 256;
-
-impl GroupWriter {
-    pub fn start(spool: Spool) -> GroupWriter {
-        let (tx, rx) = std::sync::mpsc::channel::<Write>();
-        std::thread::spawn(move || {
-            while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
-                while batch.len() < GROUP_MAX {
-                    match rx.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
-                let file = new_id();
-                let (entries, answers): (Vec<Entry>, Vec<_>) = batch.into_iter().unzip();
-                let written = spool.put(&file, &entries).map(|()| (file, entries.len()));
-                for answer in answers {
-                    let _ = answer.send(match &written {
-                        Ok(w) => Ok(w.clone()),
-                        Err(e) => Err(anyhow!("{e:#}")),
-                    });
-                }
-            }
-        });
-        GroupWriter { tx }
+impl PendingFiles {
+    pub fn new(spool: Spool) -> PendingFiles {
+        PendingFiles {
+            spool,
+            known: HashSet::new(),
+            unread: VecDeque::new(),
+            waiting: VecDeque::new(),
+            remaining: HashMap::new(),
+            scanned_at: None,
+        }
     }
 
-    /// Keeps `entry` durably; the pending file it is in and how many events that file holds.
-    pub async fn keep(&self, entry: Entry) -> Result<(String, usize)> {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        self.tx
-            .send((entry, answer))
-            .map_err(|_| anyhow!("the spool writer stopped"))?;
-        answered
-            .await
-            .map_err(|_| anyhow!("the spool writer stopped"))?
+    /// The next pending event, reading the next file when the last one is handed out.
+    pub fn next(&mut self) -> Option<(String, Entry)> {
+        while self.waiting.is_empty() {
+            let name = match self.unread.pop_front() {
+                Some(name) => name,
+                None if self.scan_due() => {
+                    self.scan();
+                    self.unread.pop_front()?
+                }
+                None => return None,
+            };
+            self.known.insert(name.clone());
+            match read_entries(&self.spool.pending_path(&name)) {
+                Ok(entries) if entries.is_empty() => self.finish(&name),
+                Ok(entries) => {
+                    self.remaining.insert(name.clone(), entries.len());
+                    self.waiting
+                        .extend(entries.into_iter().map(|e| (name.clone(), e)));
+                }
+                Err(e) => crate::ui::log::note(format_args!("event spool: skipped {name}: {e:#}")),
+            }
+        }
+        self.waiting.pop_front()
+    }
+
+    /// One event of `file` settled; the file goes with its last.
+    pub fn settled(&mut self, file: &str) {
+        let left = self.remaining.entry(file.to_string()).or_insert(1);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.remaining.remove(file);
+            self.finish(file);
+        }
+    }
+
+    fn finish(&mut self, file: &str) {
+        self.known.remove(file);
+        if let Err(e) = self.spool.done_lazily(file) {
+            crate::ui::log::note(format_args!("event spool: {e:#}"));
+        }
+    }
+
+    fn scan_due(&self) -> bool {
+        self.scanned_at.is_none_or(|at| at.elapsed() >= RESCAN)
+    }
+
+    fn scan(&mut self) {
+        self.scanned_at = Some(Instant::now());
+        match names(&self.spool.dir.join("pending")) {
+            Ok(names) => self
+                .unread
+                .extend(names.into_iter().filter(|n| !self.known.contains(n))),
+            Err(e) => crate::ui::log::note(format_args!("event spool: {e:#}")),
+        }
     }
 }
 
@@ -276,5 +315,34 @@ mod tests {
         assert!(!spool.retry("../x").unwrap());
         assert_eq!(spool.pending().unwrap().len(), 1);
         assert!(spool.failed().unwrap().is_empty());
+    }
+
+    #[test]
+    fn pending_files_are_handed_out_and_go_with_their_last_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(&tmp.path().join("c"), "serve").unwrap();
+        let entry = |id: &str| Entry {
+            id: id.into(),
+            event: "ONCRMDEALADD".into(),
+            profile: "p".into(),
+            received_at: 1,
+            payload: serde_json::json!({}),
+        };
+        spool.put("a", &[entry("1"), entry("2")]).unwrap();
+        spool.put("b", &[entry("3")]).unwrap();
+        let mut files = PendingFiles::new(spool.clone());
+        let got: Vec<(String, Entry)> = std::iter::from_fn(|| files.next()).collect();
+        let ids: Vec<&str> = got.iter().map(|(_, e)| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        files.settled("a");
+        assert_eq!(
+            spool.pending().unwrap().len(),
+            2,
+            "a waits for its second event"
+        );
+        files.settled("a");
+        files.settled("b");
+        assert!(spool.pending().unwrap().is_empty());
+        assert!(files.next().is_none(), "nothing handed out twice");
     }
 }

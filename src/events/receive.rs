@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 
 use super::backlog::Backlog;
 use super::dispatch::handler_json;
-use super::queue::{new_id, Entry, GroupWriter};
+use super::journal::JournalWriter;
+use super::queue::{new_id, Entry};
 use crate::capture::listener::{media_type, Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
@@ -34,25 +35,19 @@ struct StoredInstall {
 pub(crate) struct Door<'a> {
     session: &'a Session,
     backlog: Backlog<'a>,
-    /// Groups the spool's writes of concurrent events (none for a shared queue).
-    writer: Option<GroupWriter>,
+    /// Groups the journal's writes of concurrent events (none for a shared queue).
+    writer: Option<JournalWriter>,
     installs: RefCell<HashMap<String, StoredInstall>>,
     loaded_at: RefCell<Option<Instant>>,
 }
 
-/// What an accepted event leaves for the dispatcher.
-pub(crate) struct Accepted {
-    /// The spool file it is in and how many events that file holds (none: a shared queue).
-    pub file: Option<(String, usize)>,
-    pub entry: Entry,
-}
-
 impl<'a> Door<'a> {
-    pub fn new(session: &'a Session, backlog: Backlog<'a>) -> Door<'a> {
-        let writer = match backlog {
-            Backlog::Spool(spool) => Some(GroupWriter::start(spool.clone())),
-            Backlog::Shared(_) => None,
-        };
+    /// `writer` keeps the events when `backlog` is the spool.
+    pub fn new(
+        session: &'a Session,
+        backlog: Backlog<'a>,
+        writer: Option<JournalWriter>,
+    ) -> Door<'a> {
         Door {
             session,
             backlog,
@@ -141,7 +136,7 @@ impl<'a> Door<'a> {
 
     /// An event POST: 200 once durably kept, 401 for an unproven sender, 400 for a body that
     /// is no event.
-    pub async fn event(&self, req: Request) -> Result<Accepted, Reply> {
+    pub async fn event(&self, req: Request) -> Result<Entry, Reply> {
         let post = parse(req.content_type.as_deref(), &req.body)?;
         let auth = post.get("auth").and_then(Value::as_object);
         let field = |k: &str| auth.and_then(|a| a.get(k)).and_then(Value::as_str);
@@ -165,8 +160,8 @@ impl<'a> Door<'a> {
             received_at: crate::profile::now(),
             payload: handler_json(&post),
         };
-        let file = self.keep(&entry).await?;
-        Ok(Accepted { file, entry })
+        self.keep(&entry).await?;
+        Ok(entry)
     }
 
     /// The profile whose stored `application_token` the sender proved, if any.
@@ -187,7 +182,7 @@ impl<'a> Door<'a> {
     }
 
     /// The durable write (fsync, or a commit) before any answer.
-    async fn keep(&self, entry: &Entry) -> Result<Option<(String, usize)>, Reply> {
+    async fn keep(&self, entry: &Entry) -> Result<(), Reply> {
         self.backlog
             .keep(self.writer.as_ref(), entry)
             .await

@@ -3,8 +3,10 @@
 under the prefix (`/event`, `/install`, `GET /healthz`); [`receive`](super::receive) decides
 which event POSTs are believed and keeps them; the dispatcher hands each kept event to `--exec`
 (bounded concurrency, `--tries` with back-off, then `failed/`), or without `--exec` prints it as
-a JSON line. Events left pending by a stopped run are handed out first, so an event accepted
-(answered 200) is handled at least once whatever happens to the process.
+a JSON line. With the file store, accepted events wait in the journal on disk, not in memory: a
+door's 200 only wakes the dispatcher, which reads the next event back when a handler slot is
+free. Events a stopped run left are handed out first, so an event accepted (answered 200) is
+handled at least once whatever happens to the process.
 */
 
 use std::ffi::CString;
@@ -13,13 +15,14 @@ use std::os::unix::ffi::OsStrExt;
 
 use anyhow::Result;
 use hyper::{Method, StatusCode};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::backlog::Backlog;
 use super::dispatch::Handler;
 use super::dispatcher::{Dispatcher, HandlerRun};
 use super::installs::{self, InstallPost};
-use super::queue::Spool;
+use super::journal::{self, Feed};
+use super::queue::{PendingFiles, Spool};
 use super::receive::Door;
 use super::stop::{Stopping, GRACE};
 use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
@@ -41,7 +44,10 @@ struct Web<'a> {
     door: Door<'a>,
     prefix: String,
     backlog: Backlog<'a>,
+    /// Wakes a shared queue's dispatcher (the event itself stays in the queue).
     jobs: mpsc::UnboundedSender<HandlerRun>,
+    /// Wakes the spool's dispatcher: an event is in the journal.
+    wake: &'a Notify,
     installs: mpsc::UnboundedSender<InstallPost>,
     stop: &'a Stopping,
 }
@@ -55,22 +61,17 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
         Some(shared) => Backlog::Shared(shared),
         None => Backlog::Spool(&spool),
     };
-    let door = Door::new(session, backlog);
+    let (writer, reader) = match backlog {
+        Backlog::Spool(spool) => journal::open(spool).map(|(w, r)| (Some(w), Some(r)))?,
+        Backlog::Shared(_) => (None, None),
+    };
+    let door = Door::new(session, backlog, writer);
     let portals = door.load().await?;
     let tcp = listener::bind(opts.listen, "choose another address with --listen").await?;
     let local = tcp.local_addr()?;
     tell(session, local, &opts, portals);
     let (jobs, queue) = mpsc::unbounded_channel();
-    if let Backlog::Spool(spool) = backlog {
-        for (file, entries) in spool.pending()? {
-            let total = entries.len();
-            let _ = jobs.send(HandlerRun {
-                file,
-                entries,
-                total,
-            });
-        }
-    }
+    let wake = Notify::new();
     let extra: Vec<String> = opts
         .public_url
         .iter()
@@ -90,14 +91,20 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
         prefix: opts.prefix.clone(),
         backlog,
         jobs,
+        wake: &wake,
         installs: callbacks,
         stop: &stop,
     };
     let dispatcher = Dispatcher::new(session, opts.handler.clone(), opts.concurrency, &stop);
     let dispatching = async {
-        match backlog {
-            Backlog::Spool(spool) => dispatcher.drain_spool(queue, spool).await,
-            Backlog::Shared(shared) => dispatcher.drain_queue(queue, shared).await,
+        match (backlog, reader) {
+            (Backlog::Spool(spool), Some(journal)) => {
+                let files = PendingFiles::new(spool.clone());
+                let feed = Feed { files, journal };
+                dispatcher.drain_spool(&wake, feed, spool).await
+            }
+            (Backlog::Shared(shared), _) => dispatcher.drain_queue(queue, shared).await,
+            (Backlog::Spool(_), None) => unreachable!("a spool has its journal"),
         }
     };
     // A new or replaced install is believed for its events at once.
@@ -178,13 +185,8 @@ impl listener::Handler<()> for Web<'_> {
             .to_string();
         let reply = match (route.as_str(), &req.method) {
             ("/event", &Method::POST) => match self.door.event(req).await {
-                Ok(accepted) => {
-                    let (file, total) = accepted.file.unwrap_or_default();
-                    let _ = self.jobs.send(HandlerRun {
-                        file,
-                        entries: vec![accepted.entry],
-                        total,
-                    });
+                Ok(_) => {
+                    self.wake();
                     Reply::json(StatusCode::OK, "{\"status\":\"ok\"}".into())
                 }
                 Err(reply) => reply,
@@ -207,6 +209,16 @@ impl listener::Handler<()> for Web<'_> {
 }
 
 impl Web<'_> {
+    /// The dispatcher is told an event is kept; it reads it from where it was kept.
+    fn wake(&self) {
+        match self.backlog {
+            Backlog::Spool(_) => self.wake.notify_one(),
+            Backlog::Shared(_) => {
+                let _ = self.jobs.send(HandlerRun);
+            }
+        }
+    }
+
     /// The one profile `--profile` names, if it was given (else one profile per portal).
     fn only(&self) -> Option<&str> {
         self.door.only()
@@ -236,13 +248,13 @@ impl Web<'_> {
     }
 }
 
-/// True while the spool's pending directory accepts new files (a shared queue answers for
+/// True while the journal's directory accepts new segments (a shared queue answers for
 /// itself on each event).
 fn writable(backlog: &Backlog) -> bool {
     let Backlog::Spool(spool) = backlog else {
         return true;
     };
-    let Ok(path) = CString::new(spool.dir().join("pending").as_os_str().as_bytes()) else {
+    let Ok(path) = CString::new(spool.dir().join("journal").as_os_str().as_bytes()) else {
         return false;
     };
     // SAFETY: a valid NUL-terminated path; access(2) only reads it.

@@ -193,6 +193,9 @@ fn serve_killed_at_random_instants_runs_every_accepted_event() {
         }
         next += 400;
     }
+    // A crash in the middle of a group's write leaves a torn frame: it ends the frames, and
+    // loses none of the answered events before it.
+    tear_the_journal_tail(&env);
     // A last run hands out what is still pending; the handler's output says when it is done.
     let mut sv = start(&env, &s, &script);
     let handled = |log: &std::path::Path| -> HashSet<u64> {
@@ -210,6 +213,36 @@ fn serve_killed_at_random_instants_runs_every_accepted_event() {
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
     assert!(!accepted.is_empty(), "some events were accepted");
+}
+
+/// Writes a torn frame (a length, a checksum, a few bytes of JSON) after the last frame of the
+/// newest journal segment (frames: length u32 LE, CRC-32 u32 LE, JSON; the segment opens with
+/// 8 bytes of magic and is zeros after its frames).
+fn tear_the_journal_tail(env: &Env) {
+    use std::os::unix::fs::FileExt;
+    let dir = env.dir.join("events/serve/journal");
+    let mut logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    let newest = logs.last().expect("the events went to the journal");
+    let bytes = std::fs::read(newest).unwrap();
+    let mut at = 8;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        at += 8 + len;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(newest)
+        .unwrap();
+    file.write_all_at(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'], at as u64)
+        .unwrap();
 }
 
 /// An install callback as Bitrix24 POSTs it for a "Uses API only" app.
@@ -551,6 +584,74 @@ fn an_install_in_flight_at_sigterm_is_decided_and_answered() {
     assert_eq!(status, 403, "{body}");
 }
 
+/// The ids of the failed events kept in the spool, from `events failed --json`.
+fn failed_in_spool(env: &Env, s: &StandIn) -> Vec<(String, String)> {
+    let run = Env::run_cmd(&mut env.app_cmd(s, &["events", "failed", "--json"]));
+    run.assert_ok();
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["where"] == "spool")
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap().to_string();
+            (text("id"), text("event"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_failed_event_retried_while_serve_runs_is_handled_by_that_serve() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let failing = env.tmp.path().join("failing");
+    std::fs::write(&failing, b"").unwrap();
+    let script = format!(
+        "if [ -e '{}' ]; then exit 1; fi; {}",
+        failing.display(),
+        handler(&log)
+    );
+    let mut sv = start(&env, &s, &script);
+    assert_eq!(send(&sv.addr, &deal(&s, 11, APP_TOKEN)), Some(200));
+    sv.p.wait_line(30, |l| l.contains("kept as failed"));
+    std::fs::remove_file(&failing).unwrap();
+    let failed = failed_in_spool(&env, &s);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    Env::run_cmd(&mut env.app_cmd(&s, &["events", "retry", &failed[0].0])).assert_ok();
+    let line = sv
+        .out
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the running serve took the retried event");
+    assert_eq!(line, "deal 11 app none event ONCRMDEALADD");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    assert!(failed_in_spool(&env, &s).is_empty());
+}
+
+#[test]
+fn failed_events_are_listed_and_retried_after_the_portal_uninstalled_the_app() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let mut sv = start(&env, &s, "cat > /dev/null; exit 1");
+    assert_eq!(send(&sv.addr, &deal(&s, 12, APP_TOKEN)), Some(200));
+    sv.p.wait_line(30, |l| l.contains("kept as failed"));
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    // The profile is marked: a command that would use it exits 3...
+    Env::run_cmd(&mut env.app_cmd(&s, &["token"])).assert_error(3);
+    // ...but the events kept here are still there to list and retry.
+    let failed = failed_in_spool(&env, &s);
+    assert!(
+        failed.iter().any(|(_, event)| event == "ONCRMDEALADD"),
+        "{failed:?}"
+    );
+    Env::run_cmd(&mut env.app_cmd(&s, &["events", "retry", &failed[0].0])).assert_ok();
+    assert_eq!(failed_in_spool(&env, &s).len(), failed.len() - 1);
+}
+
 /// A profile named after the portal that holds another app's pair is never replaced by this
 /// app's install: the install goes to a profile beside it, and both pairs stay.
 #[test]
@@ -592,4 +693,69 @@ fn an_install_never_replaces_another_apps_profile_of_the_same_portal() {
     ));
     let ours = read(&beside);
     assert_eq!(ours["access_token"], pair["access_token"], "{ours}");
+}
+
+#[test]
+fn a_second_serve_on_one_config_dir_is_refused_before_it_touches_the_journal() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let args = ["serve", "--listen", "127.0.0.1:0", "--path", PREFIX];
+    let second = Env::run_cmd(&mut env.app_cmd(&s, &args));
+    let line = second.assert_error(1);
+    assert!(
+        line.contains("another `b24auth serve`") && line.contains("--config-dir"),
+        "{line}"
+    );
+    // The first one still keeps and hands out events.
+    assert_eq!(send(&sv.addr, &deal(&s, 13, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 13 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
+
+#[test]
+fn a_handled_event_is_not_handed_out_again_after_a_restart() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(send(&sv.addr, &deal(&s, 21, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 21 app none event ONCRMDEALADD"
+    );
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
+    // What a run left is handed out before anything new: were 21 handed out again, its line
+    // would come first.
+    let mut sv = start(&env, &s, &handler(&log));
+    assert_eq!(send(&sv.addr, &deal(&s, 22, APP_TOKEN)), Some(200));
+    assert_eq!(
+        sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "deal 22 app none event ONCRMDEALADD"
+    );
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let journal = env.dir.join("events/serve/journal");
+    let logs = std::fs::read_dir(&journal)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count();
+    assert_eq!(logs, 1, "the first run's segment, all settled, went");
 }
