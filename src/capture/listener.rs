@@ -254,52 +254,12 @@ async fn route<T, H: Handler<T>>(
     seen: &Slot,
     req: hyper::Request<Incoming>,
 ) -> (Reply, Option<T>) {
-    let rules = &shared.rules;
-    if !host_allowed(&rules.hosts, req.headers().get(HOST)) {
-        return (
-            Reply::text(StatusCode::FORBIDDEN, "Unexpected Host header"),
-            None,
-        );
+    if let Some(reply) = refused(&shared.rules, &req) {
+        return (reply, None);
     }
-    let path = req.uri().path();
-    if path != rules.path && !(rules.path.ends_with('/') && path.starts_with(&rules.path)) {
-        return (Reply::text(StatusCode::NOT_FOUND, "Not found"), None);
-    }
-    if !rules.methods.contains(req.method()) {
-        return (
-            Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
-            None,
-        );
-    }
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > rules.max_body as u64) {
-        return (too_large(), None);
-    }
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(String::from);
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = match tokio::time::timeout(
-        BODY_TIMEOUT,
-        Limited::new(req.into_body(), rules.max_body).collect(),
-    )
-    .await
-    {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return (too_large(), None),
-        _ => {
-            return (
-                Reply::text(StatusCode::BAD_REQUEST, "Could not read the body"),
-                None,
-            )
-        }
+    let request = match read(req, shared.rules.max_body).await {
+        Ok(request) => request,
+        Err(reply) => return (reply, None),
     };
     // A whole request: never the one pushed out to make room.
     let busy = seen.busy();
@@ -310,13 +270,6 @@ async fn route<T, H: Handler<T>>(
     if shared.finished.get() && !shared.handler.after_done() {
         return (Reply::text(StatusCode::GONE, "Already completed"), None);
     }
-    let request = Request {
-        method,
-        path,
-        query,
-        content_type,
-        body,
-    };
     match shared.handler.handle(request).await {
         Outcome::Continue(reply) => (reply, None),
         Outcome::Done(reply, value) => {
@@ -326,6 +279,66 @@ async fn route<T, H: Handler<T>>(
             (reply, Some(value))
         }
     }
+}
+
+/// The reply to a request the rules refuse before its body is read: another `Host`, path or
+/// method, or a declared body over the cap.
+fn refused(rules: &Rules, req: &hyper::Request<Incoming>) -> Option<Reply> {
+    if !host_allowed(&rules.hosts, req.headers().get(HOST)) {
+        return Some(Reply::text(StatusCode::FORBIDDEN, "Unexpected Host header"));
+    }
+    let path = req.uri().path();
+    if path != rules.path && !(rules.path.ends_with('/') && path.starts_with(&rules.path)) {
+        return Some(Reply::text(StatusCode::NOT_FOUND, "Not found"));
+    }
+    if !rules.methods.contains(req.method()) {
+        return Some(Reply::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > rules.max_body as u64) {
+        return Some(too_large());
+    }
+    None
+}
+
+/// The whole request, its body read within [`BODY_TIMEOUT`] and at most `max_body` bytes.
+async fn read(req: hyper::Request<Incoming>, max_body: usize) -> Result<Request, Reply> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(String::from);
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = match tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(req.into_body(), max_body).collect(),
+    )
+    .await
+    {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        _ => {
+            return Err(Reply::text(
+                StatusCode::BAD_REQUEST,
+                "Could not read the body",
+            ))
+        }
+    };
+    Ok(Request {
+        method,
+        path,
+        query,
+        content_type,
+        body,
+    })
 }
 
 fn too_large() -> Reply {

@@ -366,16 +366,7 @@ impl<'a> Caller<'a> {
         params: &Map<String, Value>,
         shape: &Shape,
     ) -> Result<Posted> {
-        let endpoint = profile
-            .rest_base()
-            .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
-        let endpoint = endpoint.as_str();
-        let url = match shape {
-            Shape::Classic => Url::parse(endpoint)
-                .and_then(|u| u.join(method))
-                .map_err(|e| anyhow!("bad client_endpoint or method ({e})"))?,
-            Shape::V3 { .. } => v3::url(endpoint, method)?,
-        };
+        let url = address(profile, method, shape)?;
         let mut body = params.clone();
         // A webhook's address is its credential: no `auth`.
         if let Some(auth) = profile.rest_auth() {
@@ -408,9 +399,22 @@ impl<'a> Caller<'a> {
             }
         };
         drop(body);
+        self.answer(method, params, &url, response, started).await
+    }
+
+    /// What the answer to one POST is: a move, a gateway's page, a 429, or the portal's JSON
+    /// (its `time.operating` recorded).
+    async fn answer(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        url: &Url,
+        response: reqwest::Response,
+        started: std::time::Instant,
+    ) -> Result<Posted> {
         let status = response.status();
         if status.is_redirection() {
-            crate::ui::log::exchange("POST", &url, status.as_u16(), 0, started);
+            crate::ui::log::exchange("POST", url, status.as_u16(), 0, started);
             let location = response
                 .headers()
                 .get("location")
@@ -421,7 +425,7 @@ impl<'a> Caller<'a> {
         let bytes =
             crate::bitrix::body::read_limited(response, crate::bitrix::body::REST_LIMIT, &from)
                 .await?;
-        crate::ui::log::exchange("POST", &url, status.as_u16(), bytes.len(), started);
+        crate::ui::log::exchange("POST", url, status.as_u16(), bytes.len(), started);
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(o))
                 if status == reqwest::StatusCode::TOO_MANY_REQUESTS && !o.contains_key("error") =>
@@ -531,4 +535,17 @@ fn rejected(err: &ServerError) -> anyhow::Error {
         "{err}: the portal refused the stored token; {} again",
         crate::ui::hint::authorize_again("PORTAL", true)
     ))
+}
+/// Where one call goes: the profile's REST base and the method, in the call's shape.
+fn address(profile: &Profile, method: &str, shape: &Shape) -> Result<Url> {
+    let endpoint = profile
+        .rest_base()
+        .ok_or_else(|| anyhow!("the profile has no client_endpoint"))?;
+    let endpoint = endpoint.as_str();
+    match shape {
+        Shape::Classic => Url::parse(endpoint)
+            .and_then(|u| u.join(method))
+            .map_err(|e| anyhow!("bad client_endpoint or method ({e})")),
+        Shape::V3 { .. } => v3::url(endpoint, method),
+    }
 }

@@ -3,6 +3,8 @@
 saver side by side until a pair is saved, the deadline passes or a signal stops it.
 */
 
+use std::net::SocketAddr;
+
 use anyhow::Result;
 use hyper::Method;
 use url::Url;
@@ -14,6 +16,7 @@ use super::verify::Checks;
 use crate::capture::listener::{self, Rules};
 use crate::profile::host_port;
 use crate::secret::random_hex;
+use crate::session::config::RunConfig;
 use crate::session::Session;
 use crate::ui::sanitize::strip_controls;
 
@@ -71,6 +74,62 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
     let tcp = listener::bind(args.listen, "choose another address with --listen").await?;
     let interrupt = listener::Interrupt::catch()?;
     let local = tcp.local_addr()?;
+    let paste = announce(cfg, args, local, &path);
+    let extra: Vec<String> = args.public_url.iter().filter_map(host_port).collect();
+    let rules = Rules {
+        path,
+        methods: &[Method::POST, Method::GET],
+        max_body: MAX_BODY,
+        hosts: listener::hosts_for(local, &extra),
+    };
+    let checks = Checks {
+        verify: !args.no_verify,
+        allow_http: args.allow_http,
+        client_id: cfg.client_id.clone(),
+        http: s.oauth_client(crate::bitrix::server::default_url())?,
+    };
+    let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+    let handler = Install {
+        cfg,
+        checks: &checks,
+        store,
+        jobs,
+        library: bx24_library()?,
+        paste,
+    };
+    let saver = Saver {
+        keeper: Keeper {
+            cfg,
+            store,
+            mode,
+            checks: &checks,
+        },
+        library: bx24_library()?,
+        first_candidate_ends: args.first_candidate_ends,
+    };
+    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let work = saved_and_answered(
+        listener::serve(tcp, rules, &handler),
+        saver.run(queue, deadline, timeout),
+    );
+    let ended = listener::watch(
+        work,
+        deadline,
+        interrupt,
+        "the installation callback",
+        &cfg.ui,
+    )
+    .await;
+    match ended {
+        Err(e) => Err(stopped_with_candidates(s, e).await),
+        fine => fine,
+    }
+}
+
+/// Says where the listener is and what the app's form needs (also under -q: the one chance to
+/// register it right); returns the address to paste.
+fn announce(cfg: &RunConfig, args: &Options, local: SocketAddr, path: &str) -> String {
     let local_url = format!("http://{local}{path}");
     let public_url = args
         .public_url
@@ -112,61 +171,12 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
             "no client_id/client_secret given: they are not saved, and `b24auth refresh` will need B24AUTH_CLIENT_ID and B24AUTH_CLIENT_SECRET",
         );
     }
-    let extra: Vec<String> = args.public_url.iter().filter_map(host_port).collect();
-    let rules = Rules {
-        path,
-        methods: &[Method::POST, Method::GET],
-        max_body: MAX_BODY,
-        hosts: listener::hosts_for(local, &extra),
-    };
     if args.allow_http {
         cfg.ui.warn(
             "--allow-http: a plain http:// portal will be accepted; its tokens cross the network unencrypted",
         );
     }
-    let checks = Checks {
-        verify: !args.no_verify,
-        allow_http: args.allow_http,
-        client_id: cfg.client_id.clone(),
-        http: s.oauth_client(crate::bitrix::server::default_url())?,
-    };
-    let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-    let handler = Install {
-        cfg,
-        checks: &checks,
-        store,
-        jobs,
-        library: bx24_library()?,
-        paste: public_url.or(guessed).unwrap_or(local_url),
-    };
-    let saver = Saver {
-        keeper: Keeper {
-            cfg,
-            store,
-            mode,
-            checks: &checks,
-        },
-        library: bx24_library()?,
-        first_candidate_ends: args.first_candidate_ends,
-    };
-    let timeout = (!args.timeout.is_zero()).then_some(args.timeout);
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let work = saved_and_answered(
-        listener::serve(tcp, rules, &handler),
-        saver.run(queue, deadline, timeout),
-    );
-    let ended = listener::watch(
-        work,
-        deadline,
-        interrupt,
-        "the installation callback",
-        &cfg.ui,
-    )
-    .await;
-    match ended {
-        Err(e) => Err(stopped_with_candidates(s, e).await),
-        fine => fine,
-    }
+    public_url.or(guessed).unwrap_or(local_url)
 }
 
 /// A stop after candidates were kept says so, and names the command that proves them, instead
