@@ -95,23 +95,7 @@ pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profi
     let interrupt = listener::Interrupt::catch()?;
     let state = random_hex(16);
     let url = authorize_url(&portal, &creds.id, &state);
-    // Said first and even under -q: a handler path in the app's form that differs from ours
-    // is the usual reason the portal never sends the browser back.
-    cfg.ui.always(format_args!(
-        "the app's handler path (in its form in the portal) must be: {}",
-        args.redirect_uri
-    ));
-    cfg.ui.always(format_args!(
-        "open this address in a browser signed in to {}:\n  {url}",
-        portal.origin().ascii_serialization()
-    ));
-    cfg.ui.info(format_args!(
-        // Not a second "waiting" line: on a terminal the prompt below says that.
-        "the portal sends the browser back to {}; if it cannot get there, paste the address the \
-         browser ends on (or the code the portal shows) here and press Enter — a code expires 30 s \
-         after it is issued",
-        args.redirect_uri
-    ));
+    tell(&cfg.ui, args, &portal, &url);
     // Held until the flow ends: the browser may read the page a moment after it starts.
     let _start = match args.no_browser {
         true => None,
@@ -156,6 +140,27 @@ pub async fn authorize(s: &Session, args: &Choices, portal: Url) -> Result<Profi
     )
     .await?;
     Ok(profile)
+}
+
+/// Where the browser goes and where it comes back, said before anything waits.
+fn tell(ui: &ui::Ui, args: &Choices, portal: &Url, url: &str) {
+    // Said first and even under -q: a handler path in the app's form that differs from ours
+    // is the usual reason the portal never sends the browser back.
+    ui.always(format_args!(
+        "the app's handler path (in its form in the portal) must be: {}",
+        args.redirect_uri
+    ));
+    ui.always(format_args!(
+        "open this address in a browser signed in to {}:\n  {url}",
+        portal.origin().ascii_serialization()
+    ));
+    ui.info(format_args!(
+        // Not a second "waiting" line: on a terminal the prompt below says that.
+        "the portal sends the browser back to {}; if it cannot get there, paste the address the \
+         browser ends on (or the code the portal shows) here and press Enter — a code expires 30 s \
+         after it is issued",
+        args.redirect_uri
+    ));
 }
 
 /// `portal.bitrix24.com` → `https://portal.bitrix24.com`; a URL keeps its scheme and port.

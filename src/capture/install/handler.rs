@@ -131,19 +131,8 @@ async fn prepare(
     req: Request,
     done: bool,
 ) -> Result<Callback, Reply> {
-    if req.method == Method::GET {
-        // A person opened the address: say what it is for (Bitrix24 only ever POSTs).
-        let page = crate::capture::pages::install_listener(&cfg.profile, page.paste);
-        return Err(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
-    }
     let received = now();
-    let parsed =
-        request::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
-    let (auth, form) = parsed.map_err(|(status, why)| {
-        cfg.ui
-            .warn(format_args!("refused a request: {why}; still waiting"));
-        Reply::text(status, why)
-    })?;
+    let (auth, form) = read_callback(cfg, page, &req)?;
     // The rule for every flow: no secret goes to a server outside Bitrix24's unasked. The
     // callback is sent once, so one naming such a server (an on-premise portal whose
     // administrator set it) is kept as a candidate, for `refresh --oauth-server` to prove.
@@ -168,15 +157,7 @@ async fn prepare(
     }
     let proof = match checks.identify(&server, &auth).await {
         Ok(proof) => proof,
-        Err(e) => {
-            if let Some(id) = early {
-                if let Err(e) = store.drop_candidate(&cfg.profile, &id).await {
-                    cfg.ui
-                        .warn(format_args!("could not drop a refused callback: {e:#}"));
-                }
-            }
-            return Err(refused(&cfg.ui, &format!("{e:#}")));
-        }
+        Err(e) => return Err(contradicted(cfg, store, early, e).await),
     };
     let identity = proof.identity();
     if identity.insecure && checks.allow_http {
@@ -193,6 +174,43 @@ async fn prepare(
         received,
         kept_early: early.is_some(),
     })
+}
+
+/// The request's `auth` fields and install form, or the reply to a request that is none (a
+/// person's GET gets a page saying what the address is for: Bitrix24 only ever POSTs).
+fn read_callback(
+    cfg: &RunConfig,
+    page: PageContext<'_>,
+    req: &Request,
+) -> Result<(Map<String, Value>, Form), Reply> {
+    if req.method == Method::GET {
+        let page = crate::capture::pages::install_listener(&cfg.profile, page.paste);
+        return Err(Reply::html(StatusCode::METHOD_NOT_ALLOWED, page));
+    }
+    let parsed =
+        request::parse_request(req.content_type.as_deref(), req.query.as_deref(), &req.body);
+    parsed.map_err(|(status, why)| {
+        cfg.ui
+            .warn(format_args!("refused a request: {why}; still waiting"));
+        Reply::text(status, why)
+    })
+}
+
+/// The trusted server contradicted the callback: the candidate kept early is dropped, and the
+/// sender is refused.
+async fn contradicted(
+    cfg: &RunConfig,
+    store: &Store,
+    early: Option<String>,
+    e: anyhow::Error,
+) -> Reply {
+    if let Some(id) = early {
+        if let Err(e) = store.drop_candidate(&cfg.profile, &id).await {
+            cfg.ui
+                .warn(format_args!("could not drop a refused callback: {e:#}"));
+        }
+    }
+    refused(&cfg.ui, &format!("{e:#}"))
 }
 
 /// Kept as a candidate after the flow saved a pair: said on stderr, answered as kept.
