@@ -11,6 +11,7 @@ use crate::cli::ListArgs;
 use crate::profile::now;
 use crate::session::Session;
 use crate::store::candidates::Candidate;
+use crate::store::Listing;
 use crate::ui;
 use crate::ui::sanitize::strip_controls;
 
@@ -21,27 +22,7 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let t = now();
     if args.json {
-        let mut rows: Vec<Value> = profiles
-            .iter()
-            .map(|(name, p)| match p {
-                Ok(p) => json!({
-                    "profile": name,
-                    "portal": p.portal(),
-                    "member_id": p.member_id(),
-                    "expires": p.expires(),
-                    "refresh_token_issued_at": p.refresh_token_issued_at(),
-                    "location": store.location(name),
-                    "unverified": p.is_unverified(),
-                }),
-                Err(e) => json!({"profile": name, "error": format!("{e:#}"), "location": store.location(name)}),
-            })
-            .collect();
-        rows.extend(kept.iter().map(|(name, c)| {
-            json!({"profile": name, "candidate": true, "portal": c.claimed_portal(),
-                   "member_id": c.profile.member_id(), "received_at": c.received_at(),
-                   "location": store.location(name)})
-        }));
-        writeln!(out, "{}", Value::Array(rows))?;
+        writeln!(out, "{}", json_rows(s, &profiles, &kept))?;
         return Ok(());
     }
     if profiles.is_empty() && kept.is_empty() {
@@ -80,6 +61,32 @@ pub(crate) async fn run(s: &Session, args: &ListArgs) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `--json`: one array, the profiles then the candidates.
+fn json_rows(s: &Session, profiles: &Listing, kept: &[(String, Candidate)]) -> Value {
+    let store = &s.store;
+    let mut rows: Vec<Value> = profiles
+        .iter()
+        .map(|(name, p)| match p {
+            Ok(p) => json!({
+                "profile": name,
+                "portal": p.portal(),
+                "member_id": p.member_id(),
+                "expires": p.expires(),
+                "refresh_token_issued_at": p.refresh_token_issued_at(),
+                "location": store.location(name),
+                "unverified": p.is_unverified(),
+            }),
+            Err(e) => json!({"profile": name, "error": format!("{e:#}"), "location": store.location(name)}),
+        })
+        .collect();
+    rows.extend(kept.iter().map(|(name, c)| {
+        json!({"profile": name, "candidate": true, "portal": c.claimed_portal(),
+               "member_id": c.profile.member_id(), "received_at": c.received_at(),
+               "location": store.location(name)})
+    }));
+    Value::Array(rows)
 }
 
 /// The candidates of every profile that has some (a profile may hold only candidates), by
