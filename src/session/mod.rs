@@ -175,7 +175,12 @@ impl Session {
             })
             .await?;
         // Said once the pair is saved: nothing stands between the answer and the save.
-        let notes = kept_notes.take();
+        self.after_refresh(outcome, kept_notes.take())
+    }
+
+    /// What a saved refresh still owes: its notes said, a pair without an access token, a
+    /// contradiction or a still-unproven pair refused, then the `--on-refresh` hook.
+    fn after_refresh(&self, outcome: Refreshed, notes: Vec<String>) -> Result<Refreshed> {
         if outcome.profile.access_token().is_empty() {
             return Err(anyhow::anyhow!(
                 "{}; the OAuth server's answer held no access token b24auth keeps, but its new refresh token is saved: run {} for an access token",
