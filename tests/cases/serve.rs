@@ -759,3 +759,37 @@ fn a_handled_event_is_not_handed_out_again_after_a_restart() {
         .count();
     assert_eq!(logs, 1, "the first run's segment, all settled, went");
 }
+
+/// `member_id` names the portal, not the app: this app's uninstall leaves another app's
+/// profile of the same portal alone.
+#[test]
+fn an_uninstall_leaves_another_apps_profile_of_the_portal_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, s) = (Env::new(), StandIn::start());
+    let mut other = env.seed(&s, 3600);
+    other["client_id"] = "local.otherapp".into();
+    other["client_secret"] = "otherappsecret".into();
+    let dir = env.dir.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join("appa.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let ours = Env::run_cmd(&mut env.app_cmd(&s, &["token", "--min-ttl", "999999"]));
+    assert!(ours.assert_error(3).contains("uninstalled"));
+    let theirs = Env::run_cmd(&mut env.cmd(&["--profile", "appa", "token"]));
+    theirs.assert_ok();
+    assert_eq!(
+        theirs.stdout.trim(),
+        other["access_token"].as_str().unwrap()
+    );
+}
