@@ -1,5 +1,5 @@
 /*!
-`serve`'s door: an event POST is believed only when its `auth[application_token]` equals, in
+`serve`'s receiver: an event POST is believed only when its `auth[application_token]` equals, in
 constant time, the one stored for its `auth[member_id]` (the only check of a sender Bitrix24
 offers); anything else is 401 and nothing runs. An accepted event is written to the spool
 durably before its 200; ONAPPUNINSTALL also marks the portal's profile uninstalled first.
@@ -17,9 +17,9 @@ use hyper::StatusCode;
 use serde_json::{Map, Value};
 
 use super::backlog::Backlog;
-use super::dispatch::handler_json;
+use super::exec::handler_json;
 use super::journal::JournalWriter;
-use super::queue::{new_id, Entry};
+use super::spool::{new_id, Entry};
 use crate::capture::listener::{media_type, Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
@@ -32,7 +32,7 @@ struct StoredInstall {
     application_token: Secret,
 }
 
-pub(crate) struct Door<'a> {
+pub(crate) struct EventReceiver<'a> {
     session: &'a Session,
     backlog: Backlog<'a>,
     /// Groups the journal's writes of concurrent events (none for a shared queue).
@@ -41,14 +41,14 @@ pub(crate) struct Door<'a> {
     loaded_at: RefCell<Option<Instant>>,
 }
 
-impl<'a> Door<'a> {
+impl<'a> EventReceiver<'a> {
     /// `writer` keeps the events when `backlog` is the spool.
     pub fn new(
         session: &'a Session,
         backlog: Backlog<'a>,
         writer: Option<JournalWriter>,
-    ) -> Door<'a> {
-        Door {
+    ) -> EventReceiver<'a> {
+        EventReceiver {
             session,
             backlog,
             writer,
