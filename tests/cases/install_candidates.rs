@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::support::callbacks::{install_form_with, INSTALL_APP_TOKEN};
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::record::answering;
-use crate::support::stand_in::events::{install_form_with, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{
     Endpoint, Fault, StandIn, When, CLIENT_ID, CLIENT_SECRET, MEMBER_ID,
 };

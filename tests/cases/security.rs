@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::support::callbacks::{install_form_with, INSTALL_APP_TOKEN};
 use crate::support::cli::Env;
 use crate::support::http;
-use crate::support::stand_in::events::{install_form_with, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -17,8 +17,7 @@ The parts:
 - `faults.rs`: the one queue of injected failures;
 - `config.rs`: the app as registered and the knobs a test sets at start;
 - `answer.rs`: the shapes of answers (Bitrix24's errors, a gateway's page);
-- `pace.rs` (work time, requests in flight), `events.rs` (offline queue, `event.bind`, event
-  forms), `frame.rs` (the install frame, `BX24`), `sdk.rs` (paths and bodies as SDKs send
+- `pace.rs` (work time, requests in flight), `events.rs` (offline queue, `event.bind`), `frame.rs` (the install frame, `BX24`), `sdk.rs` (paths and bodies as SDKs send
   them), `v3.rs` (REST 3.0).
 */
 
