@@ -240,14 +240,14 @@ fn forget_removes_the_file_and_the_lock() {
 /// profile is selected, and `forget --yes` removes the candidates, saying how many.
 #[test]
 fn forget_removes_the_candidates_and_list_finds_every_profile_holding_some() {
-    use super::install_candidates::{callback, post, PATH};
+    use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
     env.seed(&s, 3600);
     let args = ["--timeout", "2s", "--profile", "shop"];
-    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
-    let r = post(&addr, &callback(&s.issue_pair(), &s.base));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, INSTALL_PATH, &args));
+    let r = post_install(&addr, &install_callback(&s.issue_pair(), &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let kept = env.dir.join("profiles/shop.candidates");

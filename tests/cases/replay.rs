@@ -915,14 +915,15 @@ fn show_check_of_a_pair_naming_another_oauth_server_waits_to_be_told() {
 /// refresh token nowhere and keeps it; with the server named, the refresh there proves it.
 #[test]
 fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
-    use super::install_candidates::{callback, post, PATH};
+    use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
-    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
+    let (p, addr) =
+        env.listen(&mut env.install_listen(&s, false, INSTALL_PATH, &["--timeout", "2s"]));
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
-    let r = post(&addr, &callback(&pair, &s.base));
+    let r = post_install(&addr, &install_callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let file = super::install_listen::only_candidate_file(&env);

@@ -136,3 +136,30 @@ pub fn install_form_with(
     );
     body
 }
+
+/// The path `install-listen` listens at where a test posts the install callback itself.
+pub const INSTALL_PATH: &str = "/install/00112233445566778899aabbccddeeff";
+
+/// The install callback as Bitrix24 posts it (numbers as strings), naming `portal` (the
+/// stand-in's base, or another address) as its REST.
+pub fn install_callback(pair: &Value, portal: &str) -> String {
+    let rest = format!("{portal}/portal/rest/");
+    let host = portal.trim_start_matches("http://");
+    install_form_with(
+        pair,
+        host,
+        INSTALL_APP_TOKEN,
+        &[("client_endpoint", &rest)],
+        &[],
+    )
+}
+
+/// POSTs a callback `body` to the listener at `addr` on [`INSTALL_PATH`].
+pub fn post_install(addr: &str, body: &str) -> super::http::Response {
+    super::http::post(
+        addr,
+        INSTALL_PATH,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+    )
+}

@@ -7,6 +7,7 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 pub mod batch;
 pub mod callbacks;
 pub mod cli;
+pub mod deployed_pg;
 pub mod deps;
 pub mod hostile;
 pub mod http;
