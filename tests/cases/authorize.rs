@@ -1,6 +1,5 @@
 //! `b24auth authorize`: loopback capture, paste fallback, the 30-second exchange, refusals.
 
-use std::collections::HashMap;
 use std::process::Command;
 
 use crate::support::cli::{mode, Env, Spawned};
@@ -51,13 +50,6 @@ impl Session {
     }
 }
 
-fn query(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
-}
-
 fn assert_saved(sess: &Session) {
     let auth = sess.env.auth();
     assert!(sess
@@ -77,7 +69,7 @@ fn assert_saved(sess: &Session) {
 fn end_to_end_through_the_loopback_redirect() {
     let sess = Session::new();
     let (p, url) = sess.start(&[]);
-    let q = query(&url);
+    let q = http::query(&url);
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["state"].len(), 32, "128 random bits as hex");
     assert!(!url.contains(CLIENT_SECRET));
@@ -117,7 +109,7 @@ fn strays_are_refused_and_the_flow_goes_on() {
     let no_state = http::get(&format!("{base}/callback?code=abc"));
     assert_eq!(no_state.status, 400);
     assert_eq!(http::get(&format!("{base}/favicon.ico")).status, 404);
-    let state = &query(&url)["state"];
+    let state = &http::query(&url)["state"];
     let foreign = http::raw(
         &sess.listen,
         &format!("GET /callback?code=abc&state={state} HTTP/1.1\nHost: attacker.example:80"),
@@ -226,7 +218,7 @@ fn the_token_endpoint_down_exits_1() {
 fn a_redirect_from_another_portal_is_refused() {
     let sess = Session::new();
     let (p, url) = sess.start(&[]);
-    let state = &query(&url)["state"];
+    let state = &http::query(&url)["state"];
     let code = sess.s.issue_code();
     let page = http::get(&format!(
         "http://{}/callback?code={code}&state={state}&domain=other.bitrix24.com&server_domain=oauth.bitrix.info",

@@ -4,14 +4,8 @@ use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use crate::support::cli::Env;
+use crate::support::cli::{json_lines, Env};
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When, LEADS, MEMBER_ID};
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[test]
 fn call_refreshes_once_on_expired_token_and_repeats() {

@@ -2,7 +2,6 @@
 //! outside that would inject lines or escapes, a token answer that names other credentials,
 //! inputs that never end, a NUL in a stored value.
 
-use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,13 +14,6 @@ use crate::support::http;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 const OSC52: &str = "\u{1b}]52;c;ZXZpbA==\u{7}";
-
-fn query(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
-}
 
 /// A `$BROWSER` that writes its whole argv (what `ps` shows every user) into a FIFO the test
 /// reads, then exits.
@@ -59,7 +51,7 @@ fn ps_during_authorize_shows_no_state_and_a_forged_redirect_is_refused() {
     cmd.env("BROWSER", &browser);
     let mut p = env.spawn(&mut cmd);
     let url = p.wait_authorize_url();
-    let state = query(&url)["state"].clone();
+    let state = http::query(&url)["state"].clone();
     assert_eq!(state.len(), 32);
 
     let argv = argv

@@ -233,6 +233,14 @@ impl Env {
         doc
     }
 
+    /// A stand-in, and a config dir holding a pair it issued, fresh for an hour.
+    pub fn seeded() -> (StandIn, Env) {
+        let s = StandIn::start();
+        let env = Env::new();
+        env.seed(&s, 3600);
+        (s, env)
+    }
+
     pub fn write_auth(&self, bytes: &[u8]) {
         fs::create_dir_all(&self.dir).unwrap();
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).unwrap();
@@ -249,4 +257,11 @@ impl Env {
 
 pub fn mode(path: &std::path::Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Each line of `s` (a command's stdout) parsed as one JSON value.
+pub fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

@@ -117,3 +117,11 @@ pub fn canned_server(answer: Vec<u8>, close: bool) -> String {
     });
     base
 }
+
+/// The query of `url` (after `?`), decoded.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    let q = url.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
+}

@@ -17,6 +17,7 @@ pub mod pg_decoy;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
+pub mod random;
 pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
