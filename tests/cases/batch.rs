@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
 use crate::support::cli::{json_lines, Env};
+use crate::support::stand_in::batch::{
+    deal_list, parse_php_query, php_json, resolve, ServerBucket,
+};
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When, CALL_COST, LEADS};
 
 fn ready(deals: usize) -> (StandIn, Env) {
@@ -246,7 +248,7 @@ fn batch_answers_one_line_per_input_line_in_order() {
 }
 
 fn page_item(id: usize) -> String {
-    let d = crate::support::batch::deal(id);
+    let d = crate::support::stand_in::batch::deal(id);
     Value::Object(d).to_string()
 }
 

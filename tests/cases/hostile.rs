@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::cli::{Env, Run};
-use crate::support::hostile::{oauth_answering, run_within};
+use crate::support::cli::{run_within, Env, Run};
+use crate::support::hostile_server::oauth_answering;
 use crate::support::http;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 

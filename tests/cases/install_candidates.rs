@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
 use crate::support::cli::{Env, Spawned};
-use crate::support::record::answering;
+use crate::support::hostile_server::answering;
 use crate::support::stand_in::{
     Endpoint, Fault, StandIn, When, CLIENT_ID, CLIENT_SECRET, MEMBER_ID,
 };

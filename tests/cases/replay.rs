@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Value};
 
 use crate::support::cli::{Env, Run};
-use crate::support::record::answering;
+use crate::support::hostile_server::answering;
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 /// Where the replayed answer comes from.
@@ -807,7 +807,7 @@ fn the_stand_in_answers_as_the_record_shows() {
     run.assert_ok();
     assert_eq!(
         run.stdout.lines().count(),
-        crate::support::record::ITEMS,
+        crate::support::stand_in::record::ITEMS,
         "{}",
         run.stdout
     );

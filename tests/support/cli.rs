@@ -265,3 +265,31 @@ pub fn json_lines(s: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Runs `cmd` (stdout and stderr captured) and returns its run; a command still running after
+/// `limit` is killed and the test fails, so code that never ends fails instead of hanging.
+pub fn run_within(mut cmd: Command, limit: std::time::Duration) -> Run {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out = out.unwrap();
+            Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+        Err(_) => {
+            // SAFETY: our own child's pid, not yet reaped (the waiting thread holds it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{cmd:?} still ran after {limit:?}");
+        }
+    }
+}

@@ -4,12 +4,11 @@ Test support: the Bitrix24 stand-in and a runner for the built binary in a temp 
 
 #![allow(dead_code)]
 
-pub mod batch;
 pub mod callbacks;
 pub mod cli;
 pub mod deployed_pg;
 pub mod deps;
-pub mod hostile;
+pub mod hostile_server;
 pub mod http;
 pub mod listen;
 pub mod outage;
@@ -18,7 +17,6 @@ pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
 pub mod random;
-pub mod record;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod tls;

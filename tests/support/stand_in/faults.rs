@@ -33,7 +33,7 @@ pub enum Fault {
     /// A Bitrix24 error (see the constants on [`Fault`]).
     Error(Failure),
     /// A recorded answer as the public record shows it (`record.rs`).
-    Recorded(super::super::record::Answer),
+    Recorded(super::record::Answer),
     /// HTTP 302 to this base URL, same path (a renamed portal).
     MovedTo(String),
     /// An error whose description echoes the request (secrets included) with ANSI escapes, as a

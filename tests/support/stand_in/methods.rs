@@ -10,12 +10,11 @@ use std::time::Duration;
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::super::batch::{deal_list, parse_php_query, php_json, resolve};
-use super::super::record;
 use super::answer::{self, error, error_saying, json_reply, recorded, Answer, Failure};
+use super::batch::{deal_list, parse_php_query, php_json, resolve};
 use super::config::{CALL_COST, LEADS, WEBHOOK};
 use super::faults::{self, Endpoint};
-use super::{events, pace, sdk, unix_now, StandIn, State};
+use super::{events, pace, record, sdk, unix_now, StandIn, State};
 
 /// Portal REST's state.
 #[derive(Default)]

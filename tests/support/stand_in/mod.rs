@@ -18,10 +18,12 @@ The parts:
 - `config.rs`: the app as registered and the knobs a test sets at start;
 - `answer.rs`: the shapes of answers (Bitrix24's errors, a gateway's page);
 - `pace.rs` (work time, requests in flight), `events.rs` (offline queue, `event.bind`), `frame.rs` (the install frame, `BX24`), `sdk.rs` (paths and bodies as SDKs send
-  them), `v3.rs` (REST 3.0).
+  them), `v3.rs` (REST 3.0), `batch.rs` (`batch`'s PHP parsing, the deal table, the leaky
+  bucket), `record.rs` (answers as the public record shows Bitrix24 giving them).
 */
 
 mod answer;
+pub mod batch;
 mod config;
 pub mod events;
 mod faults;
@@ -29,6 +31,7 @@ pub mod frame;
 mod methods;
 mod oauth;
 mod pace;
+pub mod record;
 mod router;
 pub mod sdk;
 mod v3;
@@ -72,7 +75,7 @@ struct State {
     portal: methods::Portal,
     pace: pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
-    record: super::record::Record,
+    record: record::Record,
     events: events::Events,
     v3: v3::V3,
     /// The pair the last `/install-frame` page posted into its frame.
@@ -133,7 +136,7 @@ impl StandIn {
     }
 
     /// Changes which recorded behaviours are on (`record.rs`).
-    pub(super) fn record(&self, change: impl FnOnce(&mut super::record::Record)) {
+    pub(super) fn record(&self, change: impl FnOnce(&mut record::Record)) {
         change(&mut self.state.lock().unwrap().record);
     }
 

@@ -6,7 +6,7 @@ never sends.
 - `//` in the path (the JS SDK joins `client_endpoint`, which ends in `/`, with `/METHOD`;
   the portal's web server merges slashes);
 - parameters as a form body or in the query string as well as a JSON body;
-- `batch` in any of those forms reaches the stand-in's one `batch` (`tests/support/batch.rs`).
+- `batch` in any of those forms reaches the stand-in's one `batch` (`batch.rs`).
 */
 
 use serde_json::{Map, Value};

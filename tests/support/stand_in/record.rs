@@ -23,7 +23,7 @@ the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::stand_in::StandIn;
+use super::StandIn;
 
 /// Which recorded behaviours are on.
 #[derive(Debug, Default, Clone)]
@@ -64,7 +64,7 @@ pub fn token_endpoint(r: &Record) -> Option<Answer> {
 /// it: a wrong client_id is HTTP 200 `wrong_client`, a wrong secret 400 `invalid_client`, both
 /// without a description.
 pub fn client_check(id: &str, secret: &str) -> Option<Answer> {
-    use super::stand_in::{CLIENT_ID, CLIENT_SECRET};
+    use super::{CLIENT_ID, CLIENT_SECRET};
     if id != CLIENT_ID {
         return Some(wrong_client());
     }
@@ -147,32 +147,4 @@ pub fn method(name: &str) -> Result<Map<String, Value>, (StatusCode, &'static st
 pub fn renamed_path(path: &str) -> Option<String> {
     let method = path.strip_prefix("/rest/")?;
     (!method.is_empty() && method != "app.info").then(|| format!("/portal/rest/{method}"))
-}
-
-/// A loopback server that answers every request with `status` and the JSON `body`, closing the
-/// connection, and counts the requests it saw (a replayed answer, or an attacker's listener).
-pub fn answering(
-    status: u16,
-    body: &Value,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&seen);
-    let body = body.to_string();
-    let answer = format!(
-        "HTTP/1.1 {status} Recorded\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(answer.as_bytes());
-        }
-    });
-    (base, seen)
 }
