@@ -24,7 +24,7 @@ use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::answer::Failure;
-use super::{random_hex, StandIn};
+use super::{random_hex, StandIn, State};
 
 /// One row of the offline queue (`b_rest_event_offline`).
 #[derive(Debug, Clone)]
@@ -139,22 +139,39 @@ impl Row {
     }
 }
 
-/// Answers `event.*` methods; `None` for any other method.
-pub fn method(
-    e: &mut Events,
+/// A method's answer without `time`, as `methods.rs`'s table takes it.
+type Reply = Result<Map<String, Value>, Failure>;
+
+/// The `event.*` methods of the portal's table (`methods.rs`), each call noted.
+pub(super) fn offline_get(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.get", params, get)
+}
+
+pub(super) fn offline_clear(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.clear", params, clear)
+}
+
+pub(super) fn offline_error(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.error", params, error)
+}
+
+pub(super) fn offline_list(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.list", params, list)
+}
+
+pub(super) fn event_bind(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.bind", params, bind)
+}
+
+fn run(
+    s: &mut State,
     name: &str,
     params: &Value,
-) -> Option<Result<Map<String, Value>, Failure>> {
-    let answer = match name {
-        "event.offline.get" => get(e, params),
-        "event.offline.clear" => clear(e, params),
-        "event.offline.error" => error(e, params),
-        "event.offline.list" => list(e, params),
-        "event.bind" => bind(e, params),
-        _ => return None,
-    };
-    e.calls.push(name.to_string());
-    Some(answer.map(|v| v.as_object().cloned().unwrap_or_default()))
+    method: fn(&mut Events, &Value) -> Result<Value, Failure>,
+) -> Reply {
+    let answer = method(&mut s.events, params);
+    s.events.calls.push(name.to_string());
+    answer.map(|v| v.as_object().cloned().unwrap_or_default())
 }
 
 /// The fields `event.offline.get` may filter on, and `event.offline.list`'s (the module's

@@ -23,7 +23,8 @@ the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::StandIn;
+use super::answer::Failure;
+use super::{StandIn, State};
 
 /// Which recorded behaviours are on.
 #[derive(Debug, Default, Clone)]
@@ -123,24 +124,21 @@ fn removed_rest() -> Answer {
     )
 }
 
-/// Methods the rest of the stand-in does not know, answered as recorded; else 404
-/// `ERROR_METHOD_NOT_FOUND` "Method not found!".
-pub fn method(name: &str) -> Result<Map<String, Value>, (StatusCode, &'static str, &'static str)> {
-    match name {
-        "crm.item.list" => {
-            let items: Vec<Value> = (1..=ITEMS)
-                .map(|i| json!({"id": i, "title": format!("Item {i}")}))
-                .collect();
-            let page = json!({"result": {"items": items}, "total": ITEMS});
-            Ok(page.as_object().cloned().unwrap_or_default())
-        }
-        _ => Err((
-            StatusCode::NOT_FOUND,
-            "ERROR_METHOD_NOT_FOUND",
-            "Method not found!",
-        )),
-    }
+/// `crm.item.list` as recorded, for the portal's table (`methods.rs`).
+pub(super) fn item_list(_: &mut State, _: &Value) -> Result<Map<String, Value>, Failure> {
+    let items: Vec<Value> = (1..=ITEMS)
+        .map(|i| json!({"id": i, "title": format!("Item {i}")}))
+        .collect();
+    let page = json!({"result": {"items": items}, "total": ITEMS});
+    Ok(page.as_object().cloned().unwrap_or_default())
 }
+
+/// Any method the portal does not know.
+pub(super) const METHOD_NOT_FOUND: Failure = (
+    StatusCode::NOT_FOUND,
+    "ERROR_METHOD_NOT_FOUND",
+    "Method not found!",
+);
 
 /// A renamed portal on its own host keeps its REST at `/rest/`: `/rest/METHOD` is portal REST
 /// for every method but the OAuth server's `app.info`.
