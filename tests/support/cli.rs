@@ -1,7 +1,5 @@
-/*!
-Runs the built `b24auth` in a fresh temp config dir, with no `B24AUTH_*` variable leaking in
-from the developer's environment.
-*/
+//! Runs the built `b24auth` in a fresh temp config dir, with no `B24AUTH_*` variable leaking in
+//! from the developer's environment.
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -1,7 +1,5 @@
-/*!
-A raw HTTP/1.1 client over `std::net::TcpStream`, so tests control every byte a hostile or
-broken client could send (bad Host, invalid UTF-8, a body it never finishes).
-*/
+//! A raw HTTP/1.1 client over `std::net::TcpStream`, so tests control every byte a hostile or
+//! broken client could send (bad Host, invalid UTF-8, a body it never finishes).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,6 +1,4 @@
-/*!
-Test support: the Bitrix24 stand-in and a runner for the built binary in a temp config dir.
-*/
+//! Test support: the Bitrix24 stand-in and a runner for the built binary in a temp config dir.
 
 #![allow(dead_code)]
 

@@ -1,22 +1,20 @@
-/*!
-The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` module:
-
-- the offline queue: `event.offline.get` (`clear=1` deletes what it returns; `clear=0`
-  reserves the batch under a fresh 32-hex `process_id`, with no lease: it stays hidden until
-  cleared, and `get` with that `process_id` returns it again; `error=1` selects rows marked
-  failed; 403 `WRONG_LICENSE` for `clear=0` when the portal lacks `rest_offline_extended`),
-  `event.offline.clear` (by `message_id[]`, else `id[]`, else the whole batch), `event.offline.error`
-  (marks rows `ERROR=1` and returns them unreserved), `event.offline.list` (read-only, pages of
-  50, `PROCESS_ID` and `ERROR` shown and filterable);
-- as strict as the module's code: a filter key's operation must be one `sanitizeFilter` allows
-  (`''`, `=`, `>`, `<`, `>=`, `<=`, `@`, `%`; no `!`), its field one the method allows, its value
-  a scalar, else ERROR_ARGUMENT; `get` always filters `ERROR` by `error` (with a `process_id`
-  too), and `clear=1` deletes every row of the batch, returned or not; `event.offline.clear`
-  refuses the whole call unless every `message_id` is 32 characters;
-- `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
-  `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
-- the forms the portal POSTs to a handler live in `tests/support/callbacks.rs`.
-*/
+//! The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` module:
+//!
+//! - the offline queue: `event.offline.get` (`clear=1` deletes what it returns; `clear=0` reserves
+//!   the batch under a fresh 32-hex `process_id`, with no lease: it stays hidden until cleared, and
+//!   `get` with that `process_id` returns it again; `error=1` selects rows marked failed; 403
+//!   `WRONG_LICENSE` for `clear=0` when the portal lacks `rest_offline_extended`),
+//!   `event.offline.clear` (by `message_id[]`, else `id[]`, else the whole batch),
+//!   `event.offline.error` (marks rows `ERROR=1` and returns them unreserved), `event.offline.list`
+//!   (read-only, pages of 50, `PROCESS_ID` and `ERROR` shown and filterable);
+//! - as strict as the module's code: a filter key's operation must be one `sanitizeFilter` allows
+//!   (`''`, `=`, `>`, `<`, `>=`, `<=`, `@`, `%`; no `!`), its field one the method allows, its
+//!   value a scalar, else ERROR_ARGUMENT; `get` always filters `ERROR` by `error` (with a
+//!   `process_id` too), and `clear=1` deletes every row of the batch, returned or not;
+//!   `event.offline.clear` refuses the whole call unless every `message_id` is 32 characters;
+//! - `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
+//!   `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
+//! - the forms the portal POSTs to a handler live in `tests/support/callbacks.rs`.
 
 use std::collections::HashSet;
 

@@ -1,12 +1,10 @@
-/*!
-The stand-in at a real portal's pace: every command costs the portal work time that
-a test chooses (`set_work` in `config.rs`; a `batch` costs the sum of the commands it ran, one
-after another), while separate requests are served side by side (the answer waits for its work
-without holding anything the other requests need). The work is what `time.operating` counts per
-method; past the portal's operating limit (`set_operating_limit`, 480 s unless set) a method is
-refused with HTTP 429 `OPERATION_TIME_LIMIT`. A request can be made slower (`slow_request`) or
-held until a refresh (`hold_until_refresh`); a gateway's pages are faults (`faults.rs`).
-*/
+//! The stand-in at a real portal's pace: every command costs the portal work time that
+//! a test chooses (`set_work` in `config.rs`; a `batch` costs the sum of the commands it ran, one
+//! after another), while separate requests are served side by side (the answer waits for its work
+//! without holding anything the other requests need). The work is what `time.operating` counts per
+//! method; past the portal's operating limit (`set_operating_limit`, 480 s unless set) a method is
+//! refused with HTTP 429 `OPERATION_TIME_LIMIT`. A request can be made slower (`slow_request`) or
+//! held until a refresh (`hold_until_refresh`); a gateway's pages are faults (`faults.rs`).
 
 use std::time::Duration;
 

@@ -1,24 +1,22 @@
-/*!
-The stand-in's answers as the public record shows Bitrix24 giving them, where they differ from
-the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers.md`):
-
-- a removed app: portal REST answers 401 `ERROR_OAUTH` "Application not installed" (b24pysdk
-  `errors/__init__.py`, `BitrixAPIErrorOAuth`), the token endpoint 400 `invalid_client` without
-  a description (b24pysdk `errors/oauth.py`; b24restdocs `api-reference/oauth/error-codes.md`:
-  "The application may not be installed"), and the OAuth server's `app.info` 400
-  `invalid_client` (b24pysdk: "can be returned by `/rest/app.info/` when access token is
-  invalid but has token-like format");
-- a wrong client_id: HTTP **200** `{"error":"wrong_client"}`, a wrong secret 400
-  `{"error":"invalid_client"}`, neither with a description (b24pysdk `BitrixOauthWrongClient`,
-  `BitrixOAuthInvalidClient`, asserted by `tests/integration/errors/test_errors_oauth.py`);
-- codes in upper case and without `error_description` (`{"error":"INVALID_GRANT"}`);
-- the code exchange without `expires` and `user_id` (b24restdocs `settings/oauth/index.md`);
-- the OAuth server's `app.info` without the `install` block (no captured answer shows it);
-- `crm.item.list`'s `{"result":{"items":[…]},"total":n}` with lower-case `id` (fast_bitrix24
-  `tests/real_responses/crm_item_list.py`);
-- a renamed portal on its own address: portal REST at `/rest/METHOD` (the SDKs keep only the
-  host of `Location`).
-*/
+//! The stand-in's answers as the public record shows Bitrix24 giving them, where they differ from
+//! the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers.md`):
+//!
+//! - a removed app: portal REST answers 401 `ERROR_OAUTH` "Application not installed" (b24pysdk
+//!   `errors/__init__.py`, `BitrixAPIErrorOAuth`), the token endpoint 400 `invalid_client` without
+//!   a description (b24pysdk `errors/oauth.py`; b24restdocs `api-reference/oauth/error-codes.md`:
+//!   "The application may not be installed"), and the OAuth server's `app.info` 400
+//!   `invalid_client` (b24pysdk: "can be returned by `/rest/app.info/` when access token is
+//!   invalid but has token-like format");
+//! - a wrong client_id: HTTP **200** `{"error":"wrong_client"}`, a wrong secret 400
+//!   `{"error":"invalid_client"}`, neither with a description (b24pysdk `BitrixOauthWrongClient`,
+//!   `BitrixOAuthInvalidClient`, asserted by `tests/integration/errors/test_errors_oauth.py`);
+//! - codes in upper case and without `error_description` (`{"error":"INVALID_GRANT"}`);
+//! - the code exchange without `expires` and `user_id` (b24restdocs `settings/oauth/index.md`);
+//! - the OAuth server's `app.info` without the `install` block (no captured answer shows it);
+//! - `crm.item.list`'s `{"result":{"items":[…]},"total":n}` with lower-case `id` (fast_bitrix24
+//!   `tests/real_responses/crm_item_list.py`);
+//! - a renamed portal on its own address: portal REST at `/rest/METHOD` (the SDKs keep only the
+//!   host of `Location`).
 
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
