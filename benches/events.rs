@@ -1,7 +1,7 @@
 //! Issue 29's bars, against the stand-in: `serve --exec true` accepting 20,000 events from 50
 //! concurrent senders (accepted/s, p99 answer, RSS), and `events pull --exec true` draining
-//! 10,000 offline events at the portal's bucket pace (requests, wall, RSS). `bench/run` runs
-//! it; timing is never a test.
+//! 10,000 offline events at the portal's bucket pace (requests, wall, RSS), and `serve` again
+//! with its event queue in PostgreSQL (fsync on). `bench/run` runs it; timing is never a test.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -135,10 +135,104 @@ fn pull_bench() -> Vec<String> {
     ]
 }
 
+/// `serve` with `--store postgres://…`: each 200 waits for the event's commit, on a real
+/// cluster with `fsync` on; also how long the handlers take to empty the queue after the last
+/// answer.
+fn serve_pg_bench() -> Vec<String> {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed(&env, &s);
+    let cluster = support::postgres::Cluster::start();
+    cluster.restart_durable();
+    let url = cluster.database();
+    support::cli::Env::run_cmd(&mut env.cmd(&["store", "copy", "--from", "file", "--to", &url]))
+        .assert_ok();
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PREFIX,
+        "--concurrency",
+        "8",
+        "--exec",
+        "true",
+    ];
+    let mut cmd = env.app_cmd(&s, &args);
+    cmd.env("B24AUTH_STORE", &url);
+    let mut p = env.spawn(&mut cmd);
+    let line = p.wait_line(20, |l| l.starts_with("serving events on http://"));
+    let addr = line
+        .trim_start_matches("serving events on http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (lat, wall) = flood(&addr, 50, 400);
+    let answered = Instant::now();
+    let db = support::postgres::db_of(&url);
+    let deadline = answered + Duration::from_secs(300);
+    while cluster
+        .psql(db, "SELECT count(*) FROM b24auth_events")
+        .trim()
+        != "0"
+    {
+        assert!(Instant::now() < deadline, "the queue did not empty");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let drained = answered.elapsed();
+    let p99 = lat[lat.len() * 99 / 100];
+    let rss = vm_hwm_kib(p.child.id());
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    let n = lat.len();
+    vec![
+        format!("| serve, PostgreSQL queue (fsync on), 20,000 events, 50 senders: accepted | {:.0} events/s | bar: at least 1,000/s |", n as f64 / wall.as_secs_f64()),
+        format!("| serve, PostgreSQL queue: p99 answer (committed before 200) | {:.1} ms | bar: at most 20 ms |", p99.as_secs_f64() * 1000.0),
+        format!("| serve, PostgreSQL queue: RSS (VmHWM) | {:.1} MiB | bar: at most 30 MiB |", rss as f64 / 1024.0),
+        format!("| serve, PostgreSQL queue: every handler run, queue empty | {:.1} s after the last answer ({:.0} events/s handled overall) | |", drained.as_secs_f64(), n as f64 / (wall + drained).as_secs_f64()),
+    ]
+}
+
+/// `each` events from each of `senders` threads; every answer's latency (sorted), and the wall.
+fn flood(addr: &str, senders: usize, each: usize) -> (Vec<Duration>, Duration) {
+    let started = Instant::now();
+    let threads: Vec<_> = (0..senders)
+        .map(|t| {
+            let addr = addr.to_string();
+            std::thread::spawn(move || {
+                (0..each)
+                    .map(|i| {
+                        let id = (t * each + i) as u64;
+                        let body =
+                            event_form("ONCRMDEALADD", id, MEMBER_ID, APP_TOKEN, "portal.example");
+                        let at = Instant::now();
+                        assert_eq!(post(&addr, &body), 200);
+                        at.elapsed()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let wall = started.elapsed();
+    lat.sort();
+    (lat, wall)
+}
+
 fn main() {
-    let mut rows = serve_bench();
-    if std::env::var_os("B24AUTH_BENCH_SERVE_ONLY").is_none() {
+    let pg_only = std::env::var_os("B24AUTH_BENCH_SERVE_PG_ONLY").is_some();
+    let mut rows = match pg_only {
+        true => Vec::new(),
+        false => serve_bench(),
+    };
+    if std::env::var_os("B24AUTH_BENCH_SERVE_ONLY").is_none() && !pg_only {
         rows.extend(pull_bench());
+    }
+    if std::env::var_os("B24AUTH_BENCH_SERVE_ONLY").is_none() {
+        rows.extend(serve_pg_bench());
     }
     let mut out = String::from("\n| measurement | figure | comparison |\n|---|---|---|\n");
     for r in rows {

@@ -2,8 +2,8 @@
 `serve`'s dispatcher: hands kept events to the handler, at most `--concurrency` at once, until
 an orderly stop; a failed event (after `--tries`) is kept as failed, a handled one removed.
 From the spool, events come through a channel (the door's, and the pending files at start); from
-a shared queue, they are claimed one by one (any host's), the door's channel only waking the
-claims early.
+a shared queue, they are claimed (any host's) as there is room, the door's channel only waking
+the claims early.
 */
 
 use std::cell::RefCell;
@@ -15,11 +15,12 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
 use super::backlog::from_queued;
+use super::claims::{lease, Claims};
 use super::dispatch::{Delivery, Handler};
 use super::queue::{Entry, Spool};
 use super::stop::Stopping;
 use crate::session::Session;
-use crate::store::queue::EventQueue;
+use crate::store::queue::{EventQueue, Queued};
 
 /// Events of a pending spool file (`total` in all: a file holds the events written together,
 /// which may come as several jobs); for a shared queue, only a wake-up.
@@ -88,58 +89,86 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Events claimed from a shared queue, each for a lease longer than its handler may take.
+    /// Events claimed from a shared queue, each for a short lease this host renews while it
+    /// holds the event ([`Claims`]). Claims come in batches: when none is waiting to start, as
+    /// many as would fill the running slots twice, so a round trip is not paid per event.
     pub async fn drain_queue(
         &self,
         mut wake: mpsc::UnboundedReceiver<HandlerRun>,
         queue: &dyn EventQueue,
     ) {
-        let lease = self.lease();
-        let mut running = FuturesUnordered::new();
-        let mut idle = IDLE_FIRST;
-        loop {
-            if self.stop.is_stopping() && running.is_empty() {
-                return;
-            }
-            if running.len() < self.concurrency && !self.stop.is_stopping() {
-                match queue.claim(lease).await {
-                    Ok(Some(q)) => {
-                        running.push(self.settle_claimed(from_queued(&q), queue));
-                        idle = IDLE_FIRST;
-                        continue;
+        let claims = Claims::new(lease());
+        let claiming = async {
+            let mut ready: VecDeque<Queued> = VecDeque::new();
+            let mut running = FuturesUnordered::new();
+            let mut idle = IDLE_FIRST;
+            loop {
+                while running.len() < self.concurrency && !self.stop.is_stopping() {
+                    let Some(q) = ready.pop_front() else { break };
+                    // Waiting too long without renewal: maybe another host's by now.
+                    if claims.holds(&q.id) {
+                        running.push(self.settle_claimed(from_queued(&q), queue, &claims));
                     }
-                    Ok(None) => {}
-                    Err(e) => self.session.cfg.ui.warn(format_args!("b24auth: {e:#}")),
+                }
+                if self.stop.is_stopping() {
+                    if !ready.is_empty() {
+                        let ids: Vec<String> = ready.drain(..).map(|q| q.id).collect();
+                        claims.release(queue, &ids).await;
+                    }
+                    if running.is_empty() {
+                        return;
+                    }
+                }
+                let room = (2 * self.concurrency).saturating_sub(running.len());
+                if ready.is_empty() && !self.stop.is_stopping() {
+                    match claims.take(queue, room).await {
+                        Ok(taken) if !taken.is_empty() => {
+                            ready.extend(taken);
+                            idle = IDLE_FIRST;
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.session.cfg.ui.warn(format_args!("b24auth: {e:#}")),
+                    }
+                }
+                tokio::select! {
+                    () = self.stop.begun(), if !self.stop.is_stopping() => {}
+                    Some(_) = wake.recv(), if !self.stop.is_stopping() => idle = IDLE_FIRST,
+                    Some(()) = running.next(), if !running.is_empty() => {}
+                    () = tokio::time::sleep(idle), if ready.is_empty() => {
+                        idle = (idle * 2).min(IDLE_MAX);
+                    }
                 }
             }
-            tokio::select! {
-                () = self.stop.begun(), if !self.stop.is_stopping() => {}
-                Some(_) = wake.recv(), if !self.stop.is_stopping() => idle = IDLE_FIRST,
-                Some(()) = running.next(), if !running.is_empty() => {}
-                () = tokio::time::sleep(idle) => idle = (idle * 2).min(IDLE_MAX),
-            }
+        };
+        tokio::select! {
+            () = claiming => {}
+            () = claims.keep_renewing(queue, &self.session.cfg.ui) => {}
         }
     }
 
-    /// Longer than every try of the handler with its back-off: a live host keeps its claim.
-    fn lease(&self) -> Duration {
-        let per_run = self
-            .handler
-            .as_ref()
-            .and_then(|h| h.timeout)
-            .unwrap_or(Duration::from_secs(3600));
-        let tries = self.handler.as_ref().map_or(1, |h| h.tries.max(1));
-        per_run * tries + Duration::from_secs(30) * tries + Duration::from_secs(60)
-    }
-
-    async fn settle_claimed(&self, entry: Entry, queue: &dyn EventQueue) {
-        let outcome = match self.run(&entry).await {
+    /// Runs a claimed event's handler while this host holds its claim; a claim it could not
+    /// renew in time stops the handler, as another host may take the event from then on.
+    async fn settle_claimed(&self, entry: Entry, queue: &dyn EventQueue, claims: &Claims) {
+        let ran = tokio::select! {
+            ran = self.run(&entry) => ran,
+            () = claims.lost(&entry.id) => {
+                claims.settled(&entry.id);
+                self.session.cfg.ui.warn(format_args!(
+                    "b24auth: event {}: its claim could not be renewed in time; its handler was stopped and another host will run it",
+                    entry.id
+                ));
+                return;
+            }
+        };
+        let outcome = match ran {
             true => queue.done(&entry.id).await,
             false => {
                 self.said_failed(&entry);
-                queue.fail(&entry.id).await
+                queue.fail(claims.holder(), &entry.id).await
             }
         };
+        claims.settled(&entry.id);
         // Not recorded: the claim expires and the event is handed out again, never lost.
         if let Err(e) = outcome {
             self.session.cfg.ui.warn(format_args!("b24auth: {e:#}"));

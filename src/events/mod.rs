@@ -9,6 +9,7 @@ One direction inside: `serve` → `installs` (the install callbacks, per portal)
 */
 
 pub(crate) mod backlog;
+pub(crate) mod claims;
 pub(crate) mod dispatch;
 pub(crate) mod dispatcher;
 pub(crate) mod installs;

@@ -29,6 +29,7 @@ mod rest_retries;
 mod rest_v3;
 mod security;
 mod serve;
+mod serve_postgres;
 mod signals;
 mod stdout;
 mod stores;

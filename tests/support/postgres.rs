@@ -125,8 +125,18 @@ impl Cluster {
     }
 
     fn pg_ctl_start(&self) {
+        self.pg_ctl_start_with("-c fsync=off");
+    }
+
+    /// Restarted with `fsync` on, as a production server runs: for benchmarks of durable writes.
+    pub fn restart_durable(&self) {
+        self.stop();
+        self.pg_ctl_start_with("-c fsync=on");
+    }
+
+    fn pg_ctl_start_with(&self, fsync: &str) {
         let opts = format!(
-            "-k {} -p {} -c listen_addresses='{}' -c fsync=off -c max_connections=200",
+            "-k {} -p {} -c listen_addresses='{}' {fsync} -c max_connections=200",
             self.dir.display(),
             self.port,
             self.listen

@@ -18,6 +18,7 @@ With `B24AUTH_STORE_KEY` set, the whole document is sealed ([`seal`]); schema ch
 
 mod candidates;
 mod events;
+mod group;
 mod key;
 mod libpq;
 mod migrate;
@@ -58,7 +59,14 @@ pub(crate) struct PgStore {
     /// Where a refreshed pair goes when the database cannot take it.
     rescue_dir: std::path::PathBuf,
     client: OnceCell<Client>,
+    /// A second connection for accepted events only, so that their commits (each one a
+    /// request's answer) never wait behind the handlers' claims and profile reads.
+    push_client: OnceCell<Client>,
     warned: AtomicBool,
+    /// Events accepted by concurrent requests, inserted together.
+    pushes: group::Group<crate::store::queue::Queued>,
+    /// Handled events' ids, deleted together.
+    removals: group::Group<String>,
 }
 
 impl PgStore {
@@ -79,12 +87,19 @@ impl PgStore {
             ui,
             rescue_dir,
             client: OnceCell::new(),
+            push_client: OnceCell::new(),
             warned: AtomicBool::new(false),
+            pushes: group::Group::default(),
+            removals: group::Group::default(),
         })
     }
 
     async fn client(&self) -> Result<&Client> {
         self.client.get_or_try_init(|| self.connect()).await
+    }
+
+    async fn push_client(&self) -> Result<&Client> {
+        self.push_client.get_or_try_init(|| self.connect()).await
     }
 
     /// The URL's hosts in order (shuffled for `load_balance_hosts=random`), each with its own
