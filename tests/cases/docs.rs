@@ -259,3 +259,19 @@ fn the_readmes_curl_line_works() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\"NAME\":\"Stand\""), "{line}: {stdout}");
 }
+
+/// The README names the rescue directory as `store/rescue.rs` writes it.
+#[test]
+fn the_readme_names_the_rescue_directory_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reliability.md"))
+            .unwrap();
+    assert!(
+        !readme.contains("b24auth-rescue-"),
+        "the code writes `rescue-…`"
+    );
+    assert!(
+        readme.contains("$TMPDIR/rescue-<time>-<random>/"),
+        "the file store's rescue"
+    );
+}

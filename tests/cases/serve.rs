@@ -8,9 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::events::{instants, kills, seed_app, APP_TOKEN};
+use crate::support::callbacks::{event_form, install_form, uninstall_form};
 use crate::support::cli::{Env, Spawned};
 use crate::support::stand_in::{StandIn, MEMBER_ID};
-use crate::support::stand_in_events::{event_form, uninstall_form};
 
 const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -243,31 +243,6 @@ fn tear_the_journal_tail(env: &Env) {
         .unwrap();
     file.write_all_at(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'], at as u64)
         .unwrap();
-}
-
-/// An install callback as Bitrix24 POSTs it for a "Uses API only" app.
-fn install_form(pair: &serde_json::Value, host: &str, app_token: &str) -> String {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPINSTALL")
-        .append_pair("data[VERSION]", "1")
-        .append_pair("data[LANGUAGE_ID]", "en")
-        .append_pair("ts", "1728413297");
-    for k in [
-        "access_token",
-        "refresh_token",
-        "member_id",
-        "client_endpoint",
-    ] {
-        form.append_pair(&format!("auth[{k}]"), pair[k].as_str().unwrap());
-    }
-    form.append_pair("auth[expires_in]", "3600")
-        .append_pair("auth[scope]", "crm,user")
-        .append_pair("auth[domain]", host)
-        .append_pair("auth[server_endpoint]", &format!("http://{host}/rest/"))
-        .append_pair("auth[status]", "L")
-        .append_pair("auth[user_id]", "1")
-        .append_pair("auth[application_token]", app_token);
-    form.finish()
 }
 
 #[test]
