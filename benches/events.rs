@@ -10,9 +10,9 @@ use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use support::callbacks::event_form;
 use support::cli::Env;
 use support::stand_in::{StandIn, MEMBER_ID};
-use support::stand_in_events::event_form;
 
 const APP_TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
 const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";

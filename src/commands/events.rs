@@ -11,8 +11,8 @@ use crate::cli::{
     EventsBindArgs, EventsCommand, EventsFailedArgs, EventsPullArgs, EventsRetryArgs,
 };
 use crate::events::backlog::Backlog;
-use crate::events::dispatch::Handler;
-use crate::events::queue::{Entry, Spool};
+use crate::events::exec::HandlerCommand;
+use crate::events::spool::{Entry, Spool};
 use crate::events::{pull, serve};
 use crate::rest::Caller;
 use crate::session::Session;
@@ -32,7 +32,7 @@ pub(crate) async fn run(s: &Session, action: &EventsCommand) -> Result<()> {
 async fn pull_events(s: &Session, args: &EventsPullArgs) -> Result<()> {
     let caller = Caller::new(s, Default::default(), false).await?;
     // CLI.md gives `events pull` no `--timeout-handler`: `serve`'s default bounds a handler.
-    let handler = args.exec.clone().map(|command| Handler {
+    let handler = args.exec.clone().map(|command| HandlerCommand {
         command,
         tries: args.tries,
         timeout: Some(HANDLER_TIMEOUT),

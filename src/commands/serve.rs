@@ -6,7 +6,7 @@ dispatcher).
 use anyhow::Result;
 
 use crate::cli::ServeArgs;
-use crate::events::dispatch::Handler;
+use crate::events::exec::HandlerCommand;
 use crate::events::serve::{self, ServeOptions};
 use crate::secret::random_hex;
 use crate::session::Session;
@@ -16,7 +16,7 @@ pub(crate) async fn run(s: &Session, args: &ServeArgs) -> Result<()> {
         Some(prefix) => prefix.clone(),
         None => default_prefix(s)?,
     };
-    let handler = args.exec.clone().map(|command| Handler {
+    let handler = args.exec.clone().map(|command| HandlerCommand {
         command,
         tries: args.tries,
         timeout: (!args.timeout_handler.is_zero()).then_some(args.timeout_handler),

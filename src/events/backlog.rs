@@ -1,13 +1,13 @@
 /*!
 Where `serve` keeps accepted events: the spool beside the profiles (the file store: one host),
 or the store's own queue (PostgreSQL: every host behind one address shares it, each event
-claimed by one host at a time). The dispatcher and the door speak only to this.
+claimed by one host at a time). The dispatcher and the receiver speak only to this.
 */
 
 use anyhow::Result;
 
 use super::journal::JournalWriter;
-use super::queue::{Entry, Spool};
+use super::spool::{Entry, Spool};
 
 use crate::store::queue::{EventQueue, Queued};
 

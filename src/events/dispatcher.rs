@@ -2,8 +2,8 @@
 `serve`'s dispatcher: hands kept events to the handler, at most `--concurrency` at once, until
 an orderly stop; a failed event (after `--tries`) is kept as failed, a handled one removed.
 From the spool, events are read back one at a time when a handler slot is free (the pending
-files, then the journal), so a flood waits on disk, not in memory; the door only wakes the
-reading. From a shared queue, they are claimed (any host's) as there is room, the door's channel
+files, then the journal), so a flood waits on disk, not in memory; the receiver only wakes the
+reading. From a shared queue, they are claimed (any host's) as there is room, the receiver's channel
 only waking the claims early.
 */
 
@@ -17,15 +17,15 @@ use tokio::sync::{mpsc, Notify};
 
 use super::backlog::from_queued;
 use super::claims::{lease, Claims};
-use super::dispatch::{Delivery, Handler};
+use super::exec::{Delivery, HandlerCommand};
 use super::journal::{Feed, Place};
-use super::queue::{Entry, Spool};
+use super::spool::{Entry, Spool};
 use super::stop::Stopping;
 use crate::session::Session;
 use crate::store::queue::{EventQueue, Queued};
 
 /// A wake-up for a shared queue's dispatcher: an event was committed (it stays in the queue).
-pub(crate) struct HandlerRun;
+pub(crate) struct Arrived;
 
 /// Pauses between claims while a shared queue is empty: from 50 ms, doubling, at most 1 s.
 const IDLE_FIRST: Duration = Duration::from_millis(50);
@@ -36,7 +36,7 @@ const SPOOL_IDLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher<'a> {
     pub session: &'a Session,
-    pub handler: Option<Handler>,
+    pub handler: Option<HandlerCommand>,
     pub concurrency: usize,
     pub stop: &'a Stopping,
     /// One session per profile, kept: a database store connects once, not once an event.
@@ -56,7 +56,7 @@ const HANDLER_TTL: i64 = 60;
 impl<'a> Dispatcher<'a> {
     pub fn new(
         session: &'a Session,
-        handler: Option<Handler>,
+        handler: Option<HandlerCommand>,
         concurrency: usize,
         stop: &'a Stopping,
     ) -> Dispatcher<'a> {
@@ -100,7 +100,7 @@ impl<'a> Dispatcher<'a> {
     /// many as would fill the running slots twice, so a round trip is not paid per event.
     pub async fn drain_queue(
         &self,
-        mut wake: mpsc::UnboundedReceiver<HandlerRun>,
+        mut wake: mpsc::UnboundedReceiver<Arrived>,
         queue: &dyn EventQueue,
     ) {
         let claims = Claims::new(lease());

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
-use super::queue::{Entry, PendingFiles, Spool};
+use super::spool::{Entry, PendingFiles, Spool};
 use crate::store::disk::create_private_dir;
 use crate::store::guard;
 

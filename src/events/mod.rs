@@ -1,22 +1,22 @@
 /*!
 An app's events, end to end: the portal's offline queue pulled at least once ([`pull`]), the
 online events `serve` receives and believes only from a proven sender ([`receive`], [`serve`]),
-the spool that keeps every event until its handler is done ([`queue`], and `serve`'s
-[`journal`]), and the handler runs
-with their retries ([`dispatch`]).
+where accepted events wait ([`backlog`]: `serve`'s [`journal`], or the store's queue with its
+[`claims`]; the [`spool`] of pulled batches and failed events), the [`dispatcher`] that hands
+them to the handler command ([`exec`]) with their retries, and an orderly stop ([`stop`]).
 
 One direction inside: `serve` → `installs` (the install callbacks, per portal), `receive` →
-`journal` → `queue`/`dispatch`; `pull` → `queue`/`dispatch`.
+`journal` → `spool`/`exec`; `pull` → `spool`/`exec`.
 */
 
 pub(crate) mod backlog;
 pub(crate) mod claims;
-pub(crate) mod dispatch;
 pub(crate) mod dispatcher;
+pub(crate) mod exec;
 pub(crate) mod installs;
 pub(crate) mod journal;
 pub(crate) mod pull;
-pub(crate) mod queue;
 pub(crate) mod receive;
 pub(crate) mod serve;
+pub(crate) mod spool;
 pub(crate) mod stop;

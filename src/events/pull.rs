@@ -36,8 +36,8 @@ use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::dispatch::Handler;
-use super::queue::{new_id, Entry, Spool};
+use super::exec::HandlerCommand;
+use super::spool::{new_id, Entry, Spool};
 use crate::rest::Caller;
 use crate::session::Session;
 
@@ -64,7 +64,7 @@ const OUTAGE_LIMIT: Duration = Duration::from_secs(15 * 60);
 const FOLLOWING: &[u8] = b"follow\n";
 
 pub(crate) struct PullOptions {
-    pub handler: Option<Handler>,
+    pub handler: Option<HandlerCommand>,
     pub follow: bool,
     pub limit: u32,
 }

@@ -1,5 +1,5 @@
 /*!
-`serve`'s door: an event POST is believed only when its `auth[application_token]` equals, in
+`serve`'s receiver: an event POST is believed only when its `auth[application_token]` equals, in
 constant time, the one stored for its `auth[member_id]` (the only check of a sender Bitrix24
 offers); anything else is 401 and nothing runs. An accepted event is written to the spool
 durably before its 200; ONAPPUNINSTALL also marks the portal's profile uninstalled first.
@@ -17,9 +17,9 @@ use hyper::StatusCode;
 use serde_json::{Map, Value};
 
 use super::backlog::Backlog;
-use super::dispatch::handler_json;
+use super::exec::handler_json;
 use super::journal::JournalWriter;
-use super::queue::{new_id, Entry};
+use super::spool::{new_id, Entry};
 use crate::capture::listener::{media_type, Reply, Request};
 use crate::secret::{constant_time_eq, Secret};
 use crate::session::Session;
@@ -32,7 +32,7 @@ struct StoredInstall {
     application_token: Secret,
 }
 
-pub(crate) struct Door<'a> {
+pub(crate) struct EventReceiver<'a> {
     session: &'a Session,
     backlog: Backlog<'a>,
     /// Groups the journal's writes of concurrent events (none for a shared queue).
@@ -41,14 +41,14 @@ pub(crate) struct Door<'a> {
     loaded_at: RefCell<Option<Instant>>,
 }
 
-impl<'a> Door<'a> {
+impl<'a> EventReceiver<'a> {
     /// `writer` keeps the events when `backlog` is the spool.
     pub fn new(
         session: &'a Session,
         backlog: Backlog<'a>,
         writer: Option<JournalWriter>,
-    ) -> Door<'a> {
-        Door {
+    ) -> EventReceiver<'a> {
+        EventReceiver {
             session,
             backlog,
             writer,
@@ -102,16 +102,18 @@ impl<'a> Door<'a> {
         Ok(n)
     }
 
-    /// Marks uninstalled every profile holding `member` (two profiles may hold one portal; the
-    /// table names one of them, `proven`), before the 200.
-    async fn uninstalled(&self, member: &str, proven: &str) -> Result<(), Reply> {
+    /// Marks uninstalled every profile of this app holding `member` (two profiles may hold one
+    /// portal; the table names one of them, `proven`), before the 200. `member_id` names the
+    /// portal, not the app: another app's profile of the same portal is left alone.
+    async fn uninstalled(&self, member: &str, token: &str, proven: &str) -> Result<(), Reply> {
         let store = &self.session.store;
         let listing = store.list().await.unwrap_or_default();
         let mut names: Vec<String> = listing
             .into_iter()
             .filter(|(name, p)| {
                 self.only().is_none_or(|only| only == name)
-                    && p.as_ref().is_ok_and(|p| p.member_id() == Some(member))
+                    && p.as_ref()
+                        .is_ok_and(|p| p.member_id() == Some(member) && self.ours(p, token))
             })
             .map(|(name, _)| name)
             .collect();
@@ -134,6 +136,16 @@ impl<'a> Door<'a> {
         Ok(())
     }
 
+    /// A profile of this app: it holds the `application_token` just proven, or this app's
+    /// `client_id`.
+    fn ours(&self, p: &crate::profile::Profile, token: &str) -> bool {
+        let held = p
+            .secret("application_token")
+            .is_some_and(|t| constant_time_eq(t.expose().as_bytes(), token.as_bytes()));
+        let client = self.session.cfg.client_id.as_deref();
+        held || (client.is_some() && p.client_id() == client && !p.is_webhook())
+    }
+
     /// An event POST: 200 once durably kept, 401 for an unproven sender, 400 for a body that
     /// is no event.
     pub async fn event(&self, req: Request) -> Result<Entry, Reply> {
@@ -151,7 +163,7 @@ impl<'a> Door<'a> {
             .ok_or_else(|| Reply::text(StatusCode::BAD_REQUEST, "No event name"))?
             .to_ascii_uppercase();
         if event == "ONAPPUNINSTALL" {
-            self.uninstalled(member, &profile).await?;
+            self.uninstalled(member, token, &profile).await?;
         }
         let entry = Entry {
             id: new_id(),

@@ -4,7 +4,7 @@ under the prefix (`/event`, `/install`, `GET /healthz`); [`receive`](super::rece
 which event POSTs are believed and keeps them; the dispatcher hands each kept event to `--exec`
 (bounded concurrency, `--tries` with back-off, then `failed/`), or without `--exec` prints it as
 a JSON line. With the file store, accepted events wait in the journal on disk, not in memory: a
-door's 200 only wakes the dispatcher, which reads the next event back when a handler slot is
+receiver's 200 only wakes the dispatcher, which reads the next event back when a handler slot is
 free. Events a stopped run left are handed out first, so an event accepted (answered 200) is
 handled at least once whatever happens to the process.
 */
@@ -18,12 +18,12 @@ use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, Notify};
 
 use super::backlog::Backlog;
-use super::dispatch::Handler;
-use super::dispatcher::{Dispatcher, HandlerRun};
+use super::dispatcher::{Arrived, Dispatcher};
+use super::exec::HandlerCommand;
 use super::installs::{self, InstallPost};
 use super::journal::{self, Feed};
-use super::queue::{PendingFiles, Spool};
-use super::receive::Door;
+use super::receive::EventReceiver;
+use super::spool::{PendingFiles, Spool};
 use super::stop::{Stopping, GRACE};
 use crate::capture::listener::{self, Outcome, Reply, Request, Rules};
 use crate::session::Session;
@@ -36,16 +36,16 @@ pub(crate) struct ServeOptions {
     pub listen: SocketAddr,
     pub public_url: Option<url::Url>,
     pub prefix: String,
-    pub handler: Option<Handler>,
+    pub handler: Option<HandlerCommand>,
     pub concurrency: usize,
 }
 
-struct Web<'a> {
-    door: Door<'a>,
+struct Routes<'a> {
+    receiver: EventReceiver<'a>,
     prefix: String,
     backlog: Backlog<'a>,
     /// Wakes a shared queue's dispatcher (the event itself stays in the queue).
-    jobs: mpsc::UnboundedSender<HandlerRun>,
+    jobs: mpsc::UnboundedSender<Arrived>,
     /// Wakes the spool's dispatcher: an event is in the journal.
     wake: &'a Notify,
     installs: mpsc::UnboundedSender<InstallPost>,
@@ -65,8 +65,8 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
         Backlog::Spool(spool) => journal::open(spool).map(|(w, r)| (Some(w), Some(r)))?,
         Backlog::Shared(_) => (None, None),
     };
-    let door = Door::new(session, backlog, writer);
-    let portals = door.load().await?;
+    let receiver = EventReceiver::new(session, backlog, writer);
+    let portals = receiver.load().await?;
     let tcp = listener::bind(opts.listen, "choose another address with --listen").await?;
     let local = tcp.local_addr()?;
     tell(session, local, &opts, portals);
@@ -86,8 +86,8 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
     let checks = installs::checks(session)?;
     let (callbacks, arrived) = mpsc::unbounded_channel();
     let stop = Stopping::default();
-    let web = Web {
-        door,
+    let routes = Routes {
+        receiver,
         prefix: opts.prefix.clone(),
         backlog,
         jobs,
@@ -109,7 +109,7 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
     };
     // A new or replaced install is believed for its events at once.
     let reread = async || {
-        if let Err(e) = web.door.load().await {
+        if let Err(e) = routes.receiver.load().await {
             session
                 .cfg
                 .ui
@@ -117,7 +117,7 @@ pub(crate) async fn run(session: &Session, opts: ServeOptions) -> Result<()> {
         }
     };
     let installer = installs::run(session, &checks, arrived, reread);
-    let served = listener::serve(tcp, rules, &web);
+    let served = listener::serve(tcp, rules, &routes);
     tokio::pin!(served, dispatching, installer);
     tokio::select! {
         served = &mut served => return served,
@@ -169,7 +169,7 @@ fn tell(session: &Session, local: SocketAddr, opts: &ServeOptions, portals: usiz
     ));
 }
 
-impl listener::Handler<()> for Web<'_> {
+impl listener::Handler<()> for Routes<'_> {
     fn concurrent(&self) -> bool {
         true
     }
@@ -184,7 +184,7 @@ impl listener::Handler<()> for Web<'_> {
             .unwrap_or("")
             .to_string();
         let reply = match (route.as_str(), &req.method) {
-            ("/event", &Method::POST) => match self.door.event(req).await {
+            ("/event", &Method::POST) => match self.receiver.event(req).await {
                 Ok(_) => {
                     self.wake();
                     Reply::json(StatusCode::OK, "{\"status\":\"ok\"}".into())
@@ -208,25 +208,26 @@ impl listener::Handler<()> for Web<'_> {
     }
 }
 
-impl Web<'_> {
+impl Routes<'_> {
     /// The dispatcher is told an event is kept; it reads it from where it was kept.
     fn wake(&self) {
         match self.backlog {
             Backlog::Spool(_) => self.wake.notify_one(),
             Backlog::Shared(_) => {
-                let _ = self.jobs.send(HandlerRun);
+                let _ = self.jobs.send(Arrived);
             }
         }
     }
 
     /// The one profile `--profile` names, if it was given (else one profile per portal).
     fn only(&self) -> Option<&str> {
-        self.door.only()
+        self.receiver.only()
     }
 
     /// An installation callback, handed to the installer (which no connection owns).
     async fn install(&self, req: Request) -> Reply {
-        let profile = match installs::profile_for(self.door.session(), self.only(), &req).await {
+        let profile = match installs::profile_for(self.receiver.session(), self.only(), &req).await
+        {
             Ok(profile) => profile,
             Err(reply) => return reply,
         };

@@ -1,7 +1,9 @@
-//! `b24auth authorize`: loopback capture, paste fallback, the 30-second exchange, refusals.
+//! `b24auth authorize`: loopback capture, paste fallback, the 30-second exchange, refusals, and
+//! nothing for another user reading `ps`.
 
-use std::collections::HashMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::cli::{mode, Env, Spawned};
 use crate::support::http::{self, free_port};
@@ -51,13 +53,6 @@ impl Session {
     }
 }
 
-fn query(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
-}
-
 fn assert_saved(sess: &Session) {
     let auth = sess.env.auth();
     assert!(sess
@@ -77,7 +72,7 @@ fn assert_saved(sess: &Session) {
 fn end_to_end_through_the_loopback_redirect() {
     let sess = Session::new();
     let (p, url) = sess.start(&[]);
-    let q = query(&url);
+    let q = http::query(&url);
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["state"].len(), 32, "128 random bits as hex");
     assert!(!url.contains(CLIENT_SECRET));
@@ -117,7 +112,7 @@ fn strays_are_refused_and_the_flow_goes_on() {
     let no_state = http::get(&format!("{base}/callback?code=abc"));
     assert_eq!(no_state.status, 400);
     assert_eq!(http::get(&format!("{base}/favicon.ico")).status, 404);
-    let state = &query(&url)["state"];
+    let state = &http::query(&url)["state"];
     let foreign = http::raw(
         &sess.listen,
         &format!("GET /callback?code=abc&state={state} HTTP/1.1\nHost: attacker.example:80"),
@@ -226,7 +221,7 @@ fn the_token_endpoint_down_exits_1() {
 fn a_redirect_from_another_portal_is_refused() {
     let sess = Session::new();
     let (p, url) = sess.start(&[]);
-    let state = &query(&url)["state"];
+    let state = &http::query(&url)["state"];
     let code = sess.s.issue_code();
     let page = http::get(&format!(
         "http://{}/callback?code={code}&state={state}&domain=other.bitrix24.com&server_domain=oauth.bitrix.info",
@@ -482,4 +477,99 @@ fn the_handler_path_to_register_is_printed_even_quiet() {
         sess.redirect
     );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}
+
+/// A `$BROWSER` that writes its whole argv (what `ps` shows every user) into a FIFO the test
+/// reads, then exits.
+fn argv_recording_browser(env: &Env) -> (std::path::PathBuf, std::sync::mpsc::Receiver<String>) {
+    let dir = env.tmp.path();
+    let fifo = dir.join("argv.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > {}\n",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(std::fs::read_to_string(fifo).unwrap_or_default()));
+    (script, rx)
+}
+
+/// Bar: another user reading `ps` during `authorize` finds no `state`; a redirect from them
+/// (a guessed state, none, or a refusal without ours) is refused and the run goes on.
+#[test]
+fn ps_during_authorize_shows_no_state_and_a_forged_redirect_is_refused() {
+    let s = StandIn::start();
+    let env = Env::new();
+    let (browser, argv) = argv_recording_browser(&env);
+    let (mut cmd, listen) = env.authorize(&s, &[]);
+    cmd.env("BROWSER", &browser);
+    let mut p = env.spawn(&mut cmd);
+    let url = p.wait_authorize_url();
+    let state = http::query(&url)["state"].clone();
+    assert_eq!(state.len(), 32);
+
+    let argv = argv
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the browser was started");
+    assert!(
+        !argv.contains(&state),
+        "the state in the browser's argv: {argv}"
+    );
+    assert!(!argv.contains("state="), "{argv}");
+    let page_url = argv.lines().nth(1).expect("one argument").to_string();
+    let page = url::Url::parse(&page_url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .unwrap_or_else(|| panic!("the browser got no private page but {page_url}"));
+    let meta = std::fs::metadata(&page).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{page:?}");
+    let dir_meta = std::fs::metadata(page.parent().unwrap()).unwrap();
+    assert_eq!(dir_meta.permissions().mode() & 0o777, 0o700);
+    assert_eq!(meta.uid(), unsafe { libc::geteuid() });
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(&format!("state={state}")),
+        "the page forwards to the portal: {html}"
+    );
+
+    // What another user can do knowing only what `ps` showed: guess, omit, or refuse.
+    let base = format!("http://{listen}/callback");
+    for forged in [
+        format!("{base}?code=attackers-code&state=0123456789abcdef0123456789abcdef"),
+        format!("{base}?code=attackers-code"),
+        format!("{base}?error=access_denied"),
+        format!("{base}?error=access_denied&state={}", "f".repeat(32)),
+    ] {
+        assert_eq!(http::get(&forged).status, 400, "{forged}");
+    }
+    assert!(p.child.try_wait().unwrap().is_none(), "the run was aborted");
+    assert_eq!(s.counters().code_exchanges, 0);
+
+    // The user's browser follows the page to the portal and completes the run.
+    let forward = html
+        .split("url=")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert_eq!(forward, url);
+    assert_eq!(http::follow(&forward).status, 200);
+    let run = p.finish();
+    run.assert_ok();
+    assert_eq!(s.counters().code_exchanges, 1);
+    assert_eq!(env.auth()["b24auth"]["source"], "authorize");
+    assert!(
+        !page.exists(),
+        "the start page is removed when the run ends"
+    );
 }

@@ -7,26 +7,20 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::batch::{deal_list, parse_php_query, php_json, resolve, ServerBucket};
-use crate::support::cli::{Env, Run};
+use crate::support::cli::{json_lines, Env};
+use crate::support::stand_in::batch::{
+    deal_list, parse_php_query, php_json, resolve, ServerBucket,
+};
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When, CALL_COST, LEADS};
 
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn ready(deals: usize) -> (StandIn, Env) {
-    let s = StandIn::start();
+    let (s, env) = Env::seeded();
     s.set_deals(deals);
-    let env = Env::new();
-    env.seed(&s, 3600);
     (s, env)
 }
 
@@ -46,10 +40,6 @@ fn page_by_page(env: &Env, method: &str, pairs: &[&str], count: usize) -> String
         }
     }
     out
-}
-
-fn with_stdin(mut cmd: Command, input: &str) -> Run {
-    Env::run_with_stdin(&mut cmd, input)
 }
 
 #[test]
@@ -244,7 +234,7 @@ fn batch_answers_one_line_per_input_line_in_order() {
         }
     }
     input.push_str("not json\n");
-    let run = with_stdin(env.cmd(&["batch"]), &input);
+    let run = Env::run_with_stdin(&mut env.cmd(&["batch"]), &input);
     let lines = json_lines(&run.stdout);
     assert_eq!(lines.len(), 121);
     assert_eq!(&lines[..120], &expected[..]);
@@ -258,7 +248,7 @@ fn batch_answers_one_line_per_input_line_in_order() {
 }
 
 fn page_item(id: usize) -> String {
-    let d = crate::support::batch::deal(id);
+    let d = crate::support::stand_in::batch::deal(id);
     Value::Object(d).to_string()
 }
 
@@ -269,7 +259,7 @@ fn batch_halt_stops_at_the_first_failure() {
     for _ in 0..60 {
         input.push_str("[\"user.current\"]\n");
     }
-    let run = with_stdin(env.cmd(&["batch", "--halt"]), &input);
+    let run = Env::run_with_stdin(&mut env.cmd(&["batch", "--halt"]), &input);
     assert_eq!(
         json_lines(&run.stdout),
         vec![
@@ -282,7 +272,7 @@ fn batch_halt_stops_at_the_first_failure() {
     assert_eq!(s.counters().rest_calls, 1);
     assert_eq!(s.rest_log()[0].2["halt"], 1);
 
-    let ok = with_stdin(env.cmd(&["batch", "--halt"]), "[\"user.current\"]\n");
+    let ok = Env::run_with_stdin(&mut env.cmd(&["batch", "--halt"]), "[\"user.current\"]\n");
     ok.assert_ok();
 }
 
@@ -352,7 +342,7 @@ fn the_plan_sets_the_clients_bucket() {
         let input = "[\"user.current\"]\n".repeat(requests * 50);
         let (s, env) = ready(120);
         s.enable_rate_limit();
-        let run = with_stdin(env.cmd(&["batch", "--plan", plan]), &input);
+        let run = Env::run_with_stdin(&mut env.cmd(&["batch", "--plan", plan]), &input);
         run.assert_ok();
         assert_eq!(run.stdout.lines().count(), requests * 50);
         assert_eq!(s.counters().query_limits > 0, refused, "--plan {plan}");

@@ -4,14 +4,8 @@ use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use crate::support::cli::Env;
+use crate::support::cli::{json_lines, Env};
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When, LEADS, MEMBER_ID};
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[test]
 fn call_refreshes_once_on_expired_token_and_repeats() {
@@ -240,14 +234,14 @@ fn forget_removes_the_file_and_the_lock() {
 /// profile is selected, and `forget --yes` removes the candidates, saying how many.
 #[test]
 fn forget_removes_the_candidates_and_list_finds_every_profile_holding_some() {
-    use super::install_candidates::{callback, post, PATH};
+    use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
     env.seed(&s, 3600);
     let args = ["--timeout", "2s", "--profile", "shop"];
-    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
-    let r = post(&addr, &callback(&s.issue_pair(), &s.base));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, INSTALL_PATH, &args));
+    let r = post_install(&addr, &install_callback(&s.issue_pair(), &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let kept = env.dir.join("profiles/shop.candidates");

@@ -371,3 +371,19 @@ fn the_architecture_page_names_only_files_and_items_that_exist() {
         "docs/ARCHITECTURE.md names what src/ does not have: {stale:#?}"
     );
 }
+
+/// The README names the rescue directory as `store/rescue.rs` writes it.
+#[test]
+fn the_readme_names_the_rescue_directory_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reliability.md"))
+            .unwrap();
+    assert!(
+        !readme.contains("b24auth-rescue-"),
+        "the code writes `rescue-…`"
+    );
+    assert!(
+        readme.contains("$TMPDIR/rescue-<time>-<random>/"),
+        "the file store's rescue"
+    );
+}

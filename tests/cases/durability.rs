@@ -9,13 +9,8 @@ use serde_json::Value;
 
 use crate::support::cli::{mode, Env};
 use crate::support::http;
+use crate::support::random;
 use crate::support::stand_in::StandIn;
-
-fn random_below(n: u64) -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).unwrap();
-    u64::from_le_bytes(b) % n
-}
 
 /// After a kill: the file parses, holds a whole pair, is 0600, and every temp file left in the
 /// directory is 0600 too. Returns the stored document.
@@ -68,7 +63,7 @@ fn sigkill_at_random_moments_leaves_a_whole_pair() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(random_below(25_000)));
+        std::thread::sleep(Duration::from_micros(random::below(25_000)));
         let _ = child.kill();
         let status = child.wait().unwrap();
         s.wait_token_answers(5);
@@ -115,7 +110,7 @@ fn two_refreshers_race_while_one_is_killed() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(random_below(15_000)));
+        std::thread::sleep(Duration::from_micros(random::below(15_000)));
         let _ = victim.kill();
         victim.wait().unwrap();
         let out = survivor.wait_with_output().unwrap();

@@ -7,10 +7,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::install_listen::PATH;
+use crate::support::callbacks::{install_form, INSTALL_APP_TOKEN};
 use crate::support::cli::{Env, Spawned};
 use crate::support::http;
 use crate::support::outage::Outage;
-use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::StandIn;
 
 #[path = "../../bench/sockets.rs"]

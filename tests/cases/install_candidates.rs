@@ -11,50 +11,25 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
 use crate::support::cli::{Env, Spawned};
-use crate::support::http;
-use crate::support::record::answering;
-use crate::support::stand_in::events::{install_form_with, INSTALL_APP_TOKEN};
+use crate::support::hostile_server::answering;
 use crate::support::stand_in::{
     Endpoint, Fault, StandIn, When, CLIENT_ID, CLIENT_SECRET, MEMBER_ID,
 };
 
-pub(super) const PATH: &str = "/install/00112233445566778899aabbccddeeff";
-
 /// `install-listen` against the stand-in, with or without the app's client credentials.
 fn listen(env: &Env, s: &StandIn, with_credentials: bool, timeout: &str) -> (Spawned, String) {
-    let mut cmd = env.install_listen(s, with_credentials, PATH, &["--timeout", timeout]);
+    let mut cmd = env.install_listen(s, with_credentials, INSTALL_PATH, &["--timeout", timeout]);
     // Longer than the stand-in's delayed token answers below.
     cmd.env("B24AUTH_HTTP_TIMEOUT", "10s");
     env.listen(&mut cmd)
 }
 
-/// The callback as Bitrix24 posts it (numbers as strings), naming `portal` as its REST.
-pub(super) fn callback(pair: &Value, portal: &str) -> String {
-    let rest = format!("{portal}/portal/rest/");
-    let host = portal.trim_start_matches("http://");
-    install_form_with(
-        pair,
-        host,
-        INSTALL_APP_TOKEN,
-        &[("client_endpoint", &rest)],
-        &[],
-    )
-}
-
-pub(super) fn post(addr: &str, body: &str) -> http::Response {
-    http::post(
-        addr,
-        PATH,
-        "application/x-www-form-urlencoded",
-        body.as_bytes(),
-    )
-}
-
 /// Posts `callback` to the listener `p` at `addr`: answered success, and the listener ends
 /// having kept it as a candidate; its run.
 fn kept_as_candidate(p: Spawned, addr: &str, callback: &str) -> crate::support::cli::Run {
-    let r = post(addr, callback);
+    let r = post_install(addr, callback);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, r#"{"status":"success"}"#);
     let run = p.finish();
@@ -116,7 +91,7 @@ fn without_credentials_a_genuine_callback_is_kept_as_a_candidate_and_the_next_co
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let pair = s.issue_pair();
-    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
+    let run = kept_as_candidate(p, &addr, &install_callback(&pair, &s.base));
     assert!(run.stderr.contains("b24auth refresh"), "{}", run.stderr);
     assert!(
         !env.auth_path().exists(),
@@ -196,7 +171,7 @@ fn with_credentials_an_unconfirmed_callback_is_proven_by_a_refresh_at_once() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "2s");
     let pair = s.issue_pair();
-    let r = post(&addr, &callback(&pair, &s.base));
+    let r = post_install(&addr, &install_callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_eq!(s.counters().refreshes, 1, "proven by one refresh");
@@ -220,7 +195,7 @@ fn a_forged_client_endpoint_never_receives_a_request() {
         let (attacker, seen) = answering(200, &json!({"result": {"ID": "666"}}));
         let (p, addr) = listen(&env, &s, credentials, "2s");
         let pair = s.issue_pair();
-        let r = post(&addr, &callback(&pair, &attacker));
+        let r = post_install(&addr, &install_callback(&pair, &attacker));
         // With the credentials the proving refresh names the stand-in, not the claim: the
         // trusted server's contradiction (403). Without them it is kept as a candidate.
         assert_eq!(r.status, if credentials { 403 } else { 200 }, "{r:?}");
@@ -252,7 +227,7 @@ fn a_refresh_token_the_trusted_server_does_not_know_is_refused_and_the_listener_
     let (p, addr) = listen(&env, &s, true, "2s");
     let mut forged = s.issue_pair();
     forged["refresh_token"] = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0".into();
-    let r = post(&addr, &callback(&forged, &s.base));
+    let r = post_install(&addr, &install_callback(&forged, &s.base));
     assert_eq!(r.status, 403, "{r:?}");
     assert!(!env.auth_path().exists(), "nothing saved");
     assert!(
@@ -260,7 +235,7 @@ fn a_refresh_token_the_trusted_server_does_not_know_is_refused_and_the_listener_
         "the contradicted candidate is dropped"
     );
     let genuine = s.issue_pair();
-    let r = post(&addr, &callback(&genuine, &s.base));
+    let r = post_install(&addr, &install_callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_eq!(env.auth()["client_id"], CLIENT_ID);
@@ -273,10 +248,11 @@ fn a_contradicting_app_info_is_still_refused() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "2s");
     let pair = s.issue_pair();
-    let body = callback(&pair, &s.base).replace(MEMBER_ID, "0000000000000000000000000000dead");
-    let r = post(&addr, &body);
+    let body =
+        install_callback(&pair, &s.base).replace(MEMBER_ID, "0000000000000000000000000000dead");
+    let r = post_install(&addr, &body);
     assert_eq!(r.status, 403, "{r:?}");
-    let r = post(&addr, &callback(&pair, &s.base));
+    let r = post_install(&addr, &install_callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert!(env.auth()["b24auth"].get("unverified").is_none());
@@ -290,11 +266,11 @@ fn a_sender_that_hangs_up_during_the_proving_refresh_loses_no_pair() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "20s");
     let pair = s.issue_pair();
-    let body = callback(&pair, &s.base);
+    let body = install_callback(&pair, &s.base);
     let mut raw = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         raw,
-        "POST {PATH} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {INSTALL_PATH} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -314,7 +290,7 @@ fn a_deadline_during_the_proving_refresh_waits_for_the_save() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "1s");
     let pair = s.issue_pair();
-    let r = post(&addr, &callback(&pair, &s.base));
+    let r = post_install(&addr, &install_callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     let run = p.finish();
     run.assert_ok();
@@ -336,10 +312,10 @@ fn a_forged_candidate_first_does_not_cost_the_genuine_callback() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let attacker = s.issue_pair();
-    let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
+    let r = post_install(&addr, &install_callback(&attacker, "http://127.0.0.2:9"));
     assert_eq!(r.status, 200, "{r:?}");
     let genuine = s.issue_pair();
-    let r = post(&addr, &callback(&genuine, &s.base));
+    let r = post_install(&addr, &install_callback(&genuine, &s.base));
     assert_eq!(
         r.status, 200,
         "the genuine callback is kept, not refused: {r:?}"
@@ -370,11 +346,11 @@ fn a_confirmed_callback_does_not_displace_a_kept_late_one() {
     let late = s.issue_pair();
     s.expire_access_tokens();
     s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
-    let r = post(&addr, &callback(&late, &s.base));
+    let r = post_install(&addr, &install_callback(&late, &s.base));
     assert_eq!(r.status, 200, "a late callback is kept: {r:?}");
     assert_kept(&env, &s, &late);
     let confirmed = s.issue_pair();
-    let r = post(&addr, &callback(&confirmed, &s.base));
+    let r = post_install(&addr, &install_callback(&confirmed, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_eq!(env.auth()["access_token"], confirmed["access_token"]);
@@ -391,7 +367,7 @@ fn a_late_callback_is_proven_by_a_refresh() {
     let (p, addr) = listen(&env, &s, true, "20s");
     let late = s.issue_pair();
     s.expire_access_tokens();
-    let r = post(&addr, &callback(&late, &s.base));
+    let r = post_install(&addr, &install_callback(&late, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_rotated_pair_saved(&env, &s, &late);
@@ -408,12 +384,12 @@ fn a_proving_refresh_that_fails_once_keeps_the_candidate_beside_a_later_proof() 
     let (p, addr) = listen(&env, &s, true, "20s");
     s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let first = s.issue_pair();
-    let r = post(&addr, &callback(&first, &s.base));
+    let r = post_install(&addr, &install_callback(&first, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     assert!(!env.auth_path().exists());
     assert_kept(&env, &s, &first);
     let second = s.issue_pair();
-    let r = post(&addr, &callback(&second, &s.base));
+    let r = post_install(&addr, &install_callback(&second, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_rotated_pair_saved(&env, &s, &second);
@@ -429,11 +405,11 @@ fn a_genuine_callback_during_a_token_server_hiccup_is_kept() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, true, "2s");
     let attacker = s.issue_pair();
-    let r = post(&addr, &callback(&attacker, "http://127.0.0.2:9"));
+    let r = post_install(&addr, &install_callback(&attacker, "http://127.0.0.2:9"));
     assert_eq!(r.status, 403, "{r:?}");
     s.fail(Endpoint::Token, When::Next(1), Fault::Page(500));
     let genuine = s.issue_pair();
-    let r = post(&addr, &callback(&genuine, &s.base));
+    let r = post_install(&addr, &install_callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     let run = p.finish();
     run.assert_ok();
@@ -467,8 +443,12 @@ fn an_older_unverified_profile_is_a_candidate_and_no_verify_is_its_own_state() {
     assert!(other.run(&["show"]).stdout.contains("UNVERIFIED"));
 
     let third = Env::new();
-    let (p, addr) = third.listen(&mut third.install_listen(&s, false, PATH, &["--no-verify"]));
-    assert_eq!(post(&addr, &callback(&s.issue_pair(), &s.base)).status, 200);
+    let (p, addr) =
+        third.listen(&mut third.install_listen(&s, false, INSTALL_PATH, &["--no-verify"]));
+    assert_eq!(
+        post_install(&addr, &install_callback(&s.issue_pair(), &s.base)).status,
+        200
+    );
     p.finish().assert_ok();
     let show = third.run(&["show"]).stdout;
     assert!(show.contains("not checked (--no-verify)"), "{show}");
@@ -488,10 +468,13 @@ fn a_candidate_in_postgres_is_its_own_sealed_row_until_proven() {
         c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", KEY);
         c
     };
-    let cmd = env.install_listen(&s, false, PATH, &["--timeout", "2s"]);
+    let cmd = env.install_listen(&s, false, INSTALL_PATH, &["--timeout", "2s"]);
     let (p, addr) = env.listen(&mut in_pg(cmd));
     let pair = s.issue_pair();
-    assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
+    assert_eq!(
+        post_install(&addr, &install_callback(&pair, &s.base)).status,
+        200
+    );
     p.finish().assert_ok();
     let count = |table: &str| shared().psql(db_of(&url), &format!("SELECT count(*) FROM {table}"));
     assert_eq!(count("b24auth_candidates").trim(), "1");
@@ -527,9 +510,12 @@ fn a_candidate_newer_than_the_profile_replaces_it_once_proven() {
     doc["b24auth"]["saved_at"] = (doc["b24auth"]["saved_at"].as_i64().unwrap() - 10).into();
     env.write_auth(&serde_json::to_vec(&doc).unwrap());
     let args = ["--timeout", "2s", "--force"];
-    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &args));
+    let (p, addr) = env.listen(&mut env.install_listen(&s, false, INSTALL_PATH, &args));
     let genuine = s.issue_pair();
-    assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
+    assert_eq!(
+        post_install(&addr, &install_callback(&genuine, &s.base)).status,
+        200
+    );
     p.finish().assert_ok();
     assert_eq!(
         env.auth()["refresh_token"],
@@ -560,11 +546,11 @@ fn without_credentials_an_app_info_naming_a_portal_is_no_proof() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let first = s.issue_pair();
-    let r = post(&addr, &callback(&first, &s.base));
+    let r = post_install(&addr, &install_callback(&first, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     assert!(!env.auth_path().exists(), "no proof, no profile");
     let second = s.issue_pair();
-    let r = post(&addr, &callback(&second, &s.base));
+    let r = post_install(&addr, &install_callback(&second, &s.base));
     assert_eq!(r.status, 200, "the listener still takes callbacks: {r:?}");
     let run = p.finish();
     run.assert_ok();
@@ -584,15 +570,18 @@ fn a_callback_padded_past_the_stored_bound_is_refused_and_leaves_no_file() {
     let (p, addr) = listen(&env, &s, false, "2s");
     let padded = format!(
         "{}&auth[scope]={}",
-        callback(&s.issue_pair(), &s.base).replace("auth%5Bscope%5D=crm%2Cuser", ""),
+        install_callback(&s.issue_pair(), &s.base).replace("auth%5Bscope%5D=crm%2Cuser", ""),
         "\"".repeat(60_000)
     );
     assert!(padded.len() < 64 * 1024);
-    let r = post(&addr, &padded);
+    let r = post_install(&addr, &padded);
     assert_eq!(r.status, 413, "{r:?}");
     assert!(candidates(&env).is_empty());
     let genuine = s.issue_pair();
-    assert_eq!(post(&addr, &callback(&genuine, &s.base)).status, 200);
+    assert_eq!(
+        post_install(&addr, &install_callback(&genuine, &s.base)).status,
+        200
+    );
     p.finish().assert_ok();
     assert_eq!(candidates(&env).len(), 1);
     assert_kept(&env, &s, &genuine);
@@ -611,10 +600,10 @@ fn one_access_token_with_many_refresh_tokens_cannot_fill_the_bound() {
     let mut kept = 0;
     for i in 0..8 {
         forged["refresh_token"] = format!("f0f0f0f0f0f0f0f0f0f0f0f0f0f0f{i:03}").into();
-        kept += (post(&addr, &callback(&forged, &s.base)).status == 200) as usize;
+        kept += (post_install(&addr, &install_callback(&forged, &s.base)).status == 200) as usize;
     }
     assert_eq!(kept, 3, "at most three per access token");
-    let r = post(&addr, &callback(&genuine, &s.base));
+    let r = post_install(&addr, &install_callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     assert_kept(&env, &s, &genuine);
@@ -632,9 +621,9 @@ fn a_deadline_while_app_info_is_asked_leaves_the_callback_kept() {
     let mut pair = s.issue_pair();
     // An access token app.info does not know is held at the gate; the refresh token is good.
     pair["access_token"] = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0".into();
-    let body = callback(&pair, &s.base);
+    let body = install_callback(&pair, &s.base);
     let sender = std::thread::spawn(move || {
-        let _ = std::panic::catch_unwind(|| post(&addr, &body));
+        let _ = std::panic::catch_unwind(|| post_install(&addr, &body));
     });
     s.wait_held(1, 10);
     let run = p.finish();
@@ -658,7 +647,7 @@ fn a_confirmed_callback_after_a_profile_appeared_is_kept_as_a_candidate() {
     let (p, addr) = listen(&env, &s, true, "2s");
     let old = env.seed(&s, 3600);
     let genuine = s.issue_pair();
-    let r = post(&addr, &callback(&genuine, &s.base));
+    let r = post_install(&addr, &install_callback(&genuine, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     let run = p.finish();
     run.assert_ok();
@@ -676,7 +665,10 @@ fn ctrl_c_after_a_candidate_names_it_and_the_proving_command() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "60s");
     let pair = s.issue_pair();
-    assert_eq!(post(&addr, &callback(&pair, &s.base)).status, 200);
+    assert_eq!(
+        post_install(&addr, &install_callback(&pair, &s.base)).status,
+        200
+    );
     // SAFETY: a plain kill(2) of our own child.
     assert_eq!(unsafe { libc::kill(p.child.id() as i32, libc::SIGINT) }, 0);
     let run = p.finish();
@@ -704,7 +696,7 @@ fn a_plain_http_portal_without_allow_http_is_kept_as_a_candidate() {
     let env = Env::new();
     let (p, addr) = listen(&env, &s, false, "2s");
     let pair = s.issue_pair();
-    let r = post(&addr, &callback(&pair, "http://portal.example.com"));
+    let r = post_install(&addr, &install_callback(&pair, "http://portal.example.com"));
     assert_eq!(r.status, 200, "{r:?}");
     let run = p.finish();
     run.assert_ok();
@@ -725,7 +717,7 @@ fn a_callback_naming_an_unknown_oauth_server_is_kept_unasked_and_proven_once_the
         "--listen",
         "127.0.0.1:0",
         "--path",
-        PATH,
+        INSTALL_PATH,
         "--timeout",
         "2s",
     ]);
@@ -736,7 +728,7 @@ fn a_callback_naming_an_unknown_oauth_server_is_kept_unasked_and_proven_once_the
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
     let before = s.counters();
-    let run = kept_as_candidate(p, &addr, &callback(&pair, &s.base));
+    let run = kept_as_candidate(p, &addr, &install_callback(&pair, &s.base));
     assert!(
         run.stderr
             .contains("--oauth-server https://oauth.corp.example"),

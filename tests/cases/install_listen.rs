@@ -4,9 +4,9 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use crate::support::callbacks::{install_form, INSTALL_APP_TOKEN};
 use crate::support::cli::{mode, Env, Spawned};
 use crate::support::http::{self, Response};
-use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET, MEMBER_ID};
 
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -1,10 +1,7 @@
-/*!
-The house rules that a reader of `src/` relies on, checked on the source itself: every
-`use crate::…` edge between top-level modules points one way (no cycle, so a layer's name tells
-what it may use), few files sit directly in `src/`, and the stop-signal critical section is
-entered only on the store's save paths; and no two files of one folder import each other in
-a circle.
-*/
+//! The house rules that a reader of `src/` relies on, checked on the source itself: every `use
+//! crate::…` edge between top-level modules points one way (no cycle, so a layer's name tells what
+//! it may use), few files sit directly in `src/`, and the stop-signal critical section is entered
+//! only on the store's save paths; and no two files of one folder import each other in a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -1,5 +1,6 @@
 mod authorize;
 mod batch;
+mod bounded_inputs;
 mod call;
 mod credential_helper;
 mod deploy_tls;
@@ -8,7 +9,7 @@ mod durability;
 mod events;
 mod flood;
 mod hints;
-mod hostile;
+mod injected_values;
 mod install_candidates;
 mod install_frame;
 mod install_listen;

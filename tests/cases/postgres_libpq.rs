@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::deploy_tls::{copy_and_token, deployed, new_db, port, works, PASSWORD};
+use crate::support::deployed_pg::{copy_and_token, deployed, new_db, port, works, PASSWORD};
 use crate::support::pg_decoy::Decoy;
 use crate::support::stand_in::StandIn;
 

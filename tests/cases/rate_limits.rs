@@ -16,13 +16,6 @@ use serde_json::{json, Value};
 use crate::support::cli::{Env, Run};
 use crate::support::stand_in::{StandIn, CALL_COST};
 
-fn ready() -> (StandIn, Env) {
-    let s = StandIn::start();
-    let env = Env::new();
-    env.seed(&s, 3600);
-    (s, env)
-}
-
 /// The budget directory, created private, and the portal's file in it.
 fn budget_file(env: &Env, s: &StandIn) -> PathBuf {
     let dir = env.dir.join("budget");
@@ -41,7 +34,7 @@ fn second_profile(env: &Env) {
 
 #[test]
 fn two_processes_and_two_profiles_of_one_portal_share_one_bucket() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     second_profile(&env);
     // A bucket of one that drains one request per 100 s: the first call takes the slot.
     let slow = ["--burst", "1", "--rate", "0.01/s"];
@@ -76,7 +69,7 @@ fn two_processes_and_two_profiles_of_one_portal_share_one_bucket() {
 
 #[test]
 fn a_dead_processs_lock_holds_nobody_up() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     let path = budget_file(&env, &s);
     // Another process takes the lock (as b24auth does: flock on the file) and says so, then
     // is killed while holding it.
@@ -115,7 +108,7 @@ fn a_dead_processs_lock_holds_nobody_up() {
 
 #[test]
 fn a_planted_bucket_file_is_refused_and_a_corrupt_one_is_replaced() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     let path = budget_file(&env, &s);
     // A symlink planted where the state goes: never followed, nothing called.
     let target = env.tmp.path().join("elsewhere");
@@ -150,7 +143,7 @@ fn a_planted_bucket_file_is_refused_and_a_corrupt_one_is_replaced() {
 
 #[test]
 fn the_plan_comes_from_app_info_when_none_is_given() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.set_license_family("ent");
     let run = env.run(&["call", "crm.deal.list", "--all"]);
     run.assert_ok();
@@ -171,7 +164,7 @@ fn the_plan_comes_from_app_info_when_none_is_given() {
         serde_json::from_slice(&std::fs::read(budget_file(&env, &s)).unwrap()).unwrap();
     assert_eq!(state["family"][0], "ent");
     // A plan the user gives wins, and app.info is not asked.
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.set_license_family("ent");
     env.run(&["call", "crm.deal.list", "--all", "--plan", "standard"])
         .assert_ok();
@@ -179,11 +172,9 @@ fn the_plan_comes_from_app_info_when_none_is_given() {
 }
 
 fn ready_with_deals(deals: usize) -> (StandIn, Env) {
-    let s = StandIn::start();
+    let (s, env) = Env::seeded();
     s.set_deals(deals);
     s.set_work(Duration::from_millis(1));
-    let env = Env::new();
-    env.seed(&s, 3600);
     (s, env)
 }
 

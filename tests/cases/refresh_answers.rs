@@ -310,11 +310,11 @@ fn the_proving_refresh_of_an_install_keeps_the_rotated_pair() {
         let s = StandIn::start();
         s.app_info_without_identity();
         let env = Env::new();
-        let path = super::install_candidates::PATH;
+        let path = crate::support::callbacks::INSTALL_PATH;
         let (p, addr) = env.listen(&mut env.install_listen(&s, true, path, &["--timeout", "2s"]));
         let pair = s.issue_pair();
         s.answer_next_refresh(write);
-        let body = super::install_candidates::callback(&pair, &s.base);
+        let body = crate::support::callbacks::install_callback(&pair, &s.base);
         let form = "application/x-www-form-urlencoded";
         let r = crate::support::http::post(&addr, path, form, body.as_bytes());
         assert_eq!(r.status, 200, "{r:?}");

@@ -2,7 +2,7 @@
 //! them: the right exit code, the next step, and the stored pair byte for byte unchanged.
 
 use crate::support::cli::Env;
-use crate::support::record;
+use crate::support::stand_in::record;
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Value};
 
 use crate::support::cli::{Env, Run};
-use crate::support::record::answering;
+use crate::support::hostile_server::answering;
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
 /// Where the replayed answer comes from.
@@ -807,7 +807,7 @@ fn the_stand_in_answers_as_the_record_shows() {
     run.assert_ok();
     assert_eq!(
         run.stdout.lines().count(),
-        crate::support::record::ITEMS,
+        crate::support::stand_in::record::ITEMS,
         "{}",
         run.stdout
     );
@@ -915,14 +915,15 @@ fn show_check_of_a_pair_naming_another_oauth_server_waits_to_be_told() {
 /// refresh token nowhere and keeps it; with the server named, the refresh there proves it.
 #[test]
 fn a_candidate_naming_another_oauth_server_waits_to_be_told() {
-    use super::install_candidates::{callback, post, PATH};
+    use crate::support::callbacks::{install_callback, post_install, INSTALL_PATH};
     let s = StandIn::start();
     s.app_info_without_identity();
     let env = Env::new();
-    let (p, addr) = env.listen(&mut env.install_listen(&s, false, PATH, &["--timeout", "2s"]));
+    let (p, addr) =
+        env.listen(&mut env.install_listen(&s, false, INSTALL_PATH, &["--timeout", "2s"]));
     let mut pair = s.issue_pair();
     pair["server_endpoint"] = "https://oauth.corp.example/rest/".into();
-    let r = post(&addr, &callback(&pair, &s.base));
+    let r = post_install(&addr, &install_callback(&pair, &s.base));
     assert_eq!(r.status, 200, "{r:?}");
     p.finish().assert_ok();
     let file = super::install_listen::only_candidate_file(&env);

@@ -10,19 +10,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::cli::Env;
-use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
-
-fn ready() -> (StandIn, Env) {
-    let s = StandIn::start();
-    let env = Env::new();
-    env.seed(&s, 3600);
-    (s, env)
-}
+use crate::support::stand_in::{Endpoint, Fault, When};
 
 #[test]
 fn a_gateways_html_pages_are_retried() {
     for status in [502, 504, 500] {
-        let (s, env) = ready();
+        let (s, env) = Env::seeded();
         s.fail(Endpoint::Rest, When::Next(2), Fault::Page(status));
         let run = env.run(&["call", "profile", "--result"]);
         run.assert_ok();
@@ -44,7 +37,7 @@ fn a_gateways_html_pages_are_retried() {
 
 #[test]
 fn a_dead_gateway_ends_with_exit_1_naming_the_status() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Always, Fault::Page(502));
     let run = env.run(&["call", "profile"]);
     let line = run.assert_final_error(1);
@@ -59,7 +52,7 @@ fn a_dead_gateway_ends_with_exit_1_naming_the_status() {
 
 #[test]
 fn operation_time_limit_waits_until_the_window_resets() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     // One more call puts `profile` past 480 s; the window resets in about 2 s.
     s.set_operating("profile", 480.0 - 0.0005, Duration::from_secs(2));
     env.run(&["call", "profile"]).assert_ok();
@@ -82,7 +75,7 @@ fn operation_time_limit_waits_until_the_window_resets() {
 
 #[test]
 fn a_write_behind_a_timed_out_gateway_is_not_repeated() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Next(1), Fault::PageAfterRun(504));
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x"]);
     let line = run.assert_final_error(1);
@@ -99,7 +92,7 @@ fn a_write_behind_a_timed_out_gateway_is_not_repeated() {
 
 #[test]
 fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Next(1), Fault::PageAfterRun(502));
     let write = [
         "call",
@@ -125,7 +118,7 @@ fn a_batch_with_a_write_is_not_repeated_but_one_of_reads_is() {
 #[test]
 fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
     // A gateway may answer 503 after the portal ran the request: the write is sent once.
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Next(1), Fault::Page(503));
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
     let line = run.assert_final_error(1);
@@ -134,7 +127,7 @@ fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
     assert_eq!(s.gateway_served(), 1, "sent once, not repeated");
     assert_eq!(run.stdout, "");
     // Bitrix24's own JSON QUERY_LIMIT_EXCEEDED proves the write did not run: repeated.
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Request(1), Fault::QUERY_LIMIT);
     let run = env.run(&["call", "crm.deal.add", "fields[TITLE]=x", "--result"]);
     run.assert_ok();
@@ -144,7 +137,7 @@ fn a_503_page_is_not_repeated_for_a_write_but_a_query_limit_answer_is() {
 
 #[test]
 fn json_without_an_error_on_a_502_is_a_gateway_failure() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Always, Fault::GatewayJson(502));
     let run = env.run(&["call", "crm.deal.list", "--all"]);
     let line = run.assert_final_error(1);
@@ -154,7 +147,7 @@ fn json_without_an_error_on_a_502_is_a_gateway_failure() {
         "{line}"
     );
     assert_eq!(run.stdout, "");
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::Rest, When::Next(1), Fault::GatewayJson(502));
     let run = env.run(&["call", "profile", "--result"]);
     run.assert_ok();

@@ -13,16 +13,9 @@ use serde_json::{json, Value};
 use crate::support::cli::Env;
 use crate::support::stand_in::{Endpoint, Fault, StandIn, When};
 
-fn ready() -> (StandIn, Env) {
-    let s = StandIn::start();
-    let env = Env::new();
-    env.seed(&s, 3600);
-    (s, env)
-}
-
 #[test]
 fn a_v3_read_is_a_json_post_to_rest_api_with_auth_in_the_body() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     let run = env.run(&["call", "--v3", "tasks.task.get", "id:=7", "--result"]);
     run.assert_ok();
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -44,7 +37,7 @@ fn a_v3_read_is_a_json_post_to_rest_api_with_auth_in_the_body() {
 
 #[test]
 fn v3_errors_are_printed_code_colon_message() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     let run = env.run(&["call", "--v3", "tasks.task.add", "fields[X]=1"]);
     let line = run.assert_final_error(1);
     assert_eq!(
@@ -64,7 +57,7 @@ fn v3_errors_are_printed_code_colon_message() {
 
 #[test]
 fn a_v3_write_behind_a_gateway_page_is_repeated_under_the_same_key_and_runs_once() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.fail(Endpoint::V3, When::Next(1), Fault::PageAfterRun(504));
     let run = env.run(&[
         "call",
@@ -106,7 +99,7 @@ fn access_denied_past_the_stored_expiry_refreshes_once_and_repeats() {
 
 #[test]
 fn access_denied_with_an_unexpired_stored_token_is_not_refreshed() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.expire_access_tokens();
     let run = env.run(&["call", "--v3", "tasks.task.get"]);
     let line = run.assert_final_error(1);
@@ -120,7 +113,7 @@ fn access_denied_with_an_unexpired_stored_token_is_not_refreshed() {
 
 #[test]
 fn a_batch_line_marked_v3_is_answered_in_its_place() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     let input = [
         json!({"method": "profile"}),
         json!({"method": "tasks.task.get", "params": {"id": 3}, "v3": true}),
@@ -154,7 +147,7 @@ fn a_batch_line_marked_v3_is_answered_in_its_place() {
 
 #[test]
 fn a_read_without_an_answer_in_time_is_repeated_and_a_write_is_not() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.slow_request(1, Duration::from_secs(4));
     let run = Env::run_cmd(
         env.cmd(&["call", "profile", "--result"])
@@ -167,7 +160,7 @@ fn a_read_without_an_answer_in_time_is_repeated_and_a_write_is_not() {
         "{}",
         run.stderr
     );
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.slow_request(1, Duration::from_secs(4));
     let run = Env::run_cmd(
         env.cmd(&["call", "crm.deal.add", "fields[TITLE]=x"])
@@ -181,7 +174,7 @@ fn a_read_without_an_answer_in_time_is_repeated_and_a_write_is_not() {
 
 #[test]
 fn a_self_hosted_portal_has_no_cloud_bucket_unless_rate_says() {
-    let (s, env) = ready();
+    let (s, env) = Env::seeded();
     s.set_license_family("selfhosted");
     let run = env.run(&["call", "crm.deal.list", "--all"]);
     run.assert_ok();

@@ -8,9 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::events::{instants, kills, seed_app, APP_TOKEN};
+use crate::support::callbacks::{event_form, install_form, uninstall_form};
 use crate::support::cli::{Env, Spawned};
 use crate::support::stand_in::{StandIn, MEMBER_ID};
-use crate::support::stand_in_events::{event_form, uninstall_form};
 
 const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -243,31 +243,6 @@ fn tear_the_journal_tail(env: &Env) {
         .unwrap();
     file.write_all_at(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"'], at as u64)
         .unwrap();
-}
-
-/// An install callback as Bitrix24 POSTs it for a "Uses API only" app.
-fn install_form(pair: &serde_json::Value, host: &str, app_token: &str) -> String {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", "ONAPPINSTALL")
-        .append_pair("data[VERSION]", "1")
-        .append_pair("data[LANGUAGE_ID]", "en")
-        .append_pair("ts", "1728413297");
-    for k in [
-        "access_token",
-        "refresh_token",
-        "member_id",
-        "client_endpoint",
-    ] {
-        form.append_pair(&format!("auth[{k}]"), pair[k].as_str().unwrap());
-    }
-    form.append_pair("auth[expires_in]", "3600")
-        .append_pair("auth[scope]", "crm,user")
-        .append_pair("auth[domain]", host)
-        .append_pair("auth[server_endpoint]", &format!("http://{host}/rest/"))
-        .append_pair("auth[status]", "L")
-        .append_pair("auth[user_id]", "1")
-        .append_pair("auth[application_token]", app_token);
-    form.finish()
 }
 
 #[test]
@@ -758,4 +733,38 @@ fn a_handled_event_is_not_handed_out_again_after_a_restart() {
         })
         .count();
     assert_eq!(logs, 1, "the first run's segment, all settled, went");
+}
+
+/// `member_id` names the portal, not the app: this app's uninstall leaves another app's
+/// profile of the same portal alone.
+#[test]
+fn an_uninstall_leaves_another_apps_profile_of_the_portal_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, s) = (Env::new(), StandIn::start());
+    let mut other = env.seed(&s, 3600);
+    other["client_id"] = "local.otherapp".into();
+    other["client_secret"] = "otherappsecret".into();
+    let dir = env.dir.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join("appa.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    seed_app(&env, &s);
+    let log = env.tmp.path().join("handled.log");
+    let mut sv = start(&env, &s, &handler(&log));
+    let body = uninstall_form(MEMBER_ID, APP_TOKEN, &s.host());
+    assert_eq!(send(&sv.addr, &body), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(line.ends_with("event ONAPPUNINSTALL"), "{line}");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+    let ours = Env::run_cmd(&mut env.app_cmd(&s, &["token", "--min-ttl", "999999"]));
+    assert!(ours.assert_error(3).contains("uninstalled"));
+    let theirs = Env::run_cmd(&mut env.cmd(&["--profile", "appa", "token"]));
+    theirs.assert_ok();
+    assert_eq!(
+        theirs.stdout.trim(),
+        other["access_token"].as_str().unwrap()
+    );
 }

@@ -9,10 +9,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::events::{instants, seed_app, APP_TOKEN};
+use crate::support::callbacks::event_form;
 use crate::support::cli::{Env, Spawned};
 use crate::support::postgres::{db_of, shared};
 use crate::support::stand_in::{StandIn, MEMBER_ID};
-use crate::support::stand_in_events::event_form;
 
 const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
 

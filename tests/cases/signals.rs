@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::support::cli::{mode, Env};
 use crate::support::http::{self, free_port};
+use crate::support::random;
 use crate::support::stand_in::StandIn;
 
 /// The stand-in's token endpoint answers this late: the window a signal is aimed at.
@@ -27,12 +28,6 @@ fn kills() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10)
-}
-
-fn random_below(n: u64) -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).unwrap();
-    u64::from_le_bytes(b) % n
 }
 
 fn name(sig: i32) -> &'static str {
@@ -163,10 +158,10 @@ fn stop_signal_never_loses_the_pair(sig: i32) {
             .unwrap();
         if i % 4 < 2 {
             // Early: before the handler exists, before the request, or just after it.
-            std::thread::sleep(Duration::from_micros(random_below(EARLY)));
+            std::thread::sleep(Duration::from_micros(random::below(EARLY)));
         } else {
             s.wait_token_calls(calls + 1, 10);
-            std::thread::sleep(Duration::from_micros(random_below(delay + 5_000)));
+            std::thread::sleep(Duration::from_micros(random::below(delay + 5_000)));
         }
         send(child.id(), sig);
         let status = child.wait().unwrap();

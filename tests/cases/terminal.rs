@@ -2,10 +2,10 @@
 //! the paste prompt, Ctrl-C and `--all` progress.
 
 use super::messages::{state_of, Flow};
+use crate::support::callbacks::{install_form, INSTALL_APP_TOKEN};
 use crate::support::cli::{Env, BIN};
 use crate::support::http::free_port;
 use crate::support::pty::Pty;
-use crate::support::stand_in::events::{install_form, INSTALL_APP_TOKEN};
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 /// `cmd` without the app's credentials in its environment.

@@ -2,8 +2,6 @@
 //! one call and saves it; `call`, `batch`, `exec` use it under the shared budget; `token` and
 //! `refresh` say why they do not apply; `show` masks the secret; a revoked webhook names the fix.
 
-use std::process::Command;
-
 use crate::support::cli::Env;
 use crate::support::stand_in::{StandIn, WEBHOOK};
 
@@ -12,20 +10,22 @@ fn secret() -> &'static str {
     WEBHOOK.trim_end_matches('/').rsplit('/').next().unwrap()
 }
 
-/// Runs `cmd` with `input` on stdin: (exit code, stdout, stderr).
-fn with_stdin(mut cmd: Command, input: &str) -> (i32, String, String) {
-    let run = Env::run_with_stdin(&mut cmd, input);
-    (run.code, run.stdout, run.stderr)
-}
-
 fn imported(env: &Env, s: &StandIn) {
-    let (code, _, err) = with_stdin(
-        env.cmd(&["import", "--webhook"]),
+    let run = Env::run_with_stdin(
+        &mut env.cmd(&["import", "--webhook"]),
         &format!("{}\n", s.webhook_url()),
     );
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("saved incoming webhook"), "{err}");
-    assert!(!err.contains(secret()), "the secret was printed: {err}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("saved incoming webhook"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(secret()),
+        "the secret was printed: {}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -52,12 +52,12 @@ fn a_webhook_is_imported_from_stdin_and_serves_call_batch_and_exec() {
         "the call went through the shared budget"
     );
 
-    let (code, out, err) = with_stdin(
-        env.cmd(&["batch"]),
+    let run = Env::run_with_stdin(
+        &mut env.cmd(&["batch"]),
         "{\"method\":\"profile\",\"params\":{}}\n",
     );
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Stand"), "{out}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Stand"), "{}", run.stdout);
 
     let exec = env.run(&[
         "exec",
@@ -102,15 +102,19 @@ fn the_address_never_comes_from_argv_and_a_bad_one_is_refused() {
     assert!(line.contains("now in your shell history"), "{line}");
     assert!(line.contains("create a new one"), "{line}");
     assert!(!line.contains(secret()), "{line}");
-    let (code, _, err) = with_stdin(env.cmd(&["import", "--webhook"]), "");
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("nothing on stdin"), "{err}");
-    let (code, _, err) = with_stdin(
-        env.cmd(&["import", "--webhook"]),
+    let run = Env::run_with_stdin(&mut env.cmd(&["import", "--webhook"]), "");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing on stdin"), "{}", run.stderr);
+    let run = Env::run_with_stdin(
+        &mut env.cmd(&["import", "--webhook"]),
         "https://portal.bitrix24.com/rest/crm.deal.list\n",
     );
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("https://PORTAL/rest/USER_ID/SECRET/"), "{err}");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("https://PORTAL/rest/USER_ID/SECRET/"),
+        "{}",
+        run.stderr
+    );
     assert!(!env.auth_path().exists());
 }
 
@@ -127,12 +131,16 @@ fn a_revoked_webhook_names_the_fix() {
     assert!(!line.contains(secret()), "{line}");
     // A webhook the portal refuses at import time is not saved.
     let other = Env::new();
-    let (code, _, err) = with_stdin(
-        other.cmd(&["import", "--webhook"]),
+    let run = Env::run_with_stdin(
+        &mut other.cmd(&["import", "--webhook"]),
         &format!("{}\n", s.webhook_url()),
     );
-    assert_eq!(code, 3, "{err}");
-    assert!(!err.contains("--force"), "no profile to force over: {err}");
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("--force"),
+        "no profile to force over: {}",
+        run.stderr
+    );
     assert!(!other.auth_path().exists());
 }
 
@@ -153,11 +161,11 @@ fn a_webhook_in_postgres_is_sealed() {
         c.env("B24AUTH_STORE", &url).env("B24AUTH_STORE_KEY", key);
         c
     };
-    let (code, _, err) = with_stdin(
-        pg(&["import", "--webhook"]),
+    let run = Env::run_with_stdin(
+        &mut pg(&["import", "--webhook"]),
         &format!("{}\n", s.webhook_url()),
     );
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let row = shared().psql(db_of(&url), "SELECT document FROM b24auth_profiles");
     assert!(row.contains("sealed-document:v2:"), "{row}");
     assert!(!row.contains(secret()), "{row}");

@@ -1,7 +1,5 @@
-/*!
-Runs the built `b24auth` in a fresh temp config dir, with no `B24AUTH_*` variable leaking in
-from the developer's environment.
-*/
+//! Runs the built `b24auth` in a fresh temp config dir, with no `B24AUTH_*` variable leaking in
+//! from the developer's environment.
 
 use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -233,6 +231,14 @@ impl Env {
         doc
     }
 
+    /// A stand-in, and a config dir holding a pair it issued, fresh for an hour.
+    pub fn seeded() -> (StandIn, Env) {
+        let s = StandIn::start();
+        let env = Env::new();
+        env.seed(&s, 3600);
+        (s, env)
+    }
+
     pub fn write_auth(&self, bytes: &[u8]) {
         fs::create_dir_all(&self.dir).unwrap();
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).unwrap();
@@ -249,4 +255,39 @@ impl Env {
 
 pub fn mode(path: &std::path::Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Each line of `s` (a command's stdout) parsed as one JSON value.
+pub fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs `cmd` (stdout and stderr captured) and returns its run; a command still running after
+/// `limit` is killed and the test fails, so code that never ends fails instead of hanging.
+pub fn run_within(mut cmd: Command, limit: std::time::Duration) -> Run {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out = out.unwrap();
+            Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+        Err(_) => {
+            // SAFETY: our own child's pid, not yet reaped (the waiting thread holds it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{cmd:?} still ran after {limit:?}");
+        }
+    }
 }

@@ -1,10 +1,8 @@
-/*!
-The tools some tests need besides the build: PostgreSQL, pgbouncer, Chromium. A test that needs
-one starts with [`require`]: when the tool is missing it prints one `SKIPPED` line (past the
-harness's capture, so it is seen) and the test passes — unless `CI` is set, where a missing tool
-fails the run, since CI must run everything. `B24AUTH_TEST_WITHOUT=postgres,chromium` pretends
-tools are missing, to check that every test that needs one has its guard.
-*/
+//! The tools some tests need besides the build: PostgreSQL, pgbouncer, Chromium. A test that needs
+//! one starts with [`require`]: when the tool is missing it prints one `SKIPPED` line (past the
+//! harness's capture, so it is seen) and the test passes — unless `CI` is set, where a missing tool
+//! fails the run, since CI must run everything. `B24AUTH_TEST_WITHOUT=postgres,chromium` pretends
+//! tools are missing, to check that every test that needs one has its guard.
 
 use std::path::PathBuf;
 use std::process::Command;

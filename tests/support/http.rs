@@ -1,7 +1,5 @@
-/*!
-A raw HTTP/1.1 client over `std::net::TcpStream`, so tests control every byte a hostile or
-broken client could send (bad Host, invalid UTF-8, a body it never finishes).
-*/
+//! A raw HTTP/1.1 client over `std::net::TcpStream`, so tests control every byte a hostile or
+//! broken client could send (bad Host, invalid UTF-8, a body it never finishes).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -116,4 +114,12 @@ pub fn canned_server(answer: Vec<u8>, close: bool) -> String {
         }
     });
     base
+}
+
+/// The query of `url` (after `?`), decoded.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    let q = url.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
 }

@@ -1,13 +1,12 @@
-/*!
-Test support: the Bitrix24 stand-in and a runner for the built binary in a temp config dir.
-*/
+//! Test support: the Bitrix24 stand-in and a runner for the built binary in a temp config dir.
 
 #![allow(dead_code)]
 
-pub mod batch;
+pub mod callbacks;
 pub mod cli;
+pub mod deployed_pg;
 pub mod deps;
-pub mod hostile;
+pub mod hostile_server;
 pub mod http;
 pub mod listen;
 pub mod outage;
@@ -15,12 +14,7 @@ pub mod pg_decoy;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod pty;
-pub mod record;
+pub mod random;
 pub mod sdk_env;
 pub mod stand_in;
 pub mod tls;
-
-/// The old path of the stand-in's events (`serve.rs`, `benches/events.rs` and branches in
-/// flight name it so).
-#[allow(unused_imports)]
-pub use stand_in::events as stand_in_events;

@@ -1,8 +1,6 @@
-/*!
-An OAuth server that is down, then slow, then back: a loopback address held for the whole test
-that first refuses connections (a socket bound but not listening: ECONNREFUSED), then accepts
-them and never answers (a timeout), then forwards every connection to the stand-in.
-*/
+//! An OAuth server that is down, then slow, then back: a loopback address held for the whole test
+//! that first refuses connections (a socket bound but not listening: ECONNREFUSED), then accepts
+//! them and never answers (a timeout), then forwards every connection to the stand-in.
 
 use std::io;
 use std::net::{SocketAddrV4, TcpListener, TcpStream};

@@ -1,10 +1,8 @@
-/*!
-A decoy PostgreSQL server on a loopback port: it answers an `SSLRequest` with `N` (no TLS, as a
-server with `ssl = off` does), asks for the password in clear text (what a hostile or
-misconfigured host would do to collect one) and refuses every login. Everything each client
-sent is kept as it is read (so once a client has had an answer, what it sent before is there),
-so a test can check which password, if any, reached it.
-*/
+//! A decoy PostgreSQL server on a loopback port: it answers an `SSLRequest` with `N` (no TLS, as a
+//! server with `ssl = off` does), asks for the password in clear text (what a hostile or
+//! misconfigured host would do to collect one) and refuses every login. Everything each client
+//! sent is kept as it is read (so once a client has had an answer, what it sent before is there),
+//! so a test can check which password, if any, reached it.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

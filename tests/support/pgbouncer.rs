@@ -1,9 +1,7 @@
-/*!
-A real pgbouncer (Debian's `pgbouncer`) in front of a throwaway cluster, as teams run it:
-transaction pooling, a small pool, on a free loopback port, `auth_type = trust` (the cluster
-trusts its socket). As root it runs as the `postgres` user; a watchdog stops it when the test
-process exits.
-*/
+//! A real pgbouncer (Debian's `pgbouncer`) in front of a throwaway cluster, as teams run it:
+//! transaction pooling, a small pool, on a free loopback port, `auth_type = trust` (the cluster
+//! trusts its socket). As root it runs as the `postgres` user; a watchdog stops it when the test
+//! process exits.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

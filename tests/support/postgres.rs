@@ -1,8 +1,6 @@
-/*!
-Throwaway PostgreSQL clusters for the fleet-store tests: `initdb` in a temp dir, listening only
-on a Unix socket in that dir, trust auth. As root the server runs as the `postgres` user (it
-refuses root). A watchdog stops the cluster and removes its dir when the test process exits.
-*/
+//! Throwaway PostgreSQL clusters for the fleet-store tests: `initdb` in a temp dir, listening only
+//! on a Unix socket in that dir, trust auth. As root the server runs as the `postgres` user (it
+//! refuses root). A watchdog stops the cluster and removes its dir when the test process exits.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

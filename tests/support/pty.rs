@@ -1,8 +1,6 @@
-/*!
-A real pseudo-terminal for the interactive flows: the child gets the slave side as stdin, stdout,
-stderr and controlling terminal (so Ctrl-C typed on it is a real SIGINT from the line
-discipline); the test reads everything the child draws and types into the master side.
-*/
+//! A real pseudo-terminal for the interactive flows: the child gets the slave side as stdin,
+//! stdout, stderr and controlling terminal (so Ctrl-C typed on it is a real SIGINT from the line
+//! discipline); the test reads everything the child draws and types into the master side.
 
 use std::fs::File;
 use std::io::{Read, Write};

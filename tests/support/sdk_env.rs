@@ -1,11 +1,9 @@
-/*!
-Throwaway package environments for the recipes in `examples/`: a Python venv with a recipe's
-`requirements.txt` from PyPI, or a Node project with its `package.json` from npm.
-
-Each is built once per test run (tests of one run share it) under `target/tmp/interop-envs`,
-which the first build of a run wipes. When the registry cannot be reached the caller gets
-`None` and a SKIPPED line is written straight to the terminal; any other failure panics.
-*/
+//! Throwaway package environments for the recipes in `examples/`: a Python venv with a recipe's
+//! `requirements.txt` from PyPI, or a Node project with its `package.json` from npm.
+//!
+//! Each is built once per test run (tests of one run share it) under `target/tmp/interop-envs`,
+//! which the first build of a run wipes. When the registry cannot be reached the caller gets
+//! `None` and a SKIPPED line is written straight to the terminal; any other failure panics.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

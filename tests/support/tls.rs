@@ -1,8 +1,6 @@
-/*!
-Private certificate authorities made with the `openssl` command, as an administrator makes a
-company CA: a CA certificate and key, and server (or client) certificates it signs, with the
-subject alternative names a test asks for. Each CA lives in its own temp dir.
-*/
+//! Private certificate authorities made with the `openssl` command, as an administrator makes a
+//! company CA: a CA certificate and key, and server (or client) certificates it signs, with the
+//! subject alternative names a test asks for. Each CA lives in its own temp dir.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

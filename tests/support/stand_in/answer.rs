@@ -38,7 +38,7 @@ pub fn json_reply(status: StatusCode, v: Value) -> Answer {
 }
 
 /// A recorded answer (`record.rs`).
-pub fn recorded((status, body): super::super::record::Answer) -> Answer {
+pub fn recorded((status, body): super::record::Answer) -> Answer {
     json_reply(status, body)
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::super::batch::ServerBucket;
+use super::batch::ServerBucket;
 use super::StandIn;
 
 pub const CLIENT_ID: &str = "local.5f1b2c3d4e5f60.12345678";

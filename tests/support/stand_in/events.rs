@@ -1,23 +1,20 @@
-/*!
-The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` module:
-
-- the offline queue: `event.offline.get` (`clear=1` deletes what it returns; `clear=0`
-  reserves the batch under a fresh 32-hex `process_id`, with no lease: it stays hidden until
-  cleared, and `get` with that `process_id` returns it again; `error=1` selects rows marked
-  failed; 403 `WRONG_LICENSE` for `clear=0` when the portal lacks `rest_offline_extended`),
-  `event.offline.clear` (by `message_id[]`, else `id[]`, else the whole batch), `event.offline.error`
-  (marks rows `ERROR=1` and returns them unreserved), `event.offline.list` (read-only, pages of
-  50, `PROCESS_ID` and `ERROR` shown and filterable);
-- as strict as the module's code: a filter key's operation must be one `sanitizeFilter` allows
-  (`''`, `=`, `>`, `<`, `>=`, `<=`, `@`, `%`; no `!`), its field one the method allows, its value
-  a scalar, else ERROR_ARGUMENT; `get` always filters `ERROR` by `error` (with a `process_id`
-  too), and `clear=1` deletes every row of the batch, returned or not; `event.offline.clear`
-  refuses the whole call unless every `message_id` is 32 characters;
-- `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
-  `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
-- online events sent the way the portal sends them ([`event_form`], [`install_form`],
-  [`uninstall_form`]): a form POST with PHP bracket keys, sent once and never again.
-*/
+//! The stand-in's events, as the record (PROTOCOL.md §7) shows Bitrix24's `rest` module:
+//!
+//! - the offline queue: `event.offline.get` (`clear=1` deletes what it returns; `clear=0` reserves
+//!   the batch under a fresh 32-hex `process_id`, with no lease: it stays hidden until cleared, and
+//!   `get` with that `process_id` returns it again; `error=1` selects rows marked failed; 403
+//!   `WRONG_LICENSE` for `clear=0` when the portal lacks `rest_offline_extended`),
+//!   `event.offline.clear` (by `message_id[]`, else `id[]`, else the whole batch),
+//!   `event.offline.error` (marks rows `ERROR=1` and returns them unreserved), `event.offline.list`
+//!   (read-only, pages of 50, `PROCESS_ID` and `ERROR` shown and filterable);
+//! - as strict as the module's code: a filter key's operation must be one `sanitizeFilter` allows
+//!   (`''`, `=`, `>`, `<`, `>=`, `<=`, `@`, `%`; no `!`), its field one the method allows, its
+//!   value a scalar, else ERROR_ARGUMENT; `get` always filters `ERROR` by `error` (with a
+//!   `process_id` too), and `clear=1` deletes every row of the batch, returned or not;
+//!   `event.offline.clear` refuses the whole call unless every `message_id` is 32 characters;
+//! - `event.bind` (an administrator only: 403 `ACCESS_DENIED`, the `rest` module's
+//!   `AccessException` text; `event` required, `handler` too unless `event_type=offline`);
+//! - the forms the portal POSTs to a handler live in `tests/support/callbacks.rs`.
 
 use std::collections::HashSet;
 
@@ -25,8 +22,7 @@ use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::answer::Failure;
-use super::config::MEMBER_ID;
-use super::{random_hex, StandIn};
+use super::{random_hex, StandIn, State};
 
 /// One row of the offline queue (`b_rest_event_offline`).
 #[derive(Debug, Clone)]
@@ -141,22 +137,39 @@ impl Row {
     }
 }
 
-/// Answers `event.*` methods; `None` for any other method.
-pub fn method(
-    e: &mut Events,
+/// A method's answer without `time`, as `methods.rs`'s table takes it.
+type Reply = Result<Map<String, Value>, Failure>;
+
+/// The `event.*` methods of the portal's table (`methods.rs`), each call noted.
+pub(super) fn offline_get(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.get", params, get)
+}
+
+pub(super) fn offline_clear(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.clear", params, clear)
+}
+
+pub(super) fn offline_error(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.error", params, error)
+}
+
+pub(super) fn offline_list(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.offline.list", params, list)
+}
+
+pub(super) fn event_bind(s: &mut State, params: &Value) -> Reply {
+    run(s, "event.bind", params, bind)
+}
+
+fn run(
+    s: &mut State,
     name: &str,
     params: &Value,
-) -> Option<Result<Map<String, Value>, Failure>> {
-    let answer = match name {
-        "event.offline.get" => get(e, params),
-        "event.offline.clear" => clear(e, params),
-        "event.offline.error" => error(e, params),
-        "event.offline.list" => list(e, params),
-        "event.bind" => bind(e, params),
-        _ => return None,
-    };
-    e.calls.push(name.to_string());
-    Some(answer.map(|v| v.as_object().cloned().unwrap_or_default()))
+    method: fn(&mut Events, &Value) -> Result<Value, Failure>,
+) -> Reply {
+    let answer = method(&mut s.events, params);
+    s.events.calls.push(name.to_string());
+    answer.map(|v| v.as_object().cloned().unwrap_or_default())
 }
 
 /// The fields `event.offline.get` may filter on, and `event.offline.list`'s (the module's
@@ -579,135 +592,4 @@ pub(super) async fn hold(state: &std::sync::Mutex<super::State>) {
     while std::time::Instant::now() < deadline && state.lock().unwrap().events.holding {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-}
-
-/// An online event's POST body as the portal sends it: form-encoded, PHP brackets, the tokens
-/// of the user who caused it, and the install's `application_token`.
-pub fn event_form(
-    event: &str,
-    deal_id: u64,
-    member_id: &str,
-    application_token: &str,
-    host: &str,
-) -> String {
-    let auth = [
-        (
-            "access_token",
-            "e0e2f6660000071b00000cd600000001000000ab1c7b5c2b1a9d8e3a6d2c3e4f",
-        ),
-        ("expires", "1728416897"),
-        ("expires_in", "3600"),
-        ("scope", "crm"),
-        ("domain", host),
-        ("server_endpoint", "https://oauth.bitrix.info/rest/"),
-        ("status", "L"),
-        ("client_endpoint", &format!("http://{host}/portal/rest/")),
-        ("member_id", member_id),
-        ("user_id", "1"),
-        ("application_token", application_token),
-    ];
-    let data = [("FIELDS][ID", deal_id.to_string())];
-    portal_form(event, "7", &data, &auth).finish()
-}
-
-/// ONAPPUNINSTALL as the record shows it: no tokens, `data[CLEAN]`, the `application_token`.
-pub fn uninstall_form(member_id: &str, application_token: &str, host: &str) -> String {
-    let auth = [
-        ("domain", host),
-        ("server_endpoint", "https://oauth.bitrix.info/rest/"),
-        ("client_endpoint", &format!("http://{host}/portal/rest/")),
-        ("member_id", member_id),
-        ("application_token", application_token),
-    ];
-    let data = [("LANGUAGE_ID", "en".into()), ("CLEAN", "1".into())];
-    portal_form("ONAPPUNINSTALL", "0", &data, &auth).finish()
-}
-
-/// An event's form as the portal writes it: `event`, `event_handler_id`, `data[…]`, `ts`,
-/// `auth[…]`, in that order.
-fn portal_form(
-    event: &str,
-    handler_id: &str,
-    data: &[(&str, String)],
-    auth: &[(&str, &str)],
-) -> url::form_urlencoded::Serializer<'static, String> {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("event", event)
-        .append_pair("event_handler_id", handler_id);
-    for (k, v) in data {
-        form.append_pair(&format!("data[{k}]"), v);
-    }
-    form.append_pair("ts", "1728413297");
-    for (k, v) in auth {
-        form.append_pair(&format!("auth[{k}]"), v);
-    }
-    form
-}
-
-/// An application token the portal gave an install (any 32 hex digits).
-pub const INSTALL_APP_TOKEN: &str = "51856fefc120afa4b628cc82d3935cce";
-
-/// The install callback (ONAPPINSTALL) exactly as Bitrix24 POSTs it for a "Uses API only" app:
-/// every field of the protocol, brackets percent-encoded; `pair`'s tokens, expiry, member and
-/// endpoints (the stand-in's `host` where the pair names none).
-pub fn install_form(pair: &Value, host: &str, app_token: &str) -> String {
-    install_form_with(pair, host, app_token, &[], &[])
-}
-
-/// [`install_form`] with `overrides` of `auth[…]` fields (an empty value drops the field) and
-/// `extra` raw form pairs after them.
-pub fn install_form_with(
-    pair: &Value,
-    host: &str,
-    app_token: &str,
-    overrides: &[(&str, &str)],
-    extra: &[(&str, &str)],
-) -> String {
-    let text = |k: &str| pair[k].as_str().map(String::from);
-    let mut auth: Vec<(String, String)> = [
-        ("access_token", text("access_token").unwrap_or_default()),
-        ("expires", pair["expires"].to_string()),
-        ("expires_in", "3600".into()),
-        ("scope", "crm,user".into()),
-        ("domain", host.into()),
-        (
-            "server_endpoint",
-            text("server_endpoint").unwrap_or(format!("http://{host}/rest/")),
-        ),
-        ("status", "L".into()),
-        (
-            "client_endpoint",
-            text("client_endpoint").unwrap_or(format!("http://{host}/portal/rest/")),
-        ),
-        ("member_id", text("member_id").unwrap_or(MEMBER_ID.into())),
-        ("user_id", "1".into()),
-        ("refresh_token", text("refresh_token").unwrap_or_default()),
-        ("application_token", app_token.into()),
-    ]
-    .into_iter()
-    // A pair made up by a test may lack `expires`: the field is left out, not "null".
-    .filter(|(_, v)| v != "null")
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    for (k, v) in overrides {
-        auth.retain(|(key, _)| key != k);
-        if !v.is_empty() {
-            auth.push((k.to_string(), v.to_string()));
-        }
-    }
-    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let data = [
-        ("VERSION", "1".into()),
-        ("ACTIVE", "Y".into()),
-        ("INSTALLED", "Y".into()),
-        ("LANGUAGE_ID", "en".into()),
-    ];
-    let mut form = portal_form("ONAPPINSTALL", "0", &data, &auth);
-    form.extend_pairs(extra);
-    let body = form.finish();
-    assert!(
-        body.contains("auth%5Baccess_token%5D="),
-        "brackets are percent-encoded"
-    );
-    body
 }

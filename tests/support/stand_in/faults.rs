@@ -1,14 +1,12 @@
-/*!
-The stand-in's one fault queue: every failure a test injects — a gateway's page (5xx, a 504
-before or after the portal ran the request), Bitrix24's own errors (`QUERY_LIMIT_EXCEEDED`,
-`OPERATION_TIME_LIMIT`, `expired_token`, a recorded answer `tests/cases/replay.rs` replays), a
-redirect, a hang, a body that is not JSON — is queued here with the endpoint it strikes and
-which requests ([`When`]), and taken by the router as each request arrives.
-
-A fault answered by a gateway (`Page`, `GatewayJson`) stands in front of the server: the request
-never runs. `PageAfterRun` lets it run, then loses its answer (the outcome unknown to the
-caller). The others are the server's own answers.
-*/
+//! The stand-in's one fault queue: every failure a test injects — a gateway's page (5xx, a 504
+//! before or after the portal ran the request), Bitrix24's own errors (`QUERY_LIMIT_EXCEEDED`,
+//! `OPERATION_TIME_LIMIT`, `expired_token`, a recorded answer `tests/cases/replay.rs` replays), a
+//! redirect, a hang, a body that is not JSON — is queued here with the endpoint it strikes and
+//! which requests ([`When`]), and taken by the router as each request arrives.
+//!
+//! A fault answered by a gateway (`Page`, `GatewayJson`) stands in front of the server: the request
+//! never runs. `PageAfterRun` lets it run, then loses its answer (the outcome unknown to the
+//! caller). The others are the server's own answers.
 
 use std::time::Duration;
 
@@ -33,7 +31,7 @@ pub enum Fault {
     /// A Bitrix24 error (see the constants on [`Fault`]).
     Error(Failure),
     /// A recorded answer as the public record shows it (`record.rs`).
-    Recorded(super::super::record::Answer),
+    Recorded(super::record::Answer),
     /// HTTP 302 to this base URL, same path (a renamed portal).
     MovedTo(String),
     /// An error whose description echoes the request (secrets included) with ANSI escapes, as a

@@ -10,12 +10,11 @@ use std::time::Duration;
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::super::batch::{deal_list, parse_php_query, php_json, resolve};
-use super::super::record;
 use super::answer::{self, error, error_saying, json_reply, recorded, Answer, Failure};
+use super::batch::{deal_list, parse_php_query, php_json, resolve};
 use super::config::{CALL_COST, LEADS, WEBHOOK};
 use super::faults::{self, Endpoint};
-use super::{events, pace, sdk, unix_now, StandIn, State};
+use super::{events, pace, record, sdk, unix_now, StandIn, State};
 
 /// Portal REST's state.
 #[derive(Default)]
@@ -30,8 +29,9 @@ pub struct Portal {
 
 type Method = fn(&mut State, &Value) -> Result<Map<String, Value>, Failure>;
 
-/// The portal's methods; `event.*` are in `events.rs`, a few of pace's tests in `pace.rs`, and
-/// the recorded ones in `record.rs`.
+/// Every method of the portal, in one table; the handlers of `event.*` are in `events.rs`, of
+/// pace's lists in `pace.rs`, of the recorded answers in `record.rs`. (REST 3.0 is another
+/// API, with its own errors and auth: `v3.rs`.)
 const METHODS: &[(&str, Method)] = &[
     ("user.current", user_current),
     ("echo", echo),
@@ -40,6 +40,15 @@ const METHODS: &[(&str, Method)] = &[
     ("crm.deal.list", deals),
     ("crm.stuck.list", stuck_list),
     ("crm.deal.fail", deal_fail),
+    ("crm.deal.add", pace::deal_add),
+    ("crm.huge.list", pace::huge_list),
+    ("crm.endless.list", pace::endless_list),
+    ("crm.item.list", record::item_list),
+    ("event.offline.get", events::offline_get),
+    ("event.offline.clear", events::offline_clear),
+    ("event.offline.error", events::offline_error),
+    ("event.offline.list", events::offline_list),
+    ("event.bind", events::event_bind),
 ];
 
 /// One portal REST request (`method` as the path names it): the portal works for every command
@@ -262,17 +271,9 @@ fn batch(s: &mut State, params: &Value, token: &str) -> Answer {
 
 /// A method's answer without `time`.
 fn dispatch(s: &mut State, method: &str, params: &Value) -> Result<Map<String, Value>, Failure> {
-    if let Some((_, handler)) = METHODS.iter().find(|(name, _)| *name == method) {
-        return handler(s, params);
-    }
-    if method.starts_with("event.") {
-        if let Some(answer) = events::method(&mut s.events, method, params) {
-            return answer;
-        }
-    }
-    match pace::extra_method(method) {
-        Some(answer) => Ok(answer),
-        None => record::method(method),
+    match METHODS.iter().find(|(name, _)| *name == method) {
+        Some((_, handler)) => handler(s, params),
+        None => Err(record::METHOD_NOT_FOUND),
     }
 }
 

@@ -1,28 +1,31 @@
-/*!
-A Bitrix24 stand-in: the portal's authorize page, the OAuth server's token endpoint and both
-REST `app.info` endpoints, portal REST and REST 3.0, on a real hyper server at `127.0.0.1:0`.
-
-It behaves like the real one where b24auth depends on it (PROTOCOL.md): codes live 30 s and work
-once, refresh tokens rotate (the used one and its access token die), errors are Bitrix24's JSON.
-Every call is counted, and a test makes requests fail through one fault queue.
-
-Layout on the one port: `/oauth/authorize/` (portal), `/oauth/token/` (OAuth server),
-`/rest/…` (OAuth server REST, `server_endpoint`), `/portal/rest/…` (portal REST,
-`client_endpoint`), `/portal/rest/api/…` (REST 3.0).
-
-The parts:
-- `router.rs`: the listener, and which part answers which path;
-- `oauth.rs`: the OAuth server (token endpoint, authorize page, `app.info`) and its tokens;
-- `methods.rs`: portal REST: auth, webhooks, `batch`, and the table of methods;
-- `faults.rs`: the one queue of injected failures;
-- `config.rs`: the app as registered and the knobs a test sets at start;
-- `answer.rs`: the shapes of answers (Bitrix24's errors, a gateway's page);
-- `pace.rs` (work time, requests in flight), `events.rs` (offline queue, `event.bind`, event
-  forms), `frame.rs` (the install frame, `BX24`), `sdk.rs` (paths and bodies as SDKs send
-  them), `v3.rs` (REST 3.0).
-*/
+//! A Bitrix24 stand-in: the portal's authorize page, the OAuth server's token endpoint and both
+//! REST `app.info` endpoints, portal REST and REST 3.0, on a real hyper server at `127.0.0.1:0`.
+//!
+//! It behaves like the real one where b24auth depends on it (PROTOCOL.md): codes live 30 s and work
+//! once, refresh tokens rotate (the used one and its access token die), errors are Bitrix24's JSON.
+//! Every call is counted, and a test makes requests fail through one fault queue.
+//!
+//! Layout on the one port: `/oauth/authorize/` (portal), `/oauth/token/` (OAuth server), `/rest/…`
+//! (OAuth server REST, `server_endpoint`), `/portal/rest/…` (portal REST, `client_endpoint`),
+//! `/portal/rest/api/…` (REST 3.0).
+//!
+//! The parts:
+//! - `router.rs`: the listener, and which part answers which path;
+//! - `oauth.rs`: the OAuth server (token endpoint, authorize page, `app.info`) and its tokens;
+//! - `methods.rs`: portal REST: auth, webhooks, `batch`, and the table of methods;
+//! - `faults.rs`: the one queue of injected failures;
+//! - `config.rs`: the app as registered and the knobs a test sets at start;
+//! - `answer.rs`: the shapes of answers (Bitrix24's errors, a gateway's page);
+//! - `pace.rs`: work time, requests in flight;
+//! - `events.rs`: the offline queue, `event.bind`;
+//! - `frame.rs`: the install frame, `BX24`;
+//! - `sdk.rs`: paths and bodies as SDKs send them;
+//! - `v3.rs`: REST 3.0;
+//! - `batch.rs`: `batch`'s PHP parsing, the deal table, the leaky bucket;
+//! - `record.rs`: answers as the public record shows Bitrix24 giving them.
 
 mod answer;
+pub mod batch;
 mod config;
 pub mod events;
 mod faults;
@@ -30,6 +33,7 @@ pub mod frame;
 mod methods;
 mod oauth;
 mod pace;
+pub mod record;
 mod router;
 pub mod sdk;
 mod v3;
@@ -73,7 +77,7 @@ struct State {
     portal: methods::Portal,
     pace: pace::PortalPace,
     /// The answers as the public record shows them (`record.rs`).
-    record: super::record::Record,
+    record: record::Record,
     events: events::Events,
     v3: v3::V3,
     /// The pair the last `/install-frame` page posted into its frame.
@@ -134,7 +138,7 @@ impl StandIn {
     }
 
     /// Changes which recorded behaviours are on (`record.rs`).
-    pub(super) fn record(&self, change: impl FnOnce(&mut super::record::Record)) {
+    pub(super) fn record(&self, change: impl FnOnce(&mut record::Record)) {
         change(&mut self.state.lock().unwrap().record);
     }
 

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use super::answer::{self, error, error_saying, json_reply, recorded, reply, Answer};
 use super::config::{CLIENT_ID, CLIENT_SECRET, CODE_LIFETIME, MEMBER_ID};
 use super::faults::{self, Endpoint};
+use super::record;
 use super::{random_hex, unix_now, StandIn, State};
-use crate::support::record;
 
 /// Writes the body of a refresh answer from the genuine one (the pair has rotated).
 pub type AnswerBody = Box<dyn FnOnce(Value) -> String + Send>;

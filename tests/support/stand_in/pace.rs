@@ -1,18 +1,17 @@
-/*!
-The stand-in at a real portal's pace: every command costs the portal work time that
-a test chooses (`set_work` in `config.rs`; a `batch` costs the sum of the commands it ran, one
-after another), while separate requests are served side by side (the answer waits for its work
-without holding anything the other requests need). The work is what `time.operating` counts per
-method; past the portal's operating limit (`set_operating_limit`, 480 s unless set) a method is
-refused with HTTP 429 `OPERATION_TIME_LIMIT`. A request can be made slower (`slow_request`) or
-held until a refresh (`hold_until_refresh`); a gateway's pages are faults (`faults.rs`).
-*/
+//! The stand-in at a real portal's pace: every command costs the portal work time that
+//! a test chooses (`set_work` in `config.rs`; a `batch` costs the sum of the commands it ran, one
+//! after another), while separate requests are served side by side (the answer waits for its work
+//! without holding anything the other requests need). The work is what `time.operating` counts per
+//! method; past the portal's operating limit (`set_operating_limit`, 480 s unless set) a method is
+//! refused with HTTP 429 `OPERATION_TIME_LIMIT`. A request can be made slower (`slow_request`) or
+//! held until a refresh (`hold_until_refresh`); a gateway's pages are faults (`faults.rs`).
 
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::StandIn;
+use super::answer::Failure;
+use super::{StandIn, State};
 
 /// What the stand-in does about pace, kept in its state (the knobs are in `config.rs`).
 #[derive(Debug, Default)]
@@ -66,16 +65,28 @@ pub fn charge(work: Duration, token: f64) -> f64 {
         false => work.as_secs_f64(),
     }
 }
-/// Methods only this file's tests call: a list whose numbers are the largest JSON can say.
-pub fn extra_method(method: &str) -> Option<Map<String, Value>> {
-    let page: Vec<Value> = (1..=50).map(|i| json!({"ID": i.to_string()})).collect();
-    let answer = match method {
-        "crm.huge.list" => json!({"result": page, "total": u64::MAX, "next": i64::MAX}),
-        "crm.endless.list" => json!({"result": page, "total": u64::MAX, "next": 50}),
-        "crm.deal.add" => json!({"result": 1}),
-        _ => return None,
-    };
-    answer.as_object().cloned()
+
+/// Methods of the portal's table (`methods.rs`) only pace's tests call: lists whose numbers
+/// are the largest JSON can say, and a write.
+pub(super) fn huge_list(_: &mut State, _: &Value) -> Result<Map<String, Value>, Failure> {
+    object(json!({"result": page(), "total": u64::MAX, "next": i64::MAX}))
+}
+
+pub(super) fn endless_list(_: &mut State, _: &Value) -> Result<Map<String, Value>, Failure> {
+    object(json!({"result": page(), "total": u64::MAX, "next": 50}))
+}
+
+pub(super) fn deal_add(_: &mut State, _: &Value) -> Result<Map<String, Value>, Failure> {
+    object(json!({"result": 1}))
+}
+
+/// A page of 50 items.
+fn page() -> Vec<Value> {
+    (1..=50).map(|i| json!({"ID": i.to_string()})).collect()
+}
+
+fn object(v: Value) -> Result<Map<String, Value>, Failure> {
+    Ok(v.as_object().cloned().unwrap_or_default())
 }
 
 /// Request `n`'s answer, when a test held it, waits until the token endpoint has refreshed a

@@ -10,8 +10,8 @@ use hyper::{Request, StatusCode};
 use serde_json::Value;
 
 use super::answer::{reply, Answer};
+use super::record;
 use super::{frame, methods, oauth, sdk, v3, State};
-use crate::support::record;
 
 /// Serves `state` on a new loopback port, over TLS when `tls` is given; returns its base URL.
 pub(super) fn serve(state: Arc<Mutex<State>>, tls: Option<Arc<rustls::ServerConfig>>) -> String {

@@ -1,13 +1,11 @@
-/*!
-The stand-in's portal REST as the SDKs reach it: what the real portal accepts and b24auth itself
-never sends.
-
-- `METHOD.json` as well as `METHOD` (the PHP and Python SDKs add the suffix);
-- `//` in the path (the JS SDK joins `client_endpoint`, which ends in `/`, with `/METHOD`;
-  the portal's web server merges slashes);
-- parameters as a form body or in the query string as well as a JSON body;
-- `batch` in any of those forms reaches the stand-in's one `batch` (`tests/support/batch.rs`).
-*/
+//! The stand-in's portal REST as the SDKs reach it: what the real portal accepts and b24auth itself
+//! never sends.
+//!
+//! - `METHOD.json` as well as `METHOD` (the PHP and Python SDKs add the suffix);
+//! - `//` in the path (the JS SDK joins `client_endpoint`, which ends in `/`, with `/METHOD`;
+//!   the portal's web server merges slashes);
+//! - parameters as a form body or in the query string as well as a JSON body;
+//! - `batch` in any of those forms reaches the stand-in's one `batch` (`batch.rs`).
 
 use serde_json::{Map, Value};
 

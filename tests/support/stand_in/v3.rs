@@ -1,14 +1,12 @@
-/*!
-REST 3.0 on the stand-in portal, as the record shows it (`api-reference/rest-v3.md`,
-`RestApiServer.php`): `POST /portal/rest/api/METHOD` with a JSON body only, `auth` in it; errors
-as `{"error":{"code","message","validation"}}`; every auth failure, an expired token included,
-as `BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION` with 401 (never `expired_token`); an
-`Idempotency-Key` makes a repeated write answer what the first one did without running again.
-
-Methods: `tasks.task.get` (reads), `tasks.task.add` (writes: each run gets the next ID),
-anything else `…UNKNOWNMETHODEXCEPTION` (404); `tasks.task.add` without `fields.TITLE` is a
-validation error (400).
-*/
+//! REST 3.0 on the stand-in portal, as the record shows it (`api-reference/rest-v3.md`,
+//! `RestApiServer.php`): `POST /portal/rest/api/METHOD` with a JSON body only, `auth` in it; errors
+//! as `{"error":{"code","message","validation"}}`; every auth failure, an expired token included,
+//! as `BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION` with 401 (never `expired_token`); an
+//! `Idempotency-Key` makes a repeated write answer what the first one did without running again.
+//!
+//! Methods: `tasks.task.get` (reads), `tasks.task.add` (writes: each run gets the next ID),
+//! anything else `…UNKNOWNMETHODEXCEPTION` (404); `tasks.task.add` without `fields.TITLE` is a
+//! validation error (400).
 
 use std::collections::HashMap;
 

@@ -1,14 +1,12 @@
-/*!
-The stand-in's `batch` and big lists, as Bitrix24 answers them: `cmd` values `method?query`
-parsed the way PHP's `parse_str` does (brackets nest, `0..n-1` keys make lists), `$result[key]…`
-references resolved against the commands before, answers as PHP's `json_encode` writes arrays
-(`[]` when empty, a list when the keys are `0..n-1`), a deal table of any size with `start=-1`,
-`filter[>ID]`, `order[ID]` and `select[]`, and the portal's leaky bucket.
-
-A reference to something that does not exist (a page that came back short) resolves to an
-empty string, as in PHP: the command then runs without that condition. Clients must ignore the
-commands after a short page.
-*/
+//! The stand-in's `batch` and big lists, as Bitrix24 answers them: `cmd` values `method?query`
+//! parsed the way PHP's `parse_str` does (brackets nest, `0..n-1` keys make lists), `$result[key]…`
+//! references resolved against the commands before, answers as PHP's `json_encode` writes arrays
+//! (`[]` when empty, a list when the keys are `0..n-1`), a deal table of any size with `start=-1`,
+//! `filter[>ID]`, `order[ID]` and `select[]`, and the portal's leaky bucket.
+//!
+//! A reference to something that does not exist (a page that came back short) resolves to an empty
+//! string, as in PHP: the command then runs without that condition. Clients must ignore the
+//! commands after a short page.
 
 use std::collections::HashMap;
 use std::time::Instant;

@@ -1,122 +1,17 @@
-//! Hostile edges, second pass: another local user reading `ps` during `authorize`, values from
-//! outside that would inject lines or escapes, a token answer that names other credentials,
-//! inputs that never end, a NUL in a stored value.
+//! Values from outside (a token answer, an install callback, an imported file, the environment,
+//! a stored file or row) that would inject lines, escapes, a NUL or other client credentials:
+//! refused where they enter, and never reaching the terminal or a new variable.
 
-use std::collections::HashMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::support::cli::{Env, Run};
-use crate::support::hostile::{oauth_answering, run_within};
+use crate::support::cli::Env;
+use crate::support::hostile_server::oauth_answering;
 use crate::support::http;
 use crate::support::stand_in::{StandIn, CLIENT_ID, CLIENT_SECRET};
 
 const OSC52: &str = "\u{1b}]52;c;ZXZpbA==\u{7}";
-
-fn query(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
-}
-
-/// A `$BROWSER` that writes its whole argv (what `ps` shows every user) into a FIFO the test
-/// reads, then exits.
-fn argv_recording_browser(env: &Env) -> (std::path::PathBuf, std::sync::mpsc::Receiver<String>) {
-    let dir = env.tmp.path();
-    let fifo = dir.join("argv.fifo");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let script = dir.join("browser.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > {}\n",
-            fifo.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(std::fs::read_to_string(fifo).unwrap_or_default()));
-    (script, rx)
-}
-
-/// Bar: another user reading `ps` during `authorize` finds no `state`; a redirect from them
-/// (a guessed state, none, or a refusal without ours) is refused and the run goes on.
-#[test]
-fn ps_during_authorize_shows_no_state_and_a_forged_redirect_is_refused() {
-    let s = StandIn::start();
-    let env = Env::new();
-    let (browser, argv) = argv_recording_browser(&env);
-    let (mut cmd, listen) = env.authorize(&s, &[]);
-    cmd.env("BROWSER", &browser);
-    let mut p = env.spawn(&mut cmd);
-    let url = p.wait_authorize_url();
-    let state = query(&url)["state"].clone();
-    assert_eq!(state.len(), 32);
-
-    let argv = argv
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the browser was started");
-    assert!(
-        !argv.contains(&state),
-        "the state in the browser's argv: {argv}"
-    );
-    assert!(!argv.contains("state="), "{argv}");
-    let page_url = argv.lines().nth(1).expect("one argument").to_string();
-    let page = url::Url::parse(&page_url)
-        .ok()
-        .and_then(|u| u.to_file_path().ok())
-        .unwrap_or_else(|| panic!("the browser got no private page but {page_url}"));
-    let meta = std::fs::metadata(&page).unwrap();
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{page:?}");
-    let dir_meta = std::fs::metadata(page.parent().unwrap()).unwrap();
-    assert_eq!(dir_meta.permissions().mode() & 0o777, 0o700);
-    assert_eq!(meta.uid(), unsafe { libc::geteuid() });
-    let html = std::fs::read_to_string(&page).unwrap();
-    assert!(
-        html.contains(&format!("state={state}")),
-        "the page forwards to the portal: {html}"
-    );
-
-    // What another user can do knowing only what `ps` showed: guess, omit, or refuse.
-    let base = format!("http://{listen}/callback");
-    for forged in [
-        format!("{base}?code=attackers-code&state=0123456789abcdef0123456789abcdef"),
-        format!("{base}?code=attackers-code"),
-        format!("{base}?error=access_denied"),
-        format!("{base}?error=access_denied&state={}", "f".repeat(32)),
-    ] {
-        assert_eq!(http::get(&forged).status, 400, "{forged}");
-    }
-    assert!(p.child.try_wait().unwrap().is_none(), "the run was aborted");
-    assert_eq!(s.counters().code_exchanges, 0);
-
-    // The user's browser follows the page to the portal and completes the run.
-    let forward = html
-        .split("url=")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .replace("&amp;", "&");
-    assert_eq!(forward, url);
-    assert_eq!(http::follow(&forward).status, 200);
-    let run = p.finish();
-    run.assert_ok();
-    assert_eq!(s.counters().code_exchanges, 1);
-    assert_eq!(env.auth()["b24auth"]["source"], "authorize");
-    assert!(
-        !page.exists(),
-        "the start page is removed when the run ends"
-    );
-}
 
 /// A fresh pair file as another tool keeps it, with `field` set to `value`.
 fn pair_file(env: &Env, s: &StandIn, field: &str, value: &str) -> std::path::PathBuf {
@@ -287,7 +182,7 @@ fn a_callback_with_control_characters_is_refused_and_the_listener_waits() {
 fn stored_escapes_never_reach_the_terminal() {
     if !crate::support::deps::require(
         crate::support::deps::Dep::Postgres,
-        "hostile::stored_escapes_never_reach_the_terminal",
+        "injected_values::stored_escapes_never_reach_the_terminal",
     ) {
         return;
     }
@@ -354,63 +249,6 @@ fn a_nul_in_a_stored_value_is_named_by_exec() {
         "{line}"
     );
     assert!(!line.contains("chmod"), "{line}");
-}
-
-/// Every input read into memory is bounded: a device or FIFO is refused at once, stdin beyond
-/// its limit is refused, and nothing blocks or grows without end.
-#[test]
-fn endless_inputs_are_refused_quickly() {
-    let s = StandIn::start();
-    let env = Env::new();
-    let fifo = env.tmp.path().join("pair.fifo");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let fifo = fifo.to_str().unwrap();
-    for args in [
-        vec!["import", "/dev/zero"],
-        vec!["import", fifo],
-        vec!["call", "app.info", "--data", "@/dev/zero"],
-        vec!["call", "app.info", "--data", &format!("@{fifo}")],
-    ] {
-        let run: Run = run_within(env.app_cmd(&s, &args), Duration::from_secs(20));
-        let line = run.assert_error(2);
-        assert!(line.contains("not a regular file"), "{args:?}: {line}");
-    }
-    env.seed(&s, 3600);
-    for (args, limit) in [
-        (vec!["import", "-"], "1 MiB"),
-        (vec!["call", "app.info", "--data", "@-"], "64 MiB"),
-        (vec!["batch", "--plan", "standard"], "1 MiB"),
-    ] {
-        let mut cmd = env.app_cmd(&s, &args);
-        cmd.stdin(std::fs::File::open("/dev/zero").unwrap())
-            .stdout(Stdio::piped());
-        let run = run_within(cmd, Duration::from_secs(60));
-        let line = run.assert_error(2);
-        assert!(
-            line.contains(&format!("larger than {limit}")),
-            "{args:?}: {line}"
-        );
-    }
-}
-
-/// The README names the rescue directory as `store/rescue.rs` writes it.
-#[test]
-fn the_readme_names_the_rescue_directory_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reliability.md"))
-            .unwrap();
-    assert!(
-        !readme.contains("b24auth-rescue-"),
-        "the code writes `rescue-…`"
-    );
-    assert!(
-        readme.contains("$TMPDIR/rescue-<time>-<random>/"),
-        "the file store's rescue"
-    );
 }
 
 /// An imported `client_id`/`client_secret` must be clean too.

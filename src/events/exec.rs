@@ -36,7 +36,7 @@ const SHOWN_AUTH: [&str; 7] = [
 
 /// The handler command and how often it is tried.
 #[derive(Debug, Clone)]
-pub(crate) struct Handler {
+pub(crate) struct HandlerCommand {
     pub command: Vec<OsString>,
     pub tries: u32,
     /// A run longer than this is killed and counts as failed.
@@ -52,7 +52,7 @@ pub(crate) struct Delivery<'a> {
     pub env: &'a [(String, String)],
 }
 
-impl Handler {
+impl HandlerCommand {
     /// Runs the handler until it exits 0, at most `tries` times with back-off; true when it did.
     pub async fn deliver(&self, d: &Delivery<'_>) -> bool {
         let env = || std::future::ready(Ok(d.env.to_vec()));
@@ -61,7 +61,7 @@ impl Handler {
             .unwrap_or(false)
     }
 
-    /// Like [`Handler::deliver`], with the `exec` variables asked before every run (`env`
+    /// Like [`HandlerCommand::deliver`], with the `exec` variables asked before every run (`env`
     /// refreshes the token when due: a handler late in a long batch, or after back-offs, gets
     /// a live one). An `env` error ends the delivery with that error (nothing settled).
     pub async fn deliver_fresh<F, Fut>(
@@ -127,7 +127,7 @@ impl Handler {
         // fork/exec blocks the calling thread until the child has exec'd: off the runtime's
         // one thread, so accepting events never waits for a handler to start.
         let mut child = tokio::task::spawn_blocking(move || {
-            below_the_door();
+            below_the_receiver();
             cmd.spawn()
         })
         .await
@@ -158,7 +158,7 @@ const HANDLER_NICE: libc::c_int = 10;
 /// Lowers the CPU priority of this (blocking-pool) thread once, so the handlers it starts
 /// inherit it (Linux keeps a nice value per thread; a child takes its starter's): under a flood,
 /// `serve` answers first and the handlers take the CPU left, their events waiting on disk.
-fn below_the_door() {
+fn below_the_receiver() {
     thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     if LOWERED.with(|l| l.replace(true)) {
         return;

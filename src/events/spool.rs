@@ -106,9 +106,11 @@ impl Spool {
     }
 
     /// Keeps `entry` as failed for good.
+    /// Named by b24auth, not by the event's id: a portal's id may be no file name, and two
+    /// events may share one (each is kept).
     pub fn fail(&self, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec(&[entry]).map_err(|e| anyhow!("cannot encode ({e})"))?;
-        write_atomic(&self.failed_path(&entry.id), &bytes)
+        write_atomic(&self.failed_path(&new_id()), &bytes)
     }
 
     /// Every failed entry, oldest first.
@@ -120,16 +122,16 @@ impl Spool {
         Ok(out)
     }
 
-    /// Moves the failed entry `id` back to pending; false when there is none.
+    /// Moves the oldest failed entry `id` back to pending; false when there is none.
     pub fn retry(&self, id: &str) -> Result<bool> {
-        if !plain_name(id) {
+        let found = names(&self.dir.join("failed"))?.into_iter().find(|name| {
+            read_entries(&self.failed_path(name)).is_ok_and(|es| es.iter().any(|e| e.id == id))
+        });
+        let Some(name) = found else {
             return Ok(false);
-        }
-        let from = self.failed_path(id);
-        if guard::open_read(&from)?.is_none() {
-            return Ok(false);
-        }
-        let to = self.pending_path(&format!("retry-{id}"));
+        };
+        let from = self.failed_path(&name);
+        let to = self.pending_path(&format!("retry-{name}"));
         fs::rename(&from, &to).with_context(|| format!("cannot move {}", from.display()))?;
         for d in ["pending", "failed"] {
             File::open(self.dir.join(d))?.sync_all()?;
@@ -313,8 +315,32 @@ mod tests {
         assert_eq!(spool.failed().unwrap().len(), 1);
         assert!(spool.retry(&e.id).unwrap());
         assert!(!spool.retry("../x").unwrap());
+        assert!(!spool.retry(&e.id).unwrap(), "moved once");
         assert_eq!(spool.pending().unwrap().len(), 1);
         assert!(spool.failed().unwrap().is_empty());
+    }
+
+    #[test]
+    fn failed_events_with_odd_or_repeated_ids_are_each_kept_and_retried() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(&tmp.path().join("c"), "pull").unwrap();
+        let entry = |id: &str, n: i64| Entry {
+            id: id.into(),
+            event: "ONCRMDEALADD".into(),
+            profile: "p".into(),
+            received_at: n,
+            payload: serde_json::json!({"n": n}),
+        };
+        for (id, n) in [("1.5", 1), ("7", 2), ("7", 3)] {
+            spool.fail(&entry(id, n)).unwrap();
+        }
+        let ids: Vec<_> = spool.failed().unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, ["1.5", "7", "7"]);
+        assert!(spool.retry("1.5").unwrap());
+        assert!(spool.retry("7").unwrap());
+        let left = spool.failed().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].received_at, 3, "the oldest went first");
     }
 
     #[test]

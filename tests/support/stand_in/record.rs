@@ -1,29 +1,28 @@
-/*!
-The stand-in's answers as the public record shows Bitrix24 giving them, where they differ from
-the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers.md`):
-
-- a removed app: portal REST answers 401 `ERROR_OAUTH` "Application not installed" (b24pysdk
-  `errors/__init__.py`, `BitrixAPIErrorOAuth`), the token endpoint 400 `invalid_client` without
-  a description (b24pysdk `errors/oauth.py`; b24restdocs `api-reference/oauth/error-codes.md`:
-  "The application may not be installed"), and the OAuth server's `app.info` 400
-  `invalid_client` (b24pysdk: "can be returned by `/rest/app.info/` when access token is
-  invalid but has token-like format");
-- a wrong client_id: HTTP **200** `{"error":"wrong_client"}`, a wrong secret 400
-  `{"error":"invalid_client"}`, neither with a description (b24pysdk `BitrixOauthWrongClient`,
-  `BitrixOAuthInvalidClient`, asserted by `tests/integration/errors/test_errors_oauth.py`);
-- codes in upper case and without `error_description` (`{"error":"INVALID_GRANT"}`);
-- the code exchange without `expires` and `user_id` (b24restdocs `settings/oauth/index.md`);
-- the OAuth server's `app.info` without the `install` block (no captured answer shows it);
-- `crm.item.list`'s `{"result":{"items":[…]},"total":n}` with lower-case `id` (fast_bitrix24
-  `tests/real_responses/crm_item_list.py`);
-- a renamed portal on its own address: portal REST at `/rest/METHOD` (the SDKs keep only the
-  host of `Location`).
-*/
+//! The stand-in's answers as the public record shows Bitrix24 giving them, where they differ from
+//! the tidy shapes the rest of the stand-in uses (sources in `docs/bitrix24-answers.md`):
+//!
+//! - a removed app: portal REST answers 401 `ERROR_OAUTH` "Application not installed" (b24pysdk
+//!   `errors/__init__.py`, `BitrixAPIErrorOAuth`), the token endpoint 400 `invalid_client` without
+//!   a description (b24pysdk `errors/oauth.py`; b24restdocs `api-reference/oauth/error-codes.md`:
+//!   "The application may not be installed"), and the OAuth server's `app.info` 400
+//!   `invalid_client` (b24pysdk: "can be returned by `/rest/app.info/` when access token is
+//!   invalid but has token-like format");
+//! - a wrong client_id: HTTP **200** `{"error":"wrong_client"}`, a wrong secret 400
+//!   `{"error":"invalid_client"}`, neither with a description (b24pysdk `BitrixOauthWrongClient`,
+//!   `BitrixOAuthInvalidClient`, asserted by `tests/integration/errors/test_errors_oauth.py`);
+//! - codes in upper case and without `error_description` (`{"error":"INVALID_GRANT"}`);
+//! - the code exchange without `expires` and `user_id` (b24restdocs `settings/oauth/index.md`);
+//! - the OAuth server's `app.info` without the `install` block (no captured answer shows it);
+//! - `crm.item.list`'s `{"result":{"items":[…]},"total":n}` with lower-case `id` (fast_bitrix24
+//!   `tests/real_responses/crm_item_list.py`);
+//! - a renamed portal on its own address: portal REST at `/rest/METHOD` (the SDKs keep only the
+//!   host of `Location`).
 
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
-use super::stand_in::StandIn;
+use super::answer::Failure;
+use super::{StandIn, State};
 
 /// Which recorded behaviours are on.
 #[derive(Debug, Default, Clone)]
@@ -64,7 +63,7 @@ pub fn token_endpoint(r: &Record) -> Option<Answer> {
 /// it: a wrong client_id is HTTP 200 `wrong_client`, a wrong secret 400 `invalid_client`, both
 /// without a description.
 pub fn client_check(id: &str, secret: &str) -> Option<Answer> {
-    use super::stand_in::{CLIENT_ID, CLIENT_SECRET};
+    use super::{CLIENT_ID, CLIENT_SECRET};
     if id != CLIENT_ID {
         return Some(wrong_client());
     }
@@ -123,56 +122,25 @@ fn removed_rest() -> Answer {
     )
 }
 
-/// Methods the rest of the stand-in does not know, answered as recorded; else 404
-/// `ERROR_METHOD_NOT_FOUND` "Method not found!".
-pub fn method(name: &str) -> Result<Map<String, Value>, (StatusCode, &'static str, &'static str)> {
-    match name {
-        "crm.item.list" => {
-            let items: Vec<Value> = (1..=ITEMS)
-                .map(|i| json!({"id": i, "title": format!("Item {i}")}))
-                .collect();
-            let page = json!({"result": {"items": items}, "total": ITEMS});
-            Ok(page.as_object().cloned().unwrap_or_default())
-        }
-        _ => Err((
-            StatusCode::NOT_FOUND,
-            "ERROR_METHOD_NOT_FOUND",
-            "Method not found!",
-        )),
-    }
+/// `crm.item.list` as recorded, for the portal's table (`methods.rs`).
+pub(super) fn item_list(_: &mut State, _: &Value) -> Result<Map<String, Value>, Failure> {
+    let items: Vec<Value> = (1..=ITEMS)
+        .map(|i| json!({"id": i, "title": format!("Item {i}")}))
+        .collect();
+    let page = json!({"result": {"items": items}, "total": ITEMS});
+    Ok(page.as_object().cloned().unwrap_or_default())
 }
+
+/// Any method the portal does not know.
+pub(super) const METHOD_NOT_FOUND: Failure = (
+    StatusCode::NOT_FOUND,
+    "ERROR_METHOD_NOT_FOUND",
+    "Method not found!",
+);
 
 /// A renamed portal on its own host keeps its REST at `/rest/`: `/rest/METHOD` is portal REST
 /// for every method but the OAuth server's `app.info`.
 pub fn renamed_path(path: &str) -> Option<String> {
     let method = path.strip_prefix("/rest/")?;
     (!method.is_empty() && method != "app.info").then(|| format!("/portal/rest/{method}"))
-}
-
-/// A loopback server that answers every request with `status` and the JSON `body`, closing the
-/// connection, and counts the requests it saw (a replayed answer, or an attacker's listener).
-pub fn answering(
-    status: u16,
-    body: &Value,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&seen);
-    let body = body.to_string();
-    let answer = format!(
-        "HTTP/1.1 {status} Recorded\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut buf = vec![0u8; 64 * 1024];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(answer.as_bytes());
-        }
-    });
-    (base, seen)
 }
