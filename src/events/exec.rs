@@ -152,8 +152,10 @@ impl HandlerCommand {
     }
 }
 
-/// How much lower than b24auth's a handler's CPU priority is (its nice value, added).
-const HANDLER_NICE: libc::c_int = 10;
+/// How much lower than b24auth's a handler's CPU priority is (its nice value, added; 19 is the
+/// lowest): on 2 cores, nice +10 still let 8 handlers take the CPU `serve` answers with (p99
+/// 27-29 ms against 19 ms at 19, `B24AUTH_BENCH_SERVE_ONLY=1 cargo bench --bench events`).
+const HANDLER_NICE: libc::c_int = 19;
 
 /// Lowers the CPU priority of this (blocking-pool) thread once, so the handlers it starts
 /// inherit it (Linux keeps a nice value per thread; a child takes its starter's): under a flood,
