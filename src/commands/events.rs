@@ -5,15 +5,13 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::cli::{
     EventsBindArgs, EventsCommand, EventsFailedArgs, EventsPullArgs, EventsRetryArgs,
 };
-use crate::events::backlog::Backlog;
 use crate::events::exec::HandlerCommand;
-use crate::events::spool::{Entry, Spool};
-use crate::events::{pull, serve};
+use crate::events::pull;
 use crate::rest::Caller;
 use crate::session::Session;
 
@@ -89,43 +87,8 @@ async fn not_admin(s: &Session, event: &str, e: &anyhow::Error) -> anyhow::Error
     )
 }
 
-/// Where failed events may be kept for this profile: `serve`'s backlog (its spool, or the
-/// store's shared queue) and the profile's `events pull` spool.
-struct FailedPlaces {
-    serve: Spool,
-    pull: Spool,
-}
-
-impl FailedPlaces {
-    fn open(s: &Session) -> Result<FailedPlaces> {
-        let dir = &s.cfg.config_dir;
-        Ok(FailedPlaces {
-            serve: Spool::open(dir, serve::QUEUE)?,
-            pull: Spool::open(dir, &pull::queue_name(s.profile_name()))?,
-        })
-    }
-
-    fn backlogs<'a>(&'a self, s: &'a Session) -> [Backlog<'a>; 2] {
-        let serve = match s.store.event_queue() {
-            Some(shared) => Backlog::Shared(shared),
-            None => Backlog::Spool(&self.serve),
-        };
-        [serve, Backlog::Spool(&self.pull)]
-    }
-}
-
 async fn failed(s: &Session, args: &EventsFailedArgs) -> Result<()> {
-    let mut rows: Vec<Value> = Vec::new();
-    let kept = FailedPlaces::open(s)?;
-    for backlog in kept.backlogs(s) {
-        rows.extend(backlog.failed().await?.iter().map(local_row));
-    }
-    if let Some(caller) = portal_caller(s).await? {
-        for row in pull::failed_on_portal(&caller).await? {
-            rows.push(json!({"id": row.get("ID"), "event": row.get("EVENT_NAME"),
-                "profile": s.profile_name(), "where": "portal"}));
-        }
-    }
+    let rows = crate::events::failed::list(s).await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", Value::Array(rows))?;
@@ -150,46 +113,9 @@ async fn failed(s: &Session, args: &EventsFailedArgs) -> Result<()> {
     Ok(())
 }
 
-fn local_row(e: &Entry) -> Value {
-    json!({"id": e.id, "event": e.event, "profile": e.profile, "received_at": e.received_at,
-        "where": "spool", "payload": e.payload})
-}
-
-/// A caller for the profile's portal when one is stored and usable; `None` when nothing is (a
-/// `serve` host's default profile may not exist) or when the portal uninstalled the app (its
-/// events kept here are still listed and retried).
-async fn portal_caller(s: &Session) -> Result<Option<Caller<'_>>> {
-    match s.store.load(s.profile_name()).await? {
-        Some(p) if crate::store::marks::uninstalled_at(&p).is_none() => {
-            Ok(Some(Caller::new(s, Default::default(), false).await?))
-        }
-        _ => Ok(None),
-    }
-}
-
 async fn retry(s: &Session, args: &EventsRetryArgs) -> Result<()> {
-    let mut moved = 0;
-    let mut left: Vec<String> = args.ids.clone();
-    let kept = FailedPlaces::open(s)?;
-    for backlog in kept.backlogs(s) {
-        let ids: Vec<String> = match args.all {
-            true => backlog.failed().await?.into_iter().map(|e| e.id).collect(),
-            false => left.clone(),
-        };
-        for id in ids {
-            if backlog.retry(&id).await? {
-                moved += 1;
-                left.retain(|l| l != &id);
-            }
-        }
-    }
-    let mut reserved = 0;
-    if args.all || !left.is_empty() {
-        if let Some(caller) = portal_caller(s).await? {
-            let ids = (!args.all).then_some(left.as_slice());
-            reserved = pull::retry_failed(s, &caller, ids).await?;
-        }
-    }
+    let ids = (!args.all).then_some(args.ids.as_slice());
+    let (moved, reserved) = crate::events::failed::retry(s, ids).await?;
     s.cfg.ui.info(format_args!(
         "b24auth: {moved} event(s) back in the spool (a running `serve` takes them within seconds; `events pull` at its next run), {reserved} portal event(s) reserved for the next `events pull`"
     ));

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::capture::install::candidates::Keeper;
 use crate::capture::install::handler::Install;
+use crate::capture::install::request;
 use crate::capture::install::saver::Saver;
 use crate::capture::install::verify::{self, Checks};
 use crate::capture::listener::{Handler, Outcome, Reply, Request};
@@ -38,7 +39,7 @@ pub(crate) async fn profile_for(
     only: Option<&str>,
     req: &Request,
 ) -> Result<String, Reply> {
-    let auth = verify::parse_body(req.content_type.as_deref(), &req.body)
+    let auth = request::parse_body(req.content_type.as_deref(), &req.body)
         .map_err(|(status, why)| Reply::text(status, why))?;
     let claimed = verify::unverified(&auth, true)
         .map_err(|_| Reply::text(StatusCode::BAD_REQUEST, "Auth data is required"))?;
@@ -176,7 +177,7 @@ async fn one(session: &Session, checks: &Checks, cb: InstallPost) {
 /// `application_token`. `app.info` proves the access token, not the application_token: saving
 /// such a callback would swap the token `serve` believes events by.
 async fn rival(session: &Session, req: &Request) -> Option<String> {
-    let auth = verify::parse_body(req.content_type.as_deref(), &req.body).ok()?;
+    let auth = request::parse_body(req.content_type.as_deref(), &req.body).ok()?;
     let field = |k: &str| auth.get(k).and_then(serde_json::Value::as_str);
     let (member, token) = (field("member_id")?, field("application_token")?);
     let listing = session.store.list().await.ok()?;
@@ -193,7 +194,7 @@ async fn rival(session: &Session, req: &Request) -> Option<String> {
 /// answers.
 async fn keep_aside(session: &Session, profile: &str, holder: &str, req: &Request) -> Reply {
     let ui = &session.cfg.ui;
-    let Ok(auth) = verify::parse_body(req.content_type.as_deref(), &req.body) else {
+    let Ok(auth) = request::parse_body(req.content_type.as_deref(), &req.body) else {
         return Reply::text(StatusCode::BAD_REQUEST, "Auth data is required");
     };
     let now = crate::profile::now();

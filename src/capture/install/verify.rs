@@ -19,9 +19,6 @@ use url::Url;
 
 use crate::profile::host_port;
 
-/// Where `events/installs.rs` still finds the body parser (it moved to [`super::request`]).
-pub(crate) use super::request::parse_body;
-
 /// The portal a callback was proven to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
