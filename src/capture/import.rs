@@ -25,7 +25,7 @@ use crate::store::{self, AdoptedPair};
 use crate::ui::hint;
 
 /// What the command line chose.
-pub(crate) struct Options<'a> {
+pub(crate) struct ImportOptions<'a> {
     /// The file's name as given (`-` for stdin), for the hints.
     pub file: &'a str,
     pub force: bool,
@@ -46,7 +46,7 @@ pub(crate) fn check_values(imported: &Imported) -> Result<(), checks::BrokenRule
 
 pub(crate) async fn adopt(
     s: &Session,
-    args: &Options<'_>,
+    args: &ImportOptions<'_>,
     imported: Imported,
 ) -> Result<AdoptedPair> {
     let cfg = &s.cfg;

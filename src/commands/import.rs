@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 
 use crate::bitrix::formats::parse_pair;
-use crate::capture::import::{self, check_values, Options};
+use crate::capture::import::{self, check_values, ImportOptions};
 use crate::cli::ImportArgs;
 use crate::exit;
 use crate::rest::webhook;
@@ -31,7 +31,7 @@ pub(crate) async fn run(s: &Session, args: &ImportArgs) -> Result<()> {
         ))
     })?;
     let file = args.file.to_string_lossy();
-    let options = Options {
+    let options = ImportOptions {
         file: &file,
         force: args.force,
         no_verify: args.no_verify,

@@ -5,12 +5,12 @@ says what it saved or kept.
 
 use anyhow::Result;
 
-use crate::capture::install::flow::{self, Options};
+use crate::capture::install::flow::{self, InstallOptions};
 use crate::cli::InstallListenArgs;
 use crate::session::Session;
 
 pub(crate) async fn run(s: &Session, args: &InstallListenArgs) -> Result<()> {
-    let options = Options {
+    let options = InstallOptions {
         listen: args.listen,
         path: args.path.clone(),
         public_url: args.public_url.clone(),

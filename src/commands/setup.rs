@@ -42,7 +42,7 @@ pub(crate) async fn run(cfg: &RunConfig) -> Result<()> {
             public_url,
             path,
         } => {
-            let options = flow::Options {
+            let options = flow::InstallOptions {
                 listen,
                 path: Some(path),
                 public_url,
@@ -94,7 +94,7 @@ async fn ask_replace(cfg: &RunConfig) -> Result<bool> {
 
 /// `install-listen`, then the keys the form shows only after the callback: they prove a kept
 /// candidate and are saved with the profile.
-async fn install(cfg: &RunConfig, options: &flow::Options) -> Result<RunConfig> {
+async fn install(cfg: &RunConfig, options: &flow::InstallOptions) -> Result<RunConfig> {
     flow::run(&Session::open(cfg.clone())?, options).await?;
     cfg.ui
         .always("The form shows the keys now; they are kept with the profile.");

@@ -470,3 +470,52 @@ fn the_file_walk_resolves_paths_and_groups() {
         "mod a;\n\n\nuse e::F;"
     );
 }
+
+/// The type names a file declares (`struct`, `enum`, `trait`, `type` at item level; a trait's
+/// associated `type` is a member, not a name of the crate).
+fn declared_types(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let mut words = line.split_whitespace().peekable();
+        while words
+            .peek()
+            .is_some_and(|w| w.starts_with("pub") || *w == "unsafe")
+        {
+            words.next();
+        }
+        let (Some(kind), Some(name)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let member = kind == "type" && indent > 0;
+        if ["struct", "enum", "trait", "type"].contains(&kind) && !member {
+            let name: String = name
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_type_name_is_declared_twice() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in rust_files(&src) {
+        let code = code_only(&fs::read_to_string(&file).unwrap());
+        let shown = file.strip_prefix(&src).unwrap().display().to_string();
+        for name in declared_types(&code) {
+            seen.entry(name).or_default().push(shown.clone());
+        }
+    }
+    assert!(seen.len() > 100, "the walk reads the crate: {} names", seen.len());
+    let twice: Vec<_> = seen.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(twice.is_empty(), "one meaning per type name: {twice:?}");
+    let found =
+        declared_types("pub(crate) struct A;\nenum B {}\nimpl X for Y {\n    type C = D;\n}\n");
+    assert_eq!(found, ["A", "B"], "the reader sees declarations");
+}

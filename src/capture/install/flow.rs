@@ -21,7 +21,7 @@ use crate::session::Session;
 use crate::ui::sanitize::strip_controls;
 
 /// What `install-listen` was asked for.
-pub(crate) struct Options {
+pub(crate) struct InstallOptions {
     pub listen: std::net::SocketAddr,
     pub path: Option<String>,
     pub public_url: Option<Url>,
@@ -35,7 +35,7 @@ pub(crate) struct Options {
 
 /// `install-listen` as a user sees it (the command and `setup`): [`listen`], then what was
 /// saved, or the candidates kept and how to prove them.
-pub(crate) async fn run(s: &Session, args: &Options) -> Result<()> {
+pub(crate) async fn run(s: &Session, args: &InstallOptions) -> Result<()> {
     let ui = &s.cfg.ui;
     match listen(s, args).await? {
         Ended::Saved(profile) => ui.info(strip_controls(&format!(
@@ -64,7 +64,7 @@ pub(crate) async fn run(s: &Session, args: &Options) -> Result<()> {
 
 /// Listens until a callback's pair is proven and saved, or the deadline passes with
 /// candidates kept.
-pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
+pub(crate) async fn listen(s: &Session, args: &InstallOptions) -> Result<Ended> {
     let (cfg, store) = (&s.cfg, &s.store);
     let mode = s.save_mode(args.force).await?;
     let path = args
@@ -129,7 +129,7 @@ pub(crate) async fn listen(s: &Session, args: &Options) -> Result<Ended> {
 
 /// Says where the listener is and what the app's form needs (also under -q: the one chance to
 /// register it right); returns the address to paste.
-fn announce(cfg: &RunConfig, args: &Options, local: SocketAddr, path: &str) -> String {
+fn announce(cfg: &RunConfig, args: &InstallOptions, local: SocketAddr, path: &str) -> String {
     let local_url = format!("http://{local}{path}");
     let public_url = args
         .public_url
