@@ -209,6 +209,9 @@ mod tests {
         fn failed(&self) -> LocalBoxFuture<'_, Result<Vec<Queued>>> {
             async { Ok(Vec::new()) }.boxed_local()
         }
+        fn ping(&self) -> LocalBoxFuture<'_, Result<()>> {
+            async { Ok(()) }.boxed_local()
+        }
         fn retry<'a>(&'a self, _: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
             async { Ok(false) }.boxed_local()
         }

@@ -191,13 +191,7 @@ impl listener::Handler<()> for Routes<'_> {
                 }
                 Err(reply) => reply,
             },
-            ("/healthz", &Method::GET) => match writable(&self.backlog) {
-                true => Reply::text(StatusCode::OK, "ok"),
-                false => Reply::text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the event queue is not writable",
-                ),
-            },
+            ("/healthz", &Method::GET) => healthz(&self.backlog).await,
             ("/install", &Method::POST) => self.install(req).await,
             ("/event" | "/healthz" | "/install", _) => {
                 Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
@@ -249,12 +243,24 @@ impl Routes<'_> {
     }
 }
 
-/// True while the journal's directory accepts new segments (a shared queue answers for
-/// itself on each event).
-fn writable(backlog: &Backlog) -> bool {
-    let Backlog::Spool(spool) = backlog else {
-        return true;
+/// 200 while an event would be kept: the journal's directory is writable, or the shared
+/// queue's database answers (503 while it cannot be reached).
+async fn healthz(backlog: &Backlog<'_>) -> Reply {
+    let (ok, why) = match backlog {
+        Backlog::Spool(spool) => (writable(spool), "the event queue is not writable"),
+        Backlog::Shared(queue) => (
+            queue.ping().await.is_ok(),
+            "the event queue's database cannot be reached",
+        ),
     };
+    match ok {
+        true => Reply::text(StatusCode::OK, "ok"),
+        false => Reply::text(StatusCode::SERVICE_UNAVAILABLE, why),
+    }
+}
+
+/// True while the journal's directory accepts new segments.
+fn writable(spool: &Spool) -> bool {
     let Ok(path) = CString::new(spool.dir().join("journal").as_os_str().as_bytes()) else {
         return false;
     };

@@ -48,6 +48,8 @@ pub(crate) trait EventQueue {
     /// `holder` lost the claim meanwhile: then its new holder decides).
     fn fail<'a>(&'a self, holder: &'a str, id: &'a str) -> LocalBoxFuture<'a, Result<()>>;
     fn failed(&self) -> LocalBoxFuture<'_, Result<Vec<Queued>>>;
+    /// A cheap round trip (`SELECT 1`): Ok while the queue can be reached.
+    fn ping(&self) -> LocalBoxFuture<'_, Result<()>>;
     /// A failed event back in the queue; false when there is no such failed event.
     fn retry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool>>;
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::events::{instants, seed_app, APP_TOKEN};
 use crate::support::callbacks::event_form;
 use crate::support::cli::{Env, Spawned};
-use crate::support::postgres::{db_of, shared};
+use crate::support::postgres::{db_of, shared, Cluster};
 use crate::support::stand_in::{StandIn, MEMBER_ID};
 
 const PREFIX: &str = "/b24/0123456789abcdef0123456789abcdef";
@@ -25,9 +25,14 @@ struct Serving {
 
 /// A database holding the seeded app's profile, and its `--store` URL.
 fn store_with_app(s: &StandIn) -> (Env, String) {
+    store_with_app_on(s, shared())
+}
+
+/// [`store_with_app`] on `cluster`.
+fn store_with_app_on(s: &StandIn, cluster: &Cluster) -> (Env, String) {
     let env = Env::new();
     seed_app(&env, s);
-    let url = shared().database();
+    let url = cluster.database();
     Env::run_cmd(&mut env.cmd(&["store", "copy", "--from", "file", "--to", &url])).assert_ok();
     (env, url)
 }
@@ -279,6 +284,111 @@ fn a_queue_made_before_claims_were_renewed_is_upgraded_and_its_events_handled() 
         .expect("a new event handled");
     assert_eq!(line, "42");
     wait_for_sql(db, "SELECT count(*) FROM b24auth_events", 20, |n| n == "0");
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
+
+/// Ends every connection to the database but the asking one, as a PostgreSQL restart, a
+/// pgbouncer recycle or an idle timeout does; how many were ended.
+fn terminate_backends(db: &str) -> usize {
+    shared()
+        .psql(
+            db,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .lines()
+        .filter(|l| l.trim() == "t")
+        .count()
+}
+
+fn healthz(addr: &str) -> u16 {
+    crate::support::http::get(&format!("http://{addr}{PREFIX}/healthz")).status
+}
+
+/// Sends events from `*next` on until one is answered 200 (at most `tries`): the ids answered
+/// 200. Each other answer must be a 500 (not kept), never a 200 for an event not kept.
+fn send_until_kept(addr: &str, next: &mut u64, tries: usize) -> Vec<u64> {
+    for _ in 0..tries {
+        let id = *next;
+        *next += 1;
+        match send(addr, id) {
+            Some(200) => return vec![id],
+            Some(500) => {}
+            other => panic!("event {id}: {other:?}"),
+        }
+    }
+    panic!("no event was kept in {tries} tries");
+}
+
+/// Waits until the handler has said every id of `accepted` (each line one id; `seen` the
+/// ones said so far).
+fn wait_handled(sv: &Serving, accepted: &HashSet<u64>, seen: &mut HashSet<u64>) {
+    while !accepted.is_subset(&seen) {
+        let line = sv
+            .out
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("handled {seen:?} of {accepted:?}"));
+        seen.insert(line.trim().parse::<u64>().unwrap());
+    }
+}
+
+#[test]
+fn serve_connects_again_after_its_database_connections_are_ended() {
+    let s = StandIn::start();
+    let (env, url) = store_with_app(&s);
+    let db = db_of(&url);
+    let sv = start(&env, &s, &url, "30s", &format!("{DEAL_ID}; echo \"$id\""));
+    let (mut accepted, mut seen) = (HashSet::new(), HashSet::new());
+    assert_eq!(send(&sv.addr, 1), Some(200));
+    accepted.insert(1);
+    wait_handled(&sv, &accepted, &mut seen);
+    let mut next = 2;
+    for round in 0..3 {
+        assert!(
+            terminate_backends(db) > 0,
+            "round {round}: serve had connections"
+        );
+        // The first event after may fail with its connection (a 500); then they are kept.
+        accepted.extend(send_until_kept(&sv.addr, &mut next, 3));
+        for _ in 0..3 {
+            assert_eq!(send(&sv.addr, next), Some(200), "event {next}");
+            accepted.insert(next);
+            next += 1;
+        }
+        wait_handled(&sv, &accepted, &mut seen);
+        // healthz on connections just ended: it connects again (an autocommitted SELECT 1).
+        assert!(terminate_backends(db) > 0);
+        assert_eq!(healthz(&sv.addr), 200, "round {round}");
+    }
+    // Handled ones are removed, none was kept as failed: the queue empties.
+    wait_for_sql(db, "SELECT count(*) FROM b24auth_events", 30, |n| n == "0");
+    let mut sv = sv;
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
+
+#[test]
+fn healthz_answers_503_while_the_database_is_down_and_events_are_not_kept() {
+    let cluster = Cluster::start();
+    let s = StandIn::start();
+    let (env, url) = store_with_app_on(&s, &cluster);
+    let mut sv = start(&env, &s, &url, "30s", &format!("{DEAL_ID}; echo \"$id\""));
+    assert_eq!(healthz(&sv.addr), 200);
+    assert_eq!(send(&sv.addr, 1), Some(200));
+    cluster.stop();
+    assert_eq!(healthz(&sv.addr), 503);
+    assert_eq!(send(&sv.addr, 2), Some(500), "an event not kept is no 200");
+    assert_eq!(healthz(&sv.addr), 503);
+    cluster.restart();
+    assert_eq!(healthz(&sv.addr), 200);
+    let mut next = 3;
+    let mut accepted: HashSet<u64> = [1].into();
+    let mut seen = HashSet::new();
+    accepted.extend(send_until_kept(&sv.addr, &mut next, 3));
+    assert_eq!(send(&sv.addr, next), Some(200));
+    accepted.insert(next);
+    wait_handled(&sv, &accepted, &mut seen);
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
 }

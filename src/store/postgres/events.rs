@@ -12,7 +12,9 @@ use anyhow::Result;
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Row};
 
+use super::reconnect::{lost, ReusedClient};
 use super::PgStore;
 use crate::store::queue::{EventQueue, Queued};
 
@@ -36,25 +38,41 @@ const CLAIM: &str = "UPDATE b24auth_events e
 
 const RENEW: &str = "UPDATE b24auth_events
     SET claimed_until = now() + make_interval(secs => $1)
-    WHERE holder = $2 AND id = ANY($3::text[]) AND NOT failed
+    WHERE holder = $2 AND id = ANY($3::text[]) AND NOT failed AND claimed_until > now()
     RETURNING id";
 
+type Params<'a> = [(&'a (dyn tokio_postgres::types::ToSql + Sync), Type)];
+
 impl PgStore {
-    /// Runs `sql` with `params`; a missing table is created once and the statement repeated.
-    async fn queue_exec(
-        &self,
-        sql: &str,
-        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
-    ) -> Result<Vec<tokio_postgres::Row>> {
-        self.exec_on(self.client().await?, sql, params).await
+    /// Runs `sql` on the main connection.
+    async fn queue_exec(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.exec_on(&self.client, sql, params).await
     }
 
+    /// Runs `sql` on `conn`'s connection, once: a statement that failed with the connection
+    /// may have run, so it is not repeated; the connection is made again for the next one.
     async fn exec_on(
         &self,
-        client: &tokio_postgres::Client,
+        conn: &ReusedClient,
         sql: &str,
-        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
-    ) -> Result<Vec<tokio_postgres::Row>> {
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>> {
+        let (client, _) = conn.get(|| self.connect()).await?;
+        self.exec_creating(&client, sql, params)
+            .await
+            .map_err(|(what, e)| {
+                conn.failed(&client, &e);
+                self.db_error(what, e)
+            })
+    }
+
+    /// Runs `sql` with `params`; a missing table is created once and the statement repeated.
+    async fn exec_creating(
+        &self,
+        client: &Client,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, (&'static str, tokio_postgres::Error)> {
         match client.query_typed(sql, params).await {
             Err(e)
                 if e.code() == Some(&SqlState::UNDEFINED_TABLE)
@@ -67,17 +85,33 @@ impl PgStore {
                             && e.code() != Some(&SqlState::DUPLICATE_COLUMN)
                             && e.code() != Some(&SqlState::T_R_SERIALIZATION_FAILURE) =>
                     {
-                        return Err(self.db_error("cannot create the event queue", e))
+                        return Err(("cannot create the event queue", e))
                     }
                     _ => {}
                 }
                 client
                     .query_typed(sql, params)
                     .await
-                    .map_err(|e| self.db_error("event queue", e))
+                    .map_err(|e| ("event queue", e))
             }
-            other => other.map_err(|e| self.db_error("event queue", e)),
+            other => other.map_err(|e| ("event queue", e)),
         }
+    }
+
+    /// `SELECT 1` on the connection events are pushed on; an autocommitted read, so a kept
+    /// connection found dead is replaced and asked once more.
+    async fn ping_push(&self) -> Result<()> {
+        let conn = &self.push_client;
+        let (client, fresh) = conn.get(|| self.connect()).await?;
+        match client.batch_execute("SELECT 1").await {
+            Err(e) if !fresh && lost(&e) => {
+                conn.failed(&client, &e);
+                let (client, _) = conn.get(|| self.connect()).await?;
+                client.batch_execute("SELECT 1").await
+            }
+            other => other,
+        }
+        .map_err(|e| self.db_error("event queue", e))
     }
 }
 
@@ -94,7 +128,7 @@ impl PgStore {
         }
         let (ids, profiles, events, times, payloads) = columns;
         self.exec_on(
-            self.push_client().await?,
+            &self.push_client,
             PUSH,
             &[
                 (&ids, Type::TEXT_ARRAY),
@@ -123,13 +157,38 @@ impl PgStore {
     }
 }
 
-fn queued(r: &tokio_postgres::Row) -> Queued {
-    Queued {
-        id: r.get(0),
-        profile: r.get(1),
-        event: r.get(2),
-        received_at: r.get(3),
-        payload: r.get(4),
+/// A row as an event; an error for a NULL or a column of another type (a row someone edited
+/// by hand), never a panic.
+fn queued(r: &Row) -> Result<Queued, tokio_postgres::Error> {
+    Ok(Queued {
+        id: r.try_get(0)?,
+        profile: r.try_get(1)?,
+        event: r.try_get(2)?,
+        received_at: r.try_get(3)?,
+        payload: r.try_get(4)?,
+    })
+}
+
+impl PgStore {
+    /// The claimed rows as events; one that is no event is marked failed (kept for a person
+    /// to look at, handed out no more) and left out.
+    async fn claimed(&self, holder: &str, rows: &[Row]) -> Vec<Queued> {
+        let mut out = Vec::new();
+        for r in rows {
+            match queued(r) {
+                Ok(q) => out.push(q),
+                Err(e) => {
+                    let id = r.try_get::<_, String>(0).unwrap_or_default();
+                    self.ui.warn(format_args!(
+                        "event `{id}` in {} is unreadable ({}): kept as failed",
+                        self.display,
+                        crate::exit::one_line(&e)
+                    ));
+                    let _ = self.fail(holder, &id).await;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -162,7 +221,7 @@ impl EventQueue for PgStore {
                     ],
                 )
                 .await?;
-            let mut claimed: Vec<Queued> = rows.iter().map(queued).collect();
+            let mut claimed = self.claimed(holder, &rows).await;
             // Handed out oldest first (RETURNING keeps no order).
             claimed.sort_by(|a, b| a.id.cmp(&b.id));
             Ok(claimed)
@@ -188,7 +247,7 @@ impl EventQueue for PgStore {
                     ],
                 )
                 .await?;
-            Ok(rows.iter().map(|r| r.get(0)).collect())
+            Ok(rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
         }
         .boxed_local()
     }
@@ -224,9 +283,14 @@ impl EventQueue for PgStore {
                     &[],
                 )
                 .await?;
-            Ok(rows.iter().map(queued).collect())
+            // A row that is no event is left out here (a claim marks it failed).
+            Ok(rows.iter().filter_map(|r| queued(r).ok()).collect())
         }
         .boxed_local()
+    }
+
+    fn ping(&self) -> LocalBoxFuture<'_, Result<()>> {
+        self.ping_push().boxed_local()
     }
 
     fn retry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool>> {

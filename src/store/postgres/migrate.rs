@@ -59,7 +59,7 @@ impl PgStore {
             .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7243001);")
             .await
             .map_err(fail)?;
-        let result = self.migrate_locked(client).await;
+        let result = self.migrate_locked(&client).await;
         match result {
             Ok(()) => client.batch_execute("COMMIT").await.map_err(fail),
             Err(e) => {

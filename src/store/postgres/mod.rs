@@ -23,6 +23,7 @@ mod key;
 mod libpq;
 mod migrate;
 mod pgpass;
+mod reconnect;
 mod rows;
 
 pub(crate) use rows::PgLock;
@@ -30,10 +31,10 @@ mod seal;
 mod tls;
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use chacha20poly1305::ChaCha20Poly1305;
-use tokio::sync::OnceCell;
 use tokio_postgres::Client;
 
 use crate::exit;
@@ -58,10 +59,10 @@ pub(crate) struct PgStore {
     ui: Ui,
     /// Where a refreshed pair goes when the database cannot take it.
     rescue_dir: std::path::PathBuf,
-    client: OnceCell<Client>,
+    client: reconnect::ReusedClient,
     /// A second connection for accepted events only, so that their commits (each one a
     /// request's answer) never wait behind the handlers' claims and profile reads.
-    push_client: OnceCell<Client>,
+    push_client: reconnect::ReusedClient,
     warned: AtomicBool,
     /// Events accepted by concurrent requests, inserted together.
     pushes: group::Group<crate::store::queue::Queued>,
@@ -86,20 +87,17 @@ impl PgStore {
             key,
             ui,
             rescue_dir,
-            client: OnceCell::new(),
-            push_client: OnceCell::new(),
+            client: Default::default(),
+            push_client: Default::default(),
             warned: AtomicBool::new(false),
             pushes: group::Group::default(),
             removals: group::Group::default(),
         })
     }
 
-    async fn client(&self) -> Result<&Client> {
-        self.client.get_or_try_init(|| self.connect()).await
-    }
-
-    async fn push_client(&self) -> Result<&Client> {
-        self.push_client.get_or_try_init(|| self.connect()).await
+    /// The main connection (made again if it died since the last use).
+    async fn client(&self) -> Result<Arc<Client>> {
+        Ok(self.client.get(|| self.connect()).await?.0)
     }
 
     /// The URL's hosts in order (shuffled for `load_balance_hosts=random`), each with its own

@@ -8,8 +8,10 @@ connection, which pgbouncer in transaction pooling hands to another client next.
 */
 
 use anyhow::Result;
+use std::sync::Arc;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
+
 use tokio_postgres::Client;
 
 use super::{PgStore, Unsealed};
@@ -199,7 +201,7 @@ impl PgStore {
 /// A row locked inside an open transaction; `write` updates and commits, `release` rolls back.
 pub(crate) struct PgLock<'a> {
     store: &'a PgStore,
-    client: &'a Client,
+    client: Arc<Client>,
     name: &'a str,
     document: Option<String>,
     open: bool,
@@ -219,7 +221,7 @@ impl PgLock<'_> {
         let saved = match self.store.seal_document(self.name, profile) {
             Ok(doc) => {
                 self.store
-                    .update_and_commit(self.client, self.name, &doc)
+                    .update_and_commit(&self.client, self.name, &doc)
                     .await
             }
             Err(e) => Err(e),
