@@ -324,7 +324,7 @@ fn send_until_kept(addr: &str, next: &mut u64, tries: usize) -> Vec<u64> {
 /// Waits until the handler has said every id of `accepted` (each line one id; `seen` the
 /// ones said so far).
 fn wait_handled(sv: &Serving, accepted: &HashSet<u64>, seen: &mut HashSet<u64>) {
-    while !accepted.is_subset(&seen) {
+    while !accepted.is_subset(seen) {
         let line = sv
             .out
             .recv_timeout(Duration::from_secs(30))
