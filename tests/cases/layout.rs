@@ -512,7 +512,11 @@ fn no_type_name_is_declared_twice() {
             seen.entry(name).or_default().push(shown.clone());
         }
     }
-    assert!(seen.len() > 100, "the walk reads the crate: {} names", seen.len());
+    assert!(
+        seen.len() > 100,
+        "the walk reads the crate: {} names",
+        seen.len()
+    );
     let twice: Vec<_> = seen.iter().filter(|(_, at)| at.len() > 1).collect();
     assert!(twice.is_empty(), "one meaning per type name: {twice:?}");
     let found =
