@@ -126,29 +126,57 @@ impl HandlerCommand {
         cmd.env("B24_EVENT", d.name).env("B24_EVENT_ID", d.id);
         // fork/exec blocks the calling thread until the child has exec'd: off the runtime's
         // one thread, so accepting events never waits for a handler to start.
+        // Its own process group: what the handler starts goes with it when it is stopped.
+        cmd.process_group(0);
         let mut child = tokio::task::spawn_blocking(move || {
             below_the_receiver();
             cmd.spawn()
         })
         .await
         .map_err(std::io::Error::other)??;
-        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let group = Group(child.id());
         let mut body = serde_json::to_vec(d.json).unwrap_or_default();
         body.push(b'\n');
-        // A handler that does not read its stdin is no failure.
-        let _ = stdin.write_all(&body).await;
-        drop(stdin);
-        let status = match self.timeout {
-            Some(t) => match tokio::time::timeout(t, child.wait()).await {
-                Ok(s) => s?,
-                Err(_) => {
-                    let _ = child.kill().await;
-                    return Ok(false);
-                }
-            },
-            None => child.wait().await?,
+        let mut stdin = child.stdin.take();
+        // The timeout covers writing stdin too: a handler that reads nothing of a body larger
+        // than the pipe holds is stopped like one that never exits.
+        let run = async {
+            if let Some(mut stdin) = stdin.take() {
+                // A handler that does not read its stdin is no failure.
+                let _ = stdin.write_all(&body).await;
+            }
+            child.wait().await
         };
+        let status = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(s) => s?,
+                // Dropped: the group is killed (then the child, `kill_on_drop`).
+                Err(_) => return Ok(false),
+            },
+            None => run.await?,
+        };
+        group.finished();
         Ok(status.success())
+    }
+}
+
+/// A handler's process group, killed whole when its run is stopped (a timeout, a lost claim,
+/// a stop): a killed shell's children would otherwise run on beside the event's next run.
+struct Group(Option<u32>);
+
+impl Group {
+    /// The handler exited by itself: what it left running is its own business.
+    fn finished(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| libc::pid_t::try_from(p).ok()) {
+            // SAFETY: a signal to the group this run made (its leader not yet reaped).
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
     }
 }
 

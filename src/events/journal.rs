@@ -67,7 +67,7 @@ pub(crate) fn open(spool: &Spool) -> Result<(JournalWriter, JournalReader)> {
     guard::check_dir(&dir)?;
     create_private_dir(&dir)?;
     let old = segments(&dir)?;
-    let first = old.last().map_or(1, |s| s + 1);
+    let first = next_seq(&dir, old.last().copied().unwrap_or(0))?;
     let file = create_segment(&dir, first)
         .with_context(|| format!("cannot start a journal segment in {}", dir.display()))?;
     let tail = Arc::new(Mutex::new(Tail {
@@ -77,6 +77,18 @@ pub(crate) fn open(spool: &Spool) -> Result<(JournalWriter, JournalReader)> {
     let writer = JournalWriter::start(dir.clone(), file, first, Arc::clone(&tail), lock);
     let reader = JournalReader::new(dir, old.into(), first, tail);
     Ok((writer, reader))
+}
+
+/// The number after `seq`; a segment named with the largest number (no file b24auth wrote in
+/// this life of the universe) stops the start rather than wrap to the oldest name.
+fn next_seq(dir: &Path, seq: u64) -> io::Result<u64> {
+    seq.checked_add(1).ok_or_else(|| {
+        io::Error::other(format!(
+            "the event journal's segment numbers in {} are used up ({}): move that file away",
+            dir.display(),
+            segment_path(dir, seq).display()
+        ))
+    })
 }
 
 /// The lock of the journal, held while the process lives: a second `serve` on one config dir
@@ -255,15 +267,17 @@ impl Appender {
         self.end += bytes.len() as u64;
         self.publish();
         if self.spare.is_none() && self.end > SEGMENT_SIZE / 2 {
-            let (dir, next) = (self.dir.clone(), self.seq + 1);
-            self.spare = Some(std::thread::spawn(move || create_segment(&dir, next)));
+            if let Ok(next) = next_seq(&self.dir, self.seq) {
+                let dir = self.dir.clone();
+                self.spare = Some(std::thread::spawn(move || create_segment(&dir, next)));
+            }
         }
         Ok(())
     }
 
     /// On to the next segment (the spare when it is ready and sound).
     fn roll(&mut self) -> io::Result<()> {
-        let next = self.seq + 1;
+        let next = next_seq(&self.dir, self.seq)?;
         let spare = self.spare.take().map(|t| t.join());
         let file = match spare {
             Some(Ok(Ok(file))) => file,
@@ -294,6 +308,8 @@ struct SegmentState {
     settled: usize,
     /// The reader has passed its end: nothing more will be handed out from it.
     passed: bool,
+    /// A frame in it did not check, yet frames after it did: kept for a person to look at.
+    damaged: bool,
     done: Option<File>,
 }
 
@@ -351,7 +367,9 @@ impl JournalReader {
                         self.seq
                     ));
                 }
-                self.pass();
+                if !self.past_damage()? {
+                    self.pass();
+                }
                 continue;
             };
             let at = self.offset;
@@ -375,11 +393,45 @@ impl JournalReader {
         }
     }
 
+    /// Where the frames of an old segment stop before its end: zeros or a torn tail after a
+    /// crash (nothing answered lies beyond), or a damaged frame with answered ones after it.
+    /// Looks for the next frame that checks; true when one is found (the reader goes on from
+    /// it, and the segment is kept).
+    fn past_damage(&mut self) -> Result<bool> {
+        let file = self.file.as_ref().expect("an open segment");
+        let from = self.offset;
+        let len = file.metadata()?.len().saturating_sub(from);
+        let mut rest = vec![0u8; len as usize];
+        file.read_exact_at(&mut rest, from)
+            .context("cannot read the event journal")?;
+        let Some(skip) = (1..rest.len()).find(|&i| frame_checks(&rest[i..])) else {
+            return Ok(false);
+        };
+        let path = segment_path(&self.dir, self.seq);
+        crate::ui::log::note(format_args!(
+            "event journal: {} has {skip} damaged bytes at offset {from}; the events after them are handed out and the segment is kept (remove it once looked at)",
+            path.display()
+        ));
+        self.states.entry(self.seq).or_default().damaged = true;
+        self.offset = from + skip as u64;
+        Ok(true)
+    }
+
     /// Opens the current segment and reads its done file; false when it is gone or foreign.
     fn open_segment(&mut self) -> Result<bool> {
         let path = segment_path(&self.dir, self.seq);
-        let Some(file) = guard::open_read(&path)? else {
-            return Ok(false);
+        // A file b24auth cannot open as its own (a link, another owner's, no plain file) is
+        // foreign: left where it is, and the reader goes on.
+        let file = match guard::open_read(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                crate::ui::log::note(format_args!(
+                    "event journal: {} is skipped: {e:#}",
+                    path.display()
+                ));
+                return Ok(false);
+            }
         };
         if file.metadata()?.len() == 0 {
             // A spare cut short by a crash before its magic: it holds no event.
@@ -465,7 +517,7 @@ impl JournalReader {
         let Some(state) = self.states.get(&seq) else {
             return;
         };
-        if !state.passed || state.settled < state.handed {
+        if !state.passed || state.settled < state.handed || state.damaged {
             return;
         }
         self.states.remove(&seq);
@@ -514,6 +566,21 @@ fn read_done(path: &Path) -> Result<HashSet<u64>> {
 }
 
 /// CRC-32 (IEEE, as zlib), by table.
+/// Whether `bytes` starts with a whole frame whose checksum holds.
+fn frame_checks(bytes: &[u8]) -> bool {
+    let Some(head) = bytes.get(..FRAME_HEAD as usize) else {
+        return false;
+    };
+    let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+    let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+    if len == 0 || len > FRAME_MAX {
+        return false;
+    }
+    bytes
+        .get(FRAME_HEAD as usize..FRAME_HEAD as usize + len as usize)
+        .is_some_and(|body| crc32(body) == crc)
+}
+
 fn crc32(bytes: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
@@ -626,6 +693,54 @@ mod tests {
             tail: Arc::clone(&tail),
         };
         (a, JournalReader::new(dir, old.into(), first, tail))
+    }
+
+    #[test]
+    fn a_damaged_frame_loses_none_after_it_and_its_segment_is_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(tmp.path(), "serve").unwrap();
+        let (mut w, _) = appender(&spool);
+        write_direct(&mut w, &[entry(1), entry(2), entry(3)]);
+        let seg = segment_path(&spool.dir().join("journal"), w.seq);
+        let second = MAGIC.len() as u64 + frame(&entry(1)).unwrap().len() as u64;
+        let f = OpenOptions::new().write(true).open(&seg).unwrap();
+        f.write_all_at(b"X", second + FRAME_HEAD + 3).unwrap();
+        drop(w);
+        let (_w, mut r) = appender(&spool);
+        let got = drain(&mut r);
+        assert_eq!(ids(&got), ["e1", "e3"], "the damaged one alone is lost");
+        for (loc, _) in got {
+            r.settled(loc);
+        }
+        assert!(
+            seg.exists(),
+            "a damaged segment is kept for a person to look at"
+        );
+    }
+
+    #[test]
+    fn a_foreign_segment_is_skipped_and_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(tmp.path(), "serve").unwrap();
+        let dir = spool.dir().join("journal");
+        create_private_dir(&dir).unwrap();
+        let planted = segment_path(&dir, 1);
+        std::os::unix::fs::symlink("/etc/hostname", &planted).unwrap();
+        let (mut w, mut r) = appender(&spool);
+        write_direct(&mut w, &[entry(1)]);
+        assert_eq!(ids(&drain(&mut r)), ["e1"], "the reader went on past it");
+        assert!(planted.symlink_metadata().is_ok(), "left where it is");
+    }
+
+    #[test]
+    fn the_largest_segment_name_stops_the_start_instead_of_wrapping() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spool = Spool::open(tmp.path(), "serve").unwrap();
+        let dir = spool.dir().join("journal");
+        create_private_dir(&dir).unwrap();
+        fs::write(segment_path(&dir, u64::MAX), MAGIC).unwrap();
+        let e = open(&spool).err().expect("refused").to_string();
+        assert!(e.contains("used up"), "{e}");
     }
 
     #[test]

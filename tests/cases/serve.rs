@@ -768,3 +768,53 @@ fn an_uninstall_leaves_another_apps_profile_of_the_portal_alone() {
         other["access_token"].as_str().unwrap()
     );
 }
+
+/// A handler stopped at its timeout goes with everything it started (its process group): the
+/// event's next run never has the last one's work beside it.
+#[test]
+fn a_handler_stopped_at_its_timeout_takes_what_it_started_with_it() {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed_app(&env, &s);
+    let pid_file = env.tmp.path().join("background.pid");
+    let script = format!("sleep 60 & echo $! > '{}'; wait", pid_file.display());
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        PREFIX,
+        "--tries",
+        "1",
+        "--timeout-handler",
+        "1s",
+        "--exec",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let mut p = env.spawn(&mut env.app_cmd(&s, &args));
+    let addr = p.wait_address("serving events on ");
+    assert_eq!(send(&addr, &deal(&s, 1, APP_TOKEN)), Some(200));
+    p.wait_line(30, |l| l.contains("failed its handler's tries"));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+            !st.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert!(!alive(), "the handler's child {pid} outlived its stop");
+    let _ = p.child.kill();
+    p.child.wait().unwrap();
+}
