@@ -39,8 +39,21 @@ fn store_with_app_on(s: &StandIn, cluster: &Cluster) -> (Env, String) {
 
 /// `serve` on the store `url` with claims of `lease`, `script` as the handler.
 fn start(env: &Env, s: &StandIn, url: &str, lease: &str, script: &str) -> Serving {
-    let args = [
-        "serve",
+    start_with(env, s, url, lease, script, &[])
+}
+
+/// [`start`] with more options (`extra`, before `--exec`).
+fn start_with(
+    env: &Env,
+    s: &StandIn,
+    url: &str,
+    lease: &str,
+    script: &str,
+    extra: &[&str],
+) -> Serving {
+    let mut args = vec!["serve"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
         "--listen",
         "127.0.0.1:0",
         "--path",
@@ -51,7 +64,7 @@ fn start(env: &Env, s: &StandIn, url: &str, lease: &str, script: &str) -> Servin
         "sh",
         "-c",
         script,
-    ];
+    ]);
     let mut cmd = env.app_cmd(s, &args);
     cmd.env("B24AUTH_STORE", url)
         .env("B24AUTH_EVENT_LEASE", lease);
@@ -389,6 +402,47 @@ fn healthz_answers_503_while_the_database_is_down_and_events_are_not_kept() {
     assert_eq!(send(&sv.addr, next), Some(200));
     accepted.insert(next);
     wait_handled(&sv, &accepted, &mut seen);
+    let _ = sv.p.child.kill();
+    sv.p.child.wait().unwrap();
+}
+
+/// A claim whose lease has run out in the database (here: moved into the past) is not revived
+/// by its holder's next renewal: the holder stops that handler at once.
+#[test]
+fn a_lapsed_claim_is_not_renewed() {
+    let s = StandIn::start();
+    let (env, url) = store_with_app(&s);
+    let db = db_of(&url);
+    let log = env.tmp.path().join("handled.log");
+    let release = env.tmp.path().join("release");
+    let handler = slow_handler(&log, &release, "A");
+    // One handler at a time; event 2 waits claimed (renewed too) while event 1's runs, and no
+    // new claim is asked while it waits.
+    let mut sv = start_with(&env, &s, &url, "3s", &handler, &["--concurrency", "1"]);
+    assert_eq!(send(&sv.addr, 1), Some(200));
+    let line = sv.out.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(line, "start 1 A");
+    assert_eq!(send(&sv.addr, 2), Some(200));
+    wait_for_sql(
+        db,
+        "SELECT count(*) FROM b24auth_events WHERE claimed_until > now()",
+        20,
+        |n| n == "2",
+    );
+    shared().psql(
+        db,
+        r#"UPDATE b24auth_events SET claimed_until = now() - interval '1 second'
+           WHERE payload LIKE '%"ID":"1"%'"#,
+    );
+    // The next renewal (within a third of the lease) renews event 2 only: event 1's handler
+    // is stopped, and event 2's starts while event 1's would still be waiting for `release`.
+    let line = sv
+        .out
+        .recv_timeout(Duration::from_secs(20))
+        .expect("event 1's handler stopped, event 2's started");
+    assert_eq!(line, "start 2 A");
+    std::fs::write(&release, "").unwrap();
+    wait_for_sql(db, "SELECT count(*) FROM b24auth_events", 20, |n| n == "0");
     let _ = sv.p.child.kill();
     sv.p.child.wait().unwrap();
 }
