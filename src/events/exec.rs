@@ -134,7 +134,7 @@ impl HandlerCommand {
         })
         .await
         .map_err(std::io::Error::other)??;
-        let group = Group(child.id());
+        let group = ProcessGroup(child.id());
         let mut body = serde_json::to_vec(d.json).unwrap_or_default();
         body.push(b'\n');
         let mut stdin = child.stdin.take();
@@ -162,16 +162,16 @@ impl HandlerCommand {
 
 /// A handler's process group, killed whole when its run is stopped (a timeout, a lost claim,
 /// a stop): a killed shell's children would otherwise run on beside the event's next run.
-struct Group(Option<u32>);
+struct ProcessGroup(Option<u32>);
 
-impl Group {
+impl ProcessGroup {
     /// The handler exited by itself: what it left running is its own business.
     fn finished(mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for Group {
+impl Drop for ProcessGroup {
     fn drop(&mut self) {
         if let Some(pid) = self.0.and_then(|p| libc::pid_t::try_from(p).ok()) {
             // SAFETY: a signal to the group this run made (its leader not yet reaped).
