@@ -19,21 +19,21 @@ pub(super) const GROUP_MAX: usize = 256;
 
 type Waiting<T> = Vec<(T, oneshot::Sender<Result<(), String>>)>;
 
-pub(super) struct GroupCommit<T> {
+pub(super) struct Group<T> {
     waiting: Mutex<Waiting<T>>,
     writer: tokio::sync::Mutex<()>,
 }
 
-impl<T> Default for GroupCommit<T> {
+impl<T> Default for Group<T> {
     fn default() -> Self {
-        GroupCommit {
+        Group {
             waiting: Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
         }
     }
 }
 
-impl<T> GroupCommit<T> {
+impl<T> Group<T> {
     /// Returns once `item` has been written by `write` (with the items waiting beside it).
     pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<()>
     where
@@ -83,7 +83,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn concurrent_rows_share_a_write_and_each_is_answered() {
-        let group = GroupCommit::<u32>::default();
+        let group = Group::<u32>::default();
         let writes = RefCell::new(Vec::new());
         let write = |items: Vec<u32>| {
             writes.borrow_mut().push(items);
@@ -103,7 +103,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_write_fails_each_row_it_took() {
-        let group = GroupCommit::<u32>::default();
+        let group = Group::<u32>::default();
         let write = |_: Vec<u32>| async { Err(anyhow!("disk full")) };
         let all = futures_util::future::join_all((0..3).map(|i| group.submit(i, write))).await;
         assert!(all

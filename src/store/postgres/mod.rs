@@ -65,9 +65,9 @@ pub(crate) struct PgStore {
     push_client: reconnect::ReusedClient,
     warned: AtomicBool,
     /// Events accepted by concurrent requests, inserted together.
-    pushes: group::GroupCommit<crate::store::queue::Queued>,
+    pushes: group::Group<crate::store::queue::Queued>,
     /// Handled events' ids, deleted together.
-    removals: group::GroupCommit<String>,
+    removals: group::Group<String>,
 }
 
 impl PgStore {
@@ -90,8 +90,8 @@ impl PgStore {
             client: Default::default(),
             push_client: Default::default(),
             warned: AtomicBool::new(false),
-            pushes: group::GroupCommit::default(),
-            removals: group::GroupCommit::default(),
+            pushes: group::Group::default(),
+            removals: group::Group::default(),
         })
     }
 
