@@ -78,21 +78,15 @@ impl PgStore {
                 if e.code() == Some(&SqlState::UNDEFINED_TABLE)
                     || e.code() == Some(&SqlState::UNDEFINED_COLUMN) =>
             {
-                match client.batch_execute(CREATE).await {
-                    // Another host created or upgraded it meanwhile.
-                    Err(e)
-                        if e.code() != Some(&SqlState::UNIQUE_VIOLATION)
-                            && e.code() != Some(&SqlState::DUPLICATE_COLUMN)
-                            && e.code() != Some(&SqlState::T_R_SERIALIZATION_FAILURE) =>
-                    {
-                        return Err(("cannot create the event queue", e))
-                    }
-                    _ => {}
+                // Another host may create or upgrade it at the same moment (a unique or
+                // duplicate error, a deadlock between the two): the statement is asked again
+                // either way, and the creation's own error is named only if that fails too.
+                let created = client.batch_execute(CREATE).await;
+                match (client.query_typed(sql, params).await, created) {
+                    (Ok(rows), _) => Ok(rows),
+                    (Err(_), Err(c)) => Err(("cannot create the event queue", c)),
+                    (Err(e), Ok(())) => Err(("event queue", e)),
                 }
-                client
-                    .query_typed(sql, params)
-                    .await
-                    .map_err(|e| ("event queue", e))
             }
             other => other.map_err(|e| ("event queue", e)),
         }
