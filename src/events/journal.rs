@@ -404,7 +404,12 @@ impl JournalReader {
         let mut rest = vec![0u8; len as usize];
         file.read_exact_at(&mut rest, from)
             .context("cannot read the event journal")?;
-        let Some(skip) = (1..rest.len()).find(|&i| frame_checks(&rest[i..])) else {
+        // Zeros to the end are the segment's unused room: the common case, decided in one
+        // pass. Otherwise only the bytes before the last non-zero one can start a frame.
+        let Some(last) = rest.iter().rposition(|&b| b != 0) else {
+            return Ok(false);
+        };
+        let Some(skip) = (1..=last).find(|&i| frame_checks(&rest[i..])) else {
             return Ok(false);
         };
         let path = segment_path(&self.dir, self.seq);
