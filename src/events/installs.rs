@@ -66,12 +66,12 @@ pub(crate) async fn profile_for(
 
 /// A profile name b24auth makes: what `--profile` takes, bounded.
 fn plain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    !name.is_empty() && name.len() <= 64 && !name.starts_with('.') && name.bytes().all(name_byte)
+}
+
+/// A byte a profile name b24auth makes may hold.
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
 /// `name`, unless the profile of that name holds another app's credential (another
@@ -90,7 +90,7 @@ async fn beside_another_app(session: &Session, name: String) -> String {
     let tail: String = ours
         .unwrap_or("app")
         .bytes()
-        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        .filter(|&b| name_byte(b))
         .map(char::from)
         .collect();
     let beside: String = format!("{name}-{tail}").chars().take(64).collect();
@@ -184,7 +184,7 @@ async fn rival(session: &Session, req: &Request) -> Option<String> {
     listing.into_iter().find_map(|(name, p)| {
         let p = p.ok()?;
         let live = crate::store::marks::uninstalled_at(&p).is_none() && !p.is_unverified();
-        let held = p.secret("application_token")?;
+        let held = p.application_token()?;
         let same = crate::secret::constant_time_eq(held.expose().as_bytes(), token.as_bytes());
         (live && p.member_id() == Some(member) && !same).then_some(name)
     })

@@ -85,7 +85,7 @@ impl<'a> EventReceiver<'a> {
             if p.is_unverified() {
                 continue;
             }
-            let (Some(member), Some(token)) = (p.member_id(), p.secret("application_token")) else {
+            let (Some(member), Some(token)) = (p.member_id(), p.application_token()) else {
                 continue;
             };
             table.insert(
@@ -140,7 +140,7 @@ impl<'a> EventReceiver<'a> {
     /// `client_id`.
     fn ours(&self, p: &crate::profile::Profile, token: &str) -> bool {
         let held = p
-            .secret("application_token")
+            .application_token()
             .is_some_and(|t| constant_time_eq(t.expose().as_bytes(), token.as_bytes()));
         let client = self.session.cfg.client_id.as_deref();
         held || (client.is_some() && p.client_id() == client && !p.is_webhook())

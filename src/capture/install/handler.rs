@@ -238,6 +238,22 @@ fn auth_str<'a>(auth: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The callback as posted, as a candidate: the app's credentials and the OAuth server that
+/// will prove it (none for a server outside Bitrix24's, which the user must name).
+fn as_posted(
+    cfg: &RunConfig,
+    server: Option<&Url>,
+    auth: &Map<String, Value>,
+    received: i64,
+) -> Candidate {
+    let mut profile = Profile::from_bitrix(auth.clone(), Source::Install, received);
+    profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
+    if let Some(server) = server {
+        profile.set_oauth_server(server.as_str());
+    }
+    Candidate::new(profile, received)
+}
+
 /// A callback naming an OAuth server outside Bitrix24's, kept as a candidate with no server
 /// asked (its `server_endpoint` stays, so proving it needs that server named): answered as
 /// kept, or 413/507/500 when it cannot be.
@@ -249,11 +265,8 @@ async fn keep_unasked(
     auth: &Map<String, Value>,
     why: &anyhow::Error,
 ) -> Reply {
-    let received = now();
-    let mut profile = Profile::from_bitrix(auth.clone(), Source::Install, received);
-    profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
-    let portal = profile.portal().unwrap_or_default();
-    let candidate = Candidate::new(profile, received);
+    let candidate = as_posted(cfg, None, auth, now());
+    let portal = candidate.profile.portal().unwrap_or_default();
     match store.keep_candidate(&cfg.profile, &candidate).await {
         Ok(()) => {
             cfg.ui.warn(strip_controls(&format!(
@@ -297,10 +310,7 @@ async fn keep_early(
     auth: &Map<String, Value>,
     received: i64,
 ) -> Result<Option<String>, Reply> {
-    let mut profile = Profile::from_bitrix(auth.clone(), Source::Install, received);
-    profile.set_client(cfg.client_id.as_deref(), cfg.client_secret.as_ref());
-    profile.set_oauth_server(server.as_str());
-    let candidate = Candidate::new(profile, received);
+    let candidate = as_posted(cfg, Some(server), auth, received);
     match store.keep_candidate(&cfg.profile, &candidate).await {
         Ok(()) => Ok(Some(candidate.id)),
         Err(e) if e.is::<TooLarge>() => {
