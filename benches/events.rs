@@ -45,9 +45,9 @@ fn post(addr: &str, body: &str) -> u16 {
     support::http::parse(&buf).status
 }
 
-fn serve_bench() -> Vec<String> {
-    let (env, s) = (Env::new(), StandIn::start());
-    seed(&env, &s);
+/// `serve --exec true` with 8 handlers, its profiles (and queue) in `store` when given: the
+/// process and the address it serves on.
+fn serve(env: &Env, s: &StandIn, store: Option<&str>) -> (support::cli::Spawned, String) {
     let args = [
         "serve",
         "--listen",
@@ -59,43 +59,20 @@ fn serve_bench() -> Vec<String> {
         "--exec",
         "true",
     ];
-    let mut p = env.spawn(&mut env.app_cmd(&s, &args));
-    let line = p.wait_line(10, |l| l.starts_with("serving events on http://"));
-    let addr = line
-        .trim_start_matches("serving events on http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let (senders, each) = (50, 400);
-    let started = Instant::now();
-    let threads: Vec<_> = (0..senders)
-        .map(|t| {
-            let addr = addr.clone();
-            std::thread::spawn(move || {
-                let mut lat = Vec::with_capacity(each);
-                for i in 0..each {
-                    let body = event_form(
-                        "ONCRMDEALADD",
-                        (t * each + i) as u64,
-                        MEMBER_ID,
-                        APP_TOKEN,
-                        "portal.example",
-                    );
-                    let at = Instant::now();
-                    assert_eq!(post(&addr, &body), 200);
-                    lat.push(at.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut lat: Vec<Duration> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
-    let wall = started.elapsed();
-    lat.sort();
+    let mut cmd = env.app_cmd(s, &args);
+    if let Some(url) = store {
+        cmd.env("B24AUTH_STORE", url);
+    }
+    let mut p = env.spawn(&mut cmd);
+    let addr = p.wait_address("serving events on ");
+    (p, addr)
+}
+
+fn serve_bench() -> Vec<String> {
+    let (env, s) = (Env::new(), StandIn::start());
+    seed(&env, &s);
+    let (mut p, addr) = serve(&env, &s, None);
+    let (lat, wall) = flood(&addr, 50, 400);
     let p99 = lat[lat.len() * 99 / 100];
     let rss = vm_hwm_kib(p.child.id());
     let _ = p.child.kill();
@@ -146,27 +123,7 @@ fn serve_pg_bench() -> Vec<String> {
     let url = cluster.database();
     support::cli::Env::run_cmd(&mut env.cmd(&["store", "copy", "--from", "file", "--to", &url]))
         .assert_ok();
-    let args = [
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--path",
-        PREFIX,
-        "--concurrency",
-        "8",
-        "--exec",
-        "true",
-    ];
-    let mut cmd = env.app_cmd(&s, &args);
-    cmd.env("B24AUTH_STORE", &url);
-    let mut p = env.spawn(&mut cmd);
-    let line = p.wait_line(20, |l| l.starts_with("serving events on http://"));
-    let addr = line
-        .trim_start_matches("serving events on http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (mut p, addr) = serve(&env, &s, Some(&url));
     let (lat, wall) = flood(&addr, 50, 400);
     let answered = Instant::now();
     let db = support::postgres::db_of(&url);

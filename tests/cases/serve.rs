@@ -83,6 +83,36 @@ fn send(addr: &str, body: &str) -> Option<u16> {
     (r.status != 0).then_some(r.status)
 }
 
+/// SIGTERM to the running serve.
+fn terminate(sv: &Serving) {
+    let pid = sv.p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+}
+
+/// Profile `name` (0600 in 0700) holding a pair of the portal for ANOTHER app
+/// (`local.otherapp`): the document and its path.
+fn another_apps_profile(
+    env: &Env,
+    s: &StandIn,
+    name: &str,
+) -> (serde_json::Value, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut other = env.seed(s, 3600);
+    other["client_id"] = "local.otherapp".into();
+    other["client_secret"] = "otherappsecret".into();
+    let dir = env.dir.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (other, path)
+}
+
 fn deal(s: &StandIn, id: u64, token: &str) -> String {
     event_form("ONCRMDEALADD", id, MEMBER_ID, token, &s.host())
 }
@@ -309,12 +339,7 @@ fn sigterm_stops_taking_events_and_finishes_the_handler_in_flight() {
         sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
         "started"
     );
-    let pid = sv.p.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&sv);
     sv.p.wait_line(10, |l| l.contains("SIGTERM: taking no new request"));
     assert_eq!(send(&sv.addr, &deal(&s, 2, APP_TOKEN)), Some(503));
     // Let the handler in flight finish: it ends, then serve does.
@@ -545,12 +570,7 @@ fn an_install_in_flight_at_sigterm_is_decided_and_answered() {
         (r.status, r.body)
     });
     s.wait_held(1, 20);
-    let pid = sv.p.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&sv);
     sv.p.wait_line(10, |l| l.contains("SIGTERM"));
     s.open_gate();
     assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
@@ -631,19 +651,11 @@ fn failed_events_are_listed_and_retried_after_the_portal_uninstalled_the_app() {
 /// app's install: the install goes to a profile beside it, and both pairs stay.
 #[test]
 fn an_install_never_replaces_another_apps_profile_of_the_same_portal() {
-    use std::os::unix::fs::PermissionsExt;
     let (env, s) = (Env::new(), StandIn::start());
     let name = s.host().replace(':', "-");
-    let mut other = env.seed(&s, 3600);
+    let (other, path) = another_apps_profile(&env, &s, &name);
     std::fs::remove_file(env.auth_path()).unwrap();
-    other["client_id"] = "local.otherapp".into();
-    other["client_secret"] = "otherappsecret".into();
     let dir = env.dir.join("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let path = dir.join(format!("{name}.json"));
-    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let log = env.tmp.path().join("handled.log");
     let mut sv = start(&env, &s, &handler(&log));
     let pair = s.issue_pair();
@@ -704,12 +716,7 @@ fn a_handled_event_is_not_handed_out_again_after_a_restart() {
         sv.out.recv_timeout(Duration::from_secs(30)).unwrap(),
         "deal 21 app none event ONCRMDEALADD"
     );
-    let pid = sv.p.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    terminate(&sv);
     assert_eq!(sv.p.child.wait().unwrap().code(), Some(143));
     // What a run left is handed out before anything new: were 21 handed out again, its line
     // would come first.
@@ -739,17 +746,8 @@ fn a_handled_event_is_not_handed_out_again_after_a_restart() {
 /// profile of the same portal alone.
 #[test]
 fn an_uninstall_leaves_another_apps_profile_of_the_portal_alone() {
-    use std::os::unix::fs::PermissionsExt;
     let (env, s) = (Env::new(), StandIn::start());
-    let mut other = env.seed(&s, 3600);
-    other["client_id"] = "local.otherapp".into();
-    other["client_secret"] = "otherappsecret".into();
-    let dir = env.dir.join("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let path = dir.join("appa.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&other).unwrap()).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (other, _) = another_apps_profile(&env, &s, "appa");
     seed_app(&env, &s);
     let log = env.tmp.path().join("handled.log");
     let mut sv = start(&env, &s, &handler(&log));
