@@ -75,15 +75,20 @@ fn name_byte(b: u8) -> bool {
 }
 
 /// `name`, unless the profile of that name holds another app's credential (another
-/// `client_id`, or an incoming webhook): replacing it would lose that app's pair, so the
-/// callback goes to `NAME-CLIENT_ID` beside it.
+/// `client_id`, or an incoming webhook) or cannot be read: replacing it could lose a pair,
+/// so the callback goes to `NAME-CLIENT_ID` beside it.
 async fn beside_another_app(session: &Session, name: String) -> String {
-    let Ok(Some(stored)) = session.store.load(&name).await else {
-        return name;
-    };
     let ours = session.cfg.client_id.as_deref();
-    let other =
-        stored.is_webhook() || matches!((stored.client_id(), ours), (Some(a), Some(b)) if a != b);
+    // A profile that cannot be read (damaged, sealed with another key) may hold a live pair:
+    // never replaced unread.
+    let other = match session.store.load(&name).await {
+        Ok(None) => false,
+        Ok(Some(stored)) => {
+            stored.is_webhook()
+                || matches!((stored.client_id(), ours), (Some(a), Some(b)) if a != b)
+        }
+        Err(_) => true,
+    };
     if !other {
         return name;
     }
@@ -95,7 +100,7 @@ async fn beside_another_app(session: &Session, name: String) -> String {
         .collect();
     let beside: String = format!("{name}-{tail}").chars().take(64).collect();
     session.cfg.ui.warn(format_args!(
-        "b24auth: profile `{name}` holds another app's credential: this app's install goes to profile `{beside}`"
+        "b24auth: profile `{name}` holds another app's credential or cannot be read: this app's install goes to profile `{beside}`"
     ));
     beside
 }
